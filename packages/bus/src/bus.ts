@@ -1,0 +1,147 @@
+/**
+ * The one module that talks to NATS. Everything else sees these small interfaces, never
+ * a NatsConnection.
+ */
+import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+
+export interface BusMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  header(name: string): string | undefined;
+  /** Present on request messages: respond() answers the requester. */
+  readonly reply: string | undefined;
+  respond(data: Uint8Array): boolean;
+}
+
+export interface BusSubscription {
+  readonly subject: string;
+  unsubscribe(): void;
+}
+
+export type BusState = "connected" | "disconnected" | "reconnecting" | "closed";
+
+export interface BusStatusEvent {
+  readonly state: BusState;
+  readonly server?: string;
+  readonly error?: string;
+}
+
+export interface BusOptions {
+  readonly servers: string | readonly string[];
+  /** Client name shown by the server (pod name + component). */
+  readonly name: string;
+  readonly user?: string;
+  readonly pass?: string;
+  /** Default 250 ms between reconnect attempts (jittered by the client). */
+  readonly reconnectWaitMs?: number;
+  readonly pingIntervalMs?: number;
+  readonly onStatus?: (s: BusStatusEvent) => void;
+}
+
+export interface Bus {
+  readonly connected: boolean;
+  /** Core publish: at most once. Durable events go through JetStream (streams.ts). */
+  publish(subject: string, data: Uint8Array, headers?: Readonly<Record<string, string>>): void;
+  /** Handlers run in arrival order, synchronously, on the event loop. */
+  subscribe(subject: string, handler: (m: BusMessage) => void, opts?: { queue?: string }): BusSubscription;
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<BusMessage>;
+  /** Round trip to the server: everything published before has reached it. */
+  flush(): Promise<void>;
+  /** Drains subscriptions and pending publishes, then closes. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+  /** Resolves when the connection is closed for good (error if it closed because of one). */
+  closed(): Promise<Error | void>;
+  /** For streams.ts and kv.ts only. */
+  readonly raw: NatsConnection;
+}
+
+function toBusMessage(m: { subject: string; data: Uint8Array; headers?: MsgHdrs; reply?: string; respond(d?: Uint8Array): boolean }): BusMessage {
+  return {
+    subject: m.subject,
+    data: m.data,
+    header: (name) => (m.headers?.has(name) ? m.headers.get(name) : undefined),
+    reply: m.reply || undefined,
+    respond: (d) => m.respond(d),
+  };
+}
+
+export async function connectBus(o: BusOptions): Promise<Bus> {
+  const nc = await connect({
+    servers: typeof o.servers === "string" ? o.servers.split(",") : [...o.servers],
+    name: o.name,
+    ...(o.user ? { user: o.user, pass: o.pass ?? "" } : {}),
+    // A long-lived edge never gives up on NATS: it stays not-ready and keeps trying.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: o.reconnectWaitMs ?? 250,
+    reconnectJitter: 100,
+    pingInterval: o.pingIntervalMs ?? 10_000,
+    maxPingOut: 3,
+    waitOnFirstConnect: true,
+    timeout: 5_000,
+  });
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case "disconnect":
+          connected = false;
+          o.onStatus?.({ state: "disconnected", server: s.server });
+          break;
+        case "reconnecting":
+          o.onStatus?.({ state: "reconnecting" });
+          break;
+        case "reconnect":
+          connected = true;
+          o.onStatus?.({ state: "connected", server: s.server });
+          break;
+        case "error":
+          o.onStatus?.({ state: connected ? "connected" : "disconnected", error: String(s.error) });
+          break;
+        default:
+          break;
+      }
+    }
+  })();
+  const closedP = nc.closed().then((err) => {
+    connected = false;
+    o.onStatus?.({ state: "closed", ...(err ? { error: String(err) } : {}) });
+    return err ?? undefined;
+  });
+
+  return {
+    get connected() {
+      return connected && !nc.isClosed();
+    },
+    publish(subject, data, headers) {
+      if (headers) {
+        const h = natsHeaders();
+        for (const [k, v] of Object.entries(headers)) h.set(k, v);
+        nc.publish(subject, data, { headers: h });
+      } else {
+        nc.publish(subject, data);
+      }
+    },
+    subscribe(subject, handler, opts) {
+      const sub: Subscription = nc.subscribe(subject, {
+        ...(opts?.queue ? { queue: opts.queue } : {}),
+        callback: (err, m) => {
+          if (!err) handler(toBusMessage(m));
+        },
+      });
+      return { subject, unsubscribe: () => sub.unsubscribe() };
+    },
+    async request(subject, data, timeoutMs) {
+      return toBusMessage(await nc.request(subject, data, { timeout: timeoutMs }));
+    },
+    flush: () => nc.flush(),
+    drain: async () => {
+      if (!nc.isClosed() && !nc.isDraining()) await nc.drain();
+    },
+    close: async () => {
+      if (!nc.isClosed()) await nc.close();
+    },
+    closed: () => closedP,
+    raw: nc,
+  };
+}

@@ -1,0 +1,16 @@
+export type { Bus, BusMessage, BusSubscription, BusOptions, BusState, BusStatusEvent } from "./bus.js";
+export { connectBus } from "./bus.js";
+export { subjects, parseEventSubject } from "./subjects.js";
+export { encodeEvent, decodeEvent } from "./event-codec.js";
+export type { StreamSpec, DurablePublishResult, StreamMessage, StreamStart, StreamReader } from "./streams.js";
+export {
+  ensureStream,
+  eventStreamSpec,
+  controlStreamSpec,
+  publishDurable,
+  followStream,
+  readStreamRange,
+  streamState,
+} from "./streams.js";
+export type { KvStore, KvEntry, KvWatch, KvBucketOptions } from "./kv.js";
+export { openKv, KvConflictError } from "./kv.js";

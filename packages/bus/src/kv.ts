@@ -1,0 +1,99 @@
+/**
+ * JetStream key-value buckets behind a small interface: compare-and-set by revision, so
+ * several replicas can share state without disagreeing.
+ */
+import { Kvm, type KV } from "@nats-io/kv";
+import type { Bus } from "./bus.js";
+
+export interface KvEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision: number;
+  /** "put", or "delete" for tombstones seen by watchers. */
+  readonly op: "put" | "delete";
+}
+
+/** A compare-and-set lost: somebody else wrote the key first. Re-read and retry. */
+export class KvConflictError extends Error {
+  override readonly name = "KvConflictError";
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super(`kv conflict on ${key}`, options);
+  }
+}
+
+export interface KvWatch {
+  stop(): void;
+}
+
+export interface KvStore {
+  readonly bucket: string;
+  get(key: string): Promise<KvEntry | null>;
+  /** Creates the key; throws KvConflictError if it exists. Returns the new revision. */
+  create(key: string, value: Uint8Array): Promise<number>;
+  /** Writes only if the key is still at `revision`; throws KvConflictError otherwise. */
+  update(key: string, value: Uint8Array, revision: number): Promise<number>;
+  put(key: string, value: Uint8Array): Promise<number>;
+  /** Deletes; with `revision`, only if unchanged (throws KvConflictError otherwise). */
+  delete(key: string, revision?: number): Promise<void>;
+  keys(filter?: string): Promise<string[]>;
+  /** Current values then live changes of keys matching the filter (`>` wildcards allowed). */
+  watch(o: { key?: string; onEntry: (e: KvEntry) => void; includeHistory?: boolean }): Promise<KvWatch>;
+}
+
+export interface KvBucketOptions {
+  readonly bucket: string;
+  readonly history?: number;
+  readonly storage?: "file" | "memory";
+  readonly replicas?: number;
+  /** Entries expire this long after their last write (0 = never). */
+  readonly ttlMs?: number;
+}
+
+function isConflict(e: unknown): boolean {
+  const s = String((e as { message?: string })?.message ?? e);
+  return s.includes("wrong last sequence") || s.includes("key exists") || (e as { code?: number })?.code === 10071;
+}
+
+export async function openKv(bus: Bus, o: KvBucketOptions): Promise<KvStore> {
+  const kvm = new Kvm(bus.raw);
+  const kv: KV = await kvm.create(o.bucket, {
+    history: o.history ?? 1,
+    storage: o.storage === "memory" ? "memory" : "file",
+    replicas: o.replicas ?? 1,
+    ...(o.ttlMs ? { ttl: o.ttlMs } : {}),
+  } as never);
+  const cas = async <T>(key: string, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (e: unknown) {
+      if (isConflict(e)) throw new KvConflictError(key, { cause: e });
+      throw e;
+    }
+  };
+  return {
+    bucket: o.bucket,
+    async get(key) {
+      const e = await kv.get(key);
+      if (!e || e.operation !== "PUT") return null;
+      return { key: e.key, value: e.value, revision: e.revision, op: "put" };
+    },
+    create: (key, value) => cas(key, () => kv.create(key, value)),
+    update: (key, value, revision) => cas(key, () => kv.update(key, value, revision)),
+    put: (key, value) => kv.put(key, value),
+    delete: (key, revision) => cas(key, () => kv.delete(key, revision !== undefined ? { previousSeq: revision } : {})),
+    async keys(filter) {
+      const out: string[] = [];
+      for await (const k of await kv.keys(filter ?? ">")) out.push(k);
+      return out;
+    },
+    async watch(w) {
+      const it = await kv.watch({ key: w.key ?? ">", ...(w.includeHistory ? { include: "history" as never } : {}) });
+      void (async () => {
+        for await (const e of it) {
+          w.onEntry({ key: e.key, value: e.value, revision: e.revision, op: e.operation === "PUT" ? "put" : "delete" });
+        }
+      })();
+      return { stop: () => it.stop() };
+    },
+  };
+}

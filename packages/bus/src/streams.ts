@@ -1,0 +1,228 @@
+/**
+ * JetStream: the durable path. Services publish every event with its id as Nats-Msg-Id, so a
+ * re-publish within the duplicate window is stored once; readers replay a subject from a
+ * point in the stream.
+ */
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import type { Bus } from "./bus.js";
+import { subjects } from "./subjects.js";
+
+export interface StreamSpec {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly maxAgeMs: number;
+  readonly duplicateWindowMs: number;
+  readonly storage: "file" | "memory";
+  readonly replicas?: number;
+  readonly maxBytes?: number;
+}
+
+/** The event stream: short retention (replay for resumes and NATS reconnects), 2 min dedupe. */
+export function eventStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memory"; replicas?: number }): StreamSpec {
+  return {
+    name: "SB_EVT",
+    subjects: [subjects.allEvents],
+    maxAgeMs: o.maxAgeMs,
+    duplicateWindowMs: Math.min(120_000, o.maxAgeMs),
+    storage: o.storage ?? "file",
+    ...(o.replicas ? { replicas: o.replicas } : {}),
+  };
+}
+
+/** Session control (revocations): kept long enough for a restarted verifier to catch up. */
+export function controlStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memory"; replicas?: number }): StreamSpec {
+  return {
+    name: "SB_CTL",
+    subjects: [subjects.allSessionControl],
+    maxAgeMs: o.maxAgeMs,
+    duplicateWindowMs: Math.min(120_000, o.maxAgeMs),
+    storage: o.storage ?? "file",
+    ...(o.replicas ? { replicas: o.replicas } : {}),
+  };
+}
+
+const managers = new WeakMap<Bus, Promise<JetStreamManager>>();
+const clients = new WeakMap<Bus, JetStreamClient>();
+
+function jsm(bus: Bus): Promise<JetStreamManager> {
+  let m = managers.get(bus);
+  if (!m) {
+    m = jetstreamManager(bus.raw);
+    managers.set(bus, m);
+    m.catch(() => managers.delete(bus));
+  }
+  return m;
+}
+
+function js(bus: Bus): JetStreamClient {
+  let c = clients.get(bus);
+  if (!c) {
+    c = jetstream(bus.raw);
+    clients.set(bus, c);
+  }
+  return c;
+}
+
+/** Creates the stream, or updates it to this spec; safe for replicas starting together. */
+export async function ensureStream(bus: Bus, spec: StreamSpec): Promise<void> {
+  const m = await jsm(bus);
+  const cfg: Partial<StreamConfig> & { name: string } = {
+    name: spec.name,
+    subjects: [...spec.subjects],
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    storage: spec.storage === "memory" ? StorageType.Memory : StorageType.File,
+    max_age: nanos(spec.maxAgeMs),
+    duplicate_window: nanos(spec.duplicateWindowMs),
+    num_replicas: spec.replicas ?? 1,
+    ...(spec.maxBytes ? { max_bytes: spec.maxBytes } : {}),
+  };
+  try {
+    await m.streams.info(spec.name);
+  } catch {
+    try {
+      await m.streams.add(cfg);
+      return;
+    } catch (e: unknown) {
+      // Another process created it between our info and add: fall through to update.
+      if (!String(e).includes("already in use")) throw e;
+    }
+  }
+  await m.streams.update(spec.name, cfg);
+}
+
+export interface DurablePublishResult {
+  readonly stream: string;
+  readonly seq: number;
+  /** The stream already held a message with this id: nothing was stored. */
+  readonly duplicate: boolean;
+}
+
+/** Publishes and waits for the stream's ack. Rejects on timeout or when no stream matches. */
+export async function publishDurable(
+  bus: Bus,
+  subject: string,
+  data: Uint8Array,
+  o: { msgId: string; timeoutMs?: number },
+): Promise<DurablePublishResult> {
+  const ack = await js(bus).publish(subject, data, { msgID: o.msgId, timeout: o.timeoutMs ?? 5_000 });
+  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+}
+
+export interface StreamMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** Position in the stream. */
+  readonly seq: number;
+  /** When the stream stored it, Unix ms. */
+  readonly timeMs: number;
+  header(name: string): string | undefined;
+}
+
+function toStreamMessage(m: JsMsg): StreamMessage {
+  return {
+    subject: m.subject,
+    data: m.data,
+    seq: m.seq,
+    timeMs: m.time.getTime(),
+    header: (name) => (m.headers?.has(name) ? m.headers.get(name) : undefined),
+  };
+}
+
+export type StreamStart = { readonly seq: number } | { readonly timeMs: number } | "all" | "new";
+
+function startOptions(start: StreamStart) {
+  if (start === "all") return { deliver_policy: DeliverPolicy.All };
+  if (start === "new") return { deliver_policy: DeliverPolicy.New };
+  if ("seq" in start) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, start.seq) };
+  return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start.timeMs).toISOString() };
+}
+
+// One subject goes as `filter_subject`: nats-server before 2.10 (Debian's 2.9) has no list form.
+function filterOptions(filter: readonly string[] | undefined): { filter_subjects?: string | string[] } {
+  if (!filter || filter.length === 0) return {};
+  return { filter_subjects: filter.length === 1 ? filter[0]! : [...filter] };
+}
+
+export interface StreamReader {
+  stop(): Promise<void>;
+}
+
+/**
+ * Follows a stream (an ordered consumer: gap-free, recreated by the client after reconnects)
+ * from `start`, calling onMessage for each message in stream order, until stopped.
+ */
+export async function followStream(
+  bus: Bus,
+  o: { stream: string; filterSubjects?: readonly string[]; start: StreamStart; onMessage: (m: StreamMessage) => void },
+): Promise<StreamReader> {
+  const consumer = await js(bus).consumers.get(o.stream, {
+    ...filterOptions(o.filterSubjects),
+    ...startOptions(o.start),
+  });
+  const messages = await consumer.consume({ callback: (m) => o.onMessage(toStreamMessage(m)) });
+  return {
+    async stop() {
+      await messages.close();
+    },
+  };
+}
+
+/**
+ * Reads a bounded range: from `start` up to the stream's last message at the time of the
+ * call (messages stored after the call are not waited for).
+ */
+export async function readStreamRange(
+  bus: Bus,
+  o: { stream: string; filterSubjects?: readonly string[]; start: StreamStart; maxMessages?: number },
+): Promise<StreamMessage[]> {
+  const m = await jsm(bus);
+  const info = await m.streams.info(o.stream);
+  const lastSeq = info.state.last_seq;
+  const out: StreamMessage[] = [];
+  if (info.state.messages === 0) return out;
+  const consumer = await js(bus).consumers.get(o.stream, {
+    ...filterOptions(o.filterSubjects),
+    ...startOptions(o.start),
+  });
+  const max = o.maxMessages ?? 100_000;
+  let pending = (await consumer.info(false)).num_pending;
+  while (pending > 0 && out.length < max) {
+    const batch = await consumer.fetch({ max_messages: Math.min(pending, 1000, max - out.length), expires: 5_000 });
+    let got = 0;
+    for await (const msg of batch) {
+      got++;
+      pending = msg.info.pending;
+      if (msg.seq > lastSeq) {
+        pending = 0;
+        break;
+      }
+      out.push(toStreamMessage(msg));
+    }
+    if (got === 0) break;
+  }
+  await consumer.delete().catch(() => undefined);
+  return out;
+}
+
+export async function streamState(bus: Bus, name: string): Promise<{ messages: number; firstSeq: number; lastSeq: number; firstTimeMs: number }> {
+  const info = await (await jsm(bus)).streams.info(name);
+  return {
+    messages: info.state.messages,
+    firstSeq: info.state.first_seq,
+    lastSeq: info.state.last_seq,
+    firstTimeMs: info.state.first_ts ? Date.parse(info.state.first_ts) : 0,
+  };
+}

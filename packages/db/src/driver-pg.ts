@@ -1,0 +1,95 @@
+import pg from "pg";
+import type { Db, DbOptions, Queryable, QueryResult } from "./db.js";
+
+// int8 as JS numbers: every int8 here is a count or a Unix-ms time, far below 2^53.
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID && format !== "binary" ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+export async function openPg(o: DbOptions): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: o.url,
+    max: o.poolSize ?? 10,
+    types,
+    options: `-c search_path=${o.schema}${o.statementTimeoutMs ? ` -c statement_timeout=${o.statementTimeoutMs}` : ""}`,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on("error", (e) => o.onError?.(e));
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${o.schema}`).catch((e: unknown) => {
+    // Concurrent CREATE SCHEMA IF NOT EXISTS from two processes can still race on the catalog.
+    if ((e as { code?: string }).code !== "23505") throw e;
+  });
+
+  const wrap = (c: pg.PoolClient | pg.Pool): Queryable => ({
+    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const r = await c.query(sql, params as unknown[] | undefined);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    },
+    async exec(sql: string): Promise<void> {
+      await c.query(sql);
+    },
+  });
+
+  const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (e: unknown) {
+      broken = e instanceof Error && isConnectionError(e) ? e : undefined;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  return {
+    kind: "pg",
+    ...wrap(pool),
+    tx: (fn) =>
+      withClient(async (client) => {
+        await client.query("BEGIN");
+        try {
+          const out = await fn(wrap(client));
+          await client.query("COMMIT");
+          return out;
+        } catch (e: unknown) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw e;
+        }
+      }),
+    session: (fn) => withClient((client) => fn(wrap(client))),
+    async listen(channel, onNotify) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel ${channel}`);
+      const client = new pg.Client({ connectionString: o.url, types });
+      client.on("error", (e) => o.onError?.(e));
+      client.on("notification", (n) => {
+        if (n.channel === channel) onNotify(n.payload ?? "");
+      });
+      await client.connect();
+      await client.query(`LISTEN ${channel}`);
+      return async () => {
+        await client.end().catch(() => undefined);
+      };
+    },
+    async ping() {
+      try {
+        await pool.query("SELECT 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+function isConnectionError(e: Error): boolean {
+  const code = (e as { code?: string }).code;
+  return code === undefined || code === "ECONNRESET" || code === "57P01" || code === "EPIPE";
+}

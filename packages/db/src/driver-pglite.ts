@@ -1,0 +1,41 @@
+import { PGlite } from "@electric-sql/pglite";
+import type { Db, DbOptions, Queryable, QueryResult } from "./db.js";
+
+export async function openPglite(o: DbOptions): Promise<Db> {
+  const dataDir = o.dataDir && o.dataDir !== "memory://" ? o.dataDir : undefined;
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  await db.exec(`CREATE SCHEMA IF NOT EXISTS ${o.schema}; SET search_path TO ${o.schema};`);
+
+  const wrap = (q: Pick<PGlite, "query" | "exec">): Queryable => ({
+    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const r = await q.query<R>(sql, params as unknown[] | undefined);
+      return { rows: r.rows, rowCount: Math.max(r.affectedRows ?? 0, r.rows.length) };
+    },
+    async exec(sql: string): Promise<void> {
+      await q.exec(sql);
+    },
+  });
+  let closed = false;
+
+  return {
+    kind: "pglite",
+    ...wrap(db),
+    // PGlite runs one statement at a time; a transaction holds it exclusively.
+    tx: (fn) => db.transaction((t) => fn(wrap(t))),
+    session: (fn) => fn(wrap(db)),
+    async listen(channel, onNotify) {
+      const unlisten = await db.listen(channel, onNotify);
+      return async () => {
+        if (!closed) await unlisten();
+      };
+    },
+    async ping() {
+      return !closed;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,5 @@
+export type { Db, Queryable, QueryResult, DbOptions } from "./db.js";
+export { openDatabase } from "./db.js";
+export type { Migration } from "./migrate.js";
+export { migrate } from "./migrate.js";
+export { isUniqueViolation, isSerializationFailure } from "./pg-errors.js";

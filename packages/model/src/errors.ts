@@ -1,0 +1,43 @@
+/** The closed set of error kinds every component maps at its boundary (gRPC status, HTTP, WS). */
+export type ErrorCode =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "permission_denied"
+  | "unauthenticated"
+  | "failed_precondition"
+  | "resource_exhausted"
+  | "unavailable"
+  | "deadline_exceeded"
+  | "internal";
+
+/**
+ * A failure a caller can act on. `id` is the Mattermost i18n id shown to clients
+ * (e.g. "api.post.create_post.channel_not_found"); `message` is safe to show.
+ */
+export class AppError extends Error {
+  override readonly name = "AppError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly id: string = defaultId(code),
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** Normalizes anything caught at a boundary; unknown failures become `internal`. */
+  static from(e: unknown): AppError {
+    if (e instanceof AppError) return e;
+    return new AppError("internal", "internal error", "app.internal_error", { cause: e });
+  }
+}
+
+function defaultId(code: ErrorCode): string {
+  return `app.error.${code}`;
+}
+
+/** Shorthands for the common cases. */
+export const invalidArgument = (id: string, message: string) => new AppError("invalid_argument", message, id);
+export const notFound = (id: string, message: string) => new AppError("not_found", message, id);
+export const permissionDenied = (id: string, message: string) => new AppError("permission_denied", message, id);

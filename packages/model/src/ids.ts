@@ -1,0 +1,39 @@
+import { randomBytes } from "node:crypto";
+
+// Mattermost's NewId: a random 128-bit value in base32 with this alphabet, 26 characters.
+const ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769";
+const ID_RE = /^[a-z0-9]{26}$/;
+
+/** A new 26-character Mattermost id. */
+export function newId(): string {
+  const b = randomBytes(16);
+  // Version 4 UUID bits, as Mattermost's uuid.New() sets them.
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (const byte of b) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/**
+ * A Mattermost id: exactly 26 characters of [a-z0-9]. Anything else is rejected before it can
+ * reach a database query or a NATS subject.
+ */
+export function isValidId(value: unknown): value is string {
+  return typeof value === "string" && ID_RE.test(value);
+}
+
+/** Milliseconds since the Unix epoch (Mattermost's GetMillis). */
+export function nowMs(): number {
+  return Date.now();
+}

@@ -1,0 +1,7 @@
+export { newId, isValidId, nowMs } from "./ids.js";
+export { AppError, invalidArgument, notFound, permissionDenied, type ErrorCode } from "./errors.js";
+export { newEvent, type NewEvent } from "./events.js";
+export { parseJsonObject, jsonBytes } from "./json/json-bytes.js";
+export { postToJson, reactionToJson } from "./json/post-json.js";
+export { teamToJson, teamMemberToJson, channelToJson, channelMemberToJson } from "./json/team-json.js";
+export { userToJson } from "./json/user-json.js";

@@ -1,0 +1,100 @@
+import * as grpc from "@grpc/grpc-js";
+import { create, createRegistry, fromBinary, toBinary, type DescFile } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Health } from "@switchboard/proto/health";
+import {
+  ServerReflection,
+  ServerReflectionRequestSchema,
+  ServerReflectionResponseSchema,
+  type ServerReflectionRequest,
+  type ServerReflectionResponse,
+} from "@switchboard/proto/reflection";
+
+/** grpc.reflection.v1 over the descriptors protobuf-es generated (no .proto files at runtime). */
+export function addReflectionService(server: grpc.Server, services: readonly GenService<GenServiceMethods>[]): void {
+  const all = [...services, Health as unknown as GenService<GenServiceMethods>, ServerReflection as unknown as GenService<GenServiceMethods>];
+  const registry = createRegistry(...all.map((s) => s.file));
+  const byName = new Map<string, DescFile>();
+  const index = (f: DescFile): void => {
+    if (byName.has(f.name + ".proto")) return;
+    byName.set(f.name + ".proto", f);
+    f.dependencies.forEach(index);
+  };
+  all.forEach((s) => index(s.file));
+
+  const withDeps = (f: DescFile): Uint8Array[] => {
+    const seen = new Set<string>();
+    const out: Uint8Array[] = [];
+    const visit = (d: DescFile): void => {
+      if (seen.has(d.name)) return;
+      seen.add(d.name);
+      out.push(toBinary(FileDescriptorProtoSchema, d.proto));
+      d.dependencies.forEach(visit);
+    };
+    visit(f);
+    return out;
+  };
+
+  const answer = (req: ServerReflectionRequest): ServerReflectionResponse => {
+    const base = { validHost: req.host, originalRequest: req };
+    const notFound = (what: string) =>
+      create(ServerReflectionResponseSchema, { ...base, messageResponse: { case: "errorResponse", value: { errorCode: grpc.status.NOT_FOUND, errorMessage: `${what} not found` } } });
+    const files = (f: DescFile) =>
+      create(ServerReflectionResponseSchema, { ...base, messageResponse: { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDeps(f) } } });
+    const r = req.messageRequest;
+    switch (r.case) {
+      case "listServices":
+        return create(ServerReflectionResponseSchema, {
+          ...base,
+          messageResponse: { case: "listServicesResponse", value: { service: all.map((s) => ({ name: s.typeName })) } },
+        });
+      case "fileByFilename": {
+        const f = byName.get(r.value);
+        return f ? files(f) : notFound(`file ${r.value}`);
+      }
+      case "fileContainingSymbol": {
+        const symbol = r.value.replace(/^\./, "");
+        const d = registry.get(symbol) ?? registry.get(symbol.replace(/\.[^.]+$/, ""));
+        const file = d && "file" in d ? (d.file as DescFile) : undefined;
+        return file ? files(file) : notFound(`symbol ${symbol}`);
+      }
+      default:
+        return create(ServerReflectionResponseSchema, {
+          ...base,
+          messageResponse: { case: "errorResponse", value: { errorCode: grpc.status.UNIMPLEMENTED, errorMessage: "not supported" } },
+        });
+    }
+  };
+
+  const pass = (b: Buffer): Buffer => b;
+  const m = ServerReflection.method.serverReflectionInfo;
+  server.addService(
+    {
+      [m.name]: {
+        path: `/${ServerReflection.typeName}/${m.name}`,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: pass,
+        requestDeserialize: pass,
+        responseSerialize: pass,
+        responseDeserialize: pass,
+      },
+    },
+    {
+      [m.name]: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        call.on("data", (buf: Buffer) => {
+          let req: ServerReflectionRequest;
+          try {
+            req = fromBinary(ServerReflectionRequestSchema, buf);
+          } catch {
+            call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "bad reflection request" });
+            return;
+          }
+          call.write(Buffer.from(toBinary(ServerReflectionResponseSchema, answer(req))));
+        });
+        call.on("end", () => call.end());
+      },
+    },
+  );
+}

@@ -1,0 +1,163 @@
+import { connectBus, type Bus } from "@switchboard/bus";
+import { migrate, openDatabase, type Db, type Migration } from "@switchboard/db";
+import {
+  createFailpoints,
+  createLifecycle,
+  createReadiness,
+  type Component,
+  type Failpoints,
+  type Lifecycle,
+  type ReadinessTracker,
+} from "@switchboard/lifecycle";
+import { createLogger, type Logger, type LogLevel } from "@switchboard/log";
+import { createMetricsRegistry, startOpsServer, type MetricsRegistry, type OpsServer } from "@switchboard/metrics";
+import { createRpcServer, type RpcServer, type RpcServerOptions } from "@switchboard/rpc";
+
+/** The parts every deployable has, created once in createApp. */
+export interface Runtime {
+  readonly name: string;
+  readonly log: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly readiness: ReadinessTracker;
+  readonly lifecycle: Lifecycle;
+  readonly failpoints: Failpoints;
+}
+
+export function createRuntime(o: {
+  name: string;
+  podName: string;
+  logLevel: LogLevel;
+  failpoints: readonly string[];
+  log?: Logger;
+}): Runtime {
+  const log = o.log ?? createLogger({ name: o.name, level: o.logLevel });
+  if (o.failpoints.length > 0) log.warn({ failpoints: o.failpoints }, "test failpoints enabled");
+  return {
+    name: o.name,
+    log,
+    metrics: createMetricsRegistry({ defaultLabels: { component: o.name } }),
+    readiness: createReadiness(),
+    lifecycle: createLifecycle(log),
+    failpoints: createFailpoints(o.failpoints, (name) => log.warn({ failpoint: name }, "failpoint hit: crashing")),
+  };
+}
+
+export function opsServerComponent(rt: Runtime, host: string, port: number): Component & { readonly port: number } {
+  let server: OpsServer | undefined;
+  return {
+    name: "ops-server",
+    get port() {
+      return server?.port ?? 0;
+    },
+    async start() {
+      server = await startOpsServer({ host, port, registry: rt.metrics, readiness: () => rt.readiness.snapshot() });
+    },
+    async stop() {
+      await server?.close();
+    },
+  };
+}
+
+/** NATS: readiness "nats" follows the connection; draining on stop delivers what is pending. */
+export function busComponent(rt: Runtime, o: { servers: string; clientName: string }): Component & { readonly bus: Bus } {
+  let bus: Bus | undefined;
+  const up = rt.metrics.gauge({ name: "sb_nats_connected", help: "1 while connected to NATS" });
+  const disconnects = rt.metrics.counter({ name: "sb_nats_disconnects_total", help: "NATS connection losses" });
+  rt.readiness.set("nats", false);
+  return {
+    name: "nats",
+    get bus() {
+      if (!bus) throw new Error("nats not started");
+      return bus;
+    },
+    async start() {
+      bus = await connectBus({
+        servers: o.servers,
+        name: o.clientName,
+        onStatus: (s) => {
+          const ok = s.state === "connected";
+          rt.readiness.set("nats", ok);
+          up.set(ok ? 1 : 0);
+          if (s.state === "disconnected") {
+            disconnects.inc();
+            rt.log.warn({ server: s.server }, "nats disconnected");
+          } else if (s.state === "connected" && s.server) rt.log.info({ server: s.server }, "nats reconnected");
+          else if (s.state === "closed") rt.log.warn({ error: s.error }, "nats connection closed");
+        },
+      });
+      rt.readiness.set("nats", true);
+      up.set(1);
+    },
+    async stop() {
+      await bus?.drain().catch(() => bus?.close());
+    },
+  };
+}
+
+/** The database, migrated at start; readiness "database" follows a periodic ping. */
+export function databaseComponent(
+  rt: Runtime,
+  o: { url: string; pgliteDir: string; schema: string; poolSize: number; migrations: readonly Migration[] },
+): Component & { readonly db: Db } {
+  let db: Db | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  rt.readiness.set("database", false);
+  return {
+    name: "database",
+    get db() {
+      if (!db) throw new Error("database not started");
+      return db;
+    },
+    async start() {
+      db = await openDatabase({
+        url: o.url,
+        dataDir: o.pgliteDir,
+        schema: o.schema,
+        poolSize: o.poolSize,
+        onError: (e) => rt.log.warn({ err: String(e) }, "database connection error"),
+      });
+      const applied = await migrate(db, o.schema, o.migrations);
+      rt.log.info({ driver: db.kind, schema: o.schema, applied }, "database ready");
+      rt.readiness.set("database", true);
+      const d = db;
+      timer = setInterval(() => {
+        void d.ping().then((ok) => rt.readiness.set("database", ok));
+      }, 2_000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await db?.close();
+    },
+  };
+}
+
+/** The gRPC server: SERVING once started and ready; NOT_SERVING first thing on stop. */
+export function rpcServerComponent(
+  rt: Runtime,
+  o: Omit<RpcServerOptions, "logger" | "metrics"> & { graceMs: number },
+  register: (server: RpcServer) => void,
+): Component & { readonly port: number; readonly server: RpcServer } {
+  const server = createRpcServer({ ...o, logger: rt.log, metrics: rt.metrics });
+  register(server);
+  let port = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name: "grpc-server",
+    server,
+    get port() {
+      return port;
+    },
+    async start() {
+      port = await server.start();
+      const sync = (): void => server.health.setServing(rt.readiness.snapshot().ready);
+      sync();
+      timer = setInterval(sync, 1_000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await server.stop(o.graceMs);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { hostname } from "node:os";
+import { bool, duration, int, list, oneOf, str, url } from "@switchboard/config";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Settings every deployable has. `c` is the component in env names: SB_<C>_... */
+export function commonSettings(c: string, defaults: { opsPort: number }) {
+  return {
+    logLevel: oneOf({ env: `SB_${c}_LOG_LEVEL`, description: "log level", values: LOG_LEVELS, default: "info" }),
+    opsHost: str({ env: `SB_${c}_OPS_HOST`, description: "address of the internal /metrics, /healthz, /readyz port", default: "127.0.0.1" }),
+    opsPort: int({ env: `SB_${c}_OPS_PORT`, description: "internal ops port (0 = any free port)", default: defaults.opsPort, min: 0, max: 65535 }),
+    natsUrl: str({ env: "SB_NATS_URL", description: "NATS server URL(s), comma-separated", default: "nats://127.0.0.1:4222" }),
+    shutdownDeadlineMs: duration({
+      env: `SB_${c}_SHUTDOWN_DEADLINE_MS`,
+      description: "hard deadline for a graceful stop (below terminationGracePeriodSeconds)",
+      default: 25_000,
+    }),
+    podName: str({ env: "SB_POD_NAME", description: "this process's name in logs, metrics and NATS (pod name)", default: hostname() }),
+    failpoints: list({ env: "SB_FAILPOINTS", description: "test-only crash points (never set in production)", default: [] }),
+  };
+}
+
+/** Settings of a gRPC service. */
+export function grpcSettings(c: string, defaults: { port: number }) {
+  return {
+    grpcHost: str({ env: `SB_${c}_GRPC_HOST`, description: "gRPC listen address", default: "127.0.0.1" }),
+    grpcPort: int({ env: `SB_${c}_GRPC_PORT`, description: "gRPC listen port (0 = any free port)", default: defaults.port, min: 0, max: 65535 }),
+    grpcMaxMessageBytes: int({
+      env: `SB_${c}_GRPC_MAX_MESSAGE_BYTES`,
+      description: "largest gRPC message accepted or sent",
+      default: 4 * 1024 * 1024,
+      min: 1024,
+    }),
+    grpcDefaultDeadlineMs: duration({
+      env: `SB_${c}_GRPC_DEFAULT_DEADLINE_MS`,
+      description: "deadline applied to calls that arrive without one",
+      default: 10_000,
+      min: 1,
+    }),
+    grpcReflection: bool({ env: `SB_${c}_GRPC_REFLECTION`, description: "serve gRPC server reflection", default: false }),
+  };
+}
+
+/** Settings of a service with a database. */
+export function databaseSettings(c: string, defaults: { pgliteDir: string }) {
+  return {
+    databaseUrl: url({
+      env: "DATABASE_URL",
+      description: "PostgreSQL URL; when empty, an embedded PGlite database is used",
+      default: "",
+      protocols: ["postgres", "postgresql"],
+    }),
+    pgliteDir: str({
+      env: `SB_${c}_PGLITE_DIR`,
+      description: "PGlite data directory when DATABASE_URL is empty (memory:// for in-memory)",
+      default: defaults.pgliteDir,
+    }),
+    dbPoolSize: int({ env: `SB_${c}_DB_POOL_SIZE`, description: "PostgreSQL connection pool size", default: 20, min: 1, max: 500 }),
+  };
+}

@@ -1,0 +1,5 @@
+export { freePort } from "./ports.js";
+export { waitFor, sleep, type WaitOptions } from "./wait.js";
+export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats-server.js";
+export { createTestDatabase, type TestDatabase } from "./postgres.js";
+export { spawnProcess, type ChildHandle, type SpawnOptions } from "./process.js";

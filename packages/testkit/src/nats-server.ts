@@ -1,0 +1,102 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./ports.js";
+import { waitFor } from "./wait.js";
+
+export interface NatsServerOptions {
+  readonly jetstream?: boolean;
+  /** Keep the store directory across restart() (default true). */
+  readonly args?: readonly string[];
+}
+
+export interface NatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  readonly pid: number | undefined;
+  /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT...) to the server process. */
+  signal(sig: NodeJS.Signals): void;
+  /** Kills the server (SIGKILL) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same store. */
+  restart(): Promise<void>;
+  /** Stops it and removes the store. */
+  stop(): Promise<void>;
+}
+
+function natsBinary(): string {
+  const fromEnv = process.env.NATS_SERVER_BIN;
+  if (fromEnv) return fromEnv;
+  const which = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
+  if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
+  if (existsSync("/usr/sbin/nats-server")) return "/usr/sbin/nats-server";
+  throw new Error("nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN; `make test` does this");
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+/** A real nats-server on a free loopback port, JetStream on a temporary store. */
+export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsServer> {
+  const bin = natsBinary();
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), "sb-nats-"));
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const launch = async (): Promise<void> => {
+    const args = ["-a", "127.0.0.1", "-p", String(port), ...(o.jetstream !== false ? ["-js", "-sd", storeDir] : []), ...(o.args ?? [])];
+    const c = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    c.stderr!.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child = c;
+    exited = new Promise((resolve) => c.once("exit", () => resolve()));
+    await waitFor(
+      async () => {
+        if (c.exitCode !== null) throw new Error(`nats-server exited: ${stderr}`);
+        return portOpen(port);
+      },
+      { timeoutMs: 10_000, what: "nats-server to listen" },
+    );
+  };
+  await launch();
+
+  const kill = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    get pid() {
+      return child?.pid;
+    },
+    signal(sig) {
+      child?.kill(sig);
+    },
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    async stop() {
+      await kill();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}

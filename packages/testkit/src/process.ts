@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { waitFor } from "./wait.js";
+
+export interface SpawnOptions {
+  /** Node entry script (a built dist/main.js). */
+  readonly entry: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Resolves when a JSON log line has this `msg` (default "ready"). */
+  readonly readyMsg?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface ChildHandle {
+  readonly pid: number;
+  /** Every JSON log line so far. */
+  readonly logs: readonly Record<string, unknown>[];
+  /** The fields of the ready line (ports etc.). */
+  readonly ready: Record<string, unknown>;
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves with the exit code (or signal name). */
+  readonly exited: Promise<number | string>;
+  /** Waits for a log line matching the predicate. */
+  waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM, then SIGKILL after the grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Runs a deployable as a real child process, parsing its JSON log lines. */
+export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
+  const child: ChildProcess = spawn(process.execPath, [o.entry], {
+    env: { PATH: process.env.PATH ?? "", ...o.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let buf = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: "(non-json)", line });
+      }
+    }
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+  });
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));
+  let exitedNow: number | string | undefined;
+  void exited.then((c) => (exitedNow = c));
+
+  const waitForLog = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
+    waitFor(
+      () => {
+        const hit = logs.find(pred);
+        if (hit) return hit;
+        if (exitedNow !== undefined) throw new Error(`process exited (${exitedNow}); stderr: ${stderr}; last logs: ${JSON.stringify(logs.slice(-5))}`);
+        return undefined;
+      },
+      { timeoutMs, what: `log line from ${o.entry}` },
+    );
+  const readyMsg = o.readyMsg ?? "ready";
+  const ready = await waitForLog((l) => l.msg === readyMsg, o.readyTimeoutMs ?? 30_000);
+  return {
+    pid: child.pid!,
+    logs,
+    ready,
+    signal: (sig) => child.kill(sig),
+    exited,
+    waitForLog,
+    async stop(graceMs = 10_000) {
+      if (exitedNow !== undefined) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

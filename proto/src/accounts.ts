@@ -1,0 +1,1 @@
+export * from "./gen/sb/accounts/v1/accounts_pb.js";

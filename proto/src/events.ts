@@ -1,0 +1,1 @@
+export * from "./gen/sb/events/v1/events_pb.js";

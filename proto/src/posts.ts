@@ -1,0 +1,1 @@
+export * from "./gen/sb/posts/v1/posts_pb.js";

@@ -1,0 +1,1 @@
+export * from "./gen/sb/presence/v1/presence_pb.js";

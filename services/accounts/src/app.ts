@@ -1,0 +1,67 @@
+/**
+ * The accounts service's composition root: createApp wires the runtime parts and the domain;
+ * importing this module has no side effects.
+ */
+import { AccountsService as AccountsServiceDesc } from "@switchboard/proto/accounts";
+import { controlStreamSpec, ensureStream } from "@switchboard/bus";
+import type { Logger } from "@switchboard/log";
+import { createOutboxRelay } from "@switchboard/outbox";
+import { busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent } from "@switchboard/runtime";
+import { createAccountsService } from "./accounts-service.js";
+import { createLocalAuth } from "./auth.js";
+import type { AccountsConfig } from "./config.js";
+import { accountsHandlers } from "./grpc-handlers.js";
+import { createKeyManager } from "./keys/key-manager.js";
+import { migrations, SCHEMA } from "./migrations.js";
+
+export { loadAccountsConfig, describeAccountsConfig, accountsSchema, type AccountsConfig } from "./config.js";
+
+export interface AccountsApp {
+  readonly grpcPort: number;
+  readonly opsPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startAccountsApp(config: AccountsConfig, deps: { log?: Logger } = {}): Promise<AccountsApp> {
+  const rt = createRuntime({ name: "accounts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
+  const { lifecycle } = rt;
+  try {
+    const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
+    const { db } = await lifecycle.start(
+      databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
+    );
+    const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/accounts` }));
+    await ensureStream(bus, controlStreamSpec({ maxAgeMs: config.controlRetentionMs }));
+    const relay = await lifecycle.start(createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints }));
+
+    const keys = createKeyManager({ db, rotationMs: config.keyRotationMs, maxTokenLifetimeMs: config.sessionLengthMs });
+    await keys.current();
+    const svc = createAccountsService({ db, keys, sessionLengthMs: config.sessionLengthMs, openSignup: config.openSignup, onCommit: () => relay.poke() });
+    const grpc = await lifecycle.start(
+      rpcServerComponent(
+        rt,
+        {
+          host: config.grpcHost,
+          port: config.grpcPort,
+          maxMessageBytes: config.grpcMaxMessageBytes,
+          defaultDeadlineMs: config.grpcDefaultDeadlineMs,
+          reflection: config.grpcReflection,
+          graceMs: Math.floor(config.shutdownDeadlineMs / 2),
+        },
+        (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, createLocalAuth({ db, keys }))),
+      ),
+    );
+    rt.log.info({ grpc_port: grpc.port, ops_port: ops.port }, "ready");
+    return {
+      grpcPort: grpc.port,
+      opsPort: ops.port,
+      async stop() {
+        rt.readiness.drain();
+        await lifecycle.stopAll();
+      },
+    };
+  } catch (e: unknown) {
+    await lifecycle.stopAll();
+    throw e;
+  }
+}
