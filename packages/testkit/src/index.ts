@@ -3,3 +3,4 @@ export { waitFor, sleep, type WaitOptions } from "./wait.js";
 export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { spawnProcess, type ChildHandle, type SpawnOptions } from "./process.js";
+export { spawnDeployable, deployableEntry, repoRoot, type DeployableName } from "./deployables.js";

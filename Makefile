@@ -1,0 +1,76 @@
+# Switchboard — a thin layer over npm scripts. Every target is idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.switchboard-installed
+
+.PHONY: help
+help: ## Show this list
+	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(NPM_STAMP): package.json package-lock.json $(wildcard */package.json */*/package.json)
+	@command -v node >/dev/null || { echo "node (20.x) is required" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: install
+install: $(NPM_STAMP) ## Install npm dependencies (npm ci) when the lockfile changed
+
+.PHONY: nats-server
+nats-server: ## Make sure nats-server is on PATH (apt-get install nats-server when root)
+	@if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing nats-server"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server; \
+	  else \
+	    echo "nats-server is missing: install it (apt-get install nats-server) and re-run" >&2; exit 1; \
+	  fi; \
+	fi
+
+.PHONY: generate
+generate: install ## Regenerate TypeScript from proto/ (buf lint + buf generate)
+	npm run generate
+
+.PHONY: check-generated
+check-generated: generate ## Fail if generated code differs from what is committed
+	@git diff --exit-code --stat -- proto/src/gen || { echo "generated code is out of date: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- proto/src/gen)" || { echo "untracked generated files: run make generate and commit" >&2; git status --porcelain -- proto/src/gen; exit 1; }
+
+.PHONY: build
+build: install ## Compile every workspace (tsc -b)
+	npx tsc -b
+
+.PHONY: typecheck
+typecheck: build ## Type-check everything (same as build)
+
+.PHONY: lint
+lint: install ## Lint: proto (buf lint) and package boundaries
+	npm run lint -w @switchboard/proto
+	node scripts/check-deps.mjs
+
+.PHONY: test
+test: install nats-server check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
+	npx vitest run
+
+.PHONY: test-unit
+test-unit: install ## Unit tests only (no servers)
+	npx vitest run --project unit
+
+.PHONY: test-int
+test-int: install nats-server build ## Integration tests only (real nats-server and PostgreSQL)
+	npx vitest run --project int
+
+.PHONY: bench
+bench: install nats-server build ## Run the benchmarks (bench/), reports under bench/results/
+	npm run bench -w @switchboard/bench
+
+.PHONY: dev
+dev: install nats-server build ## Run the whole stack on this machine (Ctrl-C stops it)
+	node scripts/dev.mjs
+
+.PHONY: clean
+clean: ## Remove build output and local dev data
+	npx tsc -b --clean 2>/dev/null || true
+	rm -rf .data .tmp bench/results
+
+.PHONY: check
+check: test ## Everything CI runs, in CI order

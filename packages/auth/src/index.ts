@@ -1,0 +1,1 @@
+export { createSessionAuth, type SessionAuth, type SessionAuthOptions, type AccountsClient } from "./session-auth.js";

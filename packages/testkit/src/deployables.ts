@@ -1,0 +1,31 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnProcess, type ChildHandle } from "./process.js";
+
+export type DeployableName = "accounts" | "posts" | "presence" | "gateway";
+
+/** The repository root (the folder with the workspaces' package.json). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 10; i++) {
+    if (existsSync(join(dir, "tsconfig.base.json"))) return dir;
+    dir = resolve(dir, "..");
+  }
+  throw new Error("repository root not found");
+}
+
+/** The built entry point of a deployable (`make build` / `npm run build` first). */
+export function deployableEntry(name: DeployableName): string {
+  const entry = name === "gateway" ? join(repoRoot(), "gateway/dist/main.js") : join(repoRoot(), `services/${name}/dist/main.js`);
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (make test does) before integration tests`);
+  return entry;
+}
+
+/**
+ * Runs a deployable as its own process, the way it runs in production, and waits for its
+ * "ready" log line (which reports the ports it bound).
+ */
+export function spawnDeployable(name: DeployableName, env: Readonly<Record<string, string>>): Promise<ChildHandle> {
+  return spawnProcess({ entry: deployableEntry(name), env });
+}
