@@ -29,6 +29,12 @@ export const subjects = {
   /** A session was revoked (logout, revoke, revoke all). */
   sessionRevoked: (userId: string) => `${PREFIX_CTL}.session.revoked.${id("user", userId)}`,
 
+  /** "Rows are waiting in this schema's outbox": wakes the relay leader (best effort; it also polls). */
+  outboxWake: (schema: string) => {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error("invalid schema name for a subject");
+    return `${PREFIX_CTL}.outbox.${schema}`;
+  },
+
 } as const;
 
 /** Parses the scope of an event subject, or undefined if the subject is not an event subject. */

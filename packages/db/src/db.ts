@@ -11,8 +11,17 @@ export interface QueryResult<R> {
   readonly rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Use a named prepared statement (PostgreSQL parses and plans it once per connection, not
+   * per call). For hot statements with a fixed text; the text identifies the statement.
+   * PGlite ignores it.
+   */
+  readonly prepare?: boolean;
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>>;
   /** Runs a script of several statements (no parameters). */
   exec(sql: string): Promise<void>;
 }

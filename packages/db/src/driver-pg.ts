@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
-import type { Db, DbOptions, Queryable, QueryResult } from "./db.js";
+import type { Db, DbOptions, QueryOptions, Queryable, QueryResult } from "./db.js";
 
 // int8 as JS numbers: every int8 here is a count or a Unix-ms time, far below 2^53.
 const INT8_OID = 20;
@@ -7,6 +8,18 @@ const types = {
   getTypeParser: ((oid: number, format?: string) =>
     oid === INT8_OID && format !== "binary" ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
+
+const statementNames = new Map<string, string>();
+
+/** A prepared statement's name, derived from its text (pg keeps one per name per connection). */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `sb_${createHash("sha1").update(sql).digest("hex").slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
 
 export async function openPg(o: DbOptions): Promise<Db> {
   const pool = new pg.Pool({
@@ -24,8 +37,9 @@ export async function openPg(o: DbOptions): Promise<Db> {
   });
 
   const wrap = (c: pg.PoolClient | pg.Pool): Queryable => ({
-    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const r = await c.query(sql, params as unknown[] | undefined);
+    async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
+      const values = params as unknown[] | undefined;
+      const r = await (opts?.prepare ? c.query({ name: statementName(sql), text: sql, ...(values ? { values } : {}) }) : c.query(sql, values));
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {

@@ -1,8 +1,10 @@
+import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import type { Db, DbOptions, Queryable, QueryResult } from "./db.js";
 
 export async function openPglite(o: DbOptions): Promise<Db> {
   const dataDir = o.dataDir && o.dataDir !== "memory://" ? o.dataDir : undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir ? { dataDir } : {});
   await db.exec(`CREATE SCHEMA IF NOT EXISTS ${o.schema}; SET search_path TO ${o.schema};`);
 

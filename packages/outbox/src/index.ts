@@ -1,2 +1,2 @@
-export { outboxMigration, writeOutbox, type OutboxEntry } from "./outbox-table.js";
+export { outboxMigration, writeOutbox, type OutboxEntry, type WriteOutboxOptions } from "./outbox-table.js";
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.js";

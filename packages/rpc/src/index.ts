@@ -1,6 +1,6 @@
 export type { CallContext } from "./context.js";
 export type { RpcServer, RpcServerOptions, ServiceImpl, ImplOf } from "./server.js";
-export { createRpcServer } from "./server.js";
+export { createRpcServer, EncodedResponse } from "./server.js";
 export type { RpcClient, RpcClientOptions, CallOptions } from "./client.js";
 export { createRpcClient } from "./client.js";
 export type { HealthService } from "./health.js";

@@ -18,12 +18,21 @@ type UnaryMethods<T extends GenServiceMethods> = {
   [K in keyof T as T[K]["methodKind"] extends "unary" ? K : never]: T[K];
 };
 
+/**
+ * A response already in protobuf wire form, for hot paths that keep their answers encoded
+ * (the bytes must be a valid encoding of the method's output message; nothing checks them).
+ */
+export class EncodedResponse<Desc extends DescMessage = DescMessage> {
+  declare readonly desc?: Desc;
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** A typed implementation of a generated service's unary methods. */
 export type ServiceImpl<T extends GenServiceMethods> = {
   [K in keyof UnaryMethods<T>]: (
     req: MessageShape<T[K]["input"]>,
     ctx: CallContext,
-  ) => Promise<MessageInitShape<T[K]["output"]>>;
+  ) => Promise<MessageInitShape<T[K]["output"]> | EncodedResponse<T[K]["output"]>>;
 };
 
 /** The implementation type of a generated service descriptor: `ImplOf<typeof PostsService>`. */
@@ -95,6 +104,8 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
         callback(err, value);
       };
       call.on("cancelled", () => {
+        // grpc-js also emits "cancelled" once a call has completed normally: nothing to abort.
+        if (done) return;
         ac.abort(new AppError("unavailable", "call cancelled"));
         done = true;
         if (timer) clearTimeout(timer);
@@ -141,7 +152,8 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
       fn(req as never, ctx).then(
         (res) => {
           try {
-            finish(null, Buffer.from(toBinary(method.output, create(method.output as DescMessage, res as never))));
+            const bytes = res instanceof EncodedResponse ? res.bytes : toBinary(method.output, create(method.output as DescMessage, res as never));
+            finish(null, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
           } catch (e: unknown) {
             log.error({ err: e }, "response serialization failed");
             finish(toServiceError(AppError.from(e)));

@@ -264,8 +264,9 @@ export type Event = Message<"sb.events.v1.Event"> & {
   posted?: PostedHints | undefined;
 
   /**
-   * Position of this event in its channel's stream of changes (monotonic per channel,
-   * 0 when the event is not channel-scoped).
+   * Position of the change that produced this event in its channel's stream of changes
+   * (increasing per channel; every event of one change shares it, on every subject; 0 when
+   * the event is not about a channel).
    *
    * @generated from field: uint64 channel_seq = 9;
    */

@@ -1,0 +1,99 @@
+/**
+ * A whole Switchboard on loopback for acceptance tests: nats-server, a fresh PostgreSQL
+ * database, and each deployable as its own process (built dist/), wired together.
+ */
+import { freePort } from "./ports.js";
+import { createTestDatabase, type TestDatabase } from "./postgres.js";
+import { startNatsServer, type NatsServer } from "./nats-server.js";
+import { spawnDeployable } from "./deployables.js";
+import type { ChildHandle } from "./process.js";
+
+export interface StackOptions {
+  readonly gateways?: number;
+  /** Extra environment for every process, or per deployable. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly gatewayEnv?: Readonly<Record<string, string>>;
+  readonly postsEnv?: Readonly<Record<string, string>>;
+  readonly presenceEnv?: Readonly<Record<string, string>>;
+}
+
+export interface Stack {
+  readonly nats: NatsServer;
+  readonly db: TestDatabase;
+  readonly accounts: ChildHandle;
+  readonly posts: ChildHandle;
+  readonly presence: ChildHandle;
+  readonly gateways: ChildHandle[];
+  /** http://127.0.0.1:<port> of each gateway. */
+  readonly gatewayUrls: string[];
+  readonly addrs: { accounts: string; posts: string; presence: string };
+  stop(): Promise<void>;
+}
+
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const nats = await startNatsServer();
+  const db = await createTestDatabase();
+  const children: ChildHandle[] = [];
+  try {
+    const base = { SB_NATS_URL: nats.url, DATABASE_URL: db.url, SB_POD_NAME: "test", ...o.env };
+    const [accPort, postsPort, presPort] = [await freePort(), await freePort(), await freePort()];
+    const addrs = { accounts: `127.0.0.1:${accPort}`, posts: `127.0.0.1:${postsPort}`, presence: `127.0.0.1:${presPort}` };
+    const accounts = await spawnDeployable("accounts", { ...base, SB_ACCOUNTS_GRPC_PORT: String(accPort), SB_ACCOUNTS_OPS_PORT: "0" });
+    children.push(accounts);
+    const started = await Promise.allSettled([
+      spawnDeployable("posts", {
+        ...base,
+        SB_POSTS_GRPC_PORT: String(postsPort),
+        SB_POSTS_OPS_PORT: "0",
+        SB_POSTS_ACCOUNTS_ADDR: addrs.accounts,
+        ...o.postsEnv,
+      }),
+      spawnDeployable("presence", {
+        ...base,
+        SB_PRESENCE_GRPC_PORT: String(presPort),
+        SB_PRESENCE_OPS_PORT: "0",
+        SB_PRESENCE_ACCOUNTS_ADDR: addrs.accounts,
+        SB_PRESENCE_POSTS_ADDR: addrs.posts,
+        ...o.presenceEnv,
+      }),
+    ]);
+    for (const r of started) if (r.status === "fulfilled") children.push(r.value);
+    for (const r of started) if (r.status === "rejected") throw r.reason;
+    const [posts, presence] = started.map((r) => (r as PromiseFulfilledResult<ChildHandle>).value) as [ChildHandle, ChildHandle];
+    const gateways: ChildHandle[] = [];
+    for (let i = 0; i < (o.gateways ?? 1); i++) {
+      const g = await spawnDeployable("gateway", {
+        ...base,
+        SB_POD_NAME: `gateway-${i}`,
+        SB_GATEWAY_LISTEN_PORT: "0",
+        SB_GATEWAY_OPS_PORT: "0",
+        SB_GATEWAY_ACCOUNTS_ADDR: addrs.accounts,
+        SB_GATEWAY_POSTS_ADDR: addrs.posts,
+        SB_GATEWAY_PRESENCE_ADDR: addrs.presence,
+        ...o.gatewayEnv,
+      });
+      children.push(g);
+      gateways.push(g);
+    }
+    return {
+      nats,
+      db,
+      accounts,
+      posts,
+      presence,
+      gateways,
+      gatewayUrls: gateways.map((g) => `http://127.0.0.1:${String(g.ready.port)}`),
+      addrs,
+      async stop() {
+        await Promise.all(children.reverse().map((c) => c.stop(10_000)));
+        await db.drop();
+        await nats.stop();
+      },
+    };
+  } catch (e: unknown) {
+    await Promise.all(children.map((c) => c.stop(2_000)));
+    await db.drop();
+    await nats.stop();
+    throw e;
+  }
+}
