@@ -1,0 +1,255 @@
+/**
+ * grpc-create-post: CreatePost throughput and latency at 32 calls in flight against a real
+ * PostgreSQL (a fresh database), beside the same transaction done with raw `pg` at 32
+ * concurrent in the same run: lock and count the channel row, insert the post, insert the
+ * outbox row, commit. The ratio is the price of the service (the gRPC hop, session check,
+ * validation, event rendering, the relay draining the outbox) over the database work itself.
+ *
+ * - Each in-flight worker posts to its own channel, as concurrent users of a chat do; posts
+ *   to one channel are serialized by design (per-channel event order), in both phases alike.
+ * - The phases alternate in rounds, so load from anything else on the machine hits both.
+ * - CPU is metered per transaction for each party (posts process, the client — this process —
+ *   and this database's PostgreSQL backends), plus whatever else ran on the machine meanwhile:
+ *   on a small machine the ratio is decided by CPU, and these figures say whose.
+ * - A third phase sends CreatePost calls that fail validation (no database work): the cost of
+ *   the gRPC hop and session check alone, the floor under any service call.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import pg from "pg";
+import { encodeEvent, subjects } from "@switchboard/bus";
+import { AppError, newEvent, newId } from "@switchboard/model";
+import { AccountsService } from "@switchboard/proto/accounts";
+import { PostedHintsSchema } from "@switchboard/proto/events";
+import { PostsService } from "@switchboard/proto/posts";
+import { createRpcClient } from "@switchboard/rpc";
+import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle } from "@switchboard/testkit";
+import { processCpuSeconds } from "../proc-cpu.js";
+import type { Scenario, ScenarioContext } from "../scenario.js";
+
+const IN_FLIGHT = 32;
+const TARGET_RATIO = 0.7;
+const ROUNDS = 3;
+
+interface Phase {
+  readonly count: number;
+  readonly seconds: number;
+  readonly latencies: number[];
+  /** CPU ms per call: posts process, client (this process), this database's backends, everything else. */
+  readonly cpu: { posts: number; client: number; postgres: number; other: number };
+}
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** CPU seconds of the PostgreSQL backends serving database `name` (Linux /proc). */
+function postgresCpuSeconds(name: string): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(` ${name} `)) continue;
+      total += processCpuSeconds(Number(pid));
+    } catch {
+      // The backend exited between listing and reading: its time is simply not counted.
+    }
+  }
+  return total;
+}
+
+/** Busy CPU seconds of the whole machine (Linux /proc/stat: all but idle and iowait). */
+function machineCpuSeconds(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, v) => a + v, 0) - f[3]! - f[4]!) / 100;
+}
+
+function cpuSnapshot(postsPid: number, dbName: string) {
+  const u = process.cpuUsage();
+  return { posts: processCpuSeconds(postsPid), client: (u.user + u.system) / 1e6, postgres: postgresCpuSeconds(dbName), machine: machineCpuSeconds() };
+}
+
+/** Runs `op(worker, i)` in IN_FLIGHT loops for `durationMs`, timing each call and metering CPU. */
+async function drive(durationMs: number, meter: () => ReturnType<typeof cpuSnapshot>, op: (worker: number, i: number) => Promise<void>): Promise<Phase> {
+  const latencies: number[] = [];
+  const before = meter();
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t0 = performance.now();
+        await op(w, i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const after = meter();
+  const perCall = (s: number) => (1000 * s) / Math.max(1, latencies.length);
+  const posts = after.posts - before.posts;
+  const client = after.client - before.client;
+  const postgres = after.postgres - before.postgres;
+  const other = after.machine - before.machine - posts - client - postgres;
+  return { count: latencies.length, seconds, latencies, cpu: { posts: perCall(posts), client: perCall(client), postgres: perCall(postgres), other: perCall(Math.max(0, other)) } };
+}
+
+function merge(phases: readonly Phase[]) {
+  const latencies = phases.flatMap((p) => p.latencies).sort((a, b) => a - b);
+  const seconds = phases.reduce((a, p) => a + p.seconds, 0);
+  const cpu = (k: keyof Phase["cpu"]) => phases.reduce((a, p) => a + p.cpu[k] * p.count, 0) / Math.max(1, latencies.length);
+  return {
+    txPerS: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    cpu: { posts: cpu("posts"), client: cpu("client"), postgres: cpu("postgres"), other: cpu("other") },
+  };
+}
+
+/** The raw transaction: the statements CreatePost runs for a root post, minus everything else. */
+function rawCreatePost(pool: pg.Pool, channelId: string, teamId: string, userId: string): () => Promise<void> {
+  return async () => {
+    const c = await pool.connect();
+    try {
+      const now = Date.now();
+      const id = newId();
+      await c.query("BEGIN");
+      const ch = await c.query<{ seq: string }>(
+        `UPDATE channels SET seq = seq + 1, last_post_at = GREATEST(last_post_at, $2), total_msg_count = total_msg_count + 1,
+           total_msg_count_root = total_msg_count_root + 1, last_root_post_at = GREATEST(last_root_post_at, $2)
+         WHERE id = $1 RETURNING seq`,
+        [channelId, now],
+      );
+      await c.query(
+        `INSERT INTO posts (id, create_at, update_at, user_id, channel_id, message, props, file_ids, pending_post_id, metadata)
+         VALUES ($1, $2, $2, $3, $4, $5, '{}', '{}', $6, '{}') ON CONFLICT (user_id, pending_post_id) WHERE pending_post_id <> '' DO NOTHING`,
+        [id, now, userId, channelId, "raw bench message", `${userId}:${id}`],
+      );
+      const ev = newEvent({
+        event: "posted",
+        data: { channel_display_name: "Bench", channel_name: "bench", channel_type: "O", post: `{"id":"${id}","message":"raw bench message"}`, sender_name: "@bench", set_online: true, team_id: teamId },
+        broadcast: { channelId },
+        posted: create(PostedHintsSchema, { channelType: "O", senderId: userId }),
+        channelSeq: BigInt(ch.rows[0]!.seq),
+      });
+      await c.query("INSERT INTO bench_outbox (event_id, subject, partition_key, payload, created_at) VALUES ($1, $2, $3, $4, $5)", [
+        ev.id,
+        subjects.channel(channelId),
+        channelId,
+        encodeEvent(ev),
+        now,
+      ]);
+      await c.query("COMMIT");
+    } catch (e: unknown) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  };
+}
+
+async function run(ctx: ScenarioContext) {
+  const roundMs = Math.round((15_000 * ctx.scale) / ROUNDS);
+  const nats = await startNatsServer();
+  const db = await createTestDatabase("sb_bench");
+  const procs: ChildHandle[] = [];
+  try {
+    const base = { SB_NATS_URL: nats.url, DATABASE_URL: db.url, SB_POD_NAME: "bench" };
+    const accounts = await spawnDeployable("accounts", { ...base, SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0", SB_ACCOUNTS_DB_POOL_SIZE: "4" });
+    procs.push(accounts);
+    const posts = await spawnDeployable("posts", {
+      ...base,
+      SB_POSTS_GRPC_PORT: "0",
+      SB_POSTS_OPS_PORT: "0",
+      SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+      SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
+    });
+    procs.push(posts);
+    const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+    const client = createRpcClient(PostsService, { address: `127.0.0.1:${String(posts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+    // Raw: the same statements straight from `pg`, on the schema the service created, into a
+    // copy of the outbox table (same columns and indexes) that the service's relay leaves alone.
+    const pool = new pg.Pool({ connectionString: db.url, max: IN_FLIGHT, options: "-c search_path=posts" });
+    try {
+      await acc.createUser({ username: "bench", email: "bench@example.com", password: "password-1" });
+      const { token, user } = await acc.login({ loginId: "bench", password: "password-1" });
+      const userId = user!.id;
+      const team = (await client.createTeam({ name: "bench", displayName: "Bench", allowOpenInvite: true }, { token })).team!;
+      const channels: string[] = [];
+      for (let i = 0; i < IN_FLIGHT * 2; i++) {
+        channels.push((await client.createChannel({ teamId: team.id, name: `bench-${i}`, displayName: `Bench ${i}` }, { token })).channel!.id);
+      }
+      await pool.query("CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)");
+      const meter = () => cpuSnapshot(posts.pid, db.name);
+      const servicePost = async (w: number, i: number) => {
+        await client.createPost({ post: { channelId: channels[w]!, message: `bench message ${i}`, pendingPostId: `${userId}:${w}:${i}:${newId()}` }, setOnline: true }, { token });
+      };
+      const ops = channels.slice(IN_FLIGHT).map((ch) => rawCreatePost(pool, ch, team.id, userId));
+      const rawPost = (w: number) => ops[w]!();
+      const rejected = async () => {
+        const r = await client.createPost({ post: { channelId: "not-an-id", message: "x" } }, { token }).catch((e: unknown) => e);
+        if (!(r instanceof AppError) || r.code !== "invalid_argument") throw new Error(`expected INVALID_ARGUMENT, got ${String(r)}`);
+      };
+
+      ctx.log(`warming up, then ${ROUNDS} alternating rounds of ${roundMs} ms per phase, ${IN_FLIGHT} in flight`);
+      await drive(3_000, meter, servicePost);
+      await drive(2_000, meter, rawPost);
+      const service: Phase[] = [];
+      const raw: Phase[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        service.push(await drive(roundMs, meter, servicePost));
+        raw.push(await drive(roundMs, meter, rawPost));
+        ctx.log(`round ${r + 1}: service ${(service[r]!.count / service[r]!.seconds).toFixed(0)} tx/s, raw ${(raw[r]!.count / raw[r]!.seconds).toFixed(0)} tx/s`);
+      }
+      const floor = await drive(roundMs, meter, rejected);
+      return { service: merge(service), raw: merge(raw), floor: merge([floor]) };
+    } finally {
+      client.close();
+      acc.close();
+      await pool.end();
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await db.drop();
+    await nats.stop();
+  }
+}
+
+export const scenario: Scenario = {
+  name: "grpc-create-post",
+  description: `CreatePost over gRPC at ${IN_FLIGHT} in flight vs the same transaction with raw pg, same PostgreSQL, same run`,
+  async run(ctx) {
+    const { service, raw, floor } = await run(ctx);
+    const ratio = service.txPerS / raw.txPerS;
+    const cpuFigures = (prefix: string, c: typeof service.cpu) => ({
+      [`${prefix}_cpu_ms_per_call_posts`]: c.posts,
+      [`${prefix}_cpu_ms_per_call_client`]: c.client,
+      [`${prefix}_cpu_ms_per_call_postgres`]: c.postgres,
+      [`${prefix}_cpu_ms_per_call_other_processes`]: c.other,
+    });
+    return {
+      figures: {
+        service_tx_per_s: service.txPerS,
+        service_p50_ms: service.p50Ms,
+        service_p99_ms: service.p99Ms,
+        raw_tx_per_s: raw.txPerS,
+        raw_p50_ms: raw.p50Ms,
+        raw_p99_ms: raw.p99Ms,
+        ratio,
+        // Where PostgreSQL has CPUs of its own (its own node, as deployed), both phases are
+        // bound by its CPU per transaction instead of the machine's: this is the ratio then.
+        ratio_if_postgres_bound: raw.cpu.postgres / service.cpu.postgres,
+        grpc_floor_calls_per_s: floor.txPerS,
+        grpc_floor_p50_ms: floor.p50Ms,
+        ...cpuFigures("service", service.cpu),
+        ...cpuFigures("raw", raw.cpu),
+        ...cpuFigures("grpc_floor", floor.cpu),
+      },
+      target: { text: `service >= ${TARGET_RATIO * 100}% of raw pg throughput`, met: ratio >= TARGET_RATIO },
+      notes: [
+        `${IN_FLIGHT} in flight, one channel per worker, a unique pending_post_id per post; the posts process relays its outbox to JetStream during its phases`,
+        "raw pg uses plain (unnamed) statements, as a pg user would write them; the service prepares its hot statements",
+        "grpc_floor: CreatePost calls rejected by validation after the session check, no database work",
+      ],
+    };
+  },
+};

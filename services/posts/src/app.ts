@@ -1,0 +1,121 @@
+/**
+ * The posts service's composition root: startPostsApp wires the runtime parts and the
+ * domain; importing this module has no side effects.
+ */
+import { createSessionAuth, type AccountsClient } from "@switchboard/auth";
+import { ensureStream, eventStreamSpec } from "@switchboard/bus";
+import type { Component } from "@switchboard/lifecycle";
+import type { Logger } from "@switchboard/log";
+import type { MetricsRegistry } from "@switchboard/metrics";
+import { createOutboxRelay } from "@switchboard/outbox";
+import { AccountsService } from "@switchboard/proto/accounts";
+import { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
+import { createRpcClient } from "@switchboard/rpc";
+import { busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
+import { createCallerAuth } from "./auth/caller-auth.js";
+import { createChannelService } from "./channels/channel-service.js";
+import { createDirectChannelService } from "./channels/direct-channels.js";
+import { createMembershipService } from "./channels/membership-service.js";
+import type { PostsConfig } from "./config.js";
+import type { Deps } from "./deps.js";
+import { postsHandlers } from "./grpc/posts-handlers.js";
+import { createPostsMetrics } from "./metrics.js";
+import { migrations, SCHEMA } from "./migrations.js";
+import { createPostCreator } from "./posts/create-post.js";
+import { createPostEditor } from "./posts/edit-post.js";
+import { createPostReader } from "./posts/read-posts.js";
+import { createReactionService } from "./reactions/reaction-service.js";
+import { createRelayDoorbell } from "./relay-doorbell.js";
+import { createTeamService } from "./teams/team-service.js";
+import { createUserDirectory } from "./users/user-directory.js";
+
+export { loadPostsConfig, describePostsConfig, postsSchema, type PostsConfig } from "./config.js";
+
+export interface PostsApp {
+  readonly grpcPort: number;
+  readonly opsPort: number;
+  readonly metrics: MetricsRegistry;
+  stop(): Promise<void>;
+}
+
+function accountsComponent(config: PostsConfig): Component & { readonly client: AccountsClient } {
+  const client = createRpcClient(AccountsService, { address: config.accountsAddr, defaultDeadlineMs: config.accountsDeadlineMs });
+  return {
+    name: "accounts-client",
+    client,
+    async start() {},
+    async stop() {
+      client.close();
+    },
+  };
+}
+
+/** Session verification; readiness "session-auth" follows it (calls wait for it meanwhile). */
+async function buildAuth(rt: Runtime, accounts: AccountsClient, bus: Parameters<typeof createSessionAuth>[0]["bus"]) {
+  rt.readiness.set("session-auth", false);
+  const session = await rt.lifecycle.start(createSessionAuth({ accounts, bus, log: rt.log }));
+  void session.whenReady().then(() => rt.readiness.set("session-auth", true));
+  return createCallerAuth(session);
+}
+
+function buildServices(d: Deps) {
+  return {
+    teams: createTeamService(d),
+    channels: createChannelService(d),
+    members: createMembershipService(d),
+    direct: createDirectChannelService(d),
+    creator: createPostCreator(d),
+    editor: createPostEditor(d),
+    reader: createPostReader(d),
+    reactions: createReactionService(d),
+  };
+}
+
+export async function startPostsApp(config: PostsConfig, deps: { log?: Logger } = {}): Promise<PostsApp> {
+  const rt = createRuntime({ name: "posts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
+  const { lifecycle } = rt;
+  try {
+    const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
+    const { db } = await lifecycle.start(
+      databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
+    );
+    const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/posts` }));
+    await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, storage: config.eventStorage, replicas: config.eventReplicas }));
+    const relay = await lifecycle.start(
+      createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints, pollIntervalMs: config.relayPollMs }),
+    );
+    const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));
+    const { client: accounts } = await lifecycle.start(accountsComponent(config));
+    const auth = await buildAuth(rt, accounts, bus);
+    const metrics = createPostsMetrics(rt.metrics);
+    const users = createUserDirectory({ accounts, ttlMs: config.userCacheTtlMs, maxEntries: config.userCacheSize, deadlineMs: config.accountsDeadlineMs });
+    const services = buildServices({ db, users, metrics, log: rt.log, failpoints: rt.failpoints, onCommit: () => doorbell.ring() });
+    const grpc = await lifecycle.start(
+      rpcServerComponent(
+        rt,
+        {
+          host: config.grpcHost,
+          port: config.grpcPort,
+          maxMessageBytes: config.grpcMaxMessageBytes,
+          defaultDeadlineMs: config.grpcDefaultDeadlineMs,
+          reflection: config.grpcReflection,
+          graceMs: Math.floor(config.shutdownDeadlineMs / 2),
+        },
+        (server) => server.add(PostsServiceDesc, postsHandlers(services, auth, metrics)),
+      ),
+    );
+    rt.log.info({ grpc_port: grpc.port, ops_port: ops.port }, "ready");
+    return {
+      grpcPort: grpc.port,
+      opsPort: ops.port,
+      metrics: rt.metrics,
+      async stop() {
+        rt.readiness.drain();
+        await lifecycle.stopAll();
+      },
+    };
+  } catch (e: unknown) {
+    await lifecycle.stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,69 @@
+import { duration, int, loadConfig, oneOf, redactedConfig, str, type ConfigOf } from "@switchboard/config";
+import { commonSettings, databaseSettings, grpcSettings } from "@switchboard/runtime";
+
+const MINUTE = 60_000;
+
+export const postsSchema = {
+  ...commonSettings("POSTS", { opsPort: 9201 }),
+  ...grpcSettings("POSTS", { port: 9101 }),
+  ...databaseSettings("POSTS", { pgliteDir: ".data/posts" }),
+  accountsAddr: str({
+    env: "SB_POSTS_ACCOUNTS_ADDR",
+    description: "accounts gRPC address (host:port): signing keys, revocations, usernames",
+    default: "127.0.0.1:9102",
+    pattern: /^[A-Za-z0-9._-]+:\d{1,5}$/,
+  }),
+  accountsDeadlineMs: duration({
+    env: "SB_POSTS_ACCOUNTS_DEADLINE_MS",
+    description: "deadline of each call to accounts",
+    default: 5_000,
+    min: 50,
+  }),
+  userCacheTtlMs: duration({
+    env: "SB_POSTS_USER_CACHE_TTL_MS",
+    description: "how long a username learned from accounts is reused (sender_name, @mentions)",
+    default: MINUTE,
+    max: 60 * MINUTE,
+  }),
+  userCacheSize: int({
+    env: "SB_POSTS_USER_CACHE_SIZE",
+    description: "usernames kept in memory",
+    default: 50_000,
+    min: 0,
+  }),
+  eventRetentionMs: duration({
+    env: "SB_POSTS_EVENT_RETENTION_MS",
+    description: "how long events stay in the SB_EVT stream (the replay window for resumes and NATS reconnects)",
+    default: 15 * MINUTE,
+    min: MINUTE,
+  }),
+  eventStorage: oneOf({
+    env: "SB_POSTS_EVENT_STORAGE",
+    description: "SB_EVT stream storage",
+    values: ["file", "memory"] as const,
+    default: "file",
+  }),
+  eventReplicas: int({
+    env: "SB_POSTS_EVENT_REPLICAS",
+    description: "SB_EVT stream replicas (3 on a NATS cluster)",
+    default: 1,
+    min: 1,
+    max: 5,
+  }),
+  relayPollMs: duration({
+    env: "SB_POSTS_RELAY_POLL_MS",
+    description: "outbox relay poll interval when idle (commits also wake it at once)",
+    default: 500,
+    min: 10,
+  }),
+};
+
+export type PostsConfig = ConfigOf<typeof postsSchema>;
+
+export function loadPostsConfig(env: Readonly<Record<string, string | undefined>>) {
+  return loadConfig(postsSchema, env, { prefix: "SB_POSTS_" });
+}
+
+export function describePostsConfig(c: PostsConfig) {
+  return redactedConfig(postsSchema, c);
+}

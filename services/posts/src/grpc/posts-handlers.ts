@@ -1,0 +1,26 @@
+import type { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
+import type { ImplOf } from "@switchboard/rpc";
+import type { CallerAuth } from "../auth/caller-auth.js";
+import { isDenial } from "../errors.js";
+import type { PostsMetrics } from "../metrics.js";
+import { postHandlers, type PostServices } from "./post-handlers.js";
+import { teamChannelHandlers, type TeamChannelServices } from "./team-channel-handlers.js";
+
+type Impl = ImplOf<typeof PostsServiceDesc>;
+
+/** Every PostsService method, with refusals counted per method. */
+export function postsHandlers(s: TeamChannelServices & PostServices, auth: CallerAuth, metrics: PostsMetrics): Impl {
+  const impl: Impl = { ...teamChannelHandlers(s, auth), ...postHandlers(s, auth) };
+  const counted: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(impl) as [string, (req: never, ctx: never) => Promise<unknown>][]) {
+    counted[name] = async (req: never, ctx: never) => {
+      try {
+        return await fn(req, ctx);
+      } catch (e: unknown) {
+        if (isDenial(e)) metrics.permissionDenied(name);
+        throw e;
+      }
+    };
+  }
+  return counted as Impl;
+}

@@ -1,0 +1,103 @@
+import type { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
+import type { CallContext, ImplOf } from "@switchboard/rpc";
+import type { CallerAuth } from "../auth/caller-auth.js";
+import type { ChannelService } from "../channels/channel-service.js";
+import { channelMemberToProto, channelToProto } from "../channels/channel-store.js";
+import type { DirectChannelService } from "../channels/direct-channels.js";
+import type { MembershipService } from "../channels/membership-service.js";
+import type { Call } from "../deps.js";
+import type { TeamService } from "../teams/team-service.js";
+import { teamMemberToProto, teamToProto } from "../teams/team-store.js";
+
+type Impl = ImplOf<typeof PostsServiceDesc>;
+
+export async function callOf(auth: CallerAuth, ctx: CallContext): Promise<Call> {
+  const actor = await auth.actor(ctx);
+  return { actor, token: ctx.bearerToken() ?? "", signal: ctx.signal };
+}
+
+export interface TeamChannelServices {
+  readonly teams: TeamService;
+  readonly channels: ChannelService;
+  readonly members: MembershipService;
+  readonly direct: DirectChannelService;
+}
+
+/** gRPC <-> domain for teams and channels. */
+export function teamChannelHandlers(s: TeamChannelServices, auth: CallerAuth): Omit<Impl, "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"> {
+  return {
+    async createTeam(req, ctx) {
+      return { team: teamToProto(await s.teams.createTeam(await callOf(auth, ctx), req)) };
+    },
+    async getTeam(req, ctx) {
+      return { team: teamToProto(await s.teams.getTeam(await callOf(auth, ctx), req.teamId)) };
+    },
+    async getTeamByName(req, ctx) {
+      return { team: teamToProto(await s.teams.getTeamByName(await callOf(auth, ctx), req.name)) };
+    },
+    async addTeamMember(req, ctx) {
+      return { member: teamMemberToProto(await s.teams.addTeamMember(await callOf(auth, ctx), req.teamId, req.userId)) };
+    },
+    async removeTeamMember(req, ctx) {
+      await s.teams.removeTeamMember(await callOf(auth, ctx), req.teamId, req.userId);
+      return {};
+    },
+    async listTeamsForUser(req, ctx) {
+      return { teams: (await s.teams.listTeamsForUser(await callOf(auth, ctx), req.userId)).map(teamToProto) };
+    },
+    async listTeamMembersForUser(req, ctx) {
+      return { members: (await s.teams.listTeamMembersForUser(await callOf(auth, ctx), req.userId)).map(teamMemberToProto) };
+    },
+    async createChannel(req, ctx) {
+      return { channel: channelToProto(await s.channels.createChannel(await callOf(auth, ctx), req)) };
+    },
+    async createDirectChannel(req, ctx) {
+      const r = await s.direct.createDirectChannel(await callOf(auth, ctx), req.userId1, req.userId2);
+      return { channel: channelToProto(r.channel), created: r.created };
+    },
+    async createGroupChannel(req, ctx) {
+      const r = await s.direct.createGroupChannel(await callOf(auth, ctx), req.userIds);
+      return { channel: channelToProto(r.channel), created: r.created };
+    },
+    async getChannel(req, ctx) {
+      return { channel: channelToProto(await s.channels.getChannel(await callOf(auth, ctx), req.channelId)) };
+    },
+    async getChannelByName(req, ctx) {
+      return { channel: channelToProto(await s.channels.getChannelByName(await callOf(auth, ctx), req.teamId, req.name)) };
+    },
+    async listChannelsForUser(req, ctx) {
+      const rows = await s.channels.listChannelsForUser(await callOf(auth, ctx), req.userId, req.teamId, req.includeDeleted);
+      return { channels: rows.map(channelToProto) };
+    },
+    async listChannelMembersForUser(req, ctx) {
+      const rows = await s.channels.listChannelMembersForUser(await callOf(auth, ctx), req.userId, req.teamId);
+      return { members: rows.map(channelMemberToProto) };
+    },
+    async addChannelMember(req, ctx) {
+      return { member: channelMemberToProto(await s.members.addChannelMember(await callOf(auth, ctx), req.channelId, req.userId)) };
+    },
+    async removeChannelMember(req, ctx) {
+      await s.members.removeChannelMember(await callOf(auth, ctx), req.channelId, req.userId);
+      return {};
+    },
+    async listChannelMembers(req, ctx) {
+      const rows = await s.channels.listChannelMembers(await callOf(auth, ctx), req.channelId, req.page, req.perPage);
+      return { members: rows.map(channelMemberToProto) };
+    },
+    async getChannelMember(req, ctx) {
+      return { member: channelMemberToProto(await s.channels.getChannelMember(await callOf(auth, ctx), req.channelId, req.userId)) };
+    },
+    async viewChannel(req, ctx) {
+      const times = await s.channels.viewChannel(await callOf(auth, ctx), req.userId, req.channelId, req.prevChannelId);
+      return { lastViewedAtTimes: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, BigInt(v)])) };
+    },
+    async getUserRouting(req, ctx) {
+      const r = await s.channels.getUserRouting(await callOf(auth, ctx), req.userId);
+      return { channels: r.channels.map((c) => ({ channelId: c.channel_id, teamId: c.team_id, type: c.type })), teamIds: r.teamIds };
+    },
+    // Internal (presence): allowed without a token; with one, for the caller's own partners.
+    async listDirectPartners(req, ctx) {
+      return { userIds: await s.channels.listDirectPartners(await auth.optionalActor(ctx), req.userId) };
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * CreatePost, the hot path. One transaction:
+ *   1. lock the channel (seq + counters), checking membership and marking the channel read
+ *      for the author, in one statement; the post's create_at is the channel's new
+ *      last_post_at, so posts sort in the order their events were numbered;
+ *   2. for a reply, bump the root's reply_count (checking it is a live root of this channel);
+ *   3. INSERT the post ... ON CONFLICT (user_id, pending_post_id) DO NOTHING and, in the same
+ *      statement (writeOutbox's onlyIf), its `posted` event, written only if the post was:
+ *      a retry of the same post, on any replica, inserts nothing; the transaction then rolls
+ *      back and the caller gets the original post (created=false), and no event exists.
+ */
+import type { Queryable } from "@switchboard/db";
+import { AppError, newId } from "@switchboard/model";
+import { loadChannelAccess, requireMember } from "../channels/channel-access.js";
+import { channelMemberIds, type ChannelRow } from "../channels/channel-store.js";
+import { directPartner } from "../channels/direct-channels.js";
+import type { Call, Deps } from "../deps.js";
+import { channelNotFound, userNotFound } from "../errors.js";
+import { channelChange, postedEvents } from "../events/event-builders.js";
+import { emitIf } from "../events/emit.js";
+import { callTx, Rollback } from "../tx.js";
+import { parseHashtags } from "./hashtags.js";
+import { parseMentions, resolveMentionedUsers, usernameCandidates } from "./mentions.js";
+import { insertPostOnceSql, postById, postByPendingId, type PostRow } from "./post-store.js";
+import type { NewPostInput } from "./post-validation.js";
+
+/** @mentions looked up per post; later ones in an enormous message are not notified. */
+export const MAX_MENTION_WORDS = 200;
+
+export interface CreatePostResult {
+  readonly post: PostRow;
+  readonly created: boolean;
+}
+
+/** What CreatePost needs of the channel it locked. */
+type LockedChannel = Pick<ChannelRow, "id" | "team_id" | "type" | "display_name" | "name" | "last_post_at"> & { seq: number };
+
+/** Step 1: locks and counts the post into the channel, only if the author is a member of a live channel. */
+async function lockChannelForPost(q: Queryable, p: PostRow): Promise<LockedChannel | undefined> {
+  const { rows } = await q.query<LockedChannel>(
+    `WITH c AS (
+       UPDATE channels SET seq = seq + 1, last_post_at = GREATEST(last_post_at, $3), total_msg_count = total_msg_count + 1,
+         total_msg_count_root = total_msg_count_root + CASE WHEN $4 THEN 1 ELSE 0 END,
+         last_root_post_at = CASE WHEN $4 THEN GREATEST(last_root_post_at, $3) ELSE last_root_post_at END
+       WHERE id = $1 AND delete_at = 0 AND EXISTS (SELECT 1 FROM channel_members WHERE channel_id = $1 AND user_id = $2)
+       RETURNING id, team_id, type, display_name, name, last_post_at, seq, total_msg_count, total_msg_count_root
+     ), author AS (
+       UPDATE channel_members cm SET msg_count = c.total_msg_count, msg_count_root = c.total_msg_count_root,
+         last_viewed_at = GREATEST(cm.last_viewed_at, $3), last_update_at = $3
+       FROM c WHERE cm.channel_id = c.id AND cm.user_id = $2
+     )
+     SELECT id, team_id, type, display_name, name, last_post_at, seq FROM c`,
+    [p.channel_id, p.user_id, p.create_at, p.root_id === ""],
+    { prepare: true },
+  );
+  return rows[0];
+}
+
+/** Why step 1 matched nothing, as the caller should hear it. */
+async function lockFailure(q: Queryable, call: Call, channelId: string): Promise<AppError> {
+  const a = await loadChannelAccess(q, channelId, call.actor.userId);
+  if (!a) return channelNotFound();
+  requireMember(a, call.actor);
+  return new AppError("failed_precondition", "Can not post to a deleted channel.", "api.post.create_post.can_not_post_to_deleted.error");
+}
+
+/** Step 2: the thread's root gets one more reply; returns the thread's participants. */
+async function bumpRoot(q: Queryable, p: PostRow): Promise<string[] | undefined> {
+  const { rows } = await q.query<{ user_id: string; repliers: string[] }>(
+    `UPDATE posts SET reply_count = reply_count + 1, last_reply_at = $2, update_at = $2
+     WHERE id = $1 AND channel_id = $3 AND root_id = '' AND delete_at = 0
+     RETURNING user_id, (SELECT coalesce(array_agg(DISTINCT user_id), '{}') FROM posts WHERE root_id = $1 AND delete_at = 0) AS repliers`,
+    [p.root_id, p.create_at, p.channel_id],
+    { prepare: true },
+  );
+  const r = rows[0];
+  return r ? [r.user_id, ...r.repliers] : undefined;
+}
+
+async function rootFailure(q: Queryable, p: PostRow): Promise<AppError> {
+  const root = await postById(q, p.root_id);
+  if (root && root.channel_id !== p.channel_id && Number(root.delete_at) === 0) {
+    return new AppError("invalid_argument", "The root post belongs to another channel.", "api.post.create_post.channel_root_id.app_error");
+  }
+  return new AppError("invalid_argument", "root_id must name a live root post of this channel.", "api.post.create_post.root_id.app_error");
+}
+
+export function createPostCreator(d: Deps) {
+  /** The users the post mentions: explicit @usernames that are members, the channel for @all, the DM partner. */
+  async function mentionedUsers(q: Queryable, channel: LockedChannel, post: PostRow, named: string[], channelWide: boolean): Promise<string[]> {
+    const out = new Set<string>();
+    if (named.length > 0 || channelWide) {
+      const members = await channelMemberIds(q, channel.id);
+      const isMember = new Set(members);
+      for (const id of channelWide ? members : named) if (isMember.has(id)) out.add(id);
+    }
+    if (channel.type === "D") out.add(directPartner(channel.name, post.user_id));
+    out.delete(post.user_id);
+    out.delete("");
+    return [...out];
+  }
+
+  async function replay(call: Call, input: NewPostInput): Promise<CreatePostResult> {
+    const existing = await postByPendingId(d.db, call.actor.userId, input.pendingPostId);
+    if (!existing) throw new AppError("unavailable", "The post with this pending_post_id is being written; retry.", "app.post.save.app_error");
+    const differs =
+      existing.channel_id !== input.channelId ||
+      existing.root_id !== input.rootId ||
+      existing.message !== input.message ||
+      existing.type !== input.type ||
+      existing.file_ids.join(",") !== input.fileIds.join(",") ||
+      JSON.stringify(existing.props) !== JSON.stringify(input.props);
+    if (differs) {
+      d.log.warn({ post_id: existing.id, user_id: call.actor.userId }, "pending_post_id reused with a different payload; returning the original post");
+    }
+    d.metrics.idempotentReplay(differs);
+    return { post: existing, created: false };
+  }
+
+  async function createPost(call: Call, input: NewPostInput, setOnline: boolean): Promise<CreatePostResult> {
+    const now = Date.now();
+    const userId = call.actor.userId;
+    const mentions = parseMentions(input.message);
+    // Bounded: one lookup of at most MAX_MENTION_WORDS words (accounts takes 1000 names a call).
+    const candidates = mentions.words.slice(0, MAX_MENTION_WORDS).flatMap(usernameCandidates).slice(0, 1000);
+    const [senders, byName] = await Promise.all([
+      d.users.byIds([userId], call.token),
+      candidates.length > 0 ? d.users.byUsernames(candidates, call.token) : Promise.resolve(new Map()),
+    ]);
+    const sender = senders.get(userId);
+    if (!sender) throw userNotFound();
+    const named = resolveMentionedUsers(mentions.words, byName);
+    const row: PostRow = {
+      id: newId(),
+      create_at: now,
+      update_at: now,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: userId,
+      channel_id: input.channelId,
+      root_id: input.rootId,
+      original_id: "",
+      message: input.message,
+      type: input.type,
+      props: input.props,
+      hashtags: parseHashtags(input.message),
+      file_ids: input.fileIds,
+      pending_post_id: input.pendingPostId,
+      reply_count: 0,
+      last_reply_at: 0,
+      has_reactions: false,
+      metadata: input.metadata,
+    };
+    let post: PostRow;
+    try {
+      post = await callTx(d.db, call.signal, async (q) => {
+        const channel = await lockChannelForPost(q, row);
+        if (!channel) throw await lockFailure(q, call, row.channel_id);
+        // The channel's last_post_at never goes back, so create_at follows the channel's
+        // commit order (and channel_seq) even when clocks of two replicas disagree.
+        row.create_at = row.update_at = Number(channel.last_post_at);
+        let participants: string[] = [];
+        if (row.root_id !== "") {
+          const p = await bumpRoot(q, row);
+          if (!p) throw await rootFailure(q, row);
+          participants = p;
+        }
+        const mentioned = await mentionedUsers(q, channel, row, named, mentions.channelWide);
+        const followers = [...new Set(participants)].filter((id) => id !== userId);
+        const events = postedEvents(channelChange(channel, BigInt(channel.seq), now), {
+          post: row,
+          channel,
+          senderUsername: sender.username,
+          setOnline,
+          mentionedUserIds: mentioned,
+          followerUserIds: followers,
+        });
+        // The insert and its event in one statement: the event is written only if the post was.
+        const [stored] = await emitIf<Pick<PostRow, "props" | "metadata">>(q, events, insertPostOnceSql(row));
+        if (!stored) throw new Rollback(undefined);
+        if (mentioned.length > 0) {
+          await q.query(
+            `UPDATE channel_members SET mention_count = mention_count + 1, mention_count_root = mention_count_root + CASE WHEN $3 THEN 1 ELSE 0 END
+             WHERE channel_id = $1 AND user_id = ANY($2::text[])`,
+            [channel.id, mentioned, row.root_id === ""],
+          );
+        }
+        const inserted: PostRow = { ...row, props: stored.props, metadata: stored.metadata };
+        return inserted;
+      });
+    } catch (e: unknown) {
+      if (e instanceof Rollback) return replay(call, input);
+      throw e;
+    }
+    d.metrics.postCreated();
+    // Test-only crash point: committed, but the relay has not seen the row yet.
+    d.failpoints.hit("posts.after_commit");
+    d.onCommit();
+    return { post, created: true };
+  }
+
+  return { createPost };
+}
+
+export type PostCreator = ReturnType<typeof createPostCreator>;

@@ -1,0 +1,108 @@
+/**
+ * Reading posts: one post, a channel's PostList (page, since, before, after; newest first,
+ * with Mattermost's next/prev cursors), a thread. Members and system admins only.
+ */
+import { invalidArgument } from "@switchboard/model";
+import { loadChannelAccess, requireReader } from "../channels/channel-access.js";
+import type { Call, Deps } from "../deps.js";
+import { denied, postNotFound } from "../errors.js";
+import { optionalId, pageParams, requireId } from "../validation.js";
+import { postIdAfter, postIdBefore, postsAfter, postsBefore, postsByIds, postsPage, postsSince } from "./post-list-store.js";
+import { postById, threadPosts, type PostRow } from "./post-store.js";
+
+export interface PostList {
+  readonly order: string[];
+  readonly posts: PostRow[];
+  readonly nextPostId: string;
+  readonly prevPostId: string;
+  readonly hasNext: boolean;
+}
+
+export interface PostListQuery {
+  readonly channelId: string;
+  readonly page: number;
+  readonly perPage: number;
+  readonly since: number;
+  readonly before: string;
+  readonly after: string;
+}
+
+export function createPostReader(d: Deps) {
+  const { db } = d;
+
+  async function readable(call: Call, channelId: string) {
+    return requireReader(await loadChannelAccess(db, channelId, call.actor.userId), call.actor);
+  }
+
+  async function getPost(call: Call, postId: string, includeDeleted: boolean): Promise<PostRow> {
+    requireId(postId, "post_id");
+    if (includeDeleted && !call.actor.isSystemAdmin) throw denied("Only system admins may read deleted posts.");
+    const post = await postById(db, postId);
+    if (!post) throw postNotFound();
+    await readable(call, post.channel_id);
+    if (Number(post.delete_at) !== 0 && !includeDeleted) throw postNotFound();
+    return post;
+  }
+
+  /** A cursor post (before/after) must be a post of the same channel. */
+  async function cursor(channelId: string, postId: string): Promise<PostRow> {
+    const p = await postById(db, postId);
+    if (!p || p.channel_id !== channelId) throw postNotFound();
+    return p;
+  }
+
+  async function getPosts(call: Call, q: PostListQuery): Promise<PostList> {
+    requireId(q.channelId, "channel_id");
+    optionalId(q.before, "before");
+    optionalId(q.after, "after");
+    if (q.since < 0) throw invalidArgument("api.context.invalid_url_param.app_error", "Invalid since parameter: must be a Unix time in ms.");
+    const { page, perPage } = pageParams(q.page, q.perPage);
+    await readable(call, q.channelId);
+    let rows: PostRow[];
+    let more = false;
+    const offset = page * perPage;
+    if (q.since > 0) {
+      rows = await postsSince(db, q.channelId, q.since);
+    } else if (q.after !== "") {
+      const c = await cursor(q.channelId, q.after);
+      rows = await postsAfter(db, q.channelId, Number(c.create_at), offset, perPage);
+    } else {
+      const before = q.before !== "" ? Number((await cursor(q.channelId, q.before)).create_at) : undefined;
+      const fetched =
+        before !== undefined ? await postsBefore(db, q.channelId, before, offset, perPage + 1) : await postsPage(db, q.channelId, offset, perPage + 1);
+      more = fetched.length > perPage;
+      rows = fetched.slice(0, perPage);
+    }
+    // Mattermost's AddCursorIdsForPostList.
+    let nextPostId = "";
+    let prevPostId = "";
+    const newest = rows[0];
+    const oldest = rows[rows.length - 1];
+    if (q.since === 0) {
+      if (q.after !== "" && page === 0) prevPostId = q.after;
+      else if (oldest) prevPostId = await postIdBefore(db, q.channelId, Number(oldest.create_at));
+      if (q.before !== "" && page === 0) nextPostId = q.before;
+      else if (newest) nextPostId = await postIdAfter(db, q.channelId, Number(newest.create_at));
+    }
+    // Replies come with their thread's root, as Mattermost's lists do (the root is not in `order`).
+    const have = new Set(rows.map((r) => r.id));
+    const roots = [...new Set(rows.map((r) => r.root_id).filter((id) => id !== "" && !have.has(id)))];
+    const extra = await postsByIds(db, roots);
+    return { order: rows.map((r) => r.id), posts: [...rows, ...extra], nextPostId, prevPostId, hasNext: more };
+  }
+
+  async function getPostThread(call: Call, postId: string): Promise<{ order: string[]; posts: PostRow[] }> {
+    requireId(postId, "post_id");
+    const post = await postById(db, postId);
+    if (!post || Number(post.delete_at) !== 0) throw postNotFound();
+    await readable(call, post.channel_id);
+    const rootId = post.root_id || post.id;
+    const posts = await threadPosts(db, rootId);
+    if (!posts.some((p) => p.id === rootId)) throw postNotFound();
+    return { order: posts.map((p) => p.id).reverse(), posts };
+  }
+
+  return { getPost, getPosts, getPostThread };
+}
+
+export type PostReader = ReturnType<typeof createPostReader>;
