@@ -3,6 +3,17 @@
 /* eslint-disable */
 
 // User statuses for the whole cluster, aggregated over every connection on every gateway.
+//
+// Callers:
+// - gateways report connections and activity under a lease: AcquireLease, Report,
+//   ReleaseLease (internal calls without a user token);
+// - gateways acting for a user (REST /api/v4/users/{id}/status..., WebSocket get_statuses...)
+//   read and set statuses with the user's bearer token: SetStatus, GetStatus, GetStatuses,
+//   ListActiveStatuses.
+//
+// Errors: INVALID_ARGUMENT for malformed input (nothing changes), UNAUTHENTICATED without a
+// valid token, PERMISSION_DENIED when setting another user's status without being a system
+// admin, FAILED_PRECONDITION for a report on an expired, released or unknown lease.
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -12,7 +23,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sb/presence/v1/presence.proto.
  */
 export const file_sb_presence_v1_presence: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zYi9wcmVzZW5jZS92MS9wcmVzZW5jZS5wcm90bxIOc2IucHJlc2VuY2UudjEifgoGU3RhdHVzEg8KB3VzZXJfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEg4KBm1hbnVhbBgDIAEoCBIYChBsYXN0X2FjdGl2aXR5X2F0GAQgASgDEhQKDGRuZF9lbmRfdGltZRgFIAEoAxITCgtwcmV2X3N0YXR1cxgGIAEoCSKzAQoPQ29ubmVjdGlvbkV2ZW50EjIKBm9wZW5lZBgBIAEoCzIgLnNiLnByZXNlbmNlLnYxLkNvbm5lY3Rpb25PcGVuZWRIABIyCgZjbG9zZWQYAiABKAsyIC5zYi5wcmVzZW5jZS52MS5Db25uZWN0aW9uQ2xvc2VkSAASMAoIYWN0aXZpdHkYAyABKAsyHC5zYi5wcmVzZW5jZS52MS5Vc2VyQWN0aXZpdHlIAEIGCgRraW5kIkYKEENvbm5lY3Rpb25PcGVuZWQSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgoKAmF0GAMgASgDIkYKEENvbm5lY3Rpb25DbG9zZWQSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgoKAmF0GAMgASgDIksKDFVzZXJBY3Rpdml0eRIPCgd1c2VyX2lkGAEgASgJEgoKAmF0GAIgASgDEg4KBmFjdGl2ZRgDIAEoCBIOCgZtYW51YWwYBCABKAgiKQoTQWNxdWlyZUxlYXNlUmVxdWVzdBISCgpnYXRld2F5X2lkGAEgASgJIlMKFEFjcXVpcmVMZWFzZVJlc3BvbnNlEhAKCGxlYXNlX2lkGAEgASgJEg4KBnR0bF9tcxgCIAEoAxIZChFyZW5ld19pbnRlcnZhbF9tcxgDIAEoAyJpCg1SZXBvcnRSZXF1ZXN0EhAKCGxlYXNlX2lkGAEgASgJEi8KBmV2ZW50cxgCIAMoCzIfLnNiLnByZXNlbmNlLnYxLkNvbm5lY3Rpb25FdmVudBIVCg1mdWxsX3NuYXBzaG90GAMgASgIIiAKDlJlcG9ydFJlc3BvbnNlEg4KBnR0bF9tcxgBIAEoAyInChNSZWxlYXNlTGVhc2VSZXF1ZXN0EhAKCGxlYXNlX2lkGAEgASgJIhYKFFJlbGVhc2VMZWFzZVJlc3BvbnNlIkkKEFNldFN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFAoMZG5kX2VuZF90aW1lGAMgASgDIjsKEVNldFN0YXR1c1Jlc3BvbnNlEiYKBnN0YXR1cxgBIAEoCzIWLnNiLnByZXNlbmNlLnYxLlN0YXR1cyIjChBHZXRTdGF0dXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiOwoRR2V0U3RhdHVzUmVzcG9uc2USJgoGc3RhdHVzGAEgASgLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIiYKEkdldFN0YXR1c2VzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI/ChNHZXRTdGF0dXNlc1Jlc3BvbnNlEigKCHN0YXR1c2VzGAEgAygLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIhsKGUxpc3RBY3RpdmVTdGF0dXNlc1JlcXVlc3QiRgoaTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2USKAoIc3RhdHVzZXMYASADKAsyFi5zYi5wcmVzZW5jZS52MS5TdGF0dXMy+QQKD1ByZXNlbmNlU2VydmljZRJZCgxBY3F1aXJlTGVhc2USIy5zYi5wcmVzZW5jZS52MS5BY3F1aXJlTGVhc2VSZXF1ZXN0GiQuc2IucHJlc2VuY2UudjEuQWNxdWlyZUxlYXNlUmVzcG9uc2USRwoGUmVwb3J0Eh0uc2IucHJlc2VuY2UudjEuUmVwb3J0UmVxdWVzdBoeLnNiLnByZXNlbmNlLnYxLlJlcG9ydFJlc3BvbnNlElkKDFJlbGVhc2VMZWFzZRIjLnNiLnByZXNlbmNlLnYxLlJlbGVhc2VMZWFzZVJlcXVlc3QaJC5zYi5wcmVzZW5jZS52MS5SZWxlYXNlTGVhc2VSZXNwb25zZRJQCglTZXRTdGF0dXMSIC5zYi5wcmVzZW5jZS52MS5TZXRTdGF0dXNSZXF1ZXN0GiEuc2IucHJlc2VuY2UudjEuU2V0U3RhdHVzUmVzcG9uc2USUAoJR2V0U3RhdHVzEiAuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzUmVxdWVzdBohLnNiLnByZXNlbmNlLnYxLkdldFN0YXR1c1Jlc3BvbnNlElYKC0dldFN0YXR1c2VzEiIuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXF1ZXN0GiMuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXNwb25zZRJrChJMaXN0QWN0aXZlU3RhdHVzZXMSKS5zYi5wcmVzZW5jZS52MS5MaXN0QWN0aXZlU3RhdHVzZXNSZXF1ZXN0Giouc2IucHJlc2VuY2UudjEuTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1zYi9wcmVzZW5jZS92MS9wcmVzZW5jZS5wcm90bxIOc2IucHJlc2VuY2UudjEifgoGU3RhdHVzEg8KB3VzZXJfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEg4KBm1hbnVhbBgDIAEoCBIYChBsYXN0X2FjdGl2aXR5X2F0GAQgASgDEhQKDGRuZF9lbmRfdGltZRgFIAEoAxITCgtwcmV2X3N0YXR1cxgGIAEoCSKzAQoPQ29ubmVjdGlvbkV2ZW50EjIKBm9wZW5lZBgBIAEoCzIgLnNiLnByZXNlbmNlLnYxLkNvbm5lY3Rpb25PcGVuZWRIABIyCgZjbG9zZWQYAiABKAsyIC5zYi5wcmVzZW5jZS52MS5Db25uZWN0aW9uQ2xvc2VkSAASMAoIYWN0aXZpdHkYAyABKAsyHC5zYi5wcmVzZW5jZS52MS5Vc2VyQWN0aXZpdHlIAEIGCgRraW5kIkYKEENvbm5lY3Rpb25PcGVuZWQSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgoKAmF0GAMgASgDIkYKEENvbm5lY3Rpb25DbG9zZWQSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgoKAmF0GAMgASgDIksKDFVzZXJBY3Rpdml0eRIPCgd1c2VyX2lkGAEgASgJEgoKAmF0GAIgASgDEg4KBmFjdGl2ZRgDIAEoCBIOCgZtYW51YWwYBCABKAgiKQoTQWNxdWlyZUxlYXNlUmVxdWVzdBISCgpnYXRld2F5X2lkGAEgASgJIlMKFEFjcXVpcmVMZWFzZVJlc3BvbnNlEhAKCGxlYXNlX2lkGAEgASgJEg4KBnR0bF9tcxgCIAEoAxIZChFyZW5ld19pbnRlcnZhbF9tcxgDIAEoAyJpCg1SZXBvcnRSZXF1ZXN0EhAKCGxlYXNlX2lkGAEgASgJEi8KBmV2ZW50cxgCIAMoCzIfLnNiLnByZXNlbmNlLnYxLkNvbm5lY3Rpb25FdmVudBIVCg1mdWxsX3NuYXBzaG90GAMgASgIIjsKDlJlcG9ydFJlc3BvbnNlEg4KBnR0bF9tcxgBIAEoAxIZChFyZW5ld19pbnRlcnZhbF9tcxgCIAEoAyInChNSZWxlYXNlTGVhc2VSZXF1ZXN0EhAKCGxlYXNlX2lkGAEgASgJIhYKFFJlbGVhc2VMZWFzZVJlc3BvbnNlIkkKEFNldFN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFAoMZG5kX2VuZF90aW1lGAMgASgDIjsKEVNldFN0YXR1c1Jlc3BvbnNlEiYKBnN0YXR1cxgBIAEoCzIWLnNiLnByZXNlbmNlLnYxLlN0YXR1cyIjChBHZXRTdGF0dXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiOwoRR2V0U3RhdHVzUmVzcG9uc2USJgoGc3RhdHVzGAEgASgLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIiYKEkdldFN0YXR1c2VzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI/ChNHZXRTdGF0dXNlc1Jlc3BvbnNlEigKCHN0YXR1c2VzGAEgAygLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIhsKGUxpc3RBY3RpdmVTdGF0dXNlc1JlcXVlc3QiRgoaTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2USKAoIc3RhdHVzZXMYASADKAsyFi5zYi5wcmVzZW5jZS52MS5TdGF0dXMy+QQKD1ByZXNlbmNlU2VydmljZRJZCgxBY3F1aXJlTGVhc2USIy5zYi5wcmVzZW5jZS52MS5BY3F1aXJlTGVhc2VSZXF1ZXN0GiQuc2IucHJlc2VuY2UudjEuQWNxdWlyZUxlYXNlUmVzcG9uc2USRwoGUmVwb3J0Eh0uc2IucHJlc2VuY2UudjEuUmVwb3J0UmVxdWVzdBoeLnNiLnByZXNlbmNlLnYxLlJlcG9ydFJlc3BvbnNlElkKDFJlbGVhc2VMZWFzZRIjLnNiLnByZXNlbmNlLnYxLlJlbGVhc2VMZWFzZVJlcXVlc3QaJC5zYi5wcmVzZW5jZS52MS5SZWxlYXNlTGVhc2VSZXNwb25zZRJQCglTZXRTdGF0dXMSIC5zYi5wcmVzZW5jZS52MS5TZXRTdGF0dXNSZXF1ZXN0GiEuc2IucHJlc2VuY2UudjEuU2V0U3RhdHVzUmVzcG9uc2USUAoJR2V0U3RhdHVzEiAuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzUmVxdWVzdBohLnNiLnByZXNlbmNlLnYxLkdldFN0YXR1c1Jlc3BvbnNlElYKC0dldFN0YXR1c2VzEiIuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXF1ZXN0GiMuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXNwb25zZRJrChJMaXN0QWN0aXZlU3RhdHVzZXMSKS5zYi5wcmVzZW5jZS52MS5MaXN0QWN0aXZlU3RhdHVzZXNSZXF1ZXN0Giouc2IucHJlc2VuY2UudjEuTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Mattermost's model.Status.
@@ -40,6 +51,8 @@ export type Status = Message<"sb.presence.v1.Status"> & {
   manual: boolean;
 
   /**
+   * Unix milliseconds of the user's last reported activity (0 = never seen).
+   *
    * @generated from field: int64 last_activity_at = 4;
    */
   lastActivityAt: bigint;
@@ -52,7 +65,7 @@ export type Status = Message<"sb.presence.v1.Status"> & {
   dndEndTime: bigint;
 
   /**
-   * The status a timed dnd reverts to.
+   * The status a timed dnd reverts to ("" when not in a timed dnd).
    *
    * @generated from field: string prev_status = 6;
    */
@@ -104,10 +117,14 @@ export const ConnectionEventSchema: GenMessage<ConnectionEvent> = /*@__PURE__*/
   messageDesc(file_sb_presence_v1_presence, 1);
 
 /**
+ * A WebSocket connection of `user_id` opened (also counts as activity).
+ *
  * @generated from message sb.presence.v1.ConnectionOpened
  */
 export type ConnectionOpened = Message<"sb.presence.v1.ConnectionOpened"> & {
   /**
+   * Unique on the gateway: 1 to 64 characters of [A-Za-z0-9_-] (Mattermost's connection_id).
+   *
    * @generated from field: string connection_id = 1;
    */
   connectionId: string;
@@ -118,6 +135,8 @@ export type ConnectionOpened = Message<"sb.presence.v1.ConnectionOpened"> & {
   userId: string;
 
   /**
+   * Unix milliseconds on the gateway (0 = when presence receives it).
+   *
    * @generated from field: int64 at = 3;
    */
   at: bigint;
@@ -145,6 +164,8 @@ export type ConnectionClosed = Message<"sb.presence.v1.ConnectionClosed"> & {
   userId: string;
 
   /**
+   * Unix milliseconds on the gateway (0 = when presence receives it).
+   *
    * @generated from field: int64 at = 3;
    */
   at: bigint;
@@ -167,6 +188,8 @@ export type UserActivity = Message<"sb.presence.v1.UserActivity"> & {
   userId: string;
 
   /**
+   * Unix milliseconds on the gateway (0 = when presence receives it).
+   *
    * @generated from field: int64 at = 2;
    */
   at: bigint;
@@ -179,7 +202,8 @@ export type UserActivity = Message<"sb.presence.v1.UserActivity"> & {
   active: boolean;
 
   /**
-   * The client asked for a manual change (user_update_active_status with manual=true).
+   * The client asked for a manual change (user_update_active_status with manual=true):
+   * active=true makes the user online and automatic again, active=false sets a manual away.
    *
    * @generated from field: bool manual = 4;
    */
@@ -198,7 +222,7 @@ export const UserActivitySchema: GenMessage<UserActivity> = /*@__PURE__*/
  */
 export type AcquireLeaseRequest = Message<"sb.presence.v1.AcquireLeaseRequest"> & {
   /**
-   * Stable name of the gateway process (pod name), for logs and metrics.
+   * Stable name of the gateway process (pod name), for logs: 1 to 128 printable characters.
    *
    * @generated from field: string gateway_id = 1;
    */
@@ -222,6 +246,9 @@ export type AcquireLeaseResponse = Message<"sb.presence.v1.AcquireLeaseResponse"
   leaseId: string;
 
   /**
+   * The lease lapses this long after its last successful Report; the connections reported
+   * under it are then closed (their users go offline unless connected elsewhere).
+   *
    * @generated from field: int64 ttl_ms = 2;
    */
   ttlMs: bigint;
@@ -242,6 +269,12 @@ export const AcquireLeaseResponseSchema: GenMessage<AcquireLeaseResponse> = /*@_
   messageDesc(file_sb_presence_v1_presence, 6);
 
 /**
+ * Renews the lease and applies the events in order. Send at most one Report per lease at a
+ * time (events of one lease must not overtake each other), at least every renew_interval_ms
+ * (an empty report is a heartbeat) and promptly after connections open or close.
+ * A retried report is harmless: applying the same events twice gives the same state.
+ * At most 10,000 events per report.
+ *
  * @generated from message sb.presence.v1.ReportRequest
  */
 export type ReportRequest = Message<"sb.presence.v1.ReportRequest"> & {
@@ -257,7 +290,8 @@ export type ReportRequest = Message<"sb.presence.v1.ReportRequest"> & {
 
   /**
    * The events open every connection the gateway holds; connections of this lease not
-   * listed are closed. Used after acquiring a new lease.
+   * listed are closed. Used after acquiring a new lease (a report that failed with
+   * FAILED_PRECONDITION means the old lease is gone with its connections).
    *
    * @generated from field: bool full_snapshot = 3;
    */
@@ -279,6 +313,11 @@ export type ReportResponse = Message<"sb.presence.v1.ReportResponse"> & {
    * @generated from field: int64 ttl_ms = 1;
    */
   ttlMs: bigint;
+
+  /**
+   * @generated from field: int64 renew_interval_ms = 2;
+   */
+  renewIntervalMs: bigint;
 };
 
 /**
@@ -289,6 +328,10 @@ export const ReportResponseSchema: GenMessage<ReportResponse> = /*@__PURE__*/
   messageDesc(file_sb_presence_v1_presence, 8);
 
 /**
+ * Closes every connection of the lease (graceful gateway shutdown): its users go offline
+ * after the grace period unless they reconnect elsewhere. Releasing an unknown lease is a
+ * no-op.
+ *
  * @generated from message sb.presence.v1.ReleaseLeaseRequest
  */
 export type ReleaseLeaseRequest = Message<"sb.presence.v1.ReleaseLeaseRequest"> & {
@@ -319,6 +362,10 @@ export const ReleaseLeaseResponseSchema: GenMessage<ReleaseLeaseResponse> = /*@_
   messageDesc(file_sb_presence_v1_presence, 10);
 
 /**
+ * Mattermost's PUT /api/v4/users/{user_id}/status: a user may set only their own status,
+ * a system admin anyone's. "online" returns the user to automatic statuses; "away", "dnd",
+ * "offline" and "ooo" are manual and stay until the user changes them (or dnd_end_time).
+ *
  * @generated from message sb.presence.v1.SetStatusRequest
  */
 export type SetStatusRequest = Message<"sb.presence.v1.SetStatusRequest"> & {
@@ -333,7 +380,8 @@ export type SetStatusRequest = Message<"sb.presence.v1.SetStatusRequest"> & {
   status: string;
 
   /**
-   * Unix seconds; only for "dnd".
+   * Unix seconds in the future; only for "dnd" (0 = until changed). When it passes, the
+   * status before the dnd returns.
    *
    * @generated from field: int64 dnd_end_time = 3;
    */
@@ -386,6 +434,8 @@ export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*
  */
 export type GetStatusResponse = Message<"sb.presence.v1.GetStatusResponse"> & {
   /**
+   * Users never seen are "offline".
+   *
    * @generated from field: sb.presence.v1.Status status = 1;
    */
   status?: Status | undefined;
@@ -399,10 +449,14 @@ export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE_
   messageDesc(file_sb_presence_v1_presence, 14);
 
 /**
+ * Mattermost's POST /api/v4/users/status/ids and the get_statuses_by_ids WebSocket action.
+ *
  * @generated from message sb.presence.v1.GetStatusesRequest
  */
 export type GetStatusesRequest = Message<"sb.presence.v1.GetStatusesRequest"> & {
   /**
+   * 1 to 1,000 valid user ids (more, none, or an invalid id is INVALID_ARGUMENT).
+   *
    * @generated from field: repeated string user_ids = 1;
    */
   userIds: string[];
@@ -435,6 +489,8 @@ export const GetStatusesResponseSchema: GenMessage<GetStatusesResponse> = /*@__P
   messageDesc(file_sb_presence_v1_presence, 16);
 
 /**
+ * Mattermost's get_statuses WebSocket action.
+ *
  * @generated from message sb.presence.v1.ListActiveStatusesRequest
  */
 export type ListActiveStatusesRequest = Message<"sb.presence.v1.ListActiveStatusesRequest"> & {

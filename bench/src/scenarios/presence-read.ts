@@ -1,0 +1,190 @@
+/**
+ * presence-read: GetStatuses of 100 ids per call at 32 calls in flight (what every webapp's
+ * 60 s poll of POST /api/v4/users/status/ids and get_statuses_by_ids turn into), answered by
+ * a presence process from its watch-fed cache; beside it, in the same run, raw JetStream KV
+ * gets of the same 100 keys per call at the same concurrency: the round trips the cache saves.
+ *
+ * 5,000 users hold statuses (online, manual away, dnd); each call asks 100 ids of which a
+ * fifth were never seen (answered "offline").
+ */
+import { connectBus, openKv } from "@switchboard/bus";
+import { newId } from "@switchboard/model";
+import { AccountsService } from "@switchboard/proto/accounts";
+import { PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ConnectionEventSchema } from "@switchboard/proto/presence";
+import { createRpcClient } from "@switchboard/rpc";
+import { spawnDeployable, startNatsServer, waitFor, type ChildHandle } from "@switchboard/testkit";
+import { processCpuSeconds } from "../proc-cpu.js";
+import type { Scenario, ScenarioContext } from "../scenario.js";
+
+const IN_FLIGHT = 32;
+const IDS_PER_CALL = 100;
+const USERS = 5_000;
+const TARGET_P99_MS = 5;
+const BUCKET = "sb_presence_bench";
+
+interface PhaseResult {
+  readonly callsPerS: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly count: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `op(worker, i)` in `inFlight` loops for `durationMs`, timing each call. */
+async function drive(durationMs: number, op: (worker: number, i: number) => Promise<void>, inFlight = IN_FLIGHT): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t0 = performance.now();
+        await op(w, i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { callsPerS: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), count: latencies.length };
+}
+
+/** Deterministic pseudo-random id lists, so both phases ask exactly the same keys. */
+function idLists(known: readonly string[], count: number): string[][] {
+  let seed = 42;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const unknown = Array.from({ length: 2_000 }, () => newId());
+  return Array.from({ length: count }, () =>
+    Array.from({ length: IDS_PER_CALL }, (_, i) => (i % 5 === 4 ? unknown[rnd(unknown.length)]! : known[rnd(known.length)]!)),
+  );
+}
+
+async function populate(presence: ReturnType<typeof createRpcClient<(typeof PresenceService)["method"]>>, users: readonly string[]): Promise<void> {
+  const { leaseId } = await presence.acquireLease({ gatewayId: "bench-gateway" });
+  for (let i = 0; i < users.length; i += 500) {
+    const events: MessageInitShape<typeof ConnectionEventSchema>[] = [];
+    users.slice(i, i + 500).forEach((userId, j) => {
+      events.push({ kind: { case: "opened", value: { userId, connectionId: `b${i + j}`, at: 0n } } });
+      // Every seventh user set a manual away (the client's user_update_active_status manual).
+      if ((i + j) % 7 === 0) events.push({ kind: { case: "activity", value: { userId, active: false, manual: true, at: 0n } } });
+    });
+    await presence.report({ leaseId, events: events as ConnectionEvent[] });
+  }
+}
+
+async function run(ctx: ScenarioContext) {
+  const durationMs = Math.round(10_000 * ctx.scale);
+  const nats = await startNatsServer();
+  const procs: ChildHandle[] = [];
+  try {
+    const base = { SB_NATS_URL: nats.url, SB_POD_NAME: "bench" };
+    const accounts = await spawnDeployable("accounts", { ...base, DATABASE_URL: "", SB_ACCOUNTS_PGLITE_DIR: "memory://", SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0" });
+    procs.push(accounts);
+    const presenceProc = await spawnDeployable("presence", {
+      ...base,
+      SB_PRESENCE_GRPC_PORT: "0",
+      SB_PRESENCE_OPS_PORT: "0",
+      SB_PRESENCE_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+      SB_PRESENCE_KV_BUCKET: BUCKET,
+      // Nobody renews the bench lease for the whole run; the statuses must not move meanwhile.
+      SB_PRESENCE_LEASE_TTL_MS: "3600000",
+      SB_PRESENCE_AWAY_AFTER_MS: "3600000",
+    });
+    procs.push(presenceProc);
+    const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+    const presence = createRpcClient(PresenceService, { address: `127.0.0.1:${String(presenceProc.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+    await acc.createUser({ username: "bench", email: "bench@example.com", password: "password-1" });
+    const { token } = await acc.login({ loginId: "bench", password: "password-1" });
+
+    const users = Array.from({ length: USERS }, () => newId());
+    await populate(presence, users);
+    const lists = idLists(users, 512);
+    await waitFor(async () => (await presence.getStatuses({ userIds: [users.at(-1)!] }, { token })).statuses[0]?.status === "online", { what: "statuses in the cache" });
+    const sample = (await presence.getStatuses({ userIds: lists[0]! }, { token })).statuses;
+    ctx.log(`${USERS} users populated; one call: ${sample.filter((s) => s.status !== "offline").length}/${IDS_PER_CALL} known`);
+
+    const serviceCall = async (w: number, i: number) => {
+      const r = await presence.getStatuses({ userIds: lists[(w * 31 + i) % lists.length]! }, { token });
+      if (r.statuses.length !== IDS_PER_CALL) throw new Error("short answer");
+    };
+    ctx.log(`service: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight`);
+    await drive(Math.min(2_000, durationMs / 4), serviceCall);
+    const cpu0 = processCpuSeconds(presenceProc.pid);
+    const service = await drive(durationMs, serviceCall);
+    const serviceCpu = processCpuSeconds(presenceProc.pid) - cpu0;
+    // The same calls one at a time: the service's latency without queueing behind 31 others.
+    ctx.log(`service: ${service.count} calls; now one at a time, then the one-id floor`);
+    const single = await drive(Math.min(3_000, durationMs / 2), serviceCall, 1);
+    // The gRPC floor on this machine: a one-id GetStatus at the same concurrency.
+    const floor = await drive(Math.min(5_000, durationMs / 2), async (w, i) => {
+      await presence.getStatus({ userId: users[(w * 131 + i) % users.length]! }, { token });
+    });
+    presence.close();
+    acc.close();
+
+    // Raw: the same keys straight from the bucket, one get per id, from a connection of our own.
+    // Key names come from the bucket's own listing (presence owns its key layout).
+    const bus = await connectBus({ servers: nats.url, name: "bench-raw" });
+    try {
+      const kv = await openKv(bus, { bucket: BUCKET });
+      const stored = await kv.keys();
+      const userKey = stored.find((k) => k.endsWith(users[0]!))!;
+      const prefix = userKey.slice(0, userKey.length - users[0]!.length);
+      const keyLists = lists.map((l) => l.map((id) => prefix + id));
+      const rawCall = async (w: number, i: number) => {
+        const keys = keyLists[(w * 31 + i) % keyLists.length]!;
+        await Promise.all(keys.map((k) => kv.get(k)));
+      };
+      ctx.log(`raw kv: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight (${IDS_PER_CALL} gets per call)`);
+      await drive(Math.min(2_000, durationMs / 4), rawCall);
+      const raw = await drive(durationMs, rawCall);
+      return { service, single, floor, raw, serviceCpu };
+    } finally {
+      await bus.close();
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await nats.stop();
+  }
+}
+
+export const scenario: Scenario = {
+  name: "presence-read",
+  description: `GetStatuses of ${IDS_PER_CALL} ids at ${IN_FLIGHT} in flight from the presence cache vs raw KV gets of the same keys, same run`,
+  async run(ctx) {
+    const { service, single, floor, raw, serviceCpu } = await run(ctx);
+    return {
+      figures: {
+        service_calls_per_s: service.callsPerS,
+        service_statuses_per_s: service.callsPerS * IDS_PER_CALL,
+        service_p50_ms: service.p50Ms,
+        service_p99_ms: service.p99Ms,
+        service_presence_cpu_s_per_1k_calls: (serviceCpu / service.count) * 1000,
+        service_1_in_flight_p50_ms: single.p50Ms,
+        service_1_in_flight_p99_ms: single.p99Ms,
+        grpc_floor_1_id_calls_per_s: floor.callsPerS,
+        grpc_floor_1_id_p50_ms: floor.p50Ms,
+        grpc_floor_1_id_p99_ms: floor.p99Ms,
+        raw_kv_calls_per_s: raw.callsPerS,
+        raw_kv_p50_ms: raw.p50Ms,
+        raw_kv_p99_ms: raw.p99Ms,
+        speedup: service.callsPerS / raw.callsPerS,
+      },
+      target: { text: `service p99 < ${TARGET_P99_MS} ms`, met: service.p99Ms < TARGET_P99_MS },
+      notes: [
+        `${USERS} users with statuses, ${IDS_PER_CALL} ids per call (a fifth unknown), one bearer token; client and presence share this machine's cores`,
+        "raw = the same keys read with one JetStream KV get each (Promise.all per call), no cache",
+        "grpc_floor = GetStatus of one id at the same concurrency: what any unary call costs here",
+      ],
+    };
+  },
+};

@@ -1,0 +1,160 @@
+/**
+ * The presence service's composition root: startPresenceApp wires the runtime parts and the
+ * domain; importing this module has no side effects.
+ */
+import { createSessionAuth } from "@switchboard/auth";
+import { ensureStream, eventStreamSpec, openKv, streamState, type Bus } from "@switchboard/bus";
+import type { Component } from "@switchboard/lifecycle";
+import type { Logger } from "@switchboard/log";
+import { newId } from "@switchboard/model";
+import { AccountsService } from "@switchboard/proto/accounts";
+import { PostsService } from "@switchboard/proto/posts";
+import { PresenceService as PresenceServiceDesc } from "@switchboard/proto/presence";
+import { createRpcClient } from "@switchboard/rpc";
+import { busComponent, createRuntime, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
+import type { PresenceConfig } from "./config.js";
+import { presenceHandlers } from "./grpc-handlers.js";
+import { createPresenceMetrics } from "./metrics.js";
+import { createLeaseManager } from "./presence/lease-manager.js";
+import { createPartnerDirectory } from "./presence/partner-directory.js";
+import { createPresenceEngine } from "./presence/presence-engine.js";
+import { createStatusPublisher } from "./presence/status-publisher.js";
+import type { Timing } from "./presence/status-rules.js";
+import { sweeperComponent } from "./presence/sweeper.js";
+import { createUserWriter } from "./presence/user-writer.js";
+import { sessionActor } from "./session-actor.js";
+import { cacheSyncComponent } from "./store/cache-sync.js";
+import { PresenceCache } from "./store/presence-cache.js";
+import { createPresenceKv } from "./store/presence-kv.js";
+
+export { loadPresenceConfig, describePresenceConfig, presenceSchema, type PresenceConfig } from "./config.js";
+export { MAX_IDS_PER_CALL } from "./grpc-handlers.js";
+
+export interface PresenceApp {
+  readonly grpcPort: number;
+  readonly opsPort: number;
+  stop(): Promise<void>;
+}
+
+const PUBLISH_TIMEOUT_MS = 2_000;
+
+/** Creates the SB_EVT stream only when nobody has yet: an existing stream's settings are never changed here. */
+async function ensureEventStream(bus: Bus, c: PresenceConfig, log: Logger): Promise<void> {
+  try {
+    await streamState(bus, "SB_EVT");
+  } catch (e: unknown) {
+    if (!String(e).includes("not found")) throw e;
+    await ensureStream(bus, eventStreamSpec({ maxAgeMs: c.eventRetentionMs, replicas: c.kvReplicas }));
+    log.info({ stream: "SB_EVT", max_age_ms: c.eventRetentionMs }, "event stream created");
+  }
+}
+
+function clientComponent(name: string, client: { close(): void }): Component {
+  return { name, start: async () => {}, stop: async () => client.close() };
+}
+
+function timingOf(c: PresenceConfig): Timing {
+  return {
+    graceMs: c.offlineGraceMs,
+    awayAfterMs: c.awayAfterMs,
+    activityWriteIntervalMs: c.activityWriteIntervalMs,
+    republishAfterMs: c.republishAfterMs,
+  };
+}
+
+async function buildAuth(rt: Runtime, c: PresenceConfig, bus: Bus) {
+  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, defaultDeadlineMs: 5_000 });
+  await rt.lifecycle.start(clientComponent("accounts-client", accounts));
+  return rt.lifecycle.start(createSessionAuth({ accounts, bus, log: rt.log }));
+}
+
+async function buildPartners(rt: Runtime, c: PresenceConfig, metrics: ReturnType<typeof createPresenceMetrics>) {
+  if (!c.pushToPartners) return undefined;
+  const posts = createRpcClient(PostsService, { address: c.postsAddr, defaultDeadlineMs: 2_000 });
+  await rt.lifecycle.start(clientComponent("posts-client", posts));
+  return createPartnerDirectory({ posts, cacheMs: c.partnersCacheMs, metrics, log: rt.log.child({ part: "partners" }) });
+}
+
+export async function startPresenceApp(config: PresenceConfig, deps: { log?: Logger } = {}): Promise<PresenceApp> {
+  const rt = createRuntime({ name: "presence", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
+  const { lifecycle } = rt;
+  try {
+    const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
+    const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/presence` }));
+    await ensureEventStream(bus, config, rt.log);
+    const metrics = createPresenceMetrics(rt.metrics);
+    const timing = timingOf(config);
+
+    rt.readiness.set("kv", false);
+    const kv = createPresenceKv(
+      await openKv(bus, { bucket: config.kvBucket, history: 1, storage: config.kvStorage, replicas: config.kvReplicas }),
+      metrics,
+    );
+    const cache = new PresenceCache(timing, (key, err) => rt.log.warn({ key, err: String(err) }, "undecodable presence record ignored"));
+    await lifecycle.start(
+      cacheSyncComponent({
+        kv,
+        cache,
+        replicaId: newId(),
+        probeIntervalMs: config.watchProbeIntervalMs,
+        metrics,
+        log: rt.log,
+        setReady: (ok) => rt.readiness.set("kv", ok),
+      }),
+    );
+    metrics.registerGauges({ activeLeases: () => cache.openLeaseCount, cachedUsers: () => cache.userCount, activeUsers: () => cache.activeCount });
+
+    const auth = await buildAuth(rt, config, bus);
+    const partners = await buildPartners(rt, config, metrics);
+    const writer = createUserWriter({ kv, cache, metrics });
+    const publisher = await lifecycle.start(
+      createStatusPublisher({ bus, writer, ...(partners ? { partners } : {}), metrics, log: rt.log, publishTimeoutMs: PUBLISH_TIMEOUT_MS, republishAfterMs: config.republishAfterMs }),
+    );
+    const leases = createLeaseManager({
+      kv,
+      cache,
+      metrics,
+      log: rt.log,
+      ttlMs: config.leaseTtlMs,
+      graceMs: config.offlineGraceMs,
+      sweepIntervalMs: config.sweepIntervalMs,
+    });
+    const engine = createPresenceEngine({
+      writer,
+      publisher,
+      leases,
+      usersOfLease: (id) => cache.usersOfLease(id),
+      timing,
+      metrics,
+      failpoints: rt.failpoints,
+    });
+    await lifecycle.start(sweeperComponent({ engine, leases, cache, intervalMs: config.sweepIntervalMs, metrics, log: rt.log }));
+
+    const grpc = await lifecycle.start(
+      rpcServerComponent(
+        rt,
+        {
+          host: config.grpcHost,
+          port: config.grpcPort,
+          maxMessageBytes: config.grpcMaxMessageBytes,
+          defaultDeadlineMs: config.grpcDefaultDeadlineMs,
+          reflection: config.grpcReflection,
+          graceMs: Math.floor(config.shutdownDeadlineMs / 2),
+        },
+        (server) => server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: sessionActor(auth) })),
+      ),
+    );
+    rt.log.info({ grpc_port: grpc.port, ops_port: ops.port }, "ready");
+    return {
+      grpcPort: grpc.port,
+      opsPort: ops.port,
+      async stop() {
+        rt.readiness.drain();
+        await lifecycle.stopAll();
+      },
+    };
+  } catch (e: unknown) {
+    await lifecycle.stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The presence bucket: its key layout and typed, timed access. Keys are built only here, from
+ * validated ids, so no caller can inject `*`, `>` or `.` into a key (keys are NATS subjects).
+ *
+ *   user.<userId>    StatusRecord (JSON)
+ *   lease.<leaseId>  LeaseRecord (JSON)
+ *   probe.<replica>  liveness probe of one replica's watch
+ */
+import { KvConflictError, type KvEntry, type KvStore, type KvWatch } from "@switchboard/bus";
+import { isValidId } from "@switchboard/model";
+import type { KvOp, PresenceMetrics } from "../metrics.js";
+import { decodeLease, encodeLease, type LeaseRecord } from "../presence/lease-record.js";
+import { decodeRecord, encodeRecord, type StatusRecord } from "../presence/status-record.js";
+
+const USER = "user.";
+const LEASE = "lease.";
+const PROBE = "probe.";
+
+function key(prefix: string, id: string): string {
+  if (!isValidId(id)) throw new Error(`invalid id for a presence key`);
+  return prefix + id;
+}
+
+/** The key of a user's record (tests and tools read records directly). */
+export const userKey = (userId: string): string => key(USER, userId);
+
+export type ParsedKey = { kind: "user" | "lease" | "probe"; id: string } | undefined;
+
+export function parseKey(k: string): ParsedKey {
+  const dot = k.indexOf(".");
+  const id = k.slice(dot + 1);
+  if (dot < 0 || !isValidId(id)) return undefined;
+  switch (k.slice(0, dot + 1)) {
+    case USER:
+      return { kind: "user", id };
+    case LEASE:
+      return { kind: "lease", id };
+    case PROBE:
+      return { kind: "probe", id };
+    default:
+      return undefined;
+  }
+}
+
+export interface Versioned<T> {
+  readonly value: T;
+  readonly revision: number;
+}
+
+export interface PresenceKv {
+  getUser(userId: string): Promise<Versioned<StatusRecord> | null>;
+  /** revision 0 creates; throws KvConflictError when someone wrote first. */
+  writeUser(userId: string, r: StatusRecord, revision: number): Promise<number>;
+  getLease(leaseId: string): Promise<Versioned<LeaseRecord> | null>;
+  writeLease(leaseId: string, l: LeaseRecord, revision: number): Promise<number>;
+  deleteLease(leaseId: string, revision: number): Promise<void>;
+  putProbe(replicaId: string, nonce: number): Promise<number>;
+  deleteProbe(replicaId: string): Promise<void>;
+  watch(onEntry: (e: KvEntry) => void): Promise<KvWatch>;
+}
+
+export function createPresenceKv(kv: KvStore, metrics: PresenceMetrics): PresenceKv {
+  async function timed<T>(op: KvOp, f: () => Promise<T>): Promise<T> {
+    const end = metrics.kvTimer(op);
+    try {
+      return await f();
+    } catch (e: unknown) {
+      if (e instanceof KvConflictError) metrics.kvConflict(op);
+      throw e;
+    } finally {
+      end();
+    }
+  }
+  const write = (k: string, bytes: Uint8Array, revision: number): Promise<number> =>
+    revision === 0 ? timed("create", () => kv.create(k, bytes)) : timed("update", () => kv.update(k, bytes, revision));
+
+  return {
+    async getUser(userId) {
+      const e = await timed("get", () => kv.get(userKey(userId)));
+      return e ? { value: decodeRecord(e.value), revision: e.revision } : null;
+    },
+    writeUser: (userId, r, revision) => write(userKey(userId), encodeRecord(r), revision),
+    async getLease(leaseId) {
+      const e = await timed("get", () => kv.get(key(LEASE, leaseId)));
+      return e ? { value: decodeLease(e.value), revision: e.revision } : null;
+    },
+    writeLease: (leaseId, l, revision) => write(key(LEASE, leaseId), encodeLease(l), revision),
+    deleteLease: (leaseId, revision) => timed("delete", () => kv.delete(key(LEASE, leaseId), revision)),
+    putProbe: (replicaId, nonce) => timed("put", () => kv.put(key(PROBE, replicaId), new TextEncoder().encode(String(nonce)))),
+    deleteProbe: (replicaId) => timed("delete", () => kv.delete(key(PROBE, replicaId))),
+    watch: (onEntry) => kv.watch({ key: ">", onEntry }),
+  };
+}
