@@ -1,0 +1,11 @@
+import { readFileSync } from "node:fs";
+
+const TICKS_PER_S = 100;
+
+/** User + system CPU seconds a process has used so far (from /proc/<pid>/stat). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the command name: state is field 3; utime and stime are fields 14 and 15.
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}

@@ -1,0 +1,132 @@
+/**
+ * fanout-burst: 10,000 WebSocket connections in one channel, a burst of posts; deliveries per
+ * server CPU-second for the gateway, beside a bare uWebSockets.js server doing `app.publish`
+ * of the same frames from the same NATS burst, in the same run.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { connectBus, encodeEvent, subjects } from "@switchboard/bus";
+import { newEvent, newId } from "@switchboard/model";
+import { create } from "@bufbuild/protobuf";
+import { PostedHintsSchema } from "@switchboard/proto/events";
+import { newClient4, startStack, waitFor } from "@switchboard/testkit";
+import { processCpuSeconds } from "../proc-cpu.js";
+import type { Scenario } from "../scenario.js";
+import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
+
+const CONNECTIONS = 10_000;
+const USERS = 100;
+
+export const scenario: Scenario = {
+  name: "fanout-burst",
+  description: `${CONNECTIONS} connections in one channel, a burst of posts: deliveries per server CPU-second, gateway vs raw uWS app.publish`,
+  async run(ctx) {
+    const posts = Math.round(100 * ctx.scale);
+    const stack = await startStack();
+    const clients: LoadClient[] = [];
+    try {
+      const url = stack.gatewayUrls[0]!;
+      ctx.log(`creating ${USERS} users`);
+      const admin = newClient4(url);
+      await admin.createUser({ username: "benchadmin", email: "benchadmin@example.com", password: "password-1" } as never, "", "");
+      await admin.login("benchadmin", "password-1");
+      const team = await admin.createTeam({ name: "bench", display_name: "Bench", type: "O" } as never);
+      const channel = await admin.createChannel({ team_id: team.id, name: "fanout", display_name: "Fanout", type: "O" } as never);
+      const tokens: string[] = [];
+      for (let i = 0; i < USERS; i++) {
+        const c = newClient4(url);
+        const username = `bench${i}`;
+        const u = await admin.createUser({ username, email: `${username}@example.com`, password: "password-1" } as never, "", "");
+        await admin.addToTeam(team.id, u.id);
+        await admin.addToChannel(u.id, channel.id);
+        await c.login(username, "password-1");
+        tokens.push(c.getToken());
+      }
+
+      // Gateway phase.
+      const gwPid = stack.gateways[0]!.pid;
+      const port = Number(new URL(url).port);
+      const client = await startLoadClient({ cpu: 1 });
+      clients.push(client);
+      const headers = Array.from({ length: CONNECTIONS }, (_, i) => ({ Authorization: `Bearer ${tokens[i % USERS]}` }));
+      const opened = await client.open({ host: "127.0.0.1", port, path: "/api/v4/websocket", headers });
+      ctx.log(`gateway: ${opened.count} connections in ${opened.ms} ms`);
+      await waitFor(async () => (await client.count()).min >= 1, { timeoutMs: 60_000, what: "hello on every connection" });
+
+      const bus = await connectBus({ servers: stack.nats.url, name: "bench-publisher" });
+      const frames: Uint8Array[] = [];
+      const burst = Array.from({ length: posts }, (_, i) => {
+        const post = { id: newId(), create_at: Date.now(), update_at: Date.now(), edit_at: 0, delete_at: 0, is_pinned: false, user_id: newId(), channel_id: channel.id, root_id: "", original_id: "", message: `burst ${i}`, type: "", props: {}, hashtags: "", file_ids: [], pending_post_id: "", reply_count: 0, last_reply_at: 0, participants: null, metadata: {} };
+        const ev = newEvent({
+          event: "posted",
+          data: { channel_display_name: "Fanout", channel_name: "fanout", channel_type: "O", post: JSON.stringify(post), sender_name: "@bench", set_online: true, team_id: team.id },
+          broadcast: { channelId: channel.id },
+          posted: create(PostedHintsSchema, { channelType: "O", senderId: post.user_id }),
+        });
+        frames.push(new TextEncoder().encode(`{"event":"posted","data":${new TextDecoder().decode(ev.data)},"broadcast":{"omit_users":null,"user_id":"","channel_id":"${channel.id}","team_id":"","connection_id":"","omit_connection_id":""},"seq":0}`));
+        return encodeEvent(ev);
+      });
+      const gw = await measure(ctx, "gateway", gwPid, client, CONNECTIONS * (1 + posts), () => {
+        for (const b of burst) bus.publish(subjects.channel(channel.id), b);
+      });
+      await client.close();
+
+      // Raw uWS phase: same frames, same NATS path, app.publish to the same number of sockets.
+      const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, "bench.raw"], { stdio: ["ignore", "pipe", "inherit"] });
+      try {
+        const rawPort = await new Promise<number>((resolve) => raw.stdout!.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()).port as number)));
+        const rawClient = await startLoadClient({ cpu: 1 });
+        clients.push(rawClient);
+        await rawClient.open({ host: "127.0.0.1", port: rawPort, path: "/", headers: Array.from({ length: CONNECTIONS }, () => ({})) });
+        const rawM = await measure(ctx, "raw uWS", raw.pid!, rawClient, CONNECTIONS * posts, () => {
+          for (const f of frames) bus.publish("bench.raw", f);
+        });
+        await rawClient.close();
+        await bus.close();
+        const ratio = gw.perCpuSecond / rawM.perCpuSecond;
+        return {
+          figures: {
+            connections: CONNECTIONS,
+            posts_in_burst: posts,
+            gateway_deliveries: gw.deliveries,
+            gateway_cpu_s: gw.cpu,
+            gateway_wall_s: gw.wall,
+            gateway_deliveries_per_cpu_s: Math.round(gw.perCpuSecond),
+            raw_deliveries: rawM.deliveries,
+            raw_cpu_s: rawM.cpu,
+            raw_wall_s: rawM.wall,
+            raw_deliveries_per_cpu_s: Math.round(rawM.perCpuSecond),
+            ratio,
+          },
+          target: { text: "gateway >= 70% of raw uWS app.publish deliveries per CPU-second", met: ratio >= 0.7 },
+          notes: ["CPU from /proc/<pid>/stat (10 ms ticks); load client pinned to CPU 1"],
+        };
+      } finally {
+        raw.kill("SIGTERM");
+      }
+    } finally {
+      for (const c of clients) await c.close();
+      await stack.stop();
+    }
+  },
+};
+
+async function measure(
+  ctx: { log(m: string): void },
+  name: string,
+  pid: number,
+  client: LoadClient,
+  expectedTotal: number,
+  fire: () => void,
+): Promise<{ deliveries: number; cpu: number; wall: number; perCpuSecond: number }> {
+  const before = (await client.count()).total;
+  const cpu0 = processCpuSeconds(pid);
+  const t0 = process.hrtime.bigint();
+  fire();
+  await waitFor(async () => (await client.count()).total >= expectedTotal, { timeoutMs: 120_000, intervalMs: 20, what: `${name} deliveries` });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = processCpuSeconds(pid) - cpu0;
+  const deliveries = (await client.count()).total - before;
+  ctx.log(`${name}: ${deliveries} deliveries, ${cpu.toFixed(2)} CPU-s, ${wall.toFixed(2)} s wall`);
+  return { deliveries, cpu, wall, perCpuSecond: deliveries / Math.max(cpu, 0.01) };
+}

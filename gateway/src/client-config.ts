@@ -1,0 +1,36 @@
+import type { GatewayConfig } from "./config.js";
+
+/**
+ * `GET /api/v4/config/client?format=old`: the flat string map Mattermost clients read on
+ * start and on every reconnect (Version decides features: mobile enables reliable
+ * WebSockets from 6.5 on).
+ */
+export function clientConfig(c: GatewayConfig): Record<string, string> {
+  return {
+    Version: c.serverVersion,
+    BuildNumber: "0",
+    BuildDate: "",
+    BuildHash: "switchboard",
+    BuildHashEnterprise: "none",
+    BuildEnterpriseReady: "false",
+    SiteURL: c.siteUrl,
+    SiteName: "Switchboard",
+    WebsocketURL: "",
+    WebsocketPort: "80",
+    WebsocketSecurePort: "443",
+    EnableReliableWebSockets: "true",
+    EnableUserTypingMessages: "true",
+    TimeBetweenUserTypingUpdatesMilliseconds: "5000",
+    EnableChannelViewedMessages: "true",
+    MaxPostSize: "16383",
+    EnableUserCreation: "true",
+    EnableSignUpWithEmail: "true",
+    EnableSignInWithEmail: "true",
+    EnableSignInWithUsername: "true",
+    DiagnosticsEnabled: "false",
+    EnableCustomEmoji: "false",
+    CollapsedThreads: "disabled",
+    ExperimentalEnableAuthenticationTransfer: "false",
+    FeatureFlagWebSocketEventScope: "true",
+  };
+}

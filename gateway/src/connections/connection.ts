@@ -1,0 +1,101 @@
+/**
+ * One Mattermost WebSocket connection as the client knows it (its connection_id): it
+ * outlives its socket, so a client that reconnects with connection_id + sequence_number
+ * resumes without loss (PROTOCOL.md §5).
+ */
+import type { Actor } from "@switchboard/tokens";
+import type { EventFrame } from "../protocol/outbound.js";
+import { FrameWriter } from "../protocol/outbound.js";
+import { OutboxLog } from "./outbox-log.js";
+import type { SocketPort } from "./socket-port.js";
+
+/** Events Mattermost drops for a connection whose queue is half full (web_conn.go). */
+const SHEDDABLE = new Set(["typing", "status_change", "multiple_channels_viewed"]);
+
+export interface ConnectionLimits {
+  readonly replayEvents: number;
+  readonly queueLimit: number;
+  readonly maxBufferedBytes: number;
+}
+
+export type DeliverResult = "queued" | "shed" | "overflow";
+
+const writer = new FrameWriter();
+
+export class Connection {
+  readonly log: OutboxLog;
+  socket: SocketPort | undefined;
+  /** When the socket went away (0 while attached). */
+  detachedAt = 0;
+  /** In the flush list for this turn. */
+  dirty = false;
+  /** Forgotten: no resume possible any more. */
+  dead = false;
+  postedAck = false;
+  lastActivityAt = Date.now();
+  /** The `presence` action's values; null = never reported (Mattermost's "<>"). */
+  activeChannelId: string | null = null;
+  activeTeamId: string | null = null;
+  activeRhsThreadChannelId: string | null = null;
+  activeThreadViewChannelId: string | null = null;
+
+  constructor(
+    public id: string,
+    /** The session this connection acts for (a resume may bring a newer session of the same user). */
+    public actor: Actor,
+    /** That session's token, forwarded on calls made for this connection. */
+    public token: string,
+    private readonly limits: ConnectionLimits,
+  ) {
+    this.log = new OutboxLog(limits.replayEvents, limits.queueLimit);
+  }
+
+  get userId(): string {
+    return this.actor.userId;
+  }
+
+  get attached(): boolean {
+    return this.socket !== undefined;
+  }
+
+  /** Over half its queue or socket budget: time to shed ephemeral events. */
+  get congested(): boolean {
+    const s = this.socket;
+    return this.log.unwritten >= this.limits.queueLimit / 2 || (s !== undefined && s.bufferedAmount() >= this.limits.maxBufferedBytes / 2);
+  }
+
+  /** Queues an event for this connection (the caller schedules the flush). */
+  deliver(frame: EventFrame): DeliverResult {
+    if (SHEDDABLE.has(frame.event) && this.congested) return "shed";
+    return this.log.push(frame.prefix) ? "queued" : "overflow";
+  }
+
+  /**
+   * Writes queued events, all in one corked batch. Stops at the socket's byte budget; returns
+   * false when the budget is exhausted with events still queued (the drain handler resumes).
+   */
+  flush(): boolean {
+    const s = this.socket;
+    if (!s || !this.log.hasUnwritten) return true;
+    const max = this.limits.maxBufferedBytes;
+    const log = this.log;
+    let ok = true;
+    s.cork(() => {
+      for (let prefix = log.peek(); prefix; prefix = log.peek()) {
+        if (s.bufferedAmount() >= max) {
+          ok = false;
+          return;
+        }
+        s.send(writer.frame(prefix, log.cursorSeq));
+        log.advance();
+      }
+    });
+    return ok;
+  }
+
+  /** Sends a reply frame now (replies take no sequence number and are never replayed). */
+  reply(frame: string): void {
+    const s = this.socket;
+    if (s) s.cork(() => s.send(frame));
+  }
+}

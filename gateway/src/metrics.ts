@@ -1,0 +1,51 @@
+import type { MetricsRegistry } from "@switchboard/metrics";
+
+/** Every metric the gateway emits; call sites use these helpers, never raw metric objects. */
+export function createGatewayMetrics(r: MetricsRegistry) {
+  const sockets = r.gauge({ name: "sb_gateway_sockets", help: "Open WebSocket connections" });
+  let detachedProvider: () => number = () => 0;
+  r.gauge({ name: "sb_gateway_detached_connections", help: "Connections without a socket, kept for resume", collect: () => detachedProvider() });
+  const opened = r.counter({ name: "sb_gateway_sockets_opened_total", help: "WebSocket connections opened" });
+  const closed = r.counter({ name: "sb_gateway_socket_closes_total", help: "WebSocket closes by code", labelNames: ["code"] });
+  const deliveries = r.counter({ name: "sb_gateway_deliveries_total", help: "Events queued to connections" });
+  const events = r.counter({ name: "sb_gateway_events_received_total", help: "Events received from NATS", labelNames: ["scope"] });
+  const duplicates = r.counter({ name: "sb_gateway_duplicate_events_total", help: "Events received again (re-publish) and dropped" });
+  const shed = r.counter({ name: "sb_gateway_shed_events_total", help: "Ephemeral events skipped for congested connections", labelNames: ["event"] });
+  let stalledProvider: () => number = () => 0;
+  r.gauge({ name: "sb_gateway_stalled_sockets", help: "Sockets at their byte budget with events waiting", collect: () => stalledProvider() });
+  const slow = r.counter({ name: "sb_gateway_slow_closes_total", help: "Sockets closed because they could not keep up" });
+  const overflow = r.counter({ name: "sb_gateway_queue_overflows_total", help: "Connections forgotten because their queue overflowed" });
+  const resumes = r.counter({ name: "sb_gateway_resumes_total", help: "Reconnects with a connection_id, by outcome", labelNames: ["outcome"] });
+  const subscriptions = r.gauge({ name: "sb_gateway_nats_subscriptions", help: "NATS subscriptions held" });
+  const backfills = r.counter({ name: "sb_gateway_backfilled_events_total", help: "Events recovered from the stream after a new channel subscription" });
+  const gaps = r.counter({ name: "sb_gateway_channel_gaps_total", help: "Channel event sequence gaps seen" });
+  const requests = r.counter({ name: "sb_gateway_ws_requests_total", help: "WebSocket requests by action and status", labelNames: ["action", "status"] });
+  const http = r.histogram({ name: "sb_gateway_http_request_seconds", help: "REST request time", labelNames: ["route", "status"] });
+  return {
+    socketOpened: () => {
+      sockets.inc();
+      opened.inc();
+    },
+    socketClosed: (code: number) => {
+      sockets.dec();
+      closed.inc({ code: String(code) });
+    },
+    /** Counted when scraped (connections are not counted on every open and close). */
+    countDetachedWith: (f: () => number) => (detachedProvider = f),
+    countStalledWith: (f: () => number) => (stalledProvider = f),
+    delivered: (n: number) => deliveries.inc(undefined, n),
+    eventReceived: (scope: string) => events.inc({ scope }),
+    duplicateDropped: () => duplicates.inc(),
+    shedEvent: (event: string) => shed.inc({ event }),
+    slowClose: () => slow.inc(),
+    queueOverflow: () => overflow.inc(),
+    resume: (outcome: "success" | "lossless" | "failure" | "not_found") => resumes.inc({ outcome }),
+    setSubscriptions: (n: number) => subscriptions.set(n),
+    backfilled: (n: number) => backfills.inc(undefined, n),
+    channelGap: () => gaps.inc(),
+    wsRequest: (action: string, status: string) => requests.inc({ action, status }),
+    httpRequest: (route: string, status: number, seconds: number) => http.observe(seconds, { route, status: String(status) }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,0 +1,40 @@
+import { create } from "@bufbuild/protobuf";
+import { BroadcastSchema } from "@switchboard/proto/events";
+import { describe, expect, it } from "vitest";
+import { broadcastJson, failReply, FrameWriter, okReply, renderEvent, withFields } from "./outbound.js";
+
+const dec = new TextDecoder();
+
+describe("outbound frames", () => {
+  it("renders an event once and appends each connection's seq", () => {
+    const f = renderEvent("posted", '{"post":"{}","channel_type":"O"}', broadcastJson(create(BroadcastSchema, { channelId: "c".repeat(26) })));
+    const w = new FrameWriter();
+    for (const seq of [0, 7, 10, 123456789]) {
+      const msg = JSON.parse(dec.decode(w.frame(f.prefix, seq)));
+      expect(msg.seq).toBe(seq);
+      expect(msg.event).toBe("posted");
+      expect(msg.data.channel_type).toBe("O");
+      expect(msg.broadcast).toEqual({ omit_users: null, user_id: "", channel_id: "c".repeat(26), team_id: "", connection_id: "", omit_connection_id: "" });
+    }
+  });
+
+  it("renders Mattermost's broadcast object including omit_users and the data split flags", () => {
+    const b = JSON.parse(broadcastJson(create(BroadcastSchema, { omitUsers: ["u".repeat(26)], channelId: "c".repeat(26), containsSensitiveData: true })));
+    expect(b.omit_users).toEqual({ ["u".repeat(26)]: true });
+    expect(b.contains_sensitive_data).toBe(true);
+    expect("contains_sanitized_data" in b).toBe(false);
+  });
+
+  it("adds per-recipient fields to a data object", () => {
+    expect(JSON.parse(withFields('{"a":1}', { mentions: '["x"]', should_ack: true }))).toEqual({ a: 1, mentions: '["x"]', should_ack: true });
+    expect(JSON.parse(withFields("{}", { b: 2 }))).toEqual({ b: 2 });
+  });
+
+  it("renders replies with seq_reply and no seq", () => {
+    expect(JSON.parse(okReply(3))).toEqual({ status: "OK", seq_reply: 3 });
+    expect(JSON.parse(okReply(4, { text: "pong" }))).toEqual({ status: "OK", seq_reply: 4, data: { text: "pong" } });
+    const f = JSON.parse(failReply(5, "api.web_socket_router.bad_action.app_error", "bad", 500));
+    expect(f).toEqual({ status: "FAIL", seq_reply: 5, error: { id: "api.web_socket_router.bad_action.app_error", message: "bad", detailed_error: "", status_code: 500 } });
+    expect("seq" in f).toBe(false);
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * The fan-out engine. Every event arrives from NATS once; it is decoded once, membership facts
+ * are applied before anything else, the frame is rendered once (per `posted` variant), and
+ * each local connection that passes Mattermost's filters gets the shared frame plus its own
+ * sequence number. Writes happen once per socket per event-loop turn (FlushScheduler).
+ */
+import { decodeEvent, parseEventSubject, subjects, type Bus } from "@switchboard/bus";
+import type { Logger } from "@switchboard/log";
+import type { Event } from "@switchboard/proto/events";
+import type { PostsService } from "@switchboard/proto/posts";
+import type { RpcClient } from "@switchboard/rpc";
+import type { Connection } from "../connections/connection.js";
+import type { GatewayMetrics } from "../metrics.js";
+import { broadcastJson, renderEvent, type EventFrame } from "../protocol/outbound.js";
+import { ChannelBackfill } from "./channel-backfill.js";
+import { shouldSend } from "./filters.js";
+import { FlushScheduler } from "./flush-scheduler.js";
+import { PostedVariants } from "./posted-variants.js";
+import { RecentIds } from "./recent-ids.js";
+import { RouteIndex } from "./route-index.js";
+import { SubjectTable } from "./subject-table.js";
+import type { UserRoutes } from "./user-routes.js";
+
+export type PostsClient = RpcClient<(typeof PostsService)["method"]>;
+
+export interface HubOptions {
+  readonly bus: Bus;
+  readonly posts: PostsClient;
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly rpcDeadlineMs: number;
+  /** A connection whose queue overflowed: close it and forget it. */
+  readonly onOverflow: (conn: Connection) => void;
+  /** A connection whose socket budget is exhausted with events still queued. */
+  readonly onStalled: (conn: Connection) => void;
+}
+
+const decoder = new TextDecoder();
+
+export class Hub {
+  readonly index: RouteIndex;
+  readonly subs: SubjectTable;
+  readonly scheduler: FlushScheduler;
+  private readonly recent = new RecentIds(16_384);
+  private readonly backfill: ChannelBackfill;
+  private readonly log: Logger;
+
+  constructor(private readonly o: HubOptions) {
+    this.log = o.log.child({ part: "hub" });
+    this.subs = new SubjectTable(o.bus, (subject, data) => this.onMessage(subject, data), (n) => o.metrics.setSubscriptions(n));
+    this.index = new RouteIndex(this.subs);
+    this.scheduler = new FlushScheduler(o.onStalled);
+    this.backfill = new ChannelBackfill({
+      bus: o.bus,
+      log: this.log,
+      process: (ev, subject) => this.process(ev, subject),
+      onRecovered: (n) => o.metrics.backfilled(n),
+    });
+  }
+
+  start(): void {
+    this.subs.acquire(subjects.everyone);
+  }
+
+  stop(): void {
+    this.subs.clear();
+  }
+
+  /**
+   * Makes sure this gateway routes the user's events: subscribes their subject, loads their
+   * memberships (one RPC), subscribes those subjects and waits until the server has every
+   * subscription. Concurrent connections of one user share the load.
+   */
+  async ensureUser(userId: string, token: string): Promise<UserRoutes> {
+    const existing = this.index.users.get(userId);
+    if (existing) {
+      await existing.loaded;
+      return existing;
+    }
+    const r = this.index.addUser(userId);
+    r.loaded = (async () => {
+      try {
+        await this.o.bus.flush();
+        const routing = await this.o.posts.getUserRouting({ userId }, { token, deadlineMs: this.o.rpcDeadlineMs });
+        for (const t of routing.teamIds) this.index.joinTeam(r, t);
+        for (const c of routing.channels) this.index.joinChannel(r, c.channelId, { teamId: c.teamId, type: c.type });
+        await this.o.bus.flush();
+        const pending = r.pending ?? [];
+        r.pending = undefined;
+        for (const ev of pending) this.process(ev, subjects.user(userId));
+      } catch (e: unknown) {
+        this.index.removeUser(r);
+        throw e;
+      }
+    })();
+    await r.loaded;
+    return r;
+  }
+
+  /** Drops a user's routing once none of their connections (attached or waiting) remain. */
+  releaseUserIfUnused(userId: string): void {
+    const r = this.index.users.get(userId);
+    if (r && r.conns.size === 0 && r.ready) this.index.removeUser(r);
+  }
+
+  /** Entry point for every NATS message on an event subject. */
+  onMessage(subject: string, data: Uint8Array): void {
+    let ev: Event;
+    try {
+      ev = decodeEvent(data);
+    } catch {
+      this.log.warn({ subject }, "undecodable event dropped");
+      return;
+    }
+    if (ev.id !== "" && this.recent.seenBefore(ev.id)) {
+      this.o.metrics.duplicateDropped();
+      return;
+    }
+    if (this.backfill.hold(subject, ev)) return;
+    this.process(ev, subject);
+  }
+
+  /** Applies and delivers one event (live, or recovered in stream order by the back-fill). */
+  process(ev: Event, subject: string): void {
+    const scope = parseEventSubject(subject);
+    this.o.metrics.eventReceived(scope?.scope ?? "other");
+    if (scope?.scope === "user") {
+      const r = this.index.users.get(scope.id);
+      if (r && !r.ready) {
+        r.pending!.push(ev);
+        return;
+      }
+    }
+    if (scope?.scope === "channel" && ev.channelSeq > 0n && !this.backfill.accept(scope.id, ev.channelSeq)) return;
+    if (ev.membership) {
+      const res = this.index.apply(ev.membership);
+      if (res.newChannelSubject && ev.channelSeq > 0n) this.backfill.start(res.newChannelSubject, ev);
+    }
+    this.deliver(ev, scope);
+  }
+
+  private deliver(ev: Event, scope: ReturnType<typeof parseEventSubject>): void {
+    const b = ev.broadcast;
+    let candidates: Iterable<UserRoutes>;
+    if (b?.userId) {
+      const r = this.index.users.get(b.userId);
+      if (!r) return;
+      candidates = [r];
+    } else if (b?.channelId) {
+      const set = this.index.channelUsers.get(b.channelId);
+      if (!set) return;
+      candidates = set;
+    } else if (b?.teamId) {
+      const set = this.index.teamUsers.get(b.teamId);
+      if (!set) return;
+      candidates = set;
+    } else if (scope?.scope === "user") {
+      const r = this.index.users.get(scope.id);
+      if (!r) return;
+      candidates = [r];
+    } else {
+      candidates = this.index.users.values();
+    }
+
+    let base: EventFrame | undefined;
+    let dataJson: string | undefined;
+    let bjson: string | undefined;
+    const baseFrame = (): EventFrame => {
+      if (!base) {
+        dataJson ??= decoder.decode(ev.data);
+        bjson ??= broadcastJson(b);
+        base = renderEvent(ev.event, dataJson, bjson);
+      }
+      return base;
+    };
+    let variants: PostedVariants | undefined;
+    let delivered = 0;
+    for (const r of candidates) {
+      if (!r.ready) continue;
+      for (const conn of r.conns) {
+        if (conn.dead || !shouldSend(conn, r, ev)) continue;
+        let frame: EventFrame;
+        if (ev.posted) {
+          if (!variants) {
+            dataJson ??= decoder.decode(ev.data);
+            bjson ??= broadcastJson(b);
+            variants = new PostedVariants(ev, dataJson, bjson, baseFrame);
+          }
+          frame = variants.frameFor(conn);
+        } else {
+          frame = baseFrame();
+        }
+        const res = conn.deliver(frame);
+        if (res === "queued") {
+          delivered++;
+          if (conn.attached) this.scheduler.mark(conn);
+        } else if (res === "shed") {
+          this.o.metrics.shedEvent(ev.event);
+        } else {
+          this.o.onOverflow(conn);
+        }
+      }
+    }
+    if (delivered > 0) this.o.metrics.delivered(delivered);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Who is where on this gateway: users with connections here, and for every channel and team
+ * the local users belonging to it. It holds a NATS subscription per subject those users need
+ * (reference-counted), and nothing else.
+ */
+import { subjects } from "@switchboard/bus";
+import { MembershipChange_Kind as Kind, type MembershipChange } from "@switchboard/proto/events";
+import type { SubjectTable } from "./subject-table.js";
+import { UserRoutes, type ChannelInfo } from "./user-routes.js";
+
+export interface MembershipResult {
+  /** A channel subject this gateway did not hold before: events published just before the
+   * subscription reached the server may be missing and must be back-filled. */
+  readonly newChannelSubject?: string;
+}
+
+export class RouteIndex {
+  readonly users = new Map<string, UserRoutes>();
+  readonly channelUsers = new Map<string, Set<UserRoutes>>();
+  readonly teamUsers = new Map<string, Set<UserRoutes>>();
+
+  constructor(private readonly subs: SubjectTable) {}
+
+  /** Starts tracking a user: subscribes their own subject first, so no change to their
+   * memberships published after this point can be missed. */
+  addUser(userId: string): UserRoutes {
+    const r = new UserRoutes(userId);
+    this.users.set(userId, r);
+    this.subs.acquire(subjects.user(userId));
+    return r;
+  }
+
+  removeUser(r: UserRoutes): void {
+    if (this.users.get(r.userId) !== r) return;
+    this.users.delete(r.userId);
+    for (const c of [...r.channels.keys()]) this.leaveChannel(r, c);
+    for (const t of [...r.teams]) this.leaveTeam(r, t);
+    this.subs.release(subjects.user(r.userId));
+  }
+
+  /** Returns true when the channel subject was newly subscribed. */
+  joinChannel(r: UserRoutes, channelId: string, info: ChannelInfo): boolean {
+    if (r.channels.has(channelId)) return false;
+    r.channels.set(channelId, info);
+    let set = this.channelUsers.get(channelId);
+    if (!set) {
+      set = new Set();
+      this.channelUsers.set(channelId, set);
+    }
+    set.add(r);
+    return this.subs.acquire(subjects.channel(channelId));
+  }
+
+  leaveChannel(r: UserRoutes, channelId: string): void {
+    if (!r.channels.delete(channelId)) return;
+    const set = this.channelUsers.get(channelId);
+    set?.delete(r);
+    if (set && set.size === 0) this.channelUsers.delete(channelId);
+    this.subs.release(subjects.channel(channelId));
+  }
+
+  joinTeam(r: UserRoutes, teamId: string): void {
+    if (r.teams.has(teamId)) return;
+    r.teams.add(teamId);
+    let set = this.teamUsers.get(teamId);
+    if (!set) {
+      set = new Set();
+      this.teamUsers.set(teamId, set);
+    }
+    set.add(r);
+    this.subs.acquire(subjects.team(teamId));
+  }
+
+  leaveTeam(r: UserRoutes, teamId: string): void {
+    if (!r.teams.delete(teamId)) return;
+    const set = this.teamUsers.get(teamId);
+    set?.delete(r);
+    if (set && set.size === 0) this.teamUsers.delete(teamId);
+    this.subs.release(subjects.team(teamId));
+  }
+
+  /** Applies a membership fact (idempotent: both copies of a change carry it). */
+  apply(m: MembershipChange): MembershipResult {
+    const r = this.users.get(m.userId);
+    if (!r) return {};
+    switch (m.kind) {
+      case Kind.CHANNEL_ADDED:
+        if (this.joinChannel(r, m.channelId, { teamId: m.teamId, type: "" })) return { newChannelSubject: subjects.channel(m.channelId) };
+        return {};
+      case Kind.CHANNEL_REMOVED:
+        this.leaveChannel(r, m.channelId);
+        return {};
+      case Kind.TEAM_ADDED:
+        this.joinTeam(r, m.teamId);
+        return {};
+      case Kind.TEAM_REMOVED:
+        this.leaveTeam(r, m.teamId);
+        return {};
+      default:
+        return {};
+    }
+  }
+}

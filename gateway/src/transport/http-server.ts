@@ -1,0 +1,120 @@
+/**
+ * REST routes on uWebSockets.js: headers copied synchronously, abort handling, the body read
+ * with a size limit, the handler's response (or Mattermost-shaped error) written corked.
+ */
+import type { Logger } from "@switchboard/log";
+import { AppError, newId } from "@switchboard/model";
+import { errorBody, httpStatusOf } from "../errors.js";
+import type { GatewayMetrics } from "../metrics.js";
+import type { RestRequest, RestResponse, RouteSpec } from "../rest/rest-types.js";
+import type { Uws } from "./uws.js";
+
+export interface HttpOptions {
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly maxRequestBytes: number;
+  readonly serverVersion: string;
+}
+
+const STATUS_LINES: Record<number, string> = {
+  200: "200 OK",
+  201: "201 Created",
+  400: "400 Bad Request",
+  401: "401 Unauthorized",
+  403: "403 Forbidden",
+  404: "404 Not Found",
+  405: "405 Method Not Allowed",
+  413: "413 Request Entity Too Large",
+  500: "500 Internal Server Error",
+  501: "501 Not Implemented",
+  503: "503 Service Unavailable",
+  504: "504 Gateway Timeout",
+};
+
+export function registerRoutes(app: Uws.TemplatedApp, routes: readonly RouteSpec[], o: HttpOptions): void {
+  for (const r of routes) {
+    const names = [...r.pattern.matchAll(/:([a-z_]+)/g)].map((m) => m[1]!);
+    app[r.method](r.pattern, (res, req) => handle(res, req, r, names, o));
+  }
+  // Unknown API paths answer like Mattermost's 404 handler, not with uWS's empty 404.
+  app.any("/api/v4/*", (res, req) => {
+    const requestId = newId();
+    const e = new AppError("not_found", "Sorry, we could not find the page.", "api.context.404.app_error");
+    void req;
+    write(res, { status: 404, json: errorBody(e, requestId) }, requestId, o, () => false);
+  });
+}
+
+function handle(res: Uws.HttpResponse, req: Uws.HttpRequest, route: RouteSpec, names: string[], o: HttpOptions): void {
+  const started = process.hrtime.bigint();
+  const requestId = newId();
+  const headers = new Map<string, string>();
+  req.forEach((k, v) => headers.set(k, v));
+  const params: Record<string, string> = {};
+  names.forEach((n, i) => (params[n] = decodeURIComponent(req.getParameter(i))));
+  const method = req.getMethod();
+  const path = req.getUrl();
+  const query = new URLSearchParams(req.getQuery() ?? "");
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+
+  const finish = (r: RestResponse): void => {
+    write(res, r, requestId, o, () => aborted);
+    o.metrics.httpRequest(route.pattern, r.status, Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  const fail = (e: unknown): void => {
+    const err = AppError.from(e);
+    if (err.code === "internal") o.log.error({ err: e, request_id: requestId, route: route.pattern }, "request failed");
+    finish({ status: httpStatusOf(err), json: errorBody(err, requestId) });
+  };
+
+  const declared = Number(headers.get("content-length") ?? "0");
+  if (declared > o.maxRequestBytes) {
+    fail(new AppError("resource_exhausted", "Request body too large.", "api.context.request_body_too_large.app_error"));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  res.onData((chunk, last) => {
+    if (tooBig) return;
+    size += chunk.byteLength;
+    if (size > o.maxRequestBytes) {
+      tooBig = true;
+      fail(new AppError("resource_exhausted", "Request body too large.", "api.context.request_body_too_large.app_error"));
+      return;
+    }
+    // The chunk's memory is reused by uWS after this callback: copy it.
+    chunks.push(Buffer.from(new Uint8Array(chunk)));
+    if (!last) return;
+    const body = Buffer.concat(chunks);
+    const rr: RestRequest = {
+      method,
+      path,
+      params,
+      query,
+      header: (name) => headers.get(name) ?? "",
+      body,
+      requestId,
+    };
+    route.handler(rr).then(finish, fail);
+  });
+}
+
+function write(res: Uws.HttpResponse, r: RestResponse, requestId: string, o: HttpOptions, aborted: () => boolean): void {
+  if (aborted()) return;
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[r.status] ?? `${r.status} Status`);
+    res.writeHeader("X-Request-Id", requestId);
+    res.writeHeader("X-Version-Id", `${o.serverVersion}.0.switchboard.false`);
+    for (const [k, v] of r.headers ?? []) res.writeHeader(k, v);
+    if (r.json !== undefined) {
+      res.writeHeader("Content-Type", "application/json");
+      res.end(JSON.stringify(r.json));
+    } else {
+      res.end();
+    }
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * `GET /api/v4/websocket[/]` on uWebSockets.js: the upgrade (Origin, credentials, resume
+ * parameters, done before any frame), the inbound size limit (a clean 1009), and the socket
+ * callbacks handed to the sessions layer through SocketPort.
+ */
+import type { SessionAuth } from "@switchboard/auth";
+import type { Logger } from "@switchboard/log";
+import { AppError, isValidId } from "@switchboard/model";
+import type { Actor } from "@switchboard/tokens";
+import type { SocketPort } from "../connections/socket-port.js";
+import { CloseCode, CloseReason, errorBody, httpStatusOf } from "../errors.js";
+import { findCredentials } from "../http/credentials.js";
+import { originAllowed, type OriginPolicy } from "../http/origin.js";
+import { parseRequest } from "../protocol/inbound.js";
+import type { Actions } from "../ws/actions.js";
+import type { Sessions, SocketState } from "../ws/sessions.js";
+import type { Uws } from "./uws.js";
+
+export interface WsEndpointOptions {
+  readonly sessions: Sessions;
+  readonly actions: Actions;
+  readonly auth: SessionAuth;
+  readonly origin: OriginPolicy;
+  readonly log: Logger;
+  readonly maxInboundBytes: number;
+  readonly idleTimeoutS: number;
+  readonly maxBufferedBytes: number;
+  /** False while draining: new upgrades get 503. */
+  readonly accepting: () => boolean;
+}
+
+interface UserData {
+  state: SocketState;
+}
+
+/** Frames above this are dropped by uWS without reading them (no close frame). */
+const HARD_PAYLOAD_LIMIT = 64 * 1024;
+
+const STATUS_TEXT: Record<number, string> = { 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable" };
+
+export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions): void {
+  const behavior: Uws.WebSocketBehavior<UserData> = {
+    maxPayloadLength: Math.max(HARD_PAYLOAD_LIMIT, o.maxInboundBytes + 1),
+    idleTimeout: o.idleTimeoutS,
+    sendPingsAutomatically: true,
+    // Above our own budget uWS would start dropping silently: our budget closes first.
+    maxBackpressure: o.maxBufferedBytes * 4,
+    closeOnBackpressureLimit: 1,
+    compression: 0,
+    upgrade: (res, req, context) => upgrade(res, req, context, o),
+    open: (ws) => {
+      const d = ws.getUserData();
+      const port = d.state.port as UwsSocketPort;
+      port.ws = ws;
+      o.sessions.opened(d.state);
+    },
+    message: (ws, message, isBinary) => {
+      const s = ws.getUserData().state;
+      if (message.byteLength > o.maxInboundBytes) {
+        ws.end(CloseCode.MessageTooBig, CloseReason[CloseCode.MessageTooBig]);
+        return;
+      }
+      const parsed = parseRequest(message, isBinary);
+      if (!parsed.ok) {
+        ws.end(CloseCode.ProtocolViolation, CloseReason[CloseCode.ProtocolViolation]);
+        return;
+      }
+      o.actions.handle(s, parsed.req);
+    },
+    drain: (ws) => {
+      const conn = ws.getUserData().state.conn;
+      if (conn) o.sessions.drained(conn);
+    },
+    close: (ws, code) => {
+      const s = ws.getUserData().state;
+      (s.port as UwsSocketPort).ws = undefined;
+      o.sessions.closed(s, code);
+    },
+  };
+  app.ws("/api/v4/websocket", behavior);
+  app.ws("/api/v4/websocket/", behavior);
+}
+
+/** The SocketPort of one uWS socket; inert once the socket closed. */
+class UwsSocketPort implements SocketPort {
+  ws: Uws.WebSocket<UserData> | undefined;
+
+  send(frame: Uint8Array | string): void {
+    this.ws?.send(frame, false, false);
+  }
+  bufferedAmount(): number {
+    return this.ws ? this.ws.getBufferedAmount() : 0;
+  }
+  cork(fn: () => void): void {
+    if (this.ws) this.ws.cork(fn);
+  }
+  end(code: number, reason: string): void {
+    this.ws?.end(code, reason);
+  }
+}
+
+function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_socket_context_t, o: WsEndpointOptions): void {
+  // Everything from req must be copied now: it is only valid until the first await.
+  const key = req.getHeader("sec-websocket-key");
+  const protocol = req.getHeader("sec-websocket-protocol");
+  const extensions = req.getHeader("sec-websocket-extensions");
+  const origin = req.getHeader("origin");
+  const host = req.getHeader("host");
+  const creds = findCredentials({ cookie: req.getHeader("cookie"), authorization: req.getHeader("authorization"), accessTokenQuery: req.getQuery("access_token") ?? "" });
+  const connectionId = req.getQuery("connection_id") ?? "";
+  const seqRaw = req.getQuery("sequence_number") ?? "";
+  const postedAck = req.getQuery("posted_ack") === "true";
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+
+  const reject = (e: AppError): void => {
+    if (aborted) return;
+    res.cork(() => {
+      res
+        .writeStatus(STATUS_TEXT[httpStatusOf(e)] ?? "400 Bad Request")
+        .writeHeader("Content-Type", "application/json")
+        .end(JSON.stringify(errorBody(e, "")));
+    });
+  };
+
+  if (!o.accepting()) return reject(new AppError("unavailable", "The server is shutting down.", "api.web_socket.connect.draining.app_error"));
+  if (!originAllowed(origin, host, o.origin)) {
+    return reject(new AppError("permission_denied", "Origin not allowed.", "api.web_socket.connect.upgrade.app_error"));
+  }
+  if (creds.source === "query") {
+    return reject(new AppError("unauthenticated", "Token is only allowed in the query string for OAuth sessions.", "api.context.token_provided.app_error"));
+  }
+  // Mattermost closes the socket right after the upgrade for these (api4/websocket.go).
+  const invalid = connectionId !== "" && (!isValidId(connectionId) || !/^\d+$/.test(seqRaw) || !Number.isSafeInteger(Number(seqRaw)));
+  const sequence = connectionId !== "" && !invalid ? Number(seqRaw) : undefined;
+
+  const finish = (actor: Actor | undefined): void => {
+    if (aborted) return;
+    const state: SocketState = {
+      port: new UwsSocketPort(),
+      resume: { connectionId: invalid ? "" : connectionId, sequence, invalid },
+      postedAck,
+      actor,
+      token: actor ? creds.token : "",
+      conn: undefined,
+      reportedId: "",
+      authTimer: undefined,
+      closed: false,
+      deferred: undefined,
+      early: {},
+    };
+    res.cork(() => res.upgrade<UserData>({ state }, key, protocol, extensions, context));
+  };
+
+  if (creds.source === "none") return finish(undefined);
+  o.auth.verify(creds.token).then(finish, (e: unknown) => {
+    const err = e instanceof AppError ? e : AppError.from(e);
+    if (err.code === "internal") o.log.error({ err: e }, "token verification failed");
+    reject(err);
+  });
+}

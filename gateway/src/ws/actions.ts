@@ -1,0 +1,194 @@
+/**
+ * Client requests (PROTOCOL.md §3), routed as Mattermost's websocket_router.go and wsapi do:
+ * common checks, authentication_challenge, presence, the authentication check, then the
+ * handlers. Every handled request gets an OK or FAIL reply with seq_reply; `custom_*` actions
+ * belong to plugins and get none.
+ */
+import { encodeEvent, subjects, type Bus } from "@switchboard/bus";
+import type { SessionAuth } from "@switchboard/auth";
+import type { Logger } from "@switchboard/log";
+import { AppError, isValidId, newEvent } from "@switchboard/model";
+import type { Connection } from "../connections/connection.js";
+import { CloseCode, httpStatusOf } from "../errors.js";
+import type { GatewayMetrics } from "../metrics.js";
+import type { PresenceClient, PresenceReporter } from "../presence/presence-reporter.js";
+import { failReply, okReply } from "../protocol/outbound.js";
+import type { WsRequest } from "../protocol/inbound.js";
+import type { Hub } from "../routing/hub.js";
+import type { Sessions, SocketState } from "./sessions.js";
+
+export interface ActionsOptions {
+  readonly sessions: Sessions;
+  readonly auth: SessionAuth;
+  readonly hub: Hub;
+  readonly bus: Bus;
+  readonly presence: PresenceClient;
+  readonly presenceReporter: PresenceReporter;
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly serverVersion: string;
+  readonly rpcDeadlineMs: number;
+}
+
+type Handler = (conn: Connection, data: Record<string, unknown>) => Promise<unknown> | unknown;
+
+const KNOWN = new Set([
+  "authentication_challenge",
+  "presence",
+  "ping",
+  "user_typing",
+  "user_update_active_status",
+  "get_statuses",
+  "get_statuses_by_ids",
+  "posted_notify_ack",
+]);
+const MAX_STATUS_IDS = 1000;
+
+function invalidParam(name: string): AppError {
+  return new AppError("invalid_argument", `Invalid ${name} parameter.`, "api.websocket_handler.invalid_param.app_error");
+}
+
+export class Actions {
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(private readonly o: ActionsOptions) {
+    this.handlers = {
+      ping: () => ({ text: "pong", version: o.serverVersion, server_time: Date.now(), node_id: "" }),
+      user_typing: (conn, data) => this.userTyping(conn, data),
+      user_update_active_status: (conn, data) => {
+        if (typeof data.user_is_active !== "boolean") throw invalidParam("user_is_active");
+        const manual = data.manual === true;
+        conn.lastActivityAt = Date.now();
+        o.presenceReporter.activity(conn.userId, data.user_is_active, manual);
+        return undefined;
+      },
+      get_statuses: async (conn) => {
+        const r = await o.presence.listActiveStatuses({}, { token: conn.token, deadlineMs: o.rpcDeadlineMs });
+        return Object.fromEntries(r.statuses.map((s) => [s.userId, s.status]));
+      },
+      get_statuses_by_ids: async (conn, data) => {
+        const ids = data.user_ids;
+        if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_STATUS_IDS || !ids.every(isValidId)) throw invalidParam("user_ids");
+        const r = await o.presence.getStatuses({ userIds: ids }, { token: conn.token, deadlineMs: o.rpcDeadlineMs });
+        return Object.fromEntries(r.statuses.map((s) => [s.userId, s.status]));
+      },
+      // Mattermost only counts these for metrics.
+      posted_notify_ack: () => undefined,
+    };
+  }
+
+  /** Handles one parsed request from a socket. */
+  handle(s: SocketState, req: WsRequest): void {
+    const action = KNOWN.has(req.action) ? req.action : req.action.startsWith("custom_") ? "custom" : "unknown";
+    if (req.action === "") return this.fail(s, req.seq, action, "api.web_socket_router.no_action.app_error", "No websocket action.", 400);
+    if (req.seq <= 0) return this.fail(s, req.seq, action, "api.web_socket_router.bad_seq.app_error", "Invalid sequence for websocket message.", 400);
+
+    if (req.action === "authentication_challenge") {
+      void this.challenge(s, req);
+      return;
+    }
+    if (req.action === "presence") {
+      this.presence(s, req.data);
+      return this.ok(s, req.seq, action, undefined);
+    }
+    const conn = s.conn;
+    if (!conn && s.actor && !s.closed) {
+      // Authenticated at the upgrade, connection still being bound (routes loading): the
+      // stock client pings right on open. Handle it once bound, in order.
+      (s.deferred ??= []).push(req);
+      return;
+    }
+    if (!conn) {
+      return this.fail(s, req.seq, action, "api.web_socket_router.not_authenticated.app_error", "No websocket session.", 401);
+    }
+    if (req.action.startsWith("custom_")) {
+      this.o.metrics.wsRequest("custom", "none");
+      return;
+    }
+    const h = this.handlers[req.action];
+    if (!h) return this.fail(s, req.seq, action, "api.web_socket_router.bad_action.app_error", "Invalid websocket action.", 500);
+    conn.lastActivityAt = Date.now();
+    Promise.resolve()
+      .then(() => h(conn, req.data))
+      .then(
+        (data) => this.ok(s, req.seq, action, data),
+        (e: unknown) => {
+          const err = AppError.from(e);
+          if (err.code === "internal") this.o.log.error({ action, err: e }, "websocket action failed");
+          this.fail(s, req.seq, action, err.id, err.code === "internal" ? "An internal error occurred." : err.message, httpStatusOf(err));
+        },
+      );
+  }
+
+  /** Handles the requests that arrived before the socket was bound to its connection. */
+  handleDeferred(s: SocketState): void {
+    const list = s.deferred;
+    s.deferred = undefined;
+    for (const req of list ?? []) this.handle(s, req);
+  }
+
+  /** Mattermost: silent when already authenticated; close (no FAIL) on a missing or bad token. */
+  private async challenge(s: SocketState, req: WsRequest): Promise<void> {
+    if (s.conn || s.actor) return;
+    const token = req.data.token;
+    if (typeof token !== "string" || token === "") {
+      this.o.sessions.end(s, CloseCode.AuthenticationFailed);
+      return;
+    }
+    let actor;
+    try {
+      actor = await this.o.auth.verify(token);
+    } catch {
+      this.o.metrics.wsRequest("authentication_challenge", "FAIL");
+      this.o.sessions.end(s, CloseCode.AuthenticationFailed);
+      return;
+    }
+    if (s.closed || s.conn) return;
+    if (await this.o.sessions.authenticate(s, actor, token)) {
+      // hello (queued by authenticate) goes before the OK, as with Mattermost.
+      (s.conn as Connection | undefined)?.flush();
+      this.ok(s, req.seq, "authentication_challenge", undefined);
+    }
+  }
+
+  private presence(s: SocketState, data: Record<string, unknown>): void {
+    const target = s.conn ?? s.early;
+    if (typeof data.channel_id === "string") target.activeChannelId = data.channel_id;
+    if (typeof data.team_id === "string") target.activeTeamId = data.team_id;
+    if (typeof data.thread_channel_id === "string") {
+      if (data.is_thread_view === true) target.activeThreadViewChannelId = data.thread_channel_id;
+      else target.activeRhsThreadChannelId = data.thread_channel_id;
+    }
+  }
+
+  /** Publishes `typing` to the channel's members (best effort, like Mattermost's cluster send). */
+  private userTyping(conn: Connection, data: Record<string, unknown>): undefined {
+    const channelId = data.channel_id;
+    if (!isValidId(channelId)) throw invalidParam("channel_id");
+    const routes = this.o.hub.index.users.get(conn.userId);
+    if (!routes?.channels.has(channelId)) throw invalidParam("channel_id");
+    const parentId = typeof data.parent_id === "string" && isValidId(data.parent_id) ? data.parent_id : "";
+    const ev = newEvent({
+      event: "typing",
+      data: { parent_id: parentId, user_id: conn.userId },
+      broadcast: { channelId, omitUsers: [conn.userId] },
+    });
+    this.o.bus.publish(subjects.channel(channelId), encodeEvent(ev));
+    return undefined;
+  }
+
+  private ok(s: SocketState, seq: number, action: string, data: unknown): void {
+    this.o.metrics.wsRequest(action, "OK");
+    this.send(s, okReply(seq, data));
+  }
+
+  private fail(s: SocketState, seq: number, action: string, id: string, message: string, status: number): void {
+    this.o.metrics.wsRequest(action, "FAIL");
+    this.send(s, failReply(seq, id, message, status));
+  }
+
+  private send(s: SocketState, frame: string): void {
+    if (s.closed) return;
+    s.port.cork(() => s.port.send(frame));
+  }
+}

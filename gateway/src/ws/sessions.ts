@@ -1,0 +1,271 @@
+/**
+ * The life of Mattermost connections on this gateway: authenticated opens (fresh, or a resume
+ * with connection_id + sequence_number: replay, lossless or resync, PROTOCOL.md §5.3), the
+ * 5-second window for authentication_challenge, sockets going away while the connection keeps
+ * queueing for the resume window, slow sockets, revoked sessions.
+ */
+import type { Logger } from "@switchboard/log";
+import { newId } from "@switchboard/model";
+import type { Actor } from "@switchboard/tokens";
+import { Connection, type ConnectionLimits } from "../connections/connection.js";
+import type { SocketPort } from "../connections/socket-port.js";
+import { CloseCode, CloseReason } from "../errors.js";
+import type { GatewayMetrics } from "../metrics.js";
+import type { PresenceReporter } from "../presence/presence-reporter.js";
+import { broadcastJson, renderEvent } from "../protocol/outbound.js";
+import type { WsRequest } from "../protocol/inbound.js";
+import type { Hub } from "../routing/hub.js";
+import { create } from "@bufbuild/protobuf";
+import { BroadcastSchema } from "@switchboard/proto/events";
+
+/** Per-socket state, created at upgrade. */
+export interface SocketState {
+  readonly port: SocketPort;
+  /** Resume parameters from the upgrade URL. */
+  readonly resume: { readonly connectionId: string; readonly sequence: number | undefined; readonly invalid: boolean };
+  readonly postedAck: boolean;
+  /** Set when the upgrade carried a valid session. */
+  actor: Actor | undefined;
+  token: string;
+  conn: Connection | undefined;
+  /** The connection id reported open to presence for this socket. */
+  reportedId: string;
+  authTimer: NodeJS.Timeout | undefined;
+  closed: boolean;
+  /** Requests that arrived while the connection was being bound (handled right after). */
+  deferred: WsRequest[] | undefined;
+  /** `presence` values sent before authentication, applied once a connection exists. */
+  early: Partial<Pick<Connection, "activeChannelId" | "activeTeamId" | "activeRhsThreadChannelId" | "activeThreadViewChannelId">>;
+}
+
+export interface SessionsOptions {
+  readonly hub: Hub;
+  readonly presence: PresenceReporter;
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly limits: ConnectionLimits;
+  readonly authTimeoutMs: number;
+  readonly resumeWindowMs: number;
+  /** How long a socket may stay at its byte budget with events waiting before it is closed. */
+  readonly stallTimeoutMs: number;
+  readonly serverVersion: string;
+  readonly hostname: string;
+  /** Called once a socket is bound to its connection (to handle deferred requests). */
+  readonly onBound: (s: SocketState) => void;
+}
+
+export class Sessions {
+  readonly connections = new Map<string, Connection>();
+  private readonly stalled = new Map<Connection, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: SessionsOptions) {
+    this.log = o.log.child({ part: "sessions" });
+    o.metrics.countDetachedWith(() => this.countDetached());
+    o.metrics.countStalledWith(() => this.stalled.size);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.sweep(), 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** A socket opened. Authenticated ones get their connection now; others get 5 seconds. */
+  opened(s: SocketState): void {
+    this.o.metrics.socketOpened();
+    if (s.resume.invalid) {
+      // Mattermost closes right after the upgrade on a bad connection_id / sequence_number.
+      this.end(s, CloseCode.BadResumeParameters);
+      return;
+    }
+    if (s.actor) {
+      void this.authenticate(s, s.actor, s.token);
+      return;
+    }
+    s.authTimer = setTimeout(() => {
+      if (!s.conn && !s.closed) this.end(s, CloseCode.AuthenticationFailed);
+    }, this.o.authTimeoutMs);
+  }
+
+  /**
+   * Binds an authenticated socket to a connection: a resumed one when the client names a
+   * connection of the same user that is still here, otherwise a fresh one with `hello`.
+   * Resolves when the connection is live (hello queued or replay positioned).
+   */
+  async authenticate(s: SocketState, actor: Actor, token: string): Promise<boolean> {
+    if (s.authTimer) clearTimeout(s.authTimer);
+    s.actor = actor;
+    s.token = token;
+    let routes;
+    try {
+      routes = await this.o.hub.ensureUser(actor.userId, token);
+    } catch (e: unknown) {
+      this.log.warn({ user_id: actor.userId, err: String(e) }, "loading the user's routes failed");
+      this.end(s, CloseCode.ServerShuttingDown);
+      return false;
+    }
+    if (s.closed) {
+      this.o.hub.releaseUserIfUnused(actor.userId);
+      return false;
+    }
+    const conn = this.resumeOrCreate(s, actor, token);
+    routes.conns.add(conn);
+    Object.assign(conn, s.early);
+    s.conn = conn;
+    conn.socket = s.port;
+    conn.detachedAt = 0;
+    conn.postedAck = s.postedAck;
+    s.reportedId = conn.id;
+    this.o.presence.opened(conn.id, actor.userId);
+    if (!conn.flush()) this.stalledNow(conn);
+    this.o.onBound(s);
+    return true;
+  }
+
+  private resumeOrCreate(s: SocketState, actor: Actor, token: string): Connection {
+    const { connectionId, sequence } = s.resume;
+    const prior = connectionId ? this.connections.get(connectionId) : undefined;
+    if (prior && !prior.dead && prior.userId === actor.userId && sequence !== undefined) {
+      if (prior.socket) {
+        // The client came back before we saw its old socket die: retire that socket.
+        const old = prior.socket;
+        prior.socket = undefined;
+        old.end(CloseCode.ServerShuttingDown, "replaced by a newer socket");
+      }
+      prior.actor = actor;
+      prior.token = token;
+      const before = prior.log.cursorSeq;
+      if (prior.log.rewindTo(sequence)) {
+        this.o.metrics.resume(sequence < before ? "success" : "lossless");
+        return prior;
+      }
+      // A gap: the client must resync. New id, sequence restarts at 0 with a hello.
+      this.o.metrics.resume("failure");
+      this.connections.delete(prior.id);
+      prior.id = newId();
+      prior.log.reset();
+      this.connections.set(prior.id, prior);
+      this.pushHello(prior);
+      return prior;
+    }
+    if (connectionId) this.o.metrics.resume("not_found");
+    const conn = new Connection(newId(), actor, token, this.o.limits);
+    this.connections.set(conn.id, conn);
+    this.pushHello(conn);
+    return conn;
+  }
+
+  private pushHello(conn: Connection): void {
+    const data = {
+      server_version: `${this.o.serverVersion}.0.switchboard.false`,
+      connection_id: conn.id,
+      server_hostname: this.o.hostname,
+    };
+    const frame = renderEvent("hello", JSON.stringify(data), broadcastJson(create(BroadcastSchema, { userId: conn.userId })));
+    conn.log.push(frame.prefix);
+  }
+
+  /** The socket is gone (any reason). The connection keeps queueing for the resume window. */
+  closed(s: SocketState, code: number): void {
+    if (s.closed) return;
+    s.closed = true;
+    if (s.authTimer) clearTimeout(s.authTimer);
+    this.o.metrics.socketClosed(code);
+    const conn = s.conn;
+    if (!conn) return;
+    if (s.reportedId) this.o.presence.closed(s.reportedId, conn.userId);
+    if (conn.socket === s.port) {
+      conn.socket = undefined;
+      conn.detachedAt = Date.now();
+      this.stalled.delete(conn);
+    }
+  }
+
+  /** Closes the socket with a documented code (the close handler then runs). */
+  end(s: SocketState, code: number): void {
+    if (s.closed) return;
+    s.port.end(code, CloseReason[code] ?? "");
+  }
+
+  /** Forgets a connection: no resume possible any more; its socket (if any) is closed. */
+  forget(conn: Connection, code: number): void {
+    if (conn.dead) return;
+    conn.dead = true;
+    this.connections.delete(conn.id);
+    this.stalled.delete(conn);
+    const routes = this.o.hub.index.users.get(conn.userId);
+    routes?.conns.delete(conn);
+    const sock = conn.socket;
+    conn.socket = undefined;
+    sock?.end(code, CloseReason[code] ?? "");
+    this.o.hub.releaseUserIfUnused(conn.userId);
+  }
+
+  /** The queue of a connection overflowed: Mattermost closes and forgets it. */
+  overflowed(conn: Connection): void {
+    this.o.metrics.queueOverflow();
+    this.log.warn({ conn_id: conn.id, user_id: conn.userId }, "connection queue full: closing and forgetting it");
+    this.forget(conn, CloseCode.QueueOverflow);
+  }
+
+  stalledNow(conn: Connection): void {
+    if (!this.stalled.has(conn)) this.stalled.set(conn, Date.now());
+  }
+
+  /** The socket drained: write what waits. */
+  drained(conn: Connection): void {
+    if (conn.flush()) this.stalled.delete(conn);
+  }
+
+  /** Closes every connection of a revoked session (all pods get the same revocation). */
+  revokeSession(sessionId: string): number {
+    let n = 0;
+    for (const conn of [...this.connections.values()]) {
+      if (conn.actor.sessionId === sessionId) {
+        this.forget(conn, CloseCode.SessionRevoked);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Closes every socket (drain); connections stay for resumes elsewhere until we exit. */
+  closeAll(code: number): void {
+    for (const conn of this.connections.values()) conn.socket?.end(code, CloseReason[code] ?? "");
+  }
+
+  get openConnections(): { connectionId: string; userId: string }[] {
+    const out: { connectionId: string; userId: string }[] = [];
+    for (const c of this.connections.values()) if (c.attached) out.push({ connectionId: c.id, userId: c.userId });
+    return out;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of [...this.connections.values()]) {
+      if (conn.actor.expiresAt <= now) this.forget(conn, CloseCode.SessionRevoked);
+      else if (!conn.attached && now - conn.detachedAt > this.o.resumeWindowMs) this.forget(conn, CloseCode.ServerShuttingDown);
+    }
+    for (const [conn, since] of [...this.stalled]) {
+      if (now - since < this.o.stallTimeoutMs) continue;
+      this.stalled.delete(conn);
+      if (conn.socket) {
+        this.o.metrics.slowClose();
+        this.log.info({ conn_id: conn.id, user_id: conn.userId }, "closing slow socket");
+        conn.socket.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]!);
+      }
+    }
+  }
+
+  /** Connections kept for a resume without a socket (computed on demand: metrics scrape). */
+  countDetached(): number {
+    let n = 0;
+    for (const c of this.connections.values()) if (!c.attached) n++;
+    return n;
+  }
+}

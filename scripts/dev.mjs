@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// `make dev`: the whole stack on this machine, in the foreground.
+// - nats-server from PATH with JetStream on a temporary store (unless SB_NATS_URL is set);
+// - accounts, posts, presence and the gateway (127.0.0.1:8065) from their built dist/;
+// - PGlite under .data/ unless DATABASE_URL is set.
+// Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const children = [];
+let stopping = false;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+const COLORS = { nats: 90, accounts: 36, posts: 33, presence: 35, gateway: 32 };
+
+function pipe(name, stream) {
+  let buf = "";
+  stream.on("data", (d) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      let text = line;
+      try {
+        const j = JSON.parse(line);
+        const { level, msg, time, pid, name: _n, component: _c, hostname: _h, ...rest } = j;
+        const extra = Object.keys(rest).length ? " " + JSON.stringify(rest) : "";
+        text = `${level ?? ""} ${msg ?? ""}${extra}`;
+      } catch {
+        // not JSON: print as is
+      }
+      process.stdout.write(`\x1b[${COLORS[name] ?? 0}m${name.padEnd(8)}\x1b[0m ${text}\n`);
+    }
+  });
+}
+
+function run(name, cmd, args, env) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  pipe(name, child.stdout);
+  pipe(name, child.stderr);
+  child.on("exit", (code, sig) => {
+    if (!stopping) {
+      console.error(`${name} exited (${code ?? sig}); stopping the stack`);
+      void stop(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const { child } of [...children].reverse()) {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  }
+  await Promise.all(children.map(({ child }) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)));
+  if (natsStore) rmSync(natsStore, { recursive: true, force: true });
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+
+let natsStore;
+let natsUrl = process.env.SB_NATS_URL;
+if (!natsUrl) {
+  const bin = spawnSync("sh", ["-c", "command -v nats-server || ls /usr/sbin/nats-server"], { encoding: "utf8" }).stdout.trim();
+  if (!bin) {
+    console.error("nats-server not found: make dev installs it when run as root (apt-get install nats-server)");
+    process.exit(1);
+  }
+  const port = await freePort();
+  natsStore = mkdtempSync(join(tmpdir(), "switchboard-nats-"));
+  run("nats", bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", natsStore], {});
+  for (let i = 0; i < 100 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  natsUrl = `nats://127.0.0.1:${port}`;
+}
+
+const db = process.env.DATABASE_URL ?? "";
+const common = { SB_NATS_URL: natsUrl, SB_POD_NAME: "dev" };
+const node = process.execPath;
+run("accounts", node, [join(root, "services/accounts/dist/main.js")], {
+  ...common,
+  DATABASE_URL: db,
+  SB_ACCOUNTS_PGLITE_DIR: join(root, ".data/accounts"),
+});
+run("posts", node, [join(root, "services/posts/dist/main.js")], {
+  ...common,
+  DATABASE_URL: db,
+  SB_POSTS_PGLITE_DIR: join(root, ".data/posts"),
+});
+run("presence", node, [join(root, "services/presence/dist/main.js")], common);
+run("gateway", node, [join(root, "gateway/dist/main.js")], common);
+console.log(
+  `Switchboard starting: Mattermost API and WebSocket on http://127.0.0.1:8065 (NATS ${natsUrl}, ${db ? "PostgreSQL" : "PGlite in .data/"}). Ctrl-C stops it.`,
+);
