@@ -10,7 +10,7 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
-import { busComponent, createRuntime, opsServerComponent } from "@switchboard/runtime";
+import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent } from "@switchboard/runtime";
 import { clientConfig } from "./client-config.js";
 import type { GatewayConfig } from "./config.js";
 import { CloseCode } from "./errors.js";
@@ -44,7 +44,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: { log?: Logge
   const rt = createRuntime({ name: "gateway", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
   const { lifecycle, log } = rt;
   const metrics = createGatewayMetrics(rt.metrics);
-  try {
+  return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
     const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/gateway` }));
 
@@ -52,7 +52,9 @@ export async function startGatewayApp(config: GatewayConfig, deps: { log?: Logge
     const accounts = createRpcClient(AccountsService, { address: config.accountsAddr, ...rpc });
     const posts = createRpcClient(PostsService, { address: config.postsAddr, ...rpc });
     const presence = createRpcClient(PresenceService, { address: config.presenceAddr, ...rpc });
-    await lifecycle.start(closing("rpc-clients", () => [accounts, posts, presence].forEach((c) => c.close())));
+    for (const [name, c] of [["accounts-client", accounts], ["posts-client", posts], ["presence-client", presence]] as const) {
+      await lifecycle.start(clientComponent(name, c));
+    }
 
     rt.readiness.set("session-keys", false);
     const auth = await lifecycle.start(createSessionAuth({ accounts, bus, log }));
@@ -143,23 +145,14 @@ export async function startGatewayApp(config: GatewayConfig, deps: { log?: Logge
         s.closeAll(CloseCode.ServerShuttingDown);
       }),
     );
-    log.info({ port: listener.port, ops_port: ops.port }, "ready");
     return {
-      port: listener.port,
-      opsPort: ops.port,
-      async stop() {
-        rt.readiness.drain();
-        await lifecycle.stopAll();
+      app: {
+        port: listener.port,
+        opsPort: ops.port,
       },
+      ready: { port: listener.port, ops_port: ops.port },
     };
-  } catch (e: unknown) {
-    await lifecycle.stopAll();
-    throw e;
-  }
-}
-
-function closing(name: string, f: () => void): Component {
-  return { name, start: async () => {}, stop: async () => f() };
+  });
 }
 
 /** The listen socket; stopping it refuses new connections and closes the open sockets. */

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { encode as encodeMsgpack } from "@msgpack/msgpack";
 import { startStack, waitFor, type Stack } from "@switchboard/testkit";
 import { connect, newUser, postOf, wsUrl, type Recorder, type TestUser } from "./support.js";
 
@@ -102,6 +103,30 @@ describe("bad input on the WebSocket", () => {
     expect(replies[2]).toMatchObject({ status: "OK", seq_reply: 3, data: { text: "pong" } });
     expect(replies.some((m) => m.seq_reply === 2)).toBe(false);
     r.ws.close();
+  });
+});
+
+describe("binary frames and probes", () => {
+  it("accepts msgpack binary requests like JSON ones", async () => {
+    const r = await raw({ Authorization: `Bearer ${alice.token}` });
+    await waitFor(() => r.messages.length >= 1);
+    r.ws.send(encodeMsgpack({ seq: 7, action: "ping", data: {} }), { binary: true });
+    await waitFor(() => r.messages.some((m) => m.seq_reply === 7));
+    expect(r.messages.find((m) => m.seq_reply === 7)).toMatchObject({ status: "OK", data: { text: "pong" } });
+    r.ws.send(Buffer.from([0xc1, 0xff, 0x00]), { binary: true });
+    expect((await r.closed).code).toBe(4502);
+  });
+
+  it("serves /healthz and /readyz on the ops port, and /metrics with the gateway's figures", async () => {
+    const ops = `http://127.0.0.1:${String(stack.gateways[0]!.ready.ops_port)}`;
+    expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${ops}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, reasons: [] });
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
+    for (const m of ["sb_gateway_sockets", "sb_gateway_deliveries_total", "sb_gateway_resumes_total", "sb_gateway_slow_closes_total", "sb_gateway_shed_events_total", "sb_gateway_nats_subscriptions"]) {
+      expect(metrics).toContain(m);
+    }
   });
 });
 

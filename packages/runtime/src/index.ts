@@ -1,3 +1,3 @@
 export { commonSettings, grpcSettings, databaseSettings } from "./settings.js";
-export type { Runtime } from "./runtime.js";
-export { createRuntime, opsServerComponent, busComponent, databaseComponent, rpcServerComponent } from "./runtime.js";
+export type { Runtime, GrpcServerSettings } from "./runtime.js";
+export { createRuntime, opsServerComponent, busComponent, databaseComponent, rpcServerComponent, assembleApp, clientComponent } from "./runtime.js";

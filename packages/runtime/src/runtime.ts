@@ -11,7 +11,7 @@ import {
 } from "@switchboard/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@switchboard/log";
 import { createMetricsRegistry, startOpsServer, type MetricsRegistry, type OpsServer } from "@switchboard/metrics";
-import { createRpcServer, type RpcServer, type RpcServerOptions } from "@switchboard/rpc";
+import { createRpcServer, type RpcServer } from "@switchboard/rpc";
 
 /** The parts every deployable has, created once in createApp. */
 export interface Runtime {
@@ -132,12 +132,30 @@ export function databaseComponent(
   };
 }
 
+/** The settings grpcSettings() declares, plus the shutdown deadline (half of it is the grace). */
+export interface GrpcServerSettings {
+  readonly grpcHost: string;
+  readonly grpcPort: number;
+  readonly grpcMaxMessageBytes: number;
+  readonly grpcDefaultDeadlineMs: number;
+  readonly grpcReflection: boolean;
+  readonly shutdownDeadlineMs: number;
+}
+
 /** The gRPC server: SERVING once started and ready; NOT_SERVING first thing on stop. */
 export function rpcServerComponent(
   rt: Runtime,
-  o: Omit<RpcServerOptions, "logger" | "metrics"> & { graceMs: number },
+  settings: GrpcServerSettings,
   register: (server: RpcServer) => void,
 ): Component & { readonly port: number; readonly server: RpcServer } {
+  const o = {
+    host: settings.grpcHost,
+    port: settings.grpcPort,
+    maxMessageBytes: settings.grpcMaxMessageBytes,
+    defaultDeadlineMs: settings.grpcDefaultDeadlineMs,
+    reflection: settings.grpcReflection,
+    graceMs: Math.floor(settings.shutdownDeadlineMs / 2),
+  };
   const server = createRpcServer({ ...o, logger: rt.log, metrics: rt.metrics });
   register(server);
   let port = 0;
@@ -160,4 +178,34 @@ export function rpcServerComponent(
       await server.stop(o.graceMs);
     },
   };
+}
+
+/**
+ * Runs a deployable's start-up: on success logs "ready" with the given fields (ports) and
+ * returns the app with an ordered stop (not ready first, then every component in reverse);
+ * on failure stops what had started and rethrows.
+ */
+export async function assembleApp<T extends object>(
+  rt: Runtime,
+  build: () => Promise<{ readonly app: T; readonly ready: Record<string, unknown> }>,
+): Promise<T & { stop(): Promise<void> }> {
+  try {
+    const { app, ready } = await build();
+    rt.log.info(ready, "ready");
+    return {
+      ...app,
+      async stop() {
+        rt.readiness.drain();
+        await rt.lifecycle.stopAll();
+      },
+    };
+  } catch (e: unknown) {
+    await rt.lifecycle.stopAll();
+    throw e;
+  }
+}
+
+/** A gRPC client (or anything closable) as a component, so stopping the app closes it. */
+export function clientComponent<C extends { close(): void }>(name: string, client: C): Component & { readonly client: C } {
+  return { name, client, start: async () => {}, stop: async () => client.close() };
 }

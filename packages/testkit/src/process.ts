@@ -8,6 +8,8 @@ export interface SpawnOptions {
   /** Resolves when a JSON log line has this `msg` (default "ready"). */
   readonly readyMsg?: string;
   readonly readyTimeoutMs?: number;
+  /** Extra node flags (e.g. --cpu-prof for profiling a deployable under load). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ChildHandle {
@@ -27,7 +29,7 @@ export interface ChildHandle {
 
 /** Runs a deployable as a real child process, parsing its JSON log lines. */
 export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
-  const child: ChildProcess = spawn(process.execPath, [o.entry], {
+  const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), o.entry], {
     env: { PATH: process.env.PATH ?? "", ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -6,7 +6,7 @@ import { AccountsService as AccountsServiceDesc } from "@switchboard/proto/accou
 import { controlStreamSpec, ensureStream } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import { createOutboxRelay } from "@switchboard/outbox";
-import { busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent } from "@switchboard/runtime";
+import { assembleApp, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent } from "@switchboard/runtime";
 import { createAccountsService } from "./accounts-service.js";
 import { createLocalAuth } from "./auth.js";
 import type { AccountsConfig } from "./config.js";
@@ -25,7 +25,7 @@ export interface AccountsApp {
 export async function startAccountsApp(config: AccountsConfig, deps: { log?: Logger } = {}): Promise<AccountsApp> {
   const rt = createRuntime({ name: "accounts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
   const { lifecycle } = rt;
-  try {
+  return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
     const { db } = await lifecycle.start(
       databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
@@ -40,28 +40,16 @@ export async function startAccountsApp(config: AccountsConfig, deps: { log?: Log
     const grpc = await lifecycle.start(
       rpcServerComponent(
         rt,
-        {
-          host: config.grpcHost,
-          port: config.grpcPort,
-          maxMessageBytes: config.grpcMaxMessageBytes,
-          defaultDeadlineMs: config.grpcDefaultDeadlineMs,
-          reflection: config.grpcReflection,
-          graceMs: Math.floor(config.shutdownDeadlineMs / 2),
-        },
+        config,
         (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, createLocalAuth({ db, keys }))),
       ),
     );
-    rt.log.info({ grpc_port: grpc.port, ops_port: ops.port }, "ready");
     return {
-      grpcPort: grpc.port,
-      opsPort: ops.port,
-      async stop() {
-        rt.readiness.drain();
-        await lifecycle.stopAll();
+      app: {
+        grpcPort: grpc.port,
+        opsPort: ops.port,
       },
+      ready: { grpc_port: grpc.port, ops_port: ops.port },
     };
-  } catch (e: unknown) {
-    await lifecycle.stopAll();
-    throw e;
-  }
+  });
 }

@@ -4,14 +4,13 @@
  */
 import { createSessionAuth, type AccountsClient } from "@switchboard/auth";
 import { ensureStream, eventStreamSpec } from "@switchboard/bus";
-import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import { createOutboxRelay } from "@switchboard/outbox";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
-import { busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
+import { assembleApp, clientComponent, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
 import { createCallerAuth } from "./auth/caller-auth.js";
 import { createChannelService } from "./channels/channel-service.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
@@ -38,18 +37,6 @@ export interface PostsApp {
   stop(): Promise<void>;
 }
 
-function accountsComponent(config: PostsConfig): Component & { readonly client: AccountsClient } {
-  const client = createRpcClient(AccountsService, { address: config.accountsAddr, defaultDeadlineMs: config.accountsDeadlineMs });
-  return {
-    name: "accounts-client",
-    client,
-    async start() {},
-    async stop() {
-      client.close();
-    },
-  };
-}
-
 /** Session verification; readiness "session-auth" follows it (calls wait for it meanwhile). */
 async function buildAuth(rt: Runtime, accounts: AccountsClient, bus: Parameters<typeof createSessionAuth>[0]["bus"]) {
   rt.readiness.set("session-auth", false);
@@ -74,7 +61,7 @@ function buildServices(d: Deps) {
 export async function startPostsApp(config: PostsConfig, deps: { log?: Logger } = {}): Promise<PostsApp> {
   const rt = createRuntime({ name: "posts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
   const { lifecycle } = rt;
-  try {
+  return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
     const { db } = await lifecycle.start(
       databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
@@ -85,7 +72,9 @@ export async function startPostsApp(config: PostsConfig, deps: { log?: Logger } 
       createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints, pollIntervalMs: config.relayPollMs }),
     );
     const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));
-    const { client: accounts } = await lifecycle.start(accountsComponent(config));
+    const { client: accounts } = await lifecycle.start(
+      clientComponent("accounts-client", createRpcClient(AccountsService, { address: config.accountsAddr, defaultDeadlineMs: config.accountsDeadlineMs })),
+    );
     const auth = await buildAuth(rt, accounts, bus);
     const metrics = createPostsMetrics(rt.metrics);
     const users = createUserDirectory({ accounts, ttlMs: config.userCacheTtlMs, maxEntries: config.userCacheSize, deadlineMs: config.accountsDeadlineMs });
@@ -93,29 +82,17 @@ export async function startPostsApp(config: PostsConfig, deps: { log?: Logger } 
     const grpc = await lifecycle.start(
       rpcServerComponent(
         rt,
-        {
-          host: config.grpcHost,
-          port: config.grpcPort,
-          maxMessageBytes: config.grpcMaxMessageBytes,
-          defaultDeadlineMs: config.grpcDefaultDeadlineMs,
-          reflection: config.grpcReflection,
-          graceMs: Math.floor(config.shutdownDeadlineMs / 2),
-        },
+        config,
         (server) => server.add(PostsServiceDesc, postsHandlers(services, auth, metrics)),
       ),
     );
-    rt.log.info({ grpc_port: grpc.port, ops_port: ops.port }, "ready");
     return {
-      grpcPort: grpc.port,
-      opsPort: ops.port,
-      metrics: rt.metrics,
-      async stop() {
-        rt.readiness.drain();
-        await lifecycle.stopAll();
+      app: {
+        grpcPort: grpc.port,
+        opsPort: ops.port,
+        metrics: rt.metrics,
       },
+      ready: { grpc_port: grpc.port, ops_port: ops.port },
     };
-  } catch (e: unknown) {
-    await lifecycle.stopAll();
-    throw e;
-  }
+  });
 }

@@ -4,14 +4,13 @@
  */
 import { createSessionAuth } from "@switchboard/auth";
 import { ensureStream, eventStreamSpec, openKv, streamState, type Bus } from "@switchboard/bus";
-import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService as PresenceServiceDesc } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
-import { busComponent, createRuntime, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
+import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
 import type { PresenceConfig } from "./config.js";
 import { presenceHandlers } from "./grpc-handlers.js";
 import { createPresenceMetrics } from "./metrics.js";
@@ -49,10 +48,6 @@ async function ensureEventStream(bus: Bus, c: PresenceConfig, log: Logger): Prom
   }
 }
 
-function clientComponent(name: string, client: { close(): void }): Component {
-  return { name, start: async () => {}, stop: async () => client.close() };
-}
-
 function timingOf(c: PresenceConfig): Timing {
   return {
     graceMs: c.offlineGraceMs,
@@ -78,7 +73,7 @@ async function buildPartners(rt: Runtime, c: PresenceConfig, metrics: ReturnType
 export async function startPresenceApp(config: PresenceConfig, deps: { log?: Logger } = {}): Promise<PresenceApp> {
   const rt = createRuntime({ name: "presence", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
   const { lifecycle } = rt;
-  try {
+  return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
     const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/presence` }));
     await ensureEventStream(bus, config, rt.log);
@@ -133,28 +128,16 @@ export async function startPresenceApp(config: PresenceConfig, deps: { log?: Log
     const grpc = await lifecycle.start(
       rpcServerComponent(
         rt,
-        {
-          host: config.grpcHost,
-          port: config.grpcPort,
-          maxMessageBytes: config.grpcMaxMessageBytes,
-          defaultDeadlineMs: config.grpcDefaultDeadlineMs,
-          reflection: config.grpcReflection,
-          graceMs: Math.floor(config.shutdownDeadlineMs / 2),
-        },
+        config,
         (server) => server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: sessionActor(auth) })),
       ),
     );
-    rt.log.info({ grpc_port: grpc.port, ops_port: ops.port }, "ready");
     return {
-      grpcPort: grpc.port,
-      opsPort: ops.port,
-      async stop() {
-        rt.readiness.drain();
-        await lifecycle.stopAll();
+      app: {
+        grpcPort: grpc.port,
+        opsPort: ops.port,
       },
+      ready: { grpc_port: grpc.port, ops_port: ops.port },
     };
-  } catch (e: unknown) {
-    await lifecycle.stopAll();
-    throw e;
-  }
+  });
 }
