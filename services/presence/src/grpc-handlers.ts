@@ -25,7 +25,7 @@ export interface PresenceHandlerDeps {
 /**
  * gRPC <-> domain mapping. The status calls act for a user and need a session token.
  * The lease calls are gateway-internal and carry no user token.
- * TODO(security issue): require service identity (mTLS or a signed service token) on them.
+ * They are not authenticated yet: service identity (mTLS or a signed service token) is still to come.
  */
 export function presenceHandlers(d: PresenceHandlerDeps): ImplOf<typeof PresenceServiceDesc> {
   const now = d.now ?? Date.now;
