@@ -9,3 +9,9 @@ export function processCpuSeconds(pid: number): number {
   // After the command name: state is field 3; utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
 }
+
+/** Resident memory of a process in bytes (from /proc/<pid>/status). */
+export function processRssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}

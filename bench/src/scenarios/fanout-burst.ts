@@ -10,7 +10,7 @@ import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { PostedHintsSchema } from "@switchboard/proto/events";
 import { newClient4, startStack, waitFor } from "@switchboard/testkit";
-import { processCpuSeconds } from "../proc-cpu.js";
+import { processCpuSeconds, processRssBytes } from "../proc-cpu.js";
 import type { Scenario } from "../scenario.js";
 import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
 
@@ -48,10 +48,12 @@ export const scenario: Scenario = {
       const port = Number(new URL(url).port);
       const client = await startLoadClient({ cpu: 1 });
       clients.push(client);
+      const rssBefore = processRssBytes(gwPid);
       const headers = Array.from({ length: CONNECTIONS }, (_, i) => ({ Authorization: `Bearer ${tokens[i % USERS]}` }));
       const opened = await client.open({ host: "127.0.0.1", port, path: "/api/v4/websocket", headers });
       ctx.log(`gateway: ${opened.count} connections in ${opened.ms} ms`);
       await waitFor(async () => (await client.count()).min >= 1, { timeoutMs: 60_000, what: "hello on every connection" });
+      const rssPerConnection = (processRssBytes(gwPid) - rssBefore) / CONNECTIONS;
 
       const bus = await connectBus({ servers: stack.nats.url, name: "bench-publisher" });
       const frames: Uint8Array[] = [];
@@ -87,6 +89,7 @@ export const scenario: Scenario = {
         return {
           figures: {
             connections: CONNECTIONS,
+            gateway_rss_kb_per_connection: rssPerConnection / 1024,
             posts_in_burst: posts,
             gateway_deliveries: gw.deliveries,
             gateway_cpu_s: gw.cpu,
