@@ -85,6 +85,13 @@ async function stop(code = 0) {
 }
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
+process.on("SIGHUP", () => void stop(0));
+// If whatever started us goes away without a signal reaching us (make killed alone, say),
+// stop too rather than leave the stack running.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop(0);
+}, 1000).unref();
 
 let natsStore;
 let natsUrl = process.env.SB_NATS_URL;
