@@ -54,6 +54,26 @@ interface Row {
   partition_key: string;
   payload: Uint8Array;
   created_at: number;
+  channel_seq: number | null;
+}
+
+/** Envelope field 9 (channel_seq), varint wire type: tag byte 9 << 3 | 0. */
+const CHANNEL_SEQ_TAG = 0x48;
+
+/** The payload with channel_seq appended as a later occurrence of field 9 (it overrides). */
+export function withChannelSeq(payload: Uint8Array, seq: number): Uint8Array {
+  const bytes = [CHANNEL_SEQ_TAG];
+  let v = BigInt(seq);
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) b |= 0x80;
+    bytes.push(b);
+  } while (v > 0n);
+  const out = new Uint8Array(payload.length + bytes.length);
+  out.set(payload, 0);
+  out.set(bytes, payload.length);
+  return out;
 }
 
 export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
@@ -110,7 +130,8 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     const acked: number[] = [];
     for (const r of rows) {
       try {
-        const ack = await publishDurable(o.bus, r.subject, r.payload, { msgId: r.event_id, timeoutMs: o.publishTimeoutMs ?? 5_000 });
+        const payload = r.channel_seq === null ? r.payload : withChannelSeq(r.payload, Number(r.channel_seq));
+        const ack = await publishDurable(o.bus, r.subject, payload, { msgId: r.event_id, timeoutMs: o.publishTimeoutMs ?? 5_000 });
         acked.push(r.id);
         if (ack.duplicate) {
           duplicates?.inc();
@@ -132,7 +153,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   /** One pass: read a batch, publish it, delete what was acked. Returns rows handled. */
   async function pass(q: Queryable): Promise<{ read: number; acked: number }> {
     const { rows } = await q.query<Row>(
-      "SELECT id, event_id, subject, partition_key, payload, created_at FROM outbox ORDER BY id LIMIT $1",
+      "SELECT id, event_id, subject, partition_key, payload, created_at, channel_seq FROM outbox ORDER BY id LIMIT $1",
       [batchSize],
     );
     if (rows.length === 0) return { read: 0, acked: 0 };

@@ -19,6 +19,19 @@ export function outboxMigration(id: string): Migration {
   };
 }
 
+/**
+ * Adds `channel_seq`: a writer that learns the channel sequence only inside its statement
+ * (a single-statement change) leaves it out of the encoded event and stores it here; the relay
+ * appends it to the payload as field 9 of the envelope before publishing (a later occurrence
+ * of a protobuf scalar field overrides an earlier one, so this is a plain byte append).
+ */
+export function outboxChannelSeqMigration(id: string): Migration {
+  return { id, sql: "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS channel_seq bigint;" };
+}
+
+/** The outbox's columns, for writers that insert from their own statement. */
+export const OUTBOX_INSERT_COLUMNS = "event_id, subject, partition_key, payload, created_at, channel_seq";
+
 export interface OutboxEntry {
   readonly subject: string;
   /**

@@ -23,4 +23,6 @@ export interface Call {
   readonly token: string;
   /** Aborted when the call's deadline passes or its client goes away. */
   readonly signal: AbortSignal;
+  /** The call's deadline, Unix ms (the client's, or the server's default). */
+  readonly deadline: number;
 }

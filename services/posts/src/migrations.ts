@@ -1,5 +1,5 @@
 import type { Migration } from "@switchboard/db";
-import { outboxMigration } from "@switchboard/outbox";
+import { outboxChannelSeqMigration, outboxMigration } from "@switchboard/outbox";
 
 export const SCHEMA = "posts";
 
@@ -123,4 +123,5 @@ export const migrations: readonly Migration[] = [
     `,
   },
   outboxMigration("0002_outbox"),
+  outboxChannelSeqMigration("0003_outbox_channel_seq"),
 ];

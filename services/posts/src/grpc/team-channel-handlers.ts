@@ -13,7 +13,7 @@ type Impl = ImplOf<typeof PostsServiceDesc>;
 
 export async function callOf(auth: CallerAuth, ctx: CallContext): Promise<Call> {
   const actor = await auth.actor(ctx);
-  return { actor, token: ctx.bearerToken() ?? "", signal: ctx.signal };
+  return { actor, token: ctx.bearerToken() ?? "", signal: ctx.signal, deadline: ctx.deadline };
 }
 
 export interface TeamChannelServices {

@@ -19,6 +19,9 @@ import { channelNotFound, userNotFound } from "../errors.js";
 import { channelChange, postedEvents } from "../events/event-builders.js";
 import { emitIf } from "../events/emit.js";
 import { callTx, Rollback } from "../tx.js";
+import { abortedCall } from "../errors.js";
+import { createChannelFactsCache } from "../channels/channel-facts-cache.js";
+import { createPostInOneStatement } from "./create-post-fast.js";
 import { parseHashtags } from "./hashtags.js";
 import { parseMentions, resolveMentionedUsers, usernameCandidates } from "./mentions.js";
 import { insertPostOnceSql, postById, postByPendingId, type PostRow } from "./post-store.js";
@@ -86,6 +89,8 @@ async function rootFailure(q: Queryable, p: PostRow): Promise<AppError> {
 }
 
 export function createPostCreator(d: Deps) {
+  const channelFacts = createChannelFactsCache({ ttlMs: 10_000, maxEntries: 10_000 });
+
   /** The users the post mentions: explicit @usernames that are members, the channel for @all, the DM partner. */
   async function mentionedUsers(q: Queryable, channel: LockedChannel, post: PostRow, named: string[], channelWide: boolean): Promise<string[]> {
     const out = new Set<string>();
@@ -152,6 +157,27 @@ export function createPostCreator(d: Deps) {
       has_reactions: false,
       metadata: input.metadata,
     };
+    // The common case in one statement: a root post that names nobody.
+    if (row.root_id === "" && mentions.words.length === 0 && !mentions.channelWide) {
+      const facts = await channelFacts.get(d.db, row.channel_id);
+      if (facts) {
+        if (call.signal.aborted) throw abortedCall(call.signal);
+        const partner = facts.type === "D" ? directPartner(facts.name, userId) : "";
+        const fast = await createPostInOneStatement(d.db, {
+          row,
+          channel: facts,
+          senderUsername: sender.username,
+          setOnline,
+          mentionedUserIds: partner && partner !== userId ? [partner] : [],
+          deadline: call.deadline,
+          now,
+        });
+        if (fast.kind === "exists") return replay(call, input);
+        if (fast.kind === "late") throw abortedCall(call.signal);
+        if (fast.kind === "created") return committed(fast.post);
+        channelFacts.forget(row.channel_id);
+      }
+    }
     let post: PostRow;
     try {
       post = await callTx(d.db, call.signal, async (q) => {
@@ -193,6 +219,10 @@ export function createPostCreator(d: Deps) {
       if (e instanceof Rollback) return replay(call, input);
       throw e;
     }
+    return committed(post);
+  }
+
+  function committed(post: PostRow): CreatePostResult {
     d.metrics.postCreated();
     // Test-only crash point: committed, but the relay has not seen the row yet.
     d.failpoints.hit("posts.after_commit");
