@@ -10,6 +10,8 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
+    // The stock Mattermost client narrates its connection on the console.
+    onConsoleLog: (log) => !/^(websocket |got connection id|long timeout|missed websocket event|network (on|off)line)/.test(log),
     projects: [
       {
         extends: true,
@@ -26,8 +28,6 @@ export default defineConfig({
           include: ["{packages,services,gateway,bench}/**/test/**/*.int.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           testTimeout: 60_000,
-          // The stock Mattermost client narrates its connection on the console.
-          onConsoleLog: (log) => !/^(websocket |got connection id|long timeout|missed websocket event|network (on|off)line)/.test(log),
           hookTimeout: 60_000,
           teardownTimeout: 30_000,
         },
