@@ -18,7 +18,6 @@ export function createGatewayMetrics(r: MetricsRegistry) {
   const resumes = r.counter({ name: "sb_gateway_resumes_total", help: "Reconnects with a connection_id, by outcome", labelNames: ["outcome"] });
   const subscriptions = r.gauge({ name: "sb_gateway_nats_subscriptions", help: "NATS subscriptions held" });
   const backfills = r.counter({ name: "sb_gateway_backfilled_events_total", help: "Events recovered from the stream after a new channel subscription" });
-  const gaps = r.counter({ name: "sb_gateway_channel_gaps_total", help: "Channel event sequence gaps seen" });
   const requests = r.counter({ name: "sb_gateway_ws_requests_total", help: "WebSocket requests by action and status", labelNames: ["action", "status"] });
   const http = r.histogram({ name: "sb_gateway_http_request_seconds", help: "REST request time", labelNames: ["route", "status"] });
   return {
@@ -42,7 +41,6 @@ export function createGatewayMetrics(r: MetricsRegistry) {
     resume: (outcome: "success" | "lossless" | "failure" | "not_found") => resumes.inc({ outcome }),
     setSubscriptions: (n: number) => subscriptions.set(n),
     backfilled: (n: number) => backfills.inc(undefined, n),
-    channelGap: () => gaps.inc(),
     wsRequest: (action: string, status: string) => requests.inc({ action, status }),
     httpRequest: (route: string, status: number, seconds: number) => http.observe(seconds, { route, status: String(status) }),
   };
