@@ -22,13 +22,21 @@ export interface SessionAuthOptions {
   readonly log: Logger;
   /** How often to re-read the published keys (new keys are also fetched on first sight). */
   readonly keyRefreshMs?: number;
+  /** Longest a call waits for the verifier to be ready (default 5 s). */
+  readonly readyWaitMs?: number;
 }
 
 export interface SessionAuth extends Component {
-  /** Resolves the actor of a valid token; rejects with AppError("unauthenticated"). */
-  verify(token: string): Promise<Actor>;
-  /** The actor of a gRPC call (bearer token in metadata); rejects when absent or invalid. */
+  /**
+   * Resolves the actor of a valid token; rejects with AppError("unauthenticated"). Until the
+   * revocations are loaded a revoked token could pass, so an early call waits for them
+   * (until `deadline`, at most `readyWaitMs`), then fails "unavailable".
+   */
+  verify(token: string, deadline?: number): Promise<Actor>;
+  /** The actor of a gRPC call (bearer token in metadata, waiting within the call's deadline); rejects when absent or invalid. */
   actor(ctx: CallContext): Promise<Actor>;
+  /** As actor(), but undefined when the call carries no token (internal calls). */
+  optionalActor(ctx: CallContext): Promise<Actor | undefined>;
   /** Called for every revocation learned (live sessions must be closed). */
   onRevoked(listener: (sessionId: string, userId: string) => void): () => void;
   isRevoked(sessionId: string): boolean;
@@ -66,7 +74,17 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
   const unauthenticated = (why: string): AppError =>
     new AppError("unauthenticated", `Invalid or expired session, please login again. (${why})`, "api.context.session_expired.app_error");
 
-  async function verify(token: string): Promise<Actor> {
+  async function untilReady(deadline: number): Promise<void> {
+    if (ready) return;
+    const wait = Math.max(0, Math.min(o.readyWaitMs ?? 5_000, deadline - Date.now()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([readyP, new Promise<void>((r) => (timer = setTimeout(r, wait)))]);
+    clearTimeout(timer);
+    if (!ready) throw new AppError("unavailable", "Session verification is not ready yet; retry.", "app.session.not_ready");
+  }
+
+  async function verify(token: string, deadline = Infinity): Promise<Actor> {
+    await untilReady(deadline);
     try {
       return actorFromClaims(await verifier.verify(token));
     } catch (e: unknown) {
@@ -108,7 +126,11 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
     async actor(ctx) {
       const token = ctx.bearerToken();
       if (!token) throw unauthenticated("no token");
-      return verify(token);
+      return verify(token, ctx.deadline);
+    },
+    async optionalActor(ctx) {
+      const token = ctx.bearerToken();
+      return token === undefined ? undefined : verify(token, ctx.deadline);
     },
     onRevoked(l) {
       listeners.add(l);

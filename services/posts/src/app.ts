@@ -11,7 +11,6 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
 import { assembleApp, clientComponent, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
-import { createCallerAuth } from "./auth/caller-auth.js";
 import { createChannelService } from "./channels/channel-service.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
 import { createMembershipService } from "./channels/membership-service.js";
@@ -42,7 +41,7 @@ async function buildAuth(rt: Runtime, accounts: AccountsClient, bus: Parameters<
   rt.readiness.set("session-auth", false);
   const session = await rt.lifecycle.start(createSessionAuth({ accounts, bus, log: rt.log }));
   void session.whenReady().then(() => rt.readiness.set("session-auth", true));
-  return createCallerAuth(session);
+  return session;
 }
 
 function buildServices(d: Deps) {

@@ -21,7 +21,6 @@ import { createStatusPublisher } from "./presence/status-publisher.js";
 import type { Timing } from "./presence/status-rules.js";
 import { sweeperComponent } from "./presence/sweeper.js";
 import { createUserWriter } from "./presence/user-writer.js";
-import { sessionActor } from "./session-actor.js";
 import { cacheSyncComponent } from "./store/cache-sync.js";
 import { PresenceCache } from "./store/presence-cache.js";
 import { createPresenceKv } from "./store/presence-kv.js";
@@ -129,7 +128,7 @@ export async function startPresenceApp(config: PresenceConfig, deps: { log?: Log
       rpcServerComponent(
         rt,
         config,
-        (server) => server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: sessionActor(auth) })),
+        (server) => server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: (ctx) => auth.actor(ctx) })),
       ),
     );
     return {

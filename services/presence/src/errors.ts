@@ -24,6 +24,3 @@ export const leaseGone = (why: "expired" | "released" | "unknown"): AppError =>
 /** Too many writers on one key for too long; the caller may retry. */
 export const contended = (key: string): AppError =>
   new AppError("unavailable", `Too much contention on ${key}; retry.`, "presence.store.contended.app_error");
-
-export const notReady = (what: string): AppError =>
-  new AppError("unavailable", `${what} is not available yet; retry.`, "presence.not_ready.app_error");

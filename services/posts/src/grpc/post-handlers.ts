@@ -1,7 +1,7 @@
 import { invalidArgument } from "@switchboard/model";
 import type { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import type { ImplOf } from "@switchboard/rpc";
-import type { CallerAuth } from "../auth/caller-auth.js";
+import type { SessionAuth } from "@switchboard/auth";
 import type { PostCreator } from "../posts/create-post.js";
 import type { PostEditor } from "../posts/edit-post.js";
 import { postToProto } from "../posts/post-store.js";
@@ -21,7 +21,7 @@ export interface PostServices {
 }
 
 /** gRPC <-> domain for posts and reactions. */
-export function postHandlers(s: PostServices, auth: CallerAuth): Pick<Impl, "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"> {
+export function postHandlers(s: PostServices, auth: SessionAuth): Pick<Impl, "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"> {
   return {
     async createPost(req, ctx) {
       const call = await callOf(auth, ctx);

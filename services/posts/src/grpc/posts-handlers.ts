@@ -1,6 +1,6 @@
 import type { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import type { ImplOf } from "@switchboard/rpc";
-import type { CallerAuth } from "../auth/caller-auth.js";
+import type { SessionAuth } from "@switchboard/auth";
 import { isDenial } from "../errors.js";
 import type { PostsMetrics } from "../metrics.js";
 import { postHandlers, type PostServices } from "./post-handlers.js";
@@ -9,7 +9,7 @@ import { teamChannelHandlers, type TeamChannelServices } from "./team-channel-ha
 type Impl = ImplOf<typeof PostsServiceDesc>;
 
 /** Every PostsService method, with refusals counted per method. */
-export function postsHandlers(s: TeamChannelServices & PostServices, auth: CallerAuth, metrics: PostsMetrics): Impl {
+export function postsHandlers(s: TeamChannelServices & PostServices, auth: SessionAuth, metrics: PostsMetrics): Impl {
   const impl: Impl = { ...teamChannelHandlers(s, auth), ...postHandlers(s, auth) };
   const counted: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(impl) as [string, (req: never, ctx: never) => Promise<unknown>][]) {

@@ -1,6 +1,6 @@
 import type { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import type { CallContext, ImplOf } from "@switchboard/rpc";
-import type { CallerAuth } from "../auth/caller-auth.js";
+import type { SessionAuth } from "@switchboard/auth";
 import type { ChannelService } from "../channels/channel-service.js";
 import { channelMemberToProto, channelToProto } from "../channels/channel-store.js";
 import type { DirectChannelService } from "../channels/direct-channels.js";
@@ -11,7 +11,7 @@ import { teamMemberToProto, teamToProto } from "../teams/team-store.js";
 
 type Impl = ImplOf<typeof PostsServiceDesc>;
 
-export async function callOf(auth: CallerAuth, ctx: CallContext): Promise<Call> {
+export async function callOf(auth: SessionAuth, ctx: CallContext): Promise<Call> {
   const actor = await auth.actor(ctx);
   return { actor, token: ctx.bearerToken() ?? "", signal: ctx.signal, deadline: ctx.deadline };
 }
@@ -24,7 +24,7 @@ export interface TeamChannelServices {
 }
 
 /** gRPC <-> domain for teams and channels. */
-export function teamChannelHandlers(s: TeamChannelServices, auth: CallerAuth): Omit<Impl, "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"> {
+export function teamChannelHandlers(s: TeamChannelServices, auth: SessionAuth): Omit<Impl, "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"> {
   return {
     async createTeam(req, ctx) {
       return { team: teamToProto(await s.teams.createTeam(await callOf(auth, ctx), req)) };
