@@ -66,4 +66,3 @@ export function errorBody(e: AppError, requestId: string): Record<string, unknow
   };
 }
 
-export { AppError };

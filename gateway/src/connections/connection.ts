@@ -92,10 +92,4 @@ export class Connection {
     });
     return ok;
   }
-
-  /** Sends a reply frame now (replies take no sequence number and are never replayed). */
-  reply(frame: string): void {
-    const s = this.socket;
-    if (s) s.cork(() => s.send(frame));
-  }
 }

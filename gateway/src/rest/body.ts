@@ -39,6 +39,11 @@ export function idParam(req: RestRequest, name: string): string {
   return v;
 }
 
+/** A `:user_id` path parameter, where Mattermost also accepts "me" for the caller. */
+export function userParam(req: RestRequest, callerId: string): string {
+  return req.params.user_id === "me" ? callerId : idParam(req, "user_id");
+}
+
 export function str(o: Record<string, unknown>, key: string): string {
   const v = o[key];
   if (v === undefined || v === null) return "";

@@ -1,5 +1,5 @@
 import { channelMemberToJson, channelToJson } from "@switchboard/model";
-import { idParam, intQuery, invalidBody, jsonObject, jsonStringArray, optionalId, requiredId, str } from "./body.js";
+import { idParam, intQuery, invalidBody, jsonObject, jsonStringArray, optionalId, requiredId, str, userParam } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, statusOk, type RouteSpec } from "./rest-types.js";
 
@@ -62,7 +62,7 @@ export function channelsRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/users/:user_id/teams/:team_id/channels",
       async handler(req) {
         const c = await d.auth.caller(req);
-        const userId = req.params.user_id === "me" ? c.actor.userId : idParam(req, "user_id");
+        const userId = userParam(req, c.actor.userId);
         const r = await d.posts.listChannelsForUser(
           { userId, teamId: idParam(req, "team_id"), includeDeleted: req.query.get("include_deleted") === "true" },
           opts(c.token),
@@ -106,7 +106,7 @@ export function channelsRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/channels/members/:user_id/view",
       async handler(req) {
         const c = await d.auth.caller(req);
-        const userId = req.params.user_id === "me" ? c.actor.userId : idParam(req, "user_id");
+        const userId = userParam(req, c.actor.userId);
         const b = jsonObject(req, "channel_view");
         const r = await d.posts.viewChannel({ userId, channelId: optionalId(b, "channel_id"), prevChannelId: optionalId(b, "prev_channel_id") }, opts(c.token));
         const times: Record<string, number> = {};

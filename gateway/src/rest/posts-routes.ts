@@ -38,6 +38,13 @@ function postFromBody(b: Record<string, unknown>): PostInit {
   };
 }
 
+/** Mattermost's PostList: `order` newest first, `posts` keyed by id. */
+function postListJson(order: readonly string[], list: readonly Post[], page: { nextPostId?: string; prevPostId?: string; hasNext?: boolean } = {}): Record<string, unknown> {
+  const posts: Record<string, unknown> = {};
+  for (const p of list) posts[p.id] = postToJson(p);
+  return { order, posts, next_post_id: page.nextPostId ?? "", prev_post_id: page.prevPostId ?? "", has_next: page.hasNext ?? false, first_inaccessible_post_time: 0 };
+}
+
 /** Posts and reactions (api4/post.go, api4/reaction.go). */
 export function postsRoutes(d: RestDeps): RouteSpec[] {
   const opts = (token: string) => ({ token, deadlineMs: d.deadlineMs });
@@ -123,9 +130,7 @@ export function postsRoutes(d: RestDeps): RouteSpec[] {
           },
           opts(c.token),
         );
-        const posts: Record<string, unknown> = {};
-        for (const p of r.posts) posts[p.id] = postToJson(p);
-        return ok({ order: r.order, posts, next_post_id: r.nextPostId, prev_post_id: r.prevPostId, has_next: r.hasNext, first_inaccessible_post_time: 0 });
+        return ok(postListJson(r.order, r.posts, r));
       },
     },
     {
@@ -134,9 +139,7 @@ export function postsRoutes(d: RestDeps): RouteSpec[] {
       async handler(req) {
         const c = await d.auth.caller(req);
         const r = await d.posts.getPostThread({ postId: idParam(req, "post_id") }, opts(c.token));
-        const posts: Record<string, unknown> = {};
-        for (const p of r.posts) posts[p.id] = postToJson(p);
-        return ok({ order: r.order, posts, next_post_id: "", prev_post_id: "", has_next: false, first_inaccessible_post_time: 0 });
+        return ok(postListJson(r.order, r.posts));
       },
     },
     {

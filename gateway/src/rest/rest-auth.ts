@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { SessionAuth } from "@switchboard/auth";
 import { AppError } from "@switchboard/model";
 import type { Actor } from "@switchboard/tokens";
-import { CSRF_COOKIE, findCredentials, parseCookies } from "../http/credentials.js";
+import { findCredentials } from "../http/credentials.js";
 import type { RestRequest } from "./rest-types.js";
 
 export interface Caller {
@@ -47,8 +47,6 @@ export function createRestAuth(o: { auth: SessionAuth; strictCsrf: boolean }) {
       }
       return { actor, token: creds.token };
     },
-    csrfCookie: (token: string) => `${CSRF_COOKIE}=${csrfTokenFor(token)}`,
-    cookiesOf: (req: RestRequest) => parseCookies(req.header("cookie")),
   };
 }
 

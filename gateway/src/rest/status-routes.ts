@@ -1,5 +1,5 @@
 import type { Status } from "@switchboard/proto/presence";
-import { idParam, invalidBody, jsonObject, jsonStringArray, str } from "./body.js";
+import { invalidBody, jsonObject, jsonStringArray, str, userParam } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, type RouteSpec } from "./rest-types.js";
 
@@ -34,7 +34,7 @@ export function statusRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/users/:user_id/status",
       async handler(req) {
         const c = await d.auth.caller(req);
-        const userId = req.params.user_id === "me" ? c.actor.userId : idParam(req, "user_id");
+        const userId = userParam(req, c.actor.userId);
         const r = await d.presence.getStatus({ userId }, opts(c.token));
         return ok(statusToJson(r.status!));
       },
@@ -44,7 +44,7 @@ export function statusRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/users/:user_id/status",
       async handler(req) {
         const c = await d.auth.caller(req);
-        const userId = req.params.user_id === "me" ? c.actor.userId : idParam(req, "user_id");
+        const userId = userParam(req, c.actor.userId);
         const b = jsonObject(req, "status");
         if (b.user_id !== undefined && b.user_id !== userId) throw invalidBody("user_id");
         const dnd = b.dnd_end_time;

@@ -1,5 +1,5 @@
 import { teamMemberToJson, teamToJson } from "@switchboard/model";
-import { idParam, jsonObject, requiredId, str } from "./body.js";
+import { idParam, jsonObject, requiredId, str, userParam } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, type RouteSpec } from "./rest-types.js";
 
@@ -52,7 +52,7 @@ export function teamsRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/users/:user_id/teams",
       async handler(req) {
         const c = await d.auth.caller(req);
-        const userId = req.params.user_id === "me" ? c.actor.userId : idParam(req, "user_id");
+        const userId = userParam(req, c.actor.userId);
         const r = await d.posts.listTeamsForUser({ userId }, opts(c.token));
         return ok(r.teams.map(teamToJson));
       },

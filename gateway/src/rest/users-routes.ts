@@ -1,6 +1,6 @@
 import { jsonBytes, userToJson } from "@switchboard/model";
 import { CSRF_COOKIE, SESSION_COOKIE, USER_COOKIE } from "../http/credentials.js";
-import { idParam, jsonObject, jsonStringArray, str } from "./body.js";
+import { jsonObject, jsonStringArray, str, userParam } from "./body.js";
 import { csrfTokenFor } from "./rest-auth.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, statusOk, type RouteSpec } from "./rest-types.js";
@@ -93,7 +93,7 @@ export function usersRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/users/:user_id",
       async handler(req) {
         const c = await d.auth.caller(req);
-        const id = req.params.user_id === "me" ? c.actor.userId : idParam(req, "user_id");
+        const id = userParam(req, c.actor.userId);
         const r = await d.accounts.getUser({ userId: id }, opts(c.token));
         return ok(userToJson(r.user!, { self: id === c.actor.userId }));
       },

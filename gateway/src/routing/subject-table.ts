@@ -35,14 +35,6 @@ export class SubjectTable {
     this.onCount?.(this.subs.size);
   }
 
-  has(subject: string): boolean {
-    return this.subs.has(subject);
-  }
-
-  get size(): number {
-    return this.subs.size;
-  }
-
   clear(): void {
     for (const e of this.subs.values()) e.sub.unsubscribe();
     this.subs.clear();

@@ -22,7 +22,6 @@ export function createLocalAuth(o: { db: Db; keys: KeyManager }): LocalAuth {
     revocations: createRevocationSet(),
     refreshKeys: async () => ring.replace(await o.keys.published()),
     refreshIntervalMs: 1_000,
-    cacheSize: 0,
   });
   const unauthenticated = (why: string) => new AppError("unauthenticated", `Invalid or expired session, please login again. (${why})`, "api.context.session_expired.app_error");
 

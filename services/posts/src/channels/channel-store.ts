@@ -121,10 +121,6 @@ export async function insertChannel(q: Queryable, r: ChannelRow): Promise<Channe
   return rows[0];
 }
 
-export async function channelById(q: Queryable, id: string): Promise<ChannelRow | undefined> {
-  return (await q.query<ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = $1`, [id])).rows[0];
-}
-
 export async function channelByName(q: Queryable, teamId: string, name: string): Promise<ChannelRow | undefined> {
   return (await q.query<ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE team_id = $1 AND name = $2`, [teamId, name])).rows[0];
 }

@@ -80,13 +80,6 @@ export async function postById(q: Queryable, id: string, o: { forUpdate?: boolea
   return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = $1${o.forUpdate ? " FOR UPDATE" : ""}`, [id], { prepare: true })).rows[0];
 }
 
-/** The thread's participants (root author and repliers), for follower hints. */
-export async function threadParticipants(q: Queryable, rootId: string): Promise<string[]> {
-  return (
-    await q.query<{ user_id: string }>("SELECT DISTINCT user_id FROM posts WHERE (id = $1 OR root_id = $1) AND delete_at = 0", [rootId])
-  ).rows.map((r) => r.user_id);
-}
-
 /** Root post and its live replies, oldest first. */
 export async function threadPosts(q: Queryable, rootId: string): Promise<PostRow[]> {
   return (
