@@ -18,3 +18,12 @@ export interface ScenarioReport {
   readonly target?: { readonly text: string; readonly met: boolean };
   readonly notes?: readonly string[];
 }
+
+/**
+ * Node flags for a deployable a scenario spawns: with BENCH_PROFILE_DIR set, each writes a
+ * V8 CPU profile there when it stops (open it in Chrome DevTools or speedscope).
+ */
+export function profiledNodeArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}

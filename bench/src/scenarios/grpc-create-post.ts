@@ -25,7 +25,7 @@ import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
 import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle } from "@switchboard/testkit";
 import { processCpuSeconds } from "../proc-cpu.js";
-import type { Scenario, ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const TARGET_RATIO = 0.7;
@@ -188,7 +188,7 @@ async function run(ctx: ScenarioContext) {
       SB_POSTS_OPS_PORT: "0",
       SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
       SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
-    });
+    }, profiledNodeArgs());
     procs.push(posts);
     const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
     const client = createRpcClient(PostsService, { address: `127.0.0.1:${String(posts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });

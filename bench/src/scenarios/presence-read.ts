@@ -16,7 +16,7 @@ import type { ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
 import { spawnDeployable, startNatsServer, waitFor, type ChildHandle } from "@switchboard/testkit";
 import { processCpuSeconds } from "../proc-cpu.js";
-import type { Scenario, ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const IDS_PER_CALL = 100;
@@ -98,7 +98,7 @@ async function run(ctx: ScenarioContext) {
       // Nobody renews the bench lease for the whole run; the statuses must not move meanwhile.
       SB_PRESENCE_LEASE_TTL_MS: "3600000",
       SB_PRESENCE_AWAY_AFTER_MS: "3600000",
-    });
+    }, profiledNodeArgs());
     procs.push(presenceProc);
     const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
     const presence = createRpcClient(PresenceService, { address: `127.0.0.1:${String(presenceProc.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });

@@ -2,12 +2,13 @@ export type { Bus, BusMessage, BusSubscription, BusOptions, BusState, BusStatusE
 export { connectBus } from "./bus.js";
 export { subjects, parseEventSubject } from "./subjects.js";
 export { encodeEvent, decodeEvent } from "./event-codec.js";
-export type { StreamSpec, DurablePublishResult, StreamMessage, StreamStart, StreamReader } from "./streams.js";
+export type { DurablePublishResult } from "./durable-publish.js";
+export { publishDurable } from "./durable-publish.js";
+export type { StreamSpec, StreamMessage, StreamStart, StreamReader } from "./streams.js";
 export {
   ensureStream,
   eventStreamSpec,
   controlStreamSpec,
-  publishDurable,
   followStream,
   readStreamRange,
   streamState,

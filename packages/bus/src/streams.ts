@@ -1,7 +1,7 @@
 /**
  * JetStream: the durable path. Services publish every event with its id as Nats-Msg-Id, so a
- * re-publish within the duplicate window is stored once; readers replay a subject from a
- * point in the stream.
+ * re-publish within the duplicate window is stored once (durable-publish.ts); readers replay a
+ * subject from a point in the stream.
  */
 import {
   DeliverPolicy,
@@ -101,24 +101,6 @@ export async function ensureStream(bus: Bus, spec: StreamSpec): Promise<void> {
     }
   }
   await m.streams.update(spec.name, cfg);
-}
-
-export interface DurablePublishResult {
-  readonly stream: string;
-  readonly seq: number;
-  /** The stream already held a message with this id: nothing was stored. */
-  readonly duplicate: boolean;
-}
-
-/** Publishes and waits for the stream's ack. Rejects on timeout or when no stream matches. */
-export async function publishDurable(
-  bus: Bus,
-  subject: string,
-  data: Uint8Array,
-  o: { msgId: string; timeoutMs?: number },
-): Promise<DurablePublishResult> {
-  const ack = await js(bus).publish(subject, data, { msgID: o.msgId, timeout: o.timeoutMs ?? 5_000 });
-  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
 }
 
 export interface StreamMessage {

@@ -55,6 +55,39 @@ describe("bus", () => {
     sub.unsubscribe();
   });
 
+  it("keeps many durable publishes in flight and matches every ack to its publish", async () => {
+    const ch = newId();
+    const evs = Array.from({ length: 200 }, (_, i) => newEvent({ event: "posted", data: { i }, broadcast: { channelId: ch } }));
+    const acks = await Promise.all(evs.map((ev) => publishDurable(bus, subjects.channel(ch), encodeEvent(ev), { msgId: ev.id })));
+    expect(new Set(acks.map((a) => a.seq)).size).toBe(200);
+    expect(acks.every((a) => a.stream === "SB_EVT" && !a.duplicate)).toBe(true);
+    const stored = await readStreamRange(bus, { stream: "SB_EVT", filterSubjects: [subjects.channel(ch)], start: "all" });
+    // Each ack names the stream position of its own message.
+    const bySeq = new Map(stored.map((m) => [m.seq, decodeEvent(m.data).id]));
+    expect(acks.map((a) => bySeq.get(a.seq))).toEqual(evs.map((ev) => ev.id));
+  });
+
+  it("fails a durable publish clearly: no stream, no ack in time, connection closed", async () => {
+    await expect(publishDurable(bus, "sb.nostream.x", new Uint8Array([1]), { msgId: newId() })).rejects.toThrow(/no stream takes this subject/);
+    // A core subscriber takes the message but nothing acks it.
+    const silent = bus.subscribe("sb.silent.x", () => undefined);
+    try {
+      const t0 = Date.now();
+      await expect(publishDurable(bus, "sb.silent.x", new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toThrow(/timed out/);
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      const other = await connectBus({ servers: nats.url, name: "bus-test-close" });
+      const waiting = publishDurable(other, "sb.silent.x", new Uint8Array([1]), { msgId: newId(), timeoutMs: 60_000 });
+      await other.close();
+      await expect(waiting).rejects.toThrow(/closed/);
+      await expect(publishDurable(other, "sb.silent.x", new Uint8Array([1]), { msgId: newId() })).rejects.toThrow(/closed/);
+    } finally {
+      silent.unsubscribe();
+    }
+    // The connection still publishes after all that.
+    const ev = newEvent({ event: "posted", data: {}, broadcast: { channelId: newId() } });
+    await expect(publishDurable(bus, subjects.channel(ev.broadcast!.channelId), encodeEvent(ev), { msgId: ev.id })).resolves.toMatchObject({ duplicate: false });
+  });
+
   it("follows a subject from a point in the stream", async () => {
     const ch = newId();
     const ids: string[] = [];

@@ -42,6 +42,8 @@ export function createRpcClient<T extends GenServiceMethods>(service: GenService
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 5_000,
+    // Channelz keeps per-call counters and trace entries nobody reads here.
+    "grpc.enable_channelz": 0,
   });
   const out: Record<string, unknown> = {
     waitForReady: (timeoutMs: number) =>

@@ -71,6 +71,8 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 10_000,
+    // Channelz keeps per-call counters and trace entries nobody reads here.
+    "grpc.enable_channelz": 0,
   });
   const health = createHealthService();
   const services: GenService<GenServiceMethods>[] = [];
