@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { fromServiceError } from "./errors.js";
+import { asBuffer, passthrough } from "./bytes.js";
 
 export interface CallOptions {
   /** Session token sent as `authorization: Bearer <token>`. */
@@ -55,16 +56,17 @@ export function createRpcClient<T extends GenServiceMethods>(service: GenService
     const path = `/${service.typeName}/${method.name}`;
     const input = method.input as DescMessage;
     const output = method.output as DescMessage;
+    const decode = (buf: Buffer): MessageShape<DescMessage> => fromBinary(output, buf);
     out[method.localName] = (req: MessageInitShape<DescMessage>, opts: CallOptions = {}) =>
       new Promise((resolve, reject) => {
         const md = new grpc.Metadata();
         if (opts.token) md.set("authorization", `Bearer ${opts.token}`);
         for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
-        const body = Buffer.from(toBinary(input, create(input, req)));
+        const body = asBuffer(toBinary(input, create(input, req)));
         const call = client.makeUnaryRequest<Buffer, MessageShape<DescMessage>>(
           path,
-          (b) => b,
-          (buf) => fromBinary(output, buf),
+          passthrough,
+          decode,
           body,
           md,
           { deadline: Date.now() + (opts.deadlineMs ?? o.defaultDeadlineMs) },

@@ -10,6 +10,7 @@ import { AppError } from "@switchboard/model";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import type { CallContext } from "./context.js";
+import { asBuffer, passthrough } from "./bytes.js";
 import { grpcStatusOf, toServiceError } from "./errors.js";
 import { createHealthService, type HealthService } from "./health.js";
 import { addReflectionService } from "./reflection.js";
@@ -60,8 +61,6 @@ export interface RpcServer {
   /** Stops accepting calls, lets running calls finish until the deadline, then cancels them. */
   stop(graceMs: number): Promise<void>;
 }
-
-const passthrough = (b: Buffer): Buffer => b;
 
 export function createRpcServer(o: RpcServerOptions): RpcServer {
   const server = new grpc.Server({
@@ -155,7 +154,7 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
         (res) => {
           try {
             const bytes = res instanceof EncodedResponse ? res.bytes : toBinary(method.output, create(method.output as DescMessage, res as never));
-            finish(null, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
+            finish(null, asBuffer(bytes));
           } catch (e: unknown) {
             log.error({ err: e }, "response serialization failed");
             finish(toServiceError(AppError.from(e)));
