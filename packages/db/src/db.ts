@@ -31,8 +31,10 @@ export interface Db extends Queryable {
   /** Runs fn inside BEGIN/COMMIT on one connection; rolls back if fn throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /**
-   * Holds one connection for as long as fn runs (session-level advisory locks, LISTEN).
-   * With PGlite there is only one session, so session locks always succeed.
+   * Holds one connection for as long as fn runs (session-level advisory locks). With pg the
+   * connection comes from a small set kept apart from the call pool, so a session held for
+   * the process's life takes nothing from the calls. With PGlite there is only one session,
+   * so session locks always succeed.
    */
   session<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** LISTEN on a channel; resolves to an unlisten function. */

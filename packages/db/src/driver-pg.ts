@@ -9,6 +9,9 @@ const types = {
     oid === INT8_OID && format !== "binary" ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
+/** Sessions held at once: the relay's, plus migrations at start. */
+const SESSION_CONNECTIONS = 2;
+
 const statementNames = new Map<string, string>();
 
 /** A prepared statement's name, derived from its text (pg keeps one per name per connection). */
@@ -22,15 +25,23 @@ function statementName(sql: string): string {
 }
 
 export async function openPg(o: DbOptions): Promise<Db> {
-  const pool = new pg.Pool({
-    connectionString: o.url,
-    max: o.poolSize ?? 10,
-    types,
-    options: `-c search_path=${o.schema}${o.statementTimeoutMs ? ` -c statement_timeout=${o.statementTimeoutMs}` : ""}`,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-  });
-  pool.on("error", (e) => o.onError?.(e));
+  const poolOf = (max: number): pg.Pool => {
+    const p = new pg.Pool({
+      connectionString: o.url,
+      max,
+      types,
+      options: `-c search_path=${o.schema}${o.statementTimeoutMs ? ` -c statement_timeout=${o.statementTimeoutMs}` : ""}`,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+    });
+    p.on("error", (e) => o.onError?.(e));
+    return p;
+  };
+  // Calls and transactions share `pool`. Sessions (migrations, the outbox relay's leadership,
+  // held for the process's life) get connections of their own, so a pool of n still serves
+  // n calls at once, and a pool of 1 is not taken for good by the relay.
+  const pool = poolOf(o.poolSize ?? 10);
+  const sessions = poolOf(SESSION_CONNECTIONS);
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${o.schema}`).catch((e: unknown) => {
     // Concurrent CREATE SCHEMA IF NOT EXISTS from two processes can still race on the catalog.
     if ((e as { code?: string }).code !== "23505") throw e;
@@ -47,8 +58,8 @@ export async function openPg(o: DbOptions): Promise<Db> {
     },
   });
 
-  const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
+  const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>, from: pg.Pool = pool): Promise<T> => {
+    const client = await from.connect();
     let broken: Error | undefined;
     try {
       return await fn(client);
@@ -75,7 +86,7 @@ export async function openPg(o: DbOptions): Promise<Db> {
           throw e;
         }
       }),
-    session: (fn) => withClient((client) => fn(wrap(client))),
+    session: (fn) => withClient((client) => fn(wrap(client)), sessions),
     async listen(channel, onNotify) {
       if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel ${channel}`);
       const client = new pg.Client({ connectionString: o.url, types });
@@ -98,7 +109,7 @@ export async function openPg(o: DbOptions): Promise<Db> {
       }
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), sessions.end()]);
     },
   };
 }
