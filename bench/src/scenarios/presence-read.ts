@@ -119,8 +119,11 @@ async function run(ctx: ScenarioContext) {
     ctx.log(`service: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight`);
     await drive(Math.min(2_000, durationMs / 4), serviceCall);
     const cpu0 = processCpuSeconds(presenceProc.pid);
+    const client0 = process.cpuUsage();
     const service = await drive(durationMs, serviceCall);
     const serviceCpu = processCpuSeconds(presenceProc.pid) - cpu0;
+    const clientUsage = process.cpuUsage(client0);
+    const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
     // The same calls one at a time: the service's latency without queueing behind 31 others.
     ctx.log(`service: ${service.count} calls; now one at a time, then the one-id floor`);
     const single = await drive(Math.min(3_000, durationMs / 2), serviceCall, 1);
@@ -147,7 +150,7 @@ async function run(ctx: ScenarioContext) {
       ctx.log(`raw kv: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight (${IDS_PER_CALL} gets per call)`);
       await drive(Math.min(2_000, durationMs / 4), rawCall);
       const raw = await drive(durationMs, rawCall);
-      return { service, single, floor, raw, serviceCpu };
+      return { service, single, floor, raw, serviceCpu, clientCpu };
     } finally {
       await bus.close();
     }
@@ -161,7 +164,7 @@ export const scenario: Scenario = {
   name: "presence-read",
   description: `GetStatuses of ${IDS_PER_CALL} ids at ${IN_FLIGHT} in flight from the presence cache vs raw KV gets of the same keys, same run`,
   async run(ctx) {
-    const { service, single, floor, raw, serviceCpu } = await run(ctx);
+    const { service, single, floor, raw, serviceCpu, clientCpu } = await run(ctx);
     return {
       figures: {
         service_calls_per_s: service.callsPerS,
@@ -169,6 +172,8 @@ export const scenario: Scenario = {
         service_p50_ms: service.p50Ms,
         service_p99_ms: service.p99Ms,
         service_presence_cpu_s_per_1k_calls: (serviceCpu / service.count) * 1000,
+        // The caller's side of the same calls (encode 100 ids, decode 100 statuses, grpc-js).
+        service_client_cpu_s_per_1k_calls: (clientCpu / service.count) * 1000,
         service_1_in_flight_p50_ms: single.p50Ms,
         service_1_in_flight_p99_ms: single.p99Ms,
         grpc_floor_1_id_calls_per_s: floor.callsPerS,
