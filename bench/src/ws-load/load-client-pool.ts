@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 export interface LoadClient {
   readonly pid: number;
   open(o: { host: string; port: number; path: string; headers: Record<string, string>[] }): Promise<{ count: number; ms: number }>;
-  count(): Promise<{ total: number; min: number }>;
+  /** Text frames received: all of them, `posted` events only, and the fewest on one connection. */
+  count(): Promise<{ total: number; posted: number; min: number }>;
   close(): Promise<void>;
 }
 

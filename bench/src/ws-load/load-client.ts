@@ -27,6 +27,13 @@ interface Conn {
 
 const conns: Conn[] = [];
 let total = 0;
+/** Text frames of `posted` events (the burst), apart from hellos and status changes. */
+let posted = 0;
+const POSTED_PREFIX = Buffer.from('{"event":"posted"');
+
+function isPosted(frame: Buffer): boolean {
+  return frame.length >= POSTED_PREFIX.length && POSTED_PREFIX.equals(frame.subarray(0, POSTED_PREFIX.length));
+}
 
 function maskedControl(opcode: number, payload: Buffer): Buffer {
   const mask = randomBytes(4);
@@ -58,6 +65,7 @@ function consume(c: Conn): void {
     if (opcode === 1 || opcode === 2) {
       c.frames++;
       total++;
+      if (isPosted(buf.subarray(off, off + len))) posted++;
     } else if (opcode === 9) {
       c.socket.write(maskedControl(10, buf.subarray(off, off + len)));
     }
@@ -126,7 +134,7 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
     } else if (msg.type === "count") {
       let min = Infinity;
       for (const c of conns) min = Math.min(min, c.frames);
-      process.send!({ type: "count", total, min: conns.length ? min : 0, cpu: process.cpuUsage() });
+      process.send!({ type: "count", total, posted, min: conns.length ? min : 0, cpu: process.cpuUsage() });
     } else if (msg.type === "close") {
       for (const c of conns) c.socket.destroy();
       process.send!({ type: "closed" });
