@@ -24,6 +24,7 @@ import { PostedHintsSchema } from "@switchboard/proto/events";
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
 import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle } from "@switchboard/testkit";
+import { closedLoop, percentile } from "../closed-loop.js";
 import { processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario, type ScenarioContext } from "../scenario.js";
 
@@ -38,9 +39,6 @@ interface Phase {
   /** CPU ms per call: posts process, client (this process), this database's backends, everything else. */
   readonly cpu: { posts: number; client: number; postgres: number; other: number };
 }
-
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** CPU seconds of the PostgreSQL backends serving database `name` (Linux /proc). */
 function postgresCpuSeconds(name: string): number {
@@ -69,20 +67,8 @@ function cpuSnapshot(postsPid: number, dbName: string) {
 
 /** Runs `op(worker, i)` in IN_FLIGHT loops for `durationMs`, timing each call and metering CPU. */
 async function drive(durationMs: number, meter: () => ReturnType<typeof cpuSnapshot>, op: (worker: number, i: number) => Promise<void>): Promise<Phase> {
-  const latencies: number[] = [];
   const before = meter();
-  const start = performance.now();
-  const end = start + durationMs;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async (_, w) => {
-      for (let i = 0; performance.now() < end; i++) {
-        const t0 = performance.now();
-        await op(w, i);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
+  const { latencies, seconds } = await closedLoop(IN_FLIGHT, durationMs, op);
   const after = meter();
   const perCall = (s: number) => (1000 * s) / Math.max(1, latencies.length);
   const posts = after.posts - before.posts;

@@ -15,6 +15,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
 import { spawnDeployable, startNatsServer, waitFor, type ChildHandle } from "@switchboard/testkit";
+import { closedLoop, percentile } from "../closed-loop.js";
 import { processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario, type ScenarioContext } from "../scenario.js";
 
@@ -31,27 +32,9 @@ interface PhaseResult {
   readonly count: number;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** Runs `op(worker, i)` in `inFlight` loops for `durationMs`, timing each call. */
+/** Runs `op(worker, i)` in `inFlight` loops for `durationMs`: throughput and latency. */
 async function drive(durationMs: number, op: (worker: number, i: number) => Promise<void>, inFlight = IN_FLIGHT): Promise<PhaseResult> {
-  const latencies: number[] = [];
-  const start = performance.now();
-  const end = start + durationMs;
-  await Promise.all(
-    Array.from({ length: inFlight }, async (_, w) => {
-      for (let i = 0; performance.now() < end; i++) {
-        const t0 = performance.now();
-        await op(w, i);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
+  const { latencies, seconds: elapsed } = await closedLoop(inFlight, durationMs, op);
   return { callsPerS: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), count: latencies.length };
 }
 

@@ -69,3 +69,8 @@ export function intQuery(req: RestRequest, name: string, dflt: number, min: numb
   if (!/^-?\d+$/.test(raw)) throw invalidUrlParam(name);
   return Math.min(max, Math.max(min, Number(raw)));
 }
+
+/** Mattermost's paging parameters: `page` from 0, `per_page` 60 by default and at most 200. */
+export function pageQuery(req: RestRequest): { page: number; perPage: number } {
+  return { page: intQuery(req, "page", 0, 0, 1_000_000), perPage: intQuery(req, "per_page", 60, 1, 200) };
+}

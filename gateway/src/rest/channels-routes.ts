@@ -1,5 +1,5 @@
 import { channelMemberToJson, channelToJson } from "@switchboard/model";
-import { idParam, intQuery, invalidBody, jsonObject, jsonStringArray, optionalId, requiredId, str, userParam } from "./body.js";
+import { idParam, invalidBody, jsonObject, jsonStringArray, optionalId, pageQuery, requiredId, str, userParam } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, statusOk, type RouteSpec } from "./rest-types.js";
 
@@ -86,7 +86,7 @@ export function channelsRoutes(d: RestDeps): RouteSpec[] {
       async handler(req) {
         const c = await d.auth.caller(req);
         const r = await d.posts.listChannelMembers(
-          { channelId: idParam(req, "channel_id"), page: intQuery(req, "page", 0, 0, 1_000_000), perPage: intQuery(req, "per_page", 60, 1, 200) },
+          { channelId: idParam(req, "channel_id"), ...pageQuery(req) },
           opts(c.token),
         );
         return ok(r.members.map(channelMemberToJson));

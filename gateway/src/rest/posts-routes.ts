@@ -1,6 +1,6 @@
 import { jsonBytes, postToJson, reactionToJson } from "@switchboard/model";
 import type { Post } from "@switchboard/proto/posts";
-import { idParam, intQuery, invalidBody, invalidUrlParam, jsonObject, optionalId, requiredId, str } from "./body.js";
+import { idParam, intQuery, invalidBody, invalidUrlParam, jsonObject, optionalId, pageQuery, requiredId, str } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, statusOk, type RouteSpec } from "./rest-types.js";
 
@@ -122,8 +122,7 @@ export function postsRoutes(d: RestDeps): RouteSpec[] {
         const r = await d.posts.getPosts(
           {
             channelId: idParam(req, "channel_id"),
-            page: intQuery(req, "page", 0, 0, 1_000_000),
-            perPage: intQuery(req, "per_page", 60, 1, 200),
+            ...pageQuery(req),
             since: BigInt(since),
             before,
             after,

@@ -6,6 +6,7 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "@switchboard/proto/health";
+import { asBuffer, passthrough } from "./bytes.js";
 
 /**
  * grpc.health.v1: "" is the whole server. Services start NOT_SERVING and report SERVING only
@@ -28,8 +29,7 @@ export function createHealthService(): HealthService {
     statuses.set(service, s);
     for (const w of watchers) if (w.service === service) w.send(s);
   };
-  const encode = (s: ServingStatus): Buffer => Buffer.from(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: s })));
-  const pass = (b: Buffer): Buffer => b;
+  const encode = (s: ServingStatus): Buffer => asBuffer(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: s })));
   const check = Health.method.check;
   const watch = Health.method.watch;
 
@@ -48,8 +48,8 @@ export function createHealthService(): HealthService {
     addTo(server) {
       server.addService(
         {
-          Check: { path: `/${Health.typeName}/${check.name}`, requestStream: false, responseStream: false, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass },
-          Watch: { path: `/${Health.typeName}/${watch.name}`, requestStream: false, responseStream: true, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass },
+          Check: { path: `/${Health.typeName}/${check.name}`, requestStream: false, responseStream: false, requestSerialize: passthrough, requestDeserialize: passthrough, responseSerialize: passthrough, responseDeserialize: passthrough },
+          Watch: { path: `/${Health.typeName}/${watch.name}`, requestStream: false, responseStream: true, requestSerialize: passthrough, requestDeserialize: passthrough, responseSerialize: passthrough, responseDeserialize: passthrough },
         },
         {
           Check: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {

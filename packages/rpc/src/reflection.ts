@@ -10,6 +10,7 @@ import {
   type ServerReflectionRequest,
   type ServerReflectionResponse,
 } from "@switchboard/proto/reflection";
+import { asBuffer, passthrough } from "./bytes.js";
 
 /** grpc.reflection.v1 over the descriptors protobuf-es generated (no .proto files at runtime). */
 export function addReflectionService(server: grpc.Server, services: readonly GenService<GenServiceMethods>[]): void {
@@ -67,7 +68,6 @@ export function addReflectionService(server: grpc.Server, services: readonly Gen
     }
   };
 
-  const pass = (b: Buffer): Buffer => b;
   const m = ServerReflection.method.serverReflectionInfo;
   server.addService(
     {
@@ -75,10 +75,10 @@ export function addReflectionService(server: grpc.Server, services: readonly Gen
         path: `/${ServerReflection.typeName}/${m.name}`,
         requestStream: true,
         responseStream: true,
-        requestSerialize: pass,
-        requestDeserialize: pass,
-        responseSerialize: pass,
-        responseDeserialize: pass,
+        requestSerialize: passthrough,
+        requestDeserialize: passthrough,
+        responseSerialize: passthrough,
+        responseDeserialize: passthrough,
       },
     },
     {
@@ -91,7 +91,7 @@ export function addReflectionService(server: grpc.Server, services: readonly Gen
             call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "bad reflection request" });
             return;
           }
-          call.write(Buffer.from(toBinary(ServerReflectionResponseSchema, answer(req))));
+          call.write(asBuffer(toBinary(ServerReflectionResponseSchema, answer(req))));
         });
         call.on("end", () => call.end());
       },
