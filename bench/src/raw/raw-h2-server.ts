@@ -1,0 +1,32 @@
+/**
+ * The transport floor under any gRPC call on this machine: a bare node:http2 server that
+ * answers every POST the way a gRPC server answers a unary call (200, application/grpc, one
+ * length-prefixed message of the given size, grpc-status 0 in trailers), with no gRPC
+ * library, no decoding and no work. Run as its own process, as a service would be.
+ *
+ * argv: <response message bytes>. Prints {"msg":"ready","port":n} once listening.
+ */
+import http2 from "node:http2";
+
+const size = Number(process.argv[2] ?? "0");
+const body = Buffer.alloc(5 + size, 0x2a);
+body[0] = 0; // not compressed
+body.writeUInt32BE(size, 1);
+const headers = { ":status": 200, "content-type": "application/grpc" };
+const trailers = { "grpc-status": "0" };
+
+const server = http2.createServer();
+server.on("stream", (stream) => {
+  stream.on("data", () => undefined);
+  stream.on("end", () => {
+    stream.respond(headers, { waitForTrailers: true });
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.end(body);
+  });
+  stream.on("error", () => undefined);
+});
+server.listen(0, "127.0.0.1", () => {
+  const a = server.address();
+  process.stdout.write(JSON.stringify({ msg: "ready", port: typeof a === "object" && a ? a.port : 0 }) + "\n");
+});
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
