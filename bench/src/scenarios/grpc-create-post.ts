@@ -238,7 +238,9 @@ export const scenario: Scenario = {
   async run(ctx) {
     const { service, raw, one, floor } = await run(ctx);
     const ratio = service.txPerS / raw.txPerS;
-    const cpuFigures = (prefix: string, c: typeof service.cpu) => ({
+    const cpuFigures = (prefix: string, c: typeof service.cpu, txPerS: number) => ({
+      // How much of the machine the phase kept busy: below the core count, it waited on something.
+      [`${prefix}_cores_busy`]: ((c.posts + c.client + c.postgres + c.other) * txPerS) / 1000,
       [`${prefix}_cpu_ms_per_call_posts`]: c.posts,
       [`${prefix}_cpu_ms_per_call_client`]: c.client,
       [`${prefix}_cpu_ms_per_call_postgres`]: c.postgres,
@@ -260,9 +262,10 @@ export const scenario: Scenario = {
         ratio_if_postgres_bound: raw.cpu.postgres / service.cpu.postgres,
         grpc_floor_calls_per_s: floor.txPerS,
         grpc_floor_p50_ms: floor.p50Ms,
-        ...cpuFigures("service", service.cpu),
-        ...cpuFigures("raw", raw.cpu),
-        ...cpuFigures("grpc_floor", floor.cpu),
+        ...cpuFigures("service", service.cpu, service.txPerS),
+        ...cpuFigures("raw", raw.cpu, raw.txPerS),
+        ...cpuFigures("raw_one_statement", one.cpu, one.txPerS),
+        ...cpuFigures("grpc_floor", floor.cpu, floor.txPerS),
       },
       target: { text: `service >= ${TARGET_RATIO * 100}% of raw pg throughput`, met: ratio >= TARGET_RATIO },
       notes: [
