@@ -47,6 +47,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   resource_exhausted: 413,
   unavailable: 503,
   deadline_exceeded: 504,
+  unimplemented: 501,
   internal: 500,
 };
 

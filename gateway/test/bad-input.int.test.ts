@@ -152,6 +152,16 @@ describe("bad input on REST", () => {
     }
   });
 
+  it("answers the client config as Mattermost does without format=old: 501 with no format, 400 for another", async () => {
+    const get = async (query: string) => {
+      const res = await fetch(`${url}/api/v4/config/client${query}`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await get("")).toMatchObject({ status: 501, body: { id: "api.config.client.old_format.app_error", status_code: 501 } });
+    expect(await get("?format=json")).toMatchObject({ status: 400, body: { id: "api.context.invalid_url_param.app_error", status_code: 400 } });
+    expect((await get("?format=old")).body).toHaveProperty("Version");
+  });
+
   it("kept serving the healthy client through all of it", async () => {
     const p = await alice.client.createPost({ channel_id: channelId, message: "still here" } as never);
     await healthy.next((e) => e.event === "posted" && postOf(e).id === p.id);

@@ -1,4 +1,5 @@
 import { AppError } from "@switchboard/model";
+import { invalidUrlParam } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, type RouteSpec } from "./rest-types.js";
 
@@ -18,9 +19,12 @@ export function systemRoutes(d: RestDeps): RouteSpec[] {
       method: "get",
       pattern: "/api/v4/config/client",
       async handler(req) {
-        if (req.query.get("format") !== "old") {
-          throw new AppError("invalid_argument", "New format for the client configuration is not supported yet. Please specify format=old.", "api.config.client.old_format.app_error");
+        // As api4/config.go: no format is 501, any format but "old" is a bad parameter.
+        const format = req.query.get("format");
+        if (!format) {
+          throw new AppError("unimplemented", "New format for the client configuration is not supported yet. Please specify format=old.", "api.config.client.old_format.app_error");
         }
+        if (format !== "old") throw invalidUrlParam("format");
         return ok(d.clientConfig());
       },
     },

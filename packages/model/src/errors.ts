@@ -9,6 +9,8 @@ export type ErrorCode =
   | "resource_exhausted"
   | "unavailable"
   | "deadline_exceeded"
+  /** The request is understood but this server does not serve that form of it. */
+  | "unimplemented"
   | "internal";
 
 /**

@@ -14,6 +14,7 @@ const toGrpc: Record<ErrorCode, Status> = {
   resource_exhausted: Status.RESOURCE_EXHAUSTED,
   unavailable: Status.UNAVAILABLE,
   deadline_exceeded: Status.DEADLINE_EXCEEDED,
+  unimplemented: Status.UNIMPLEMENTED,
   internal: Status.INTERNAL,
 };
 
@@ -23,7 +24,6 @@ const fromGrpc = new Map<Status, ErrorCode>([
   [Status.UNKNOWN, "internal"],
   [Status.ABORTED, "unavailable"],
   [Status.OUT_OF_RANGE, "invalid_argument"],
-  [Status.UNIMPLEMENTED, "internal"],
   [Status.DATA_LOSS, "internal"],
 ]);
 
