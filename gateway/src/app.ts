@@ -5,12 +5,11 @@
  */
 import { createSessionAuth } from "@switchboard/auth";
 import type { Component } from "@switchboard/lifecycle";
-import type { Logger } from "@switchboard/log";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
-import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent } from "@switchboard/runtime";
+import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent, type AppDeps } from "@switchboard/runtime";
 import { clientConfig } from "./client-config.js";
 import type { GatewayConfig } from "./config.js";
 import { CloseCode } from "./errors.js";
@@ -40,8 +39,8 @@ export interface GatewayApp {
   stop(): Promise<void>;
 }
 
-export async function startGatewayApp(config: GatewayConfig, deps: { log?: Logger } = {}): Promise<GatewayApp> {
-  const rt = createRuntime({ name: "gateway", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
+export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {}): Promise<GatewayApp> {
+  const rt = createRuntime({ name: "gateway", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle, log } = rt;
   const metrics = createGatewayMetrics(rt.metrics);
   return assembleApp(rt, async () => {
@@ -152,7 +151,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: { log?: Logge
       },
       ready: { port: listener.port, ops_port: ops.port },
     };
-  });
+  }, deps.signal);
 }
 
 /** The listen socket; stopping it refuses new connections and closes the open sockets. */

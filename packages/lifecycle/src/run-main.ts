@@ -19,11 +19,16 @@ export interface MainOptions {
 /**
  * The signal handling every deployable's main.ts uses: SIGTERM/SIGINT stop the app in order
  * and exit 0; a second signal or the deadline exits 1; SIGHUP never shuts down.
+ *
+ * A signal during start-up (a pod deleted while it waits for NATS or migrates, Ctrl-C on
+ * `make dev`) aborts `start`'s signal: the app stops what had started and gives up the rest,
+ * and the process exits 0 without waiting for the start-up to finish.
  */
-export async function runMain(start: () => Promise<RunningApp>, opts: MainOptions): Promise<void> {
+export async function runMain(start: (signal: AbortSignal) => Promise<RunningApp>, opts: MainOptions): Promise<void> {
   const { log } = opts;
   let started: Promise<RunningApp | undefined> = Promise.resolve(undefined);
   let stopping = false;
+  const startup = new AbortController();
   const exit = (code: number): never => {
     opts.beforeExit?.();
     process.exit(code);
@@ -40,6 +45,7 @@ export async function runMain(start: () => Promise<RunningApp>, opts: MainOption
       exit(1);
     }, opts.shutdownDeadlineMs);
     timer.unref();
+    startup.abort();
     started.then((app) => app?.stop()).then(
       () => exit(0),
       (e: unknown) => {
@@ -54,7 +60,11 @@ export async function runMain(start: () => Promise<RunningApp>, opts: MainOption
   process.on("unhandledRejection", (reason) => {
     log.error({ err: reason }, "unhandled rejection");
   });
-  started = start().catch((e: unknown) => {
+  started = start(startup.signal).catch((e: unknown) => {
+    if (startup.signal.aborted) {
+      log.info({}, "start-up abandoned on the signal; what had started is stopped");
+      return undefined;
+    }
     log.error({ err: e }, "start failed");
     return exit(1);
   });

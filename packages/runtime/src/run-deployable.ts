@@ -8,7 +8,8 @@ export interface DeployableMain<C extends { readonly logLevel: LogLevel; readonl
   readonly load: (env: Readonly<Record<string, string | undefined>>) => { readonly config: C; readonly warnings: readonly string[] };
   /** The effective configuration for the start-up log line (secrets redacted). */
   readonly describe: (config: C) => Record<string, unknown>;
-  readonly start: (config: C, deps: { log: Logger }) => Promise<RunningApp>;
+  /** `signal` aborts when a shutdown signal arrives before the start-up finished. */
+  readonly start: (config: C, deps: { log: Logger; signal: AbortSignal }) => Promise<RunningApp>;
 }
 
 /**
@@ -28,5 +29,5 @@ export async function runDeployable<C extends { readonly logLevel: LogLevel; rea
   const log = createLogger({ name: m.name, level: config.logLevel });
   for (const w of warnings) log.warn({}, w);
   log.info({ config: m.describe(config) }, "starting");
-  await runMain(() => m.start(config, { log }), { log, shutdownDeadlineMs: config.shutdownDeadlineMs });
+  await runMain((signal) => m.start(config, { log, signal }), { log, shutdownDeadlineMs: config.shutdownDeadlineMs });
 }

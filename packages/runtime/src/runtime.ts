@@ -4,6 +4,7 @@ import {
   createFailpoints,
   createLifecycle,
   createReadiness,
+  StoppingError,
   type Component,
   type Failpoints,
   type Lifecycle,
@@ -23,12 +24,20 @@ export interface Runtime {
   readonly failpoints: Failpoints;
 }
 
+/** What a deployable's start function takes besides its configuration. */
+export interface AppDeps {
+  /** The process's logger (tests pass a silent one); one is created when absent. */
+  readonly log?: Logger | undefined;
+  /** Aborts when a shutdown signal arrives before the start-up finished (see assembleApp). */
+  readonly signal?: AbortSignal | undefined;
+}
+
 export function createRuntime(o: {
   name: string;
   podName: string;
   logLevel: LogLevel;
   failpoints: readonly string[];
-  log?: Logger;
+  log?: Logger | undefined;
 }): Runtime {
   const log = o.log ?? createLogger({ name: o.name, level: o.logLevel });
   if (o.failpoints.length > 0) log.warn({ failpoints: o.failpoints }, "test failpoints enabled");
@@ -184,13 +193,28 @@ export function rpcServerComponent(
  * Runs a deployable's start-up: on success logs "ready" with the given fields (ports) and
  * returns the app with an ordered stop (not ready first, then every component in reverse);
  * on failure stops what had started and rethrows.
+ *
+ * When `abandon` aborts before the start-up finished, it stops what had started and rejects
+ * at once, without waiting for the step under way (which may wait for NATS indefinitely);
+ * a component that finishes starting after that is stopped by the lifecycle.
  */
 export async function assembleApp<T extends object>(
   rt: Runtime,
   build: () => Promise<{ readonly app: T; readonly ready: Record<string, unknown> }>,
+  abandon?: AbortSignal | undefined,
 ): Promise<T & { stop(): Promise<void> }> {
+  const building = build();
+  // Whichever of the two loses the race settles unobserved: mark both handled.
+  building.catch(() => undefined);
+  let onAbort = (): void => undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new StoppingError("start-up abandoned"));
+  });
+  abandoned.catch(() => undefined);
+  if (abandon?.aborted) onAbort();
+  else abandon?.addEventListener("abort", onAbort, { once: true });
   try {
-    const { app, ready } = await build();
+    const { app, ready } = await Promise.race([building, abandoned]);
     rt.log.info(ready, "ready");
     return {
       ...app,
@@ -202,6 +226,8 @@ export async function assembleApp<T extends object>(
   } catch (e: unknown) {
     await rt.lifecycle.stopAll();
     throw e;
+  } finally {
+    abandon?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -4,9 +4,8 @@
  */
 import { AccountsService as AccountsServiceDesc } from "@switchboard/proto/accounts";
 import { controlStreamSpec, ensureStream } from "@switchboard/bus";
-import type { Logger } from "@switchboard/log";
 import { createOutboxRelay } from "@switchboard/outbox";
-import { assembleApp, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent } from "@switchboard/runtime";
+import { assembleApp, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type AppDeps } from "@switchboard/runtime";
 import { createAccountsService } from "./accounts-service.js";
 import { createLocalAuth } from "./auth.js";
 import type { AccountsConfig } from "./config.js";
@@ -22,8 +21,8 @@ export interface AccountsApp {
   stop(): Promise<void>;
 }
 
-export async function startAccountsApp(config: AccountsConfig, deps: { log?: Logger } = {}): Promise<AccountsApp> {
-  const rt = createRuntime({ name: "accounts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
+export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {}): Promise<AccountsApp> {
+  const rt = createRuntime({ name: "accounts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle } = rt;
   return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
@@ -51,5 +50,5 @@ export async function startAccountsApp(config: AccountsConfig, deps: { log?: Log
       },
       ready: { grpc_port: grpc.port, ops_port: ops.port },
     };
-  });
+  }, deps.signal);
 }

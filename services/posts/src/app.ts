@@ -4,13 +4,12 @@
  */
 import { createSessionAuth, type AccountsClient } from "@switchboard/auth";
 import { ensureStream, eventStreamSpec } from "@switchboard/bus";
-import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import { createOutboxRelay } from "@switchboard/outbox";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
-import { assembleApp, clientComponent, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
+import { assembleApp, clientComponent, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime, type AppDeps } from "@switchboard/runtime";
 import { createChannelService } from "./channels/channel-service.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
 import { createMembershipService } from "./channels/membership-service.js";
@@ -57,8 +56,8 @@ function buildServices(d: Deps) {
   };
 }
 
-export async function startPostsApp(config: PostsConfig, deps: { log?: Logger } = {}): Promise<PostsApp> {
-  const rt = createRuntime({ name: "posts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
+export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Promise<PostsApp> {
+  const rt = createRuntime({ name: "posts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle } = rt;
   return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
@@ -93,5 +92,5 @@ export async function startPostsApp(config: PostsConfig, deps: { log?: Logger } 
       },
       ready: { grpc_port: grpc.port, ops_port: ops.port },
     };
-  });
+  }, deps.signal);
 }

@@ -10,7 +10,7 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService as PresenceServiceDesc } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
-import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent, rpcServerComponent, type Runtime } from "@switchboard/runtime";
+import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent, rpcServerComponent, type Runtime, type AppDeps } from "@switchboard/runtime";
 import type { PresenceConfig } from "./config.js";
 import { presenceHandlers } from "./grpc-handlers.js";
 import { createPresenceMetrics } from "./metrics.js";
@@ -69,8 +69,8 @@ async function buildPartners(rt: Runtime, c: PresenceConfig, metrics: ReturnType
   return createPartnerDirectory({ posts, cacheMs: c.partnersCacheMs, metrics, log: rt.log.child({ part: "partners" }) });
 }
 
-export async function startPresenceApp(config: PresenceConfig, deps: { log?: Logger } = {}): Promise<PresenceApp> {
-  const rt = createRuntime({ name: "presence", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, ...deps });
+export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {}): Promise<PresenceApp> {
+  const rt = createRuntime({ name: "presence", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle } = rt;
   return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
@@ -138,5 +138,5 @@ export async function startPresenceApp(config: PresenceConfig, deps: { log?: Log
       },
       ready: { grpc_port: grpc.port, ops_port: ops.port },
     };
-  });
+  }, deps.signal);
 }
