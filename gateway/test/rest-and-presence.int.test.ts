@@ -108,6 +108,40 @@ describe("statuses come from the presence service", () => {
     expect((await alice.client.getStatus(alice.id)).manual).toBe(true);
     await alice.client.updateStatus({ user_id: alice.id, status: "online" } as never);
   });
+
+  it("@here mentions the channel's online members only, @channel every member", async () => {
+    const [on, away, off] = [await newUser(url, "here-on"), await newUser(url, "here-away"), await newUser(url, "here-off")];
+    const ch = await alice.client.createChannel({ team_id: teamId, name: `here${Date.now()}`, display_name: "Here", type: "O" } as never);
+    for (const u of [on, away, off]) {
+      await alice.client.addToTeam(teamId, u.id);
+      await alice.client.addToChannel(u.id, ch.id);
+    }
+    const onWs = await connect(url, on.token);
+    const awayWs = await connect(url2, away.token);
+    open.push(onWs, awayWs);
+    await away.client.updateStatus({ user_id: away.id, status: "away" } as never);
+    await waitFor(
+      async () => {
+        const s = await alice.client.getStatusesByIds([on.id, away.id, off.id]);
+        return s.map((x) => x.status).join() === "online,away,offline";
+      },
+      { what: "one online, one away, one offline" },
+    );
+    const mentionCounts = async () =>
+      Object.fromEntries((await alice.client.getChannelMembers(ch.id)).map((m) => [m.user_id, m.mention_count])) as Record<string, number>;
+
+    const here = await alice.client.createPost({ channel_id: ch.id, message: "@here standup" } as never);
+    const gotOn = await onWs.next((e) => e.event === "posted" && postOf(e).id === here.id);
+    expect(gotOn.data!.mentions).toBe(JSON.stringify([on.id]));
+    const gotAway = await awayWs.next((e) => e.event === "posted" && postOf(e).id === here.id);
+    expect(gotAway.data).not.toHaveProperty("mentions");
+    expect(await mentionCounts()).toMatchObject({ [on.id]: 1, [away.id]: 0, [off.id]: 0, [alice.id]: 0 });
+
+    const all = await alice.client.createPost({ channel_id: ch.id, message: "@channel release" } as never);
+    const allAway = await awayWs.next((e) => e.event === "posted" && postOf(e).id === all.id);
+    expect(allAway.data!.mentions).toBe(JSON.stringify([away.id]));
+    expect(await mentionCounts()).toMatchObject({ [on.id]: 2, [away.id]: 1, [off.id]: 1, [alice.id]: 0 });
+  });
 });
 
 describe("sessions and memberships across gateways", () => {

@@ -46,6 +46,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         SB_POSTS_GRPC_PORT: String(postsPort),
         SB_POSTS_OPS_PORT: "0",
         SB_POSTS_ACCOUNTS_ADDR: addrs.accounts,
+        SB_POSTS_PRESENCE_ADDR: addrs.presence,
         ...o.postsEnv,
       }),
       spawnDeployable("presence", {

@@ -7,6 +7,7 @@ import { ensureStream, eventStreamSpec } from "@switchboard/bus";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import { createOutboxRelay } from "@switchboard/outbox";
 import { AccountsService } from "@switchboard/proto/accounts";
+import { PresenceService } from "@switchboard/proto/presence";
 import { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
 import { assembleApp, clientComponent, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime, type AppDeps } from "@switchboard/runtime";
@@ -24,6 +25,7 @@ import { createPostReader } from "./posts/read-posts.js";
 import { createReactionService } from "./reactions/reaction-service.js";
 import { createRelayDoorbell } from "./relay-doorbell.js";
 import { createTeamService } from "./teams/team-service.js";
+import { createOnlineDirectory } from "./users/online-directory.js";
 import { createUserDirectory } from "./users/user-directory.js";
 
 export { loadPostsConfig, describePostsConfig, postsSchema, type PostsConfig } from "./config.js";
@@ -73,10 +75,14 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
     const { client: accounts } = await lifecycle.start(
       clientComponent("accounts-client", createRpcClient(AccountsService, { address: config.accountsAddr, defaultDeadlineMs: config.accountsDeadlineMs })),
     );
+    const { client: presence } = await lifecycle.start(
+      clientComponent("presence-client", createRpcClient(PresenceService, { address: config.presenceAddr, defaultDeadlineMs: config.presenceDeadlineMs })),
+    );
     const auth = await buildAuth(rt, accounts, bus);
     const metrics = createPostsMetrics(rt.metrics);
     const users = createUserDirectory({ accounts, ttlMs: config.userCacheTtlMs, maxEntries: config.userCacheSize, deadlineMs: config.accountsDeadlineMs });
-    const services = buildServices({ db, users, metrics, log: rt.log, failpoints: rt.failpoints, onCommit: () => doorbell.ring() });
+    const online = createOnlineDirectory({ presence, deadlineMs: config.presenceDeadlineMs, log: rt.log, onFailure: metrics.presenceLookupFailed });
+    const services = buildServices({ db, users, online, metrics, log: rt.log, failpoints: rt.failpoints, onCommit: () => doorbell.ring() });
     const grpc = await lifecycle.start(
       rpcServerComponent(
         rt,

@@ -19,6 +19,18 @@ export const postsSchema = {
     default: 5_000,
     min: 50,
   }),
+  presenceAddr: str({
+    env: "SB_POSTS_PRESENCE_ADDR",
+    description: "presence gRPC address (host:port): who is online, for @here",
+    default: "127.0.0.1:9103",
+    pattern: /^[A-Za-z0-9._-]+:\d{1,5}$/,
+  }),
+  presenceDeadlineMs: duration({
+    env: "SB_POSTS_PRESENCE_DEADLINE_MS",
+    description: "deadline of each call to presence (past it, @here mentions nobody)",
+    default: 2_000,
+    min: 50,
+  }),
   userCacheTtlMs: duration({
     env: "SB_POSTS_USER_CACHE_TTL_MS",
     description: "how long a username learned from accounts is reused (sender_name, @mentions)",

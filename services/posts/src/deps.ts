@@ -3,12 +3,15 @@ import type { Failpoints } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import type { Actor } from "@switchboard/tokens";
 import type { PostsMetrics } from "./metrics.js";
+import type { OnlineDirectory } from "./users/online-directory.js";
 import type { UserDirectory } from "./users/user-directory.js";
 
-/** What the domain functions share: storage, the user directory, metrics, the relay's doorbell. */
+/** What the domain functions share: storage, the user and online directories, metrics, the relay's doorbell. */
 export interface Deps {
   readonly db: Db;
   readonly users: UserDirectory;
+  /** Who is online (for @here). */
+  readonly online: OnlineDirectory;
   readonly metrics: PostsMetrics;
   readonly log: Logger;
   readonly failpoints: Failpoints;

@@ -16,8 +16,13 @@ export function createPostsMetrics(m: MetricsRegistry) {
     help: "Calls refused for lack of permission (including channels hidden from the caller), by method",
     labelNames: ["method"],
   });
+  const statusFailures = m.counter({
+    name: "sb_posts_presence_lookup_failures_total",
+    help: "@here posts whose members' statuses presence did not give (nobody was mentioned by @here)",
+  });
   return {
     postCreated: (): void => created.inc(),
+    presenceLookupFailed: (): void => statusFailures.inc(),
     idempotentReplay: (payloadDiffers: boolean): void => {
       replays.inc();
       if (payloadDiffers) conflicts.inc();

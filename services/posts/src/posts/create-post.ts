@@ -23,7 +23,7 @@ import { abortedCall } from "../errors.js";
 import { createChannelFactsCache } from "../channels/channel-facts-cache.js";
 import { createPostInOneStatement } from "./create-post-fast.js";
 import { parseHashtags } from "./hashtags.js";
-import { parseMentions, resolveMentionedUsers, usernameCandidates } from "./mentions.js";
+import { parseMentions, resolveMentionedUsers, usernameCandidates, type ParsedMentions } from "./mentions.js";
 import { insertPostOnceSql, postById, postByPendingId, type PostRow } from "./post-store.js";
 import type { NewPostInput } from "./post-validation.js";
 
@@ -91,13 +91,25 @@ async function rootFailure(q: Queryable, p: PostRow): Promise<AppError> {
 export function createPostCreator(d: Deps) {
   const channelFacts = createChannelFactsCache({ ttlMs: 10_000, maxEntries: 10_000 });
 
-  /** The users the post mentions: explicit @usernames that are members, the channel for @all, the DM partner. */
-  async function mentionedUsers(q: Queryable, channel: LockedChannel, post: PostRow, named: string[], channelWide: boolean): Promise<string[]> {
+  /**
+   * The users the post mentions: explicit @usernames that are members, every member for
+   * @channel and @all, the members in `online` for @here, the DM partner.
+   */
+  async function mentionedUsers(
+    q: Queryable,
+    channel: LockedChannel,
+    post: PostRow,
+    named: string[],
+    mentions: ParsedMentions,
+    online: ReadonlySet<string> | undefined,
+  ): Promise<string[]> {
     const out = new Set<string>();
-    if (named.length > 0 || channelWide) {
+    if (named.length > 0 || mentions.channelWide) {
       const members = await channelMemberIds(q, channel.id);
       const isMember = new Set(members);
-      for (const id of channelWide ? members : named) if (isMember.has(id)) out.add(id);
+      for (const id of named) if (isMember.has(id)) out.add(id);
+      if (mentions.wholeChannel) for (const id of members) out.add(id);
+      else if (mentions.here && online) for (const id of members) if (online.has(id)) out.add(id);
     }
     if (channel.type === "D") out.add(directPartner(channel.name, post.user_id));
     out.delete(post.user_id);
@@ -178,6 +190,9 @@ export function createPostCreator(d: Deps) {
         channelFacts.forget(row.channel_id);
       }
     }
+    // @here: which members are online, asked before the transaction (no remote call while
+    // the channel row is locked); membership is settled inside it.
+    const online = mentions.here && !mentions.wholeChannel ? await d.online.online(await channelMemberIds(d.db, row.channel_id), call.token) : undefined;
     let post: PostRow;
     try {
       post = await callTx(d.db, call.signal, async (q) => {
@@ -192,7 +207,7 @@ export function createPostCreator(d: Deps) {
           if (!p) throw await rootFailure(q, row);
           participants = p;
         }
-        const mentioned = await mentionedUsers(q, channel, row, named, mentions.channelWide);
+        const mentioned = await mentionedUsers(q, channel, row, named, mentions, online);
         const followers = [...new Set(participants)].filter((id) => id !== userId);
         const events = postedEvents(channelChange(channel, BigInt(channel.seq), now), {
           post: row,

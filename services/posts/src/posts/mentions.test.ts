@@ -8,11 +8,11 @@ describe("mentions", () => {
     expect(parseMentions("@alice@bob").words).toEqual(["alice"]);
   });
 
-  it("treats @channel, @all and @here as channel-wide", () => {
-    expect(parseMentions("hey @channel").channelWide).toBe(true);
-    expect(parseMentions("@all: look").channelWide).toBe(true);
-    expect(parseMentions("@here.").channelWide).toBe(true);
-    expect(parseMentions("@channels").channelWide).toBe(false);
+  it("treats @channel and @all as the whole channel, @here as its online members", () => {
+    expect(parseMentions("hey @channel")).toMatchObject({ wholeChannel: true, here: false, channelWide: true });
+    expect(parseMentions("@all: look")).toMatchObject({ wholeChannel: true, here: false, channelWide: true });
+    expect(parseMentions("@here.")).toMatchObject({ wholeChannel: false, here: true, channelWide: true, words: [] });
+    expect(parseMentions("@channels")).toMatchObject({ wholeChannel: false, here: false, channelWide: false, words: ["channels"] });
   });
 
   it("lets trailing punctuation end a username", () => {

@@ -1,31 +1,38 @@
 /**
  * Who a post mentions (Mattermost's getExplicitMentions, reduced to what the edge needs):
  * "@username" outside code, case-insensitive, with trailing '.', '-' or '_' allowed to be
- * punctuation ("@alice." mentions alice); "@channel", "@all" and "@here" mention the whole
- * channel.
+ * punctuation ("@alice." mentions alice); "@channel" and "@all" mention every member of the
+ * channel, "@here" those of them who are online.
  */
 const CODE_BLOCK = /```[\s\S]*?```/g;
 const INLINE_CODE = /`[^`\n]*`/g;
 const MENTION = /(?:^|[^\p{L}\p{N}_.@-])@([a-z0-9][a-z0-9._-]*)/giu;
-const CHANNEL_WIDE = new Set(["channel", "all", "here"]);
+const WHOLE_CHANNEL = new Set(["channel", "all"]);
 
 export interface ParsedMentions {
   /** Each mentioned word, lower-case, as written (trailing punctuation included). */
   readonly words: readonly string[];
-  /** @channel, @all or @here. */
+  /** @channel or @all: every member. */
+  readonly wholeChannel: boolean;
+  /** @here: the members who are online. */
+  readonly here: boolean;
+  /** Either of the two. */
   readonly channelWide: boolean;
 }
 
 export function parseMentions(message: string): ParsedMentions {
   const text = message.replace(CODE_BLOCK, " ").replace(INLINE_CODE, " ");
   const words = new Set<string>();
-  let channelWide = false;
+  let wholeChannel = false;
+  let here = false;
   for (const m of text.matchAll(MENTION)) {
     const word = m[1]!.toLowerCase();
-    if (CHANNEL_WIDE.has(word.replace(/[._-]+$/, ""))) channelWide = true;
+    const bare = word.replace(/[._-]+$/, "");
+    if (WHOLE_CHANNEL.has(bare)) wholeChannel = true;
+    else if (bare === "here") here = true;
     else words.add(word);
   }
-  return { words: [...words], channelWide };
+  return { words: [...words], wholeChannel, here, channelWide: wholeChannel || here };
 }
 
 /** The usernames a word may name: itself, then without each trailing '.', '-' or '_'. */
