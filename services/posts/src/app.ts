@@ -82,7 +82,7 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
     const metrics = createPostsMetrics(rt.metrics);
     const users = createUserDirectory({ accounts, ttlMs: config.userCacheTtlMs, maxEntries: config.userCacheSize, deadlineMs: config.accountsDeadlineMs });
     const online = createOnlineDirectory({ presence, deadlineMs: config.presenceDeadlineMs, log: rt.log, onFailure: metrics.presenceLookupFailed });
-    const services = buildServices({ db, users, online, metrics, log: rt.log, failpoints: rt.failpoints, onCommit: () => doorbell.ring() });
+    const services = buildServices({ db, users, online, maxNotificationsPerChannel: config.maxNotificationsPerChannel, metrics, log: rt.log, failpoints: rt.failpoints, onCommit: () => doorbell.ring() });
     const grpc = await lifecycle.start(
       rpcServerComponent(
         rt,

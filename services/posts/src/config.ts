@@ -31,6 +31,12 @@ export const postsSchema = {
     default: 2_000,
     min: 50,
   }),
+  maxNotificationsPerChannel: int({
+    env: "SB_POSTS_MAX_NOTIFICATIONS_PER_CHANNEL",
+    description: "channels with at least this many members ignore @channel, @all and @here (Mattermost's TeamSettings.MaxNotificationsPerChannel)",
+    default: 1_000,
+    min: 1,
+  }),
   userCacheTtlMs: duration({
     env: "SB_POSTS_USER_CACHE_TTL_MS",
     description: "how long a username learned from accounts is reused (sender_name, @mentions)",

@@ -12,6 +12,8 @@ export interface Deps {
   readonly users: UserDirectory;
   /** Who is online (for @here). */
   readonly online: OnlineDirectory;
+  /** Channels with at least this many members ignore @channel, @all and @here. */
+  readonly maxNotificationsPerChannel: number;
   readonly metrics: PostsMetrics;
   readonly log: Logger;
   readonly failpoints: Failpoints;

@@ -113,6 +113,33 @@ describe("posts events", () => {
     expect(r!.event.channelSeq).toBeGreaterThan(e!.event.channelSeq);
   });
 
+  it("a channel of SB_POSTS_MAX_NOTIFICATIONS_PER_CHANNEL members or more ignores @channel, @all and @here, not @username", async () => {
+    // A second service on the same NATS, with a limit of 3 and a database of its own.
+    const limited = await startPostsInProcess(b, { SB_POSTS_MAX_NOTIFICATIONS_PER_CHANNEL: "3" });
+    const c = postsClient(limited.grpcPort);
+    try {
+      const team = (await c.createTeam({ name: "limited", displayName: "Limited", allowOpenInvite: true }, as(alice))).team!;
+      for (const u of [bob, carol]) await c.addTeamMember({ teamId: team.id, userId: u.id }, as(alice));
+      const small = (await c.createChannel({ teamId: team.id, name: "small", displayName: "Small" }, as(alice))).channel!;
+      await c.addChannelMember({ channelId: small.id, userId: bob.id }, as(alice));
+      const large = (await c.createChannel({ teamId: team.id, name: "large", displayName: "Large" }, as(alice))).channel!;
+      for (const u of [bob, carol]) await c.addChannelMember({ channelId: large.id, userId: u.id }, as(alice));
+      const mentioned = async (channelId: string, message: string) => {
+        const p = (await c.createPost({ post: { channelId, message } }, as(alice))).post!;
+        const [e] = await events(named("posted", (x) => postOf(x).id === p.id));
+        return [...e!.event.posted!.mentionedUserIds].sort();
+      };
+      expect(await mentioned(small.id, "@channel two of us")).toEqual([bob.id]);
+      expect(await mentioned(large.id, "@channel three of us")).toEqual([]);
+      expect(await mentioned(large.id, "@all three of us")).toEqual([]);
+      expect(await mentioned(large.id, "@here three of us")).toEqual([]);
+      expect(await mentioned(large.id, `@all and @${carol.username}`)).toEqual([carol.id]);
+    } finally {
+      c.close();
+      await limited.stop();
+    }
+  });
+
   it("posted in a direct channel: '@sender' as display name, no team, the partner mentioned", async () => {
     const dm = (await client.createDirectChannel({ userId1: alice.id, userId2: bob.id }, as(alice))).channel!;
     const copies = await events(named("direct_added", (x) => x.event.broadcast?.channelId === dm.id), 2);

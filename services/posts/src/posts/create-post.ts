@@ -93,7 +93,9 @@ export function createPostCreator(d: Deps) {
 
   /**
    * The users the post mentions: explicit @usernames that are members, every member for
-   * @channel and @all, the members in `online` for @here, the DM partner.
+   * @channel and @all, the members in `online` for @here, the DM partner. As in Mattermost
+   * (allowChannelMentions), a channel of maxNotificationsPerChannel members or more ignores
+   * @channel, @all and @here.
    */
   async function mentionedUsers(
     q: Queryable,
@@ -108,13 +110,20 @@ export function createPostCreator(d: Deps) {
       const members = await channelMemberIds(q, channel.id);
       const isMember = new Set(members);
       for (const id of named) if (isMember.has(id)) out.add(id);
-      if (mentions.wholeChannel) for (const id of members) out.add(id);
-      else if (mentions.here && online) for (const id of members) if (online.has(id)) out.add(id);
+      const channelWideAllowed = members.length < d.maxNotificationsPerChannel;
+      if (channelWideAllowed && mentions.wholeChannel) for (const id of members) out.add(id);
+      else if (channelWideAllowed && mentions.here && online) for (const id of members) if (online.has(id)) out.add(id);
     }
     if (channel.type === "D") out.add(directPartner(channel.name, post.user_id));
     out.delete(post.user_id);
     out.delete("");
     return [...out];
+  }
+
+  /** For @here: the channel's online members (nobody is asked about in a channel too large for it). */
+  async function onlineMembers(channelId: string, token: string): Promise<ReadonlySet<string>> {
+    const members = await channelMemberIds(d.db, channelId);
+    return members.length >= d.maxNotificationsPerChannel ? new Set() : d.online.online(members, token);
   }
 
   async function replay(call: Call, input: NewPostInput): Promise<CreatePostResult> {
@@ -192,7 +201,7 @@ export function createPostCreator(d: Deps) {
     }
     // @here: which members are online, asked before the transaction (no remote call while
     // the channel row is locked); membership is settled inside it.
-    const online = mentions.here && !mentions.wholeChannel ? await d.online.online(await channelMemberIds(d.db, row.channel_id), call.token) : undefined;
+    const online = mentions.here && !mentions.wholeChannel ? await onlineMembers(row.channel_id, call.token) : undefined;
     let post: PostRow;
     try {
       post = await callTx(d.db, call.signal, async (q) => {
