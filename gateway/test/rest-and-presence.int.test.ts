@@ -16,7 +16,12 @@ let teamId: string;
 const open: Recorder[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ gateways: 2, presenceEnv: { SB_PRESENCE_OFFLINE_GRACE_MS: "300" } });
+  stack = await startStack({
+    gateways: 2,
+    presenceEnv: { SB_PRESENCE_OFFLINE_GRACE_MS: "300" },
+    // Small enough to reach in a test: channels of 5 members or more ignore @channel, @all and @here.
+    postsEnv: { SB_POSTS_MAX_NOTIFICATIONS_PER_CHANNEL: "5" },
+  });
   [url, url2] = stack.gatewayUrls as [string, string];
   alice = await newUser(url, "alice");
   bob = await newUser(url, "bob");
@@ -141,6 +146,31 @@ describe("statuses come from the presence service", () => {
     const allAway = await awayWs.next((e) => e.event === "posted" && postOf(e).id === all.id);
     expect(allAway.data!.mentions).toBe(JSON.stringify([away.id]));
     expect(await mentionCounts()).toMatchObject({ [on.id]: 2, [away.id]: 1, [off.id]: 1, [alice.id]: 0 });
+  });
+
+  it("in a channel past the limit @channel mentions nobody and the poster gets Mattermost's ephemeral notice", async () => {
+    const ch = await alice.client.createChannel({ team_id: teamId, name: `big${Date.now()}`, display_name: "Big", type: "O" } as never);
+    const others = [];
+    for (let i = 0; i < 5; i++) {
+      const u = await newUser(url, "big");
+      await alice.client.addToTeam(teamId, u.id);
+      await alice.client.addToChannel(u.id, ch.id);
+      others.push(u);
+    }
+    const poster = await connect(url, alice.token);
+    const member = await connect(url2, others[0]!.token);
+    open.push(poster, member);
+    const p = await alice.client.createPost({ channel_id: ch.id, message: "@channel all hands" } as never);
+    const seen = await member.next((e) => e.event === "posted" && postOf(e).id === p.id);
+    expect(seen.data).not.toHaveProperty("mentions");
+    const notice = await poster.next((e) => e.event === "ephemeral_message");
+    expect(notice.broadcast).toMatchObject({ user_id: alice.id, channel_id: ch.id });
+    expect(postOf(notice)).toMatchObject({
+      type: "system_ephemeral",
+      channel_id: ch.id,
+      message: "@channel notifications are disabled in channels with more than 5 users. Contact your system administrator for more information.",
+    });
+    expect((await alice.client.getChannelMembers(ch.id)).every((m) => m.mention_count === 0)).toBe(true);
   });
 });
 

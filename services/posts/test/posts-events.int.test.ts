@@ -113,27 +113,48 @@ describe("posts events", () => {
     expect(r!.event.channelSeq).toBeGreaterThan(e!.event.channelSeq);
   });
 
-  it("a channel of SB_POSTS_MAX_NOTIFICATIONS_PER_CHANNEL members or more ignores @channel, @all and @here, not @username", async () => {
+  it("channels of SB_POSTS_MAX_NOTIFICATIONS_PER_CHANNEL members or more ignore @channel, @all and @here; past it the poster is told", async () => {
     // A second service on the same NATS, with a limit of 3 and a database of its own.
     const limited = await startPostsInProcess(b, { SB_POSTS_MAX_NOTIFICATIONS_PER_CHANNEL: "3" });
     const c = postsClient(limited.grpcPort);
     try {
+      const dave = await signup(b, "dave");
       const team = (await c.createTeam({ name: "limited", displayName: "Limited", allowOpenInvite: true }, as(alice))).team!;
-      for (const u of [bob, carol]) await c.addTeamMember({ teamId: team.id, userId: u.id }, as(alice));
-      const small = (await c.createChannel({ teamId: team.id, name: "small", displayName: "Small" }, as(alice))).channel!;
-      await c.addChannelMember({ channelId: small.id, userId: bob.id }, as(alice));
-      const large = (await c.createChannel({ teamId: team.id, name: "large", displayName: "Large" }, as(alice))).channel!;
-      for (const u of [bob, carol]) await c.addChannelMember({ channelId: large.id, userId: u.id }, as(alice));
-      const mentioned = async (channelId: string, message: string) => {
+      for (const u of [bob, carol, dave]) await c.addTeamMember({ teamId: team.id, userId: u.id }, as(alice));
+      const channelOf = async (name: string, members: TestUser[]) => {
+        const ch = (await c.createChannel({ teamId: team.id, name, displayName: name }, as(alice))).channel!;
+        for (const u of members) await c.addChannelMember({ channelId: ch.id, userId: u.id }, as(alice));
+        return ch.id;
+      };
+      const small = await channelOf("small", [bob]);
+      const exact = await channelOf("exact", [bob, carol]);
+      const large = await channelOf("large", [bob, carol, dave]);
+      const post = async (channelId: string, message: string) => {
         const p = (await c.createPost({ post: { channelId, message } }, as(alice))).post!;
         const [e] = await events(named("posted", (x) => postOf(x).id === p.id));
-        return [...e!.event.posted!.mentionedUserIds].sort();
+        return { p, mentioned: [...e!.event.posted!.mentionedUserIds].sort() };
       };
-      expect(await mentioned(small.id, "@channel two of us")).toEqual([bob.id]);
-      expect(await mentioned(large.id, "@channel three of us")).toEqual([]);
-      expect(await mentioned(large.id, "@all three of us")).toEqual([]);
-      expect(await mentioned(large.id, "@here three of us")).toEqual([]);
-      expect(await mentioned(large.id, `@all and @${carol.username}`)).toEqual([carol.id]);
+      const notices = (channelId: string) => named("ephemeral_message", (x) => x.event.broadcast?.channelId === channelId);
+
+      expect((await post(small, "@channel two of us")).mentioned).toEqual([bob.id]);
+      // At the limit: off, and (as in Mattermost) no notice.
+      expect((await post(exact, "@channel three of us")).mentioned).toEqual([]);
+      // Past it: off, and one notice per word used, to the poster only.
+      const { p, mentioned } = await post(large, `@here and @all, and @${carol.username}`);
+      expect(mentioned).toEqual([carol.id]);
+      const told = await events(notices(large), 2);
+      expect(told).toHaveLength(2);
+      expect(told.map((e) => postOf(e).message)).toEqual([
+        "@here notifications are disabled in channels with more than 3 users. Contact your system administrator for more information.",
+        "@all notifications are disabled in channels with more than 3 users. Contact your system administrator for more information.",
+      ]);
+      for (const e of told) {
+        expect(e.subject).toBe(subjects.user(alice.id));
+        expect(e.event.broadcast).toMatchObject({ userId: alice.id, channelId: large });
+        expect(keys(postOf(e))).toEqual(POST_KEYS);
+        expect(postOf(e)).toMatchObject({ type: "system_ephemeral", channel_id: large, user_id: "", create_at: Number(p.createAt) + 1 });
+      }
+      expect((await storedEvents(b.bus)).filter(notices(exact))).toEqual([]);
     } finally {
       c.close();
       await limited.stop();

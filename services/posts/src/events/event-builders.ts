@@ -232,3 +232,52 @@ export function channelsViewedEvents(userId: string, times: Readonly<Record<stri
     },
   ];
 }
+
+/** Mattermost's api.post.disabled_here / _channel / _all (server/i18n/en.json). */
+const CHANNEL_MENTION_DISABLED: Record<"here" | "channel" | "all", string> = {
+  here: "@here notifications are disabled in channels with more than {{.Users}} users. Contact your system administrator for more information.",
+  channel: "@channel notifications are disabled in channels with more than {{.Users}} users. Contact your system administrator for more information.",
+  all: "@all notifications are disabled in channels with more than {{.Users}} users. Contact your system administrator for more information.",
+};
+
+/**
+ * `ephemeral_message` (app/notification.go SendNotifications, app/post.go SendEphemeralPost):
+ * tells the poster that @here, @channel or @all notified nobody in a channel this large, one
+ * system_ephemeral post per word used, to the poster only. Ephemeral posts are never stored.
+ */
+export function channelMentionsDisabledEvents(
+  c: ChannelChange,
+  post: Pick<PostRow, "user_id" | "channel_id" | "create_at">,
+  words: readonly ("here" | "channel" | "all")[],
+  limit: number,
+): OutboxEntry[] {
+  return words.map((w) => {
+    const notice: PostRow = {
+      id: newId(),
+      create_at: post.create_at + 1,
+      update_at: 0,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: "",
+      channel_id: post.channel_id,
+      root_id: "",
+      original_id: "",
+      message: CHANNEL_MENTION_DISABLED[w].replace("{{.Users}}", String(limit)),
+      type: "system_ephemeral",
+      props: {},
+      hashtags: "",
+      file_ids: [],
+      pending_post_id: "",
+      reply_count: 0,
+      last_reply_at: 0,
+      has_reactions: false,
+      metadata: {},
+    };
+    return channelEntry(c, subjects.user(post.user_id), {
+      event: "ephemeral_message",
+      data: { post: postJson(notice) },
+      broadcast: { userId: post.user_id, channelId: post.channel_id },
+    });
+  });
+}

@@ -16,7 +16,7 @@ import { channelMemberIds, type ChannelRow } from "../channels/channel-store.js"
 import { directPartner } from "../channels/direct-channels.js";
 import type { Call, Deps } from "../deps.js";
 import { channelNotFound, userNotFound } from "../errors.js";
-import { channelChange, postedEvents } from "../events/event-builders.js";
+import { channelChange, channelMentionsDisabledEvents, postedEvents } from "../events/event-builders.js";
 import { emitIf } from "../events/emit.js";
 import { callTx, Rollback } from "../tx.js";
 import { abortedCall } from "../errors.js";
@@ -95,7 +95,7 @@ export function createPostCreator(d: Deps) {
    * The users the post mentions: explicit @usernames that are members, every member for
    * @channel and @all, the members in `online` for @here, the DM partner. As in Mattermost
    * (allowChannelMentions), a channel of maxNotificationsPerChannel members or more ignores
-   * @channel, @all and @here.
+   * @channel, @all and @here; with more members than that the poster is told (`notice`).
    */
   async function mentionedUsers(
     q: Queryable,
@@ -104,8 +104,9 @@ export function createPostCreator(d: Deps) {
     named: string[],
     mentions: ParsedMentions,
     online: ReadonlySet<string> | undefined,
-  ): Promise<string[]> {
+  ): Promise<{ ids: string[]; notice: boolean }> {
     const out = new Set<string>();
+    let notice = false;
     if (named.length > 0 || mentions.channelWide) {
       const members = await channelMemberIds(q, channel.id);
       const isMember = new Set(members);
@@ -113,11 +114,13 @@ export function createPostCreator(d: Deps) {
       const channelWideAllowed = members.length < d.maxNotificationsPerChannel;
       if (channelWideAllowed && mentions.wholeChannel) for (const id of members) out.add(id);
       else if (channelWideAllowed && mentions.here && online) for (const id of members) if (online.has(id)) out.add(id);
+      // Mattermost tells the poster only past the limit (>), while it disables from it (>=).
+      notice = mentions.channelWide && members.length > d.maxNotificationsPerChannel;
     }
     if (channel.type === "D") out.add(directPartner(channel.name, post.user_id));
     out.delete(post.user_id);
     out.delete("");
-    return [...out];
+    return { ids: [...out], notice };
   }
 
   /** For @here: the channel's online members (nobody is asked about in a channel too large for it). */
@@ -216,9 +219,10 @@ export function createPostCreator(d: Deps) {
           if (!p) throw await rootFailure(q, row);
           participants = p;
         }
-        const mentioned = await mentionedUsers(q, channel, row, named, mentions, online);
+        const { ids: mentioned, notice } = await mentionedUsers(q, channel, row, named, mentions, online);
         const followers = [...new Set(participants)].filter((id) => id !== userId);
-        const events = postedEvents(channelChange(channel, BigInt(channel.seq), now), {
+        const change = channelChange(channel, BigInt(channel.seq), now);
+        const events = postedEvents(change, {
           post: row,
           channel,
           senderUsername: sender.username,
@@ -226,6 +230,10 @@ export function createPostCreator(d: Deps) {
           mentionedUserIds: mentioned,
           followerUserIds: followers,
         });
+        if (notice) {
+          const words = (["here", "channel", "all"] as const).filter((w) => mentions[w]);
+          events.push(...channelMentionsDisabledEvents(change, row, words, d.maxNotificationsPerChannel));
+        }
         // The insert and its event in one statement: the event is written only if the post was.
         const [stored] = await emitIf<Pick<PostRow, "props" | "metadata">>(q, events, insertPostOnceSql(row));
         if (!stored) throw new Rollback(undefined);

@@ -9,8 +9,8 @@ describe("mentions", () => {
   });
 
   it("treats @channel and @all as the whole channel, @here as its online members", () => {
-    expect(parseMentions("hey @channel")).toMatchObject({ wholeChannel: true, here: false, channelWide: true });
-    expect(parseMentions("@all: look")).toMatchObject({ wholeChannel: true, here: false, channelWide: true });
+    expect(parseMentions("hey @channel")).toMatchObject({ channel: true, all: false, wholeChannel: true, here: false, channelWide: true });
+    expect(parseMentions("@all: look")).toMatchObject({ channel: false, all: true, wholeChannel: true, here: false, channelWide: true });
     expect(parseMentions("@here.")).toMatchObject({ wholeChannel: false, here: true, channelWide: true, words: [] });
     expect(parseMentions("@channels")).toMatchObject({ wholeChannel: false, here: false, channelWide: false, words: ["channels"] });
   });

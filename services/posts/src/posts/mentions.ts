@@ -7,32 +7,31 @@
 const CODE_BLOCK = /```[\s\S]*?```/g;
 const INLINE_CODE = /`[^`\n]*`/g;
 const MENTION = /(?:^|[^\p{L}\p{N}_.@-])@([a-z0-9][a-z0-9._-]*)/giu;
-const WHOLE_CHANNEL = new Set(["channel", "all"]);
-
 export interface ParsedMentions {
   /** Each mentioned word, lower-case, as written (trailing punctuation included). */
   readonly words: readonly string[];
-  /** @channel or @all: every member. */
-  readonly wholeChannel: boolean;
+  readonly channel: boolean;
+  readonly all: boolean;
   /** @here: the members who are online. */
   readonly here: boolean;
-  /** Either of the two. */
+  /** @channel or @all: every member. */
+  readonly wholeChannel: boolean;
+  /** Any of @channel, @all and @here. */
   readonly channelWide: boolean;
 }
 
 export function parseMentions(message: string): ParsedMentions {
   const text = message.replace(CODE_BLOCK, " ").replace(INLINE_CODE, " ");
   const words = new Set<string>();
-  let wholeChannel = false;
-  let here = false;
+  const special = { channel: false, all: false, here: false };
   for (const m of text.matchAll(MENTION)) {
     const word = m[1]!.toLowerCase();
     const bare = word.replace(/[._-]+$/, "");
-    if (WHOLE_CHANNEL.has(bare)) wholeChannel = true;
-    else if (bare === "here") here = true;
+    if (bare === "channel" || bare === "all" || bare === "here") special[bare] = true;
     else words.add(word);
   }
-  return { words: [...words], wholeChannel, here, channelWide: wholeChannel || here };
+  const wholeChannel = special.channel || special.all;
+  return { words: [...words], ...special, wholeChannel, channelWide: wholeChannel || special.here };
 }
 
 /** The usernames a word may name: itself, then without each trailing '.', '-' or '_'. */
