@@ -10,7 +10,7 @@ import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
 import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent, type AppDeps } from "@switchboard/runtime";
-import { clientConfig } from "./client-config.js";
+import { clientConfig, versionId } from "./client-config.js";
 import type { GatewayConfig } from "./config.js";
 import { CloseCode } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
@@ -88,7 +88,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       authTimeoutMs: config.authTimeoutMs,
       resumeWindowMs: config.resumeWindowMs,
       stallTimeoutMs: 5_000,
-      serverVersion: config.serverVersion,
+      versionId: versionId(config.serverVersion),
       hostname: config.podName,
       onBound: (sock) => actions?.handleDeferred(sock),
     });
@@ -120,6 +120,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       maxBufferedBytes: config.maxBufferedBytes,
       accepting: () => accepting,
     });
+    const staticClientConfig = clientConfig(config);
     const restDeps: RestDeps = {
       accounts,
       posts,
@@ -128,12 +129,12 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       deadlineMs: config.rpcDeadlineMs,
       secureCookies: config.secureCookies,
       healthy: () => rt.readiness.snapshot().ready,
-      clientConfig: () => clientConfig(config),
+      clientConfig: () => staticClientConfig,
     };
     registerRoutes(
       app,
       [...usersRoutes(restDeps), ...statusRoutes(restDeps), ...teamsRoutes(restDeps), ...channelsRoutes(restDeps), ...postsRoutes(restDeps), ...systemRoutes(restDeps)],
-      { log, metrics, maxRequestBytes: config.maxRequestBytes, serverVersion: config.serverVersion },
+      { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: versionId(config.serverVersion) },
     );
 
     await lifecycle.start(reporter);

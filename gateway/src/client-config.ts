@@ -34,3 +34,11 @@ export function clientConfig(c: GatewayConfig): Record<string, string> {
     FeatureFlagWebSocketEventScope: "true",
   };
 }
+
+/**
+ * The version a client sees in X-Version-Id and in hello's server_version: Mattermost's
+ * "<version>.<build number>.<config hash>.<licensed>".
+ */
+export function versionId(serverVersion: string): string {
+  return `${serverVersion}.0.switchboard.false`;
+}

@@ -51,6 +51,26 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+const STATUS_LINES: Record<number, string> = {
+  200: "200 OK",
+  201: "201 Created",
+  400: "400 Bad Request",
+  401: "401 Unauthorized",
+  403: "403 Forbidden",
+  404: "404 Not Found",
+  405: "405 Method Not Allowed",
+  413: "413 Request Entity Too Large",
+  500: "500 Internal Server Error",
+  501: "501 Not Implemented",
+  503: "503 Service Unavailable",
+  504: "504 Gateway Timeout",
+};
+
+/** The HTTP status line for a status code. */
+export function statusLine(status: number): string {
+  return STATUS_LINES[status] ?? `${status} Status`;
+}
+
 export function httpStatusOf(e: AppError): number {
   return HTTP_STATUS[e.code];
 }

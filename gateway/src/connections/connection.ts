@@ -32,7 +32,6 @@ export class Connection {
   /** Forgotten: no resume possible any more. */
   dead = false;
   postedAck = false;
-  lastActivityAt = Date.now();
   /** The `presence` action's values; null = never reported (Mattermost's "<>"). */
   activeChannelId: string | null = null;
   activeTeamId: string | null = null;

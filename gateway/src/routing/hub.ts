@@ -48,7 +48,7 @@ export class Hub {
   constructor(private readonly o: HubOptions) {
     this.log = o.log.child({ part: "hub" });
     this.subs = new SubjectTable(o.bus, (subject, data) => this.onMessage(subject, data), (n) => o.metrics.setSubscriptions(n));
-    this.index = new RouteIndex(this.subs);
+    this.index = new RouteIndex(this.subs, (channelId) => this.backfill.forget(channelId));
     this.scheduler = new FlushScheduler(o.onStalled);
     this.backfill = new ChannelBackfill({
       bus: o.bus,
@@ -116,14 +116,15 @@ export class Hub {
       this.o.metrics.duplicateDropped();
       return;
     }
+    const scope = parseEventSubject(subject);
+    // Counted once here, as it arrives: not again when a parked or held event is processed.
+    this.o.metrics.eventReceived(scope?.scope ?? "other");
     if (this.backfill.hold(subject, ev)) return;
-    this.process(ev, subject);
+    this.process(ev, subject, scope);
   }
 
   /** Applies and delivers one event (live, or recovered in stream order by the back-fill). */
-  process(ev: Event, subject: string): void {
-    const scope = parseEventSubject(subject);
-    this.o.metrics.eventReceived(scope?.scope ?? "other");
+  process(ev: Event, subject: string, scope = parseEventSubject(subject)): void {
     if (scope?.scope === "user") {
       const r = this.index.users.get(scope.id);
       if (r && !r.ready) {

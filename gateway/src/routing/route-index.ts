@@ -19,7 +19,11 @@ export class RouteIndex {
   readonly channelUsers = new Map<string, Set<UserRoutes>>();
   readonly teamUsers = new Map<string, Set<UserRoutes>>();
 
-  constructor(private readonly subs: SubjectTable) {}
+  constructor(
+    private readonly subs: SubjectTable,
+    /** The last local user of a channel left it (its per-channel state can go). */
+    private readonly onChannelDropped: (channelId: string) => void = () => undefined,
+  ) {}
 
   /** Starts tracking a user: subscribes their own subject first, so no change to their
    * memberships published after this point can be missed. */
@@ -55,7 +59,10 @@ export class RouteIndex {
     if (!r.channels.delete(channelId)) return;
     const set = this.channelUsers.get(channelId);
     set?.delete(r);
-    if (set && set.size === 0) this.channelUsers.delete(channelId);
+    if (set && set.size === 0) {
+      this.channelUsers.delete(channelId);
+      this.onChannelDropped(channelId);
+    }
     this.subs.release(subjects.channel(channelId));
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "@switchboard/log";
 import { AppError, newId } from "@switchboard/model";
-import { errorBody, httpStatusOf } from "../errors.js";
+import { errorBody, httpStatusOf, statusLine } from "../errors.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { RestRequest, RestResponse, RouteSpec } from "../rest/rest-types.js";
 import type { Uws } from "./uws.js";
@@ -13,23 +13,10 @@ export interface HttpOptions {
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
   readonly maxRequestBytes: number;
-  readonly serverVersion: string;
+  /** X-Version-Id on every answer (versionId()). */
+  readonly versionId: string;
 }
 
-const STATUS_LINES: Record<number, string> = {
-  200: "200 OK",
-  201: "201 Created",
-  400: "400 Bad Request",
-  401: "401 Unauthorized",
-  403: "403 Forbidden",
-  404: "404 Not Found",
-  405: "405 Method Not Allowed",
-  413: "413 Request Entity Too Large",
-  500: "500 Internal Server Error",
-  501: "501 Not Implemented",
-  503: "503 Service Unavailable",
-  504: "504 Gateway Timeout",
-};
 
 export function registerRoutes(app: Uws.TemplatedApp, routes: readonly RouteSpec[], o: HttpOptions): void {
   for (const r of routes) {
@@ -106,9 +93,9 @@ function handle(res: Uws.HttpResponse, req: Uws.HttpRequest, route: RouteSpec, n
 function write(res: Uws.HttpResponse, r: RestResponse, requestId: string, o: HttpOptions, aborted: () => boolean): void {
   if (aborted()) return;
   res.cork(() => {
-    res.writeStatus(STATUS_LINES[r.status] ?? `${r.status} Status`);
+    res.writeStatus(statusLine(r.status));
     res.writeHeader("X-Request-Id", requestId);
-    res.writeHeader("X-Version-Id", `${o.serverVersion}.0.switchboard.false`);
+    res.writeHeader("X-Version-Id", o.versionId);
     for (const [k, v] of r.headers ?? []) res.writeHeader(k, v);
     if (r.json !== undefined) {
       res.writeHeader("Content-Type", "application/json");

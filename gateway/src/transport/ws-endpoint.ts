@@ -8,7 +8,7 @@ import type { Logger } from "@switchboard/log";
 import { AppError, isValidId } from "@switchboard/model";
 import type { Actor } from "@switchboard/tokens";
 import type { SocketPort } from "../connections/socket-port.js";
-import { CloseCode, CloseReason, errorBody, httpStatusOf } from "../errors.js";
+import { CloseCode, CloseReason, errorBody, httpStatusOf, statusLine } from "../errors.js";
 import { findCredentials } from "../http/credentials.js";
 import { originAllowed, type OriginPolicy } from "../http/origin.js";
 import { parseRequest } from "../protocol/inbound.js";
@@ -36,7 +36,6 @@ interface UserData {
 /** Frames above this are dropped by uWS without reading them (no close frame). */
 const HARD_PAYLOAD_LIMIT = 64 * 1024;
 
-const STATUS_TEXT: Record<number, string> = { 400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable" };
 
 export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions): void {
   const behavior: Uws.WebSocketBehavior<UserData> = {
@@ -119,7 +118,7 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
     if (aborted) return;
     res.cork(() => {
       res
-        .writeStatus(STATUS_TEXT[httpStatusOf(e)] ?? "400 Bad Request")
+        .writeStatus(statusLine(httpStatusOf(e)))
         .writeHeader("Content-Type", "application/json")
         .end(JSON.stringify(errorBody(e, "")));
     });
@@ -156,7 +155,7 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
 
   if (creds.source === "none") return finish(undefined);
   o.auth.verify(creds.token).then(finish, (e: unknown) => {
-    const err = e instanceof AppError ? e : AppError.from(e);
+    const err = AppError.from(e);
     if (err.code === "internal") o.log.error({ err: e }, "token verification failed");
     reject(err);
   });

@@ -58,7 +58,6 @@ export class Actions {
       user_update_active_status: (conn, data) => {
         if (typeof data.user_is_active !== "boolean") throw invalidParam("user_is_active");
         const manual = data.manual === true;
-        conn.lastActivityAt = Date.now();
         o.presenceReporter.activity(conn.userId, data.user_is_active, manual);
         return undefined;
       },
@@ -107,7 +106,6 @@ export class Actions {
     }
     const h = this.handlers[req.action];
     if (!h) return this.fail(s, req.seq, action, "api.web_socket_router.bad_action.app_error", "Invalid websocket action.", 500);
-    conn.lastActivityAt = Date.now();
     Promise.resolve()
       .then(() => h(conn, req.data))
       .then(
@@ -145,8 +143,7 @@ export class Actions {
     }
     if (s.closed || s.conn) return;
     if (await this.o.sessions.authenticate(s, actor, token)) {
-      // hello (queued by authenticate) goes before the OK, as with Mattermost.
-      (s.conn as Connection | undefined)?.flush();
+      // hello (queued and flushed by authenticate) goes before the OK, as with Mattermost.
       this.ok(s, req.seq, "authentication_challenge", undefined);
     }
   }

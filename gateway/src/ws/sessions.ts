@@ -48,7 +48,8 @@ export interface SessionsOptions {
   readonly resumeWindowMs: number;
   /** How long a socket may stay at its byte budget with events waiting before it is closed. */
   readonly stallTimeoutMs: number;
-  readonly serverVersion: string;
+  /** What hello reports as server_version (versionId()). */
+  readonly versionId: string;
   readonly hostname: string;
   /** Called once a socket is bound to its connection (to handle deferred requests). */
   readonly onBound: (s: SocketState) => void;
@@ -162,7 +163,7 @@ export class Sessions {
 
   private pushHello(conn: Connection): void {
     const data = {
-      server_version: `${this.o.serverVersion}.0.switchboard.false`,
+      server_version: this.o.versionId,
       connection_id: conn.id,
       server_hostname: this.o.hostname,
     };
@@ -223,15 +224,9 @@ export class Sessions {
   }
 
   /** Closes every connection of a revoked session (all pods get the same revocation). */
-  revokeSession(sessionId: string): number {
-    let n = 0;
-    for (const conn of [...this.connections.values()]) {
-      if (conn.actor.sessionId === sessionId) {
-        this.forget(conn, CloseCode.SessionRevoked);
-        n++;
-      }
-    }
-    return n;
+  revokeSession(sessionId: string): void {
+    // A Map may lose entries while it is iterated: no copy needed.
+    for (const conn of this.connections.values()) if (conn.actor.sessionId === sessionId) this.forget(conn, CloseCode.SessionRevoked);
   }
 
   /** Closes every socket (drain); connections stay for resumes elsewhere until we exit. */
@@ -247,11 +242,11 @@ export class Sessions {
 
   private sweep(): void {
     const now = Date.now();
-    for (const conn of [...this.connections.values()]) {
+    for (const conn of this.connections.values()) {
       if (conn.actor.expiresAt <= now) this.forget(conn, CloseCode.SessionRevoked);
       else if (!conn.attached && now - conn.detachedAt > this.o.resumeWindowMs) this.forget(conn, CloseCode.ServerShuttingDown);
     }
-    for (const [conn, since] of [...this.stalled]) {
+    for (const [conn, since] of this.stalled) {
       if (now - since < this.o.stallTimeoutMs) continue;
       this.stalled.delete(conn);
       if (conn.socket) {
