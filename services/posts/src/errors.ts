@@ -20,9 +20,6 @@ function refusal(e: AppError): AppError {
 export const denied = (message = "You do not have the appropriate permissions."): AppError =>
   refusal(permissionDenied("api.context.permissions.app_error", message));
 
-export const invalidParam = (name: string, id = "api.context.invalid_param.app_error"): AppError =>
-  invalidArgument(id, `Invalid or missing ${name} parameter.`);
-
 export const invalidId = (name: string): AppError =>
   invalidArgument("api.context.invalid_url_param.app_error", `Invalid or missing ${name} parameter: must be a 26-character id.`);
 

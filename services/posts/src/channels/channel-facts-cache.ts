@@ -5,26 +5,24 @@
  */
 import type { Queryable } from "@switchboard/db";
 import type { ChannelFacts } from "../posts/create-post-fast.js";
+import { createTtlCache } from "../ttl-cache.js";
 
 export interface ChannelFactsCache {
   get(q: Queryable, channelId: string): Promise<ChannelFacts | undefined>;
   forget(channelId: string): void;
 }
 
-export function createChannelFactsCache(o: { ttlMs: number; maxEntries: number; now?: () => number }): ChannelFactsCache {
-  const now = o.now ?? Date.now;
-  const entries = new Map<string, { facts: ChannelFacts; at: number }>();
+export function createChannelFactsCache(o: { ttlMs: number; maxEntries: number }): ChannelFactsCache {
+  const entries = createTtlCache<ChannelFacts>(o.maxEntries, Date.now);
   return {
     async get(q, channelId) {
       const hit = entries.get(channelId);
-      if (hit && now() - hit.at < o.ttlMs) return hit.facts;
+      if (hit) return hit.value;
       const { rows } = await q.query<ChannelFacts>("SELECT id, team_id, type, display_name, name FROM channels WHERE id = $1 AND delete_at = 0", [channelId], {
         prepare: true,
       });
       const facts = rows[0];
-      if (!facts) return undefined;
-      if (entries.size >= o.maxEntries) entries.delete(entries.keys().next().value!);
-      entries.set(channelId, { facts, at: now() });
+      if (facts) entries.set(channelId, facts, o.ttlMs);
       return facts;
     },
     forget(channelId) {

@@ -159,6 +159,13 @@ export async function channelMemberIds(q: Queryable, channelId: string): Promise
   return (await q.query<{ user_id: string }>("SELECT user_id FROM channel_members WHERE channel_id = $1 ORDER BY user_id", [channelId], { prepare: true })).rows.map((r) => r.user_id);
 }
 
+/** Those of `userIds` who are members of the channel. */
+export async function channelMembersAmong(q: Queryable, channelId: string, userIds: readonly string[]): Promise<string[]> {
+  return (
+    await q.query<{ user_id: string }>("SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = ANY($2::text[])", [channelId, userIds], { prepare: true })
+  ).rows.map((r) => r.user_id);
+}
+
 export async function channelMembersPage(q: Queryable, channelId: string, page: number, perPage: number): Promise<ChannelMemberRow[]> {
   return (
     await q.query<ChannelMemberRow>(`SELECT ${MEMBER_COLUMNS} FROM channel_members WHERE channel_id = $1 ORDER BY user_id LIMIT $2 OFFSET $3`, [

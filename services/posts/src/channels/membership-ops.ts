@@ -5,8 +5,7 @@
  */
 import type { Queryable } from "@switchboard/db";
 import type { OutboxEntry } from "@switchboard/outbox";
-import { newId } from "@switchboard/model";
-import { userAddedEvents, userRemovedEvents } from "../events/event-builders.js";
+import { channelChange, userAddedEvents, userRemovedEvents } from "../events/event-builders.js";
 import { deleteChannelMember, insertChannelMembers, type ChannelMemberRow } from "./channel-store.js";
 
 export interface LockedChannel {
@@ -28,7 +27,7 @@ export async function joinChannels(
     const [added] = await insertChannelMembers(q, c.id, [{ userId, admin: o.admin }], o.now);
     if (!added) continue;
     members.push(added);
-    events.push(...userAddedEvents({ channelId: c.id, teamId: c.team_id, seq: c.seq, changeId: newId(), now: o.now }, userId));
+    events.push(...userAddedEvents(channelChange(c, c.seq, o.now), userId));
   }
   return { members, events };
 }
@@ -45,7 +44,7 @@ export async function leaveChannels(
   for (const c of channels) {
     if (!(await deleteChannelMember(q, c.id, userId))) continue;
     removed.push(c.id);
-    events.push(...userRemovedEvents({ channelId: c.id, teamId: c.team_id, seq: c.seq, changeId: newId(), now: o.now }, userId, o.removerId));
+    events.push(...userRemovedEvents(channelChange(c, c.seq, o.now), userId, o.removerId));
   }
   return { removed, events };
 }

@@ -5,7 +5,7 @@
  */
 import { AppError } from "@switchboard/model";
 import type { Call, Deps } from "../deps.js";
-import { deletedChannel, denied, memberNotFound, userNotFound } from "../errors.js";
+import { channelNotFound, deletedChannel, denied, memberNotFound, userNotFound } from "../errors.js";
 import { emit } from "../events/emit.js";
 import { teamMember } from "../teams/team-store.js";
 import { callTx, Rollback } from "../tx.js";
@@ -46,7 +46,7 @@ export function createMembershipService(d: Deps) {
     try {
       const member = await callTx(db, call.signal, async (q) => {
         const locked = await lockChannel(q, channelId);
-        if (!locked) throw new AppError("not_found", "Unable to find the existing channel.", "app.channel.get.existing.app_error");
+        if (!locked) throw channelNotFound();
         const joined = await joinChannels(q, userId, [{ id: channelId, team_id: locked.channel.team_id, seq: locked.seq }], { admin: false, now: Date.now() });
         const added = joined.members[0];
         // Already a member: Mattermost answers with the membership and changes nothing.
@@ -75,7 +75,7 @@ export function createMembershipService(d: Deps) {
     if (!call.actor.isSystemAdmin && !a.isMember && userId !== call.actor.userId) throw denied();
     await callTx(db, call.signal, async (q) => {
       const locked = await lockChannel(q, channelId);
-      if (!locked) throw new AppError("not_found", "Unable to find the existing channel.", "app.channel.get.existing.app_error");
+      if (!locked) throw channelNotFound();
       const left = await leaveChannels(q, userId, [{ id: channelId, team_id: locked.channel.team_id, seq: locked.seq }], {
         removerId: call.actor.userId,
         now: Date.now(),

@@ -14,7 +14,7 @@ import { newEvent, newId, postToJson, reactionToJson } from "@switchboard/model"
 import type { OutboxEntry } from "@switchboard/outbox";
 import { MembershipChange_Kind, MembershipChangeSchema, PostedHintsSchema, type MembershipChange } from "@switchboard/proto/events";
 import type { ChannelRow, ChannelType } from "../channels/channel-store.js";
-import { postToProto, type PostRow } from "../posts/post-store.js";
+import { newPostRow, postToProto, type PostRow } from "../posts/post-store.js";
 import { reactionToProto, type ReactionRow } from "../reactions/reaction-store.js";
 
 /** One change to one channel: which channel, its position in the channel's stream, and its id. */
@@ -233,12 +233,9 @@ export function channelsViewedEvents(userId: string, times: Readonly<Record<stri
   ];
 }
 
-/** Mattermost's api.post.disabled_here / _channel / _all (server/i18n/en.json). */
-const CHANNEL_MENTION_DISABLED: Record<"here" | "channel" | "all", string> = {
-  here: "@here notifications are disabled in channels with more than {{.Users}} users. Contact your system administrator for more information.",
-  channel: "@channel notifications are disabled in channels with more than {{.Users}} users. Contact your system administrator for more information.",
-  all: "@all notifications are disabled in channels with more than {{.Users}} users. Contact your system administrator for more information.",
-};
+/** Mattermost's api.post.disabled_here / _channel / _all (server/i18n/en.json): they differ only in the word. */
+const channelMentionDisabled = (word: string, limit: number): string =>
+  `@${word} notifications are disabled in channels with more than ${String(limit)} users. Contact your system administrator for more information.`;
 
 /**
  * `ephemeral_message` (app/notification.go SendNotifications, app/post.go SendEphemeralPost):
@@ -252,28 +249,13 @@ export function channelMentionsDisabledEvents(
   limit: number,
 ): OutboxEntry[] {
   return words.map((w) => {
-    const notice: PostRow = {
+    const notice = newPostRow({
       id: newId(),
       create_at: post.create_at + 1,
-      update_at: 0,
-      edit_at: 0,
-      delete_at: 0,
-      is_pinned: false,
-      user_id: "",
       channel_id: post.channel_id,
-      root_id: "",
-      original_id: "",
-      message: CHANNEL_MENTION_DISABLED[w].replace("{{.Users}}", String(limit)),
+      message: channelMentionDisabled(w, limit),
       type: "system_ephemeral",
-      props: {},
-      hashtags: "",
-      file_ids: [],
-      pending_post_id: "",
-      reply_count: 0,
-      last_reply_at: 0,
-      has_reactions: false,
-      metadata: {},
-    };
+    });
     return channelEntry(c, subjects.user(post.user_id), {
       event: "ephemeral_message",
       data: { post: postJson(notice) },

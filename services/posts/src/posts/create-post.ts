@@ -12,19 +12,18 @@
 import type { Queryable } from "@switchboard/db";
 import { AppError, newId } from "@switchboard/model";
 import { loadChannelAccess, requireMember } from "../channels/channel-access.js";
-import { channelMemberIds, type ChannelRow } from "../channels/channel-store.js";
+import { channelMemberIds, channelMembersAmong, type ChannelRow } from "../channels/channel-store.js";
 import { directPartner } from "../channels/direct-channels.js";
 import type { Call, Deps } from "../deps.js";
-import { channelNotFound, userNotFound } from "../errors.js";
+import { abortedCall, channelNotFound, userNotFound } from "../errors.js";
 import { channelChange, channelMentionsDisabledEvents, postedEvents } from "../events/event-builders.js";
 import { emitIf } from "../events/emit.js";
 import { callTx, Rollback } from "../tx.js";
-import { abortedCall } from "../errors.js";
 import { createChannelFactsCache } from "../channels/channel-facts-cache.js";
 import { createPostInOneStatement } from "./create-post-fast.js";
 import { parseHashtags } from "./hashtags.js";
 import { parseMentions, resolveMentionedUsers, usernameCandidates, type ParsedMentions } from "./mentions.js";
-import { insertPostOnceSql, postById, postByPendingId, type PostRow } from "./post-store.js";
+import { insertPostOnceSql, newPostRow, postById, postByPendingId, type PostRow } from "./post-store.js";
 import type { NewPostInput } from "./post-validation.js";
 
 /** @mentions looked up per post; later ones in an enormous message are not notified. */
@@ -107,7 +106,7 @@ export function createPostCreator(d: Deps) {
   ): Promise<{ ids: string[]; notice: boolean }> {
     const out = new Set<string>();
     let notice = false;
-    if (named.length > 0 || mentions.channelWide) {
+    if (mentions.channelWide) {
       const members = await channelMemberIds(q, channel.id);
       const isMember = new Set(members);
       for (const id of named) if (isMember.has(id)) out.add(id);
@@ -115,7 +114,11 @@ export function createPostCreator(d: Deps) {
       if (channelWideAllowed && mentions.wholeChannel) for (const id of members) out.add(id);
       else if (channelWideAllowed && mentions.here && online) for (const id of members) if (online.has(id)) out.add(id);
       // Mattermost tells the poster only past the limit (>), while it disables from it (>=).
-      notice = mentions.channelWide && members.length > d.maxNotificationsPerChannel;
+      notice = members.length > d.maxNotificationsPerChannel;
+    } else if (named.length > 0) {
+      // Only the named users' memberships are needed, not the whole member list.
+      const isMember = new Set(await channelMembersAmong(q, channel.id, named));
+      for (const id of named) if (isMember.has(id)) out.add(id);
     }
     if (channel.type === "D") out.add(directPartner(channel.name, post.user_id));
     out.delete(post.user_id);
@@ -159,30 +162,24 @@ export function createPostCreator(d: Deps) {
     const sender = senders.get(userId);
     if (!sender) throw userNotFound();
     const named = resolveMentionedUsers(mentions.words, byName);
-    const row: PostRow = {
+    const row = newPostRow({
       id: newId(),
       create_at: now,
       update_at: now,
-      edit_at: 0,
-      delete_at: 0,
-      is_pinned: false,
       user_id: userId,
       channel_id: input.channelId,
       root_id: input.rootId,
-      original_id: "",
       message: input.message,
       type: input.type,
       props: input.props,
       hashtags: parseHashtags(input.message),
       file_ids: input.fileIds,
       pending_post_id: input.pendingPostId,
-      reply_count: 0,
-      last_reply_at: 0,
-      has_reactions: false,
       metadata: input.metadata,
-    };
-    // The common case in one statement: a root post that names nobody.
-    if (row.root_id === "" && mentions.words.length === 0 && !mentions.channelWide) {
+    });
+    // The common case in one statement: a root post that names nobody (an @word that is
+    // nobody's username names nobody).
+    if (row.root_id === "" && named.length === 0 && !mentions.channelWide) {
       const facts = await channelFacts.get(d.db, row.channel_id);
       if (facts) {
         if (call.signal.aborted) throw abortedCall(call.signal);

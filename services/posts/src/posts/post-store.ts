@@ -26,6 +26,29 @@ export interface PostRow {
   metadata: Record<string, unknown>;
 }
 
+/** A post row: the fields given, Mattermost's zero values for the rest. */
+export function newPostRow(p: Pick<PostRow, "id" | "create_at" | "channel_id" | "message"> & Partial<PostRow>): PostRow {
+  return {
+    update_at: 0,
+    edit_at: 0,
+    delete_at: 0,
+    is_pinned: false,
+    user_id: "",
+    root_id: "",
+    original_id: "",
+    type: "",
+    props: {},
+    hashtags: "",
+    file_ids: [],
+    pending_post_id: "",
+    reply_count: 0,
+    last_reply_at: 0,
+    has_reactions: false,
+    metadata: {},
+    ...p,
+  };
+}
+
 export const POST_COLUMNS =
   "id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, channel_id, root_id, original_id, message, type, props, hashtags, file_ids, pending_post_id, reply_count, last_reply_at, has_reactions, metadata";
 
@@ -76,8 +99,8 @@ export async function postByPendingId(q: Queryable, userId: string, pendingPostI
   return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE user_id = $1 AND pending_post_id = $2`, [userId, pendingPostId], { prepare: true })).rows[0];
 }
 
-export async function postById(q: Queryable, id: string, o: { forUpdate?: boolean } = {}): Promise<PostRow | undefined> {
-  return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = $1${o.forUpdate ? " FOR UPDATE" : ""}`, [id], { prepare: true })).rows[0];
+export async function postById(q: Queryable, id: string): Promise<PostRow | undefined> {
+  return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = $1`, [id], { prepare: true })).rows[0];
 }
 
 /** Root post and its live replies, oldest first. */

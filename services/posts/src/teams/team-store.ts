@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { Queryable } from "@switchboard/db";
 import { TeamMemberSchema, TeamSchema, type Team, type TeamMember } from "@switchboard/proto/posts";
+import { prefixed } from "../channels/channel-store.js";
 
 export interface TeamRow {
   id: string;
@@ -105,7 +106,7 @@ export async function deactivateTeamMember(q: Queryable, teamId: string, userId:
 export async function teamsForUser(q: Queryable, userId: string): Promise<TeamRow[]> {
   return (
     await q.query<TeamRow>(
-      `SELECT ${TEAM_COLUMNS.split(", ").map((c) => `t.${c}`).join(", ")} FROM teams t JOIN team_members m ON m.team_id = t.id
+      `SELECT ${prefixed(TEAM_COLUMNS, "t")} FROM teams t JOIN team_members m ON m.team_id = t.id
        WHERE m.user_id = $1 AND m.delete_at = 0 AND t.delete_at = 0 ORDER BY t.display_name, t.id`,
       [userId],
     )

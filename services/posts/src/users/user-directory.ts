@@ -5,6 +5,7 @@
  * must not cost a round trip per post.
  */
 import type { AccountsClient } from "@switchboard/auth";
+import { createTtlCache } from "../ttl-cache.js";
 
 export interface UserSummary {
   readonly id: string;
@@ -26,30 +27,6 @@ export interface UserDirectoryOptions {
   readonly maxEntries: number;
   readonly deadlineMs: number;
   readonly now?: () => number;
-}
-
-interface Entry<V> {
-  value: V;
-  expires: number;
-}
-
-function createTtlCache<V>(maxEntries: number, now: () => number) {
-  const map = new Map<string, Entry<V>>();
-  return {
-    get(key: string): Entry<V> | undefined {
-      const e = map.get(key);
-      if (e && e.expires <= now()) {
-        map.delete(key);
-        return undefined;
-      }
-      return e;
-    },
-    set(key: string, value: V, ttlMs: number): void {
-      if (maxEntries <= 0 || ttlMs <= 0) return;
-      if (map.size >= maxEntries) map.delete(map.keys().next().value!);
-      map.set(key, { value, expires: now() + ttlMs });
-    },
-  };
 }
 
 export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
