@@ -75,8 +75,13 @@ function js(bus: Bus): JetStreamClient {
   return c;
 }
 
-/** Creates the stream, or updates it to this spec; safe for replicas starting together. */
-export async function ensureStream(bus: Bus, spec: StreamSpec): Promise<void> {
+/**
+ * Creates the stream, or updates it to this spec; safe for replicas starting together.
+ * With `createOnly`, an existing stream is left as it is (a component that uses a stream
+ * another one owns creates it if missing but never changes the owner's settings). Resolves
+ * to true when this call created it.
+ */
+export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?: boolean } = {}): Promise<boolean> {
   const m = await jsm(bus);
   const cfg: Partial<StreamConfig> & { name: string } = {
     name: spec.name,
@@ -94,13 +99,14 @@ export async function ensureStream(bus: Bus, spec: StreamSpec): Promise<void> {
   } catch {
     try {
       await m.streams.add(cfg);
-      return;
+      return true;
     } catch (e: unknown) {
       // Another process created it between our info and add: fall through to update.
       if (!String(e).includes("already in use")) throw e;
     }
   }
-  await m.streams.update(spec.name, cfg);
+  if (!o.createOnly) await m.streams.update(spec.name, cfg);
+  return false;
 }
 
 export interface StreamMessage {

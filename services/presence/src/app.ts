@@ -3,8 +3,7 @@
  * domain; importing this module has no side effects.
  */
 import { createSessionAuth } from "@switchboard/auth";
-import { ensureStream, eventStreamSpec, openKv, streamState, type Bus } from "@switchboard/bus";
-import type { Logger } from "@switchboard/log";
+import { ensureStream, eventStreamSpec, openKv, type Bus } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
@@ -36,17 +35,6 @@ export interface PresenceApp {
 
 const PUBLISH_TIMEOUT_MS = 2_000;
 
-/** Creates the SB_EVT stream only when nobody has yet: an existing stream's settings are never changed here. */
-async function ensureEventStream(bus: Bus, c: PresenceConfig, log: Logger): Promise<void> {
-  try {
-    await streamState(bus, "SB_EVT");
-  } catch (e: unknown) {
-    if (!String(e).includes("not found")) throw e;
-    await ensureStream(bus, eventStreamSpec({ maxAgeMs: c.eventRetentionMs, replicas: c.kvReplicas }));
-    log.info({ stream: "SB_EVT", max_age_ms: c.eventRetentionMs }, "event stream created");
-  }
-}
-
 function timingOf(c: PresenceConfig): Timing {
   return {
     graceMs: c.offlineGraceMs,
@@ -75,7 +63,10 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
   return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
     const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/presence` }));
-    await ensureEventStream(bus, config, rt.log);
+    // Posts owns SB_EVT's settings: create it when missing, never change it.
+    if (await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, replicas: config.kvReplicas }), { createOnly: true })) {
+      rt.log.info({ stream: "SB_EVT", max_age_ms: config.eventRetentionMs }, "event stream created");
+    }
     const metrics = createPresenceMetrics(rt.metrics);
     const timing = timingOf(config);
 

@@ -37,7 +37,6 @@ export function createPresenceMetrics(registry: MetricsRegistry) {
     name: "sb_presence_partner_lookup_failures_total",
     help: "ListDirectPartners calls that failed (the extra pushes were skipped)",
   });
-  const reports = registry.counter({ name: "sb_presence_reports_total", help: "gateway reports, by result", labelNames: ["result"] });
   const reportEvents = registry.counter({ name: "sb_presence_report_events_total", help: "connection events applied", labelNames: ["kind"] });
   const leaseOps = registry.counter({ name: "sb_presence_lease_operations_total", help: "leases acquired, released and expired", labelNames: ["op"] });
   const rejectedConnections = registry.counter({
@@ -60,10 +59,9 @@ export function createPresenceMetrics(registry: MetricsRegistry) {
     published: (kind: PublishKind, n = 1) => published.inc({ kind }, n),
     publishFailed: (kind: PublishKind) => publishFailures.inc({ kind }),
     partnerLookupFailed: () => partnerLookupFailures.inc(),
-    report: (result: "ok" | "lease_gone" | "invalid") => reports.inc({ result }),
     reportEvent: (kind: "opened" | "closed" | "activity") => reportEvents.inc({ kind }),
     lease: (op: "acquired" | "released" | "expired" | "deleted") => leaseOps.inc({ op }),
-    connectionRejected: () => rejectedConnections.inc(),
+    connectionRejected: (n = 1) => rejectedConnections.inc(undefined, n),
     watchLag: (seconds: number) => watchLag.observe(seconds),
     watchRestarted: () => watchRestarts.inc(),
     sweepTimer: () => sweepSeconds.startTimer(),

@@ -4,6 +4,7 @@
  * every replica agrees on whether its connections still count; the record stays a while
  * after closing so the connections' close time (and so the grace) is known everywhere.
  */
+import { jsonBytes, parseJsonObject } from "@switchboard/model";
 
 export interface LeaseRecord {
   gateway_id: string;
@@ -35,15 +36,12 @@ export function releaseLease(l: LeaseRecord, now: number): LeaseRecord {
   return { ...l, closed_at: now, released: true, expires_at: Math.min(l.expires_at, now) };
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 export function encodeLease(l: LeaseRecord): Uint8Array {
-  return encoder.encode(JSON.stringify(l));
+  return jsonBytes(l);
 }
 
 export function decodeLease(bytes: Uint8Array): LeaseRecord {
-  const v = JSON.parse(decoder.decode(bytes)) as Partial<LeaseRecord>;
+  const v = parseJsonObject(bytes) as Partial<LeaseRecord>;
   if (typeof v !== "object" || v === null || typeof v.expires_at !== "number") throw new Error("not a lease record");
   return {
     gateway_id: String(v.gateway_id ?? ""),

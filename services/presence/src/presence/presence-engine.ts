@@ -66,7 +66,7 @@ export function createPresenceEngine(o: {
         }
       }
     });
-    for (let i = 0; i < rejected; i++) o.metrics.connectionRejected();
+    if (rejected > 0) o.metrics.connectionRejected(rejected);
   }
 
   return {

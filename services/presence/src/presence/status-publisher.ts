@@ -22,6 +22,7 @@ import type { PresenceMetrics, PublishKind } from "../metrics.js";
 import type { PartnerDirectory } from "./partner-directory.js";
 import type { StatusName, StatusRecord } from "./status-record.js";
 import { statusChangeEvent, type UserWrite, type UserWriter } from "./user-writer.js";
+import { mapLimit } from "../util/map-limit.js";
 
 export interface StatusPublisher extends Component {
   /** After a write that changed the status. Never throws: a failed publish is retried by a sweep. */
@@ -61,11 +62,9 @@ export function createStatusPublisher(o: {
     const partners = await o.partners!.partners(userId);
     if (!partners || partners.length === 0) return;
     const at = Number(primary.originTimeMs);
-    for (let i = 0; i < partners.length; i += PARTNER_CONCURRENCY) {
-      await Promise.all(
-        partners.slice(i, i + PARTNER_CONCURRENCY).map((p) => publish(userId, statusChangeEvent(userId, status, at, p, primary.id), "partner")),
-      );
-    }
+    await mapLimit(partners, PARTNER_CONCURRENCY, async (p) => {
+      await publish(userId, statusChangeEvent(userId, status, at, p, primary.id), "partner");
+    });
   }
 
   async function deliver(userId: string, status: StatusName, ev: Event, kind: PublishKind): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { jsonBytes, parseJsonObject } from "@switchboard/model";
 /**
  * One user's presence as stored in the KV bucket (key `user.<id>`): the Mattermost status
  * plus everything the deadlines need, so any replica can continue where another stopped.
@@ -58,16 +59,13 @@ export function connectionCount(r: StatusRecord): number {
   return n;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 export function encodeRecord(r: StatusRecord): Uint8Array {
-  return encoder.encode(JSON.stringify(r));
+  return jsonBytes(r);
 }
 
 /** Tolerant of missing fields (older writers); throws on bytes that are not a record. */
 export function decodeRecord(bytes: Uint8Array): StatusRecord {
-  const v = JSON.parse(decoder.decode(bytes)) as Partial<StatusRecord>;
+  const v = parseJsonObject(bytes) as Partial<StatusRecord>;
   if (typeof v !== "object" || v === null || typeof v.status !== "string" || !isStatusName(v.status)) {
     throw new Error("not a status record");
   }

@@ -24,10 +24,6 @@ export class DeadlineQueue {
     if (this.heap.length > 1024 && this.heap.length > 4 * this.live.size) this.rebuild();
   }
 
-  deadlineOf(key: string): number | undefined {
-    return this.live.get(key);
-  }
-
   /** Removes and returns every key whose deadline is at or before `now`. */
   popDue(now: number, max = Infinity): string[] {
     const out: string[] = [];

@@ -91,11 +91,14 @@ export class PresenceCache {
   applyEntry(e: KvEntry): void {
     const k = parseKey(e.key);
     if (k) {
+      // This replica's own writes are in the cache already, at this revision: no need to decode
+      // what the watch brings back of them.
+      const known = (old: { revision: number } | undefined): boolean => old !== undefined && old.revision >= e.revision;
       try {
         if (k.kind === "user") {
-          if (e.op === "put") this.applyUser(k.id, decodeRecord(e.value), e.revision);
-          else this.removeUser(k.id, e.revision);
-        } else if (k.kind === "lease") {
+          if (e.op !== "put") this.removeUser(k.id, e.revision);
+          else if (!known(this.users.get(k.id))) this.applyUser(k.id, decodeRecord(e.value), e.revision);
+        } else if (k.kind === "lease" && !known(this.leases.get(k.id))) {
           this.applyLease(k.id, e.op === "put" ? decodeLease(e.value) : null, e.revision);
         }
       } catch (err: unknown) {
