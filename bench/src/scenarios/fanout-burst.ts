@@ -11,7 +11,7 @@ import { create } from "@bufbuild/protobuf";
 import { PostedHintsSchema } from "@switchboard/proto/events";
 import { newClient4, startStack, waitFor } from "@switchboard/testkit";
 import { processCpuSeconds, processRssBytes } from "../proc-cpu.js";
-import type { Scenario } from "../scenario.js";
+import { profiledNodeArgs, type Scenario } from "../scenario.js";
 import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
 
 const CONNECTIONS = 10_000;
@@ -36,7 +36,7 @@ export const scenario: Scenario = {
   description: `${CONNECTIONS} connections in one channel, a burst of posts: deliveries per server CPU-second, gateway vs raw uWS app.publish`,
   async run(ctx) {
     const posts = Math.round(100 * ctx.scale);
-    const stack = await startStack();
+    const stack = await startStack({ gatewayNodeArgs: profiledNodeArgs() });
     const clients: LoadClient[] = [];
     try {
       const url = stack.gatewayUrls[0]!;

@@ -15,6 +15,8 @@ export interface StackOptions {
   readonly gatewayEnv?: Readonly<Record<string, string>>;
   readonly postsEnv?: Readonly<Record<string, string>>;
   readonly presenceEnv?: Readonly<Record<string, string>>;
+  /** Node flags for each gateway process (a bench's CPU profile, say). */
+  readonly gatewayNodeArgs?: readonly string[];
 }
 
 export interface Stack {
@@ -72,7 +74,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         SB_GATEWAY_POSTS_ADDR: addrs.posts,
         SB_GATEWAY_PRESENCE_ADDR: addrs.presence,
         ...o.gatewayEnv,
-      });
+      }, o.gatewayNodeArgs);
       children.push(g);
       gateways.push(g);
     }
