@@ -12,6 +12,10 @@ import type { SocketPort } from "./socket-port.js";
 /** Events Mattermost drops for a connection whose queue is half full (web_conn.go). */
 const SHEDDABLE = new Set(["typing", "status_change", "multiple_channels_viewed"]);
 
+export function sheddable(event: string): boolean {
+  return SHEDDABLE.has(event);
+}
+
 export interface ConnectionLimits {
   readonly replayEvents: number;
   readonly queueLimit: number;
@@ -21,6 +25,8 @@ export interface ConnectionLimits {
 export type DeliverResult = "queued" | "shed" | "overflow";
 
 const writer = new FrameWriter();
+/** Largest WebSocket header of a server frame (no mask): 2 + 8 bytes of length. */
+const WS_HEADER_MAX = 10;
 
 export class Connection {
   readonly log: OutboxLog;
@@ -63,29 +69,40 @@ export class Connection {
     return this.log.unwritten >= this.limits.queueLimit / 2 || (s !== undefined && s.bufferedAmount() >= this.limits.maxBufferedBytes / 2);
   }
 
-  /** Queues an event for this connection (the caller schedules the flush). */
-  deliver(frame: EventFrame): DeliverResult {
-    if (SHEDDABLE.has(frame.event) && this.congested) return "shed";
-    return this.log.push(frame.prefix) ? "queued" : "overflow";
+  /**
+   * Queues an event for this connection (the caller schedules the flush). `shed`: the event
+   * is one to drop when congested (`sheddable(frame.event)`, asked once per event).
+   */
+  deliver(frame: EventFrame, shed = sheddable(frame.event)): DeliverResult {
+    if (shed && this.congested) return "shed";
+    return this.log.push(frame.bytes) ? "queued" : "overflow";
   }
 
   /**
    * Writes queued events, all in one corked batch. Stops at the socket's byte budget; returns
    * false when the budget is exhausted with events still queued (the drain handler resumes).
+   * The socket's buffered amount is asked once, then again only when what was sent since
+   * could have used up the budget (a send adds at most its frame and header to it).
    */
   flush(): boolean {
     const s = this.socket;
     if (!s || !this.log.hasUnwritten) return true;
     const max = this.limits.maxBufferedBytes;
     const log = this.log;
+    let room = max - s.bufferedAmount();
     let ok = true;
     s.cork(() => {
-      for (let prefix = log.peek(); prefix; prefix = log.peek()) {
-        if (s.bufferedAmount() >= max) {
-          ok = false;
-          return;
+      for (let bytes = log.peek(); bytes; bytes = log.peek()) {
+        if (room <= 0) {
+          room = max - s.bufferedAmount();
+          if (room <= 0) {
+            ok = false;
+            return;
+          }
         }
-        s.send(writer.frame(prefix, log.cursorSeq));
+        const frame = writer.frame(bytes, log.cursorSeq);
+        s.send(frame);
+        room -= frame.length + WS_HEADER_MAX;
         log.advance();
       }
     });

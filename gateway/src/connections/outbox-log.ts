@@ -3,7 +3,7 @@
  * the unwritten ones (at most `queueLimit`) and the last `replayEvents` written ones, so a
  * reconnect with `sequence_number` can be served exactly (PROTOCOL.md §5.3).
  *
- * Entries are references to shared rendered prefixes: a delivery costs one array slot.
+ * Entries are references to shared rendered frames: a delivery costs one array slot.
  */
 export class OutboxLog {
   /** entries[i] has seq firstSeq + i. */
@@ -34,15 +34,15 @@ export class OutboxLog {
   }
 
   /** Appends an event; false when the queue is full (the event was NOT appended). */
-  push(prefix: Uint8Array): boolean {
+  push(frame: Uint8Array): boolean {
     if (this.next - this.cursor >= this.queueLimit) return false;
-    this.entries.push(prefix);
+    this.entries.push(frame);
     this.next++;
     this.trim();
     return true;
   }
 
-  /** The prefix of the next unwritten event (its seq is `cursorSeq`). */
+  /** The frame of the next unwritten event (its seq is `cursorSeq`). */
   peek(): Uint8Array | undefined {
     return this.cursor < this.next ? this.entries[this.cursor - this.firstSeq] : undefined;
   }

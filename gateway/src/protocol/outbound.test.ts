@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { BroadcastSchema } from "@switchboard/proto/events";
 import { describe, expect, it } from "vitest";
-import { broadcastJson, failReply, FrameWriter, okReply, renderEvent, withFields } from "./outbound.js";
+import { broadcastJson, failReply, FrameWriter, okReply, renderEvent, SEQ_SLOT, withFields } from "./outbound.js";
 
 const dec = new TextDecoder();
 
@@ -9,8 +9,13 @@ describe("outbound frames", () => {
   it("renders an event once and appends each connection's seq", () => {
     const f = renderEvent("posted", '{"post":"{}","channel_type":"O"}', broadcastJson(create(BroadcastSchema, { channelId: "c".repeat(26) })));
     const w = new FrameWriter();
-    for (const seq of [0, 7, 10, 123456789]) {
-      const msg = JSON.parse(dec.decode(w.frame(f.prefix, seq)));
+    // In the slot (reused bytes, shorter seqs after longer ones), then past it (a copy).
+    for (const seq of [0, 7, 10, 99_999_999, 5, 100_000_000, 123_456_789_012, 3]) {
+      const bytes = w.frame(f.bytes, seq);
+      const text = dec.decode(bytes);
+      expect(text.endsWith(`"seq":${String(seq).padStart(SEQ_SLOT)}}`) || text.endsWith(`"seq":${seq}}`)).toBe(true);
+      expect(bytes === f.bytes).toBe(seq < 10 ** SEQ_SLOT);
+      const msg = JSON.parse(text);
       expect(msg.seq).toBe(seq);
       expect(msg.event).toBe("posted");
       expect(msg.data.channel_type).toBe("O");

@@ -1,18 +1,25 @@
 /**
- * Server -> client frames. An event is rendered once into a shared prefix
- * `{"event":...,"data":...,"broadcast":...,"seq":` (UTF-8 bytes); each connection's frame is
- * that prefix plus its own sequence number and `}`. Replies carry seq_reply only.
+ * Server -> client frames. An event is rendered once into shared bytes
+ * `{"event":...,"data":...,"broadcast":...,"seq":` + a slot of SEQ_SLOT spaces + `}`; each
+ * connection's seq is written into the slot right before its send, right-aligned after
+ * spaces (JSON whitespace: `"seq":      42}` parses as 42 everywhere). The same bytes go to
+ * every connection: no copy and no allocation per delivery. Replies carry seq_reply only.
  */
 import type { Broadcast } from "@switchboard/proto/events";
 
 const encoder = new TextEncoder();
 
+/** Digits a frame's seq slot holds (seq below 10^8 is written in place). */
+export const SEQ_SLOT = 8;
+const SLOT_LIMIT = 10 ** SEQ_SLOT;
+const SLOT_TEXT = " ".repeat(SEQ_SLOT) + "}";
+
 /** A rendered event, shared by every connection that receives it. */
 export interface EventFrame {
   /** Mattermost event name, for shedding decisions. */
   readonly event: string;
-  /** UTF-8 bytes up to and including `"seq":`. */
-  readonly prefix: Uint8Array;
+  /** UTF-8 bytes: everything up to `"seq":`, then the seq slot and `}`. */
+  readonly bytes: Uint8Array;
 }
 
 /** Mattermost's WebsocketBroadcast JSON, from the envelope's filters. */
@@ -30,7 +37,7 @@ export function broadcastJson(b: Broadcast | undefined): string {
 
 /** Renders an event whose `data` is already JSON text. */
 export function renderEvent(event: string, dataJson: string, broadcast: string): EventFrame {
-  return { event, prefix: encoder.encode(`{"event":${JSON.stringify(event)},"data":${dataJson},"broadcast":${broadcast},"seq":`) };
+  return { event, bytes: encoder.encode(`{"event":${JSON.stringify(event)},"data":${dataJson},"broadcast":${broadcast},"seq":${SLOT_TEXT}`) };
 }
 
 /** Adds fields to a JSON object text (for per-recipient fields of `posted`). */
@@ -60,25 +67,34 @@ export function failReply(seq: number, id: string, message: string, statusCode: 
 }
 
 /**
- * Writes prefix + seq + "}" into `scratch` and returns a view of it (valid until the next
- * call: uWS copies what it sends). Grows scratch when needed.
+ * Puts a connection's seq into a rendered frame and returns the bytes to send, valid until
+ * the next call (uWS copies what it sends). Below 10^SEQ_SLOT the seq is written into the
+ * frame's own slot; a larger one (a connection past a hundred million events) is written
+ * without padding into a scratch copy.
  */
 export class FrameWriter {
   private scratch = new Uint8Array(64 * 1024);
 
-  frame(prefix: Uint8Array, seq: number): Uint8Array {
-    const need = prefix.length + 24;
+  frame(bytes: Uint8Array, seq: number): Uint8Array {
+    const end = bytes.length - 1; // the closing brace
+    if (seq < SLOT_LIMIT) {
+      let i = end - 1;
+      let v = seq;
+      do {
+        bytes[i--] = 48 + (v % 10);
+        v = (v / 10) | 0;
+      } while (v > 0);
+      while (i >= end - SEQ_SLOT) bytes[i--] = 32;
+      return bytes;
+    }
+    const digits = String(seq);
+    const start = end - SEQ_SLOT;
+    const need = start + digits.length + 1;
     if (need > this.scratch.length) this.scratch = new Uint8Array(Math.max(need, this.scratch.length * 2));
     const buf = this.scratch;
-    buf.set(prefix, 0);
-    let n = prefix.length;
-    if (seq === 0) buf[n++] = 48;
-    else {
-      const start = n;
-      for (let v = seq; v > 0; v = Math.floor(v / 10)) buf[n++] = 48 + (v % 10);
-      buf.subarray(start, n).reverse();
-    }
-    buf[n++] = 125;
-    return buf.subarray(0, n);
+    buf.set(bytes.subarray(0, start), 0);
+    for (let k = 0; k < digits.length; k++) buf[start + k] = digits.charCodeAt(k);
+    buf[need - 1] = 125;
+    return buf.subarray(0, need);
   }
 }

@@ -1,5 +1,7 @@
 /**
- * Mattermost's WebConn.ShouldSendEvent (PROTOCOL.md §7.3), per connection, in its order.
+ * Mattermost's WebConn.ShouldSendEvent (PROTOCOL.md §7.3), compiled once per event into a
+ * per-user part and a per-connection part, in Mattermost's order. A channel event with no
+ * connection targeting then costs one membership lookup per user and nothing per connection.
  * Membership comes from this gateway's routing index instead of a database cache.
  */
 import type { Event } from "@switchboard/proto/events";
@@ -8,21 +10,57 @@ import type { UserRoutes } from "./user-routes.js";
 
 const SCOPED_EVENTS = new Set(["typing", "reaction_added", "reaction_removed"]);
 
-export function shouldSend(conn: Connection, routes: UserRoutes, ev: Event): boolean {
+type Check<T> = (x: T) => boolean;
+
+export interface EventFilter {
+  /** What a user must pass; undefined: every user passes. */
+  readonly user: Check<UserRoutes> | undefined;
+  /** What each connection of a passing user must pass; undefined: every one passes. */
+  readonly conn: Check<Connection> | undefined;
+}
+
+const EVERYONE: EventFilter = { user: undefined, conn: undefined };
+
+export function eventFilter(ev: Event): EventFilter {
   const b = ev.broadcast;
-  if (!b) return true;
-  if (b.containsSanitizedData && conn.actor.isSystemAdmin) return false;
-  if (b.containsSensitiveData && !conn.actor.isSystemAdmin) return false;
-  if (b.connectionId !== "") return conn.id === b.connectionId;
-  if (b.omitConnectionId !== "" && conn.id === b.omitConnectionId) return false;
-  if (b.userId !== "") return conn.userId === b.userId;
-  if (b.omitUsers.length > 0 && b.omitUsers.includes(conn.userId)) return false;
-  if (b.channelId !== "") {
-    if (SCOPED_EVENTS.has(ev.event) && notInChannel(conn, b.channelId) && notInThread(conn, b.channelId)) return false;
-    return routes.channels.has(b.channelId);
+  if (!b) return EVERYONE;
+  const conn: Check<Connection>[] = [];
+  const sanitized = b.containsSanitizedData;
+  const sensitive = b.containsSensitiveData;
+  if (sanitized) conn.push((c) => !c.actor.isSystemAdmin);
+  if (sensitive) conn.push((c) => c.actor.isSystemAdmin);
+  const connectionId = b.connectionId;
+  if (connectionId !== "") {
+    // Targets one connection: nothing after this check applies.
+    conn.push((c) => c.id === connectionId);
+    return { user: undefined, conn: all(conn) };
   }
-  if (b.teamId !== "") return routes.teams.has(b.teamId);
-  return true;
+  const omitConnectionId = b.omitConnectionId;
+  if (omitConnectionId !== "") conn.push((c) => c.id !== omitConnectionId);
+  const userId = b.userId;
+  if (userId !== "") return { user: (r) => r.userId === userId, conn: all(conn) };
+  const user: Check<UserRoutes>[] = [];
+  if (b.omitUsers.length > 0) {
+    const omit = new Set(b.omitUsers);
+    user.push((r) => !omit.has(r.userId));
+  }
+  const channelId = b.channelId;
+  const teamId = b.teamId;
+  if (channelId !== "") {
+    if (SCOPED_EVENTS.has(ev.event)) conn.push((c) => !(notInChannel(c, channelId) && notInThread(c, channelId)));
+    user.push((r) => r.channels.has(channelId));
+  } else if (teamId !== "") {
+    user.push((r) => r.teams.has(teamId));
+  }
+  return { user: all(user), conn: all(conn) };
+}
+
+function all<T>(checks: readonly Check<T>[]): Check<T> | undefined {
+  if (checks.length <= 1) return checks[0];
+  return (x) => {
+    for (const c of checks) if (!c(x)) return false;
+    return true;
+  };
 }
 
 function notInChannel(c: Connection, channelId: string): boolean {

@@ -9,11 +9,11 @@ import type { Logger } from "@switchboard/log";
 import type { Event } from "@switchboard/proto/events";
 import type { PostsService } from "@switchboard/proto/posts";
 import type { RpcClient } from "@switchboard/rpc";
-import type { Connection } from "../connections/connection.js";
+import { sheddable, type Connection } from "../connections/connection.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { broadcastJson, renderEvent, type EventFrame } from "../protocol/outbound.js";
 import { ChannelBackfill } from "./channel-backfill.js";
-import { shouldSend } from "./filters.js";
+import { eventFilter } from "./filters.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { PostedVariants } from "./posted-variants.js";
 import { RecentIds } from "./recent-ids.js";
@@ -176,10 +176,12 @@ export class Hub {
     };
     let variants: PostedVariants | undefined;
     let delivered = 0;
+    const { user: userPasses, conn: connPasses } = eventFilter(ev);
+    const shed = sheddable(ev.event);
     for (const r of candidates) {
-      if (!r.ready) continue;
+      if (!r.ready || (userPasses !== undefined && !userPasses(r))) continue;
       for (const conn of r.conns) {
-        if (conn.dead || !shouldSend(conn, r, ev)) continue;
+        if (conn.dead || (connPasses !== undefined && !connPasses(conn))) continue;
         let frame: EventFrame;
         if (ev.posted) {
           if (!variants) {
@@ -191,7 +193,7 @@ export class Hub {
         } else {
           frame = baseFrame();
         }
-        const res = conn.deliver(frame);
+        const res = conn.deliver(frame, shed);
         if (res === "queued") {
           delivered++;
           if (conn.attached) this.scheduler.mark(conn);

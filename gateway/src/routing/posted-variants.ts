@@ -13,6 +13,8 @@ export class PostedVariants {
   private readonly cache = new Map<number, EventFrame>();
   private readonly mentioned: ReadonlySet<string>;
   private readonly followers: ReadonlySet<string>;
+  /** Nobody mentioned or following, not a direct channel: every recipient gets the base frame. */
+  private readonly plain: boolean;
 
   constructor(
     private readonly ev: Event,
@@ -22,9 +24,11 @@ export class PostedVariants {
   ) {
     this.mentioned = new Set(ev.posted?.mentionedUserIds ?? []);
     this.followers = new Set(ev.posted?.followerUserIds ?? []);
+    this.plain = this.mentioned.size === 0 && this.followers.size === 0 && ev.posted?.channelType !== "D";
   }
 
   frameFor(conn: Connection): EventFrame {
+    if (this.plain) return this.base();
     const uid = conn.userId;
     const mention = this.mentioned.has(uid);
     const follower = this.followers.has(uid);

@@ -168,7 +168,7 @@ export class Sessions {
       server_hostname: this.o.hostname,
     };
     const frame = renderEvent("hello", JSON.stringify(data), broadcastJson(create(BroadcastSchema, { userId: conn.userId })));
-    conn.log.push(frame.prefix);
+    conn.log.push(frame.bytes);
   }
 
   /** The socket is gone (any reason). The connection keeps queueing for the resume window. */
