@@ -76,8 +76,12 @@ describe("eventFilter", () => {
                       const broadcast = create(BroadcastSchema, { containsSanitizedData: sanitized, containsSensitiveData: sensitive, connectionId, omitConnectionId, userId, omitUsers, channelId, teamId });
                       const ev = create(EventSchema, { event, broadcast });
                       const f = eventFilter(ev);
+                      // The hub's case: candidates are the channel's (or team's) local members.
+                      const fm = eventFilter(ev, true);
+                      const fromMembers = (r: UserRoutes) => userId === "" && (channelId !== "" ? r.channels.has(channelId) : teamId !== "" && r.teams.has(teamId));
                       for (const [c, r] of conns) {
-                        const got = (f.user === undefined || f.user(r)) && (f.conn === undefined || f.conn(c));
+                        const g = fromMembers(r) ? fm : f;
+                        const got = (g.user === undefined || g.user(r)) && (g.conn === undefined || g.conn(c));
                         if (got !== shouldSendEvent(c, r, ev) && wrong.length < 5) {
                           wrong.push(`${event} ${JSON.stringify(broadcast)} conn ${c.id[0]} user ${r.userId[0]} admin ${c.actor.isSystemAdmin} active ${c.activeChannelId?.[0]} thread ${c.activeRhsThreadChannelId?.[0]}: got ${got}`);
                         }
@@ -92,10 +96,12 @@ describe("eventFilter", () => {
     expect(passes).toBeLessThan(cases);
   });
 
-  it("leaves nothing to check per connection for a plain channel event", () => {
-    const f = eventFilter(create(EventSchema, { event: "posted", broadcast: create(BroadcastSchema, { channelId: CH }) }));
+  it("leaves nothing to check per connection for a plain channel event, nor per user when the candidates are its members", () => {
+    const ev = create(EventSchema, { event: "posted", broadcast: create(BroadcastSchema, { channelId: CH }) });
+    const f = eventFilter(ev);
     expect(f.conn).toBeUndefined();
     expect(f.user).toBeDefined();
+    expect(eventFilter(ev, true)).toEqual({ user: undefined, conn: undefined });
     expect(eventFilter(create(EventSchema, { event: "hello" }))).toEqual({ user: undefined, conn: undefined });
   });
 });

@@ -21,7 +21,12 @@ export interface EventFilter {
 
 const EVERYONE: EventFilter = { user: undefined, conn: undefined };
 
-export function eventFilter(ev: Event): EventFilter {
+/**
+ * `candidatesAreMembers`: the users it will be asked about are exactly the local members of
+ * the broadcast's channel (or, with no channel, team), taken from the route index, so that
+ * membership needs no check per user.
+ */
+export function eventFilter(ev: Event, candidatesAreMembers = false): EventFilter {
   const b = ev.broadcast;
   if (!b) return EVERYONE;
   const conn: Check<Connection>[] = [];
@@ -48,8 +53,8 @@ export function eventFilter(ev: Event): EventFilter {
   const teamId = b.teamId;
   if (channelId !== "") {
     if (SCOPED_EVENTS.has(ev.event)) conn.push((c) => !(notInChannel(c, channelId) && notInThread(c, channelId)));
-    user.push((r) => r.channels.has(channelId));
-  } else if (teamId !== "") {
+    if (!candidatesAreMembers) user.push((r) => r.channels.has(channelId));
+  } else if (teamId !== "" && !candidatesAreMembers) {
     user.push((r) => r.teams.has(teamId));
   }
   return { user: all(user), conn: all(conn) };

@@ -143,6 +143,8 @@ export class Hub {
   private deliver(ev: Event, scope: ReturnType<typeof parseEventSubject>): void {
     const b = ev.broadcast;
     let candidates: Iterable<UserRoutes>;
+    // Taken from the channel's (or team's) local members: membership is known, not checked.
+    let members = false;
     if (b?.userId) {
       const r = this.index.users.get(b.userId);
       if (!r) return;
@@ -151,10 +153,12 @@ export class Hub {
       const set = this.index.channelUsers.get(b.channelId);
       if (!set) return;
       candidates = set;
+      members = true;
     } else if (b?.teamId) {
       const set = this.index.teamUsers.get(b.teamId);
       if (!set) return;
       candidates = set;
+      members = true;
     } else if (scope?.scope === "user") {
       const r = this.index.users.get(scope.id);
       if (!r) return;
@@ -176,7 +180,7 @@ export class Hub {
     };
     let variants: PostedVariants | undefined;
     let delivered = 0;
-    const { user: userPasses, conn: connPasses } = eventFilter(ev);
+    const { user: userPasses, conn: connPasses } = eventFilter(ev, members);
     const shed = sheddable(ev.event);
     for (const r of candidates) {
       if (!r.ready || (userPasses !== undefined && !userPasses(r))) continue;
