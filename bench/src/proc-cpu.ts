@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 const TICKS_PER_S = 100;
@@ -14,4 +15,9 @@ export function processCpuSeconds(pid: number): number {
 export function processRssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Pins every thread of a running process to one CPU (util-linux taskset). */
+export function pinToCpu(pid: number, cpu: number): void {
+  execFileSync("taskset", ["--all-tasks", "--pid", "--cpu-list", String(cpu), String(pid)], { stdio: "ignore" });
 }

@@ -10,13 +10,16 @@ import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { PostedHintsSchema } from "@switchboard/proto/events";
 import { newClient4, startStack, waitFor } from "@switchboard/testkit";
-import { processCpuSeconds, processRssBytes } from "../proc-cpu.js";
+import { pinToCpu, processCpuSeconds, processRssBytes } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario } from "../scenario.js";
 import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
 
 const CONNECTIONS = 10_000;
 const USERS = 100;
 const ROUNDS = 3;
+/** The servers under test run on this CPU, the load clients on the other one. */
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
 
 interface Measured {
   readonly deliveries: number;
@@ -60,7 +63,7 @@ export const scenario: Scenario = {
       // The gateway's connections (its RSS per connection is read once they have all said hello).
       const gwPid = stack.gateways[0]!.pid;
       const port = Number(new URL(url).port);
-      const client = await startLoadClient({ cpu: 1 });
+      const client = await startLoadClient({ cpu: LOAD_CPU });
       clients.push(client);
       const rssBefore = processRssBytes(gwPid);
       const headers = Array.from({ length: CONNECTIONS }, (_, i) => ({ Authorization: `Bearer ${tokens[i % USERS]}` }));
@@ -93,9 +96,12 @@ export const scenario: Scenario = {
       const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, "bench.raw"], { stdio: ["ignore", "pipe", "inherit"] });
       try {
         const rawPort = await new Promise<number>((resolve) => raw.stdout!.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()).port as number)));
-        const rawClient = await startLoadClient({ cpu: 1 });
+        const rawClient = await startLoadClient({ cpu: LOAD_CPU });
         clients.push(rawClient);
         await rawClient.open({ host: "127.0.0.1", port: rawPort, path: "/", headers: Array.from({ length: CONNECTIONS }, () => ({})) });
+        // Each server gets a core of its own, never shared with the load it is measured against.
+        pinToCpu(gwPid, SERVER_CPU);
+        pinToCpu(raw.pid!, SERVER_CPU);
         const gw: Measured[] = [];
         const rawM: Measured[] = [];
         // Round 0 warms both servers up (JIT, buffers) and is not counted.
@@ -137,7 +143,7 @@ export const scenario: Scenario = {
           },
           target: { text: "gateway >= 70% of raw uWS app.publish deliveries per CPU-second", met: ratio >= 0.7 },
           notes: [
-            "CPU from /proc/<pid>/stat (10 ms ticks); each load client pinned to CPU 1",
+            `CPU from /proc/<pid>/stat (10 ms ticks); both servers (all threads) pinned to CPU ${SERVER_CPU}, both load clients to CPU ${LOAD_CPU}`,
             `a warm-up round, then ${ROUNDS} rounds, gateway and raw alternating, both sets of connections open throughout; ratio = deliveries per CPU-second over the ${ROUNDS} rounds`,
           ],
         };
