@@ -207,6 +207,42 @@ describe("posts events", () => {
     expect(sanitized.event.channelSeq).toBe(sensitive.event.channelSeq);
   });
 
+  it("~channel links: props.channel_mentions lists the team's public channels a message names, replaces what the client sent, follows edits", async () => {
+    const enc = (o: object) => new TextEncoder().encode(JSON.stringify(o));
+    const propsOf = (p: { propsJson: Uint8Array }) => JSON.parse(new TextDecoder().decode(p.propsJson)) as Record<string, unknown>;
+    const linked = (await client.createChannel({ teamId, name: "linked", displayName: "Linked Channel" }, as(alice))).channel!;
+    await client.createChannel({ teamId, name: "hush", displayName: "Hush", type: "P" }, as(alice));
+    const other = (await client.createTeam({ name: "elsewhere", displayName: "Elsewhere", allowOpenInvite: true }, as(alice))).team!;
+    await client.createChannel({ teamId: other.id, name: "far", displayName: "Far" }, as(alice));
+    const forged = { keep: 1, channel_mentions: { evil: { display_name: "Click me", team_name: "x", id: "y" } } };
+    const expected = { keep: 1, channel_mentions: { linked: { display_name: "Linked Channel", team_name: "events", id: linked.id } } };
+
+    // The one-statement path (a root post naming no user) and the transaction path (a reply).
+    const root = (await client.createPost({ post: { channelId, message: "~linked, ~hush, ~far, ~nowhere, a~linked and ~linked again", propsJson: enc(forged) } }, as(alice))).post!;
+    expect(propsOf(root)).toEqual(expected);
+    const reply = (await client.createPost({ post: { channelId, rootId: root.id, message: "@bob see ~linked", propsJson: enc(forged) } }, as(alice))).post!;
+    expect(propsOf(reply)).toEqual(expected);
+    for (const id of [root.id, reply.id]) {
+      const [e] = await events(named("posted", (x) => postOf(x).id === id));
+      expect(postOf(e!).props).toEqual(expected);
+    }
+    expect(propsOf((await client.getPost({ postId: root.id }, as(bob))).post!)).toEqual(expected);
+
+    // Edits recompute it from the new message; a forged entry alone is dropped.
+    await client.patchPost({ postId: root.id, message: "nothing linked any more" }, as(alice));
+    const [edited] = await events(named("post_edited", (x) => postOf(x).id === root.id));
+    expect(postOf(edited!).props).toEqual({ keep: 1 });
+    await client.patchPost({ postId: reply.id, message: "back to ~linked" }, as(alice));
+    const [relinked] = await events(named("post_edited", (x) => postOf(x).id === reply.id && String(postOf(x).message).startsWith("back")));
+    expect(postOf(relinked!).props).toEqual(expected);
+    const plain = (await client.createPost({ post: { channelId, message: "plain", propsJson: enc(forged) } }, as(alice))).post!;
+    expect(propsOf(plain)).toEqual({ keep: 1 });
+
+    // Direct channels have no team: no links.
+    const dm = (await client.createDirectChannel({ userId1: alice.id, userId2: bob.id }, as(alice))).channel!;
+    expect(propsOf((await client.createPost({ post: { channelId: dm.id, message: "~linked" } }, as(alice))).post!)).toEqual({});
+  });
+
   it("reaction_added / reaction_removed carry the reaction as a JSON string", async () => {
     const p = (await client.createPost({ post: { channelId, message: "react" } }, as(alice))).post!;
     await client.addReaction({ reaction: { postId: p.id, emojiName: "tada" } }, as(bob));

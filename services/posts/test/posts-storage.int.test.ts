@@ -221,5 +221,11 @@ describe.each(["postgres", "pglite"] as const)("posts storage on %s", (driver) =
     expect(list.posts.filter((p) => p.pendingPostId === pendingPostId)).toHaveLength(1);
     expect(await app.metrics.value("sb_posts_idempotent_replays_total")).toBeGreaterThanOrEqual(10);
     expect(await app.metrics.value("sb_posts_idempotency_conflicts_total")).toBe(1);
+    // The same payload again, props and all: a replay, not a conflict, although PostgreSQL
+    // stores the props as jsonb (keys in its own order).
+    const withProps = { post: { channelId: dm.id, message: "props", pendingPostId: `${pendingPostId}:props`, propsJson: new TextEncoder().encode('{"zz":1,"a":{"y":2,"x":1}}') } };
+    expect((await client.createPost(withProps, as(alice))).created).toBe(true);
+    expect((await client.createPost(withProps, as(alice))).created).toBe(false);
+    expect(await app.metrics.value("sb_posts_idempotency_conflicts_total")).toBe(1);
   });
 });

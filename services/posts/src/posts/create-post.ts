@@ -9,6 +9,7 @@
  *      a retry of the same post, on any replica, inserts nothing; the transaction then rolls
  *      back and the caller gets the original post (created=false), and no event exists.
  */
+import { isDeepStrictEqual } from "node:util";
 import type { Queryable } from "@switchboard/db";
 import { AppError, newId } from "@switchboard/model";
 import { loadChannelAccess, requireMember } from "../channels/channel-access.js";
@@ -20,6 +21,7 @@ import { channelChange, channelMentionsDisabledEvents, postedEvents } from "../e
 import { emitIf } from "../events/emit.js";
 import { callTx, Rollback } from "../tx.js";
 import { createChannelFactsCache } from "../channels/channel-facts-cache.js";
+import { fillChannelMentions, withoutChannelMentions } from "./channel-mentions.js";
 import { createPostInOneStatement } from "./create-post-fast.js";
 import { parseHashtags } from "./hashtags.js";
 import { parseMentions, resolveMentionedUsers, usernameCandidates, type ParsedMentions } from "./mentions.js";
@@ -141,7 +143,8 @@ export function createPostCreator(d: Deps) {
       existing.message !== input.message ||
       existing.type !== input.type ||
       existing.file_ids.join(",") !== input.fileIds.join(",") ||
-      JSON.stringify(existing.props) !== JSON.stringify(input.props);
+      // Stored props are jsonb (keys reordered) and carry the server's channel_mentions.
+      !isDeepStrictEqual(withoutChannelMentions(existing.props), withoutChannelMentions(input.props));
     if (differs) {
       d.log.warn({ post_id: existing.id, user_id: call.actor.userId }, "pending_post_id reused with a different payload; returning the original post");
     }
@@ -162,6 +165,9 @@ export function createPostCreator(d: Deps) {
     const sender = senders.get(userId);
     if (!sender) throw userNotFound();
     const named = resolveMentionedUsers(mentions.words, byName);
+    // ~channel links need the channel's team (facts are cached; an unknown channel fails below).
+    const teamId = input.message.includes("~") ? ((await channelFacts.get(d.db, input.channelId))?.team_id ?? "") : "";
+    const props = await fillChannelMentions(d.db, input.props, input.message, teamId);
     const row = newPostRow({
       id: newId(),
       create_at: now,
@@ -171,7 +177,7 @@ export function createPostCreator(d: Deps) {
       root_id: input.rootId,
       message: input.message,
       type: input.type,
-      props: input.props,
+      props,
       hashtags: parseHashtags(input.message),
       file_ids: input.fileIds,
       pending_post_id: input.pendingPostId,

@@ -14,6 +14,7 @@ import { channelChange, postDeletedEvents, postEditedEvents } from "../events/ev
 import { emit } from "../events/emit.js";
 import { callTx } from "../tx.js";
 import { requireId } from "../validation.js";
+import { fillChannelMentions } from "./channel-mentions.js";
 import { parseHashtags } from "./hashtags.js";
 import { postById, softDeletePost, updatePostFields, type PostRow } from "./post-store.js";
 import { validateFileIds, validateMessage, validateProps } from "./post-validation.js";
@@ -73,8 +74,9 @@ export function createPostEditor(d: Deps) {
         next.edit_at = now;
       }
       if (patch.isPinned !== undefined) next.is_pinned = patch.isPinned;
-      if (props !== undefined) next.props = props;
       if (fileIds !== undefined) next.file_ids = fileIds;
+      // As Mattermost's FillInPostProps on every update: the links follow the message.
+      next.props = await fillChannelMentions(q, props ?? post.props, next.message, teamId);
       const updated = await updatePostFields(q, next);
       await emit(q, postEditedEvents(channelChange({ id: post.channel_id, team_id: teamId }, seq, now), updated));
       return updated;
