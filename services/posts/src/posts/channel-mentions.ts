@@ -30,6 +30,7 @@ export function parseChannelMentions(message: string): string[] {
 
 /** The props without a client-supplied channel_mentions entry. */
 export function withoutChannelMentions(props: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (typeof props !== "object" || props === null || Array.isArray(props)) return {};
   if (!(CHANNEL_MENTIONS_PROP in props)) return { ...props };
   const { [CHANNEL_MENTIONS_PROP]: _dropped, ...rest } = props;
   return rest;

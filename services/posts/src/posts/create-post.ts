@@ -9,7 +9,6 @@
  *      a retry of the same post, on any replica, inserts nothing; the transaction then rolls
  *      back and the caller gets the original post (created=false), and no event exists.
  */
-import { isDeepStrictEqual } from "node:util";
 import type { Queryable } from "@switchboard/db";
 import { AppError, newId } from "@switchboard/model";
 import { loadChannelAccess, requireMember } from "../channels/channel-access.js";
@@ -89,6 +88,15 @@ async function rootFailure(q: Queryable, p: PostRow): Promise<AppError> {
   return new AppError("invalid_argument", "root_id must name a live root post of this channel.", "api.post.create_post.root_id.app_error");
 }
 
+/** JSON text with every object's keys sorted: equal for values jsonb stores alike. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
+
 export function createPostCreator(d: Deps) {
   const channelFacts = createChannelFactsCache({ ttlMs: 10_000, maxEntries: 10_000 });
 
@@ -144,7 +152,7 @@ export function createPostCreator(d: Deps) {
       existing.type !== input.type ||
       existing.file_ids.join(",") !== input.fileIds.join(",") ||
       // Stored props are jsonb (keys reordered) and carry the server's channel_mentions.
-      !isDeepStrictEqual(withoutChannelMentions(existing.props), withoutChannelMentions(input.props));
+      canonicalJson(withoutChannelMentions(existing.props)) !== canonicalJson(withoutChannelMentions(input.props));
     if (differs) {
       d.log.warn({ post_id: existing.id, user_id: call.actor.userId }, "pending_post_id reused with a different payload; returning the original post");
     }
