@@ -4,18 +4,22 @@
  * length-prefixed message of the given size, grpc-status 0 in trailers), with no gRPC
  * library, no decoding and no work. Run as its own process, as a service would be.
  *
- * argv: <response message bytes>. Prints {"msg":"ready","port":n} once listening.
+ * argv: <response message bytes> [<flow-control window bytes>]. With a window, each stream's
+ * initial window and the connection's receive window are that large instead of HTTP/2's
+ * 65,535 bytes. Prints {"msg":"ready","port":n} once listening.
  */
 import http2 from "node:http2";
 
 const size = Number(process.argv[2] ?? "0");
+const window = Number(process.argv[3] ?? "0");
 const body = Buffer.alloc(5 + size, 0x2a);
 body[0] = 0; // not compressed
 body.writeUInt32BE(size, 1);
 const headers = { ":status": 200, "content-type": "application/grpc" };
 const trailers = { "grpc-status": "0" };
 
-const server = http2.createServer();
+const server = http2.createServer(window > 0 ? { settings: { initialWindowSize: Math.min(window, 2 ** 31 - 1) } } : {});
+if (window > 0) server.on("session", (session) => session.setLocalWindowSize(window));
 server.on("stream", (stream) => {
   stream.on("data", () => undefined);
   stream.on("end", () => {

@@ -27,6 +27,7 @@ const IDS_PER_CALL = 100;
 const USERS = 5_000;
 const TARGET_P99_MS = 5;
 const BUCKET = "sb_presence_bench";
+const WIDE_WINDOW_BYTES = 1 << 20;
 
 interface PhaseResult {
   readonly callsPerS: number;
@@ -134,29 +135,31 @@ async function run(ctx: ScenarioContext) {
     acc.close();
 
     // The transport floor: the same request and response sizes over bare node:http2, no gRPC
-    // library and no work on either side, at the same concurrency.
-    const h2 = await startH2Floor({
-      path: "/sb.presence.v1.PresenceService/GetStatuses",
-      requestBytes: toBinary(GetStatusesRequestSchema, create(GetStatusesRequestSchema, { userIds: lists[0]! })),
-      responseBytes: toBinary(GetStatusesResponseSchema, create(GetStatusesResponseSchema, { statuses: sample })).length,
-    });
-    let h2Floor: PhaseResult;
-    let h2Within: Awaited<ReturnType<typeof withinTarget>>;
-    let h2ServerCpu: number;
-    let h2ClientCpu: number;
-    try {
-      ctx.log(`bare http2: ${durationMs} ms at ${IN_FLIGHT} in flight, then 1, 2, 4, 8 and 16`);
-      await drive(Math.min(2_000, durationMs / 4), () => h2.call());
-      const h2Cpu0 = processCpuSeconds(h2.pid);
-      const h2Client0 = process.cpuUsage();
-      h2Floor = await drive(durationMs, () => h2.call());
-      h2ServerCpu = processCpuSeconds(h2.pid) - h2Cpu0;
-      const h2Client = process.cpuUsage(h2Client0);
-      h2ClientCpu = (h2Client.user + h2Client.system) / 1e6;
-      h2Within = await withinTarget(Math.min(3_000, durationMs / 2), () => h2.call());
-    } finally {
-      await h2.stop();
-    }
+    // library and no work on either side, at the same concurrency: once with HTTP/2's default
+    // flow-control windows (as grpc-js runs), once with wide ones.
+    const floorOf = async (name: string, windowBytes: number) => {
+      const h2 = await startH2Floor({
+        path: "/sb.presence.v1.PresenceService/GetStatuses",
+        requestBytes: toBinary(GetStatusesRequestSchema, create(GetStatusesRequestSchema, { userIds: lists[0]! })),
+        responseBytes: toBinary(GetStatusesResponseSchema, create(GetStatusesResponseSchema, { statuses: sample })).length,
+        windowBytes,
+      });
+      try {
+        ctx.log(`${name}: ${durationMs} ms at ${IN_FLIGHT} in flight, then 1, 2, 4, 8 and 16`);
+        await drive(Math.min(2_000, durationMs / 4), () => h2.call());
+        const cpu0 = processCpuSeconds(h2.pid);
+        const client0 = process.cpuUsage();
+        const result = await drive(durationMs, () => h2.call());
+        const serverCpu = processCpuSeconds(h2.pid) - cpu0;
+        const client = process.cpuUsage(client0);
+        const within = await withinTarget(Math.min(3_000, durationMs / 2), () => h2.call());
+        return { result, within, serverCpu, clientCpu: (client.user + client.system) / 1e6 };
+      } finally {
+        await h2.stop();
+      }
+    };
+    const h2 = await floorOf("bare http2", 0);
+    const h2Wide = await floorOf("bare http2, 1 MiB windows", WIDE_WINDOW_BYTES);
 
     // Raw: the same keys straight from the bucket, one get per id, from a connection of our own.
     // Key names come from the bucket's own listing (presence owns its key layout).
@@ -174,7 +177,7 @@ async function run(ctx: ScenarioContext) {
       ctx.log(`raw kv: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight (${IDS_PER_CALL} gets per call)`);
       await drive(Math.min(2_000, durationMs / 4), rawCall);
       const raw = await drive(durationMs, rawCall);
-      return { service, single, serviceWithin, floor, h2Floor, h2Within, h2ServerCpu, h2ClientCpu, raw, serviceCpu, clientCpu };
+      return { service, single, serviceWithin, floor, h2, h2Wide, raw, serviceCpu, clientCpu };
     } finally {
       await bus.close();
     }
@@ -188,7 +191,7 @@ export const scenario: Scenario = {
   name: "presence-read",
   description: `GetStatuses of ${IDS_PER_CALL} ids at ${IN_FLIGHT} in flight from the presence cache vs raw KV gets of the same keys, same run`,
   async run(ctx) {
-    const { service, single, serviceWithin, floor, h2Floor, h2Within, h2ServerCpu, h2ClientCpu, raw, serviceCpu, clientCpu } = await run(ctx);
+    const { service, single, serviceWithin, floor, h2, h2Wide, raw, serviceCpu, clientCpu } = await run(ctx);
     return {
       figures: {
         service_calls_per_s: service.callsPerS,
@@ -206,13 +209,18 @@ export const scenario: Scenario = {
         grpc_floor_1_id_calls_per_s: floor.callsPerS,
         grpc_floor_1_id_p50_ms: floor.p50Ms,
         grpc_floor_1_id_p99_ms: floor.p99Ms,
-        bare_http2_calls_per_s: h2Floor.callsPerS,
-        bare_http2_p50_ms: h2Floor.p50Ms,
-        bare_http2_p99_ms: h2Floor.p99Ms,
-        bare_http2_server_cpu_s_per_1k_calls: (h2ServerCpu / h2Floor.count) * 1000,
-        bare_http2_client_cpu_s_per_1k_calls: (h2ClientCpu / h2Floor.count) * 1000,
-        bare_http2_within_target_max_in_flight: h2Within.inFlight,
-        bare_http2_within_target_p99_ms: h2Within.p99Ms,
+        bare_http2_calls_per_s: h2.result.callsPerS,
+        bare_http2_p50_ms: h2.result.p50Ms,
+        bare_http2_p99_ms: h2.result.p99Ms,
+        bare_http2_server_cpu_s_per_1k_calls: (h2.serverCpu / h2.result.count) * 1000,
+        bare_http2_client_cpu_s_per_1k_calls: (h2.clientCpu / h2.result.count) * 1000,
+        bare_http2_within_target_max_in_flight: h2.within.inFlight,
+        bare_http2_within_target_p99_ms: h2.within.p99Ms,
+        bare_http2_wide_window_calls_per_s: h2Wide.result.callsPerS,
+        bare_http2_wide_window_p50_ms: h2Wide.result.p50Ms,
+        bare_http2_wide_window_p99_ms: h2Wide.result.p99Ms,
+        bare_http2_wide_window_within_target_max_in_flight: h2Wide.within.inFlight,
+        bare_http2_wide_window_within_target_p99_ms: h2Wide.within.p99Ms,
         raw_kv_calls_per_s: raw.callsPerS,
         raw_kv_p50_ms: raw.p50Ms,
         raw_kv_p99_ms: raw.p99Ms,
@@ -224,6 +232,7 @@ export const scenario: Scenario = {
         "raw = the same keys read with one JetStream KV get each (Promise.all per call), no cache",
         "grpc_floor = GetStatus of one id at the same concurrency: what any unary call costs here",
         "bare_http2 = the same request and response sizes over bare node:http2 (server in its own process answering a fixed gRPC-framed body, no gRPC library, no work): the transport's own latency at this concurrency",
+        `bare_http2_wide_window = the same with ${WIDE_WINDOW_BYTES} B stream and connection flow-control windows on both sides instead of HTTP/2's default 65,535 B (grpc-js servers keep the default; ${IN_FLIGHT} calls of a few KB each exceed it)`,
         `within_target = the highest of 1, 2, 4, 8, 16 calls in flight whose p99 stayed under ${TARGET_P99_MS} ms, and its throughput`,
       ],
     };
