@@ -67,7 +67,7 @@ export const scenario: Scenario = {
       clients.push(client);
       const rssBefore = processRssBytes(gwPid);
       const headers = Array.from({ length: CONNECTIONS }, (_, i) => ({ Authorization: `Bearer ${tokens[i % USERS]}` }));
-      const opened = await client.open({ host: "127.0.0.1", port, path: "/api/v4/websocket", headers });
+      const opened = await client.open({ host: "127.0.0.1", port, path: "/api/v4/websocket", headers, checkSeq: true });
       ctx.log(`gateway: ${opened.count} connections in ${opened.ms} ms`);
       await waitFor(async () => (await client.count()).min >= 1, { timeoutMs: 60_000, what: "hello on every connection" });
       const rssPerConnection = (processRssBytes(gwPid) - rssBefore) / CONNECTIONS;
@@ -119,6 +119,9 @@ export const scenario: Scenario = {
           rawM.push(w);
         }
         await bus.close();
+        // Every frame the gateway sent carried its connection's next seq (none lost, repeated or reordered).
+        const { seqErrors } = await client.count();
+        if (seqErrors > 0) throw new Error(`the gateway sent ${seqErrors} events out of their connection's seq order`);
         const g = total(gw);
         const w = total(rawM);
         const ratio = g.perCpuSecond / w.perCpuSecond;
@@ -127,6 +130,7 @@ export const scenario: Scenario = {
           figures: {
             connections: CONNECTIONS,
             gateway_rss_kb_per_connection: rssPerConnection / 1024,
+            gateway_seq_errors: seqErrors,
             posts_in_burst: posts,
             rounds: ROUNDS,
             gateway_deliveries: g.deliveries,

@@ -4,9 +4,11 @@ import { fileURLToPath } from "node:url";
 
 export interface LoadClient {
   readonly pid: number;
-  open(o: { host: string; port: number; path: string; headers: Record<string, string>[] }): Promise<{ count: number; ms: number }>;
+  /** `checkSeq`: check each connection's event seq runs 0, 1, 2, ... (see load-client.ts). */
+  open(o: { host: string; port: number; path: string; headers: Record<string, string>[]; checkSeq?: boolean }): Promise<{ count: number; ms: number }>;
   /** Text frames received: all of them, `posted` events only, and the fewest on one connection. */
-  count(): Promise<{ total: number; posted: number; min: number }>;
+  /** `seqErrors`: events whose seq was not their connection's next one (with checkSeq). */
+  count(): Promise<{ total: number; posted: number; min: number; seqErrors: number }>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,9 @@
 /**
  * A low-overhead WebSocket load client, run as its own process (fork): it opens many
  * connections with raw sockets (no per-message parsing beyond frame headers), answers pings,
- * and counts the text frames each connection receives. Driven over IPC by load-client-pool.
+ * and counts the text frames each connection receives. With `checkSeq`, it also checks that
+ * each connection's event `seq` runs 0, 1, 2, ... with no gap, repeat or reordering (read from
+ * the frame's tail, where Mattermost's `"seq":N}` ends it). Driven over IPC by load-client-pool.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
@@ -15,6 +17,8 @@ interface OpenRequest {
   headers: Record<string, string>[];
   /** Source addresses to spread connections over (127.0.0.x). */
   localAddresses?: string[];
+  /** Check every connection's event seq (a Mattermost server's frames, not a fixed frame). */
+  checkSeq?: boolean;
 }
 
 interface Conn {
@@ -23,6 +27,8 @@ interface Conn {
   pending: Buffer;
   frames: number;
   bytes: number;
+  /** The seq the next event must carry. */
+  nextSeq: number;
 }
 
 const conns: Conn[] = [];
@@ -30,6 +36,26 @@ let total = 0;
 /** Text frames of `posted` events (the burst), apart from hellos and status changes. */
 let posted = 0;
 const POSTED_PREFIX = Buffer.from('{"event":"posted"');
+let checkSeq = false;
+/** Events whose seq was not the connection's next one. */
+let seqErrors = 0;
+const SEQ_KEY = Buffer.from('"seq":');
+
+/** The seq at the end of an event frame (`..."seq": N}`), or -1 when there is none (a reply). */
+function tailSeq(frame: Buffer): number {
+  let i = frame.length - 1;
+  if (i < SEQ_KEY.length + 1 || frame[i] !== 125) return -1;
+  let value = 0;
+  let scale = 1;
+  let digits = 0;
+  for (i--; i >= 0 && frame[i]! >= 48 && frame[i]! <= 57; i--, digits++) {
+    value += (frame[i]! - 48) * scale;
+    scale *= 10;
+  }
+  while (i >= 0 && frame[i] === 32) i--;
+  if (digits === 0 || i < SEQ_KEY.length - 1) return -1;
+  return frame.subarray(i - SEQ_KEY.length + 1, i + 1).equals(SEQ_KEY) ? value : -1;
+}
 
 function isPosted(frame: Buffer): boolean {
   return frame.length >= POSTED_PREFIX.length && POSTED_PREFIX.equals(frame.subarray(0, POSTED_PREFIX.length));
@@ -65,7 +91,15 @@ function consume(c: Conn): void {
     if (opcode === 1 || opcode === 2) {
       c.frames++;
       total++;
-      if (isPosted(buf.subarray(off, off + len))) posted++;
+      const frame = buf.subarray(off, off + len);
+      if (isPosted(frame)) posted++;
+      if (checkSeq && opcode === 1) {
+        const seq = tailSeq(frame);
+        if (seq >= 0) {
+          if (seq !== c.nextSeq) seqErrors++;
+          c.nextSeq = seq + 1;
+        }
+      }
     } else if (opcode === 9) {
       c.socket.write(maskedControl(10, buf.subarray(off, off + len)));
     }
@@ -78,7 +112,7 @@ function open(req: OpenRequest, i: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const local = req.localAddresses?.[i % req.localAddresses.length];
     const socket = connect({ host: req.host, port: req.port, ...(local ? { localAddress: local } : {}) });
-    const c: Conn = { socket, upgraded: false, pending: Buffer.alloc(0), frames: 0, bytes: 0 };
+    const c: Conn = { socket, upgraded: false, pending: Buffer.alloc(0), frames: 0, bytes: 0, nextSeq: 0 };
     socket.setNoDelay(true);
     socket.once("connect", () => {
       const extra = Object.entries(req.headers[i] ?? {})
@@ -121,6 +155,7 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
   void (async () => {
     if (msg.type === "open") {
       const req = msg as OpenRequest;
+      checkSeq = req.checkSeq === true;
       const started = Date.now();
       const batch = 200;
       try {
@@ -134,7 +169,7 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
     } else if (msg.type === "count") {
       let min = Infinity;
       for (const c of conns) min = Math.min(min, c.frames);
-      process.send!({ type: "count", total, posted, min: conns.length ? min : 0, cpu: process.cpuUsage() });
+      process.send!({ type: "count", total, posted, min: conns.length ? min : 0, seqErrors, cpu: process.cpuUsage() });
     } else if (msg.type === "close") {
       for (const c of conns) c.socket.destroy();
       process.send!({ type: "closed" });
