@@ -7,6 +7,7 @@ import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, 
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { fromServiceError } from "./errors.js";
 import { asBuffer, passthrough } from "./bytes.js";
+import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
 
 export interface CallOptions {
   /** Session token sent as `authorization: Bearer <token>`. */
@@ -45,6 +46,8 @@ export function createRpcClient<T extends GenServiceMethods>(service: GenService
     "grpc.max_reconnect_backoff_ms": 5_000,
     // Channelz keeps per-call counters and trace entries nobody reads here.
     "grpc.enable_channelz": 0,
+    // Stream and connection windows for what this channel receives (flow-control.ts).
+    "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
   });
   const out: Record<string, unknown> = {
     waitForReady: (timeoutMs: number) =>

@@ -12,6 +12,7 @@ import type { MetricsRegistry } from "@switchboard/metrics";
 import type { CallContext } from "./context.js";
 import { asBuffer, passthrough } from "./bytes.js";
 import { grpcStatusOf, toServiceError } from "./errors.js";
+import { widenServerWindows } from "./flow-control.js";
 import { createHealthService, type HealthService } from "./health.js";
 import { addReflectionService } from "./reflection.js";
 
@@ -199,8 +200,12 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
       if (o.reflection) addReflectionService(server, services);
       return new Promise<number>((resolve, reject) => {
         server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
-          if (err) reject(err);
-          else resolve(port);
+          if (err) {
+            reject(err);
+            return;
+          }
+          widenServerWindows(server, o.logger);
+          resolve(port);
         });
       });
     },

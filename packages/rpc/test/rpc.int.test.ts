@@ -4,6 +4,7 @@
  * reflection (off unless asked for).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { silentLogger } from "@switchboard/log";
@@ -12,6 +13,7 @@ import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckRespons
 import { PresenceService } from "@switchboard/proto/presence";
 import { ServerReflectionRequestSchema, ServerReflectionResponseSchema } from "@switchboard/proto/reflection";
 import { createRpcClient, createRpcServer, type ImplOf, type RpcServer } from "../src/index.js";
+import { FLOW_CONTROL_WINDOW_BYTES } from "../src/flow-control.js";
 
 const never = () => new Promise<never>(() => {});
 
@@ -88,6 +90,22 @@ afterAll(async () => {
 
 describe("rpc glue", () => {
   const client = () => createRpcClient(PresenceService, { address: `127.0.0.1:${plain.port}`, defaultDeadlineMs: 5_000 });
+
+  it("opens 1 MiB HTTP/2 flow-control windows per stream and per connection, not the default 64 KiB", async () => {
+    const session = http2.connect(`http://127.0.0.1:${plain.port}`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once("remoteSettings", () => resolve());
+        session.once("error", reject);
+      });
+      expect(session.remoteSettings.initialWindowSize).toBe(FLOW_CONTROL_WINDOW_BYTES);
+      // The connection's window arrives as a WINDOW_UPDATE; a ping's answer comes after it.
+      await new Promise<void>((resolve, reject) => session.ping((e) => (e ? reject(e) : resolve())));
+      expect(session.state.remoteWindowSize).toBe(FLOW_CONTROL_WINDOW_BYTES);
+    } finally {
+      session.close();
+    }
+  });
 
   it("round-trips typed messages and forwards the bearer token", async () => {
     const c = client();
