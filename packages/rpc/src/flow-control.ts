@@ -19,7 +19,8 @@ export const FLOW_CONTROL_WINDOW_BYTES = 1 << 20;
  */
 export function widenServerWindows(server: grpc.Server, log: Logger): void {
   const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  const found = servers instanceof Map ? [...servers.keys()].filter((s): s is http2.Http2Server => typeof (s as http2.Http2Server | undefined)?.updateSettings === "function") : [];
+  const isHttp2Server = (s: unknown): s is http2.Http2Server => typeof (s as http2.Http2Server | undefined)?.updateSettings === "function";
+  const found = servers instanceof Map ? [...servers.keys()].filter(isHttp2Server) : [];
   if (found.length === 0) {
     log.warn({ window_bytes: FLOW_CONTROL_WINDOW_BYTES }, "grpc-js HTTP/2 servers not found: serving with HTTP/2's default flow-control windows");
     return;
