@@ -43,6 +43,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
   const rt = createRuntime({ name: "gateway", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle, log } = rt;
   const metrics = createGatewayMetrics(rt.metrics);
+  const version = versionId(config.serverVersion);
   return assembleApp(rt, async () => {
     const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
     const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/gateway` }));
@@ -88,7 +89,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       authTimeoutMs: config.authTimeoutMs,
       resumeWindowMs: config.resumeWindowMs,
       stallTimeoutMs: 5_000,
-      versionId: versionId(config.serverVersion),
+      versionId: version,
       hostname: config.podName,
       onBound: (sock) => actions?.handleDeferred(sock),
     });
@@ -134,7 +135,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
     registerRoutes(
       app,
       [...usersRoutes(restDeps), ...statusRoutes(restDeps), ...teamsRoutes(restDeps), ...channelsRoutes(restDeps), ...postsRoutes(restDeps), ...systemRoutes(restDeps)],
-      { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: versionId(config.serverVersion) },
+      { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version },
     );
 
     await lifecycle.start(reporter);
