@@ -36,16 +36,18 @@ export function withoutChannelMentions(props: Readonly<Record<string, unknown>>)
   return rest;
 }
 
-/** `props` with channel_mentions filled in for `message` posted in a channel of `teamId`. */
+/**
+ * `props` with channel_mentions filled in for the channel `names` a message mentions
+ * (parseChannelMentions), posted in a channel of `teamId` ("" for none).
+ */
 export async function fillChannelMentions(
   q: Queryable,
   props: Readonly<Record<string, unknown>>,
-  message: string,
+  names: readonly string[],
   teamId: string,
 ): Promise<Record<string, unknown>> {
   const out = withoutChannelMentions(props);
-  const names = teamId === "" ? [] : parseChannelMentions(message);
-  if (names.length === 0) return out;
+  if (teamId === "" || names.length === 0) return out;
   const { rows } = await q.query<{ id: string; name: string; display_name: string; team_name: string }>(
     `SELECT c.id, c.name, c.display_name, t.name AS team_name
      FROM channels c JOIN teams t ON t.id = c.team_id

@@ -20,7 +20,7 @@ import { channelChange, channelMentionsDisabledEvents, postedEvents } from "../e
 import { emitIf } from "../events/emit.js";
 import { callTx, Rollback } from "../tx.js";
 import { createChannelFactsCache } from "../channels/channel-facts-cache.js";
-import { fillChannelMentions, withoutChannelMentions } from "./channel-mentions.js";
+import { fillChannelMentions, parseChannelMentions, withoutChannelMentions } from "./channel-mentions.js";
 import { createPostInOneStatement } from "./create-post-fast.js";
 import { parseHashtags } from "./hashtags.js";
 import { parseMentions, resolveMentionedUsers, usernameCandidates, type ParsedMentions } from "./mentions.js";
@@ -173,9 +173,13 @@ export function createPostCreator(d: Deps) {
     const sender = senders.get(userId);
     if (!sender) throw userNotFound();
     const named = resolveMentionedUsers(mentions.words, byName);
-    // ~channel links need the channel's team (facts are cached; an unknown channel fails below).
-    const teamId = input.message.includes("~") ? ((await channelFacts.get(d.db, input.channelId))?.team_id ?? "") : "";
-    const props = await fillChannelMentions(d.db, input.props, input.message, teamId);
+    // The common case in one statement: a root post that names nobody (an @word that is
+    // nobody's username names nobody). It and ~channel links need the channel's facts
+    // (cached; an unknown channel fails on the transaction path).
+    const oneStatement = input.rootId === "" && named.length === 0 && !mentions.channelWide;
+    const channelNames = parseChannelMentions(input.message);
+    const facts = oneStatement || channelNames.length > 0 ? await channelFacts.get(d.db, input.channelId) : undefined;
+    const props = await fillChannelMentions(d.db, input.props, channelNames, facts?.team_id ?? "");
     const row = newPostRow({
       id: newId(),
       create_at: now,
@@ -191,27 +195,22 @@ export function createPostCreator(d: Deps) {
       pending_post_id: input.pendingPostId,
       metadata: input.metadata,
     });
-    // The common case in one statement: a root post that names nobody (an @word that is
-    // nobody's username names nobody).
-    if (row.root_id === "" && named.length === 0 && !mentions.channelWide) {
-      const facts = await channelFacts.get(d.db, row.channel_id);
-      if (facts) {
-        if (call.signal.aborted) throw abortedCall(call.signal);
-        const partner = facts.type === "D" ? directPartner(facts.name, userId) : "";
-        const fast = await createPostInOneStatement(d.db, {
-          row,
-          channel: facts,
-          senderUsername: sender.username,
-          setOnline,
-          mentionedUserIds: partner && partner !== userId ? [partner] : [],
-          deadline: call.deadline,
-          now,
-        });
-        if (fast.kind === "exists") return replay(call, input);
-        if (fast.kind === "late") throw abortedCall(call.signal);
-        if (fast.kind === "created") return committed(fast.post);
-        channelFacts.forget(row.channel_id);
-      }
+    if (oneStatement && facts) {
+      if (call.signal.aborted) throw abortedCall(call.signal);
+      const partner = facts.type === "D" ? directPartner(facts.name, userId) : "";
+      const fast = await createPostInOneStatement(d.db, {
+        row,
+        channel: facts,
+        senderUsername: sender.username,
+        setOnline,
+        mentionedUserIds: partner && partner !== userId ? [partner] : [],
+        deadline: call.deadline,
+        now,
+      });
+      if (fast.kind === "exists") return replay(call, input);
+      if (fast.kind === "late") throw abortedCall(call.signal);
+      if (fast.kind === "created") return committed(fast.post);
+      channelFacts.forget(row.channel_id);
     }
     // @here: which members are online, asked before the transaction (no remote call while
     // the channel row is locked); membership is settled inside it.

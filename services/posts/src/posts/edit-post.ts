@@ -14,7 +14,7 @@ import { channelChange, postDeletedEvents, postEditedEvents } from "../events/ev
 import { emit } from "../events/emit.js";
 import { callTx } from "../tx.js";
 import { requireId } from "../validation.js";
-import { fillChannelMentions } from "./channel-mentions.js";
+import { fillChannelMentions, parseChannelMentions } from "./channel-mentions.js";
 import { parseHashtags } from "./hashtags.js";
 import { postById, softDeletePost, updatePostFields, type PostRow } from "./post-store.js";
 import { validateFileIds, validateMessage, validateProps } from "./post-validation.js";
@@ -76,7 +76,7 @@ export function createPostEditor(d: Deps) {
       if (patch.isPinned !== undefined) next.is_pinned = patch.isPinned;
       if (fileIds !== undefined) next.file_ids = fileIds;
       // As Mattermost's FillInPostProps on every update: the links follow the message.
-      next.props = await fillChannelMentions(q, props ?? post.props, next.message, teamId);
+      next.props = await fillChannelMentions(q, props ?? post.props, parseChannelMentions(next.message), teamId);
       const updated = await updatePostFields(q, next);
       await emit(q, postEditedEvents(channelChange({ id: post.channel_id, team_id: teamId }, seq, now), updated));
       return updated;
