@@ -26,6 +26,20 @@ nats-server: ## Make sure nats-server is on PATH (apt-get install nats-server wh
 	  fi; \
 	fi
 
+.PHONY: bench-tools
+bench-tools: ## Make sure h2load and nghttpd are on PATH (apt-get install nghttp2-client nghttp2-server when root)
+	@missing=""; \
+	command -v h2load >/dev/null || missing="$$missing nghttp2-client"; \
+	command -v nghttpd >/dev/null || [ -x /usr/sbin/nghttpd ] || missing="$$missing nghttp2-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing for the benchmarks:$$missing (apt-get install$$missing) and re-run" >&2; exit 1; \
+	  fi; \
+	fi
+
 .PHONY: generate
 generate: install ## Regenerate TypeScript from proto/ (buf lint + buf generate)
 	npm run generate
@@ -60,7 +74,7 @@ test-int: install nats-server build ## Integration tests only (real nats-server 
 	npx vitest run --project int
 
 .PHONY: bench
-bench: install nats-server build ## Run the benchmarks (bench/), reports under bench/results/
+bench: install nats-server bench-tools build ## Run the benchmarks (bench/), reports under bench/results/
 	npm run bench -w @switchboard/bench
 
 .PHONY: dev

@@ -1,60 +1,82 @@
 /**
- * A bare HTTP/2 unary exchange with the byte sizes of a real gRPC call: the server is
- * raw-h2-server.js in a process of its own; the caller is node:http2 in this process, one
- * session (as a grpc-js channel uses one), request and response framed as gRPC frames them.
- * What is left of a call's cost once every gRPC library and all the work are taken away.
- * `windowBytes` widens HTTP/2 flow control on both sides (stream and connection windows)
- * beyond the protocol's default 65,535 bytes, which a few dozen multi-kilobyte calls in
- * flight on one session exceed.
+ * HTTP/2 servers that do no work, for the transport floor under a gRPC call on this machine,
+ * each in a process of its own as a service would be, each answering every POST with a body of
+ * the given size:
+ *
+ * - node: raw-h2-server.js, bare node:http2 answering as a gRPC server answers a unary call
+ *   (what any Node.js gRPC service can do at best);
+ * - c: nghttpd, nghttp2's own server (C), serving a file of that size (what the protocol and
+ *   this machine's loopback can do at best).
+ *
+ * Driven by h2load (h2load.ts), whose `url` each returns.
  */
-import { spawn } from "node:child_process";
-import http2 from "node:http2";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, waitFor } from "@switchboard/testkit";
 
-export interface H2Floor {
-  /** One POST with the request bytes; resolves when the response and its trailers are in. */
-  call(): Promise<void>;
+export interface H2FloorServer {
+  /** The URL to POST to. */
+  readonly url: string;
   readonly pid: number;
   stop(): Promise<void>;
 }
 
-export async function startH2Floor(o: { path: string; requestBytes: Uint8Array; responseBytes: number; windowBytes?: number }): Promise<H2Floor> {
-  const window = o.windowBytes ?? 0;
-  const server = spawn(process.execPath, [fileURLToPath(new URL("./raw-h2-server.js", import.meta.url)), String(o.responseBytes), String(window)], {
+function stopper(child: ChildProcess, cleanup: () => Promise<void> = async () => {}): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    await cleanup();
+  };
+}
+
+/** bare node:http2 answering a gRPC-framed message of `responseBytes` (raw-h2-server.ts). */
+export async function startNodeH2Floor(o: { path: string; responseBytes: number; windowBytes?: number }): Promise<H2FloorServer> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./raw-h2-server.js", import.meta.url)), String(o.responseBytes), String(o.windowBytes ?? 0)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.once("exit", (code) => reject(new Error(`raw-h2-server exited with ${String(code)}`)));
-    server.stdout!.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()).port as number));
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`raw-h2-server exited with ${String(code)}`)));
+    child.stdout!.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()).port as number));
   });
-  const session = http2.connect(`http://127.0.0.1:${String(port)}`, window > 0 ? { settings: { initialWindowSize: Math.min(window, 2 ** 31 - 1) } } : {});
-  await new Promise<void>((resolve, reject) => {
-    session.once("connect", () => resolve());
-    session.once("error", reject);
-  });
-  if (window > 0) session.setLocalWindowSize(window);
-  const body = Buffer.alloc(5 + o.requestBytes.length);
-  body.writeUInt32BE(o.requestBytes.length, 1);
-  body.set(o.requestBytes, 5);
-  const headers = { ":method": "POST", ":path": o.path, "content-type": "application/grpc", te: "trailers" };
+  return { url: `http://127.0.0.1:${String(port)}${o.path}`, pid: child.pid!, stop: stopper(child) };
+}
 
-  return {
-    pid: server.pid!,
-    call() {
-      return new Promise<void>((resolve, reject) => {
-        const stream = session.request(headers);
-        stream.on("data", () => undefined);
-        stream.once("end", resolve);
-        stream.once("error", reject);
-        stream.end(body);
-      });
-    },
-    async stop() {
-      session.close();
-      const exited = new Promise((r) => server.once("exit", r));
-      server.kill("SIGTERM");
-      await exited;
-    },
-  };
+/** nghttpd (nghttp2's C server, cleartext HTTP/2) serving `bytes` bytes from a file of its own. */
+export async function startCH2Floor(o: { bytes: number }): Promise<H2FloorServer> {
+  const root = await mkdtemp(join(tmpdir(), "sb-nghttpd-"));
+  await writeFile(join(root, "answer"), Buffer.alloc(o.bytes, 0x2a));
+  const port = await freePort();
+  // Debian installs it under /usr/sbin, which not every PATH holds.
+  const bin = existsSync("/usr/sbin/nghttpd") ? "/usr/sbin/nghttpd" : "nghttpd";
+  const child = spawn(bin, ["--no-tls", "--address=127.0.0.1", "-d", root, String(port)], { stdio: ["ignore", "ignore", "inherit"] });
+  const cleanup = () => rm(root, { recursive: true, force: true });
+  const failed = new Promise<never>((_, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`nghttpd exited with ${String(code)} (apt-get install nghttp2-server)`)));
+  });
+  failed.catch(() => undefined);
+  const listening = waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect(port, "127.0.0.1", () => (s.destroy(), resolve(true)));
+        s.once("error", () => resolve(false));
+      }),
+    { what: "nghttpd listening", timeoutMs: 5_000 },
+  );
+  try {
+    await Promise.race([listening, failed]);
+  } catch (e: unknown) {
+    await stopper(child, cleanup)();
+    throw e;
+  }
+  return { url: `http://127.0.0.1:${String(port)}/answer`, pid: child.pid!, stop: stopper(child, cleanup) };
 }

@@ -23,6 +23,8 @@ if (window > 0) server.on("session", (session) => session.setLocalWindowSize(win
 server.on("stream", (stream) => {
   stream.on("data", () => undefined);
   stream.on("end", () => {
+    // A caller that stops mid-run (h2load at the end of its duration) resets its open streams.
+    if (stream.destroyed || stream.closed) return;
     stream.respond(headers, { waitForTrailers: true });
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));
     stream.end(body);

@@ -3,8 +3,13 @@
  * 60 s poll of POST /api/v4/users/status/ids and get_statuses_by_ids turn into), answered by
  * a presence process from its watch-fed cache; beside it, in the same run, raw JetStream KV
  * gets of the same 100 keys per call at the same concurrency: the round trips the cache saves.
- * Also beside it: the same request and response sizes over bare node:http2 with no gRPC library
- * and no work, the latency any gRPC call's transport has on this machine at that concurrency.
+ *
+ * The service is driven by h2load (h2load.ts), a caller written in C that costs microseconds
+ * per call, over one HTTP/2 connection as one grpc-js channel would carry the calls: on a
+ * two-core machine a JavaScript caller would take a core of its own and its own figure would be
+ * measured instead. The same calls through @grpc/grpc-js (as the gateway makes them) are
+ * measured beside. So is the transport floor, driven the same way: an HTTP/2 server doing no
+ * work at all, once bare node:http2 (the best any Node.js service can do) and once nghttpd (C).
  *
  * 5,000 users hold statuses (online, manual away, dnd); each call asks 100 ids of which a
  * fifth were never seen (answered "offline").
@@ -18,8 +23,10 @@ import type { ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
 import { spawnDeployable, startNatsServer, waitFor, type ChildHandle } from "@switchboard/testkit";
 import { closedLoop, percentile } from "../closed-loop.js";
+import { h2load, type H2LoadResult } from "../h2load.js";
 import { processCpuSeconds } from "../proc-cpu.js";
-import { startH2Floor } from "../raw/h2-floor.js";
+import { startCH2Floor, startNodeH2Floor, type H2FloorServer } from "../raw/h2-floor.js";
+import { counterBy, delta } from "../scrape.js";
 import { profiledNodeArgs, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
@@ -27,13 +34,21 @@ const IDS_PER_CALL = 100;
 const USERS = 5_000;
 const TARGET_P99_MS = 5;
 const BUCKET = "sb_presence_bench";
-const WIDE_WINDOW_BYTES = 1 << 20;
+/** The flow-control windows the services' gRPC servers run with (@switchboard/rpc). */
+const SERVER_WINDOW_BYTES = 1 << 20;
+const LADDER = [1, 2, 4, 8, 16];
 
 interface PhaseResult {
   readonly callsPerS: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly count: number;
+}
+
+interface Within {
+  readonly inFlight: number;
+  readonly callsPerS: number;
+  readonly p99Ms: number;
 }
 
 /** Runs `op(worker, i)` in `inFlight` loops for `durationMs`: throughput and latency. */
@@ -43,16 +58,15 @@ async function drive(durationMs: number, op: (worker: number, i: number) => Prom
 }
 
 /** The highest of 1, 2, 4, 8, 16 calls in flight whose p99 stays under the target (0: none). */
-async function withinTarget(durationMs: number, op: (worker: number, i: number) => Promise<void>, first?: PhaseResult) {
-  let best = { inFlight: 0, callsPerS: 0, p99Ms: 0 };
-  for (const n of [1, 2, 4, 8, 16]) {
-    const r = n === 1 && first ? first : await drive(durationMs, op, n);
+async function withinTarget(run: (inFlight: number) => Promise<PhaseResult>): Promise<Within> {
+  let best: Within = { inFlight: 0, callsPerS: 0, p99Ms: 0 };
+  for (const n of LADDER) {
+    const r = await run(n);
     if (r.p99Ms >= TARGET_P99_MS) break;
     best = { inFlight: n, callsPerS: r.callsPerS, p99Ms: r.p99Ms };
   }
   return best;
 }
-
 /** Deterministic pseudo-random id lists, so both phases ask exactly the same keys. */
 function idLists(known: readonly string[], count: number): string[][] {
   let seed = 42;
@@ -81,6 +95,8 @@ async function populate(presence: ReturnType<typeof createRpcClient<(typeof Pres
 
 async function run(ctx: ScenarioContext) {
   const durationMs = Math.round(10_000 * ctx.scale);
+  const shortMs = Math.min(3_000, durationMs / 2);
+  const warmMs = Math.min(2_000, durationMs / 4);
   const nats = await startNatsServer();
   const procs: ChildHandle[] = [];
   try {
@@ -110,56 +126,61 @@ async function run(ctx: ScenarioContext) {
     const sample = (await presence.getStatuses({ userIds: lists[0]! }, { token })).statuses;
     ctx.log(`${USERS} users populated; one call: ${sample.filter((s) => s.status !== "offline").length}/${IDS_PER_CALL} known`);
 
-    const serviceCall = async (w: number, i: number) => {
+    // The service driven by h2load: one request (the first id list) on every stream; every
+    // answer checked by h2load's byte count and by the service's own per-code call counter.
+    const request = toBinary(GetStatusesRequestSchema, create(GetStatusesRequestSchema, { userIds: lists[0]! }));
+    const responseBytes = toBinary(GetStatusesResponseSchema, create(GetStatusesResponseSchema, { statuses: sample })).length;
+    const metricsUrl = `http://127.0.0.1:${String(presenceProc.ready.ops_port)}/metrics`;
+    const handled = () => counterBy(metricsUrl, "sb_rpc_server_handled_total", { method: `${PresenceService.typeName}/GetStatuses` }, "code");
+    const serviceUrl = `http://127.0.0.1:${String(presenceProc.ready.grpc_port)}/${PresenceService.typeName}/GetStatuses`;
+    const grpcHeaders = { authorization: `Bearer ${token}`, "grpc-timeout": "10S" };
+    const viaH2load = async (inFlight: number, ms: number): Promise<H2LoadResult> => {
+      const before = await handled();
+      const r = await h2load({ url: serviceUrl, request, responseBytes, headers: grpcHeaders, inFlight, durationMs: ms });
+      const calls = delta(before, await handled());
+      const failed = [...calls].filter(([code, n]) => code !== "OK" && n > 0);
+      if (failed.length > 0) throw new Error(`calls failed in the service: ${JSON.stringify(Object.fromEntries(failed))}`);
+      if ((calls.get("OK") ?? 0) < r.count) throw new Error(`the service answered ${String(calls.get("OK") ?? 0)} calls OK, h2load completed ${String(r.count)}`);
+      return r;
+    };
+    ctx.log(`service: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight, then ${LADDER.join(", ")}`);
+    await viaH2load(IN_FLIGHT, warmMs);
+    const cpu0 = processCpuSeconds(presenceProc.pid);
+    const service = await viaH2load(IN_FLIGHT, durationMs);
+    const serviceCpu = processCpuSeconds(presenceProc.pid) - cpu0;
+    const serviceWithin = await withinTarget((n) => viaH2load(n, shortMs));
+
+    // The same calls as the gateway makes them: @grpc/grpc-js in this process, the id lists varied.
+    const grpcJsCall = async (w: number, i: number) => {
       const r = await presence.getStatuses({ userIds: lists[(w * 31 + i) % lists.length]! }, { token });
       if (r.statuses.length !== IDS_PER_CALL) throw new Error("short answer");
     };
-    ctx.log(`service: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight`);
-    await drive(Math.min(2_000, durationMs / 4), serviceCall);
-    const cpu0 = processCpuSeconds(presenceProc.pid);
+    ctx.log(`service via grpc-js: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight`);
+    await drive(warmMs, grpcJsCall);
     const client0 = process.cpuUsage();
-    const service = await drive(durationMs, serviceCall);
-    const serviceCpu = processCpuSeconds(presenceProc.pid) - cpu0;
+    const grpcJs = await drive(durationMs, grpcJsCall);
     const clientUsage = process.cpuUsage(client0);
-    const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
-    // The same calls one at a time: the service's latency without queueing behind 31 others.
-    ctx.log(`service: ${service.count} calls; now at 1, 2, 4, 8 and 16 in flight, then the one-id floor`);
-    const single = await drive(Math.min(3_000, durationMs / 2), serviceCall, 1);
-    // The most this machine serves within the target: the highest concurrency whose p99 holds.
-    const serviceWithin = await withinTarget(Math.min(3_000, durationMs / 2), serviceCall, single);
-    // The gRPC floor on this machine: a one-id GetStatus at the same concurrency.
-    const floor = await drive(Math.min(5_000, durationMs / 2), async (w, i) => {
-      await presence.getStatus({ userId: users[(w * 131 + i) % users.length]! }, { token });
-    });
+    const grpcJsClientCpu = (clientUsage.user + clientUsage.system) / 1e6;
     presence.close();
     acc.close();
 
-    // The transport floor: the same request and response sizes over bare node:http2, no gRPC
-    // library and no work on either side, at the same concurrency: once with HTTP/2's default
-    // flow-control windows (as grpc-js runs), once with wide ones.
-    const floorOf = async (name: string, windowBytes: number) => {
-      const h2 = await startH2Floor({
-        path: "/sb.presence.v1.PresenceService/GetStatuses",
-        requestBytes: toBinary(GetStatusesRequestSchema, create(GetStatusesRequestSchema, { userIds: lists[0]! })),
-        responseBytes: toBinary(GetStatusesResponseSchema, create(GetStatusesResponseSchema, { statuses: sample })).length,
-        windowBytes,
-      });
+    // The transport floor: servers that do no work, answering the same sizes, driven alike.
+    const floorOf = async (name: string, start: () => Promise<H2FloorServer>) => {
+      const server = await start();
       try {
-        ctx.log(`${name}: ${durationMs} ms at ${IN_FLIGHT} in flight, then 1, 2, 4, 8 and 16`);
-        await drive(Math.min(2_000, durationMs / 4), () => h2.call());
-        const cpu0 = processCpuSeconds(h2.pid);
-        const client0 = process.cpuUsage();
-        const result = await drive(durationMs, () => h2.call());
-        const serverCpu = processCpuSeconds(h2.pid) - cpu0;
-        const client = process.cpuUsage(client0);
-        const within = await withinTarget(Math.min(3_000, durationMs / 2), () => h2.call());
-        return { result, within, serverCpu, clientCpu: (client.user + client.system) / 1e6 };
+        const call = (inFlight: number, ms: number) => h2load({ url: server.url, request, responseBytes, headers: grpcHeaders, inFlight, durationMs: ms });
+        ctx.log(`${name}: ${durationMs} ms at ${IN_FLIGHT} in flight, then ${LADDER.join(", ")}`);
+        await call(IN_FLIGHT, warmMs);
+        const result = await call(IN_FLIGHT, durationMs);
+        const within = await withinTarget((n) => call(n, shortMs));
+        return { result, within };
       } finally {
-        await h2.stop();
+        await server.stop();
       }
     };
-    const h2 = await floorOf("bare http2", 0);
-    const h2Wide = await floorOf("bare http2, 1 MiB windows", WIDE_WINDOW_BYTES);
+    const nodeFloor = await floorOf("bare node:http2", () => startNodeH2Floor({ path: `/${PresenceService.typeName}/GetStatuses`, responseBytes, windowBytes: SERVER_WINDOW_BYTES }));
+    // nghttpd serves a file: the gRPC frame's five bytes are part of it.
+    const cFloor = await floorOf("nghttpd (C)", () => startCH2Floor({ bytes: 5 + responseBytes }));
 
     // Raw: the same keys straight from the bucket, one get per id, from a connection of our own.
     // Key names come from the bucket's own listing (presence owns its key layout).
@@ -175,9 +196,9 @@ async function run(ctx: ScenarioContext) {
         await Promise.all(keys.map((k) => kv.get(k)));
       };
       ctx.log(`raw kv: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight (${IDS_PER_CALL} gets per call)`);
-      await drive(Math.min(2_000, durationMs / 4), rawCall);
+      await drive(warmMs, rawCall);
       const raw = await drive(durationMs, rawCall);
-      return { service, single, serviceWithin, floor, h2, h2Wide, raw, serviceCpu, clientCpu };
+      return { service, serviceCpu, serviceWithin, grpcJs, grpcJsClientCpu, nodeFloor, cFloor, raw };
     } finally {
       await bus.close();
     }
@@ -191,36 +212,31 @@ export const scenario: Scenario = {
   name: "presence-read",
   description: `GetStatuses of ${IDS_PER_CALL} ids at ${IN_FLIGHT} in flight from the presence cache vs raw KV gets of the same keys, same run`,
   async run(ctx) {
-    const { service, single, serviceWithin, floor, h2, h2Wide, raw, serviceCpu, clientCpu } = await run(ctx);
+    const { service, serviceCpu, serviceWithin, grpcJs, grpcJsClientCpu, nodeFloor, cFloor, raw } = await run(ctx);
+    const perK = (cpuS: number, count: number) => (cpuS / count) * 1000;
     return {
       figures: {
-        service_calls_per_s: service.callsPerS,
-        service_statuses_per_s: service.callsPerS * IDS_PER_CALL,
-        service_p50_ms: service.p50Ms,
-        service_p99_ms: service.p99Ms,
-        service_presence_cpu_s_per_1k_calls: (serviceCpu / service.count) * 1000,
-        // The caller's side of the same calls (encode 100 ids, decode 100 statuses, grpc-js).
-        service_client_cpu_s_per_1k_calls: (clientCpu / service.count) * 1000,
-        service_1_in_flight_p50_ms: single.p50Ms,
-        service_1_in_flight_p99_ms: single.p99Ms,
+        calls_per_s: service.callsPerS,
+        statuses_per_s: service.callsPerS * IDS_PER_CALL,
+        p50_ms: service.p50Ms,
+        p99_ms: service.p99Ms,
+        presence_cpu_s_per_1k_calls: perK(serviceCpu, service.count),
+        h2load_cpu_s_per_1k_calls: perK(service.clientCpuS, service.count),
         within_target_max_in_flight: serviceWithin.inFlight,
         within_target_calls_per_s: serviceWithin.callsPerS,
         within_target_p99_ms: serviceWithin.p99Ms,
-        grpc_floor_1_id_calls_per_s: floor.callsPerS,
-        grpc_floor_1_id_p50_ms: floor.p50Ms,
-        grpc_floor_1_id_p99_ms: floor.p99Ms,
-        bare_http2_calls_per_s: h2.result.callsPerS,
-        bare_http2_p50_ms: h2.result.p50Ms,
-        bare_http2_p99_ms: h2.result.p99Ms,
-        bare_http2_server_cpu_s_per_1k_calls: (h2.serverCpu / h2.result.count) * 1000,
-        bare_http2_client_cpu_s_per_1k_calls: (h2.clientCpu / h2.result.count) * 1000,
-        bare_http2_within_target_max_in_flight: h2.within.inFlight,
-        bare_http2_within_target_p99_ms: h2.within.p99Ms,
-        bare_http2_wide_window_calls_per_s: h2Wide.result.callsPerS,
-        bare_http2_wide_window_p50_ms: h2Wide.result.p50Ms,
-        bare_http2_wide_window_p99_ms: h2Wide.result.p99Ms,
-        bare_http2_wide_window_within_target_max_in_flight: h2Wide.within.inFlight,
-        bare_http2_wide_window_within_target_p99_ms: h2Wide.within.p99Ms,
+        grpc_js_caller_calls_per_s: grpcJs.callsPerS,
+        grpc_js_caller_p50_ms: grpcJs.p50Ms,
+        grpc_js_caller_p99_ms: grpcJs.p99Ms,
+        grpc_js_caller_cpu_s_per_1k_calls: perK(grpcJsClientCpu, grpcJs.count),
+        node_http2_floor_calls_per_s: nodeFloor.result.callsPerS,
+        node_http2_floor_p50_ms: nodeFloor.result.p50Ms,
+        node_http2_floor_p99_ms: nodeFloor.result.p99Ms,
+        node_http2_floor_within_target_max_in_flight: nodeFloor.within.inFlight,
+        c_http2_floor_calls_per_s: cFloor.result.callsPerS,
+        c_http2_floor_p50_ms: cFloor.result.p50Ms,
+        c_http2_floor_p99_ms: cFloor.result.p99Ms,
+        c_http2_floor_within_target_max_in_flight: cFloor.within.inFlight,
         raw_kv_calls_per_s: raw.callsPerS,
         raw_kv_p50_ms: raw.p50Ms,
         raw_kv_p99_ms: raw.p99Ms,
@@ -228,12 +244,13 @@ export const scenario: Scenario = {
       },
       target: { text: `service p99 < ${TARGET_P99_MS} ms`, met: service.p99Ms < TARGET_P99_MS },
       notes: [
-        `${USERS} users with statuses, ${IDS_PER_CALL} ids per call (a fifth unknown), one bearer token; client and presence share this machine's cores`,
-        "raw = the same keys read with one JetStream KV get each (Promise.all per call), no cache",
-        "grpc_floor = GetStatus of one id at the same concurrency: what any unary call costs here",
-        "bare_http2 = the same request and response sizes over bare node:http2 (server in its own process answering a fixed gRPC-framed body, no gRPC library, no work): the transport's own latency at this concurrency",
-        `bare_http2_wide_window = the same with ${WIDE_WINDOW_BYTES} B stream and connection flow-control windows on both sides instead of HTTP/2's default 65,535 B (grpc-js servers keep the default; ${IN_FLIGHT} calls of a few KB each exceed it)`,
-        `within_target = the highest of 1, 2, 4, 8, 16 calls in flight whose p99 stayed under ${TARGET_P99_MS} ms, and its throughput`,
+        `${USERS} users with statuses, ${IDS_PER_CALL} ids per call (a fifth unknown), one bearer token; every process shares this machine's cores`,
+        "service: driven by h2load (C), one HTTP/2 connection, the same 100-id request on every stream; every answer checked (its size, and the service's own count of calls by status code)",
+        "grpc_js_caller: the same calls, id lists varied, through @grpc/grpc-js in the bench process, as the gateway makes them; that client's CPU shares the cores with the service",
+        `node_http2_floor: bare node:http2 doing no work (${SERVER_WINDOW_BYTES} B windows, as the services' gRPC servers run), same sizes, driven by h2load alike: the best a Node.js service can do here`,
+        "c_http2_floor: nghttpd (nghttp2's C server) serving the same number of bytes, driven alike: what HTTP/2 on this machine's loopback can do",
+        "raw = the same keys read with one JetStream KV get each (Promise.all per call), no cache, from the bench process",
+        `within_target = the highest of ${LADDER.join(", ")} calls in flight whose p99 stayed under ${TARGET_P99_MS} ms, and its throughput`,
       ],
     };
   },
