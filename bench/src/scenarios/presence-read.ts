@@ -67,7 +67,8 @@ async function withinTarget(run: (inFlight: number) => Promise<PhaseResult>): Pr
   }
   return best;
 }
-/** Deterministic pseudo-random id lists, so both phases ask exactly the same keys. */
+
+/** Deterministic pseudo-random id lists, so the grpc-js and raw phases ask exactly the same keys. */
 function idLists(known: readonly string[], count: number): string[][] {
   let seed = 42;
   const rnd = (n: number): number => {
