@@ -5,14 +5,16 @@
  * so that what is measured is the server, not the JavaScript client driving it.
  *
  * h2load reads only HTTP status codes; a gRPC error still answers 200. Every answer is checked
- * instead by its size: the caller gives the exact response message, and the run fails unless
- * every completed call received exactly that many DATA bytes (an error carries none).
+ * instead by its size: the caller gives the exact response message's length, and the run fails
+ * unless every completed call received a full answer's DATA bytes (an error carries none; see
+ * checkSummary). Callers also count the server's own OK answers.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { percentile } from "./closed-loop.js";
+import { grpcFrame } from "./grpc-frame.js";
 
 export interface H2LoadOptions {
   /** http://127.0.0.1:port/package.Service/Method */
@@ -33,19 +35,6 @@ export interface H2LoadResult {
   readonly p99Ms: number;
   /** CPU seconds h2load itself used (user + system). */
   readonly clientCpuS: number;
-}
-
-/** gRPC's length-prefixed frame around one message. */
-export function grpcFrame(message: Uint8Array): Buffer {
-  const b = Buffer.alloc(5 + message.length);
-  b.writeUInt32BE(message.length, 1);
-  b.set(message, 5);
-  return b;
-}
-
-/** True when h2load is on PATH. */
-export async function h2loadAvailable(): Promise<boolean> {
-  return new Promise((resolve) => execFile("h2load", ["--version"], (err) => resolve(!err)));
 }
 
 function run(cmd: string, args: string[]): Promise<{ stdout: string; cpuS: number }> {

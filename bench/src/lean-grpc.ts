@@ -10,6 +10,7 @@
  * exactly one uncompressed length-prefixed message.
  */
 import http2 from "node:http2";
+import { grpcFrame } from "./grpc-frame.js";
 
 export interface LeanGrpcOptions {
   /** host:port */
@@ -35,14 +36,6 @@ export interface LeanGrpcClient {
   /** One unary call to `/package.Service/Method`; resolves with the response message's bytes. */
   unary(path: string, request: Uint8Array): Promise<Buffer>;
   close(): Promise<void>;
-}
-
-function frame(message: Uint8Array): Buffer {
-  const b = Buffer.allocUnsafe(5 + message.length);
-  b[0] = 0;
-  b.writeUInt32BE(message.length, 1);
-  b.set(message, 5);
-  return b;
 }
 
 function statusOf(h: http2.IncomingHttpHeaders): { status: number; message: string } | undefined {
@@ -92,7 +85,7 @@ export async function connectLeanGrpc(o: LeanGrpcOptions): Promise<LeanGrpcClien
           if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return reject(new Error(`not one uncompressed message (${String(body.length)} bytes)`));
           resolve(body.subarray(5));
         });
-        stream.end(frame(request));
+        stream.end(grpcFrame(request));
       });
     },
     close() {

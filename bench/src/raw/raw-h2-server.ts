@@ -9,12 +9,11 @@
  * 65,535 bytes. Prints {"msg":"ready","port":n} once listening.
  */
 import http2 from "node:http2";
+import { grpcFrame } from "../grpc-frame.js";
 
 const size = Number(process.argv[2] ?? "0");
 const window = Number(process.argv[3] ?? "0");
-const body = Buffer.alloc(5 + size, 0x2a);
-body[0] = 0; // not compressed
-body.writeUInt32BE(size, 1);
+const body = grpcFrame(Buffer.alloc(size, 0x2a));
 const headers = { ":status": 200, "content-type": "application/grpc" };
 const trailers = { "grpc-status": "0" };
 

@@ -201,13 +201,17 @@ async function run(ctx: ScenarioContext) {
       const lean = await connectLeanGrpc({ address: `127.0.0.1:${String(posts.ready.grpc_port)}`, token });
       closeLean = () => lean.close();
       const createPostPath = `/${PostsService.typeName}/${PostsService.method.createPost.name}`;
+      const postRequest = (w: number, i: number) => ({
+        post: { channelId: channels[w]!, message: `bench message ${i}`, pendingPostId: `${userId}:${w}:${i}:${newId()}` },
+        setOnline: true,
+      });
       const servicePost = async (w: number, i: number) => {
-        const request = create(CreatePostRequestSchema, { post: { channelId: channels[w]!, message: `bench message ${i}`, pendingPostId: `${userId}:${w}:${i}:${newId()}` }, setOnline: true });
+        const request = create(CreatePostRequestSchema, postRequest(w, i));
         const { post } = fromBinary(CreatePostResponseSchema, await lean.unary(createPostPath, toBinary(CreatePostRequestSchema, request)));
         if (post?.channelId !== channels[w] || post.id.length !== 26) throw new Error("CreatePost answered without the post");
       };
       const servicePostGrpcJs = async (w: number, i: number) => {
-        await client.createPost({ post: { channelId: channels[w]!, message: `bench message ${i}`, pendingPostId: `${userId}:${w}:${i}:${newId()}` }, setOnline: true }, { token });
+        await client.createPost(postRequest(w, i), { token });
       };
       const ops = channels.slice(IN_FLIGHT).map((ch) => rawCreatePost(pool, ch, team.id, userId));
       const rawPost = (w: number) => ops[w]!();

@@ -51,9 +51,9 @@ interface Within {
   readonly p99Ms: number;
 }
 
-/** Runs `op(worker, i)` in `inFlight` loops for `durationMs`: throughput and latency. */
-async function drive(durationMs: number, op: (worker: number, i: number) => Promise<void>, inFlight = IN_FLIGHT): Promise<PhaseResult> {
-  const { latencies, seconds: elapsed } = await closedLoop(inFlight, durationMs, op);
+/** Runs `op(worker, i)` in IN_FLIGHT loops for `durationMs`: throughput and latency. */
+async function drive(durationMs: number, op: (worker: number, i: number) => Promise<void>): Promise<PhaseResult> {
+  const { latencies, seconds: elapsed } = await closedLoop(IN_FLIGHT, durationMs, op);
   return { callsPerS: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), count: latencies.length };
 }
 
@@ -135,9 +135,10 @@ async function run(ctx: ScenarioContext) {
     const handled = () => counterBy(metricsUrl, "sb_rpc_server_handled_total", { method: `${PresenceService.typeName}/GetStatuses` }, "code");
     const serviceUrl = `http://127.0.0.1:${String(presenceProc.ready.grpc_port)}/${PresenceService.typeName}/GetStatuses`;
     const grpcHeaders = { authorization: `Bearer ${token}`, "grpc-timeout": "10S" };
+    const load = (url: string, inFlight: number, ms: number) => h2load({ url, request, responseBytes, headers: grpcHeaders, inFlight, durationMs: ms });
     const viaH2load = async (inFlight: number, ms: number): Promise<H2LoadResult> => {
       const before = await handled();
-      const r = await h2load({ url: serviceUrl, request, responseBytes, headers: grpcHeaders, inFlight, durationMs: ms });
+      const r = await load(serviceUrl, inFlight, ms);
       const calls = delta(before, await handled());
       const failed = [...calls].filter(([code, n]) => code !== "OK" && n > 0);
       if (failed.length > 0) throw new Error(`calls failed in the service: ${JSON.stringify(Object.fromEntries(failed))}`);
@@ -169,7 +170,7 @@ async function run(ctx: ScenarioContext) {
     const floorOf = async (name: string, start: () => Promise<H2FloorServer>) => {
       const server = await start();
       try {
-        const call = (inFlight: number, ms: number) => h2load({ url: server.url, request, responseBytes, headers: grpcHeaders, inFlight, durationMs: ms });
+        const call = (inFlight: number, ms: number) => load(server.url, inFlight, ms);
         ctx.log(`${name}: ${durationMs} ms at ${IN_FLIGHT} in flight, then ${LADDER.join(", ")}`);
         await call(IN_FLIGHT, warmMs);
         const result = await call(IN_FLIGHT, durationMs);
