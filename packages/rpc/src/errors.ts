@@ -1,5 +1,6 @@
-import { Metadata, status as Status, type ServiceError } from "@grpc/grpc-js";
+import { status as Status, type ServiceError } from "@grpc/grpc-js";
 import { AppError, type ErrorCode } from "@switchboard/model";
+import type { CallStatus } from "./call.js";
 
 /** The metadata key carrying the Mattermost error id across a gRPC hop. */
 export const ERROR_ID_KEY = "sb-error-id";
@@ -32,10 +33,8 @@ export function grpcStatusOf(code: ErrorCode): Status {
 }
 
 /** The status a handler's failure becomes on the wire; internals never leave the process. */
-export function toServiceError(e: AppError): Partial<ServiceError> {
-  const metadata = new Metadata();
-  metadata.set(ERROR_ID_KEY, e.id);
-  return { code: toGrpc[e.code], details: e.code === "internal" ? "internal error" : e.message, metadata };
+export function toCallStatus(e: AppError): CallStatus {
+  return { code: toGrpc[e.code], details: e.code === "internal" ? "internal error" : e.message, metadata: [[ERROR_ID_KEY, e.id]] };
 }
 
 /** A failed call as seen by the caller: an AppError with the server's code, id and message. */
@@ -45,3 +44,5 @@ export function fromServiceError(e: ServiceError, method: string): AppError {
   const id = idValues && idValues.length > 0 ? String(idValues[0]) : `rpc.${code}`;
   return new AppError(code, e.details || `${method} failed`, id, { cause: e });
 }
+
+

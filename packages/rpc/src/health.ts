@@ -1,4 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   Health,
@@ -6,7 +6,7 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "@switchboard/proto/health";
-import { asBuffer, passthrough } from "./bytes.js";
+import type { GrpcCall, MethodHandler } from "./call.js";
 
 /**
  * grpc.health.v1: "" is the whole server. Services start NOT_SERVING and report SERVING only
@@ -17,7 +17,8 @@ export interface HealthService {
   /** Sets every registered service (and "") to SERVING or NOT_SERVING. */
   setServing(serving: boolean): void;
   shutdown(): void;
-  addTo(server: grpc.Server): void;
+  /** Check and Watch, by path, for the server to serve. */
+  methods(): [string, MethodHandler][];
 }
 
 export function createHealthService(): HealthService {
@@ -29,9 +30,15 @@ export function createHealthService(): HealthService {
     statuses.set(service, s);
     for (const w of watchers) if (w.service === service) w.send(s);
   };
-  const encode = (s: ServingStatus): Buffer => asBuffer(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: s })));
-  const check = Health.method.check;
-  const watch = Health.method.watch;
+  const encode = (s: ServingStatus): Uint8Array => toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: s }));
+  const serviceOf = (call: GrpcCall, request: Buffer | undefined): string | undefined => {
+    try {
+      return fromBinary(HealthCheckRequestSchema, request!).service;
+    } catch {
+      call.finish({ code: Status.INVALID_ARGUMENT, details: "bad health check request" });
+      return undefined;
+    }
+  };
 
   return {
     register(service) {
@@ -45,41 +52,33 @@ export function createHealthService(): HealthService {
       shut = true;
       for (const k of statuses.keys()) set(k, ServingStatus.NOT_SERVING);
     },
-    addTo(server) {
-      server.addService(
-        {
-          Check: { path: `/${Health.typeName}/${check.name}`, requestStream: false, responseStream: false, requestSerialize: passthrough, requestDeserialize: passthrough, responseSerialize: passthrough, responseDeserialize: passthrough },
-          Watch: { path: `/${Health.typeName}/${watch.name}`, requestStream: false, responseStream: true, requestSerialize: passthrough, requestDeserialize: passthrough, responseSerialize: passthrough, responseDeserialize: passthrough },
+    methods() {
+      const check: MethodHandler = {
+        singleRequest: true,
+        handle(call, request) {
+          const service = serviceOf(call, request);
+          if (service === undefined) return;
+          const s = statuses.get(service);
+          if (s === undefined) return call.finish({ code: Status.NOT_FOUND, details: `unknown service ${service}` });
+          call.send(encode(s));
+          call.finish({ code: Status.OK });
         },
-        {
-          Check: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-            let service: string;
-            try {
-              service = fromBinary(HealthCheckRequestSchema, call.request).service;
-            } catch {
-              cb({ code: grpc.status.INVALID_ARGUMENT, details: "bad health check request" });
-              return;
-            }
-            const s = statuses.get(service);
-            if (s === undefined) cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${service}` });
-            else cb(null, encode(s));
-          },
-          Watch: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-            let service = "";
-            try {
-              service = fromBinary(HealthCheckRequestSchema, call.request).service;
-            } catch {
-              call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "bad health check request" });
-              return;
-            }
-            const w = { service, send: (s: ServingStatus) => call.write(encode(s)) };
-            watchers.add(w);
-            w.send(statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN);
-            call.on("cancelled", () => watchers.delete(w));
-            call.on("close", () => watchers.delete(w));
-          },
+      };
+      const watch: MethodHandler = {
+        singleRequest: true,
+        handle(call, request) {
+          const service = serviceOf(call, request);
+          if (service === undefined) return;
+          const w = { service, send: (s: ServingStatus) => call.send(encode(s)) };
+          watchers.add(w);
+          w.send(statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN);
+          call.onCancel = () => watchers.delete(w);
         },
-      );
+      };
+      return [
+        [`/${Health.typeName}/${Health.method.check.name}`, check],
+        [`/${Health.typeName}/${Health.method.watch.name}`, watch],
+      ];
     },
   };
 }

@@ -1,7 +1,7 @@
 export type { CallContext } from "./context.js";
-export type { RpcServer, RpcServerOptions, ServiceImpl, ImplOf } from "./server.js";
+export type { RpcServer, RpcServerOptions, ServiceImpl, ImplOf, RequestDecoders } from "./server.js";
 export { createRpcServer, EncodedResponse } from "./server.js";
 export type { RpcClient, RpcClientOptions, CallOptions } from "./client.js";
 export { createRpcClient } from "./client.js";
 export type { HealthService } from "./health.js";
-export { ERROR_ID_KEY, fromServiceError, toServiceError, grpcStatusOf } from "./errors.js";
+export { ERROR_ID_KEY, fromServiceError, toCallStatus, grpcStatusOf } from "./errors.js";

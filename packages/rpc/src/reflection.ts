@@ -1,4 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
 import { create, createRegistry, fromBinary, toBinary, type DescFile } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
@@ -10,10 +10,10 @@ import {
   type ServerReflectionRequest,
   type ServerReflectionResponse,
 } from "@switchboard/proto/reflection";
-import { asBuffer, passthrough } from "./bytes.js";
+import type { MethodHandler } from "./call.js";
 
 /** grpc.reflection.v1 over the descriptors protobuf-es generated (no .proto files at runtime). */
-export function addReflectionService(server: grpc.Server, services: readonly GenService<GenServiceMethods>[]): void {
+export function reflectionMethods(services: readonly GenService<GenServiceMethods>[]): [string, MethodHandler][] {
   const all = [...services, Health as unknown as GenService<GenServiceMethods>, ServerReflection as unknown as GenService<GenServiceMethods>];
   const registry = createRegistry(...all.map((s) => s.file));
   const byName = new Map<string, DescFile>();
@@ -40,7 +40,7 @@ export function addReflectionService(server: grpc.Server, services: readonly Gen
   const answer = (req: ServerReflectionRequest): ServerReflectionResponse => {
     const base = { validHost: req.host, originalRequest: req };
     const notFound = (what: string) =>
-      create(ServerReflectionResponseSchema, { ...base, messageResponse: { case: "errorResponse", value: { errorCode: grpc.status.NOT_FOUND, errorMessage: `${what} not found` } } });
+      create(ServerReflectionResponseSchema, { ...base, messageResponse: { case: "errorResponse", value: { errorCode: Status.NOT_FOUND, errorMessage: `${what} not found` } } });
     const files = (f: DescFile) =>
       create(ServerReflectionResponseSchema, { ...base, messageResponse: { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDeps(f) } } });
     const r = req.messageRequest;
@@ -63,38 +63,27 @@ export function addReflectionService(server: grpc.Server, services: readonly Gen
       default:
         return create(ServerReflectionResponseSchema, {
           ...base,
-          messageResponse: { case: "errorResponse", value: { errorCode: grpc.status.UNIMPLEMENTED, errorMessage: "not supported" } },
+          messageResponse: { case: "errorResponse", value: { errorCode: Status.UNIMPLEMENTED, errorMessage: "not supported" } },
         });
     }
   };
 
   const m = ServerReflection.method.serverReflectionInfo;
-  server.addService(
-    {
-      [m.name]: {
-        path: `/${ServerReflection.typeName}/${m.name}`,
-        requestStream: true,
-        responseStream: true,
-        requestSerialize: passthrough,
-        requestDeserialize: passthrough,
-        responseSerialize: passthrough,
-        responseDeserialize: passthrough,
-      },
+  const info: MethodHandler = {
+    singleRequest: false,
+    handle(call) {
+      call.onMessage = (buf) => {
+        let req: ServerReflectionRequest;
+        try {
+          req = fromBinary(ServerReflectionRequestSchema, buf);
+        } catch {
+          call.finish({ code: Status.INVALID_ARGUMENT, details: "bad reflection request" });
+          return;
+        }
+        call.send(toBinary(ServerReflectionResponseSchema, answer(req)));
+      };
+      call.onHalfClose = () => call.finish({ code: Status.OK });
     },
-    {
-      [m.name]: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-        call.on("data", (buf: Buffer) => {
-          let req: ServerReflectionRequest;
-          try {
-            req = fromBinary(ServerReflectionRequestSchema, buf);
-          } catch {
-            call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "bad reflection request" });
-            return;
-          }
-          call.write(asBuffer(toBinary(ServerReflectionResponseSchema, answer(req))));
-        });
-        call.on("end", () => call.end());
-      },
-    },
-  );
+  };
+  return [[`/${ServerReflection.typeName}/${m.name}`, info]];
 }

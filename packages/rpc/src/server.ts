@@ -1,20 +1,24 @@
 /**
- * The gRPC server side of the protobuf-es <-> grpc-js glue: a typed implementation per
- * generated service descriptor, request parsing that answers INVALID_ARGUMENT, a default
- * deadline, a message size limit, error mapping, metrics and the standard health service.
+ * The gRPC server side of the glue: a typed implementation per generated protobuf-es service
+ * descriptor, served over our own HTTP/2 (h2/connection.ts) on a plain TCP listener: request
+ * parsing that answers INVALID_ARGUMENT, a default deadline, a message size limit, error
+ * mapping, metrics, the standard health service and (when asked) reflection.
  */
-import * as grpc from "@grpc/grpc-js";
+import { createServer, type Server, type Socket } from "node:net";
+import { status as Status } from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { AppError } from "@switchboard/model";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
+import { GrpcCall, headerBlock, parseGrpcTimeout, type CallStatus, type MethodHandler } from "./call.js";
 import type { CallContext } from "./context.js";
-import { asBuffer, passthrough } from "./bytes.js";
-import { grpcStatusOf, toServiceError } from "./errors.js";
-import { widenServerWindows } from "./flow-control.js";
+import { DeadlineSweeper } from "./deadlines.js";
+import { grpcStatusOf, toCallStatus } from "./errors.js";
+import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
+import { H2Connection, type ServerStream } from "./h2/connection.js";
 import { createHealthService, type HealthService } from "./health.js";
-import { addReflectionService } from "./reflection.js";
+import { reflectionMethods } from "./reflection.js";
 
 type UnaryMethods<T extends GenServiceMethods> = {
   [K in keyof T as T[K]["methodKind"] extends "unary" ? K : never]: T[K];
@@ -44,7 +48,7 @@ export interface RpcServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** Inbound and outbound limit; larger requests fail with RESOURCE_EXHAUSTED. */
+  /** Inbound and outbound limit; larger messages fail with RESOURCE_EXHAUSTED. */
   readonly maxMessageBytes: number;
   /** Applied to calls that arrive without a deadline. */
   readonly defaultDeadlineMs: number;
@@ -54,8 +58,17 @@ export interface RpcServerOptions {
   readonly metrics?: MetricsRegistry;
 }
 
+/**
+ * Request decoders that replace protobuf-es's for some methods of a service, for hot paths.
+ * Each must give the same message fromBinary gives for every input it accepts, and throw
+ * (answered INVALID_ARGUMENT) where fromBinary throws.
+ */
+export type RequestDecoders<T extends GenServiceMethods> = {
+  [K in keyof UnaryMethods<T>]?: (bytes: Uint8Array) => MessageShape<T[K]["input"]>;
+};
+
 export interface RpcServer {
-  add<T extends GenServiceMethods>(service: GenService<T>, impl: ServiceImpl<T>): void;
+  add<T extends GenServiceMethods>(service: GenService<T>, impl: ServiceImpl<T>, decoders?: RequestDecoders<T>): void;
   readonly health: HealthService;
   /** Binds and starts; resolves to the bound port. */
   start(): Promise<number>;
@@ -63,19 +76,26 @@ export interface RpcServer {
   stop(graceMs: number): Promise<void>;
 }
 
+/** HTTP/2 limits of every connection (h2/connection.ts). */
+const MAX_CONCURRENT_STREAMS = 4_096;
+const MAX_HEADER_LIST_BYTES = 16 << 10;
+const KEEPALIVE_MS = 30_000;
+const KEEPALIVE_TIMEOUT_MS = 10_000;
+const MIN_PING_INTERVAL_MS = 10_000;
+/** How late past its deadline a call may be cut off (deadlines.ts). */
+const DEADLINE_RESOLUTION_MS = 20;
+
+const NOT_POST = headerBlock([[":status", "405"]]);
+const NOT_GRPC = headerBlock([[":status", "415"]]);
+
 export function createRpcServer(o: RpcServerOptions): RpcServer {
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": o.maxMessageBytes,
-    "grpc.max_send_message_length": o.maxMessageBytes,
-    "grpc.keepalive_time_ms": 30_000,
-    "grpc.keepalive_timeout_ms": 10_000,
-    "grpc.keepalive_permit_without_calls": 1,
-    "grpc.http2.min_ping_interval_without_data_ms": 10_000,
-    // Channelz keeps per-call counters and trace entries nobody reads here.
-    "grpc.enable_channelz": 0,
-  });
+  const methods = new Map<string, MethodHandler>();
   const health = createHealthService();
   const services: GenService<GenServiceMethods>[] = [];
+  const connections = new Set<H2Connection>();
+  const deadlines = new DeadlineSweeper(DEADLINE_RESOLUTION_MS);
+  let listener: Server | undefined;
+  let stopped: Promise<void> | undefined;
   const handled = o.metrics?.counter({
     name: "sb_rpc_server_handled_total",
     help: "gRPC calls completed, by method and status code",
@@ -86,141 +106,195 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
     help: "gRPC call handling time",
     labelNames: ["method"],
   });
-  let stopped: Promise<void> | undefined;
 
-  function unaryHandler(method: DescMethod, fn: (req: never, ctx: CallContext) => Promise<unknown>): grpc.handleUnaryCall<Buffer, Buffer> {
+  function unaryMethod(method: DescMethod, fn: (req: never, ctx: CallContext) => Promise<unknown>, decoder?: (bytes: Uint8Array) => unknown): MethodHandler {
+    const decode = decoder ?? ((bytes: Uint8Array): unknown => fromBinary(method.input, bytes));
     const fullName = `${method.parent.typeName}/${method.name}`;
     const log = o.logger.child({ rpc: fullName });
-    return (call, callback) => {
-      const started = process.hrtime.bigint();
-      const ac = new AbortController();
-      let done = false;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (err: Partial<grpc.ServiceError> | null, value?: Buffer): void => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        const code = err ? (err.code ?? grpc.status.UNKNOWN) : grpc.status.OK;
-        handled?.inc({ method: fullName, code: grpc.status[code] ?? String(code) });
-        latency?.observe(Number(process.hrtime.bigint() - started) / 1e9, { method: fullName });
-        callback(err, value);
-      };
-      call.on("cancelled", () => {
-        // grpc-js also emits "cancelled" once a call has completed normally: nothing to abort.
-        if (done) return;
-        ac.abort(new AppError("unavailable", "call cancelled"));
-        done = true;
-        if (timer) clearTimeout(timer);
-      });
+    const codeLabel = (c: Status): string => Status[c] ?? String(c);
+    return {
+      singleRequest: true,
+      handle(call, request) {
+        const started = performance.now();
+        const byDefault = !Number.isFinite(call.deadline);
+        const deadline = byDefault ? Date.now() + o.defaultDeadlineMs : call.deadline;
+        // Most handlers never look at the signal: it is made when first asked for.
+        let ac: AbortController | undefined;
+        const abort = (reason: AppError): void => (ac ??= new AbortController()).abort(reason);
+        const expiry = {
+          deadline,
+          expire() {
+            const e = byDefault
+              ? new AppError("deadline_exceeded", `no deadline was set; the server's default of ${o.defaultDeadlineMs} ms passed`, "api.context.deadline_exceeded.app_error")
+              : new AppError("deadline_exceeded", "Deadline exceeded", "api.context.deadline_exceeded.app_error");
+            abort(e);
+            finish(toCallStatus(e));
+          },
+        };
+        const finish = (s: CallStatus): void => {
+          if (call.isDone) return;
+          deadlines.delete(expiry);
+          handled?.inc({ method: fullName, code: codeLabel(s.code) });
+          latency?.observe((performance.now() - started) / 1e3, { method: fullName });
+          call.finish(s);
+        };
+        deadlines.add(expiry);
+        call.onCancel = () => {
+          // The caller went away (RST_STREAM or a lost connection): nobody to answer.
+          deadlines.delete(expiry);
+          abort(new AppError("unavailable", "call cancelled"));
+        };
 
-      const clientDeadline = call.getDeadline();
-      const clientMs = clientDeadline instanceof Date ? clientDeadline.getTime() : Number(clientDeadline);
-      let deadline = clientMs;
-      if (!Number.isFinite(clientMs)) {
-        deadline = Date.now() + o.defaultDeadlineMs;
-        timer = setTimeout(() => {
-          const e = new AppError(
-            "deadline_exceeded",
-            `no deadline was set; the server's default of ${o.defaultDeadlineMs} ms passed`,
-            "api.context.deadline_exceeded.app_error",
-          );
-          ac.abort(e);
-          finish(toServiceError(e));
-        }, o.defaultDeadlineMs);
-      }
-
-      let req: unknown;
-      try {
-        req = fromBinary(method.input, call.request);
-      } catch {
-        finish({ code: grpc.status.INVALID_ARGUMENT, details: `request is not a valid ${method.input.typeName}` });
-        return;
-      }
-      const ctx: CallContext = {
-        method: fullName,
-        metadata: (key) => {
-          const v = call.metadata.get(key);
-          return v.length > 0 ? String(v[0]) : undefined;
-        },
-        bearerToken() {
-          const h = this.metadata("authorization");
-          const m = h ? /^bearer\s+(\S+)$/i.exec(h.trim()) : null;
-          return m ? m[1] : undefined;
-        },
-        deadline,
-        signal: ac.signal,
-        peer: call.getPeer(),
-      };
-      fn(req as never, ctx).then(
-        (res) => {
-          try {
-            const bytes = res instanceof EncodedResponse ? res.bytes : toBinary(method.output, create(method.output as DescMessage, res as never));
-            finish(null, asBuffer(bytes));
-          } catch (e: unknown) {
-            log.error({ err: e }, "response serialization failed");
-            finish(toServiceError(AppError.from(e)));
-          }
-        },
-        (e: unknown) => {
-          const err = AppError.from(e);
-          if (err.code === "internal") log.error({ err: e }, "call failed");
-          else log.debug({ code: err.code, id: err.id }, "call rejected");
-          finish(toServiceError(err));
-        },
-      );
+        let req: unknown;
+        try {
+          req = decode(request!);
+        } catch {
+          finish({ code: Status.INVALID_ARGUMENT, details: `request is not a valid ${method.input.typeName}` });
+          return;
+        }
+        const ctx: CallContext = {
+          method: fullName,
+          metadata: (key) => call.metadata(key),
+          bearerToken() {
+            const h = call.metadata("authorization");
+            const m = h ? /^bearer\s+(\S+)$/i.exec(h.trim()) : null;
+            return m ? m[1] : undefined;
+          },
+          deadline,
+          get signal() {
+            return (ac ??= new AbortController()).signal;
+          },
+          get peer() {
+            const sock = call.stream.socket;
+            return `${sock.remoteAddress ?? "?"}:${String(sock.remotePort ?? 0)}`;
+          },
+        };
+        fn(req as never, ctx).then(
+          (res) => {
+            if (call.isDone) return;
+            let bytes: Uint8Array;
+            try {
+              bytes = res instanceof EncodedResponse ? res.bytes : toBinary(method.output, create(method.output as DescMessage, res as never));
+            } catch (e: unknown) {
+              log.error({ err: e }, "response serialization failed");
+              finish(toCallStatus(AppError.from(e)));
+              return;
+            }
+            if (bytes.length > o.maxMessageBytes) {
+              log.error({ bytes: bytes.length, limit: o.maxMessageBytes }, "response larger than the message limit");
+              finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${bytes.length} bytes exceeds the limit of ${o.maxMessageBytes}` });
+              return;
+            }
+            call.send(bytes);
+            finish({ code: Status.OK });
+          },
+          (e: unknown) => {
+            const err = AppError.from(e);
+            if (err.code === "internal") log.error({ err: e }, "call failed");
+            else log.debug({ code: err.code, id: err.id }, "call rejected");
+            finish(toCallStatus(err));
+          },
+        );
+      },
     };
+  }
+
+  /** A new request stream: checks what HTTP/2 and gRPC require, then hands it to its method. */
+  function onStream(stream: ServerStream): void {
+    if (stream.headerListTooLarge) {
+      new GrpcCall(stream, "", o.maxMessageBytes, undefined).finish({ code: Status.RESOURCE_EXHAUSTED, details: "request metadata too large" });
+      return;
+    }
+    if (stream.header(":method") !== "POST") return stream.respond(NOT_POST, true);
+    if (!stream.header("content-type")?.startsWith("application/grpc")) return stream.respond(NOT_GRPC, true);
+    const path = stream.header(":path") ?? "";
+    const timeoutMs = parseGrpcTimeout(stream.header("grpc-timeout"));
+    const call = new GrpcCall(stream, path, o.maxMessageBytes, Number.isNaN(timeoutMs) ? undefined : timeoutMs);
+    if (Number.isNaN(timeoutMs)) return call.finish({ code: Status.INTERNAL, details: `invalid grpc-timeout: ${stream.header("grpc-timeout") ?? ""}` });
+    const encoding = stream.header("grpc-encoding");
+    if (encoding !== undefined && encoding !== "identity") {
+      return call.finish({ code: Status.UNIMPLEMENTED, details: `grpc-encoding ${encoding} is not supported`, metadata: [["grpc-accept-encoding", "identity"]] });
+    }
+    const m = methods.get(path);
+    if (m === undefined) return call.finish({ code: Status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
+    if (!m.singleRequest) return m.handle(call, undefined);
+    let request: Buffer | undefined;
+    call.onMessage = (msg) => {
+      if (request === undefined) request = msg;
+      else call.finish({ code: Status.INVALID_ARGUMENT, details: `${path} takes exactly one request message` });
+    };
+    call.onHalfClose = () => {
+      if (request === undefined) call.finish({ code: Status.INVALID_ARGUMENT, details: `${path} takes exactly one request message` });
+      else m.handle(call, request);
+    };
+  }
+
+  function onConnection(socket: Socket): void {
+    if (stopped) {
+      socket.destroy();
+      return;
+    }
+    const conn = new H2Connection(socket, {
+      windowBytes: FLOW_CONTROL_WINDOW_BYTES,
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
+      keepaliveMs: KEEPALIVE_MS,
+      keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
+      minPingIntervalMs: MIN_PING_INTERVAL_MS,
+      onStream,
+      onClose: (c) => connections.delete(c),
+    });
+    connections.add(conn);
   }
 
   return {
     health,
-    add(service, impl) {
-      const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
-      const handlers: grpc.UntypedServiceImplementation = {};
+    add(service, impl, decoders) {
       for (const method of service.methods) {
         if (method.methodKind !== "unary") throw new Error(`${method.name}: only unary methods are supported`);
         const fn = (impl as Record<string, (req: never, ctx: CallContext) => Promise<unknown>>)[method.localName];
         if (typeof fn !== "function") throw new Error(`${service.typeName}.${method.name} is not implemented`);
-        definition[method.name] = {
-          path: `/${service.typeName}/${method.name}`,
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: passthrough,
-          requestDeserialize: passthrough,
-          responseSerialize: passthrough,
-          responseDeserialize: passthrough,
-        };
-        handlers[method.name] = unaryHandler(method, fn.bind(impl));
+        const decoder = (decoders as Record<string, ((bytes: Uint8Array) => unknown) | undefined> | undefined)?.[method.localName];
+        methods.set(`/${service.typeName}/${method.name}`, unaryMethod(method, fn.bind(impl), decoder));
       }
-      server.addService(definition, handlers);
       services.push(service as GenService<GenServiceMethods>);
       health.register(service.typeName);
     },
     async start() {
-      health.addTo(server);
-      if (o.reflection) addReflectionService(server, services);
+      for (const [path, h] of health.methods()) methods.set(path, h);
+      if (o.reflection) for (const [path, h] of reflectionMethods(services)) methods.set(path, h);
+      const server = createServer({ noDelay: true }, onConnection);
+      listener = server;
       return new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
-          if (err) {
-            reject(err);
-            return;
-          }
-          widenServerWindows(server, o.logger);
-          resolve(port);
+        server.once("error", reject);
+        server.listen(o.port, o.host, () => {
+          server.off("error", reject);
+          server.on("error", (e) => o.logger.error({ err: e }, "gRPC listener failed"));
+          const a = server.address();
+          resolve(typeof a === "object" && a ? a.port : o.port);
         });
       });
     },
     stop(graceMs) {
       stopped ??= new Promise<void>((resolve) => {
         health.shutdown();
-        const force = setTimeout(() => {
-          server.forceShutdown();
+        listener?.close();
+        for (const c of connections) c.goaway();
+        const done = (): void => {
+          clearTimeout(force);
+          clearInterval(poll);
           resolve();
+        };
+        const force = setTimeout(() => {
+          for (const c of connections) c.destroy();
+          connections.clear();
+          done();
         }, graceMs);
         force.unref();
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
+        const poll = setInterval(() => {
+          if (connections.size === 0) done();
+        }, 10);
+        if (connections.size === 0) done();
       });
       return stopped;
     },

@@ -1,0 +1,194 @@
+/**
+ * One gRPC call on an HTTP/2 stream (the gRPC over HTTP/2 protocol): the request's metadata and
+ * deadline, length-prefixed messages in, and the answer out as response headers, messages and
+ * a status in trailers (or trailers alone when nothing else was sent).
+ */
+import { status as Status } from "@grpc/grpc-js";
+import type { ServerStream } from "./h2/connection.js";
+import { H2Error } from "./h2/frames.js";
+import { encodeHeaders, encodedLength } from "./h2/hpack.js";
+
+type Fields = readonly (readonly [string, string])[];
+
+/** A header block in HPACK form (no dynamic table: see hpack.ts). */
+export function headerBlock(fields: Fields): Buffer {
+  const b = Buffer.allocUnsafe(encodedLength(fields));
+  encodeHeaders(fields, b, 0);
+  return b;
+}
+
+const RESPONSE_FIELDS: Fields = [
+  [":status", "200"],
+  ["content-type", "application/grpc"],
+];
+const RESPONSE_HEADERS = headerBlock(RESPONSE_FIELDS);
+const OK_TRAILERS = headerBlock([["grpc-status", "0"]]);
+
+/** A call's final status; metadata goes into the trailers (lower-case keys). */
+export interface CallStatus {
+  readonly code: Status;
+  readonly details?: string;
+  readonly metadata?: Fields;
+}
+
+/**
+ * grpc-message is percent-encoded: bytes outside printable ASCII, and '%', as %XX of their
+ * UTF-8 encoding (the gRPC HTTP/2 protocol document).
+ */
+export function encodeGrpcMessage(s: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(s)) return s;
+  let out = "";
+  for (const byte of Buffer.from(s, "utf8")) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
+
+/** grpc-timeout ("1 to 8 digits" and a unit) in ms; undefined when absent, NaN when malformed. */
+export function parseGrpcTimeout(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(v);
+  return m ? Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]! : NaN;
+}
+
+export class GrpcCall {
+  /** Absolute deadline (Unix ms); Infinity when the caller set none. */
+  readonly deadline: number;
+  /** The caller cancelled (RST_STREAM) or the connection went away. */
+  cancelled = false;
+  /** Set by the method: each complete request message. */
+  onMessage: ((msg: Buffer) => void) | undefined = undefined;
+  /** Set by the method: the caller has sent its last message. */
+  onHalfClose: (() => void) | undefined = undefined;
+  /** Set by the method: the call ended without an answer (cancelled, or the connection lost). */
+  onCancel: (() => void) | undefined = undefined;
+
+  private headersSent = false;
+  private done = false;
+  // Message deframing.
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private need = 5;
+  private inBody = false;
+
+  constructor(
+    readonly stream: ServerStream,
+    readonly path: string,
+    private readonly maxMessageBytes: number,
+    timeoutMs: number | undefined,
+  ) {
+    this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    stream.onData = (chunk) => this.receive(chunk);
+    stream.onEnd = () => {
+      if (this.done) return;
+      if (this.partsBytes > 0 || this.inBody) {
+        this.finish({ code: Status.INTERNAL, details: "the request ended inside a message" });
+        return;
+      }
+      this.onHalfClose?.();
+    };
+    stream.onReset = () => {
+      if (this.done) return;
+      this.done = true;
+      this.cancelled = true;
+      this.onCancel?.();
+    };
+  }
+
+  /** The first value of a metadata key (lower-case). */
+  metadata(key: string): string | undefined {
+    return this.stream.header(key);
+  }
+
+  get isDone(): boolean {
+    return this.done;
+  }
+
+  /** Sends one response message (the response headers first, once). */
+  send(msg: Uint8Array): void {
+    if (this.done) return;
+    if (msg.length > this.maxMessageBytes) {
+      this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${msg.length} bytes exceeds the limit of ${this.maxMessageBytes}` });
+      return;
+    }
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.stream.respond(RESPONSE_HEADERS, false);
+    }
+    // The prefix and the message go out as they are: the connection copies small payloads
+    // into its output batch and passes large ones to the socket untouched.
+    const prefix = Buffer.allocUnsafe(5);
+    prefix[0] = 0;
+    prefix.writeUInt32BE(msg.length, 1);
+    this.stream.write(prefix);
+    this.stream.write(Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+  }
+
+  /** Ends the call with a status: trailers after the messages, or trailers alone. */
+  finish(s: CallStatus): void {
+    if (this.done) return;
+    this.done = true;
+    if (s.code === Status.OK && s.metadata === undefined) {
+      if (this.headersSent) this.stream.end(OK_TRAILERS);
+      else this.stream.respond(headerBlock([...RESPONSE_FIELDS, ["grpc-status", "0"]]), true);
+      return;
+    }
+    const trailers: [string, string][] = [["grpc-status", String(s.code)]];
+    if (s.details) trailers.push(["grpc-message", encodeGrpcMessage(s.details)]);
+    for (const kv of s.metadata ?? []) trailers.push([kv[0], kv[1]]);
+    if (this.headersSent) this.stream.end(headerBlock(trailers));
+    else this.stream.respond(headerBlock([...RESPONSE_FIELDS, ...trailers]), true);
+  }
+
+  /** Abandons the call without a status (RST_STREAM CANCEL). */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.stream.reset(H2Error.CANCEL);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.done) return;
+    this.parts.push(chunk);
+    this.partsBytes += chunk.length;
+    while (!this.done && this.partsBytes >= this.need) {
+      const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsBytes);
+      if (!this.inBody) {
+        if (all[0] !== 0) {
+          this.finish({ code: Status.INTERNAL, details: all[0] === 1 ? "compressed messages are not accepted (grpc-encoding identity)" : "bad message flags" });
+          return;
+        }
+        const len = all.readUInt32BE(1);
+        if (len > this.maxMessageBytes) {
+          this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxMessageBytes})` });
+          return;
+        }
+        this.inBody = true;
+        this.need = 5 + len;
+        this.parts = [all];
+        this.partsBytes = all.length;
+        continue;
+      }
+      const msg = all.subarray(5, this.need);
+      const rest = all.subarray(this.need);
+      this.parts = rest.length > 0 ? [rest] : [];
+      this.partsBytes = rest.length;
+      this.inBody = false;
+      this.need = 5;
+      this.onMessage?.(msg);
+    }
+  }
+}
+
+/** How the server runs one method. */
+export interface MethodHandler {
+  /**
+   * true: the call carries exactly one request message, handed over once the caller has
+   * half-closed (unary and server-streaming methods). false: `handle` gets no request and
+   * reads the call's messages itself (client- and bidi-streaming methods).
+   */
+  readonly singleRequest: boolean;
+  handle(call: GrpcCall, request: Buffer | undefined): void;
+}

@@ -1,0 +1,318 @@
+/**
+ * The gRPC server's own HTTP/2 (src/h2/connection.ts) over real loopback sockets, against
+ * node:http2 and grpc-js clients and against raw frames: flow control both ways, frame
+ * splitting, many streams at once, cancellation, graceful stop, and protocol violations that
+ * end only the offending connection while everyone else keeps being served.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as http2 from "node:http2";
+import { connect, type Socket } from "node:net";
+import * as grpc from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { silentLogger } from "@switchboard/log";
+import { AppError } from "@switchboard/model";
+import { GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
+import { createRpcClient, createRpcServer, EncodedResponse, type ImplOf, type RpcServer } from "../src/index.js";
+import { encodeHeaders, encodedLength } from "../src/h2/hpack.js";
+
+const never = () => new Promise<never>(() => {});
+const MAX_MESSAGE = 8 << 20;
+const BIG_STATUSES = 40_000;
+const bigAnswer = toBinary(
+  GetStatusesResponseSchema,
+  create(GetStatusesResponseSchema, { statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })) }),
+);
+let cancelled = 0;
+let slowDone = 0;
+
+const impl: ImplOf<typeof PresenceService> = {
+  async getStatus(req, ctx) {
+    if (req.userId === "unicode") throw new AppError("not_found", "Ünïcode 100% sure\nnew line", "app.test.unicode");
+    if (req.userId === "wait-for-cancel") {
+      await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+      cancelled++;
+      return never();
+    }
+    if (req.userId === "slow") {
+      await new Promise((r) => setTimeout(r, 300));
+      slowDone++;
+    }
+    return { status: { userId: req.userId, status: "online" } };
+  },
+  // The request's size comes back as the count of statuses asked for; "big" asks for a large answer.
+  async getStatuses(req) {
+    if (req.userIds[0] === "big") return new EncodedResponse(bigAnswer);
+    return { statuses: [{ userId: String(req.userIds.length), status: "online" }] };
+  },
+  listActiveStatuses: never,
+  setStatus: never,
+  acquireLease: never,
+  report: never,
+  releaseLease: never,
+};
+
+let server: RpcServer;
+let port: number;
+
+beforeAll(async () => {
+  server = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: MAX_MESSAGE, defaultDeadlineMs: 5_000, logger: silentLogger });
+  server.add(PresenceService, impl);
+  port = await server.start();
+});
+
+afterAll(async () => {
+  await server?.stop(1_000);
+});
+
+const client = () => createRpcClient(PresenceService, { address: `127.0.0.1:${port}`, defaultDeadlineMs: 10_000, maxMessageBytes: MAX_MESSAGE });
+
+function frame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(id, 5);
+  return Buffer.concat([h, payload]);
+}
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const SETTINGS = frame(0x4, 0, 0);
+
+function headerBlock(fields: [string, string][]): Buffer {
+  const b = Buffer.alloc(encodedLength(fields));
+  encodeHeaders(fields, b, 0);
+  return b;
+}
+const grpcRequestFields = (path = "/sb.presence.v1.PresenceService/GetStatus"): [string, string][] => [
+  [":method", "POST"],
+  [":scheme", "http"],
+  [":path", path],
+  [":authority", "localhost"],
+  ["content-type", "application/grpc"],
+  ["te", "trailers"],
+];
+
+interface RawResult {
+  goaway?: { last: number; code: number; debug: string };
+  frames: { type: number; flags: number; id: number; payload: Buffer }[];
+  closed: boolean;
+}
+
+/** Sends bytes on a raw connection; collects the server's frames until it closes or `ms` pass. */
+function raw(bytes: Buffer[], ms = 1_000): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const s: Socket = connect(port, "127.0.0.1");
+    let input = Buffer.alloc(0);
+    const result: RawResult = { frames: [], closed: false };
+    const done = () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(result);
+    };
+    const t = setTimeout(done, ms);
+    s.on("data", (d: Buffer) => {
+      input = Buffer.concat([input, d]);
+      while (input.length >= 9) {
+        const len = input.readUIntBE(0, 3);
+        if (input.length < 9 + len) break;
+        const f = { type: input[3]!, flags: input[4]!, id: input.readUInt32BE(5) & 0x7fffffff, payload: input.subarray(9, 9 + len) };
+        input = input.subarray(9 + len);
+        result.frames.push(f);
+        if (f.type === 0x7) result.goaway = { last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() };
+      }
+    });
+    s.on("close", () => {
+      result.closed = true;
+      done();
+    });
+    s.on("error", () => undefined);
+    s.on("connect", () => {
+      for (const b of bytes) s.write(b);
+    });
+  });
+}
+
+async function stillServing(): Promise<void> {
+  const c = client();
+  expect((await c.getStatus({ userId: "after" })).status?.userId).toBe("after");
+  c.close();
+}
+
+describe("gRPC over our HTTP/2", () => {
+  it("sends an answer larger than the caller's 64 KiB windows and 16 KiB frames", async () => {
+    // node:http2 with its defaults: 65,535-byte windows, 16,384-byte frames.
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const body = Buffer.concat([Buffer.from([0, 0, 0, 0, 5]), Buffer.from([0x0a, 0x03, 0x62, 0x69, 0x67])]); // user_ids: ["big"]
+      const stream = session.request({ ":method": "POST", ":path": "/sb.presence.v1.PresenceService/GetStatuses", "content-type": "application/grpc", te: "trailers" });
+      const chunks: Buffer[] = [];
+      let trailers: http2.IncomingHttpHeaders = {};
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("trailers", (t) => (trailers = t));
+      stream.end(body);
+      await new Promise((r) => stream.on("close", r));
+      const all = Buffer.concat(chunks);
+      expect(bigAnswer.length).toBeGreaterThan(1 << 20);
+      expect(all.readUInt32BE(1)).toBe(bigAnswer.length);
+      expect(all.length).toBe(5 + bigAnswer.length);
+      expect(all.subarray(5).equals(Buffer.from(bigAnswer))).toBe(true);
+      expect(trailers["grpc-status"]).toBe("0");
+    } finally {
+      session.close();
+    }
+  });
+
+  it("sends no more DATA than the caller's window allows, in frames no larger than 16 KiB", async () => {
+    const settings = (window: number) => {
+      const p = Buffer.alloc(6);
+      p.writeUInt16BE(0x4, 0);
+      p.writeUInt32BE(window, 2);
+      return frame(0x4, 0, 0, p);
+    };
+    const windowUpdate = (id: number, inc: number) => {
+      const p = Buffer.alloc(4);
+      p.writeUInt32BE(inc, 0);
+      return frame(0x8, 0, id, p);
+    };
+    const request = [
+      frame(0x1, 0x4, 1, headerBlock(grpcRequestFields("/sb.presence.v1.PresenceService/GetStatuses"))),
+      frame(0x0, 0x1, 1, Buffer.from([0, 0, 0, 0, 5, 0x0a, 0x03, 0x62, 0x69, 0x67])), // user_ids: ["big"]
+    ];
+    const dataOf = (r: RawResult) => r.frames.filter((f) => f.type === 0x0 && f.id === 1);
+    const bytes = (r: RawResult) => dataOf(r).reduce((n, f) => n + f.payload.length, 0);
+
+    // A stream window of 1,000 bytes and no WINDOW_UPDATE: exactly 1,000 bytes arrive.
+    const held = await raw([PREFACE, settings(1_000), ...request], 500);
+    expect(bytes(held)).toBe(1_000);
+    // 3,000 more on the stream: 4,000 in all.
+    const more = await raw([PREFACE, settings(1_000), ...request, windowUpdate(1, 3_000)], 500);
+    expect(bytes(more)).toBe(4_000);
+    // Windows wide open: the whole answer, no frame over 16,384 bytes, then the trailers.
+    const open = await raw([PREFACE, settings(2 ** 31 - 1), windowUpdate(0, 2 ** 31 - 1 - 65_535), ...request], 2_000);
+    expect(bytes(open)).toBe(5 + bigAnswer.length);
+    expect(Math.max(...dataOf(open).map((f) => f.payload.length))).toBe(16_384);
+    expect(open.frames.filter((f) => f.type === 0x1 && f.id === 1).at(-1)!.flags & 0x1).toBe(0x1);
+    // The connection window holds too: 65,535 bytes without a connection WINDOW_UPDATE.
+    const conn = await raw([PREFACE, settings(2 ** 31 - 1), ...request], 500);
+    expect(bytes(conn)).toBe(65_535);
+  });
+
+  it("takes a request larger than its own 1 MiB windows, and 300 calls at once on one connection", async () => {
+    const c = client();
+    const ids = Array.from({ length: 150_000 }, (_, i) => `id${i}`);
+    expect((await c.getStatuses({ userIds: ids })).statuses[0]?.userId).toBe("150000");
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => c.getStatus({ userId: `u${i}` })));
+    expect(answers.map((a) => a.status?.userId)).toEqual(Array.from({ length: 300 }, (_, i) => `u${i}`));
+    c.close();
+  });
+
+  it("carries a status message with any characters, percent-encoded as gRPC requires", async () => {
+    const c = client();
+    await expect(c.getStatus({ userId: "unicode" })).rejects.toMatchObject({ code: "not_found", id: "app.test.unicode", message: "Ünïcode 100% sure\nnew line" });
+    c.close();
+  });
+
+  it("aborts the handler's signal when the caller cancels", async () => {
+    const c = client();
+    const ac = new AbortController();
+    const before = cancelled;
+    const call = c.getStatus({ userId: "wait-for-cancel" }, { signal: ac.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    await call;
+    await expect.poll(() => cancelled, { timeout: 2_000 }).toBe(before + 1);
+    c.close();
+  });
+
+  it("answers non-gRPC requests with HTTP errors and unknown encodings with UNIMPLEMENTED", async () => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const status = (headers: http2.OutgoingHttpHeaders) =>
+        new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+          const s = session.request(headers);
+          s.on("response", (h) => resolve(h));
+          s.on("error", reject);
+          s.end();
+        });
+      expect((await status({ ":method": "GET", ":path": "/" }))[":status"]).toBe(405);
+      expect((await status({ ":method": "POST", ":path": "/x", "content-type": "text/plain" }))[":status"]).toBe(415);
+      const gz = await status({ ":method": "POST", ":path": "/sb.presence.v1.PresenceService/GetStatus", "content-type": "application/grpc", "grpc-encoding": "gzip" });
+      expect(gz["grpc-status"]).toBe(String(grpc.status.UNIMPLEMENTED));
+      expect(gz["grpc-accept-encoding"]).toBe("identity");
+      const bad = await status({ ":method": "POST", ":path": "/sb.presence.v1.PresenceService/GetStatus", "content-type": "application/grpc", "grpc-timeout": "soon" });
+      expect(bad["grpc-status"]).toBe(String(grpc.status.INTERNAL));
+    } finally {
+      session.close();
+    }
+  });
+
+  it("ends a connection that breaks the protocol with GOAWAY, and keeps serving the others", async () => {
+    const http1 = await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]);
+    expect(http1.closed).toBe(true);
+    expect(http1.goaway?.code).toBe(0x1);
+
+    const evenStream = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 2, headerBlock(grpcRequestFields()))]);
+    expect(evenStream.goaway?.code).toBe(0x1); // PROTOCOL_ERROR
+    expect(evenStream.closed).toBe(true);
+
+    const oversized = await raw([PREFACE, SETTINGS, frame(0x0, 0, 1, Buffer.alloc(20_000))]);
+    expect(oversized.goaway?.code).toBe(0x6); // FRAME_SIZE_ERROR
+
+    const noSettings = await raw([PREFACE, frame(0x6, 0, 0, Buffer.alloc(8))]);
+    expect(noSettings.goaway?.code).toBe(0x1);
+
+    const badHpack = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 1, Buffer.from([0x80]))]);
+    expect(badHpack.goaway?.code).toBe(0x9); // COMPRESSION_ERROR
+
+    const pings = Array.from({ length: 5 }, () => frame(0x6, 0, 0, Buffer.alloc(8)));
+    const pingFlood = await raw([PREFACE, SETTINGS, ...pings]);
+    expect(pingFlood.goaway).toMatchObject({ code: 0xb, debug: "too_many_pings" }); // ENHANCE_YOUR_CALM
+
+    await stillServing();
+  });
+
+  it("stops a rapid-reset flood, and answers an oversized header list with RESOURCE_EXHAUSTED", async () => {
+    const block = headerBlock(grpcRequestFields());
+    const flood: Buffer[] = [PREFACE, SETTINGS];
+    for (let id = 1; id < 2 * 1_200; id += 2) flood.push(frame(0x1, 0x4, id, block), frame(0x3, 0, id, Buffer.from([0, 0, 0, 8])));
+    const reset = await raw([Buffer.concat(flood)], 3_000);
+    expect(reset.goaway?.code).toBe(0xb);
+
+    // 20 KB of metadata: more than one frame (CONTINUATION) and over the 16 KiB list limit.
+    const big = headerBlock([...grpcRequestFields(), ["x-big", "a".repeat(20_000)]]);
+    const first = big.subarray(0, 16_384);
+    const rest = big.subarray(16_384);
+    const tooBig = await raw([PREFACE, SETTINGS, frame(0x1, 0x1, 1, first), frame(0x9, 0x4, 1, rest)]);
+    const headers = tooBig.frames.find((f) => f.type === 0x1 && f.id === 1);
+    expect(headers).toBeDefined();
+    expect(headers!.flags & 0x1).toBe(0x1); // trailers-only
+    expect(headers!.payload.toString("latin1")).toContain("grpc-status");
+    expect(headers!.payload.toString("latin1")).toContain(String(grpc.status.RESOURCE_EXHAUSTED));
+    expect(tooBig.goaway).toBeUndefined();
+
+    await stillServing();
+  });
+});
+
+describe("graceful stop", () => {
+  it("finishes calls in flight, refuses new connections, then resolves", async () => {
+    const s = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: MAX_MESSAGE, defaultDeadlineMs: 5_000, logger: silentLogger });
+    s.add(PresenceService, impl);
+    const p = await s.start();
+    const c = createRpcClient(PresenceService, { address: `127.0.0.1:${p}`, defaultDeadlineMs: 5_000 });
+    await c.getStatus({ userId: "warm" });
+    const before = slowDone;
+    const inFlight = c.getStatus({ userId: "slow" });
+    await new Promise((r) => setTimeout(r, 50));
+    const stopping = s.stop(3_000);
+    expect((await inFlight).status?.userId).toBe("slow");
+    expect(slowDone).toBe(before + 1);
+    await stopping;
+    const refused = await new Promise<boolean>((resolve) => {
+      const sock = connect(p, "127.0.0.1");
+      sock.on("connect", () => (sock.destroy(), resolve(false)));
+      sock.on("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
+    c.close();
+  });
+});
