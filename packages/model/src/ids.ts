@@ -2,7 +2,7 @@ import { randomFillSync } from "node:crypto";
 
 // Mattermost's NewId: a random 128-bit value in base32 with this alphabet, 26 characters.
 const ALPHABET = "ybndrfg8ejkmcpqxot1uwisza345h769";
-const ID_RE = /^[a-z0-9]{26}$/;
+const ID_LENGTH = 26;
 
 // Random bytes are drawn from the CSPRNG a pool at a time: one call per 256 ids, not per id
 // (each call is a system call, about 7 µs on a small VM; ids are made several per request).
@@ -41,7 +41,14 @@ export function newId(): string {
  * reach a database query or a NATS subject.
  */
 export function isValidId(value: unknown): value is string {
-  return typeof value === "string" && ID_RE.test(value);
+  // A loop over char codes: a regular expression costs several times as much, and reads of
+  // hundreds of ids per call check every one.
+  if (typeof value !== "string" || value.length !== ID_LENGTH) return false;
+  for (let i = 0; i < ID_LENGTH; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39))) return false;
+  }
+  return true;
 }
 
 /** Milliseconds since the Unix epoch (Mattermost's GetMillis). */

@@ -11,6 +11,7 @@ import { PresenceService as PresenceServiceDesc } from "@switchboard/proto/prese
 import { createRpcClient } from "@switchboard/rpc";
 import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent, rpcServerComponent, type Runtime, type AppDeps } from "@switchboard/runtime";
 import type { PresenceConfig } from "./config.js";
+import { decodeGetStatusesRequest } from "./get-statuses-decoder.js";
 import { presenceHandlers } from "./grpc-handlers.js";
 import { createPresenceMetrics } from "./metrics.js";
 import { createLeaseManager } from "./presence/lease-manager.js";
@@ -119,7 +120,8 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
       rpcServerComponent(
         rt,
         config,
-        (server) => server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: (ctx) => auth.actor(ctx) })),
+        (server) =>
+          server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: (ctx) => auth.actor(ctx) }), { getStatuses: decodeGetStatusesRequest }),
       ),
     );
     return {
