@@ -9,7 +9,8 @@
  * two-core machine a JavaScript caller would take a core of its own and its own figure would be
  * measured instead. The same calls through @grpc/grpc-js (as the gateway makes them) are
  * measured beside. So is the transport floor, driven the same way: an HTTP/2 server doing no
- * work at all, once bare node:http2 (the best any Node.js service can do) and once nghttpd (C).
+ * work at all, once bare node:http2 (what the services ran on before they got their own HTTP/2,
+ * packages/rpc/src/h2) and once nghttpd (C, what this machine's loopback allows).
  *
  * 5,000 users hold statuses (online, manual away, dnd); each call asks 100 ids of which a
  * fifth were never seen (answered "offline").
@@ -249,7 +250,7 @@ export const scenario: Scenario = {
         `${USERS} users with statuses, ${IDS_PER_CALL} ids per call (a fifth unknown), one bearer token; every process shares this machine's cores`,
         "service: driven by h2load (C), one HTTP/2 connection, the same 100-id request on every stream; every answer checked (its size, and the service's own count of calls by status code)",
         "grpc_js_caller: the same calls, id lists varied, through @grpc/grpc-js in the bench process, as the gateway makes them; that client's CPU shares the cores with the service",
-        `node_http2_floor: bare node:http2 doing no work (${SERVER_WINDOW_BYTES} B windows, as the services' gRPC servers run), same sizes, driven by h2load alike: the best a Node.js service can do here`,
+        `node_http2_floor: bare node:http2 doing no work (${SERVER_WINDOW_BYTES} B windows, as our gRPC servers open), same sizes, driven by h2load alike: what a service on node:http2 could do at best (ours run on their own HTTP/2 instead)`,
         "c_http2_floor: nghttpd (nghttp2's C server) serving the same number of bytes, driven alike: what HTTP/2 on this machine's loopback can do",
         "raw = the same keys read with one JetStream KV get each (Promise.all per call), no cache, from the bench process",
         `within_target = the highest of ${LADDER.join(", ")} calls in flight whose p99 stayed under ${TARGET_P99_MS} ms, and its throughput`,
