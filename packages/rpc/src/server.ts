@@ -12,6 +12,7 @@ import { AppError } from "@switchboard/model";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import { GrpcCall, headerBlock, parseGrpcTimeout, type CallStatus, type MethodHandler } from "./call.js";
+import { ServerCallContext } from "./call-context.js";
 import type { CallContext } from "./context.js";
 import { DeadlineSweeper } from "./deadlines.js";
 import { grpcStatusOf, toCallStatus } from "./errors.js";
@@ -118,16 +119,14 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
         const started = performance.now();
         const byDefault = !Number.isFinite(call.deadline);
         const deadline = byDefault ? Date.now() + o.defaultDeadlineMs : call.deadline;
-        // Most handlers never look at the signal: it is made when first asked for.
-        let ac: AbortController | undefined;
-        const abort = (reason: AppError): void => (ac ??= new AbortController()).abort(reason);
+        const ctx = new ServerCallContext(call, fullName, deadline);
         const expiry = {
           deadline,
           expire() {
             const e = byDefault
               ? new AppError("deadline_exceeded", `no deadline was set; the server's default of ${o.defaultDeadlineMs} ms passed`, "api.context.deadline_exceeded.app_error")
               : new AppError("deadline_exceeded", "Deadline exceeded", "api.context.deadline_exceeded.app_error");
-            abort(e);
+            ctx.abort(e);
             finish(toCallStatus(e));
           },
         };
@@ -142,7 +141,7 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
         call.onCancel = () => {
           // The caller went away (RST_STREAM or a lost connection): nobody to answer.
           deadlines.delete(expiry);
-          abort(new AppError("unavailable", "call cancelled"));
+          ctx.abort(new AppError("unavailable", "call cancelled"));
         };
 
         let req: unknown;
@@ -152,23 +151,6 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
           finish({ code: Status.INVALID_ARGUMENT, details: `request is not a valid ${method.input.typeName}` });
           return;
         }
-        const ctx: CallContext = {
-          method: fullName,
-          metadata: (key) => call.metadata(key),
-          bearerToken() {
-            const h = call.metadata("authorization");
-            const m = h ? /^bearer\s+(\S+)$/i.exec(h.trim()) : null;
-            return m ? m[1] : undefined;
-          },
-          deadline,
-          get signal() {
-            return (ac ??= new AbortController()).signal;
-          },
-          get peer() {
-            const sock = call.stream.socket;
-            return `${sock.remoteAddress ?? "?"}:${String(sock.remotePort ?? 0)}`;
-          },
-        };
         fn(req as never, ctx).then(
           (res) => {
             if (call.isDone) return;
