@@ -5,7 +5,6 @@
  */
 import { status as Status } from "@grpc/grpc-js";
 import type { ServerStream } from "./h2/connection.js";
-import { H2Error } from "./h2/frames.js";
 import { encodeHeaders, encodedLength } from "./h2/hpack.js";
 
 type Fields = readonly (readonly [string, string])[];
@@ -23,6 +22,7 @@ const RESPONSE_FIELDS: Fields = [
 ];
 const RESPONSE_HEADERS = headerBlock(RESPONSE_FIELDS);
 const OK_TRAILERS = headerBlock([["grpc-status", "0"]]);
+const OK_TRAILERS_ONLY = headerBlock([...RESPONSE_FIELDS, ["grpc-status", "0"]]);
 
 /** A call's final status; metadata goes into the trailers (lower-case keys). */
 export interface CallStatus {
@@ -56,8 +56,6 @@ export function parseGrpcTimeout(v: string | undefined): number | undefined {
 export class GrpcCall {
   /** Absolute deadline (Unix ms); Infinity when the caller set none. */
   readonly deadline: number;
-  /** The caller cancelled (RST_STREAM) or the connection went away. */
-  cancelled = false;
   /** Set by the method: each complete request message. */
   onMessage: ((msg: Buffer) => void) | undefined = undefined;
   /** Set by the method: the caller has sent its last message. */
@@ -92,7 +90,6 @@ export class GrpcCall {
     stream.onReset = () => {
       if (this.done) return;
       this.done = true;
-      this.cancelled = true;
       this.onCancel?.();
     };
   }
@@ -132,7 +129,7 @@ export class GrpcCall {
     this.done = true;
     if (s.code === Status.OK && s.metadata === undefined) {
       if (this.headersSent) this.stream.end(OK_TRAILERS);
-      else this.stream.respond(headerBlock([...RESPONSE_FIELDS, ["grpc-status", "0"]]), true);
+      else this.stream.respond(OK_TRAILERS_ONLY, true);
       return;
     }
     const trailers: [string, string][] = [["grpc-status", String(s.code)]];
@@ -140,13 +137,6 @@ export class GrpcCall {
     for (const kv of s.metadata ?? []) trailers.push([kv[0], kv[1]]);
     if (this.headersSent) this.stream.end(headerBlock(trailers));
     else this.stream.respond(headerBlock([...RESPONSE_FIELDS, ...trailers]), true);
-  }
-
-  /** Abandons the call without a status (RST_STREAM CANCEL). */
-  abort(): void {
-    if (this.done) return;
-    this.done = true;
-    this.stream.reset(H2Error.CANCEL);
   }
 
   private receive(chunk: Buffer): void {

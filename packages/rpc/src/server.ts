@@ -15,7 +15,7 @@ import { GrpcCall, headerBlock, parseGrpcTimeout, type CallStatus, type MethodHa
 import { ServerCallContext } from "./call-context.js";
 import type { CallContext } from "./context.js";
 import { DeadlineSweeper } from "./deadlines.js";
-import { grpcStatusOf, toCallStatus } from "./errors.js";
+import { toCallStatus } from "./errors.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
 import { H2Connection, type ServerStream } from "./h2/connection.js";
 import { createHealthService, type HealthService } from "./health.js";
@@ -97,6 +97,8 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
   const deadlines = new DeadlineSweeper(DEADLINE_RESOLUTION_MS);
   let listener: Server | undefined;
   let stopped: Promise<void> | undefined;
+  /** Set by stop(): called when the last connection has closed. */
+  let drained: (() => void) | undefined;
   const handled = o.metrics?.counter({
     name: "sb_rpc_server_handled_total",
     help: "gRPC calls completed, by method and status code",
@@ -224,7 +226,10 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
       keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
       minPingIntervalMs: MIN_PING_INTERVAL_MS,
       onStream,
-      onClose: (c) => connections.delete(c),
+      onClose: (c) => {
+        connections.delete(c);
+        if (connections.size === 0) drained?.();
+      },
     });
     connections.add(conn);
   }
@@ -259,28 +264,22 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
     },
     stop(graceMs) {
       stopped ??= new Promise<void>((resolve) => {
-        health.shutdown();
-        listener?.close();
-        for (const c of connections) c.goaway();
-        const done = (): void => {
-          clearTimeout(force);
-          clearInterval(poll);
-          resolve();
-        };
+        // Each connection closes itself once its streams are done (GOAWAY); the last one ends the stop.
         const force = setTimeout(() => {
           for (const c of connections) c.destroy();
-          connections.clear();
-          done();
         }, graceMs);
         force.unref();
-        const poll = setInterval(() => {
-          if (connections.size === 0) done();
-        }, 10);
-        if (connections.size === 0) done();
+        drained = () => {
+          clearTimeout(force);
+          resolve();
+        };
+        health.shutdown();
+        listener?.close();
+        for (const c of [...connections]) c.goaway();
+        if (connections.size === 0) drained();
       });
       return stopped;
     },
   };
 }
 
-export { grpcStatusOf };

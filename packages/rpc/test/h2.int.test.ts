@@ -13,7 +13,7 @@ import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
 import { GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient, createRpcServer, EncodedResponse, type ImplOf, type RpcServer } from "../src/index.js";
-import { encodeHeaders, encodedLength } from "../src/h2/hpack.js";
+import { headerBlock } from "../src/call.js";
 
 const never = () => new Promise<never>(() => {});
 const MAX_MESSAGE = 8 << 20;
@@ -77,11 +77,6 @@ function frame(type: number, flags: number, id: number, payload: Buffer = Buffer
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const SETTINGS = frame(0x4, 0, 0);
 
-function headerBlock(fields: [string, string][]): Buffer {
-  const b = Buffer.alloc(encodedLength(fields));
-  encodeHeaders(fields, b, 0);
-  return b;
-}
 const grpcRequestFields = (path = "/sb.presence.v1.PresenceService/GetStatus"): [string, string][] => [
   [":method", "POST"],
   [":scheme", "http"],

@@ -38,7 +38,7 @@ export interface H2ConnectionOptions {
   readonly maxConcurrentStreams: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE: larger requests get `headerListTooLarge` streams. */
   readonly maxHeaderListBytes: number;
-  /** Ping the peer after this long without hearing from it; 0: never. */
+  /** Ping the peer once a period this long (to twice as long) passes without a frame from it; 0: never. */
   readonly keepaliveMs: number;
   /** Close the connection when a keepalive ping is not answered within this. */
   readonly keepaliveTimeoutMs: number;
@@ -82,7 +82,6 @@ export class ServerStream {
   /** @internal */ recvUnacked = 0;
   /** @internal */ pending: Buffer[] = [];
   /** @internal */ pendingTrailers: Buffer | undefined = undefined;
-  /** @internal */ queued = false;
 
   constructor(
     readonly id: number,
@@ -129,10 +128,6 @@ export class ServerStream {
     this.conn.resetStream(this, code);
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** The connection's socket (the caller's address). */
   get socket(): Socket {
     return this.conn.socket;
@@ -173,7 +168,8 @@ export class H2Connection {
   private lastPingAt = 0;
 
   // Keepalive.
-  private lastHeardAt = Date.now();
+  /** Some input arrived since the last keepalive tick (a flag, so input costs no clock read). */
+  private heard = true;
   private keepalive: NodeJS.Timeout | undefined;
   private pingTimeout: NodeJS.Timeout | undefined;
 
@@ -213,17 +209,9 @@ export class H2Connection {
     socket.on("error", () => this.destroy());
     socket.on("close", () => this.destroy());
     if (o.keepaliveMs > 0) {
-      this.keepalive = setInterval(() => this.checkKeepalive(), Math.max(1_000, Math.floor(o.keepaliveMs / 2)));
+      this.keepalive = setInterval(() => this.checkKeepalive(), o.keepaliveMs);
       this.keepalive.unref();
     }
-  }
-
-  get streamCount(): number {
-    return this.streams.size;
-  }
-
-  get isDestroyed(): boolean {
-    return this.destroyed;
   }
 
   /**
@@ -241,9 +229,7 @@ export class H2Connection {
   /** Ends at once: open streams are reset (their handlers told), the socket destroyed. */
   destroy(): void {
     if (this.destroyed) return;
-    this.destroyed = true;
-    if (this.keepalive) clearInterval(this.keepalive);
-    if (this.pingTimeout) clearTimeout(this.pingTimeout);
+    this.markDestroyed();
     const open = [...this.streams.values()];
     this.streams.clear();
     this.blocked.clear();
@@ -258,11 +244,18 @@ export class H2Connection {
     this.o.onClose?.(this);
   }
 
+  /** No more input, timers or streams; output already batched may still be flushed. */
+  private markDestroyed(): void {
+    this.destroyed = true;
+    if (this.keepalive) clearInterval(this.keepalive);
+    if (this.pingTimeout) clearTimeout(this.pingTimeout);
+  }
+
   // ---------------------------------------------------------------- input
 
   private receive(chunk: Buffer): void {
     if (this.destroyed) return;
-    this.lastHeardAt = Date.now();
+    this.heard = true;
     const buf = this.input ? Buffer.concat([this.input, chunk]) : chunk;
     this.input = undefined;
     let p = 0;
@@ -451,11 +444,8 @@ export class H2Connection {
       return;
     }
     this.lastStreamId = id;
-    if (this.goawayLast >= 0) {
-      // After GOAWAY: ignored; the peer learns from the GOAWAY's last stream id to retry.
-      this.lastStreamId = id;
-      return;
-    }
+    // After GOAWAY: ignored; the peer learns from the GOAWAY's last stream id to retry.
+    if (this.goawayLast >= 0) return;
     if (this.streams.size >= this.o.maxConcurrentStreams) {
       this.streamError(id, H2Error.REFUSED_STREAM);
       return;
@@ -553,7 +543,6 @@ export class H2Connection {
       if (this.connSendWindow > MAX_WINDOW_BYTES) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "connection window overflow");
       for (const s of this.blocked) {
         this.blocked.delete(s);
-        s.queued = false;
         this.pump(s);
         if (this.connSendWindow <= 0) break;
       }
@@ -590,9 +579,7 @@ export class H2Connection {
   private closeIfIdle(): void {
     if (this.goawayLast >= 0 && this.streams.size === 0 && !this.destroyed) {
       this.flush(true);
-      this.destroyed = true;
-      if (this.keepalive) clearInterval(this.keepalive);
-      if (this.pingTimeout) clearTimeout(this.pingTimeout);
+      this.markDestroyed();
       this.socket.end();
       this.o.onClose?.(this);
     }
@@ -600,7 +587,10 @@ export class H2Connection {
 
   private checkKeepalive(): void {
     if (this.destroyed || this.pingTimeout) return;
-    if (Date.now() - this.lastHeardAt < this.o.keepaliveMs) return;
+    if (this.heard) {
+      this.heard = false;
+      return;
+    }
     const p = this.frame(8, FrameType.PING, 0, 0);
     this.stage.fill(0, p, p + 8);
     this.scheduleFlush();
@@ -636,10 +626,7 @@ export class H2Connection {
       const chunk = s.pending[0]!;
       const room = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrame);
       if (room <= 0) {
-        if (this.connSendWindow <= 0 && !s.queued) {
-          s.queued = true;
-          this.blocked.add(s);
-        }
+        if (this.connSendWindow <= 0) this.blocked.add(s);
         this.scheduleFlush();
         return;
       }
@@ -686,7 +673,7 @@ export class H2Connection {
   private sendGoaway(code: H2Error, debug: string): void {
     const d = Buffer.from(debug.slice(0, 256), "utf8");
     const p = this.frame(8 + d.length, FrameType.GOAWAY, 0, 0);
-    this.stage.writeUInt32BE(Math.max(0, this.goawayLast >= 0 ? this.goawayLast : this.lastStreamId), p);
+    this.stage.writeUInt32BE(this.goawayLast >= 0 ? this.goawayLast : this.lastStreamId, p);
     this.stage.writeUInt32BE(code, p + 4);
     d.copy(this.stage, p + 8);
   }
