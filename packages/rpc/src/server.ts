@@ -124,6 +124,7 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
         const ctx = new ServerCallContext(call, fullName, deadline);
         const expiry = {
           deadline,
+          slot: -1,
           expire() {
             const e = byDefault
               ? new AppError("deadline_exceeded", `no deadline was set; the server's default of ${o.defaultDeadlineMs} ms passed`, "api.context.deadline_exceeded.app_error")

@@ -31,6 +31,7 @@ import {
   Setting,
 } from "./frames.js";
 import { HeaderListTooLarge, HpackDecoder, HpackError } from "./hpack.js";
+import { StreamTable } from "./stream-table.js";
 
 export interface H2ConnectionOptions {
   /** Our initial window per stream, and the connection's receive window. */
@@ -136,7 +137,7 @@ export class ServerStream {
 
 export class H2Connection {
   private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, ServerStream>();
+  private readonly streams = new StreamTable<ServerStream>();
   private readonly blocked = new Set<ServerStream>();
   private input: Buffer | undefined;
   private prefaceDone = false;
@@ -230,7 +231,7 @@ export class H2Connection {
   destroy(): void {
     if (this.destroyed) return;
     this.markDestroyed();
-    const open = [...this.streams.values()];
+    const open = this.streams.values();
     this.streams.clear();
     this.blocked.clear();
     for (const s of open) {
@@ -452,7 +453,7 @@ export class H2Connection {
     }
     const s = new ServerStream(id, fields, this, this.peerInitialWindow, this.o.windowBytes);
     s.headerListTooLarge = tooLarge;
-    this.streams.set(id, s);
+    this.streams.add(s);
     this.o.onStream(s);
     if (flags & Flag.END_STREAM && !s.closed) this.remoteEnd(s);
   }
