@@ -4,8 +4,9 @@
  * a status in trailers (or trailers alone when nothing else was sent).
  */
 import { status as Status } from "@grpc/grpc-js";
-import type { ServerStream } from "./h2/connection.js";
+import type { PayloadWriter, ServerStream } from "./h2/connection.js";
 import { encodeHeaders, encodedLength } from "./h2/hpack.js";
+import type { MessageWriter } from "./message-writer.js";
 
 type Fields = readonly (readonly [string, string])[];
 
@@ -51,6 +52,17 @@ export function parseGrpcTimeout(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d{1,8})([HMSmun])$/.exec(v);
   return m ? Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]! : NaN;
+}
+
+/** A message behind gRPC's length prefix (no compression). */
+class FramedMessage implements PayloadWriter {
+  constructor(private readonly message: MessageWriter) {}
+
+  writeTo(out: Buffer, at: number): number {
+    out[at] = 0;
+    out.writeUInt32BE(this.message.length, at + 1);
+    return this.message.writeTo(out, at + 5);
+  }
 }
 
 export class GrpcCall {
@@ -105,15 +117,7 @@ export class GrpcCall {
 
   /** Sends one response message (the response headers first, once). */
   send(msg: Uint8Array): void {
-    if (this.done) return;
-    if (msg.length > this.maxMessageBytes) {
-      this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${msg.length} bytes exceeds the limit of ${this.maxMessageBytes}` });
-      return;
-    }
-    if (!this.headersSent) {
-      this.headersSent = true;
-      this.stream.respond(RESPONSE_HEADERS, false);
-    }
+    if (!this.startMessage(msg.length)) return;
     // The prefix and the message go out as they are: the connection copies small payloads
     // into its output batch and passes large ones to the socket untouched.
     const prefix = Buffer.allocUnsafe(5);
@@ -121,6 +125,25 @@ export class GrpcCall {
     prefix.writeUInt32BE(msg.length, 1);
     this.stream.write(prefix);
     this.stream.write(Buffer.isBuffer(msg) ? msg : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+  }
+
+  /** Sends one response message its writer produces in place (message-writer.ts). */
+  sendWith(writer: MessageWriter): void {
+    if (this.startMessage(writer.length)) this.stream.writeWith(5 + writer.length, new FramedMessage(writer));
+  }
+
+  /** Before a message of `length` bytes: false if the call is over or the message too large (then ended). */
+  private startMessage(length: number): boolean {
+    if (this.done) return false;
+    if (length > this.maxMessageBytes) {
+      this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${length} bytes exceeds the limit of ${this.maxMessageBytes}` });
+      return false;
+    }
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.stream.respond(RESPONSE_HEADERS, false);
+    }
+    return true;
   }
 
   /** Ends the call with a status: trailers after the messages, or trailers alone. */

@@ -19,6 +19,7 @@ import { toCallStatus } from "./errors.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
 import { H2Connection, type ServerStream } from "./h2/connection.js";
 import { createHealthService, type HealthService } from "./health.js";
+import { MessageWriter } from "./message-writer.js";
 import { reflectionMethods } from "./reflection.js";
 
 type UnaryMethods<T extends GenServiceMethods> = {
@@ -39,7 +40,7 @@ export type ServiceImpl<T extends GenServiceMethods> = {
   [K in keyof UnaryMethods<T>]: (
     req: MessageShape<T[K]["input"]>,
     ctx: CallContext,
-  ) => Promise<MessageInitShape<T[K]["output"]> | EncodedResponse<T[K]["output"]>>;
+  ) => Promise<MessageInitShape<T[K]["output"]> | EncodedResponse<T[K]["output"]> | MessageWriter<T[K]["output"]>>;
 };
 
 /** The implementation type of a generated service descriptor: `ImplOf<typeof PostsService>`. */
@@ -157,20 +158,30 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
         fn(req as never, ctx).then(
           (res) => {
             if (call.isDone) return;
-            let bytes: Uint8Array;
+            let answer: Uint8Array | MessageWriter;
             try {
-              bytes = res instanceof EncodedResponse ? res.bytes : toBinary(method.output, create(method.output as DescMessage, res as never));
+              answer = res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output as DescMessage, res as never));
             } catch (e: unknown) {
               log.error({ err: e }, "response serialization failed");
               finish(toCallStatus(AppError.from(e)));
               return;
             }
-            if (bytes.length > o.maxMessageBytes) {
-              log.error({ bytes: bytes.length, limit: o.maxMessageBytes }, "response larger than the message limit");
-              finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${bytes.length} bytes exceeds the limit of ${o.maxMessageBytes}` });
+            if (answer.length > o.maxMessageBytes) {
+              log.error({ bytes: answer.length, limit: o.maxMessageBytes }, "response larger than the message limit");
+              finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${answer.length} bytes exceeds the limit of ${o.maxMessageBytes}` });
               return;
             }
-            call.send(bytes);
+            if (answer instanceof MessageWriter) {
+              try {
+                call.sendWith(answer);
+              } catch (e: unknown) {
+                log.error({ err: e }, "response writer failed");
+                finish(toCallStatus(AppError.from(e)));
+                return;
+              }
+            } else {
+              call.send(answer);
+            }
             finish({ code: Status.OK });
           },
           (e: unknown) => {

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as http2 from "node:http2";
 import { connect, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
-import { createRpcClient, createRpcServer, EncodedResponse, type ImplOf, type RpcServer } from "../src/index.js";
+import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
+import { createRpcClient, createRpcServer, EncodedResponse, MessageWriter, type ImplOf, type RpcServer } from "../src/index.js";
 import { headerBlock } from "../src/call.js";
+import { HpackDecoder } from "../src/h2/hpack.js";
 
 const never = () => new Promise<never>(() => {});
 const MAX_MESSAGE = 8 << 20;
@@ -22,6 +23,25 @@ const bigAnswer = toBinary(
   GetStatusesResponseSchema,
   create(GetStatusesResponseSchema, { statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })) }),
 );
+/** n statuses whose ids name the call and their place in it, so a mixed-up answer shows. */
+const taggedAnswer = (tag: string, n: number): Uint8Array =>
+  toBinary(GetStatusesResponseSchema, create(GetStatusesResponseSchema, { statuses: Array.from({ length: n }, (_, i) => ({ userId: `${tag}-${i}`, status: "online" })) }));
+
+/** Writes given bytes in place; `extra` makes it declare more than it writes. */
+class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
+  readonly length: number;
+  constructor(
+    private readonly bytes: Uint8Array,
+    extra = 0,
+  ) {
+    super();
+    this.length = bytes.length + extra;
+  }
+  writeTo(out: Buffer, at: number): number {
+    out.set(this.bytes, at);
+    return at + this.bytes.length;
+  }
+}
 let cancelled = 0;
 let slowDone = 0;
 
@@ -39,9 +59,12 @@ const impl: ImplOf<typeof PresenceService> = {
     }
     return { status: { userId: req.userId, status: "online" } };
   },
-  // The request's size comes back as the count of statuses asked for; "big" asks for a large answer.
+  // The request's size comes back as the count of statuses asked for; "big" asks for a large answer;
+  // "writer", tag, n: n statuses "tag-i" written in place (MessageWriter); "bad-writer": one that miscounts.
   async getStatuses(req) {
     if (req.userIds[0] === "big") return new EncodedResponse(bigAnswer);
+    if (req.userIds[0] === "writer") return new BytesWriter(taggedAnswer(req.userIds[1]!, Number(req.userIds[2])));
+    if (req.userIds[0] === "bad-writer") return new BytesWriter(taggedAnswer("x", 10), 3);
     return { statuses: [{ userId: String(req.userIds.length), status: "online" }] };
   },
   listActiveStatuses: never,
@@ -198,6 +221,90 @@ describe("gRPC over our HTTP/2", () => {
     const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => c.getStatus({ userId: `u${i}` })));
     expect(answers.map((a) => a.status?.userId)).toEqual(Array.from({ length: 300 }, (_, i) => `u${i}`));
     c.close();
+  });
+
+  it("sends answers their handlers write in place, in the batch or in a buffer of their own, and refuses a writer that miscounts", async () => {
+    const c = client();
+    // Small answers go into the output batch; 2,000 statuses (over 16 KiB) and answers beyond the
+    // caller's window go through a buffer of their own. All at once, every answer its own.
+    const sizes = [1, 50, 400, 2_000, 40_000];
+    const calls = Array.from({ length: 100 }, (_, i) => ({ tag: `c${i}`, n: sizes[i % sizes.length]! }));
+    const answers = await Promise.all(calls.map(({ tag, n }) => c.getStatuses({ userIds: ["writer", tag, String(n)] })));
+    answers.forEach((a, i) => {
+      expect(a.statuses).toHaveLength(calls[i]!.n);
+      expect(a.statuses.at(-1)!.userId).toBe(`${calls[i]!.tag}-${calls[i]!.n - 1}`);
+    });
+    // A writer that writes fewer bytes than it declared: INTERNAL, nothing of it sent, the connection fine.
+    // (The server's own error, not the caller failing to parse what a miscounted frame carried.)
+    await expect(c.getStatuses({ userIds: ["bad-writer"] })).rejects.toMatchObject({ code: "internal", id: "app.internal_error" });
+    expect((await c.getStatuses({ userIds: ["writer", "after", "3"] })).statuses.map((st) => st.userId)).toEqual(["after-0", "after-1", "after-2"]);
+    c.close();
+  });
+
+  it("keeps answers intact when the caller stops reading and the socket backs up", async () => {
+    // Windows wide open and the socket not read: the server's writes queue behind the kernel's
+    // buffers, so output batches are still owned by pending writes when the next ones are made.
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(0x4, 0);
+    settings.writeUInt32BE(2 ** 31 - 1, 2);
+    const connWindow = Buffer.alloc(4);
+    connWindow.writeUInt32BE(2 ** 31 - 1 - 65_535, 0);
+    const CALLS = 1_500;
+    const PER_CALL = 300; // about 5 KiB each, written into the batch: 7 MiB in all
+    const out: Buffer[] = [PREFACE, frame(0x4, 0, 0, settings), frame(0x8, 0, 0, connWindow)];
+    for (let i = 0; i < CALLS; i++) {
+      const body = toBinary(GetStatusesRequestSchema, create(GetStatusesRequestSchema, { userIds: ["writer", `s${i}`, String(PER_CALL)] }));
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(body.length, 1);
+      out.push(frame(0x1, 0x4, 1 + 2 * i, headerBlock(grpcRequestFields("/sb.presence.v1.PresenceService/GetStatuses"))));
+      out.push(frame(0x0, 0x1, 1 + 2 * i, Buffer.concat([prefix, body])));
+    }
+    const s: Socket = connect(port, "127.0.0.1");
+    await new Promise((r) => s.once("connect", r));
+    s.pause();
+    s.write(Buffer.concat(out));
+    await new Promise((r) => setTimeout(r, 500));
+    const data = new Map<number, Buffer[]>();
+    const status = new Map<number, string>();
+    const decoder = new HpackDecoder();
+    let input = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`only ${status.size} of ${CALLS} calls ended`)), 20_000);
+      s.on("data", (d: Buffer) => {
+        input = Buffer.concat([input, d]);
+        while (input.length >= 9) {
+          const len = input.readUIntBE(0, 3);
+          if (input.length < 9 + len) break;
+          const type = input[3]!;
+          const flags = input[4]!;
+          const id = input.readUInt32BE(5) & 0x7fffffff;
+          const payload = input.subarray(9, 9 + len);
+          input = input.subarray(9 + len);
+          if (type === 0x0) data.set(id, [...(data.get(id) ?? []), payload]);
+          if (type === 0x1) {
+            decoder.decode(payload, 1 << 20, (name, value) => {
+              if (name === "grpc-status") status.set(id, value);
+            });
+          }
+        }
+        if (status.size === CALLS) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      s.resume();
+    });
+    s.destroy();
+    for (let i = 0; i < CALLS; i++) {
+      const id = 1 + 2 * i;
+      expect(status.get(id)).toBe("0");
+      const body = Buffer.concat(data.get(id) ?? []);
+      expect(body.readUInt32BE(1)).toBe(body.length - 5);
+      const ids = fromBinary(GetStatusesResponseSchema, body.subarray(5)).statuses.map((st) => st.userId);
+      expect(ids).toHaveLength(PER_CALL);
+      expect(ids[0]).toBe(`s${i}-0`);
+      expect(ids.at(-1)).toBe(`s${i}-${PER_CALL - 1}`);
+    }
   });
 
   it("carries a status message with any characters, percent-encoded as gRPC requires", async () => {

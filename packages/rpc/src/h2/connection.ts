@@ -61,8 +61,13 @@ const MAX_PING_STRIKES = 2;
 const WRITE_HIGH_WATER_BYTES = 16 << 20;
 /** DATA payloads up to this size are copied into the output batch; larger go out as is. */
 const COPY_PAYLOAD_BYTES = 16 << 10;
-/** A batch larger than this goes out as several writes in one corked flush, not one copy. */
-const CONCAT_LIMIT_BYTES = 256 << 10;
+/** The output batch's buffer (a frame larger than this gets a stage of its own size). */
+const STAGE_BYTES = 64 << 10;
+
+/** Writes a DATA payload in place (ServerStream.writeWith); returns where it stopped. */
+export interface PayloadWriter {
+  writeTo(out: Buffer, at: number): number;
+}
 
 /** One request stream. The handler sets the callbacks; the answer goes through the methods. */
 export class ServerStream {
@@ -114,6 +119,20 @@ export class ServerStream {
     if (this.closed || this.localEnded || payload.length === 0) return;
     this.pending.push(payload);
     this.conn.pump(this);
+  }
+
+  /**
+   * Queues DATA of `length` bytes that `writer` produces: written straight into the output
+   * batch when flow control lets all of it go now and nothing is queued before it, otherwise
+   * into a buffer of its own that is queued as write() queues. Throws, sending nothing, when
+   * the writer does not write exactly `length` bytes.
+   */
+  writeWith(length: number, writer: PayloadWriter): void {
+    if (this.closed || this.localEnded || length === 0) return;
+    if (this.pending.length === 0 && this.conn.writeNow(this, length, writer)) return;
+    const b = Buffer.allocUnsafe(length);
+    if (writer.writeTo(b, 0) !== length) throw new Error(`a payload writer wrote other than the ${length} bytes it declared`);
+    this.write(b);
   }
 
   /** Ends the answer with trailers, after all queued DATA. */
@@ -177,7 +196,7 @@ export class H2Connection {
   // Output batch.
   private out: Buffer[] = [];
   private outBytes = 0;
-  private stage = Buffer.allocUnsafe(64 << 10);
+  private stage = Buffer.allocUnsafe(STAGE_BYTES);
   private stagePos = 0;
   private stageStart = 0;
   private flushScheduled = false;
@@ -679,6 +698,20 @@ export class H2Connection {
     d.copy(this.stage, p + 8);
   }
 
+  /** @internal Writes a whole DATA payload into the batch if flow control allows it now; false if not. */
+  writeNow(s: ServerStream, length: number, writer: PayloadWriter): boolean {
+    if (s.closed || length > COPY_PAYLOAD_BYTES || length > Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrame)) return false;
+    const p = this.frame(length, FrameType.DATA, 0, s.id);
+    if (writer.writeTo(this.stage, p) !== p + length) {
+      this.stagePos = p - FRAME_HEADER_BYTES; // the frame is taken back
+      throw new Error(`a payload writer wrote other than the ${length} bytes it declared`);
+    }
+    s.sendWindow -= length;
+    this.connSendWindow -= length;
+    this.scheduleFlush();
+    return true;
+  }
+
   private data(id: number, chunk: Buffer, n: number): void {
     if (n <= COPY_PAYLOAD_BYTES) {
       const p = this.frame(n, FrameType.DATA, 0, id);
@@ -715,7 +748,7 @@ export class H2Connection {
     if (this.stagePos + n <= this.stage.length) return;
     this.seal();
     // The sealed part is copied out on flush; a fresh stage starts (larger if needed).
-    this.stage = Buffer.allocUnsafe(Math.max(64 << 10, n));
+    this.stage = Buffer.allocUnsafe(Math.max(STAGE_BYTES, n));
     this.stagePos = 0;
     this.stageStart = 0;
   }
@@ -735,27 +768,34 @@ export class H2Connection {
     setImmediate(this.flushNow);
   }
 
-  /** Writes the batch: one copy and one write, or a corked series for large payloads. */
+  /**
+   * Writes the batch as it is (the stage's slices and large payloads, corked into one write
+   * when there are several). When the socket took it all at once (nothing left queued), the
+   * stage is written again from its start; otherwise it belongs to the pending write and a
+   * fresh one is taken. No copy and no new buffer per batch in the usual case: buffers made
+   * per batch are memory outside the JS heap that V8 counts against its old-generation limit
+   * until it frees them, and at tens of megabytes a second that alone set off mark-compact
+   * collections every few hundred milliseconds.
+   */
   private flush(force = false): void {
     this.flushScheduled = false;
     this.seal();
     if (this.outBytes === 0) return;
     const parts = this.out;
-    const total = this.outBytes;
     this.out = [];
     this.outBytes = 0;
-    // The stage can be reused from its start once its slices have been copied out.
     if ((this.destroyed && !force) || this.socket.destroyed) {
       this.stagePos = this.stageStart = 0;
       return;
     }
-    if (total <= CONCAT_LIMIT_BYTES || parts.length === 1) {
-      this.socket.write(parts.length === 1 && parts[0]!.buffer !== this.stage.buffer ? parts[0]! : Buffer.concat(parts, total));
+    if (parts.length === 1) {
+      this.socket.write(parts[0]!);
     } else {
       this.socket.cork();
-      for (const part of parts) this.socket.write(part.buffer === this.stage.buffer ? Buffer.from(part) : part);
+      for (const part of parts) this.socket.write(part);
       this.socket.uncork();
     }
+    if (this.socket.writableLength > 0) this.stage = Buffer.allocUnsafe(STAGE_BYTES);
     this.stagePos = this.stageStart = 0;
   }
 }
