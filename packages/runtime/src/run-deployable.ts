@@ -1,6 +1,7 @@
 import { ConfigError } from "@switchboard/config";
 import { runMain, type RunningApp } from "@switchboard/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@switchboard/log";
+import { tuneV8ForServing } from "./v8-tuning.js";
 
 export interface DeployableMain<C extends { readonly logLevel: LogLevel; readonly shutdownDeadlineMs: number }> {
   readonly name: string;
@@ -13,11 +14,12 @@ export interface DeployableMain<C extends { readonly logLevel: LogLevel; readonl
 }
 
 /**
- * What every deployable's main.ts does: load and validate the configuration (every problem
- * at once, exit 2), create the process's logger, log the effective configuration, then run
- * the app under runMain's signal handling.
+ * What every deployable's main.ts does: set V8 up for serving (v8-tuning.ts), load and validate
+ * the configuration (every problem at once, exit 2), create the process's logger, log the
+ * effective configuration, then run the app under runMain's signal handling.
  */
 export async function runDeployable<C extends { readonly logLevel: LogLevel; readonly shutdownDeadlineMs: number }>(m: DeployableMain<C>): Promise<void> {
+  tuneV8ForServing();
   let loaded: ReturnType<DeployableMain<C>["load"]>;
   try {
     loaded = m.load(m.env);
