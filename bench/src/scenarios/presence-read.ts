@@ -148,9 +148,16 @@ async function run(ctx: ScenarioContext) {
     };
     ctx.log(`service: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight, then ${LADDER.join(", ")}`);
     await viaH2load(IN_FLIGHT, warmMs);
+    // The service's own garbage-collection figures (prom-client's default metrics), by kind.
+    const gcCount = () => counterBy(metricsUrl, "nodejs_gc_duration_seconds_count", {}, "kind");
+    const gcSeconds = () => counterBy(metricsUrl, "nodejs_gc_duration_seconds_sum", {}, "kind");
+    const [gcCount0, gcSeconds0] = [await gcCount(), await gcSeconds()];
     const cpu0 = processCpuSeconds(presenceProc.pid);
     const service = await viaH2load(IN_FLIGHT, durationMs);
     const serviceCpu = processCpuSeconds(presenceProc.pid) - cpu0;
+    const gcCounts = delta(gcCount0, await gcCount());
+    const gcPauseS = [...delta(gcSeconds0, await gcSeconds()).values()].reduce((a, b) => a + b, 0);
+    const gc = { majors: gcCounts.get("major") ?? 0, minors: gcCounts.get("minor") ?? 0, pauseS: gcPauseS };
     const serviceWithin = await withinTarget((n) => viaH2load(n, shortMs));
 
     // The same calls as the gateway makes them: @grpc/grpc-js in this process, the id lists varied.
@@ -201,7 +208,7 @@ async function run(ctx: ScenarioContext) {
       ctx.log(`raw kv: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight (${IDS_PER_CALL} gets per call)`);
       await drive(warmMs, rawCall);
       const raw = await drive(durationMs, rawCall);
-      return { service, serviceCpu, serviceWithin, grpcJs, grpcJsClientCpu, nodeFloor, cFloor, raw };
+      return { service, serviceCpu, gc, serviceWithin, grpcJs, grpcJsClientCpu, nodeFloor, cFloor, raw };
     } finally {
       await bus.close();
     }
@@ -215,7 +222,8 @@ export const scenario: Scenario = {
   name: "presence-read",
   description: `GetStatuses of ${IDS_PER_CALL} ids at ${IN_FLIGHT} in flight from the presence cache vs raw KV gets of the same keys, same run`,
   async run(ctx) {
-    const { service, serviceCpu, serviceWithin, grpcJs, grpcJsClientCpu, nodeFloor, cFloor, raw } = await run(ctx);
+    const { service, serviceCpu, gc, serviceWithin, grpcJs, grpcJsClientCpu, nodeFloor, cFloor, raw } = await run(ctx);
+    const seconds = service.count / service.callsPerS;
     const perK = (cpuS: number, count: number) => (cpuS / count) * 1000;
     return {
       figures: {
@@ -224,6 +232,9 @@ export const scenario: Scenario = {
         p50_ms: service.p50Ms,
         p99_ms: service.p99Ms,
         presence_cpu_s_per_1k_calls: perK(serviceCpu, service.count),
+        presence_gc_pause_ms_per_s: (gc.pauseS * 1000) / seconds,
+        presence_minor_gcs_per_s: gc.minors / seconds,
+        presence_major_gcs_per_s: gc.majors / seconds,
         h2load_cpu_s_per_1k_calls: perK(service.clientCpuS, service.count),
         within_target_max_in_flight: serviceWithin.inFlight,
         within_target_calls_per_s: serviceWithin.callsPerS,
@@ -253,6 +264,7 @@ export const scenario: Scenario = {
         `node_http2_floor: bare node:http2 doing no work (${SERVER_WINDOW_BYTES} B windows, as our gRPC servers open), same sizes, driven by h2load alike: what a service on node:http2 could do at best (ours run on their own HTTP/2 instead)`,
         "c_http2_floor: nghttpd (nghttp2's C server) serving the same number of bytes, driven alike: what HTTP/2 on this machine's loopback can do",
         "raw = the same keys read with one JetStream KV get each (Promise.all per call), no cache, from the bench process",
+        "presence_gc_*: the service's garbage collections during the main phase (nodejs_gc_duration_seconds): time paused per second, and young-generation (minor) and full (major) collections per second; calls whose objects outlive a young collection show as majors and long pauses",
         `within_target = the highest of ${LADDER.join(", ")} calls in flight whose p99 stayed under ${TARGET_P99_MS} ms, and its throughput`,
       ],
     };

@@ -3,7 +3,7 @@ import { isValidId } from "@switchboard/model";
 import { EncodedResponse, type CallContext, type ImplOf } from "@switchboard/rpc";
 import type { Actor } from "@switchboard/tokens";
 import { badParam, cannotSetOthers, tooManyIds } from "./errors.js";
-import { hasValidIds } from "./get-statuses-decoder.js";
+import { WireGetStatusesRequest } from "./get-statuses-decoder.js";
 import type { LeaseManager } from "./presence/lease-manager.js";
 import type { PresenceEngine } from "./presence/presence-engine.js";
 import { isStatusName } from "./presence/status-record.js";
@@ -65,13 +65,15 @@ export function presenceHandlers(d: PresenceHandlerDeps): ImplOf<typeof Presence
       return new EncodedResponse(d.cache.encodeStatuses([req.userId]));
     },
     async getStatuses(req, ctx) {
-      // Asked before the first await: the decoder's mark is for the call in hand.
-      const checked = hasValidIds(req.userIds);
       await d.actor(ctx);
+      // A request of plain ids arrives as its bytes, its ids checked by the decoder already.
+      const wire = req instanceof WireGetStatusesRequest ? req : undefined;
+      const count = wire ? wire.count : req.userIds.length;
+      if (count > MAX_IDS_PER_CALL) throw tooManyIds(MAX_IDS_PER_CALL);
+      if (count === 0) throw badParam("user_ids");
+      if (wire) return d.cache.statuses(wire);
       const ids = req.userIds;
-      if (ids.length > MAX_IDS_PER_CALL) throw tooManyIds(MAX_IDS_PER_CALL);
-      if (ids.length === 0) throw badParam("user_ids");
-      if (!checked) for (let i = 0; i < ids.length; i++) if (!isValidId(ids[i])) throw badParam("user_ids");
+      for (let i = 0; i < ids.length; i++) if (!isValidId(ids[i])) throw badParam("user_ids");
       return new EncodedResponse(d.cache.encodeStatuses(ids));
     },
     async listActiveStatuses(_req, ctx) {

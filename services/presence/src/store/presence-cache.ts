@@ -1,8 +1,8 @@
 /**
  * This replica's copy of the whole presence bucket, kept current by a KV watch (and by this
  * replica's own writes, applied at once). Reads are answered from here without a round trip:
- * each user's Status is encoded once per change, so a read of many ids is one buffer of
- * copied bytes (status-encoding.ts).
+ * each user's Status is encoded once per change and found by the id's bytes, so a read of
+ * many ids is one buffer of copied bytes (id-index.ts, status-encoding.ts).
  *
  * It also indexes what the sweeper needs: users by lease, the next deadline of every user,
  * and the set of users whose status is not offline.
@@ -13,13 +13,12 @@ import { decodeRecord, type StatusRecord } from "../presence/status-record.js";
 import { nextDeadline, type Timing } from "../presence/status-rules.js";
 import { DeadlineQueue } from "./deadline-queue.js";
 import { parseKey, type Versioned } from "./presence-kv.js";
-import { encodeStatus, encodeStatusList, toStatusMessage } from "./status-encoding.js";
+import { IdIndex, packIds, type PackedIds } from "./id-index.js";
+import { encodeStatus, encodeStatusList, StatusListWriter, toStatusMessage } from "./status-encoding.js";
 
 interface CachedUser {
   readonly record: StatusRecord;
   readonly revision: number;
-  /** The user's Status in wire form. */
-  readonly encoded: Uint8Array;
 }
 
 /** Due "at once" in the deadline queue. */
@@ -27,6 +26,8 @@ const NOW = 1;
 
 export class PresenceCache {
   private readonly users = new Map<string, CachedUser>();
+  /** Every cached user's Status in wire form, by id bytes. */
+  private readonly encoded = new IdIndex<Uint8Array>();
   private readonly leases = new Map<string, Versioned<LeaseRecord>>();
   private readonly usersByLease = new Map<string, Set<string>>();
   private readonly activeUsers = new Set<string>();
@@ -41,16 +42,22 @@ export class PresenceCache {
 
   // --- reads (hot path) ---------------------------------------------------------------
 
-  private readonly lookup = (userId: string): Uint8Array | undefined => this.users.get(userId)?.encoded;
+  /**
+   * A message whose field 1 is one Status per id, in order; unknown users are offline. Ids
+   * must be valid; their bytes must stay unchanged until the answer is sent (a request's do).
+   */
+  statuses(ids: PackedIds): StatusListWriter {
+    return new StatusListWriter(ids, this.encoded);
+  }
 
-  /** A message whose field 1 is one Status per id, in order; unknown users are offline. Ids must be valid. */
+  /** As statuses(), for ids as strings, in a buffer of its own. */
   encodeStatuses(userIds: readonly string[]): Buffer {
-    return encodeStatusList(userIds, this.lookup);
+    return encodeStatusList(packIds(userIds), this.encoded);
   }
 
   /** A message whose field 1 is every Status that is not offline. */
   encodeActiveStatuses(): Buffer {
-    return encodeStatusList([...this.activeUsers], this.lookup);
+    return encodeStatusList(packIds([...this.activeUsers]), this.encoded);
   }
 
   // --- state for writers and the sweeper --------------------------------------------------
@@ -121,7 +128,8 @@ export class PresenceCache {
       if (!s) this.usersByLease.set(lease, (s = new Set()));
       s.add(userId);
     }
-    this.users.set(userId, { record, revision, encoded: encodeStatus(toStatusMessage(userId, record)) });
+    this.users.set(userId, { record, revision });
+    this.encoded.set(userId, encodeStatus(toStatusMessage(userId, record)));
     if (record.status === "offline") this.activeUsers.delete(userId);
     else this.activeUsers.add(userId);
     this.reschedule(userId);
@@ -147,6 +155,7 @@ export class PresenceCache {
     if (!old || old.revision >= revision) return;
     for (const lease in old.record.conns) this.unindex(lease, userId);
     this.users.delete(userId);
+    this.encoded.delete(userId);
     this.activeUsers.delete(userId);
     this.deadlines.schedule(userId, 0);
   }
