@@ -1,7 +1,7 @@
 /**
  * One Mattermost WebSocket connection as the client knows it (its connection_id): it
  * outlives its socket, so a client that reconnects with connection_id + sequence_number
- * resumes without loss (PROTOCOL.md §5).
+ * resumes without loss (docs/protocol.md §5).
  */
 import type { Actor } from "@switchboard/tokens";
 import type { EventFrame } from "../protocol/outbound.js";

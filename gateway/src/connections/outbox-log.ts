@@ -1,7 +1,7 @@
 /**
  * A connection's outgoing event log: every event gets the next sequence number; the log keeps
  * the unwritten ones (at most `queueLimit`) and the last `replayEvents` written ones, so a
- * reconnect with `sequence_number` can be served exactly (PROTOCOL.md §5.3).
+ * reconnect with `sequence_number` can be served exactly (docs/protocol.md §5.3).
  *
  * Entries are references to shared rendered frames: a delivery costs one array slot.
  */

@@ -1,5 +1,5 @@
 /**
- * Mattermost's WebConn.ShouldSendEvent (PROTOCOL.md §7.3), compiled once per event into a
+ * Mattermost's WebConn.ShouldSendEvent (docs/protocol.md §7.2), compiled once per event into a
  * per-user part and a per-connection part, in Mattermost's order. A channel event with no
  * connection targeting then costs one membership lookup per user and nothing per connection.
  * Membership comes from this gateway's routing index instead of a database cache.

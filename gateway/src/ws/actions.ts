@@ -1,5 +1,5 @@
 /**
- * Client requests (PROTOCOL.md §3), routed as Mattermost's websocket_router.go and wsapi do:
+ * Client requests (docs/protocol.md §3), routed as Mattermost's websocket_router.go and wsapi do:
  * common checks, authentication_challenge, presence, the authentication check, then the
  * handlers. Every handled request gets an OK or FAIL reply with seq_reply; `custom_*` actions
  * belong to plugins and get none.

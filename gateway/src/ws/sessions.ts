@@ -1,6 +1,6 @@
 /**
  * The life of Mattermost connections on this gateway: authenticated opens (fresh, or a resume
- * with connection_id + sequence_number: replay, lossless or resync, PROTOCOL.md §5.3), the
+ * with connection_id + sequence_number: replay, lossless or resync, docs/protocol.md §5.3), the
  * 5-second window for authentication_challenge, sockets going away while the connection keeps
  * queueing for the resume window, slow sockets, revoked sessions.
  */

@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md T10 and G12: a committed post's event reaches SB_EVT exactly once whatever
+ * docs/reliability.md R4: a committed post's event reaches SB_EVT exactly once whatever
  * dies when: the posts process right after the commit, the relay between the stream's ack
  * and the outbox delete, or NATS itself for 5 s while posts keep being created.
  */

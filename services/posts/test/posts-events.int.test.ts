@@ -1,6 +1,6 @@
 /**
  * Every event the service emits, as stored in SB_EVT, field by field against Mattermost's
- * shapes (PROTOCOL.md §4.2), with the envelope extras: subject, membership, change_id,
+ * shapes (docs/protocol.md §4.2), with the envelope extras: subject, membership, change_id,
  * channel_seq and posted hints.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md T09: one pending_post_id sent 20 times at once, spread over two posts
+ * docs/reliability.md R5: one pending_post_id sent 20 times at once, spread over two posts
  * processes (real child processes on one PostgreSQL): one row, 20 identical answers, exactly
  * one `posted` event in SB_EVT.
  */

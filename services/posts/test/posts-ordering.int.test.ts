@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md T11/T12: each channel's events reach the stream in commit order, whatever
+ * docs/reliability.md R6: each channel's events reach the stream in commit order, whatever
  * the relay's parallelism. The test keeps the relay on standby (it holds the relay's
  * advisory lock) while changes pile up, then lets it publish them all in one pass, where
  * partitions run in parallel: only events that share the channel's partition keep their order.

@@ -1,6 +1,6 @@
 /**
  * The Mattermost WebSocket events this service emits, shaped as the Mattermost server shapes
- * them (PROTOCOL.md §4.2: app/post.go, app/notification.go, app/channel.go, app/reaction.go,
+ * them (docs/protocol.md §4.2: app/post.go, app/notification.go, app/channel.go, app/reaction.go,
  * app/team.go), plus Switchboard's envelope extras: the subject, the outbox partition, the
  * membership fact an edge must apply first, posted hints, change_id and channel_seq.
  *

@@ -17,7 +17,7 @@ export const file_sb_events_v1_events: GenFile = /*@__PURE__*/
   fileDesc("ChlzYi9ldmVudHMvdjEvZXZlbnRzLnByb3RvEgxzYi5ldmVudHMudjEiygEKCUJyb2FkY2FzdBISCgpvbWl0X3VzZXJzGAEgAygJEg8KB3VzZXJfaWQYAiABKAkSEgoKY2hhbm5lbF9pZBgDIAEoCRIPCgd0ZWFtX2lkGAQgASgJEhUKDWNvbm5lY3Rpb25faWQYBSABKAkSGgoSb21pdF9jb25uZWN0aW9uX2lkGAYgASgJEh8KF2NvbnRhaW5zX3Nhbml0aXplZF9kYXRhGAcgASgIEh8KF2NvbnRhaW5zX3NlbnNpdGl2ZV9kYXRhGAggASgIIvcBChBNZW1iZXJzaGlwQ2hhbmdlEjEKBGtpbmQYASABKA4yIy5zYi5ldmVudHMudjEuTWVtYmVyc2hpcENoYW5nZS5LaW5kEg8KB3VzZXJfaWQYAiABKAkSEgoKY2hhbm5lbF9pZBgDIAEoCRIPCgd0ZWFtX2lkGAQgASgJInoKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhYKEktJTkRfQ0hBTk5FTF9BRERFRBABEhgKFEtJTkRfQ0hBTk5FTF9SRU1PVkVEEAISEwoPS0lORF9URUFNX0FEREVEEAMSFQoRS0lORF9URUFNX1JFTU9WRUQQBCJtCgtQb3N0ZWRIaW50cxIaChJtZW50aW9uZWRfdXNlcl9pZHMYASADKAkSGQoRZm9sbG93ZXJfdXNlcl9pZHMYAiADKAkSFAoMY2hhbm5lbF90eXBlGAMgASgJEhEKCXNlbmRlcl9pZBgEIAEoCSL7AQoFRXZlbnQSCgoCaWQYASABKAkSDQoFZXZlbnQYAiABKAkSDAoEZGF0YRgDIAEoDBIqCglicm9hZGNhc3QYBCABKAsyFy5zYi5ldmVudHMudjEuQnJvYWRjYXN0EhYKDm9yaWdpbl90aW1lX21zGAUgASgDEhEKCWNoYW5nZV9pZBgGIAEoCRIyCgptZW1iZXJzaGlwGAcgASgLMh4uc2IuZXZlbnRzLnYxLk1lbWJlcnNoaXBDaGFuZ2USKQoGcG9zdGVkGAggASgLMhkuc2IuZXZlbnRzLnYxLlBvc3RlZEhpbnRzEhMKC2NoYW5uZWxfc2VxGAkgASgEYgZwcm90bzM");
 
 /**
- * Mattermost's WebsocketBroadcast (PROTOCOL.md section 2.1), minus the hook fields.
+ * Mattermost's WebsocketBroadcast (docs/protocol.md section 2.1), minus the hook fields.
  *
  * @generated from message sb.events.v1.Broadcast
  */
@@ -162,7 +162,7 @@ export const MembershipChange_KindSchema: GenEnum<MembershipChange_Kind> = /*@__
   enumDesc(file_sb_events_v1_events, 1, 0);
 
 /**
- * Per-recipient facts for `posted` (Mattermost's broadcast hooks, PROTOCOL.md section 4.2):
+ * Per-recipient facts for `posted` (Mattermost's broadcast hooks, docs/protocol.md section 4.3):
  * the edge adds `mentions`, `followers` and `should_ack` per connection from these.
  *
  * @generated from message sb.events.v1.PostedHints
