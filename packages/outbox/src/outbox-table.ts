@@ -20,17 +20,18 @@ export function outboxMigration(id: string): Migration {
 }
 
 /**
- * Adds `channel_seq`: a writer that learns the channel sequence only inside its statement
- * (a single-statement change) leaves it out of the encoded event and stores it here; the relay
- * appends it to the payload as field 9 of the envelope before publishing (a later occurrence
- * of a protobuf scalar field overrides an earlier one, so this is a plain byte append).
+ * Adds `channel_seq`: the position of the event's change in its channel's stream. Writers
+ * store it here, never in the encoded event (a writer may learn it only inside the statement
+ * that writes the row); the relay appends it to the payload as field 9 of the envelope before
+ * publishing (a later occurrence of a protobuf scalar field overrides an earlier one, so this
+ * is a plain byte append).
  */
 export function outboxChannelSeqMigration(id: string): Migration {
   return { id, sql: "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS channel_seq bigint;" };
 }
 
-/** The outbox's columns, for writers that insert from their own statement. */
-export const OUTBOX_INSERT_COLUMNS = "event_id, subject, partition_key, payload, created_at, channel_seq";
+/** The outbox's columns, in the order of outboxRowsSql's values. */
+const OUTBOX_COLUMNS = "event_id, subject, partition_key, payload, created_at, channel_seq";
 
 export interface OutboxEntry {
   readonly subject: string;
@@ -41,6 +42,8 @@ export interface OutboxEntry {
    */
   readonly partitionKey: string;
   readonly event: Event;
+  /** The change's number in its channel's stream, published as the envelope's channel_seq; none outside a channel's stream. */
+  readonly channelSeq?: bigint | undefined;
 }
 
 export interface WriteOutboxOptions {
@@ -51,58 +54,59 @@ export interface WriteOutboxOptions {
    * the relay also polls.
    */
   readonly notify?: boolean;
-  /**
-   * Write the events only if this data-modifying statement (e.g. `INSERT ... ON CONFLICT DO
-   * NOTHING RETURNING ...`, with parameters $1..$n) returns a row; it runs in the same
-   * statement, so the change and its events cost one round trip. writeOutbox then returns
-   * its rows (none: nothing changed and no event was written).
-   */
-  readonly onlyIf?: { readonly sql: string; readonly params: readonly unknown[] };
 }
 
-const OUTBOX_COLUMNS = "event_id, subject, partition_key, payload, created_at";
+/** Parameters per outbox row in outboxRowsSql. */
+const PARAMS_PER_ROW = 6;
+
+/**
+ * `INSERT INTO outbox ...` of `count` rows whose values are parameters $first.. (appended by
+ * pushOutboxParams), for a statement of its own or a data-modifying WITH of a writer's
+ * statement. `channelSeq`, a SQL expression, replaces every row's own channel_seq (a writer
+ * that takes the number in the same statement, e.g. `upd.seq` with `from: "upd"`); `from`
+ * joins the rows to the writer's CTE (no row of it, no event).
+ * Its text depends only on its arguments, so writers can cache it.
+ */
+export function outboxRowsSql(count: number, first: number, o: { channelSeq?: string; from?: string } = {}): string {
+  const values: string[] = [];
+  for (let i = 0, n = first; i < count; i++, n += PARAMS_PER_ROW) {
+    values.push(`($${n}::text, $${n + 1}::text, $${n + 2}::text, $${n + 3}::bytea, $${n + 4}::bigint, $${n + 5}::bigint)`);
+  }
+  return (
+    `INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT v.event_id, v.subject, v.partition_key, v.payload, v.created_at, ${o.channelSeq ?? "v.channel_seq"}` +
+    ` FROM (VALUES ${values.join(", ")}) AS v (${OUTBOX_COLUMNS})${o.from ? `, ${o.from}` : ""}`
+  );
+}
+
+/** Appends the parameters of outboxRowsSql's rows for `entries` to `params`. */
+export function pushOutboxParams(params: unknown[], entries: readonly OutboxEntry[], now: number): void {
+  for (const e of entries) {
+    params.push(e.event.id, e.subject, e.partitionKey, encodeEvent(e.event), now, e.channelSeq === undefined ? null : e.channelSeq.toString());
+  }
+}
 
 /**
  * Writes events inside the caller's transaction and, unless told not to, wakes the relay when
- * it commits. One statement (one round trip) in every case; prepared, since its text depends
- * only on the number of entries (and the guard).
+ * it commits. One statement (one round trip); prepared, since its text depends only on the
+ * number of entries.
  */
 export async function writeOutbox(
   q: Queryable,
   schema: string,
   entries: readonly OutboxEntry[],
   opts: WriteOutboxOptions = {},
-): Promise<Record<string, unknown>[]> {
-  const guard = opts.onlyIf;
-  if (entries.length === 0 && !guard) return [];
-  const params: unknown[] = guard ? [...guard.params] : [];
-  const now = Date.now();
-  const values = entries.map((e) => {
-    const n = params.length;
-    params.push(e.event.id, e.subject, e.partitionKey, encodeEvent(e.event), now);
-    return `($${n + 1}::text, $${n + 2}::text, $${n + 3}::text, $${n + 4}::bytea, $${n + 5}::bigint)`;
-  });
-  const notify = opts.notify !== false && entries.length > 0;
-  if (!guard) {
-    const insert = `INSERT INTO outbox (${OUTBOX_COLUMNS}) VALUES ${values.join(", ")}`;
-    if (!notify) {
-      await q.query(insert, params, { prepare: true });
-      return [];
-    }
-    // A data-modifying WITH runs whether or not the outer SELECT reads it.
-    params.push(notifyChannel(schema));
-    await q.query(`WITH inserted AS (${insert}) SELECT pg_notify($${params.length}, '')`, params, { prepare: true });
-    return [];
+): Promise<void> {
+  if (entries.length === 0) return;
+  const params: unknown[] = [];
+  pushOutboxParams(params, entries, Date.now());
+  const insert = outboxRowsSql(entries.length, 1);
+  if (opts.notify === false) {
+    await q.query(insert, params, { prepare: true });
+    return;
   }
-  let sql = `WITH guard AS (${guard.sql})`;
-  if (entries.length > 0) {
-    sql += `, written AS (INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT * FROM (VALUES ${values.join(", ")}) AS v WHERE EXISTS (SELECT 1 FROM guard))`;
-  }
-  if (notify) params.push(notifyChannel(schema));
-  sql += notify ? ` SELECT guard.*, pg_notify($${params.length}, '') AS sb_outbox_notify FROM guard` : " SELECT * FROM guard";
-  const { rows } = await q.query<Record<string, unknown>>(sql, params, { prepare: true });
-  if (notify) for (const r of rows) delete r.sb_outbox_notify;
-  return rows;
+  // A data-modifying WITH runs whether or not the outer SELECT reads it.
+  params.push(notifyChannel(schema));
+  await q.query(`WITH inserted AS (${insert}) SELECT pg_notify($${params.length}, '')`, params, { prepare: true });
 }
 
 export function notifyChannel(schema: string): string {

@@ -69,7 +69,8 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
     const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/posts` }));
     await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, storage: config.eventStorage, replicas: config.eventReplicas }));
     const relay = await lifecycle.start(
-      createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints, pollIntervalMs: config.relayPollMs }),
+      // No LISTEN: writers here never NOTIFY; the doorbell wakes the relay (outbox-relay.ts, "Waking up").
+      createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints, pollIntervalMs: config.relayPollMs, listen: false }),
     );
     const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));
     const { client: accounts } = await lifecycle.start(

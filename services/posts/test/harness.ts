@@ -43,6 +43,13 @@ export async function failure(p: Promise<unknown>): Promise<AppError> {
   throw new Error("expected the call to fail");
 }
 
+/** A metric's value (the first series of that name) from a process's ops port; 0 when absent. */
+export async function metric(ops: unknown, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${String(ops)}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
 export interface Backing {
   readonly nats: NatsServer;
   /** undefined on PGlite. */

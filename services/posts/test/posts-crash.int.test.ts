@@ -8,6 +8,7 @@ import { subjects } from "@switchboard/bus";
 import type { Db } from "@switchboard/db";
 import { spawnDeployable, waitFor, type ChildHandle } from "@switchboard/testkit";
 import {
+  metric,
   openTestDb,
   outcome,
   postedEventsFor,
@@ -21,12 +22,6 @@ import {
   type Backing,
   type TestUser,
 } from "./harness.js";
-
-async function metric(ops: unknown, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${String(ops)}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return line ? Number(line.split(" ").pop()) : 0;
-}
 
 describe("outbox crash safety", () => {
   let b: Backing;

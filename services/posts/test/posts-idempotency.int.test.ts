@@ -7,13 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@switchboard/db";
 import { postToJson } from "@switchboard/model";
 import { spawnDeployable, waitFor, type ChildHandle } from "@switchboard/testkit";
-import { openTestDb, postedEventsFor, postsClient, postsEnv, signup, startBacking, teamWithChannel, type Backing, type PostsClient, type TestUser } from "./harness.js";
-
-async function metric(ops: unknown, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${String(ops)}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return line ? Number(line.split(" ").pop()) : 0;
-}
+import { metric, openTestDb, postedEventsFor, postsClient, postsEnv, signup, startBacking, teamWithChannel, type Backing, type PostsClient, type TestUser } from "./harness.js";
 
 describe("idempotent CreatePost across two posts processes", () => {
   let b: Backing;

@@ -4,7 +4,7 @@
  * against the row it locks, so a stale entry only sends that post down the transaction path.
  */
 import type { Queryable } from "@switchboard/db";
-import type { ChannelFacts } from "../posts/create-post-fast.js";
+import type { ChannelFacts } from "../posts/post-write.js";
 import { createTtlCache } from "../ttl-cache.js";
 
 export interface ChannelFactsCache {

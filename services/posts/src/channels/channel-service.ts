@@ -11,7 +11,6 @@ import { callTx, Rollback } from "../tx.js";
 import { optionalId, pageParams, requireId, selfOrAdmin } from "../validation.js";
 import { loadChannelAccess, requireMember, requireVisible } from "./channel-access.js";
 import {
-  CREATION_SEQ,
   channelByName,
   channelMember,
   channelMembersForUser,
@@ -22,6 +21,7 @@ import {
   type ChannelMemberRow,
   type ChannelRow,
 } from "./channel-store.js";
+import { CREATION_SEQ } from "./channel-seq.js";
 import { validateNewChannel } from "./channel-validation.js";
 
 export function createChannelService(d: Deps) {

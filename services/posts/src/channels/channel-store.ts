@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Queryable } from "@switchboard/db";
 import { jsonBytes } from "@switchboard/model";
 import { ChannelMemberSchema, ChannelSchema, type Channel, type ChannelMember } from "@switchboard/proto/posts";
+import { CREATION_SEQ } from "./channel-seq.js";
 
 export type ChannelType = "O" | "P" | "D" | "G";
 
@@ -105,17 +106,15 @@ export function channelMemberToProto(r: ChannelMemberRow): ChannelMember {
   });
 }
 
-/** The creating transaction is the channel's first change: its events carry channel_seq 1. */
-export const CREATION_SEQ = 1n;
-
 /** Inserts a channel unless (team_id, name) is taken; returns it only when inserted. */
 export async function insertChannel(q: Queryable, r: ChannelRow): Promise<ChannelRow | undefined> {
   const { rows } = await q.query<ChannelRow>(
-    `INSERT INTO channels (${CHANNEL_COLUMNS}, seq) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, 1)
+    `INSERT INTO channels (${CHANNEL_COLUMNS}, seq) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, $17)
      ON CONFLICT (team_id, name) DO NOTHING RETURNING ${CHANNEL_COLUMNS}`,
     [
       r.id, r.create_at, r.update_at, r.delete_at, r.team_id, r.type, r.display_name, r.name, r.header, r.purpose,
       r.last_post_at, r.total_msg_count, r.extra_update_at, r.creator_id, r.total_msg_count_root, r.last_root_post_at,
+      CREATION_SEQ.toString(),
     ],
   );
   return rows[0];

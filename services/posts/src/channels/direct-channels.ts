@@ -11,7 +11,8 @@ import { channelChange, directAddedEvents, groupAddedEvents } from "../events/ev
 import { emit } from "../events/emit.js";
 import { callTx, Rollback } from "../tx.js";
 import { requireId } from "../validation.js";
-import { CREATION_SEQ, channelByName, insertChannel, insertChannelMembers, type ChannelRow } from "./channel-store.js";
+import { CREATION_SEQ } from "./channel-seq.js";
+import { channelByName, insertChannel, insertChannelMembers, type ChannelRow } from "./channel-store.js";
 
 export const GROUP_MIN_USERS = 3;
 export const GROUP_MAX_USERS = 8;

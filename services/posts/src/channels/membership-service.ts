@@ -11,7 +11,7 @@ import { teamMember } from "../teams/team-store.js";
 import { callTx, Rollback } from "../tx.js";
 import { requireId } from "../validation.js";
 import { loadChannelAccess, requireVisible, type ChannelAccess } from "./channel-access.js";
-import { lockChannel } from "./channel-lock.js";
+import { lockChannel } from "./channel-seq.js";
 import { channelMember, type ChannelMemberRow } from "./channel-store.js";
 import { joinChannels, leaveChannels } from "./membership-ops.js";
 

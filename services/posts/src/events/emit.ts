@@ -10,10 +10,3 @@ export async function emit(q: Queryable, events: readonly OutboxEntry[]): Promis
   await writeOutbox(q, SCHEMA, events, { notify: false });
 }
 
-/**
- * Runs `change` (a data-modifying statement with RETURNING) and writes the events only if it
- * returned a row, in one statement. Returns the change's rows.
- */
-export function emitIf<R>(q: Queryable, events: readonly OutboxEntry[], change: { sql: string; params: readonly unknown[] }): Promise<R[]> {
-  return writeOutbox(q, SCHEMA, events, { notify: false, onlyIf: change }) as Promise<R[]>;
-}

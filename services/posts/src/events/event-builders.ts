@@ -6,7 +6,8 @@
  *
  * Every event of a channel's change uses the channel id as its partition key, including the
  * copies addressed to one user, so a user learns of a membership before any later event of
- * that channel. All copies of one change share its change_id and channel_seq.
+ * that channel. All copies of one change share its change_id and channel_seq (channel-seq.ts:
+ * which events are in a channel's sequence, which are not and why).
  */
 import { create } from "@bufbuild/protobuf";
 import { subjects } from "@switchboard/bus";
@@ -22,12 +23,13 @@ export interface ChannelChange {
   readonly channelId: string;
   /** "" for direct and group channels. */
   readonly teamId: string;
-  readonly seq: bigint;
+  /** The change's number in the channel's sequence; undefined: the statement writing the events takes it (post-write.ts). */
+  readonly seq: bigint | undefined;
   readonly changeId: string;
   readonly now: number;
 }
 
-export function channelChange(channel: Pick<ChannelRow, "id" | "team_id">, seq: bigint, now: number): ChannelChange {
+export function channelChange(channel: Pick<ChannelRow, "id" | "team_id">, seq: bigint | undefined, now: number): ChannelChange {
   return { channelId: channel.id, teamId: channel.team_id, seq, changeId: newId(), now };
 }
 
@@ -47,7 +49,9 @@ function channelEntry(
   return {
     subject,
     partitionKey: c.channelId,
-    event: newEvent({ ...e, changeId: c.changeId, channelSeq: c.seq, originTimeMs: c.now, ...extra }),
+    event: newEvent({ ...e, changeId: c.changeId, originTimeMs: c.now, ...extra }),
+    // In the outbox row, not the encoded event: the relay appends it (channel-seq.ts).
+    channelSeq: c.seq,
   };
 }
 

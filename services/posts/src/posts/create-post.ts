@@ -1,13 +1,14 @@
 /**
- * CreatePost, the hot path. One transaction:
- *   1. lock the channel (seq + counters), checking membership and marking the channel read
- *      for the author, in one statement; the post's create_at is the channel's new
- *      last_post_at, so posts sort in the order their events were numbered;
- *   2. for a reply, bump the root's reply_count (checking it is a live root of this channel);
- *   3. INSERT the post ... ON CONFLICT (user_id, pending_post_id) DO NOTHING and, in the same
- *      statement (writeOutbox's onlyIf), its `posted` event, written only if the post was:
- *      a retry of the same post, on any replica, inserts nothing; the transaction then rolls
- *      back and the caller gets the original post (created=false), and no event exists.
+ * CreatePost, the hot path. The post is written by one statement (post-write.ts), in one of
+ * two plans: alone (one-statement: a root post that names nobody), or as the last step of a
+ * transaction that
+ *   1. locks the channel, checking it is live and the author a member; the post's create_at
+ *      is then at least the channel's last_post_at, so posts sort in the order their events
+ *      were numbered;
+ *   2. for a reply, bumps the root's reply_count (checking it is a live root of this channel);
+ *   3. finds who is mentioned, then writes the post (post-write.ts).
+ * A retry of the same post, on any replica, inserts nothing; the caller gets the original
+ * post (created=false), and no event exists.
  */
 import type { Queryable } from "@switchboard/db";
 import { AppError, newId } from "@switchboard/model";
@@ -17,15 +18,14 @@ import { directPartner } from "../channels/direct-channels.js";
 import type { Call, Deps } from "../deps.js";
 import { abortedCall, channelNotFound, userNotFound } from "../errors.js";
 import { channelChange, channelMentionsDisabledEvents, postedEvents } from "../events/event-builders.js";
-import { emitIf } from "../events/emit.js";
 import { callTx, Rollback } from "../tx.js";
 import { createChannelFactsCache } from "../channels/channel-facts-cache.js";
 import { fillChannelMentions, parseChannelMentions, withoutChannelMentions } from "./channel-mentions.js";
-import { createPostInOneStatement } from "./create-post-fast.js";
 import { parseHashtags } from "./hashtags.js";
 import { parseMentions, resolveMentionedUsers, usernameCandidates, type ParsedMentions } from "./mentions.js";
-import { insertPostOnceSql, newPostRow, postById, postByPendingId, type PostRow } from "./post-store.js";
+import { newPostRow, postById, postByPendingId, type PostRow } from "./post-store.js";
 import type { NewPostInput } from "./post-validation.js";
+import { writePost } from "./post-write.js";
 
 /** @mentions looked up per post; later ones in an enormous message are not notified. */
 export const MAX_MENTION_WORDS = 200;
@@ -36,24 +36,15 @@ export interface CreatePostResult {
 }
 
 /** What CreatePost needs of the channel it locked. */
-type LockedChannel = Pick<ChannelRow, "id" | "team_id" | "type" | "display_name" | "name" | "last_post_at"> & { seq: number };
+type LockedChannel = Pick<ChannelRow, "id" | "team_id" | "type" | "display_name" | "name" | "last_post_at">;
 
-/** Step 1: locks and counts the post into the channel, only if the author is a member of a live channel. */
+/** Step 1: locks the channel, only if it is live and the author a member (the post write numbers and counts the post). */
 async function lockChannelForPost(q: Queryable, p: PostRow): Promise<LockedChannel | undefined> {
   const { rows } = await q.query<LockedChannel>(
-    `WITH c AS (
-       UPDATE channels SET seq = seq + 1, last_post_at = GREATEST(last_post_at, $3), total_msg_count = total_msg_count + 1,
-         total_msg_count_root = total_msg_count_root + CASE WHEN $4 THEN 1 ELSE 0 END,
-         last_root_post_at = CASE WHEN $4 THEN GREATEST(last_root_post_at, $3) ELSE last_root_post_at END
-       WHERE id = $1 AND delete_at = 0 AND EXISTS (SELECT 1 FROM channel_members WHERE channel_id = $1 AND user_id = $2)
-       RETURNING id, team_id, type, display_name, name, last_post_at, seq, total_msg_count, total_msg_count_root
-     ), author AS (
-       UPDATE channel_members cm SET msg_count = c.total_msg_count, msg_count_root = c.total_msg_count_root,
-         last_viewed_at = GREATEST(cm.last_viewed_at, $3), last_update_at = $3
-       FROM c WHERE cm.channel_id = c.id AND cm.user_id = $2
-     )
-     SELECT id, team_id, type, display_name, name, last_post_at, seq FROM c`,
-    [p.channel_id, p.user_id, p.create_at, p.root_id === ""],
+    `SELECT id, team_id, type, display_name, name, last_post_at FROM channels
+     WHERE id = $1 AND delete_at = 0 AND EXISTS (SELECT 1 FROM channel_members WHERE channel_id = $1 AND user_id = $2)
+     FOR UPDATE`,
+    [p.channel_id, p.user_id],
     { prepare: true },
   );
   return rows[0];
@@ -198,15 +189,16 @@ export function createPostCreator(d: Deps) {
     if (oneStatement && facts) {
       if (call.signal.aborted) throw abortedCall(call.signal);
       const partner = facts.type === "D" ? directPartner(facts.name, userId) : "";
-      const fast = await createPostInOneStatement(d.db, {
-        row,
+      const mentionedUserIds = partner && partner !== userId ? [partner] : [];
+      const events = postedEvents(channelChange(facts, undefined, now), {
+        post: row,
         channel: facts,
         senderUsername: sender.username,
         setOnline,
-        mentionedUserIds: partner && partner !== userId ? [partner] : [],
-        deadline: call.deadline,
-        now,
+        mentionedUserIds,
+        followerUserIds: [],
       });
+      const fast = await writePost(d.db, "one-statement", { row, channel: facts, mentionedUserIds, events, deadline: call.deadline, now });
       if (fast.kind === "exists") return replay(call, input);
       if (fast.kind === "late") throw abortedCall(call.signal);
       if (fast.kind === "created") return committed(fast.post);
@@ -222,7 +214,7 @@ export function createPostCreator(d: Deps) {
         if (!channel) throw await lockFailure(q, call, row.channel_id);
         // The channel's last_post_at never goes back, so create_at follows the channel's
         // commit order (and channel_seq) even when clocks of two replicas disagree.
-        row.create_at = row.update_at = Number(channel.last_post_at);
+        row.create_at = row.update_at = Math.max(row.create_at, Number(channel.last_post_at));
         let participants: string[] = [];
         if (row.root_id !== "") {
           const p = await bumpRoot(q, row);
@@ -231,7 +223,7 @@ export function createPostCreator(d: Deps) {
         }
         const { ids: mentioned, notice } = await mentionedUsers(q, channel, row, named, mentions, online);
         const followers = [...new Set(participants)].filter((id) => id !== userId);
-        const change = channelChange(channel, BigInt(channel.seq), now);
+        const change = channelChange(channel, undefined, now);
         const events = postedEvents(change, {
           post: row,
           channel,
@@ -244,18 +236,10 @@ export function createPostCreator(d: Deps) {
           const words = (["here", "channel", "all"] as const).filter((w) => mentions[w]);
           events.push(...channelMentionsDisabledEvents(change, row, words, d.maxNotificationsPerChannel));
         }
-        // The insert and its event in one statement: the event is written only if the post was.
-        const [stored] = await emitIf<Pick<PostRow, "props" | "metadata">>(q, events, insertPostOnceSql(row));
-        if (!stored) throw new Rollback(undefined);
-        if (mentioned.length > 0) {
-          await q.query(
-            `UPDATE channel_members SET mention_count = mention_count + 1, mention_count_root = mention_count_root + CASE WHEN $3 THEN 1 ELSE 0 END
-             WHERE channel_id = $1 AND user_id = ANY($2::text[])`,
-            [channel.id, mentioned, row.root_id === ""],
-          );
-        }
-        const inserted: PostRow = { ...row, props: stored.props, metadata: stored.metadata };
-        return inserted;
+        const written = await writePost(q, "in-transaction", { row, mentionedUserIds: mentioned, events, deadline: call.deadline, now });
+        if (written.kind === "late") throw abortedCall(call.signal);
+        if (written.kind !== "created") throw new Rollback(undefined);
+        return written.post;
       });
     } catch (e: unknown) {
       if (e instanceof Rollback) return replay(call, input);

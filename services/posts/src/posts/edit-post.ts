@@ -7,7 +7,7 @@ import type { Queryable } from "@switchboard/db";
 import { AppError } from "@switchboard/model";
 import type { Actor } from "@switchboard/tokens";
 import { loadChannelAccess, requireReader } from "../channels/channel-access.js";
-import { lockChannel } from "../channels/channel-lock.js";
+import { lockChannel } from "../channels/channel-seq.js";
 import type { Call, Deps } from "../deps.js";
 import { denied, postNotFound } from "../errors.js";
 import { channelChange, postDeletedEvents, postEditedEvents } from "../events/event-builders.js";

@@ -77,24 +77,6 @@ export function postToProto(r: PostRow): Post {
   });
 }
 
-/**
- * The statement that inserts the post unless this author already created one with this
- * pending_post_id (idempotent create). It returns the stored JSON columns (jsonb may reorder
- * keys) when it inserted, nothing otherwise; the rest of the row is what was sent.
- */
-export function insertPostOnceSql(r: PostRow): { sql: string; params: unknown[] } {
-  return {
-    sql: `INSERT INTO posts (${POST_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
-     ON CONFLICT (user_id, pending_post_id) WHERE pending_post_id <> '' DO NOTHING
-     RETURNING props, metadata`,
-    params: [
-      r.id, r.create_at, r.update_at, r.edit_at, r.delete_at, r.is_pinned, r.user_id, r.channel_id, r.root_id, r.original_id,
-      r.message, r.type, JSON.stringify(r.props), r.hashtags, r.file_ids, r.pending_post_id, r.reply_count, r.last_reply_at,
-      r.has_reactions, JSON.stringify(r.metadata),
-    ],
-  };
-}
-
 export async function postByPendingId(q: Queryable, userId: string, pendingPostId: string): Promise<PostRow | undefined> {
   return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE user_id = $1 AND pending_post_id = $2`, [userId, pendingPostId], { prepare: true })).rows[0];
 }

@@ -6,7 +6,7 @@
 import type { Queryable } from "@switchboard/db";
 import { AppError, invalidArgument } from "@switchboard/model";
 import { loadChannelAccess, requireMember, requireReader } from "../channels/channel-access.js";
-import { lockChannel } from "../channels/channel-lock.js";
+import { lockChannel } from "../channels/channel-seq.js";
 import type { Call, Deps } from "../deps.js";
 import { denied, postNotFound } from "../errors.js";
 import { channelChange, reactionEvents } from "../events/event-builders.js";

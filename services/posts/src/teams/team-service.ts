@@ -7,8 +7,8 @@ import type { Queryable } from "@switchboard/db";
 import { isUniqueViolation } from "@switchboard/db";
 import { AppError, newId } from "@switchboard/model";
 import type { OutboxEntry } from "@switchboard/outbox";
-import { lockChannels } from "../channels/channel-lock.js";
-import { CREATION_SEQ, insertChannel, type ChannelRow } from "../channels/channel-store.js";
+import { CREATION_SEQ, lockChannels } from "../channels/channel-seq.js";
+import { insertChannel, type ChannelRow } from "../channels/channel-store.js";
 import { joinChannels, leaveChannels, type LockedChannel } from "../channels/membership-ops.js";
 import type { Call, Deps } from "../deps.js";
 import { denied, teamNotFound, userNotFound } from "../errors.js";
@@ -51,8 +51,7 @@ export function createTeamService(d: Deps) {
       "SELECT id FROM channels WHERE team_id = $1 AND name = ANY($2::text[]) AND type = 'O' AND delete_at = 0",
       [teamId, DEFAULT_CHANNELS.map((c) => c.name)],
     );
-    const seqs = await lockChannels(q, rows.map((r) => r.id));
-    return [...seqs].map(([id, seq]) => ({ id, team_id: teamId, seq }));
+    return (await lockChannels(q, rows.map((r) => r.id))).map((id) => ({ id, team_id: teamId }));
   }
 
   async function commit<T>(call: Call, fn: (q: Queryable) => Promise<{ value: T; events: OutboxEntry[] }>): Promise<T> {
@@ -162,8 +161,7 @@ export function createTeamService(d: Deps) {
         "SELECT m.channel_id AS id FROM channel_members m JOIN channels c ON c.id = m.channel_id WHERE m.user_id = $1 AND c.team_id = $2",
         [userId, teamId],
       );
-      const seqs = await lockChannels(q, rows.map((r) => r.id));
-      const channels = [...seqs].map(([id, seq]) => ({ id, team_id: teamId, seq }));
+      const channels = (await lockChannels(q, rows.map((r) => r.id))).map((id) => ({ id, team_id: teamId }));
       const left = await leaveChannels(q, userId, channels, { removerId: call.actor.userId, now });
       return { value: undefined, events: [...leaveTeamEvents({ teamId, userId, changeId: newId(), now }), ...left.events] };
     });
