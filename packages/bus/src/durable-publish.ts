@@ -10,6 +10,7 @@
  */
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Bus } from "./bus.js";
+import { natsHeaders as headerNames } from "./contracts/index.js";
 
 export interface DurablePublishResult {
   readonly stream: string;
@@ -103,7 +104,7 @@ function createPublisher(nc: NatsConnection): Publisher {
       sub ??= subscribe();
       const token = next++;
       const h = natsHeaders();
-      h.set("Nats-Msg-Id", msgId);
+      h.set(headerNames.msgId, msgId);
       return new Promise<DurablePublishResult>((resolve, reject) => {
         pending.set(token, { subject, expiresAt: Date.now() + timeoutMs, resolve, reject });
         sweeper ??= setInterval(sweep, Math.max(10, Math.min(250, timeoutMs))).unref();

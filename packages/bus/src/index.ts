@@ -1,6 +1,6 @@
 export type { Bus, BusMessage, BusSubscription, BusOptions, BusState, BusStatusEvent } from "./bus.js";
 export { connectBus } from "./bus.js";
-export { subjects, parseEventSubject } from "./subjects.js";
+export * from "./contracts/index.js";
 export { encodeEvent, decodeEvent } from "./event-codec.js";
 export type { DurablePublishResult } from "./durable-publish.js";
 export { publishDurable } from "./durable-publish.js";

@@ -17,7 +17,7 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { Bus } from "./bus.js";
-import { subjects } from "./subjects.js";
+import { streams } from "./contracts/index.js";
 
 export interface StreamSpec {
   readonly name: string;
@@ -32,8 +32,8 @@ export interface StreamSpec {
 /** The event stream: short retention (replay for resumes and NATS reconnects), 2 min dedupe. */
 export function eventStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memory"; replicas?: number }): StreamSpec {
   return {
-    name: "SB_EVT",
-    subjects: [subjects.allEvents],
+    name: streams.events.name,
+    subjects: streams.events.subjects,
     maxAgeMs: o.maxAgeMs,
     duplicateWindowMs: Math.min(120_000, o.maxAgeMs),
     storage: o.storage ?? "file",
@@ -44,8 +44,8 @@ export function eventStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memor
 /** Session control (revocations): kept long enough for a restarted verifier to catch up. */
 export function controlStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memory"; replicas?: number }): StreamSpec {
   return {
-    name: "SB_CTL",
-    subjects: [subjects.allSessionControl],
+    name: streams.control.name,
+    subjects: streams.control.subjects,
     maxAgeMs: o.maxAgeMs,
     duplicateWindowMs: Math.min(120_000, o.maxAgeMs),
     storage: o.storage ?? "file",
