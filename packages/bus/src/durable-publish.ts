@@ -9,7 +9,7 @@
  * timeout, and a closed connection fails every publish still waiting.
  */
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import type { Bus } from "./bus.js";
+import { natsConnectionOf, type Bus } from "./bus.js";
 import { natsHeaders as headerNames } from "./contracts/index.js";
 
 export interface DurablePublishResult {
@@ -128,7 +128,7 @@ export function publishDurable(
 ): Promise<DurablePublishResult> {
   let p = publishers.get(bus);
   if (!p) {
-    p = createPublisher(bus.raw);
+    p = createPublisher(natsConnectionOf(bus));
     publishers.set(bus, p);
   }
   return p.publish(subject, data, o.msgId, o.timeoutMs ?? 5_000);

@@ -3,7 +3,7 @@
  * several replicas can share state without disagreeing.
  */
 import { Kvm, type KV } from "@nats-io/kv";
-import type { Bus } from "./bus.js";
+import { natsConnectionOf, type Bus } from "./bus.js";
 
 export interface KvEntry {
   readonly key: string;
@@ -55,7 +55,7 @@ function isConflict(e: unknown): boolean {
 }
 
 export async function openKv(bus: Bus, o: KvBucketOptions): Promise<KvStore> {
-  const kvm = new Kvm(bus.raw);
+  const kvm = new Kvm(natsConnectionOf(bus));
   const kv: KV = await kvm.create(o.bucket, {
     history: o.history ?? 1,
     storage: o.storage === "memory" ? "memory" : "file",

@@ -16,7 +16,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import type { Bus } from "./bus.js";
+import { natsConnectionOf, type Bus } from "./bus.js";
 import { streams } from "./contracts/index.js";
 
 export interface StreamSpec {
@@ -59,7 +59,7 @@ const clients = new WeakMap<Bus, JetStreamClient>();
 function jsm(bus: Bus): Promise<JetStreamManager> {
   let m = managers.get(bus);
   if (!m) {
-    m = jetstreamManager(bus.raw);
+    m = jetstreamManager(natsConnectionOf(bus));
     managers.set(bus, m);
     m.catch(() => managers.delete(bus));
   }
@@ -69,7 +69,7 @@ function jsm(bus: Bus): Promise<JetStreamManager> {
 function js(bus: Bus): JetStreamClient {
   let c = clients.get(bus);
   if (!c) {
-    c = jetstream(bus.raw);
+    c = jetstream(natsConnectionOf(bus));
     clients.set(bus, c);
   }
   return c;

@@ -122,4 +122,11 @@ describe("bus", () => {
     expect(await kv.keys()).toEqual(["k"]);
   });
 
+  it("shows no NATS connection through a Bus", () => {
+    for (const k of Object.keys(bus)) {
+      const v = (bus as unknown as Record<string, unknown>)[k];
+      const connectionLike = typeof v === "object" && v !== null && "getServer" in v && "isClosed" in v && "protocol" in v;
+      expect(connectionLike, `Bus.${k} is a NATS connection`).toBe(false);
+    }
+  });
 });
