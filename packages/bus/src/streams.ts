@@ -7,6 +7,7 @@ import {
   DeliverPolicy,
   DiscardPolicy,
   jetstream,
+  JetStreamApiError,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
@@ -18,6 +19,22 @@ import {
 import { nanos } from "@nats-io/transport-node";
 import { natsConnectionOf, type Bus } from "./bus.js";
 import { streams } from "./contracts/index.js";
+
+/** JetStream API error codes (nats-server's errors.json) this module tells apart. */
+export const JsApiCode = {
+  /** JSStreamNameExistErr: "stream name already in use with a different configuration". */
+  StreamNameInUse: 10058,
+  /** JSStreamNotFoundErr. */
+  StreamNotFound: 10059,
+} as const;
+
+/** True for a JetStream API error with this err_code. */
+export function isJsApiError(e: unknown, code: number): boolean {
+  return e instanceof JetStreamApiError && e.code === code;
+}
+
+/** The stream does not exist (a read of a stream nobody created yet). */
+export const isStreamNotFound = (e: unknown): boolean => isJsApiError(e, JsApiCode.StreamNotFound);
 
 export interface StreamSpec {
   readonly name: string;
@@ -96,13 +113,14 @@ export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?:
   };
   try {
     await m.streams.info(spec.name);
-  } catch {
+  } catch (e: unknown) {
+    if (!isStreamNotFound(e)) throw e;
     try {
       await m.streams.add(cfg);
       return true;
     } catch (e: unknown) {
       // Another process created it between our info and add: fall through to update.
-      if (!String(e).includes("already in use")) throw e;
+      if (!isJsApiError(e, JsApiCode.StreamNameInUse)) throw e;
     }
   }
   if (!o.createOnly) await m.streams.update(spec.name, cfg);

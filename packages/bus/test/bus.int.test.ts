@@ -3,18 +3,21 @@ import { startNatsServer, waitFor, type NatsServer } from "@switchboard/testkit"
 import { newEvent, newId } from "@switchboard/model";
 import {
   connectBus,
+  controlStreamSpec,
   decodeEvent,
   encodeEvent,
   ensureStream,
   eventStreamSpec,
   followStream,
   isolatedBucket,
+  isStreamNotFound,
   KvConflictError,
   kvBuckets,
   openKv,
   parseEventSubject,
   publishDurable,
   readStreamRange,
+  streamState,
   streams,
   subjects,
   type Bus,
@@ -73,19 +76,19 @@ describe("bus", () => {
 
   it("fails a durable publish clearly: no stream, no ack in time, connection closed", async () => {
     // Outbox wake-ups are core NATS only: no stream takes them.
-    await expect(publishDurable(bus, subjects.outboxWake("bus_test"), new Uint8Array([1]), { msgId: newId() })).rejects.toThrow(/no stream takes this subject/);
+    await expect(publishDurable(bus, subjects.outboxWake("bus_test"), new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "no_stream", message: expect.stringMatching(/no stream takes this subject/) });
     // A core subscriber takes the message but nothing acks it.
     const silentSubject = subjects.outboxWake("bus_test_silent");
     const silent = bus.subscribe(silentSubject, () => undefined);
     try {
       const t0 = Date.now();
-      await expect(publishDurable(bus, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toThrow(/timed out/);
+      await expect(publishDurable(bus, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toMatchObject({ reason: "timeout", message: expect.stringMatching(/timed out/) });
       expect(Date.now() - t0).toBeLessThan(2_000);
       const other = await connectBus({ servers: nats.url, name: "bus-test-close" });
       const waiting = publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 60_000 });
       await other.close();
-      await expect(waiting).rejects.toThrow(/closed/);
-      await expect(publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId() })).rejects.toThrow(/closed/);
+      await expect(waiting).rejects.toMatchObject({ reason: "closed", message: expect.stringMatching(/closed/) });
+      await expect(publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "closed" });
     } finally {
       silent.unsubscribe();
     }
@@ -120,6 +123,26 @@ describe("bus", () => {
     await expect(kv.update("k", new TextEncoder().encode("3"), r1)).rejects.toBeInstanceOf(KvConflictError);
     expect((await kv.get("k"))?.revision).toBe(r2);
     expect(await kv.keys()).toEqual(["k"]);
+    await expect(kv.delete("k", r1)).rejects.toBeInstanceOf(KvConflictError);
+    await kv.delete("k", r2);
+    expect(await kv.get("k")).toBeNull();
+  });
+
+  it("creates a stream once when several processes ensure it at the same time, and tells a missing stream by its error code", async () => {
+    await expect(streamState(bus, streams.control.name)).rejects.toSatisfy(isStreamNotFound);
+    const buses = await Promise.all(Array.from({ length: 6 }, (_, i) => connectBus({ servers: nats.url, name: `bus-test-race-${String(i)}` })));
+    try {
+      // Each connection's JetStream manager is ready, so the calls below start together: all
+      // read the stream's info (not found), then all add it, each with settings of its own.
+      // One creates it; the server tells the others by code 10058 that the name is in use
+      // with other settings, and they update it instead.
+      for (const b of buses) await expect(streamState(b, streams.control.name)).rejects.toSatisfy(isStreamNotFound);
+      const created = await Promise.all(buses.map((b, i) => ensureStream(b, controlStreamSpec({ maxAgeMs: 60_000 + i * 1_000, storage: "memory" }))));
+      expect(created.filter(Boolean)).toHaveLength(1);
+      expect((await streamState(bus, streams.control.name)).messages).toBe(0);
+    } finally {
+      await Promise.all(buses.map((b) => b.close()));
+    }
   });
 
   it("shows no NATS connection through a Bus", () => {
