@@ -20,7 +20,7 @@ import { nanos } from "@nats-io/transport-node";
 import { natsConnectionOf, type Bus } from "./bus.js";
 import { streams } from "./contracts/index.js";
 
-/** JetStream API error codes (nats-server's errors.json) this module tells apart. */
+/** JetStream API error codes (err_code, as nats-server numbers them) this module tells apart. */
 export const JsApiCode = {
   /** JSStreamNameExistErr: "stream name already in use with a different configuration". */
   StreamNameInUse: 10058,
