@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { connectBus, encodeEvent, subjects } from "@switchboard/bus";
+import { connectBus, encodeEvent, EventName, subjects } from "@switchboard/bus";
 import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { PostedHintsSchema } from "@switchboard/proto/events";
@@ -80,7 +80,7 @@ export const scenario: Scenario = {
         const events = Array.from({ length: posts }, (_, i) => {
           const post = { id: newId(), create_at: Date.now(), update_at: Date.now(), edit_at: 0, delete_at: 0, is_pinned: false, user_id: newId(), channel_id: channel.id, root_id: "", original_id: "", message: `burst ${i}`, type: "", props: {}, hashtags: "", file_ids: [], pending_post_id: "", reply_count: 0, last_reply_at: 0, participants: null, metadata: {} };
           const ev = newEvent({
-            event: "posted",
+            event: EventName.Posted,
             data: { channel_display_name: "Fanout", channel_name: "fanout", channel_type: "O", post: JSON.stringify(post), sender_name: "@bench", set_online: true, team_id: team.id },
             broadcast: { channelId: channel.id },
             posted: create(PostedHintsSchema, { channelType: "O", senderId: post.user_id }),
@@ -94,7 +94,7 @@ export const scenario: Scenario = {
       // The raw server: same frames, same NATS path, app.publish to the same number of sockets.
       // Both sets of connections stay open; the phases alternate in rounds so that whatever
       // else this machine does at the time falls on both alike.
-      const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, "bench.raw"], { stdio: ["ignore", "pipe", "inherit"] });
+      const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, subjects.benchRawFrames], { stdio: ["ignore", "pipe", "inherit"] });
       try {
         const rawPort = await new Promise<number>((resolve) => raw.stdout!.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()).port as number)));
         const rawClient = await startLoadClient({ cpu: LOAD_CPU });
@@ -113,7 +113,7 @@ export const scenario: Scenario = {
             for (const e of b.events) bus.publish(subjects.channel(channel.id), e);
           });
           const w = await measure(ctx, `${name} raw uWS`, raw.pid!, rawClient, CONNECTIONS * posts, () => {
-            for (const f of b.frames) bus.publish("bench.raw", f);
+            for (const f of b.frames) bus.publish(subjects.benchRawFrames, f);
           });
           if (r === 0) continue;
           gw.push(g);

@@ -17,7 +17,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import pg from "pg";
-import { encodeEvent, subjects } from "@switchboard/bus";
+import { encodeEvent, EventName, subjects } from "@switchboard/bus";
 import { AppError, newEvent, newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostedHintsSchema } from "@switchboard/proto/events";
@@ -111,7 +111,7 @@ function rawCreatePost(pool: pg.Pool, channelId: string, teamId: string, userId:
         [id, now, userId, channelId, "raw bench message", `${userId}:${id}`],
       );
       const ev = newEvent({
-        event: "posted",
+        event: EventName.Posted,
         data: { channel_display_name: "Bench", channel_name: "bench", channel_type: "O", post: `{"id":"${id}","message":"raw bench message"}`, sender_name: "@bench", set_online: true, team_id: teamId },
         broadcast: { channelId },
         posted: create(PostedHintsSchema, { channelType: "O", senderId: userId }),
@@ -151,7 +151,7 @@ function rawOneStatement(pool: pg.Pool, channelId: string, teamId: string, userI
     const now = Date.now();
     const id = newId();
     const ev = newEvent({
-      event: "posted",
+      event: EventName.Posted,
       data: { channel_display_name: "Bench", channel_name: "bench", channel_type: "O", post: `{"id":"${id}","message":"raw bench message"}`, sender_name: "@bench", set_online: true, team_id: teamId },
       broadcast: { channelId },
       posted: create(PostedHintsSchema, { channelType: "O", senderId: userId }),

@@ -15,7 +15,7 @@
  * 5,000 users hold statuses (online, manual away, dnd); each call asks 100 ids of which a
  * fifth were never seen (answered "offline").
  */
-import { connectBus, openKv } from "@switchboard/bus";
+import { connectBus, isolatedBucket, kvBuckets, openKv } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
@@ -34,7 +34,7 @@ const IN_FLIGHT = 32;
 const IDS_PER_CALL = 100;
 const USERS = 5_000;
 const TARGET_P99_MS = 5;
-const BUCKET = "sb_presence_bench";
+const BUCKET = isolatedBucket(kvBuckets.presence, "bench");
 /** The flow-control windows the services' gRPC servers run with (@switchboard/rpc). */
 const SERVER_WINDOW_BYTES = 1 << 20;
 const LADDER = [1, 2, 4, 8, 16];

@@ -3,6 +3,7 @@
  * outlives its socket, so a client that reconnects with connection_id + sequence_number
  * resumes without loss (docs/protocol.md §5).
  */
+import { EventName } from "@switchboard/bus";
 import type { Actor } from "@switchboard/tokens";
 import type { EventFrame } from "../protocol/outbound.js";
 import { FrameWriter } from "../protocol/outbound.js";
@@ -10,7 +11,7 @@ import { OutboxLog } from "./outbox-log.js";
 import type { SocketPort } from "./socket-port.js";
 
 /** Events Mattermost drops for a connection whose queue is half full (web_conn.go). */
-const SHEDDABLE = new Set(["typing", "status_change", "multiple_channels_viewed"]);
+const SHEDDABLE = new Set<string>([EventName.Typing, EventName.StatusChange, EventName.MultipleChannelsViewed]);
 
 export function sheddable(event: string): boolean {
   return SHEDDABLE.has(event);

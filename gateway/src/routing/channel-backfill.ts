@@ -6,11 +6,11 @@
  * the stream and delivers those after S, holding live events meanwhile, then releases them;
  * the per-channel sequence drops whatever arrives twice.
  */
-import { decodeEvent, readStreamRange, type Bus } from "@switchboard/bus";
+import { decodeEvent, readStreamRange, streams, type Bus } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Event } from "@switchboard/proto/events";
 
-const EVENT_STREAM = "SB_EVT";
+const EVENT_STREAM = streams.events.name;
 /** How far before the membership change to start reading (clock skew between hosts). */
 const LOOKBACK_MS = 5_000;
 

@@ -4,11 +4,12 @@
  * connection targeting then costs one membership lookup per user and nothing per connection.
  * Membership comes from this gateway's routing index instead of a database cache.
  */
+import { EventName } from "@switchboard/bus";
 import type { Event } from "@switchboard/proto/events";
 import type { Connection } from "../connections/connection.js";
 import type { UserRoutes } from "./user-routes.js";
 
-const SCOPED_EVENTS = new Set(["typing", "reaction_added", "reaction_removed"]);
+const SCOPED_EVENTS = new Set<string>([EventName.Typing, EventName.ReactionAdded, EventName.ReactionRemoved]);
 
 type Check<T> = (x: T) => boolean;
 

@@ -30,7 +30,6 @@ function fakeBus(): Bus & { subscribed(): string[] } {
     drain: async () => {},
     close: async () => {},
     closed: () => new Promise<void>(() => {}),
-    raw: undefined as never,
     subscribed: () => [...subs].filter(([, s]) => s.size > 0).map(([k]) => k),
   };
   return bus as unknown as Bus & { subscribed(): string[] };

@@ -4,7 +4,7 @@
  * handlers. Every handled request gets an OK or FAIL reply with seq_reply; `custom_*` actions
  * belong to plugins and get none.
  */
-import { encodeEvent, subjects, type Bus } from "@switchboard/bus";
+import { encodeEvent, EventName, subjects, type Bus } from "@switchboard/bus";
 import type { SessionAuth } from "@switchboard/auth";
 import type { Logger } from "@switchboard/log";
 import { AppError, isValidId, newEvent } from "@switchboard/model";
@@ -166,7 +166,7 @@ export class Actions {
     if (!routes?.channels.has(channelId)) throw invalidParam("channel_id");
     const parentId = typeof data.parent_id === "string" && isValidId(data.parent_id) ? data.parent_id : "";
     const ev = newEvent({
-      event: "typing",
+      event: EventName.Typing,
       data: { parent_id: parentId, user_id: conn.userId },
       broadcast: { channelId, omitUsers: [conn.userId] },
     });

@@ -6,7 +6,7 @@
  * Start-up order closes the gap between the two sources: follow the stream first (it keeps
  * every revocation of its retention window), then load the full list of live revocations.
  */
-import { decodeEvent, followStream, subjects, type Bus, type StreamReader } from "@switchboard/bus";
+import { decodeEvent, EventName, followStream, streams, type Bus, type SessionRevokedData, type StreamReader } from "@switchboard/bus";
 import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
@@ -44,8 +44,6 @@ export interface SessionAuth extends Component {
   readonly ready: boolean;
   whenReady(): Promise<void>;
 }
-
-const REVOKED_EVENT = "sb_session_revoked";
 
 export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
   const ring = createKeyRing();
@@ -95,17 +93,17 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
 
   async function init(): Promise<void> {
     reader = await followStream(o.bus, {
-      stream: "SB_CTL",
-      filterSubjects: [subjects.allSessionControl],
+      stream: streams.control.name,
+      filterSubjects: streams.control.subjects,
       start: "all",
       onMessage: (m) => {
         try {
           const ev = decodeEvent(m.data);
-          if (ev.event !== REVOKED_EVENT) return;
-          const d = JSON.parse(Buffer.from(ev.data).toString()) as { session_id?: string; user_id?: string; expires_at?: number };
+          if (ev.event !== EventName.SessionRevoked) return;
+          const d = JSON.parse(Buffer.from(ev.data).toString()) as Partial<SessionRevokedData>;
           if (typeof d.session_id === "string" && typeof d.user_id === "string") revoke(d.session_id, d.user_id, Number(d.expires_at ?? 0));
         } catch (e: unknown) {
-          log.warn({ err: String(e) }, "undecodable control message");
+          log.warn({ err: e }, "undecodable control message");
         }
       },
     });
@@ -114,7 +112,7 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
     for (const r of live) revoke(r.sessionId, r.userId, Number(r.expiresAt));
     timer = setInterval(() => {
       revocations.prune(Date.now());
-      loadKeys().catch((e: unknown) => log.warn({ err: String(e) }, "key refresh failed"));
+      loadKeys().catch((e: unknown) => log.warn({ err: e }, "key refresh failed"));
     }, o.keyRefreshMs ?? 300_000);
     timer.unref();
     log.info({ keys: ring.size, revocations: revocations.size }, "session verification ready");
@@ -150,7 +148,7 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
             ready = true;
             markReady();
           } catch (e: unknown) {
-            if (attempt % 10 === 0) log.warn({ err: String(e) }, "session verification not ready yet, retrying");
+            if (attempt % 10 === 0) log.warn({ err: e }, "session verification not ready yet, retrying");
             await reader?.stop().catch(() => undefined);
             reader = undefined;
             await new Promise((r) => setTimeout(r, 500));

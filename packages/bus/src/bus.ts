@@ -1,6 +1,8 @@
 /**
  * The one module that talks to NATS. Everything else sees these small interfaces, never
- * a NatsConnection.
+ * a NatsConnection: the connection behind a Bus is reachable only from this package's own
+ * modules (streams, KV, durable publishes), through natsConnectionOf, which the package's
+ * index does not export.
  */
 import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
@@ -52,8 +54,15 @@ export interface Bus {
   close(): Promise<void>;
   /** Resolves when the connection is closed for good (error if it closed because of one). */
   closed(): Promise<Error | void>;
-  /** For streams.ts and kv.ts only. */
-  readonly raw: NatsConnection;
+}
+
+const connections = new WeakMap<Bus, NatsConnection>();
+
+/** The connection behind a Bus from connectBus. For this package's JetStream and KV modules only. */
+export function natsConnectionOf(bus: Bus): NatsConnection {
+  const nc = connections.get(bus);
+  if (!nc) throw new Error("this Bus was not made by connectBus: JetStream and KV need a real connection");
+  return nc;
 }
 
 function toBusMessage(m: { subject: string; data: Uint8Array; headers?: MsgHdrs; reply?: string; respond(d?: Uint8Array): boolean }): BusMessage {
@@ -112,7 +121,7 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
     return err ?? undefined;
   });
 
-  return {
+  const bus: Bus = {
     get connected() {
       return connected && !nc.isClosed();
     },
@@ -145,6 +154,7 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
       if (!nc.isClosed()) await nc.close();
     },
     closed: () => closedP,
-    raw: nc,
   };
+  connections.set(bus, nc);
+  return bus;
 }

@@ -9,13 +9,31 @@
  * timeout, and a closed connection fails every publish still waiting.
  */
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import type { Bus } from "./bus.js";
+import { natsConnectionOf, type Bus } from "./bus.js";
+import { natsHeaders as headerNames } from "./contracts/index.js";
 
 export interface DurablePublishResult {
   readonly stream: string;
   readonly seq: number;
   /** The stream already held a message with this id: nothing was stored. */
   readonly duplicate: boolean;
+}
+
+/** Why a durable publish failed; callers branch on this (and apiCode), never on the message. */
+export type DurablePublishFailure = "no_stream" | "rejected" | "unreadable_ack" | "timeout" | "closed" | "send_failed";
+
+export class DurablePublishError extends Error {
+  override readonly name = "DurablePublishError";
+  constructor(
+    readonly subject: string,
+    readonly reason: DurablePublishFailure,
+    why: string,
+    /** The JetStream API error code (err_code) of a rejected publish, when the stream gave one. */
+    readonly apiCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`JetStream publish to ${subject} ${why}`, options);
+  }
 }
 
 interface Pending {
@@ -36,19 +54,20 @@ const decoder = new TextDecoder();
 function settle(p: Pending, m: Msg): void {
   const h = m.headers;
   if (h?.hasError) {
-    const why = h.code === 503 ? "no stream takes this subject" : `${String(h.code)} ${h.description}`;
-    p.reject(new Error(`JetStream publish to ${p.subject} failed: ${why}`));
+    if (h.code === 503) p.reject(new DurablePublishError(p.subject, "no_stream", "failed: no stream takes this subject"));
+    else p.reject(new DurablePublishError(p.subject, "rejected", `failed: ${String(h.code)} ${h.description}`));
     return;
   }
-  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; description?: string } };
+  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
   try {
     ack = JSON.parse(decoder.decode(m.data)) as typeof ack;
   } catch {
-    p.reject(new Error(`JetStream publish to ${p.subject}: unreadable ack`));
+    p.reject(new DurablePublishError(p.subject, "unreadable_ack", "failed: unreadable ack"));
     return;
   }
   if (ack.error || typeof ack.stream !== "string" || typeof ack.seq !== "number") {
-    p.reject(new Error(`JetStream publish to ${p.subject} failed: ${ack.error?.description ?? "no ack"} (${String(ack.error?.code ?? "?")})`));
+    const why = `failed: ${ack.error?.description ?? "no ack"} (${String(ack.error?.err_code ?? ack.error?.code ?? "?")})`;
+    p.reject(new DurablePublishError(p.subject, "rejected", why, ack.error?.err_code));
     return;
   }
   p.resolve({ stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true });
@@ -62,7 +81,7 @@ function createPublisher(nc: NatsConnection): Publisher {
   let sub: Subscription | undefined;
 
   const failAll = (why: string): void => {
-    for (const p of pending.values()) p.reject(new Error(`JetStream publish to ${p.subject} failed: ${why}`));
+    for (const p of pending.values()) p.reject(new DurablePublishError(p.subject, "closed", `failed: ${why}`));
     pending.clear();
   };
   const sweep = (): void => {
@@ -72,7 +91,7 @@ function createPublisher(nc: NatsConnection): Publisher {
     for (const [token, p] of pending) {
       if (p.expiresAt > now) break;
       pending.delete(token);
-      p.reject(new Error(`JetStream publish to ${p.subject} timed out`));
+      p.reject(new DurablePublishError(p.subject, "timeout", "timed out"));
     }
     if (pending.size === 0 && sweeper) {
       clearInterval(sweeper);
@@ -99,11 +118,11 @@ function createPublisher(nc: NatsConnection): Publisher {
 
   return {
     publish(subject, data, msgId, timeoutMs) {
-      if (nc.isClosed()) return Promise.reject(new Error(`JetStream publish to ${subject} failed: the connection is closed`));
+      if (nc.isClosed()) return Promise.reject(new DurablePublishError(subject, "closed", "failed: the connection is closed"));
       sub ??= subscribe();
       const token = next++;
       const h = natsHeaders();
-      h.set("Nats-Msg-Id", msgId);
+      h.set(headerNames.msgId, msgId);
       return new Promise<DurablePublishResult>((resolve, reject) => {
         pending.set(token, { subject, expiresAt: Date.now() + timeoutMs, resolve, reject });
         sweeper ??= setInterval(sweep, Math.max(10, Math.min(250, timeoutMs))).unref();
@@ -111,7 +130,7 @@ function createPublisher(nc: NatsConnection): Publisher {
           nc.publish(subject, data, { reply: `${prefix}.${String(token)}`, headers: h });
         } catch (e: unknown) {
           pending.delete(token);
-          reject(e instanceof Error ? e : new Error(String(e)));
+          reject(new DurablePublishError(subject, "send_failed", `failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e }));
         }
       });
     },
@@ -127,7 +146,7 @@ export function publishDurable(
 ): Promise<DurablePublishResult> {
   let p = publishers.get(bus);
   if (!p) {
-    p = createPublisher(bus.raw);
+    p = createPublisher(natsConnectionOf(bus));
     publishers.set(bus, p);
   }
   return p.publish(subject, data, o.msgId, o.timeoutMs ?? 5_000);

@@ -1,15 +1,16 @@
 export type { Bus, BusMessage, BusSubscription, BusOptions, BusState, BusStatusEvent } from "./bus.js";
 export { connectBus } from "./bus.js";
-export { subjects, parseEventSubject } from "./subjects.js";
+export * from "./contracts/index.js";
 export { encodeEvent, decodeEvent } from "./event-codec.js";
-export type { DurablePublishResult } from "./durable-publish.js";
-export { publishDurable } from "./durable-publish.js";
+export type { DurablePublishFailure, DurablePublishResult } from "./durable-publish.js";
+export { DurablePublishError, publishDurable } from "./durable-publish.js";
 export type { StreamSpec, StreamMessage, StreamStart, StreamReader } from "./streams.js";
 export {
   ensureStream,
   eventStreamSpec,
   controlStreamSpec,
   followStream,
+  isStreamNotFound,
   readStreamRange,
   streamState,
 } from "./streams.js";

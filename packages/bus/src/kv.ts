@@ -2,8 +2,10 @@
  * JetStream key-value buckets behind a small interface: compare-and-set by revision, so
  * several replicas can share state without disagreeing.
  */
+import { JetStreamApiCodes } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
-import type { Bus } from "./bus.js";
+import { natsConnectionOf, type Bus } from "./bus.js";
+import { isJsApiError } from "./streams.js";
 
 export interface KvEntry {
   readonly key: string;
@@ -49,13 +51,13 @@ export interface KvBucketOptions {
   readonly ttlMs?: number;
 }
 
+/** A revision check failed: the stream's "wrong last sequence" (10071), or its form for a subject it has not seen (10164). */
 function isConflict(e: unknown): boolean {
-  const s = String((e as { message?: string })?.message ?? e);
-  return s.includes("wrong last sequence") || s.includes("key exists") || (e as { code?: number })?.code === 10071;
+  return isJsApiError(e, JetStreamApiCodes.StreamWrongLastSequence) || isJsApiError(e, JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
 export async function openKv(bus: Bus, o: KvBucketOptions): Promise<KvStore> {
-  const kvm = new Kvm(bus.raw);
+  const kvm = new Kvm(natsConnectionOf(bus));
   const kv: KV = await kvm.create(o.bucket, {
     history: o.history ?? 1,
     storage: o.storage === "memory" ? "memory" : "file",

@@ -7,6 +7,7 @@ import {
   DeliverPolicy,
   DiscardPolicy,
   jetstream,
+  JetStreamApiError,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
@@ -16,8 +17,24 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import type { Bus } from "./bus.js";
-import { subjects } from "./subjects.js";
+import { natsConnectionOf, type Bus } from "./bus.js";
+import { streams } from "./contracts/index.js";
+
+/** JetStream API error codes (err_code, as nats-server numbers them) this module tells apart. */
+export const JsApiCode = {
+  /** JSStreamNameExistErr: "stream name already in use with a different configuration". */
+  StreamNameInUse: 10058,
+  /** JSStreamNotFoundErr. */
+  StreamNotFound: 10059,
+} as const;
+
+/** True for a JetStream API error with this err_code. */
+export function isJsApiError(e: unknown, code: number): boolean {
+  return e instanceof JetStreamApiError && e.code === code;
+}
+
+/** The stream does not exist (a read of a stream nobody created yet). */
+export const isStreamNotFound = (e: unknown): boolean => isJsApiError(e, JsApiCode.StreamNotFound);
 
 export interface StreamSpec {
   readonly name: string;
@@ -32,8 +49,8 @@ export interface StreamSpec {
 /** The event stream: short retention (replay for resumes and NATS reconnects), 2 min dedupe. */
 export function eventStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memory"; replicas?: number }): StreamSpec {
   return {
-    name: "SB_EVT",
-    subjects: [subjects.allEvents],
+    name: streams.events.name,
+    subjects: streams.events.subjects,
     maxAgeMs: o.maxAgeMs,
     duplicateWindowMs: Math.min(120_000, o.maxAgeMs),
     storage: o.storage ?? "file",
@@ -44,8 +61,8 @@ export function eventStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memor
 /** Session control (revocations): kept long enough for a restarted verifier to catch up. */
 export function controlStreamSpec(o: { maxAgeMs: number; storage?: "file" | "memory"; replicas?: number }): StreamSpec {
   return {
-    name: "SB_CTL",
-    subjects: [subjects.allSessionControl],
+    name: streams.control.name,
+    subjects: streams.control.subjects,
     maxAgeMs: o.maxAgeMs,
     duplicateWindowMs: Math.min(120_000, o.maxAgeMs),
     storage: o.storage ?? "file",
@@ -59,7 +76,7 @@ const clients = new WeakMap<Bus, JetStreamClient>();
 function jsm(bus: Bus): Promise<JetStreamManager> {
   let m = managers.get(bus);
   if (!m) {
-    m = jetstreamManager(bus.raw);
+    m = jetstreamManager(natsConnectionOf(bus));
     managers.set(bus, m);
     m.catch(() => managers.delete(bus));
   }
@@ -69,7 +86,7 @@ function jsm(bus: Bus): Promise<JetStreamManager> {
 function js(bus: Bus): JetStreamClient {
   let c = clients.get(bus);
   if (!c) {
-    c = jetstream(bus.raw);
+    c = jetstream(natsConnectionOf(bus));
     clients.set(bus, c);
   }
   return c;
@@ -96,13 +113,14 @@ export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?:
   };
   try {
     await m.streams.info(spec.name);
-  } catch {
+  } catch (e: unknown) {
+    if (!isStreamNotFound(e)) throw e;
     try {
       await m.streams.add(cfg);
       return true;
     } catch (e: unknown) {
       // Another process created it between our info and add: fall through to update.
-      if (!String(e).includes("already in use")) throw e;
+      if (!isJsApiError(e, JsApiCode.StreamNameInUse)) throw e;
     }
   }
   if (!o.createOnly) await m.streams.update(spec.name, cfg);

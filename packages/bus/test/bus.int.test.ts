@@ -3,15 +3,22 @@ import { startNatsServer, waitFor, type NatsServer } from "@switchboard/testkit"
 import { newEvent, newId } from "@switchboard/model";
 import {
   connectBus,
+  controlStreamSpec,
   decodeEvent,
   encodeEvent,
   ensureStream,
   eventStreamSpec,
   followStream,
+  isolatedBucket,
+  isStreamNotFound,
   KvConflictError,
+  kvBuckets,
   openKv,
+  parseEventSubject,
   publishDurable,
   readStreamRange,
+  streamState,
+  streams,
   subjects,
   type Bus,
 } from "../src/index.js";
@@ -35,7 +42,7 @@ describe("bus", () => {
     expect(() => subjects.channel("*")).toThrow();
     expect(() => subjects.channel(">")).toThrow();
     expect(() => subjects.channel("a".repeat(25) + ".")).toThrow();
-    expect(subjects.channel("a".repeat(26))).toBe(`sb.evt.channel.${"a".repeat(26)}`);
+    expect(parseEventSubject(subjects.channel("a".repeat(26)))).toEqual({ scope: "channel", id: "a".repeat(26) });
   });
 
   it("stores a re-published event once and reports the duplicate", async () => {
@@ -48,7 +55,7 @@ describe("bus", () => {
     expect(a.duplicate).toBe(false);
     expect(b.duplicate).toBe(true);
     expect(b.seq).toBe(a.seq);
-    const stored = await readStreamRange(bus, { stream: "SB_EVT", filterSubjects: [subjects.channel(ch)], start: "all" });
+    const stored = await readStreamRange(bus, { stream: streams.events.name, filterSubjects: [subjects.channel(ch)], start: "all" });
     expect(stored.map((m) => decodeEvent(m.data).id)).toEqual([ev.id]);
     // Core subscribers see every publish attempt (the duplicate too): dedupe is by event id.
     await waitFor(() => got.length >= 1);
@@ -60,26 +67,28 @@ describe("bus", () => {
     const evs = Array.from({ length: 200 }, (_, i) => newEvent({ event: "posted", data: { i }, broadcast: { channelId: ch } }));
     const acks = await Promise.all(evs.map((ev) => publishDurable(bus, subjects.channel(ch), encodeEvent(ev), { msgId: ev.id })));
     expect(new Set(acks.map((a) => a.seq)).size).toBe(200);
-    expect(acks.every((a) => a.stream === "SB_EVT" && !a.duplicate)).toBe(true);
-    const stored = await readStreamRange(bus, { stream: "SB_EVT", filterSubjects: [subjects.channel(ch)], start: "all" });
+    expect(acks.every((a) => a.stream === streams.events.name && !a.duplicate)).toBe(true);
+    const stored = await readStreamRange(bus, { stream: streams.events.name, filterSubjects: [subjects.channel(ch)], start: "all" });
     // Each ack names the stream position of its own message.
     const bySeq = new Map(stored.map((m) => [m.seq, decodeEvent(m.data).id]));
     expect(acks.map((a) => bySeq.get(a.seq))).toEqual(evs.map((ev) => ev.id));
   });
 
   it("fails a durable publish clearly: no stream, no ack in time, connection closed", async () => {
-    await expect(publishDurable(bus, "sb.nostream.x", new Uint8Array([1]), { msgId: newId() })).rejects.toThrow(/no stream takes this subject/);
+    // Outbox wake-ups are core NATS only: no stream takes them.
+    await expect(publishDurable(bus, subjects.outboxWake("bus_test"), new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "no_stream", message: expect.stringMatching(/no stream takes this subject/) });
     // A core subscriber takes the message but nothing acks it.
-    const silent = bus.subscribe("sb.silent.x", () => undefined);
+    const silentSubject = subjects.outboxWake("bus_test_silent");
+    const silent = bus.subscribe(silentSubject, () => undefined);
     try {
       const t0 = Date.now();
-      await expect(publishDurable(bus, "sb.silent.x", new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toThrow(/timed out/);
+      await expect(publishDurable(bus, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toMatchObject({ reason: "timeout", message: expect.stringMatching(/timed out/) });
       expect(Date.now() - t0).toBeLessThan(2_000);
       const other = await connectBus({ servers: nats.url, name: "bus-test-close" });
-      const waiting = publishDurable(other, "sb.silent.x", new Uint8Array([1]), { msgId: newId(), timeoutMs: 60_000 });
+      const waiting = publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 60_000 });
       await other.close();
-      await expect(waiting).rejects.toThrow(/closed/);
-      await expect(publishDurable(other, "sb.silent.x", new Uint8Array([1]), { msgId: newId() })).rejects.toThrow(/closed/);
+      await expect(waiting).rejects.toMatchObject({ reason: "closed", message: expect.stringMatching(/closed/) });
+      await expect(publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "closed" });
     } finally {
       silent.unsubscribe();
     }
@@ -97,7 +106,7 @@ describe("bus", () => {
       await publishDurable(bus, subjects.channel(ch), encodeEvent(ev), { msgId: ev.id });
     }
     const seen: string[] = [];
-    const r = await followStream(bus, { stream: "SB_EVT", filterSubjects: [subjects.channel(ch)], start: "all", onMessage: (m) => seen.push(decodeEvent(m.data).id) });
+    const r = await followStream(bus, { stream: streams.events.name, filterSubjects: [subjects.channel(ch)], start: "all", onMessage: (m) => seen.push(decodeEvent(m.data).id) });
     await waitFor(() => seen.length === 5);
     const more = newEvent({ event: "posted", data: {}, broadcast: { channelId: ch } });
     await publishDurable(bus, subjects.channel(ch), encodeEvent(more), { msgId: more.id });
@@ -107,12 +116,40 @@ describe("bus", () => {
   });
 
   it("KV compare-and-set refuses a stale revision", async () => {
-    const kv = await openKv(bus, { bucket: "sb_test_kv", storage: "memory" });
+    const kv = await openKv(bus, { bucket: isolatedBucket(kvBuckets.scratch, "bus"), storage: "memory" });
     const r1 = await kv.create("k", new TextEncoder().encode("1"));
     await expect(kv.create("k", new Uint8Array())).rejects.toBeInstanceOf(KvConflictError);
     const r2 = await kv.update("k", new TextEncoder().encode("2"), r1);
     await expect(kv.update("k", new TextEncoder().encode("3"), r1)).rejects.toBeInstanceOf(KvConflictError);
     expect((await kv.get("k"))?.revision).toBe(r2);
     expect(await kv.keys()).toEqual(["k"]);
+    await expect(kv.delete("k", r1)).rejects.toBeInstanceOf(KvConflictError);
+    await kv.delete("k", r2);
+    expect(await kv.get("k")).toBeNull();
+  });
+
+  it("creates a stream once when several processes ensure it at the same time, and tells a missing stream by its error code", async () => {
+    await expect(streamState(bus, streams.control.name)).rejects.toSatisfy(isStreamNotFound);
+    const buses = await Promise.all(Array.from({ length: 6 }, (_, i) => connectBus({ servers: nats.url, name: `bus-test-race-${String(i)}` })));
+    try {
+      // Each connection's JetStream manager is ready, so the calls below start together: all
+      // read the stream's info (not found), then all add it, each with settings of its own.
+      // One creates it; the server tells the others by code 10058 that the name is in use
+      // with other settings, and they update it instead.
+      for (const b of buses) await expect(streamState(b, streams.control.name)).rejects.toSatisfy(isStreamNotFound);
+      const created = await Promise.all(buses.map((b, i) => ensureStream(b, controlStreamSpec({ maxAgeMs: 60_000 + i * 1_000, storage: "memory" }))));
+      expect(created.filter(Boolean)).toHaveLength(1);
+      expect((await streamState(bus, streams.control.name)).messages).toBe(0);
+    } finally {
+      await Promise.all(buses.map((b) => b.close()));
+    }
+  });
+
+  it("shows no NATS connection through a Bus", () => {
+    for (const k of Object.keys(bus)) {
+      const v = (bus as unknown as Record<string, unknown>)[k];
+      const connectionLike = typeof v === "object" && v !== null && "getServer" in v && "isClosed" in v && "protocol" in v;
+      expect(connectionLike, `Bus.${k} is a NATS connection`).toBe(false);
+    }
   });
 });

@@ -6,7 +6,7 @@
 import type { Db } from "@switchboard/db";
 import { isUniqueViolation } from "@switchboard/db";
 import { AppError, invalidArgument, isValidId, newEvent, newId, notFound, permissionDenied } from "@switchboard/model";
-import { subjects } from "@switchboard/bus";
+import { EventName, subjects, type SessionRevokedData } from "@switchboard/bus";
 import { writeOutbox } from "@switchboard/outbox";
 import { signToken, type Actor } from "@switchboard/tokens";
 import type { KeyManager } from "./keys/key-manager.js";
@@ -168,8 +168,8 @@ export function createAccountsService(o: AccountsServiceOptions) {
           subject: subjects.sessionRevoked(s.user_id),
           partitionKey: s.user_id,
           event: newEvent({
-            event: "sb_session_revoked",
-            data: { session_id: s.id, user_id: s.user_id, expires_at: Number(s.expires_at), revoked_at: Number(s.revoked_at) },
+            event: EventName.SessionRevoked,
+            data: { session_id: s.id, user_id: s.user_id, expires_at: Number(s.expires_at), revoked_at: Number(s.revoked_at) } satisfies SessionRevokedData,
             broadcast: { userId: s.user_id },
           }),
         })),

@@ -1,3 +1,4 @@
+import { streams } from "@switchboard/bus";
 import { bool, duration, loadConfig, redactedConfig, type ConfigOf } from "@switchboard/config";
 import { commonSettings, databaseSettings, grpcSettings } from "@switchboard/runtime";
 
@@ -26,7 +27,7 @@ export const accountsSchema = {
   }),
   controlRetentionMs: duration({
     env: "SB_ACCOUNTS_CONTROL_RETENTION_MS",
-    description: "how long revocations stay in the SB_CTL stream for verifiers to catch up",
+    description: `how long revocations stay in the ${streams.control.name} stream for verifiers to catch up`,
     default: DAY,
     min: 60_000,
   }),

@@ -92,7 +92,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
     const sub = bus.subscribe(subjects.allSessionControl, (m) => seen.push(JSON.parse(Buffer.from(decodeEvent(m.data).data).toString())));
     await bus.flush();
     await client.revokeSession({ sessionId: r.session!.id }, { token: r.token });
-    await waitFor(() => seen.some((d) => d.session_id === r.session!.id), { what: "revocation on sb.ctl.session.>" });
+    await waitFor(() => seen.some((d) => d.session_id === r.session!.id), { what: `revocation on ${subjects.allSessionControl}` });
     sub.unsubscribe();
     expect(await code(client.getUser({ userId: r.user!.id }, { token: r.token }))).toBe("unauthenticated");
     const live = await client.listRevocations({});

@@ -1,3 +1,4 @@
+import { streams } from "@switchboard/bus";
 import { duration, int, loadConfig, oneOf, redactedConfig, str, type ConfigOf } from "@switchboard/config";
 import { commonSettings, databaseSettings, grpcSettings } from "@switchboard/runtime";
 
@@ -51,19 +52,19 @@ export const postsSchema = {
   }),
   eventRetentionMs: duration({
     env: "SB_POSTS_EVENT_RETENTION_MS",
-    description: "how long events stay in the SB_EVT stream (the replay window for resumes and NATS reconnects)",
+    description: `how long events stay in the ${streams.events.name} stream (the replay window for resumes and NATS reconnects)`,
     default: 15 * MINUTE,
     min: MINUTE,
   }),
   eventStorage: oneOf({
     env: "SB_POSTS_EVENT_STORAGE",
-    description: "SB_EVT stream storage",
+    description: `${streams.events.name} stream storage`,
     values: ["file", "memory"] as const,
     default: "file",
   }),
   eventReplicas: int({
     env: "SB_POSTS_EVENT_REPLICAS",
-    description: "SB_EVT stream replicas (3 on a NATS cluster)",
+    description: `${streams.events.name} stream replicas (3 on a NATS cluster)`,
     default: 1,
     min: 1,
     max: 5,

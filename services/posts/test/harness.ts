@@ -3,7 +3,7 @@
  * accounts service as its own process, users with session tokens, posts clients, and reads
  * of the SB_EVT stream.
  */
-import { connectBus, decodeEvent, readStreamRange, subjects, type Bus } from "@switchboard/bus";
+import { connectBus, decodeEvent, isStreamNotFound, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
 import { openDatabase, type Db } from "@switchboard/db";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
@@ -146,8 +146,8 @@ export interface StoredEvent {
 
 /** Every event stored in SB_EVT (optionally for some subjects), in stream order. */
 export async function storedEvents(bus: Bus, filter?: readonly string[]): Promise<StoredEvent[]> {
-  const msgs = await readStreamRange(bus, { stream: "SB_EVT", start: "all", ...(filter ? { filterSubjects: filter } : {}) }).catch((e: unknown) => {
-    if (String(e).includes("stream not found")) return [];
+  const msgs = await readStreamRange(bus, { stream: streams.events.name, start: "all", ...(filter ? { filterSubjects: filter } : {}) }).catch((e: unknown) => {
+    if (isStreamNotFound(e)) return [];
     throw e;
   });
   return msgs.map((m) => {

@@ -4,7 +4,7 @@
  * channel_seq and posted hints.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subjects } from "@switchboard/bus";
+import { streams, subjects } from "@switchboard/bus";
 import { MembershipChange_Kind } from "@switchboard/proto/events";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
@@ -47,7 +47,7 @@ describe("posts events", () => {
         const hits = (await storedEvents(b.bus)).filter(pred);
         return hits.length >= n ? hits : undefined;
       },
-      { what: "events in SB_EVT" },
+      { what: `events in ${streams.events.name}` },
     );
   }
   const named = (name: string, extra: (e: StoredEvent) => boolean = () => true) => (e: StoredEvent) => e.event.event === name && extra(e);

@@ -3,7 +3,7 @@
  * domain; importing this module has no side effects.
  */
 import { createSessionAuth } from "@switchboard/auth";
-import { ensureStream, eventStreamSpec, openKv, type Bus } from "@switchboard/bus";
+import { ensureStream, eventStreamSpec, openKv, streams, type Bus } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
@@ -66,7 +66,7 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
     const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/presence` }));
     // Posts owns SB_EVT's settings: create it when missing, never change it.
     if (await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, replicas: config.kvReplicas }), { createOnly: true })) {
-      rt.log.info({ stream: "SB_EVT", max_age_ms: config.eventRetentionMs }, "event stream created");
+      rt.log.info({ stream: streams.events.name, max_age_ms: config.eventRetentionMs }, "event stream created");
     }
     const metrics = createPresenceMetrics(rt.metrics);
     const timing = timingOf(config);

@@ -3,6 +3,7 @@
  * replicas as processes, gateways simulated over gRPC (one as a process that gets killed).
  */
 import { join } from "node:path";
+import { isolatedBucket, kvBuckets } from "@switchboard/bus";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnProcess, waitFor } from "@switchboard/testkit";
@@ -27,7 +28,7 @@ describe("presence: connections across gateways", () => {
 
   beforeAll(async () => {
     // Nobody goes away here: this file is about connections (statuses.int.test.ts covers away).
-    c = await Cluster.start({ replicas: 2, bucket: "presence_conn_test", env: { SB_PRESENCE_AWAY_AFTER_MS: "600000" } });
+    c = await Cluster.start({ replicas: 2, bucket: isolatedBucket(kvBuckets.presence, "conn_test"), env: { SB_PRESENCE_AWAY_AFTER_MS: "600000" } });
     viewer = await c.createUser();
   });
 

@@ -4,7 +4,7 @@
  * status change back. Two replicas in process (nothing is killed here).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBus, decodeEvent, parseEventSubject, subjects, type Bus, type BusSubscription } from "@switchboard/bus";
+import { connectBus, decodeEvent, isolatedBucket, kvBuckets, parseEventSubject, subjects, type Bus, type BusSubscription } from "@switchboard/bus";
 import { silentLogger } from "@switchboard/log";
 import { AppError, newId } from "@switchboard/model";
 import { PostsService } from "@switchboard/proto/posts";
@@ -65,7 +65,7 @@ describe("presence: pushes to direct and group partners", () => {
       SB_PRESENCE_POSTS_ADDR: `127.0.0.1:${postsPort}`,
       SB_PRESENCE_PARTNERS_CACHE_MS: "60000",
       SB_PRESENCE_AWAY_AFTER_MS: "600000",
-      SB_PRESENCE_KV_BUCKET: "presence_partner_test",
+      SB_PRESENCE_KV_BUCKET: isolatedBucket(kvBuckets.presence, "partner_test"),
     });
     for (let i = 0; i < 2; i++) {
       const app = await startPresenceApp(loadPresenceConfig({ ...env, SB_POD_NAME: `partners-${i}` }).config, { log: silentLogger });

@@ -4,7 +4,7 @@
  * race on the same record in exactly the interleavings that are rare in a live cluster.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBus, decodeEvent, ensureStream, eventStreamSpec, openKv, subjects, type Bus, type KvStore } from "@switchboard/bus";
+import { connectBus, decodeEvent, ensureStream, eventStreamSpec, isolatedBucket, kvBuckets, openKv, subjects, type Bus, type KvStore } from "@switchboard/bus";
 import { silentLogger } from "@switchboard/log";
 import { createMetricsRegistry } from "@switchboard/metrics";
 import { newId } from "@switchboard/model";
@@ -37,7 +37,7 @@ describe("presence: status_change publishing between replicas", () => {
     nats = await startNatsServer();
     bus = await connectBus({ servers: nats.url, name: "publisher-test" });
     await ensureStream(bus, eventStreamSpec({ maxAgeMs: 60_000, storage: "memory" }));
-    store = await openKv(bus, { bucket: "presence_publisher_test", storage: "memory" });
+    store = await openKv(bus, { bucket: isolatedBucket(kvBuckets.presence, "publisher_test"), storage: "memory" });
     bus.subscribe(subjects.allEvents, (m) => {
       const ev = decodeEvent(m.data);
       const d = JSON.parse(Buffer.from(ev.data).toString()) as { status: string; user_id: string };

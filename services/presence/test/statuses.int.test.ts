@@ -3,6 +3,7 @@
  * concurrent writers, reads and bad input.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { isolatedBucket, kvBuckets } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { waitFor } from "@switchboard/testkit";
 import { closed, Cluster, codeOf, opened, SimGateway, statusOn, TIMING, waitForStatus, type User } from "./harness.js";
@@ -21,7 +22,7 @@ describe("presence: statuses", () => {
   };
 
   beforeAll(async () => {
-    c = await Cluster.start({ replicas: 2, bucket: "presence_status_test" });
+    c = await Cluster.start({ replicas: 2, bucket: isolatedBucket(kvBuckets.presence, "status_test") });
     admin = await c.createUser();
     viewer = await c.createUser();
   });
@@ -205,7 +206,7 @@ describe("presence: a crash between a status write and its event", () => {
   let c: Cluster;
 
   beforeAll(async () => {
-    c = await Cluster.start({ replicas: 2, bucket: "presence_crash_test" });
+    c = await Cluster.start({ replicas: 2, bucket: isolatedBucket(kvBuckets.presence, "crash_test") });
   });
 
   afterAll(async () => {

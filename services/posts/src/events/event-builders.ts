@@ -10,7 +10,7 @@
  * which events are in a channel's sequence, which are not and why).
  */
 import { create } from "@bufbuild/protobuf";
-import { subjects } from "@switchboard/bus";
+import { EventName, subjects } from "@switchboard/bus";
 import { newEvent, newId, postToJson, reactionToJson } from "@switchboard/model";
 import type { OutboxEntry } from "@switchboard/outbox";
 import { MembershipChange_Kind, MembershipChangeSchema, PostedHintsSchema, type MembershipChange } from "@switchboard/proto/events";
@@ -83,12 +83,12 @@ export function postedEvents(c: ChannelChange, p: PostedInput): OutboxEntry[] {
     channelType: p.channel.type as ChannelType,
     senderId: p.post.user_id,
   });
-  return [channelEntry(c, subjects.channel(c.channelId), { event: "posted", data, broadcast: { channelId: c.channelId } }, { posted })];
+  return [channelEntry(c, subjects.channel(c.channelId), { event: EventName.Posted, data, broadcast: { channelId: c.channelId } }, { posted })];
 }
 
 /** `post_edited` (app/post.go UpdatePost). */
 export function postEditedEvents(c: ChannelChange, post: PostRow): OutboxEntry[] {
-  return [channelEntry(c, subjects.channel(c.channelId), { event: "post_edited", data: { post: postJson(post) }, broadcast: { channelId: c.channelId } })];
+  return [channelEntry(c, subjects.channel(c.channelId), { event: EventName.PostEdited, data: { post: postJson(post) }, broadcast: { channelId: c.channelId } })];
 }
 
 /**
@@ -100,9 +100,9 @@ export function postDeletedEvents(c: ChannelChange, post: PostRow, deleteBy: str
   const subject = subjects.channel(c.channelId);
   const json = postJson(post);
   return [
-    channelEntry(c, subject, { event: "post_deleted", data: { post: json }, broadcast: { channelId: c.channelId, containsSanitizedData: true } }),
+    channelEntry(c, subject, { event: EventName.PostDeleted, data: { post: json }, broadcast: { channelId: c.channelId, containsSanitizedData: true } }),
     channelEntry(c, subject, {
-      event: "post_deleted",
+      event: EventName.PostDeleted,
       data: { delete_by: deleteBy, post: json },
       broadcast: { channelId: c.channelId, containsSensitiveData: true },
     }),
@@ -110,7 +110,7 @@ export function postDeletedEvents(c: ChannelChange, post: PostRow, deleteBy: str
 }
 
 /** `reaction_added` / `reaction_removed` (app/reaction.go sendReactionEvent). */
-export function reactionEvents(c: ChannelChange, kind: "reaction_added" | "reaction_removed", r: ReactionRow): OutboxEntry[] {
+export function reactionEvents(c: ChannelChange, kind: typeof EventName.ReactionAdded | typeof EventName.ReactionRemoved, r: ReactionRow): OutboxEntry[] {
   const reaction = JSON.stringify(reactionToJson(reactionToProto(r)));
   return [channelEntry(c, subjects.channel(c.channelId), { event: kind, data: { reaction }, broadcast: { channelId: c.channelId } })];
 }
@@ -123,8 +123,8 @@ export function userAddedEvents(c: ChannelChange, userId: string): OutboxEntry[]
   const m = membership(MembershipChange_Kind.CHANNEL_ADDED, userId, c.channelId, c.teamId);
   const data = { team_id: c.teamId, user_id: userId };
   return [
-    channelEntry(c, subjects.channel(c.channelId), { event: "user_added", data, broadcast: { channelId: c.channelId, omitUsers: [userId] }, membership: m }),
-    channelEntry(c, subjects.user(userId), { event: "user_added", data, broadcast: { userId, channelId: c.channelId }, membership: m }),
+    channelEntry(c, subjects.channel(c.channelId), { event: EventName.UserAdded, data, broadcast: { channelId: c.channelId, omitUsers: [userId] }, membership: m }),
+    channelEntry(c, subjects.user(userId), { event: EventName.UserAdded, data, broadcast: { userId, channelId: c.channelId }, membership: m }),
   ];
 }
 
@@ -133,13 +133,13 @@ export function userRemovedEvents(c: ChannelChange, userId: string, removerId: s
   const m = membership(MembershipChange_Kind.CHANNEL_REMOVED, userId, c.channelId, c.teamId);
   return [
     channelEntry(c, subjects.channel(c.channelId), {
-      event: "user_removed",
+      event: EventName.UserRemoved,
       data: { remover_id: removerId, user_id: userId },
       broadcast: { channelId: c.channelId },
       membership: m,
     }),
     channelEntry(c, subjects.user(userId), {
-      event: "user_removed",
+      event: EventName.UserRemoved,
       data: { channel_id: c.channelId, remover_id: removerId },
       broadcast: { userId },
       membership: m,
@@ -151,7 +151,7 @@ export function userRemovedEvents(c: ChannelChange, userId: string, removerId: s
 export function channelCreatedEvents(c: ChannelChange, creatorId: string): OutboxEntry[] {
   return [
     channelEntry(c, subjects.user(creatorId), {
-      event: "channel_created",
+      event: EventName.ChannelCreated,
       data: { channel_id: c.channelId, team_id: c.teamId },
       broadcast: { userId: creatorId },
       membership: membership(MembershipChange_Kind.CHANNEL_ADDED, creatorId, c.channelId, c.teamId),
@@ -168,7 +168,7 @@ export function channelCreatedEvents(c: ChannelChange, creatorId: string): Outbo
 export function directAddedEvents(c: ChannelChange, creatorId: string, teammateId: string): OutboxEntry[] {
   return [...new Set([creatorId, teammateId])].map((member) =>
     channelEntry(c, subjects.user(member), {
-      event: "direct_added",
+      event: EventName.DirectAdded,
       data: { creator_id: creatorId, teammate_id: teammateId },
       broadcast: { userId: member, channelId: c.channelId },
       membership: membership(MembershipChange_Kind.CHANNEL_ADDED, member, c.channelId, ""),
@@ -181,7 +181,7 @@ export function groupAddedEvents(c: ChannelChange, memberIds: readonly string[])
   const teammateIds = JSON.stringify(memberIds);
   return memberIds.map((member) =>
     channelEntry(c, subjects.user(member), {
-      event: "group_added",
+      event: EventName.GroupAdded,
       data: { teammate_ids: teammateIds },
       broadcast: { userId: member, channelId: c.channelId },
       membership: membership(MembershipChange_Kind.CHANNEL_ADDED, member, c.channelId, ""),
@@ -204,7 +204,7 @@ export function addedToTeamEvents(t: TeamChange): OutboxEntry[] {
       subject: subjects.user(t.userId),
       partitionKey: t.teamId,
       event: newEvent({
-        event: "added_to_team",
+        event: EventName.AddedToTeam,
         data: { team_id: t.teamId, user_id: t.userId },
         broadcast: { userId: t.userId },
         membership: membership(MembershipChange_Kind.TEAM_ADDED, t.userId, "", t.teamId),
@@ -219,7 +219,7 @@ export function addedToTeamEvents(t: TeamChange): OutboxEntry[] {
 export function leaveTeamEvents(t: TeamChange): OutboxEntry[] {
   const m = membership(MembershipChange_Kind.TEAM_REMOVED, t.userId, "", t.teamId);
   const data = { team_id: t.teamId, user_id: t.userId };
-  const common = { event: "leave_team", data, membership: m, changeId: t.changeId, originTimeMs: t.now };
+  const common = { event: EventName.LeaveTeam, data, membership: m, changeId: t.changeId, originTimeMs: t.now };
   return [
     { subject: subjects.team(t.teamId), partitionKey: t.teamId, event: newEvent({ ...common, broadcast: { teamId: t.teamId, omitUsers: [t.userId] } }) },
     { subject: subjects.user(t.userId), partitionKey: t.teamId, event: newEvent({ ...common, broadcast: { userId: t.userId } }) },
@@ -232,7 +232,7 @@ export function channelsViewedEvents(userId: string, times: Readonly<Record<stri
     {
       subject: subjects.user(userId),
       partitionKey: userId,
-      event: newEvent({ event: "multiple_channels_viewed", data: { channel_times: times }, broadcast: { userId }, originTimeMs: now }),
+      event: newEvent({ event: EventName.MultipleChannelsViewed, data: { channel_times: times }, broadcast: { userId }, originTimeMs: now }),
     },
   ];
 }
@@ -261,7 +261,7 @@ export function channelMentionsDisabledEvents(
       type: "system_ephemeral",
     });
     return channelEntry(c, subjects.user(post.user_id), {
-      event: "ephemeral_message",
+      event: EventName.EphemeralMessage,
       data: { post: postJson(notice) },
       broadcast: { userId: post.user_id, channelId: post.channel_id },
     });

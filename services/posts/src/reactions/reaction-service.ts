@@ -3,6 +3,7 @@
  * follows; reaction_added / reaction_removed go to the post's channel. Adding a reaction that
  * exists, or removing one that does not, changes nothing and emits nothing.
  */
+import { EventName } from "@switchboard/bus";
 import type { Queryable } from "@switchboard/db";
 import { AppError, invalidArgument } from "@switchboard/model";
 import { loadChannelAccess, requireMember, requireReader } from "../channels/channel-access.js";
@@ -63,7 +64,7 @@ export function createReactionService(d: Deps) {
       const saved = await upsertReaction(q, row);
       if (!saved) throw new Rollback(undefined);
       await refreshHasReactions(q, post.id, now);
-      await emit(q, reactionEvents(channelChange({ id: post.channel_id, team_id: teamId }, seq, now), "reaction_added", saved));
+      await emit(q, reactionEvents(channelChange({ id: post.channel_id, team_id: teamId }, seq, now), EventName.ReactionAdded, saved));
       return saved;
     });
     return added ?? (await reactionsForPost(db, post.id)).find((x) => x.user_id === row.user_id && x.emoji_name === emojiName) ?? row;
@@ -80,7 +81,7 @@ export function createReactionService(d: Deps) {
       const removed = await removeReaction(q, post.id, userId, emojiName, now);
       if (!removed) throw new Rollback(undefined);
       await refreshHasReactions(q, post.id, now);
-      await emit(q, reactionEvents(channelChange({ id: post.channel_id, team_id: teamId }, seq, now), "reaction_removed", removed));
+      await emit(q, reactionEvents(channelChange({ id: post.channel_id, team_id: teamId }, seq, now), EventName.ReactionRemoved, removed));
       return removed;
     });
   }

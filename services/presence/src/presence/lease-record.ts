@@ -2,21 +2,13 @@
  * A gateway's lease as stored in the KV bucket (key `lease.<id>`). A lease is open until one
  * compare-and-set closes it (released by the gateway, or expired and closed by a sweep), so
  * every replica agrees on whether its connections still count; the record stays a while
- * after closing so the connections' close time (and so the grace) is known everywhere.
+ * after closing so the connections' close time (and so the grace) is known everywhere. Its
+ * shape is the bucket's contract (LeaseRecord in @switchboard/bus).
  */
+import type { LeaseRecord } from "@switchboard/bus";
 import { jsonBytes, parseJsonObject } from "@switchboard/model";
 
-export interface LeaseRecord {
-  gateway_id: string;
-  created_at: number;
-  /** Unix ms: the lease lapses then unless renewed by a report. */
-  expires_at: number;
-  ttl_ms: number;
-  /** Unix ms as of which its connections are closed; 0 = open. */
-  closed_at: number;
-  /** Closed by ReleaseLease (graceful), not by expiry. */
-  released: boolean;
-}
+export type { LeaseRecord };
 
 export function newLeaseRecord(gatewayId: string, now: number, ttlMs: number): LeaseRecord {
   return { gateway_id: gatewayId, created_at: now, expires_at: now + ttlMs, ttl_ms: ttlMs, closed_at: 0, released: false };

@@ -1,34 +1,17 @@
+import type { PresenceStatus, StatusRecord } from "@switchboard/bus";
 import { jsonBytes, parseJsonObject } from "@switchboard/model";
 /**
  * One user's presence as stored in the KV bucket (key `user.<id>`): the Mattermost status
  * plus everything the deadlines need, so any replica can continue where another stopped.
+ * Its shape is the bucket's contract (StatusRecord in @switchboard/bus).
  */
+export type { StatusRecord };
 
-export const STATUSES = ["online", "away", "dnd", "offline", "ooo"] as const;
-export type StatusName = (typeof STATUSES)[number];
+export const STATUSES = ["online", "away", "dnd", "offline", "ooo"] as const satisfies readonly PresenceStatus[];
+export type StatusName = PresenceStatus;
 
 export function isStatusName(s: string): s is StatusName {
   return (STATUSES as readonly string[]).includes(s);
-}
-
-export interface StatusRecord {
-  status: StatusName;
-  manual: boolean;
-  /** Unix ms of the last activity stored (see activityWriteIntervalMs). */
-  last_activity_at: number;
-  /** Unix seconds after which a manual dnd reverts; 0 = none. */
-  dnd_end_time: number;
-  /** What a dnd reverts to, and whether that was manual. */
-  prev_status: StatusName | "";
-  prev_manual: boolean;
-  /** Open connections: lease id -> connection ids. */
-  conns: Record<string, string[]>;
-  /** Unix ms: go offline then if still without connections (the grace); 0 = none. */
-  offline_at: number;
-  /** The status_change of the latest change, until its writer confirms the publish; "" = none. */
-  pending_event: string;
-  /** Unix ms of that change. */
-  pending_since: number;
 }
 
 /** A user never seen: offline, automatic. */

@@ -4,7 +4,7 @@
  * mutation again. Replicas racing on one user therefore serialize through revisions, and a
  * status change is written by exactly one of them, which gets the event to publish.
  */
-import { KvConflictError } from "@switchboard/bus";
+import { EventName, KvConflictError } from "@switchboard/bus";
 import { newEvent } from "@switchboard/model";
 import type { Event } from "@switchboard/proto/events";
 import { contended } from "../errors.js";
@@ -33,7 +33,7 @@ const MAX_ATTEMPTS = 25;
 /** The status_change envelope for one user (Mattermost's BroadcastStatus). */
 export function statusChangeEvent(userId: string, status: StatusName, atMs: number, recipient = userId, changeId?: string): Event {
   return newEvent({
-    event: "status_change",
+    event: EventName.StatusChange,
     data: { status, user_id: userId },
     broadcast: { userId: recipient },
     originTimeMs: atMs,

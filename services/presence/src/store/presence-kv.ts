@@ -1,20 +1,19 @@
 /**
- * The presence bucket: its key layout and typed, timed access. Keys are built only here, from
- * validated ids, so no caller can inject `*`, `>` or `.` into a key (keys are NATS subjects).
+ * The presence bucket: typed, timed access. Its key layout is the bucket's contract
+ * (kvBuckets.presence in @switchboard/bus); keys are built only here, from validated ids, so
+ * no caller can inject `*`, `>` or `.` into a key (keys are NATS subjects).
  *
  *   user.<userId>    StatusRecord (JSON)
  *   lease.<leaseId>  LeaseRecord (JSON)
  *   probe.<replica>  liveness probe of one replica's watch
  */
-import { KvConflictError, type KvEntry, type KvStore, type KvWatch } from "@switchboard/bus";
+import { KvConflictError, kvBuckets, type KvEntry, type KvStore, type KvWatch } from "@switchboard/bus";
 import { isValidId } from "@switchboard/model";
 import type { KvOp, PresenceMetrics } from "../metrics.js";
 import { decodeLease, encodeLease, type LeaseRecord } from "../presence/lease-record.js";
 import { decodeRecord, encodeRecord, type StatusRecord } from "../presence/status-record.js";
 
-const USER = "user.";
-const LEASE = "lease.";
-const PROBE = "probe.";
+const { user: { prefix: USER }, lease: { prefix: LEASE }, probe: { prefix: PROBE } } = kvBuckets.presence.keys;
 
 function key(prefix: string, id: string): string {
   if (!isValidId(id)) throw new Error(`invalid id for a presence key`);

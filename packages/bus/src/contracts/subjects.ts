@@ -3,9 +3,18 @@
  * they become a subject token, so no caller can inject `*`, `>` or `.`.
  */
 import { isValidId } from "@switchboard/model";
+import { EventSchema } from "@switchboard/proto/events";
+import { bytes, empty, protobuf, type Payload } from "./payload.js";
 
-const PREFIX_EVT = "sb.evt";
-const PREFIX_CTL = "sb.ctl";
+/** The roots of every subject: a subject literal starting with one of these belongs here. */
+export const subjectRoots = {
+  events: "sb.evt",
+  control: "sb.ctl",
+  bench: "sb.bench",
+} as const;
+
+const PREFIX_EVT = subjectRoots.events;
+const PREFIX_CTL = subjectRoots.control;
 
 function id(kind: string, value: string): string {
   if (!isValidId(value)) throw new Error(`invalid ${kind} id for a subject`);
@@ -35,11 +44,36 @@ export const subjects = {
     return `${PREFIX_CTL}.outbox.${schema}`;
   },
 
+  /** The benchmark's floor: ready-made WebSocket frames for a bare uWebSockets.js server (bench only). */
+  benchRawFrames: `${subjectRoots.bench}.raw`,
 } as const;
+
+export interface SubjectContract<T> {
+  /** The subject's form, `<...>` for a token built from a validated value. */
+  readonly pattern: string;
+  readonly payload: Payload<T>;
+  /** Core NATS only (at most once), or the stream that stores it. */
+  readonly stream: "events" | "control" | null;
+}
+
+const event = protobuf(EventSchema);
+
+/** What each subject carries. */
+export const subjectContracts = {
+  channel: { pattern: `${PREFIX_EVT}.channel.<channel id>`, payload: event, stream: "events" },
+  team: { pattern: `${PREFIX_EVT}.team.<team id>`, payload: event, stream: "events" },
+  user: { pattern: `${PREFIX_EVT}.user.<user id>`, payload: event, stream: "events" },
+  everyone: { pattern: subjects.everyone, payload: event, stream: "events" },
+  sessionRevoked: { pattern: `${PREFIX_CTL}.session.revoked.<user id>`, payload: event, stream: "control" },
+  outboxWake: { pattern: `${PREFIX_CTL}.outbox.<schema>`, payload: empty, stream: null },
+  benchRawFrames: { pattern: subjects.benchRawFrames, payload: bytes("one Mattermost WebSocket frame, JSON text"), stream: null },
+} as const satisfies Record<string, SubjectContract<unknown>>;
+
+const EVENT_SUBJECT = new RegExp(`^${PREFIX_EVT.replace(/\./g, "\\.")}\\.(channel|team|user)\\.([a-z0-9]{26})$`);
 
 /** Parses the scope of an event subject, or undefined if the subject is not an event subject. */
 export function parseEventSubject(subject: string): { scope: "channel" | "team" | "user"; id: string } | { scope: "all" } | undefined {
   if (subject === subjects.everyone) return { scope: "all" };
-  const m = /^sb\.evt\.(channel|team|user)\.([a-z0-9]{26})$/.exec(subject);
+  const m = EVENT_SUBJECT.exec(subject);
   return m ? { scope: m[1] as "channel" | "team" | "user", id: m[2]! } : undefined;
 }

@@ -1,0 +1,42 @@
+/**
+ * Event names: the `event` of an envelope, which is also the Mattermost WebSocket event a
+ * client receives (all but `sb_session_revoked`, which never leaves the cluster).
+ */
+import { json, type Payload } from "./payload.js";
+
+export const EventName = {
+  Hello: "hello",
+  Posted: "posted",
+  PostEdited: "post_edited",
+  PostDeleted: "post_deleted",
+  EphemeralMessage: "ephemeral_message",
+  ReactionAdded: "reaction_added",
+  ReactionRemoved: "reaction_removed",
+  UserAdded: "user_added",
+  UserRemoved: "user_removed",
+  ChannelCreated: "channel_created",
+  DirectAdded: "direct_added",
+  GroupAdded: "group_added",
+  AddedToTeam: "added_to_team",
+  LeaveTeam: "leave_team",
+  MultipleChannelsViewed: "multiple_channels_viewed",
+  Typing: "typing",
+  StatusChange: "status_change",
+  /** On the control stream: a session was revoked (accounts publishes, every verifier follows). */
+  SessionRevoked: "sb_session_revoked",
+} as const;
+
+export type EventName = (typeof EventName)[keyof typeof EventName];
+
+/** The data of an `sb_session_revoked` envelope. Unix ms times. */
+export interface SessionRevokedData {
+  readonly session_id: string;
+  readonly user_id: string;
+  readonly expires_at: number;
+  readonly revoked_at: number;
+}
+
+/** What an envelope's `data` carries, for the events whose data is read inside the cluster. */
+export const eventData = {
+  [EventName.SessionRevoked]: json<SessionRevokedData>("SessionRevokedData"),
+} as const satisfies Partial<Record<EventName, Payload<unknown>>>;
