@@ -108,7 +108,7 @@ export class PresenceReporter implements Component {
         this.lease = undefined;
         this.needSnapshot = true;
       } else {
-        this.o.log.warn({ err: String(e) }, "presence report failed; will retry");
+        this.o.log.warn({ err: e }, "presence report failed; will retry");
       }
     }
   }
@@ -121,7 +121,7 @@ export class PresenceReporter implements Component {
     try {
       await this.o.presence.releaseLease({ leaseId: this.lease.id }, { deadlineMs: 2_000 });
     } catch (e: unknown) {
-      this.o.log.warn({ err: String(e) }, "presence lease release failed; it will expire");
+      this.o.log.warn({ err: e }, "presence lease release failed; it will expire");
     }
   }
 }

@@ -105,7 +105,7 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
           const d = JSON.parse(Buffer.from(ev.data).toString()) as { session_id?: string; user_id?: string; expires_at?: number };
           if (typeof d.session_id === "string" && typeof d.user_id === "string") revoke(d.session_id, d.user_id, Number(d.expires_at ?? 0));
         } catch (e: unknown) {
-          log.warn({ err: String(e) }, "undecodable control message");
+          log.warn({ err: e }, "undecodable control message");
         }
       },
     });
@@ -114,7 +114,7 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
     for (const r of live) revoke(r.sessionId, r.userId, Number(r.expiresAt));
     timer = setInterval(() => {
       revocations.prune(Date.now());
-      loadKeys().catch((e: unknown) => log.warn({ err: String(e) }, "key refresh failed"));
+      loadKeys().catch((e: unknown) => log.warn({ err: e }, "key refresh failed"));
     }, o.keyRefreshMs ?? 300_000);
     timer.unref();
     log.info({ keys: ring.size, revocations: revocations.size }, "session verification ready");
@@ -150,7 +150,7 @@ export function createSessionAuth(o: SessionAuthOptions): SessionAuth {
             ready = true;
             markReady();
           } catch (e: unknown) {
-            if (attempt % 10 === 0) log.warn({ err: String(e) }, "session verification not ready yet, retrying");
+            if (attempt % 10 === 0) log.warn({ err: e }, "session verification not ready yet, retrying");
             await reader?.stop().catch(() => undefined);
             reader = undefined;
             await new Promise((r) => setTimeout(r, 500));

@@ -142,7 +142,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       } catch (e: unknown) {
         // Stop this partition here: publishing its later rows now would break its order.
         errors?.inc();
-        log.warn({ err: String(e), partition: r.partition_key }, "publish failed, will retry");
+        log.warn({ err: e, partition: r.partition_key }, "publish failed, will retry");
         break;
       }
     }
@@ -214,7 +214,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       } catch (e: unknown) {
         leader = false;
         leaderGauge?.set(0);
-        log.warn({ err: String(e) }, "outbox relay pass failed");
+        log.warn({ err: e }, "outbox relay pass failed");
       }
       if (running) await idle(pollMs);
     }
@@ -231,7 +231,7 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
       try {
         unlisten = await o.db.listen(notifyChannel(o.schema), poke);
       } catch (e: unknown) {
-        log.warn({ err: String(e) }, "LISTEN failed; relying on polling");
+        log.warn({ err: e }, "LISTEN failed; relying on polling");
       }
       loop = run();
     },

@@ -36,7 +36,7 @@ export function createOnlineDirectory(o: { presence: PresenceClient; deadlineMs:
         const now = Date.now();
         if (now - lastWarn >= WARN_EVERY_MS) {
           lastWarn = now;
-          o.log.warn({ err: String(e) }, "presence unreachable: @here mentions nobody");
+          o.log.warn({ err: e }, "presence unreachable: @here mentions nobody");
         }
         return new Set();
       }

@@ -37,7 +37,7 @@ export function createPartnerDirectory(o: { posts: PostsClient; cacheMs: number;
       const now = Date.now();
       if (now - lastWarn >= WARN_EVERY_MS) {
         lastWarn = now;
-        o.log.warn({ err: String(e) }, "posts unreachable: status_change not pushed to direct partners");
+        o.log.warn({ err: e }, "posts unreachable: status_change not pushed to direct partners");
       }
       return undefined;
     }
