@@ -8,10 +8,8 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { ConnectionEventSchema, type ConnectionEvent, type PresenceService } from "@switchboard/proto/presence";
-import type { RpcClient } from "@switchboard/rpc";
-
-export type PresenceClient = RpcClient<(typeof PresenceService)["method"]>;
+import { ConnectionEventSchema, type ConnectionEvent } from "@switchboard/proto/presence";
+import type { PresenceClient } from "@switchboard/rpc";
 
 export interface OpenConnection {
   readonly connectionId: string;

@@ -10,12 +10,9 @@ import { AppError } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import type { Event } from "@switchboard/proto/events";
 import { PostsService } from "@switchboard/proto/posts";
-import { createRpcClient, type RpcClient } from "@switchboard/rpc";
+import { createRpcClient, type AccountsClient, type PostsClient } from "@switchboard/rpc";
 import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle, type NatsServer, type TestDatabase } from "@switchboard/testkit";
 import { loadPostsConfig, startPostsApp, type PostsApp } from "../src/app.js";
-
-export type PostsClient = RpcClient<(typeof PostsService)["method"]>;
-export type AccountsClient = RpcClient<(typeof AccountsService)["method"]>;
 
 export interface TestUser {
   readonly id: string;

@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@switchboard/db";
 import { postToJson } from "@switchboard/model";
+import type { PostsClient } from "@switchboard/rpc";
 import { spawnDeployable, waitFor, type ChildHandle } from "@switchboard/testkit";
-import { openTestDb, postedEventsFor, postsClient, postsEnv, signup, startBacking, teamWithChannel, type Backing, type PostsClient, type TestUser } from "./harness.js";
+import { openTestDb, postedEventsFor, postsClient, postsEnv, signup, startBacking, teamWithChannel, type Backing, type TestUser } from "./harness.js";
 
 async function metric(ops: unknown, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${String(ops)}/metrics`)).text();

@@ -9,13 +9,10 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectionEventSchema } from "@switchboard/proto/presence";
-import { createRpcClient, type RpcClient } from "@switchboard/rpc";
+import { createRpcClient, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
 import { spawnDeployable, startNatsServer, waitFor, type ChildHandle, type NatsServer } from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
 import { userKey } from "../src/store/presence-kv.js";
-
-export type PresenceClient = RpcClient<(typeof PresenceService)["method"]>;
-export type AccountsClient = RpcClient<(typeof AccountsService)["method"]>;
 
 /** Short timings so the suite stays fast; every test derives its waits from these. */
 export const TIMING = { leaseTtlMs: 1_500, graceMs: 300, awayAfterMs: 1_000, sweepMs: 50 } as const;

@@ -9,10 +9,10 @@ import { silentLogger } from "@switchboard/log";
 import { AppError, newId } from "@switchboard/model";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
-import { createRpcClient, createRpcServer, type RpcServer } from "@switchboard/rpc";
+import { createRpcClient, createRpcServer, type PresenceClient, type RpcServer } from "@switchboard/rpc";
 import { freePort, startNatsServer, waitFor, type NatsServer } from "@switchboard/testkit";
 import { loadPresenceConfig, startPresenceApp, type PresenceApp } from "../src/app.js";
-import { opened, presenceEnv, SimGateway, TIMING, type PresenceClient } from "./harness.js";
+import { opened, presenceEnv, SimGateway, TIMING } from "./harness.js";
 
 interface Seen {
   recipient: string;

@@ -5,11 +5,8 @@
  */
 import type { Logger } from "@switchboard/log";
 import { isValidId } from "@switchboard/model";
-import type { PostsService } from "@switchboard/proto/posts";
-import type { RpcClient } from "@switchboard/rpc";
+import type { PostsClient } from "@switchboard/rpc";
 import type { PresenceMetrics } from "../metrics.js";
-
-export type PostsClient = RpcClient<(typeof PostsService)["method"]>;
 
 export interface PartnerDirectory {
   /** The partners, or undefined when posts could not be asked. */
