@@ -4,7 +4,7 @@ import { connectBus, decodeEvent, subjects, type Bus } from "@switchboard/bus";
 import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { createTestDatabase, startNatsServer, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import { createTestDatabase, sharedNatsServer, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
 import { createKeyRing, createRevocationSet, createSessionVerifier, generateSigningKey, signToken } from "@switchboard/tokens";
 import { loadAccountsConfig, startAccountsApp, type AccountsApp } from "../src/app.js";
 
@@ -25,7 +25,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
   let bus: Bus;
 
   beforeAll(async () => {
-    nats = await startNatsServer();
+    nats = await sharedNatsServer();
     if (driver === "postgres") pg = await createTestDatabase();
     const { config } = loadAccountsConfig({
       SB_NATS_URL: nats.url,

@@ -11,7 +11,7 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import type { Event } from "@switchboard/proto/events";
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, type AccountsClient, type PostsClient } from "@switchboard/rpc";
-import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import { createTestDatabase, sharedNatsServer, spawnDeployable, startNatsServer, type ChildHandle, type NatsServer, type TestDatabase } from "@switchboard/testkit";
 import { loadPostsConfig, startPostsApp, type PostsApp } from "../src/app.js";
 
 export interface TestUser {
@@ -51,9 +51,9 @@ export interface Backing {
   stop(): Promise<void>;
 }
 
-/** nats-server, a database and the accounts process. */
-export async function startBacking(o: { driver?: "postgres" | "pglite"; nats?: NatsServer } = {}): Promise<Backing> {
-  const nats = o.nats ?? (await startNatsServer());
+/** nats-server (the run's shared one unless `ownNats`: a test that kills it), a database and the accounts process. */
+export async function startBacking(o: { driver?: "postgres" | "pglite"; ownNats?: boolean } = {}): Promise<Backing> {
+  const nats = o.ownNats ? await startNatsServer() : await sharedNatsServer();
   const pg = o.driver === "pglite" ? undefined : await createTestDatabase("sb_posts");
   const accounts = await spawnDeployable("accounts", {
     SB_NATS_URL: nats.url,
@@ -82,7 +82,7 @@ export async function startBacking(o: { driver?: "postgres" | "pglite"; nats?: N
       await bus.close();
       await accounts.stop();
       await pg?.drop();
-      if (!o.nats) await nats.stop();
+      await nats.stop();
     },
   };
 }
