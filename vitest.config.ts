@@ -26,6 +26,8 @@ export default defineConfig({
         test: {
           name: "int",
           include: ["{packages,services,gateway,bench}/**/test/**/*.int.test.ts"],
+          // One nats-server for the tests that do not need their own (sharedNatsServer()).
+          globalSetup: ["packages/testkit/src/nats-global-setup.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           testTimeout: 60_000,
           hookTimeout: 60_000,

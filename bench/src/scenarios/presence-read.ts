@@ -21,7 +21,7 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { ConnectionEventSchema } from "@switchboard/proto/presence";
-import { createRpcClient } from "@switchboard/rpc";
+import { createRpcClient, type PresenceClient } from "@switchboard/rpc";
 import { spawnDeployable, startNatsServer, waitFor, type ChildHandle } from "@switchboard/testkit";
 import { closedLoop, percentile } from "../closed-loop.js";
 import { h2load, type H2LoadResult } from "../h2load.js";
@@ -82,7 +82,7 @@ function idLists(known: readonly string[], count: number): string[][] {
   );
 }
 
-async function populate(presence: ReturnType<typeof createRpcClient<(typeof PresenceService)["method"]>>, users: readonly string[]): Promise<void> {
+async function populate(presence: PresenceClient, users: readonly string[]): Promise<void> {
   const { leaseId } = await presence.acquireLease({ gatewayId: "bench-gateway" });
   for (let i = 0; i < users.length; i += 500) {
     const events: MessageInitShape<typeof ConnectionEventSchema>[] = [];

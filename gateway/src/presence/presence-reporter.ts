@@ -8,10 +8,8 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { ConnectionEventSchema, type ConnectionEvent, type PresenceService } from "@switchboard/proto/presence";
-import type { RpcClient } from "@switchboard/rpc";
-
-export type PresenceClient = RpcClient<(typeof PresenceService)["method"]>;
+import { ConnectionEventSchema, type ConnectionEvent } from "@switchboard/proto/presence";
+import type { PresenceClient } from "@switchboard/rpc";
 
 export interface OpenConnection {
   readonly connectionId: string;
@@ -108,7 +106,7 @@ export class PresenceReporter implements Component {
         this.lease = undefined;
         this.needSnapshot = true;
       } else {
-        this.o.log.warn({ err: String(e) }, "presence report failed; will retry");
+        this.o.log.warn({ err: e }, "presence report failed; will retry");
       }
     }
   }
@@ -121,7 +119,7 @@ export class PresenceReporter implements Component {
     try {
       await this.o.presence.releaseLease({ leaseId: this.lease.id }, { deadlineMs: 2_000 });
     } catch (e: unknown) {
-      this.o.log.warn({ err: String(e) }, "presence lease release failed; it will expire");
+      this.o.log.warn({ err: e }, "presence lease release failed; it will expire");
     }
   }
 }

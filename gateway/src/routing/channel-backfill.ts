@@ -74,7 +74,7 @@ export class ChannelBackfill {
         this.o.process(ev, subject);
       }
     } catch (e: unknown) {
-      this.o.log.warn({ subject, err: String(e) }, "channel back-fill failed; live events continue");
+      this.o.log.warn({ subject, err: e }, "channel back-fill failed; live events continue");
     } finally {
       const held = this.holding.get(subject) ?? [];
       this.holding.delete(subject);

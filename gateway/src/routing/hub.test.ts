@@ -5,10 +5,11 @@ import { createMetricsRegistry } from "@switchboard/metrics";
 import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { MembershipChangeSchema, MembershipChange_Kind, PostedHintsSchema } from "@switchboard/proto/events";
+import type { PostsClient } from "@switchboard/rpc";
 import { Connection } from "../connections/connection.js";
 import type { SocketPort } from "../connections/socket-port.js";
 import { createGatewayMetrics } from "../metrics.js";
-import { Hub, type PostsClient } from "./hub.js";
+import { Hub } from "./hub.js";
 
 /** In-memory Bus: subscriptions by exact subject, publish delivers synchronously. */
 function fakeBus(): Bus & { subscribed(): string[] } {

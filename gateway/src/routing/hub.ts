@@ -7,8 +7,7 @@
 import { decodeEvent, parseEventSubject, subjects, type Bus } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Event } from "@switchboard/proto/events";
-import type { PostsService } from "@switchboard/proto/posts";
-import type { RpcClient } from "@switchboard/rpc";
+import type { PostsClient } from "@switchboard/rpc";
 import { sheddable, type Connection } from "../connections/connection.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { broadcastJson, renderEvent, type EventFrame } from "../protocol/outbound.js";
@@ -20,8 +19,6 @@ import { RecentIds } from "./recent-ids.js";
 import { RouteIndex } from "./route-index.js";
 import { SubjectTable } from "./subject-table.js";
 import type { UserRoutes } from "./user-routes.js";
-
-export type PostsClient = RpcClient<(typeof PostsService)["method"]>;
 
 export interface HubOptions {
   readonly bus: Bus;

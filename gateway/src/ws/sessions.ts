@@ -106,7 +106,7 @@ export class Sessions {
     try {
       routes = await this.o.hub.ensureUser(actor.userId, token);
     } catch (e: unknown) {
-      this.log.warn({ user_id: actor.userId, err: String(e) }, "loading the user's routes failed");
+      this.log.warn({ user_id: actor.userId, err: e }, "loading the user's routes failed");
       this.end(s, CloseCode.ServerShuttingDown);
       return false;
     }

@@ -1,1 +1,1 @@
-export { createSessionAuth, type SessionAuth, type SessionAuthOptions, type AccountsClient } from "./session-auth.js";
+export { createSessionAuth, type SessionAuth, type SessionAuthOptions } from "./session-auth.js";

@@ -10,11 +10,8 @@ import { decodeEvent, EventName, followStream, streams, type Bus, type SessionRe
 import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import type { AccountsService } from "@switchboard/proto/accounts";
-import type { CallContext, RpcClient } from "@switchboard/rpc";
+import type { AccountsClient, CallContext } from "@switchboard/rpc";
 import { actorFromClaims, createKeyRing, createRevocationSet, createSessionVerifier, TokenError, type Actor } from "@switchboard/tokens";
-
-export type AccountsClient = RpcClient<(typeof AccountsService)["method"]>;
 
 export interface SessionAuthOptions {
   readonly accounts: AccountsClient;

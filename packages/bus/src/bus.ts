@@ -25,7 +25,7 @@ export type BusState = "connected" | "disconnected" | "reconnecting" | "closed";
 export interface BusStatusEvent {
   readonly state: BusState;
   readonly server?: string;
-  readonly error?: string;
+  readonly error?: Error;
 }
 
 export interface BusOptions {
@@ -108,7 +108,7 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
           o.onStatus?.({ state: "connected", server: s.server });
           break;
         case "error":
-          o.onStatus?.({ state: connected ? "connected" : "disconnected", error: String(s.error) });
+          o.onStatus?.({ state: connected ? "connected" : "disconnected", error: s.error });
           break;
         default:
           break;
@@ -117,7 +117,7 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
   })();
   const closedP = nc.closed().then((err) => {
     connected = false;
-    o.onStatus?.({ state: "closed", ...(err ? { error: String(err) } : {}) });
+    o.onStatus?.({ state: "closed", ...(err ? { error: err } : {}) });
     return err ?? undefined;
   });
 

@@ -27,6 +27,7 @@ let nats: NatsServer;
 let bus: Bus;
 
 beforeAll(async () => {
+  // A server of its own: its SB_EVT is kept in memory, which the shared server's (on file) cannot be.
   nats = await startNatsServer();
   bus = await connectBus({ servers: nats.url, name: "bus-test" });
   await ensureStream(bus, eventStreamSpec({ maxAgeMs: 60_000, storage: "memory" }));

@@ -4,7 +4,9 @@ export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" |
 
 /**
  * The small logging interface every component takes. Messages are static strings; data goes
- * in the fields object (snake_case keys).
+ * in the fields object (snake_case keys). An error goes in as itself under `err`
+ * (`log.warn({ err }, "what failed")`), never as `String(e)`: it comes out with its type,
+ * message, stack, own fields and its chain of causes.
  */
 export interface Logger {
   error(fields: object, msg: string): void;
@@ -22,6 +24,19 @@ export interface LoggerOptions {
   readonly destination?: NodeJS.WritableStream;
 }
 
+/**
+ * pino's error serializer, keeping the chain of causes as nested objects (each with its type,
+ * message and stack). A cause that is not an Error (`new Error("x", { cause: 42 })`) is kept as
+ * it is; a value that is not an Error passes through unchanged.
+ */
+function serializeError(e: unknown): unknown {
+  const out = pino.stdSerializers.errWithCause(e as Error) as unknown;
+  if (out !== e && e instanceof Error && e.cause !== undefined && typeof (e.cause as { message?: unknown } | null)?.message !== "string") {
+    (out as { cause?: unknown }).cause = e.cause;
+  }
+  return out;
+}
+
 /** One structured JSON logger per process; components get children. */
 export function createLogger(opts: LoggerOptions): Logger {
   return pino(
@@ -31,6 +46,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       base: { pid: process.pid, component: opts.name },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: serializeError },
       redact: { paths: ["token", "password", "*.token", "*.password", "authorization"], censor: "[redacted]" },
     },
     opts.destination ?? pino.destination({ fd: 1, sync: false }),

@@ -4,5 +4,6 @@ export { createRpcServer, EncodedResponse } from "./server.js";
 export { MessageWriter } from "./message-writer.js";
 export type { RpcClient, RpcClientOptions, CallOptions } from "./client.js";
 export { createRpcClient } from "./client.js";
+export type { AccountsClient, PostsClient, PresenceClient } from "./clients.js";
 export type { HealthService } from "./health.js";
 export { ERROR_ID_KEY, fromServiceError, toCallStatus, grpcStatusOf } from "./errors.js";

@@ -43,19 +43,28 @@ class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
   }
 }
 let cancelled = 0;
-let slowDone = 0;
+/** Calls that reached the "wait-for-cancel" handler. */
+let awaitingCancel = 0;
+/** In-place writers handed out (one per "writer" call the server has answered). */
+let writersMade = 0;
+/** The "slow" handler holds its call until the test releases it. */
+const slow = { entered: 0, done: 0, release: (): void => {} };
 
 const impl: ImplOf<typeof PresenceService> = {
   async getStatus(req, ctx) {
     if (req.userId === "unicode") throw new AppError("not_found", "Ünïcode 100% sure\nnew line", "app.test.unicode");
     if (req.userId === "wait-for-cancel") {
+      awaitingCancel++;
       await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
       cancelled++;
       return never();
     }
     if (req.userId === "slow") {
-      await new Promise((r) => setTimeout(r, 300));
-      slowDone++;
+      await new Promise<void>((resolve) => {
+        slow.release = resolve;
+        slow.entered++;
+      });
+      slow.done++;
     }
     return { status: { userId: req.userId, status: "online" } };
   },
@@ -63,7 +72,10 @@ const impl: ImplOf<typeof PresenceService> = {
   // "writer", tag, n: n statuses "tag-i" written in place (MessageWriter); "bad-writer": one that miscounts.
   async getStatuses(req) {
     if (req.userIds[0] === "big") return new EncodedResponse(bigAnswer);
-    if (req.userIds[0] === "writer") return new BytesWriter(taggedAnswer(req.userIds[1]!, Number(req.userIds[2])));
+    if (req.userIds[0] === "writer") {
+      writersMade++;
+      return new BytesWriter(taggedAnswer(req.userIds[1]!, Number(req.userIds[2])));
+    }
     if (req.userIds[0] === "bad-writer") return new BytesWriter(taggedAnswer("x", 10), 3);
     return { statuses: [{ userId: String(req.userIds.length), status: "online" }] };
   },
@@ -115,18 +127,43 @@ interface RawResult {
   closed: boolean;
 }
 
-/** Sends bytes on a raw connection; collects the server's frames until it closes or `ms` pass. */
-function raw(bytes: Buffer[], ms = 1_000): Promise<RawResult> {
+/**
+ * How long a connection must stay quiet to show that the server sends nothing more: a wait that
+ * is part of what the test asserts (nothing beyond the window, no GOAWAY after an answer). The
+ * server writes all it may at once, so anything more would follow within a millisecond here.
+ */
+const QUIET_MS = 200;
+
+interface RawOptions {
+  /** Collecting ends once this holds (default: a GOAWAY came) and QUIET_MS more have passed without anything new... */
+  readonly until?: (r: RawResult) => boolean;
+  /** ...when `quiet` is set; otherwise at once. */
+  readonly quiet?: boolean;
+  /** Gives up (resolving with what came) after this long; the assertions then show what was missing. */
+  readonly timeoutMs?: number;
+}
+
+/** Sends bytes on a raw connection; collects the server's frames until it closes or `until` holds. */
+function raw(bytes: Buffer[], o: RawOptions = {}): Promise<RawResult> {
+  const until = o.until ?? ((r: RawResult) => r.goaway !== undefined);
   return new Promise((resolve) => {
     const s: Socket = connect(port, "127.0.0.1");
     let input = Buffer.alloc(0);
     const result: RawResult = { frames: [], closed: false };
+    let quiet: NodeJS.Timeout | undefined;
     const done = () => {
-      clearTimeout(t);
+      clearTimeout(deadline);
+      clearTimeout(quiet);
       s.destroy();
       resolve(result);
     };
-    const t = setTimeout(done, ms);
+    const deadline = setTimeout(done, o.timeoutMs ?? 10_000);
+    const check = () => {
+      if (!until(result)) return;
+      if (!o.quiet) return done();
+      clearTimeout(quiet);
+      quiet = setTimeout(done, QUIET_MS);
+    };
     s.on("data", (d: Buffer) => {
       input = Buffer.concat([input, d]);
       while (input.length >= 9) {
@@ -137,6 +174,7 @@ function raw(bytes: Buffer[], ms = 1_000): Promise<RawResult> {
         result.frames.push(f);
         if (f.type === 0x7) result.goaway = { last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() };
       }
+      check();
     });
     s.on("close", () => {
       result.closed = true;
@@ -197,20 +235,23 @@ describe("gRPC over our HTTP/2", () => {
     ];
     const dataOf = (r: RawResult) => r.frames.filter((f) => f.type === 0x0 && f.id === 1);
     const bytes = (r: RawResult) => dataOf(r).reduce((n, f) => n + f.payload.length, 0);
+    // The window's worth arrives, then the connection stays quiet (nothing beyond the window).
+    const windowful = (n: number) => ({ until: (r: RawResult) => bytes(r) >= n, quiet: true });
+    const trailers = (r: RawResult) => r.frames.some((f) => f.type === 0x1 && f.id === 1 && (f.flags & 0x1) === 0x1);
 
     // A stream window of 1,000 bytes and no WINDOW_UPDATE: exactly 1,000 bytes arrive.
-    const held = await raw([PREFACE, settings(1_000), ...request], 500);
+    const held = await raw([PREFACE, settings(1_000), ...request], windowful(1_000));
     expect(bytes(held)).toBe(1_000);
     // 3,000 more on the stream: 4,000 in all.
-    const more = await raw([PREFACE, settings(1_000), ...request, windowUpdate(1, 3_000)], 500);
+    const more = await raw([PREFACE, settings(1_000), ...request, windowUpdate(1, 3_000)], windowful(4_000));
     expect(bytes(more)).toBe(4_000);
     // Windows wide open: the whole answer, no frame over 16,384 bytes, then the trailers.
-    const open = await raw([PREFACE, settings(2 ** 31 - 1), windowUpdate(0, 2 ** 31 - 1 - 65_535), ...request], 2_000);
+    const open = await raw([PREFACE, settings(2 ** 31 - 1), windowUpdate(0, 2 ** 31 - 1 - 65_535), ...request], { until: trailers });
     expect(bytes(open)).toBe(5 + bigAnswer.length);
     expect(Math.max(...dataOf(open).map((f) => f.payload.length))).toBe(16_384);
     expect(open.frames.filter((f) => f.type === 0x1 && f.id === 1).at(-1)!.flags & 0x1).toBe(0x1);
     // The connection window holds too: 65,535 bytes without a connection WINDOW_UPDATE.
-    const conn = await raw([PREFACE, settings(2 ** 31 - 1), ...request], 500);
+    const conn = await raw([PREFACE, settings(2 ** 31 - 1), ...request], windowful(65_535));
     expect(bytes(conn)).toBe(65_535);
   });
 
@@ -262,8 +303,10 @@ describe("gRPC over our HTTP/2", () => {
     const s: Socket = connect(port, "127.0.0.1");
     await new Promise((r) => s.once("connect", r));
     s.pause();
+    const writersBefore = writersMade;
     s.write(Buffer.concat(out));
-    await new Promise((r) => setTimeout(r, 500));
+    // Every call answered while nothing is read: 7 MiB, well past what the sockets buffer.
+    await expect.poll(() => writersMade - writersBefore, { timeout: 20_000, interval: 10 }).toBe(CALLS);
     const data = new Map<number, Buffer[]>();
     const status = new Map<number, string>();
     const decoder = new HpackDecoder();
@@ -317,8 +360,9 @@ describe("gRPC over our HTTP/2", () => {
     const c = client();
     const ac = new AbortController();
     const before = cancelled;
+    const waitingBefore = awaitingCancel;
     const call = c.getStatus({ userId: "wait-for-cancel" }, { signal: ac.signal }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => awaitingCancel, { timeout: 5_000, interval: 5 }).toBe(waitingBefore + 1);
     ac.abort();
     await call;
     await expect.poll(() => cancelled, { timeout: 2_000 }).toBe(before + 1);
@@ -348,11 +392,12 @@ describe("gRPC over our HTTP/2", () => {
   });
 
   it("ends a connection that breaks the protocol with GOAWAY, and keeps serving the others", async () => {
-    const http1 = await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]);
+    const closed = { until: () => false }; // until the server closes the connection
+    const http1 = await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")], closed);
     expect(http1.closed).toBe(true);
     expect(http1.goaway?.code).toBe(0x1);
 
-    const evenStream = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 2, headerBlock(grpcRequestFields()))]);
+    const evenStream = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 2, headerBlock(grpcRequestFields()))], closed);
     expect(evenStream.goaway?.code).toBe(0x1); // PROTOCOL_ERROR
     expect(evenStream.closed).toBe(true);
 
@@ -376,14 +421,16 @@ describe("gRPC over our HTTP/2", () => {
     const block = headerBlock(grpcRequestFields());
     const flood: Buffer[] = [PREFACE, SETTINGS];
     for (let id = 1; id < 2 * 1_200; id += 2) flood.push(frame(0x1, 0x4, id, block), frame(0x3, 0, id, Buffer.from([0, 0, 0, 8])));
-    const reset = await raw([Buffer.concat(flood)], 3_000);
+    const reset = await raw([Buffer.concat(flood)]);
     expect(reset.goaway?.code).toBe(0xb);
 
     // 20 KB of metadata: more than one frame (CONTINUATION) and over the 16 KiB list limit.
     const big = headerBlock([...grpcRequestFields(), ["x-big", "a".repeat(20_000)]]);
     const first = big.subarray(0, 16_384);
     const rest = big.subarray(16_384);
-    const tooBig = await raw([PREFACE, SETTINGS, frame(0x1, 0x1, 1, first), frame(0x9, 0x4, 1, rest)]);
+    // The trailers-only answer, then quiet: no GOAWAY follows it.
+    const answered = (r: RawResult) => r.frames.some((f) => f.type === 0x1 && f.id === 1);
+    const tooBig = await raw([PREFACE, SETTINGS, frame(0x1, 0x1, 1, first), frame(0x9, 0x4, 1, rest)], { until: answered, quiet: true });
     const headers = tooBig.frames.find((f) => f.type === 0x1 && f.id === 1);
     expect(headers).toBeDefined();
     expect(headers!.flags & 0x1).toBe(0x1); // trailers-only
@@ -402,19 +449,26 @@ describe("graceful stop", () => {
     const p = await s.start();
     const c = createRpcClient(PresenceService, { address: `127.0.0.1:${p}`, defaultDeadlineMs: 5_000 });
     await c.getStatus({ userId: "warm" });
-    const before = slowDone;
+    const refused = () =>
+      new Promise<boolean>((resolve) => {
+        const sock = connect(p, "127.0.0.1");
+        sock.on("connect", () => (sock.destroy(), resolve(false)));
+        sock.on("error", () => resolve(true));
+      });
+    const entered = slow.entered;
+    const done = slow.done;
     const inFlight = c.getStatus({ userId: "slow" });
-    await new Promise((r) => setTimeout(r, 50));
-    const stopping = s.stop(3_000);
+    await expect.poll(() => slow.entered, { timeout: 5_000, interval: 5 }).toBe(entered + 1);
+    let stopped = false;
+    const stopping = s.stop(3_000).then(() => (stopped = true));
+    // New connections are refused while the call is still held in its handler, and the stop waits for it.
+    await expect.poll(refused, { timeout: 5_000, interval: 10 }).toBe(true);
+    expect(stopped).toBe(false);
+    slow.release();
     expect((await inFlight).status?.userId).toBe("slow");
-    expect(slowDone).toBe(before + 1);
+    expect(slow.done).toBe(done + 1);
     await stopping;
-    const refused = await new Promise<boolean>((resolve) => {
-      const sock = connect(p, "127.0.0.1");
-      sock.on("connect", () => (sock.destroy(), resolve(false)));
-      sock.on("error", () => resolve(true));
-    });
-    expect(refused).toBe(true);
+    expect(await refused()).toBe(true);
     c.close();
   });
 });

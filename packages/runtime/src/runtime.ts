@@ -91,7 +91,7 @@ export function busComponent(rt: Runtime, o: { servers: string; clientName: stri
             disconnects.inc();
             rt.log.warn({ server: s.server }, "nats disconnected");
           } else if (s.state === "connected" && s.server) rt.log.info({ server: s.server }, "nats reconnected");
-          else if (s.state === "closed") rt.log.warn({ error: s.error }, "nats connection closed");
+          else if (s.state === "closed") rt.log.warn({ err: s.error }, "nats connection closed");
         },
       });
       rt.readiness.set("nats", true);
@@ -123,7 +123,7 @@ export function databaseComponent(
         dataDir: o.pgliteDir,
         schema: o.schema,
         poolSize: o.poolSize,
-        onError: (e) => rt.log.warn({ err: String(e) }, "database connection error"),
+        onError: (e) => rt.log.warn({ err: e }, "database connection error"),
       });
       const applied = await migrate(db, o.schema, o.migrations);
       rt.log.info({ driver: db.kind, schema: o.schema, applied }, "database ready");

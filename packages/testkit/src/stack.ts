@@ -1,14 +1,20 @@
 /**
- * A whole Switchboard on loopback for acceptance tests: nats-server, a fresh PostgreSQL
- * database, and each deployable as its own process (built dist/), wired together.
+ * A whole Switchboard on loopback for acceptance tests: nats-server (the run's shared one
+ * unless `ownNats`), a fresh PostgreSQL database, and each deployable as its own process
+ * (built dist/), wired together. On the shared server each stack keeps its presence in a
+ * KV bucket of its own; everything else it names (users, channels) is its own already.
  */
+import { randomBytes } from "node:crypto";
 import { freePort } from "./ports.js";
 import { createTestDatabase, type TestDatabase } from "./postgres.js";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
+import { sharedNatsServer } from "./shared-nats.js";
 import { spawnDeployable } from "./deployables.js";
 import type { ChildHandle } from "./process.js";
 
 export interface StackOptions {
+  /** A nats-server of the stack's own (a test that kills or reconfigures it). */
+  readonly ownNats?: boolean;
   readonly gateways?: number;
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
@@ -33,7 +39,7 @@ export interface Stack {
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const nats = await startNatsServer();
+  const nats = o.ownNats ? await startNatsServer() : await sharedNatsServer();
   const db = await createTestDatabase();
   const children: ChildHandle[] = [];
   try {
@@ -57,6 +63,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         SB_PRESENCE_OPS_PORT: "0",
         SB_PRESENCE_ACCOUNTS_ADDR: addrs.accounts,
         SB_PRESENCE_POSTS_ADDR: addrs.posts,
+        SB_PRESENCE_KV_BUCKET: `presence_stack_${randomBytes(6).toString("hex")}`,
         ...o.presenceEnv,
       }),
     ]);

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { connectBus, decodeEvent, subjects, type Bus } from "@switchboard/bus";
-import { createRpcClient, type RpcClient } from "@switchboard/rpc";
+import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { createTestDatabase, startNatsServer, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import { createTestDatabase, sharedNatsServer, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
 import { createKeyRing, createRevocationSet, createSessionVerifier, generateSigningKey, signToken } from "@switchboard/tokens";
 import { loadAccountsConfig, startAccountsApp, type AccountsApp } from "../src/app.js";
-
-type Client = RpcClient<(typeof AccountsService)["method"]>;
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -23,11 +21,11 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
   let nats: NatsServer;
   let pg: TestDatabase | undefined;
   let app: AccountsApp;
-  let client: Client;
+  let client: AccountsClient;
   let bus: Bus;
 
   beforeAll(async () => {
-    nats = await startNatsServer();
+    nats = await sharedNatsServer();
     if (driver === "postgres") pg = await createTestDatabase();
     const { config } = loadAccountsConfig({
       SB_NATS_URL: nats.url,
@@ -37,7 +35,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
       SB_ACCOUNTS_OPS_PORT: "0",
     });
     app = await startAccountsApp(config, { log: silentLogger });
-    client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 }) as Client;
+    client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 });
     bus = await connectBus({ servers: nats.url, name: "test" });
   });
 

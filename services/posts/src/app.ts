@@ -2,14 +2,14 @@
  * The posts service's composition root: startPostsApp wires the runtime parts and the
  * domain; importing this module has no side effects.
  */
-import { createSessionAuth, type AccountsClient } from "@switchboard/auth";
+import { createSessionAuth } from "@switchboard/auth";
 import { ensureStream, eventStreamSpec } from "@switchboard/bus";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import { createOutboxRelay } from "@switchboard/outbox";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PresenceService } from "@switchboard/proto/presence";
 import { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
-import { createRpcClient } from "@switchboard/rpc";
+import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
 import { assembleApp, clientComponent, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime, type AppDeps } from "@switchboard/runtime";
 import { createChannelService } from "./channels/channel-service.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";

@@ -10,12 +10,9 @@ import { AppError } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import type { Event } from "@switchboard/proto/events";
 import { PostsService } from "@switchboard/proto/posts";
-import { createRpcClient, type RpcClient } from "@switchboard/rpc";
-import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import { createRpcClient, type AccountsClient, type PostsClient } from "@switchboard/rpc";
+import { createTestDatabase, sharedNatsServer, spawnDeployable, startNatsServer, type ChildHandle, type NatsServer, type TestDatabase } from "@switchboard/testkit";
 import { loadPostsConfig, startPostsApp, type PostsApp } from "../src/app.js";
-
-export type PostsClient = RpcClient<(typeof PostsService)["method"]>;
-export type AccountsClient = RpcClient<(typeof AccountsService)["method"]>;
 
 export interface TestUser {
   readonly id: string;
@@ -61,9 +58,9 @@ export interface Backing {
   stop(): Promise<void>;
 }
 
-/** nats-server, a database and the accounts process. */
-export async function startBacking(o: { driver?: "postgres" | "pglite"; nats?: NatsServer } = {}): Promise<Backing> {
-  const nats = o.nats ?? (await startNatsServer());
+/** nats-server (the run's shared one unless `ownNats`: a test that kills it), a database and the accounts process. */
+export async function startBacking(o: { driver?: "postgres" | "pglite"; ownNats?: boolean } = {}): Promise<Backing> {
+  const nats = o.ownNats ? await startNatsServer() : await sharedNatsServer();
   const pg = o.driver === "pglite" ? undefined : await createTestDatabase("sb_posts");
   const accounts = await spawnDeployable("accounts", {
     SB_NATS_URL: nats.url,
@@ -92,7 +89,7 @@ export async function startBacking(o: { driver?: "postgres" | "pglite"; nats?: N
       await bus.close();
       await accounts.stop();
       await pg?.drop();
-      if (!o.nats) await nats.stop();
+      await nats.stop();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subjects } from "@switchboard/bus";
 import type { Db } from "@switchboard/db";
+import type { PostsClient } from "@switchboard/rpc";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
 import { MAX_MESSAGE_RUNES } from "../src/posts/post-validation.js";
@@ -20,7 +21,6 @@ import {
   storedEvents,
   teamWithChannel,
   type Backing,
-  type PostsClient,
   type TestUser,
 } from "./harness.js";
 

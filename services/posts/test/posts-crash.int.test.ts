@@ -44,7 +44,7 @@ describe("outbox crash safety", () => {
     (await db.query<{ id: string }>("SELECT id FROM posts WHERE user_id = $1 AND pending_post_id = $2", [alice.id, pendingPostId])).rows[0]?.id;
 
   beforeAll(async () => {
-    b = await startBacking();
+    b = await startBacking({ ownNats: true }); // the outage test kills it
     db = await openTestDb(b);
     alice = await signup(b);
     const setup = await startPostsInProcess(b);

@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { streams, subjects } from "@switchboard/bus";
 import { MembershipChange_Kind } from "@switchboard/proto/events";
+import type { PostsClient } from "@switchboard/rpc";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
-import { postsClient, signup, startBacking, startPostsInProcess, storedEvents, type Backing, type PostsClient, type StoredEvent, type TestUser } from "./harness.js";
+import { postsClient, signup, startBacking, startPostsInProcess, storedEvents, type Backing, type StoredEvent, type TestUser } from "./harness.js";
 
 /** Mattermost's Post JSON keys (server/public/model/post.go, as the service renders them). */
 const POST_KEYS = [

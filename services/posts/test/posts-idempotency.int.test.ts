@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@switchboard/db";
 import { postToJson } from "@switchboard/model";
+import type { PostsClient } from "@switchboard/rpc";
 import { spawnDeployable, waitFor, type ChildHandle } from "@switchboard/testkit";
-import { metric, openTestDb, postedEventsFor, postsClient, postsEnv, signup, startBacking, teamWithChannel, type Backing, type PostsClient, type TestUser } from "./harness.js";
+import { metric, openTestDb, postedEventsFor, postsClient, postsEnv, signup, startBacking, teamWithChannel, type Backing, type TestUser } from "./harness.js";
 
 describe("idempotent CreatePost across two posts processes", () => {
   let b: Backing;

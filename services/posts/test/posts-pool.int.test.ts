@@ -4,9 +4,10 @@
  * calls (and relays them) while it leads the relay.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PostsClient } from "@switchboard/rpc";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
-import { postedEventsFor, postsClient, signup, startBacking, startPostsInProcess, teamWithChannel, type Backing, type PostsClient, type TestUser } from "./harness.js";
+import { postedEventsFor, postsClient, signup, startBacking, startPostsInProcess, teamWithChannel, type Backing, type TestUser } from "./harness.js";
 
 describe("a call pool of one connection", () => {
   let b: Backing;

@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postToJson } from "@switchboard/model";
+import type { PostsClient } from "@switchboard/rpc";
 import type { PostsApp } from "../src/app.js";
-import { outcome, postsClient, signup, startBacking, startPostsInProcess, type Backing, type PostsClient, type TestUser } from "./harness.js";
+import { outcome, postsClient, signup, startBacking, startPostsInProcess, type Backing, type TestUser } from "./harness.js";
 
 describe.each(["postgres", "pglite"] as const)("posts storage on %s", (driver) => {
   let b: Backing;

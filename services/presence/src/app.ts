@@ -76,7 +76,7 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
       await openKv(bus, { bucket: config.kvBucket, history: 1, storage: config.kvStorage, replicas: config.kvReplicas }),
       metrics,
     );
-    const cache = new PresenceCache(timing, (key, err) => rt.log.warn({ key, err: String(err) }, "undecodable presence record ignored"));
+    const cache = new PresenceCache(timing, (key, err) => rt.log.warn({ key, err }, "undecodable presence record ignored"));
     await lifecycle.start(
       cacheSyncComponent({
         kv,

@@ -9,13 +9,10 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectionEventSchema } from "@switchboard/proto/presence";
-import { createRpcClient, type RpcClient } from "@switchboard/rpc";
-import { spawnDeployable, startNatsServer, waitFor, type ChildHandle, type NatsServer } from "@switchboard/testkit";
+import { createRpcClient, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
+import { sharedNatsServer, spawnDeployable, waitFor, type ChildHandle, type NatsServer } from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
 import { userKey } from "../src/store/presence-kv.js";
-
-export type PresenceClient = RpcClient<(typeof PresenceService)["method"]>;
-export type AccountsClient = RpcClient<(typeof AccountsService)["method"]>;
 
 /** Short timings so the suite stays fast; every test derives its waits from these. */
 export const TIMING = { leaseTtlMs: 1_500, graceMs: 300, awayAfterMs: 1_000, sweepMs: 50 } as const;
@@ -74,7 +71,8 @@ export class Cluster {
   ) {}
 
   static async start(o: { replicas: number; bucket: string; env?: Record<string, string> }): Promise<Cluster> {
-    const nats = await startNatsServer();
+    // The run's shared nats-server: the cluster's state is in its own bucket (o.bucket), its users are its own.
+    const nats = await sharedNatsServer();
     const accounts = await spawnDeployable("accounts", {
       SB_NATS_URL: nats.url,
       DATABASE_URL: "",

@@ -9,10 +9,10 @@ import { silentLogger } from "@switchboard/log";
 import { AppError, newId } from "@switchboard/model";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
-import { createRpcClient, createRpcServer, type RpcServer } from "@switchboard/rpc";
-import { freePort, startNatsServer, waitFor, type NatsServer } from "@switchboard/testkit";
+import { createRpcClient, createRpcServer, type PresenceClient, type RpcServer } from "@switchboard/rpc";
+import { freePort, sharedNatsServer, waitFor, type NatsServer } from "@switchboard/testkit";
 import { loadPresenceConfig, startPresenceApp, type PresenceApp } from "../src/app.js";
-import { opened, presenceEnv, SimGateway, TIMING, type PresenceClient } from "./harness.js";
+import { opened, presenceEnv, SimGateway, TIMING } from "./harness.js";
 
 interface Seen {
   recipient: string;
@@ -44,7 +44,7 @@ describe("presence: pushes to direct and group partners", () => {
   const to = (recipient: string, about: string) => seen.filter((s) => s.recipient === recipient && s.userId === about).map((s) => s.status);
 
   beforeAll(async () => {
-    nats = await startNatsServer();
+    nats = await sharedNatsServer();
     posts = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: 1 << 20, defaultDeadlineMs: 5_000, logger: silentLogger });
     const fake = new Proxy({} as Record<string, unknown>, {
       get: (_t, name) =>

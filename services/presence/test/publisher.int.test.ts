@@ -34,6 +34,7 @@ describe("presence: status_change publishing between replicas", () => {
   };
 
   beforeAll(async () => {
+    // A server of its own: its SB_EVT is in memory, and it takes every event on the server as its publishers'.
     nats = await startNatsServer();
     bus = await connectBus({ servers: nats.url, name: "publisher-test" });
     await ensureStream(bus, eventStreamSpec({ maxAgeMs: 60_000, storage: "memory" }));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "@switchboard/log";
-import { createOnlineDirectory, type PresenceClient } from "./online-directory.js";
+import type { PresenceClient } from "@switchboard/rpc";
+import { createOnlineDirectory } from "./online-directory.js";
 
 function presence(answer: (ids: string[]) => string[] | Error) {
   const calls: string[][] = [];

@@ -6,10 +6,7 @@
  * user whose status it cannot read), the post goes on, and the failure is counted and logged.
  */
 import type { Logger } from "@switchboard/log";
-import type { PresenceService } from "@switchboard/proto/presence";
-import type { RpcClient } from "@switchboard/rpc";
-
-export type PresenceClient = RpcClient<(typeof PresenceService)["method"]>;
+import type { PresenceClient } from "@switchboard/rpc";
 
 export interface OnlineDirectory {
   /** The users among `userIds` whose status is "online". */
@@ -36,7 +33,7 @@ export function createOnlineDirectory(o: { presence: PresenceClient; deadlineMs:
         const now = Date.now();
         if (now - lastWarn >= WARN_EVERY_MS) {
           lastWarn = now;
-          o.log.warn({ err: String(e) }, "presence unreachable: @here mentions nobody");
+          o.log.warn({ err: e }, "presence unreachable: @here mentions nobody");
         }
         return new Set();
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AccountsClient } from "@switchboard/auth";
+import type { AccountsClient } from "@switchboard/rpc";
 import { createUserDirectory } from "./user-directory.js";
 
 function fakeAccounts(users: { id: string; username: string }[]) {

@@ -4,7 +4,7 @@
  * accounts in the common case. Unknown usernames are remembered too: "@foo" in a message
  * must not cost a round trip per post.
  */
-import type { AccountsClient } from "@switchboard/auth";
+import type { AccountsClient } from "@switchboard/rpc";
 import { createTtlCache } from "../ttl-cache.js";
 
 export interface UserSummary {

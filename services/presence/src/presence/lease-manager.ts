@@ -129,7 +129,7 @@ export function createLeaseManager(o: {
           }
         } catch (e: unknown) {
           // Another replica won the race (or NATS hiccuped): the next sweep looks again.
-          if (!(e instanceof KvConflictError)) log.warn({ err: String(e), lease_id: leaseId }, "lease sweep failed");
+          if (!(e instanceof KvConflictError)) log.warn({ err: e, lease_id: leaseId }, "lease sweep failed");
         }
       }
     },

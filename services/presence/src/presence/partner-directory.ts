@@ -5,11 +5,8 @@
  */
 import type { Logger } from "@switchboard/log";
 import { isValidId } from "@switchboard/model";
-import type { PostsService } from "@switchboard/proto/posts";
-import type { RpcClient } from "@switchboard/rpc";
+import type { PostsClient } from "@switchboard/rpc";
 import type { PresenceMetrics } from "../metrics.js";
-
-export type PostsClient = RpcClient<(typeof PostsService)["method"]>;
 
 export interface PartnerDirectory {
   /** The partners, or undefined when posts could not be asked. */
@@ -37,7 +34,7 @@ export function createPartnerDirectory(o: { posts: PostsClient; cacheMs: number;
       const now = Date.now();
       if (now - lastWarn >= WARN_EVERY_MS) {
         lastWarn = now;
-        o.log.warn({ err: String(e) }, "posts unreachable: status_change not pushed to direct partners");
+        o.log.warn({ err: e }, "posts unreachable: status_change not pushed to direct partners");
       }
       return undefined;
     }

@@ -53,7 +53,7 @@ export function createStatusPublisher(o: {
       return true;
     } catch (e: unknown) {
       o.metrics.publishFailed(kind);
-      log.warn({ err: String(e), kind }, "status_change publish failed");
+      log.warn({ err: e, kind }, "status_change publish failed");
       return false;
     }
   }
@@ -70,7 +70,7 @@ export function createStatusPublisher(o: {
   async function deliver(userId: string, status: StatusName, ev: Event, kind: PublishKind): Promise<boolean> {
     const ok = await publish(userId, ev, kind);
     if (ok && o.partners) {
-      const task = pushToPartners(userId, status, ev).catch((e: unknown) => log.warn({ err: String(e) }, "partner push failed"));
+      const task = pushToPartners(userId, status, ev).catch((e: unknown) => log.warn({ err: e }, "partner push failed"));
       background.add(task);
       void task.finally(() => background.delete(task));
     }
@@ -98,7 +98,7 @@ export function createStatusPublisher(o: {
       await confirm(userId, ev.id, status);
     } catch (e: unknown) {
       // The event is out; an unconfirmed one is only published again (same id) by a sweep.
-      log.warn({ err: String(e) }, "status_change confirm failed");
+      log.warn({ err: e }, "status_change confirm failed");
     }
   }
 

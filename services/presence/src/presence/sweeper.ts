@@ -45,7 +45,7 @@ export function sweeperComponent(o: {
         o.cache.deadlines.schedule(userId, now() + o.intervalMs);
         if (Date.now() - lastErrorLog > 5_000) {
           lastErrorLog = Date.now();
-          log.warn({ err: String(e) }, "deadline update failed; retrying next sweep");
+          log.warn({ err: e }, "deadline update failed; retrying next sweep");
         }
       }
     });
@@ -54,7 +54,7 @@ export function sweeperComponent(o: {
 
   function tick(): Promise<void> {
     running ??= sweep()
-      .catch((e: unknown) => log.warn({ err: String(e) }, "sweep failed"))
+      .catch((e: unknown) => log.warn({ err: e }, "sweep failed"))
       .finally(() => (running = undefined));
     return running;
   }

@@ -56,7 +56,7 @@ export function cacheSyncComponent(o: {
       try {
         ok = await probe(Math.max(2 * o.probeIntervalMs, 5_000));
       } catch (e: unknown) {
-        log.warn({ err: String(e) }, "watch probe failed");
+        log.warn({ err: e }, "watch probe failed");
       }
       if (ok || stopped) {
         o.setReady(true);
@@ -69,7 +69,7 @@ export function cacheSyncComponent(o: {
       await startWatch();
       if (await probe(PRIME_TIMEOUT_MS)) o.setReady(true);
     } catch (e: unknown) {
-      log.warn({ err: String(e) }, "kv watch restart failed");
+      log.warn({ err: e }, "kv watch restart failed");
     } finally {
       probing = false;
     }
