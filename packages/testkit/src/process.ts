@@ -30,7 +30,8 @@ export interface ChildHandle {
 /** Runs a deployable as a real child process, parsing its JSON log lines. */
 export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
   const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), o.entry], {
-    env: { PATH: process.env.PATH ?? "", ...o.env },
+    // SB_RPC_SERVER passes through: a test run on one gRPC server implementation runs every deployable on it.
+    env: { PATH: process.env.PATH ?? "", ...(process.env.SB_RPC_SERVER ? { SB_RPC_SERVER: process.env.SB_RPC_SERVER } : {}), ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];

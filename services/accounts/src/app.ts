@@ -48,7 +48,7 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
         grpcPort: grpc.port,
         opsPort: ops.port,
       },
-      ready: { grpc_port: grpc.port, ops_port: ops.port },
+      ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
     };
   }, deps.signal);
 }
