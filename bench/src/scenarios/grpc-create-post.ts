@@ -13,6 +13,10 @@
  *   on a small machine the ratio is decided by CPU, and these figures say whose.
  * - A third phase sends CreatePost calls that fail validation (no database work): the cost of
  *   the gRPC hop and session check alone, the floor under any service call.
+ * - The service runs twice, side by side: one posts process on each gRPC server implementation
+ *   (SB_RPC_SERVER: our own HTTP/2, @grpc/grpc-js's Server), the same calls in the same rounds.
+ *   Both share the database; one of them relays the outbox (an advisory lock) whichever is
+ *   called, so the posts CPU figures are the two processes together.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -22,12 +26,12 @@ import { AppError, newEvent, newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostedHintsSchema } from "@switchboard/proto/events";
 import { CreatePostRequestSchema, CreatePostResponseSchema, PostsService } from "@switchboard/proto/posts";
-import { createRpcClient } from "@switchboard/rpc";
+import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS, type RpcServerTransport } from "@switchboard/rpc";
 import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle } from "@switchboard/testkit";
 import { closedLoop, percentile } from "../closed-loop.js";
 import { connectLeanGrpc } from "../lean-grpc.js";
 import { processCpuSeconds } from "../proc-cpu.js";
-import { profiledNodeArgs, type Scenario, type ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, transportKey, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const TARGET_RATIO = 0.7;
@@ -61,9 +65,9 @@ function machineCpuSeconds(): number {
   return (f.reduce((a, v) => a + v, 0) - f[3]! - f[4]!) / 100;
 }
 
-function cpuSnapshot(postsPid: number, dbName: string) {
+function cpuSnapshot(postsPids: readonly number[], dbName: string) {
   const u = process.cpuUsage();
-  return { posts: processCpuSeconds(postsPid), client: (u.user + u.system) / 1e6, postgres: postgresCpuSeconds(dbName), machine: machineCpuSeconds() };
+  return { posts: postsPids.reduce((a, pid) => a + processCpuSeconds(pid), 0), client: (u.user + u.system) / 1e6, postgres: postgresCpuSeconds(dbName), machine: machineCpuSeconds() };
 }
 
 /** Runs `op(worker, i)` in IN_FLIGHT loops for `durationMs`, timing each call and metering CPU. */
@@ -162,6 +166,7 @@ function rawOneStatement(pool: pg.Pool, channelId: string, teamId: string, userI
 
 async function run(ctx: ScenarioContext) {
   const roundMs = Math.round((15_000 * ctx.scale) / ROUNDS);
+  const warm = (ms: number) => Math.round(ms * Math.min(1, ctx.scale));
   const nats = await startNatsServer();
   const db = await createTestDatabase("sb_bench");
   const procs: ChildHandle[] = [];
@@ -169,14 +174,21 @@ async function run(ctx: ScenarioContext) {
     const base = { SB_NATS_URL: nats.url, DATABASE_URL: db.url, SB_POD_NAME: "bench" };
     const accounts = await spawnDeployable("accounts", { ...base, SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0", SB_ACCOUNTS_DB_POOL_SIZE: "4" });
     procs.push(accounts);
-    const posts = await spawnDeployable("posts", {
-      ...base,
-      SB_POSTS_GRPC_PORT: "0",
-      SB_POSTS_OPS_PORT: "0",
-      SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
-      SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
-    }, profiledNodeArgs());
-    procs.push(posts);
+    const postsOn = new Map<RpcServerTransport, ChildHandle>();
+    for (const transport of RPC_SERVER_TRANSPORTS) {
+      const p = await spawnDeployable("posts", {
+        ...base,
+        SB_RPC_SERVER: transport,
+        SB_POSTS_GRPC_PORT: "0",
+        SB_POSTS_OPS_PORT: "0",
+        SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+        SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
+      }, profiledNodeArgs());
+      procs.push(p);
+      if (p.ready.grpc_server !== transport) throw new Error(`posts asked to serve on ${transport} serves on ${String(p.ready.grpc_server)}`);
+      postsOn.set(transport, p);
+    }
+    const posts = postsOn.get(DEFAULT_RPC_SERVER_TRANSPORT)!;
     const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
     const client = createRpcClient(PostsService, { address: `127.0.0.1:${String(posts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
     // Raw: the same statements straight from `pg`, on the schema the service created, into a
@@ -184,7 +196,7 @@ async function run(ctx: ScenarioContext) {
     // Idle connections stay open between phases: their backends (and the CPU they used) must
     // outlive the meter's before/after readings.
     const pool = new pg.Pool({ connectionString: db.url, max: IN_FLIGHT, idleTimeoutMillis: 0, options: "-c search_path=posts" });
-    let closeLean = async (): Promise<void> => {};
+    const leans: { close(): Promise<void> }[] = [];
     try {
       await acc.createUser({ username: "bench", email: "bench@example.com", password: "password-1" });
       const { token, user } = await acc.login({ loginId: "bench", password: "password-1" });
@@ -195,21 +207,30 @@ async function run(ctx: ScenarioContext) {
         channels.push((await client.createChannel({ teamId: team.id, name: `bench-${i}`, displayName: `Bench ${i}` }, { token })).channel!.id);
       }
       await pool.query("CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)");
-      const meter = () => cpuSnapshot(posts.pid, db.name);
+      const meter = () => cpuSnapshot([...postsOn.values()].map((p) => p.pid), db.name);
       // The load generator's caller: hand-framed gRPC over node:http2, every answer checked
-      // (lean-grpc.ts). The same calls through grpc-js are measured beside it.
-      const lean = await connectLeanGrpc({ address: `127.0.0.1:${String(posts.ready.grpc_port)}`, token });
-      closeLean = () => lean.close();
+      // (lean-grpc.ts), one connection per posts process. The same calls through grpc-js are measured beside it.
+      const lean = new Map<RpcServerTransport, Awaited<ReturnType<typeof connectLeanGrpc>>>();
+      for (const [transport, p] of postsOn) {
+        const l = await connectLeanGrpc({ address: `127.0.0.1:${String(p.ready.grpc_port)}`, token });
+        leans.push(l);
+        lean.set(transport, l);
+      }
       const createPostPath = `/${PostsService.typeName}/${PostsService.method.createPost.name}`;
       const postRequest = (w: number, i: number) => ({
         post: { channelId: channels[w]!, message: `bench message ${i}`, pendingPostId: `${userId}:${w}:${i}:${newId()}` },
         setOnline: true,
       });
-      const servicePost = async (w: number, i: number) => {
-        const request = create(CreatePostRequestSchema, postRequest(w, i));
-        const { post } = fromBinary(CreatePostResponseSchema, await lean.unary(createPostPath, toBinary(CreatePostRequestSchema, request)));
-        if (post?.channelId !== channels[w] || post.id.length !== 26) throw new Error("CreatePost answered without the post");
+      const servicePostOn = (transport: RpcServerTransport) => {
+        const l = lean.get(transport)!;
+        return async (w: number, i: number) => {
+          const request = create(CreatePostRequestSchema, postRequest(w, i));
+          const { post } = fromBinary(CreatePostResponseSchema, await l.unary(createPostPath, toBinary(CreatePostRequestSchema, request)));
+          if (post?.channelId !== channels[w] || post.id.length !== 26) throw new Error("CreatePost answered without the post");
+        };
       };
+      const servicePost = servicePostOn(DEFAULT_RPC_SERVER_TRANSPORT);
+      const others = RPC_SERVER_TRANSPORTS.filter((t) => t !== DEFAULT_RPC_SERVER_TRANSPORT).map((t) => ({ transport: t, op: servicePostOn(t) }));
       const servicePostGrpcJs = async (w: number, i: number) => {
         await client.createPost(postRequest(w, i), { token });
       };
@@ -223,28 +244,32 @@ async function run(ctx: ScenarioContext) {
       };
 
       ctx.log(`warming up, then ${ROUNDS} alternating rounds of ${roundMs} ms per phase, ${IN_FLIGHT} in flight`);
-      await drive(3_000, meter, servicePost);
-      await drive(2_000, meter, rawPost);
-      await drive(2_000, meter, rawOne);
-      await drive(2_000, meter, servicePostGrpcJs);
+      await drive(warm(3_000), meter, servicePost);
+      for (const o of others) await drive(warm(3_000), meter, o.op);
+      await drive(warm(2_000), meter, rawPost);
+      await drive(warm(2_000), meter, rawOne);
+      await drive(warm(2_000), meter, servicePostGrpcJs);
       const service: Phase[] = [];
+      const onOther = new Map<RpcServerTransport, Phase[]>(others.map((o) => [o.transport, []]));
       const viaGrpcJs: Phase[] = [];
       const raw: Phase[] = [];
       const one: Phase[] = [];
       const rate = (p: Phase) => (p.count / p.seconds).toFixed(0);
       for (let r = 0; r < ROUNDS; r++) {
         service.push(await drive(roundMs, meter, servicePost));
+        for (const o of others) onOther.get(o.transport)!.push(await drive(roundMs, meter, o.op));
         raw.push(await drive(roundMs, meter, rawPost));
         one.push(await drive(roundMs, meter, rawOne));
         viaGrpcJs.push(await drive(roundMs, meter, servicePostGrpcJs));
         ctx.log(
-          `round ${r + 1}: service ${rate(service[r]!)} tx/s, raw ${rate(raw[r]!)} tx/s, raw one statement ${rate(one[r]!)} tx/s, service via grpc-js ${rate(viaGrpcJs[r]!)} tx/s`,
+          `round ${r + 1}: service (${DEFAULT_RPC_SERVER_TRANSPORT}) ${rate(service[r]!)} tx/s, ${others.map((o) => `service on ${o.transport} ${rate(onOther.get(o.transport)![r]!)} tx/s`).join(", ")}, raw ${rate(raw[r]!)} tx/s, raw one statement ${rate(one[r]!)} tx/s, service via grpc-js ${rate(viaGrpcJs[r]!)} tx/s`,
         );
       }
       const floor = await drive(roundMs, meter, rejected);
-      return { service: merge(service), raw: merge(raw), one: merge(one), grpcJs: merge(viaGrpcJs), floor: merge([floor]) };
+      const byTransport = new Map([[DEFAULT_RPC_SERVER_TRANSPORT, merge(service)], ...[...onOther].map(([t, phases]) => [t, merge(phases)] as const)]);
+      return { service: merge(service), byTransport, raw: merge(raw), one: merge(one), grpcJs: merge(viaGrpcJs), floor: merge([floor]) };
     } finally {
-      await closeLean();
+      for (const l of leans) await l.close();
       client.close();
       acc.close();
       await pool.end();
@@ -260,7 +285,16 @@ export const scenario: Scenario = {
   name: "grpc-create-post",
   description: `CreatePost over gRPC at ${IN_FLIGHT} in flight vs the same transaction with raw pg, same PostgreSQL, same run`,
   async run(ctx) {
-    const { service, raw, one, grpcJs, floor } = await run(ctx);
+    const { service, byTransport, raw, one, grpcJs, floor } = await run(ctx);
+    // Each gRPC server implementation's figures: the reason for keeping our own HTTP/2, or not.
+    const serverFigures: Record<string, number> = {};
+    for (const [t, m] of byTransport) {
+      serverFigures[`${transportKey(t)}_server_tx_per_s`] = m.txPerS;
+      serverFigures[`${transportKey(t)}_server_p50_ms`] = m.p50Ms;
+      serverFigures[`${transportKey(t)}_server_p99_ms`] = m.p99Ms;
+      serverFigures[`${transportKey(t)}_server_cpu_ms_per_call_posts`] = m.cpu.posts;
+    }
+    serverFigures.h2_over_grpc_js_server = byTransport.get("h2")!.txPerS / byTransport.get("grpc-js")!.txPerS;
     const ratio = service.txPerS / raw.txPerS;
     const cpuFigures = (prefix: string, c: typeof service.cpu, txPerS: number) => ({
       // How much of the machine the phase kept busy: below the core count, it waited on something.
@@ -281,6 +315,7 @@ export const scenario: Scenario = {
         ratio,
         raw_one_statement_tx_per_s: one.txPerS,
         ratio_vs_raw_one_statement: service.txPerS / one.txPerS,
+        ...serverFigures,
         // The same CreatePost calls made through @grpc/grpc-js (as Switchboard's own
         // components call each other): that library's client costs land on the same cores.
         service_grpc_js_caller_tx_per_s: grpcJs.txPerS,
@@ -300,6 +335,7 @@ export const scenario: Scenario = {
       },
       target: { text: `service >= ${TARGET_RATIO * 100}% of raw pg throughput`, met: ratio >= TARGET_RATIO },
       notes: [
+        `service_*: posts on the default gRPC server (${DEFAULT_RPC_SERVER_TRANSPORT}); <h2|grpc_js>_server_*: the same calls to a posts process on each implementation, in the same rounds (h2_over_grpc_js_server: their throughput ratio); posts CPU is both processes'`,
         `${IN_FLIGHT} in flight, one channel per worker, a unique pending_post_id per post; the posts process relays its outbox to JetStream during its phases`,
         "service: CreatePost from a load generator's caller (gRPC framed by hand over node:http2, every answer's status and post checked), so that the client library's own CPU does not take the shared cores from the service and PostgreSQL; service_grpc_js_caller: the same calls through @grpc/grpc-js",
         "raw pg: the transaction as a pg user writes it (BEGIN, UPDATE, INSERT, INSERT, COMMIT, unnamed statements) — the target's baseline; the service writes a root post that names nobody in one prepared statement",
