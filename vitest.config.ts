@@ -34,6 +34,20 @@ export default defineConfig({
           teardownTimeout: 30_000,
         },
       },
+      {
+        // The integration tests of presence and accounts once more, every gRPC server they start on
+        // the implementation services do not run by default (SB_RPC_SERVER; packages/rpc tests both itself).
+        extends: true,
+        test: {
+          name: "int-grpc-js",
+          include: ["services/{presence,accounts}/test/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          env: { SB_RPC_SERVER: "grpc-js" },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          teardownTimeout: 30_000,
+        },
+      },
     ],
   },
 });

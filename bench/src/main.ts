@@ -1,6 +1,10 @@
 /**
  * `make bench`: runs every scenario in bench/src/scenarios (or those named in BENCH_SCENARIOS,
  * comma-separated), prints each report and writes them to bench/results/<time>.json.
+ *
+ * QUICK=1 (`make bench QUICK=1`): a short run of the gRPC scenarios, presence-read and
+ * grpc-create-post (unless BENCH_SCENARIOS names others), at BENCH_SCALE 0.2 unless set, their
+ * ladders skipped: every figure that compares the two gRPC server implementations, in minutes.
  */
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -8,8 +12,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Scenario, ScenarioReport } from "./scenario.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wanted = (process.env.BENCH_SCENARIOS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-const scale = Number(process.env.BENCH_SCALE ?? "1") || 1;
+const quick = /^(1|true|yes|on)$/i.test(process.env.QUICK ?? "");
+const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post" : "")).split(",").map((s) => s.trim()).filter(Boolean);
+const scale = Number(process.env.BENCH_SCALE ?? (quick ? "0.2" : "1")) || 1;
 
 const scenarios: Scenario[] = [];
 for (const f of readdirSync(join(here, "scenarios")).filter((f) => f.endsWith(".js")).sort()) {
@@ -27,7 +32,7 @@ for (const s of scenarios) {
   console.log(`\n== ${s.name}: ${s.description}`);
   const started = Date.now();
   try {
-    const r = await s.run({ scale, log: (m) => console.log(`   ${m}`) });
+    const r = await s.run({ scale, quick, log: (m) => console.log(`   ${m}`) });
     results[s.name] = r;
     for (const [k, v] of Object.entries(r.figures)) console.log(`   ${k.padEnd(36)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
     for (const n of r.notes ?? []) console.log(`   note: ${n}`);
@@ -41,6 +46,6 @@ for (const s of scenarios) {
 }
 const out = join(here, "..", "results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ scale, results }, null, 2));
+writeFileSync(out, JSON.stringify({ scale, quick, results }, null, 2));
 console.log(`\nreport: ${out}`);
 process.exit(failed > 0 ? 1 : 0);

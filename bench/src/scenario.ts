@@ -8,6 +8,8 @@ export interface Scenario {
 export interface ScenarioContext {
   /** Scale factor from BENCH_SCALE (default 1); scenarios size their load by it. */
   readonly scale: number;
+  /** QUICK=1: a short run that still prints every figure a report compares (scenarios may skip ladders). */
+  readonly quick: boolean;
   log(msg: string): void;
 }
 
@@ -26,4 +28,9 @@ export interface ScenarioReport {
 export function profiledNodeArgs(): string[] {
   const dir = process.env.BENCH_PROFILE_DIR;
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
+/** A figure name's part for a gRPC server implementation (SB_RPC_SERVER): h2, grpc_js. */
+export function transportKey(t: string): string {
+  return t.replace(/-/g, "_");
 }

@@ -8,7 +8,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
 import { GetStatusRequestSchema, GetStatusResponseSchema, PresenceService } from "@switchboard/proto/presence";
-import { createRpcServer, type ImplOf, type RpcServer } from "@switchboard/rpc";
+import { createRpcServer, RPC_SERVER_TRANSPORTS, type ImplOf, type RpcServer } from "@switchboard/rpc";
 import { connectLeanGrpc, LeanGrpcError, type LeanGrpcClient } from "../src/lean-grpc.js";
 
 const never = () => new Promise<never>(() => {});
@@ -29,12 +29,12 @@ const impl: ImplOf<typeof PresenceService> = {
 const path = `/${PresenceService.typeName}/GetStatus`;
 const ask = (userId: string) => toBinary(GetStatusRequestSchema, create(GetStatusRequestSchema, { userId }));
 
-describe("lean gRPC caller", () => {
+describe.each(RPC_SERVER_TRANSPORTS)("lean gRPC caller against a server on %s", (transport) => {
   let server: RpcServer;
   let port: number;
   let client: LeanGrpcClient;
   beforeAll(async () => {
-    server = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: 64 * 1024, defaultDeadlineMs: 5_000, logger: silentLogger });
+    server = createRpcServer({ transport, host: "127.0.0.1", port: 0, maxMessageBytes: 64 * 1024, defaultDeadlineMs: 5_000, logger: silentLogger });
     server.add(PresenceService, impl);
     port = await server.start();
     client = await connectLeanGrpc({ address: `127.0.0.1:${String(port)}`, token: "tok-1", deadlineMs: 300 });

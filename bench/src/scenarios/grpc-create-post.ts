@@ -13,6 +13,9 @@
  *   on a small machine the ratio is decided by CPU, and these figures say whose.
  * - A third phase sends CreatePost calls that fail validation (no database work): the cost of
  *   the gRPC hop and session check alone, the floor under any service call.
+ * - The service runs on each gRPC server implementation (SB_RPC_SERVER: our own HTTP/2,
+ *   @grpc/grpc-js's Server) in the same run: a block of rounds per implementation, each with a
+ *   posts process of its own on the same database, the raw phases in every block.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -22,12 +25,12 @@ import { AppError, newEvent, newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostedHintsSchema } from "@switchboard/proto/events";
 import { CreatePostRequestSchema, CreatePostResponseSchema, PostsService } from "@switchboard/proto/posts";
-import { createRpcClient } from "@switchboard/rpc";
+import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS, type RpcServerTransport } from "@switchboard/rpc";
 import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle } from "@switchboard/testkit";
 import { closedLoop, percentile } from "../closed-loop.js";
 import { connectLeanGrpc } from "../lean-grpc.js";
 import { processCpuSeconds } from "../proc-cpu.js";
-import { profiledNodeArgs, type Scenario, type ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, transportKey, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const TARGET_RATIO = 0.7;
@@ -162,6 +165,7 @@ function rawOneStatement(pool: pg.Pool, channelId: string, teamId: string, userI
 
 async function run(ctx: ScenarioContext) {
   const roundMs = Math.round((15_000 * ctx.scale) / ROUNDS);
+  const warm = (ms: number) => Math.round(ms * Math.min(1, ctx.scale));
   const nats = await startNatsServer();
   const db = await createTestDatabase("sb_bench");
   const procs: ChildHandle[] = [];
@@ -169,83 +173,104 @@ async function run(ctx: ScenarioContext) {
     const base = { SB_NATS_URL: nats.url, DATABASE_URL: db.url, SB_POD_NAME: "bench" };
     const accounts = await spawnDeployable("accounts", { ...base, SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0", SB_ACCOUNTS_DB_POOL_SIZE: "4" });
     procs.push(accounts);
-    const posts = await spawnDeployable("posts", {
-      ...base,
-      SB_POSTS_GRPC_PORT: "0",
-      SB_POSTS_OPS_PORT: "0",
-      SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
-      SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
-    }, profiledNodeArgs());
-    procs.push(posts);
     const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
-    const client = createRpcClient(PostsService, { address: `127.0.0.1:${String(posts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
     // Raw: the same statements straight from `pg`, on the schema the service created, into a
     // copy of the outbox table (same columns and indexes) that the service's relay leaves alone.
     // Idle connections stay open between phases: their backends (and the CPU they used) must
     // outlive the meter's before/after readings.
     const pool = new pg.Pool({ connectionString: db.url, max: IN_FLIGHT, idleTimeoutMillis: 0, options: "-c search_path=posts" });
-    let closeLean = async (): Promise<void> => {};
     try {
       await acc.createUser({ username: "bench", email: "bench@example.com", password: "password-1" });
       const { token, user } = await acc.login({ loginId: "bench", password: "password-1" });
       const userId = user!.id;
-      const team = (await client.createTeam({ name: "bench", displayName: "Bench", allowOpenInvite: true }, { token })).team!;
-      const channels: string[] = [];
-      for (let i = 0; i < IN_FLIGHT * 2; i++) {
-        channels.push((await client.createChannel({ teamId: team.id, name: `bench-${i}`, displayName: `Bench ${i}` }, { token })).channel!.id);
-      }
-      await pool.query("CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)");
-      const meter = () => cpuSnapshot(posts.pid, db.name);
-      // The load generator's caller: hand-framed gRPC over node:http2, every answer checked
-      // (lean-grpc.ts). The same calls through grpc-js are measured beside it.
-      const lean = await connectLeanGrpc({ address: `127.0.0.1:${String(posts.ready.grpc_port)}`, token });
-      closeLean = () => lean.close();
-      const createPostPath = `/${PostsService.typeName}/${PostsService.method.createPost.name}`;
-      const postRequest = (w: number, i: number) => ({
-        post: { channelId: channels[w]!, message: `bench message ${i}`, pendingPostId: `${userId}:${w}:${i}:${newId()}` },
-        setOnline: true,
-      });
-      const servicePost = async (w: number, i: number) => {
-        const request = create(CreatePostRequestSchema, postRequest(w, i));
-        const { post } = fromBinary(CreatePostResponseSchema, await lean.unary(createPostPath, toBinary(CreatePostRequestSchema, request)));
-        if (post?.channelId !== channels[w] || post.id.length !== 26) throw new Error("CreatePost answered without the post");
-      };
-      const servicePostGrpcJs = async (w: number, i: number) => {
-        await client.createPost(postRequest(w, i), { token });
-      };
-      const ops = channels.slice(IN_FLIGHT).map((ch) => rawCreatePost(pool, ch, team.id, userId));
-      const rawPost = (w: number) => ops[w]!();
-      const oneOps = channels.slice(IN_FLIGHT).map((ch) => rawOneStatement(pool, ch, team.id, userId));
-      const rawOne = (w: number) => oneOps[w]!();
-      const rejected = async () => {
-        const r = await client.createPost({ post: { channelId: "not-an-id", message: "x" } }, { token }).catch((e: unknown) => e);
-        if (!(r instanceof AppError) || r.code !== "invalid_argument") throw new Error(`expected INVALID_ARGUMENT, got ${String(r)}`);
-      };
-
-      ctx.log(`warming up, then ${ROUNDS} alternating rounds of ${roundMs} ms per phase, ${IN_FLIGHT} in flight`);
-      await drive(3_000, meter, servicePost);
-      await drive(2_000, meter, rawPost);
-      await drive(2_000, meter, rawOne);
-      await drive(2_000, meter, servicePostGrpcJs);
-      const service: Phase[] = [];
-      const viaGrpcJs: Phase[] = [];
+      let setup: { teamId: string; channels: string[] } | undefined;
       const raw: Phase[] = [];
       const one: Phase[] = [];
-      const rate = (p: Phase) => (p.count / p.seconds).toFixed(0);
-      for (let r = 0; r < ROUNDS; r++) {
-        service.push(await drive(roundMs, meter, servicePost));
-        raw.push(await drive(roundMs, meter, rawPost));
-        one.push(await drive(roundMs, meter, rawOne));
-        viaGrpcJs.push(await drive(roundMs, meter, servicePostGrpcJs));
-        ctx.log(
-          `round ${r + 1}: service ${rate(service[r]!)} tx/s, raw ${rate(raw[r]!)} tx/s, raw one statement ${rate(one[r]!)} tx/s, service via grpc-js ${rate(viaGrpcJs[r]!)} tx/s`,
-        );
+      const blocks = new Map<RpcServerTransport, { service: Phase[]; viaGrpcJs: Phase[]; floor: Phase }>();
+      // One block per gRPC server implementation, the default first: a posts process on it (one
+      // at a time: two pools of IN_FLIGHT connections and the raw one would pass PostgreSQL's
+      // 100 connections), its phases alternating in rounds with the raw ones.
+      for (const transport of [DEFAULT_RPC_SERVER_TRANSPORT, ...RPC_SERVER_TRANSPORTS.filter((t) => t !== DEFAULT_RPC_SERVER_TRANSPORT)]) {
+        const posts = await spawnDeployable("posts", {
+          ...base,
+          SB_RPC_SERVER: transport,
+          SB_POSTS_GRPC_PORT: "0",
+          SB_POSTS_OPS_PORT: "0",
+          SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+          SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
+        }, profiledNodeArgs());
+        procs.push(posts);
+        if (posts.ready.grpc_server !== transport) throw new Error(`posts asked to serve on ${transport} serves on ${String(posts.ready.grpc_server)}`);
+        const client = createRpcClient(PostsService, { address: `127.0.0.1:${String(posts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+        let closeLean = async (): Promise<void> => {};
+        try {
+          if (setup === undefined) {
+            const team = (await client.createTeam({ name: "bench", displayName: "Bench", allowOpenInvite: true }, { token })).team!;
+            const channels: string[] = [];
+            for (let i = 0; i < IN_FLIGHT * 2; i++) {
+              channels.push((await client.createChannel({ teamId: team.id, name: `bench-${i}`, displayName: `Bench ${i}` }, { token })).channel!.id);
+            }
+            await pool.query("CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)");
+            setup = { teamId: team.id, channels };
+          }
+          const { teamId, channels } = setup;
+          const meter = () => cpuSnapshot(posts.pid, db.name);
+          // The load generator's caller: hand-framed gRPC over node:http2, every answer checked
+          // (lean-grpc.ts). The same calls through grpc-js are measured beside it.
+          const lean = await connectLeanGrpc({ address: `127.0.0.1:${String(posts.ready.grpc_port)}`, token });
+          closeLean = () => lean.close();
+          const createPostPath = `/${PostsService.typeName}/${PostsService.method.createPost.name}`;
+          const postRequest = (w: number, i: number) => ({
+            post: { channelId: channels[w]!, message: `bench message ${i}`, pendingPostId: `${userId}:${w}:${i}:${newId()}` },
+            setOnline: true,
+          });
+          const servicePost = async (w: number, i: number) => {
+            const request = create(CreatePostRequestSchema, postRequest(w, i));
+            const { post } = fromBinary(CreatePostResponseSchema, await lean.unary(createPostPath, toBinary(CreatePostRequestSchema, request)));
+            if (post?.channelId !== channels[w] || post.id.length !== 26) throw new Error("CreatePost answered without the post");
+          };
+          const servicePostGrpcJs = async (w: number, i: number) => {
+            await client.createPost(postRequest(w, i), { token });
+          };
+          const ops = channels.slice(IN_FLIGHT).map((ch) => rawCreatePost(pool, ch, teamId, userId));
+          const rawPost = (w: number) => ops[w]!();
+          const oneOps = channels.slice(IN_FLIGHT).map((ch) => rawOneStatement(pool, ch, teamId, userId));
+          const rawOne = (w: number) => oneOps[w]!();
+          const rejected = async () => {
+            const r = await client.createPost({ post: { channelId: "not-an-id", message: "x" } }, { token }).catch((e: unknown) => e);
+            if (!(r instanceof AppError) || r.code !== "invalid_argument") throw new Error(`expected INVALID_ARGUMENT, got ${String(r)}`);
+          };
+
+          ctx.log(`posts on ${transport}: warming up, then ${ROUNDS} alternating rounds of ${roundMs} ms per phase, ${IN_FLIGHT} in flight`);
+          await drive(warm(3_000), meter, servicePost);
+          await drive(warm(2_000), meter, rawPost);
+          await drive(warm(2_000), meter, rawOne);
+          await drive(warm(2_000), meter, servicePostGrpcJs);
+          const service: Phase[] = [];
+          const viaGrpcJs: Phase[] = [];
+          const rate = (p: Phase) => (p.count / p.seconds).toFixed(0);
+          for (let r = 0; r < ROUNDS; r++) {
+            const s = await drive(roundMs, meter, servicePost);
+            const rw = await drive(roundMs, meter, rawPost);
+            const o = await drive(roundMs, meter, rawOne);
+            const g = await drive(roundMs, meter, servicePostGrpcJs);
+            service.push(s);
+            raw.push(rw);
+            one.push(o);
+            viaGrpcJs.push(g);
+            ctx.log(`round ${r + 1} (posts on ${transport}): service ${rate(s)} tx/s, raw ${rate(rw)} tx/s, raw one statement ${rate(o)} tx/s, service via grpc-js ${rate(g)} tx/s`);
+          }
+          blocks.set(transport, { service, viaGrpcJs, floor: await drive(roundMs, meter, rejected) });
+        } finally {
+          await closeLean();
+          client.close();
+          await posts.stop();
+        }
       }
-      const floor = await drive(roundMs, meter, rejected);
-      return { service: merge(service), raw: merge(raw), one: merge(one), grpcJs: merge(viaGrpcJs), floor: merge([floor]) };
+      const main = blocks.get(DEFAULT_RPC_SERVER_TRANSPORT)!;
+      const byTransport = new Map([...blocks].map(([t, b]) => [t, { service: merge(b.service), grpcJs: merge(b.viaGrpcJs) }] as const));
+      return { service: merge(main.service), byTransport, raw: merge(raw), one: merge(one), grpcJs: merge(main.viaGrpcJs), floor: merge([main.floor]) };
     } finally {
-      await closeLean();
-      client.close();
       acc.close();
       await pool.end();
     }
@@ -260,7 +285,21 @@ export const scenario: Scenario = {
   name: "grpc-create-post",
   description: `CreatePost over gRPC at ${IN_FLIGHT} in flight vs the same transaction with raw pg, same PostgreSQL, same run`,
   async run(ctx) {
-    const { service, raw, one, grpcJs, floor } = await run(ctx);
+    const { service, byTransport, raw, one, grpcJs, floor } = await run(ctx);
+    // Each gRPC server implementation's figures: the reason for keeping our own HTTP/2, or not.
+    const serverFigures: Record<string, number> = {};
+    for (const [t, m] of byTransport) {
+      const k = `${transportKey(t)}_server_`;
+      Object.assign(serverFigures, {
+        [`${k}tx_per_s`]: m.service.txPerS,
+        [`${k}p50_ms`]: m.service.p50Ms,
+        [`${k}p99_ms`]: m.service.p99Ms,
+        [`${k}cpu_ms_per_call_posts`]: m.service.cpu.posts,
+        [`${k}grpc_js_caller_tx_per_s`]: m.grpcJs.txPerS,
+        [`${k}grpc_js_caller_p99_ms`]: m.grpcJs.p99Ms,
+      });
+    }
+    serverFigures.h2_over_grpc_js_server = byTransport.get("h2")!.service.txPerS / byTransport.get("grpc-js")!.service.txPerS;
     const ratio = service.txPerS / raw.txPerS;
     const cpuFigures = (prefix: string, c: typeof service.cpu, txPerS: number) => ({
       // How much of the machine the phase kept busy: below the core count, it waited on something.
@@ -281,6 +320,7 @@ export const scenario: Scenario = {
         ratio,
         raw_one_statement_tx_per_s: one.txPerS,
         ratio_vs_raw_one_statement: service.txPerS / one.txPerS,
+        ...serverFigures,
         // The same CreatePost calls made through @grpc/grpc-js (as Switchboard's own
         // components call each other): that library's client costs land on the same cores.
         service_grpc_js_caller_tx_per_s: grpcJs.txPerS,
@@ -300,6 +340,7 @@ export const scenario: Scenario = {
       },
       target: { text: `service >= ${TARGET_RATIO * 100}% of raw pg throughput`, met: ratio >= TARGET_RATIO },
       notes: [
+        `service_*: posts on the default gRPC server (${DEFAULT_RPC_SERVER_TRANSPORT}); <h2|grpc_js>_server_*: the same calls to a posts process on each implementation, a block of rounds each in the same run, raw phases in every block (h2_over_grpc_js_server: their throughput ratio)`,
         `${IN_FLIGHT} in flight, one channel per worker, a unique pending_post_id per post; the posts process relays its outbox to JetStream during its phases`,
         "service: CreatePost from a load generator's caller (gRPC framed by hand over node:http2, every answer's status and post checked), so that the client library's own CPU does not take the shared cores from the service and PostgreSQL; service_grpc_js_caller: the same calls through @grpc/grpc-js",
         "raw pg: the transaction as a pg user writes it (BEGIN, UPDATE, INSERT, INSERT, COMMIT, unnamed statements) — the target's baseline; the service writes a root post that names nobody in one prepared statement",

@@ -1,4 +1,4 @@
-import type { GrpcCall } from "./call.js";
+import type { ServerCall } from "./call.js";
 import type { CallContext } from "./context.js";
 
 const BEARER = /^bearer\s+(\S+)$/i;
@@ -13,7 +13,7 @@ export class ServerCallContext implements CallContext {
   private controller: AbortController | undefined;
 
   constructor(
-    private readonly call: GrpcCall,
+    private readonly call: ServerCall,
     readonly method: string,
     readonly deadline: number,
   ) {}
@@ -34,8 +34,7 @@ export class ServerCallContext implements CallContext {
   }
 
   get peer(): string {
-    const sock = this.call.stream.socket;
-    return `${sock.remoteAddress ?? "?"}:${String(sock.remotePort ?? 0)}`;
+    return this.call.peer;
   }
 
   /** Aborts the signal (made now if nobody asked for it yet, so a later look sees it aborted). */

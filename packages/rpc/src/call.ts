@@ -65,7 +65,34 @@ class FramedMessage implements PayloadWriter {
   }
 }
 
-export class GrpcCall {
+/**
+ * One call as a method sees it, whichever server carries it (server.ts): its metadata and
+ * deadline, request messages in, answers and a final status out.
+ */
+export interface ServerCall {
+  /** Absolute deadline (Unix ms); Infinity when the caller set none. */
+  readonly deadline: number;
+  /** "address:port" of the caller. */
+  readonly peer: string;
+  /** Set by the method: each complete request message (bidi methods). */
+  onMessage: ((msg: Buffer) => void) | undefined;
+  /** Set by the method: the caller has sent its last message (bidi methods). */
+  onHalfClose: (() => void) | undefined;
+  /** Set by the method: the call ended without an answer (cancelled, or the connection lost). */
+  onCancel: (() => void) | undefined;
+  readonly isDone: boolean;
+  /** The first value of a metadata key (lower-case). */
+  metadata(key: string): string | undefined;
+  /** Sends one response message; one over the message limit ends the call with RESOURCE_EXHAUSTED. */
+  send(msg: Uint8Array): void;
+  /** Sends one response message its writer produces (message-writer.ts); throws when the writer miscounts. */
+  sendWith(writer: MessageWriter): void;
+  /** Ends the call with a status (after the messages sent). */
+  finish(s: CallStatus): void;
+}
+
+/** A gRPC call on a stream of our own HTTP/2 (h2/connection.ts). */
+export class GrpcCall implements ServerCall {
   /** Absolute deadline (Unix ms); Infinity when the caller set none. */
   readonly deadline: number;
   /** Set by the method: each complete request message. */
@@ -109,6 +136,11 @@ export class GrpcCall {
   /** The first value of a metadata key (lower-case). */
   metadata(key: string): string | undefined {
     return this.stream.header(key);
+  }
+
+  get peer(): string {
+    const sock = this.stream.socket;
+    return `${sock.remoteAddress ?? "?"}:${String(sock.remotePort ?? 0)}`;
   }
 
   get isDone(): boolean {
@@ -198,10 +230,10 @@ export class GrpcCall {
 /** How the server runs one method. */
 export interface MethodHandler {
   /**
-   * true: the call carries exactly one request message, handed over once the caller has
-   * half-closed (unary and server-streaming methods). false: `handle` gets no request and
-   * reads the call's messages itself (client- and bidi-streaming methods).
+   * unary and serverStream: the call carries exactly one request message, handed over once
+   * the caller has half-closed. bidi: `handle` gets no request and reads the call's messages
+   * itself (onMessage, onHalfClose).
    */
-  readonly singleRequest: boolean;
-  handle(call: GrpcCall, request: Buffer | undefined): void;
+  readonly kind: "unary" | "serverStream" | "bidi";
+  handle(call: ServerCall, request: Buffer | undefined): void;
 }

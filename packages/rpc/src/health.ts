@@ -6,7 +6,7 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "@switchboard/proto/health";
-import type { GrpcCall, MethodHandler } from "./call.js";
+import type { MethodHandler, ServerCall } from "./call.js";
 
 /**
  * grpc.health.v1: "" is the whole server. Services start NOT_SERVING and report SERVING only
@@ -31,7 +31,7 @@ export function createHealthService(): HealthService {
     for (const w of watchers) if (w.service === service) w.send(s);
   };
   const encode = (s: ServingStatus): Uint8Array => toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: s }));
-  const serviceOf = (call: GrpcCall, request: Buffer | undefined): string | undefined => {
+  const serviceOf = (call: ServerCall, request: Buffer | undefined): string | undefined => {
     try {
       return fromBinary(HealthCheckRequestSchema, request!).service;
     } catch {
@@ -54,7 +54,7 @@ export function createHealthService(): HealthService {
     },
     methods() {
       const check: MethodHandler = {
-        singleRequest: true,
+        kind: "unary",
         handle(call, request) {
           const service = serviceOf(call, request);
           if (service === undefined) return;
@@ -65,7 +65,7 @@ export function createHealthService(): HealthService {
         },
       };
       const watch: MethodHandler = {
-        singleRequest: true,
+        kind: "serverStream",
         handle(call, request) {
           const service = serviceOf(call, request);
           if (service === undefined) return;

@@ -16,3 +16,12 @@ export abstract class MessageWriter<Desc extends DescMessage = DescMessage> {
   abstract readonly length: number;
   abstract writeTo(out: Buffer, at: number): number;
 }
+
+/**
+ * A response already in protobuf wire form, for hot paths that keep their answers encoded
+ * (the bytes must be a valid encoding of the method's output message; nothing checks them).
+ */
+export class EncodedResponse<Desc extends DescMessage = DescMessage> {
+  declare readonly desc?: Desc;
+  constructor(readonly bytes: Uint8Array) {}
+}

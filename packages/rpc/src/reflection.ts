@@ -70,7 +70,7 @@ export function reflectionMethods(services: readonly GenService<GenServiceMethod
 
   const m = ServerReflection.method.serverReflectionInfo;
   const info: MethodHandler = {
-    singleRequest: false,
+    kind: "bidi",
     handle(call) {
       call.onMessage = (buf) => {
         let req: ServerReflectionRequest;

@@ -1,52 +1,36 @@
 /**
- * The gRPC server side of the glue: a typed implementation per generated protobuf-es service
- * descriptor, served over our own HTTP/2 (h2/connection.ts) on a plain TCP listener: request
- * parsing that answers INVALID_ARGUMENT, a default deadline, a message size limit, error
- * mapping, metrics, the standard health service and (when asked) reflection.
+ * The gRPC server side of the glue, behind one interface with two implementations: our own
+ * HTTP/2 (h2-server.ts, on h2/connection.ts) and @grpc/grpc-js's Server (grpc-js-server.ts).
+ * Both run the same method handlers (methods.ts): request parsing that answers
+ * INVALID_ARGUMENT, a default deadline, message size limits, error mapping, metrics, the
+ * standard health service and (when asked) reflection; answers already encoded
+ * (EncodedResponse, MessageWriter) go out as they are on both.
  */
-import { createServer, type Server, type Socket } from "node:net";
-import { status as Status } from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { AppError } from "@switchboard/model";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
-import { GrpcCall, headerBlock, parseGrpcTimeout, type CallStatus, type MethodHandler } from "./call.js";
-import { ServerCallContext } from "./call-context.js";
-import type { CallContext } from "./context.js";
-import { DeadlineSweeper } from "./deadlines.js";
-import { toCallStatus } from "./errors.js";
-import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
-import { H2Connection, type ServerStream } from "./h2/connection.js";
-import { createHealthService, type HealthService } from "./health.js";
-import { MessageWriter } from "./message-writer.js";
-import { reflectionMethods } from "./reflection.js";
+import { createGrpcJsServer } from "./grpc-js-server.js";
+import { createH2Server } from "./h2-server.js";
+import type { HealthService } from "./health.js";
+import { createMethodTable, type RequestDecoders, type ServiceImpl } from "./methods.js";
 
-type UnaryMethods<T extends GenServiceMethods> = {
-  [K in keyof T as T[K]["methodKind"] extends "unary" ? K : never]: T[K];
-};
+export type { ServiceImpl, ImplOf, RequestDecoders } from "./methods.js";
+export { EncodedResponse } from "./message-writer.js";
 
+/** The implementations of RpcServer: our own HTTP/2, or @grpc/grpc-js's Server. */
+export const RPC_SERVER_TRANSPORTS = ["h2", "grpc-js"] as const;
+export type RpcServerTransport = (typeof RPC_SERVER_TRANSPORTS)[number];
 /**
- * A response already in protobuf wire form, for hot paths that keep their answers encoded
- * (the bytes must be a valid encoding of the method's output message; nothing checks them).
+ * The server services run unless configured otherwise. Our own HTTP/2 passes every test
+ * grpc-js's Server passes (test/server.int.test.ts runs them on both) and is several times
+ * faster: bench presence-read reports h2_server_* beside grpc_js_server_* in every run (calls/s,
+ * p50, p99, CPU per call), grpc-create-post the same (docs/benchmarks.md).
  */
-export class EncodedResponse<Desc extends DescMessage = DescMessage> {
-  declare readonly desc?: Desc;
-  constructor(readonly bytes: Uint8Array) {}
-}
-
-/** A typed implementation of a generated service's unary methods. */
-export type ServiceImpl<T extends GenServiceMethods> = {
-  [K in keyof UnaryMethods<T>]: (
-    req: MessageShape<T[K]["input"]>,
-    ctx: CallContext,
-  ) => Promise<MessageInitShape<T[K]["output"]> | EncodedResponse<T[K]["output"]> | MessageWriter<T[K]["output"]>>;
-};
-
-/** The implementation type of a generated service descriptor: `ImplOf<typeof PostsService>`. */
-export type ImplOf<S> = S extends GenService<infer T> ? ServiceImpl<T> : never;
+export const DEFAULT_RPC_SERVER_TRANSPORT: RpcServerTransport = "h2";
 
 export interface RpcServerOptions {
+  /** Which implementation serves; DEFAULT_RPC_SERVER_TRANSPORT when absent. */
+  readonly transport?: RpcServerTransport | undefined;
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -55,21 +39,25 @@ export interface RpcServerOptions {
   /** Applied to calls that arrive without a deadline. */
   readonly defaultDeadlineMs: number;
   /** Serve grpc.reflection.v1 (off in production unless asked for). */
-  readonly reflection?: boolean;
+  readonly reflection?: boolean | undefined;
+  /** A connection silent this long gets a PING (default 30 s)... */
+  readonly keepaliveMs?: number | undefined;
+  /** ...and is closed when the PING is not answered within this (default 10 s). */
+  readonly keepaliveTimeoutMs?: number | undefined;
   readonly logger: Logger;
-  readonly metrics?: MetricsRegistry;
+  readonly metrics?: MetricsRegistry | undefined;
 }
 
-/**
- * Request decoders that replace protobuf-es's for some methods of a service, for hot paths.
- * Each must give the same message fromBinary gives for every input it accepts, and throw
- * (answered INVALID_ARGUMENT) where fromBinary throws.
- */
-export type RequestDecoders<T extends GenServiceMethods> = {
-  [K in keyof UnaryMethods<T>]?: (bytes: Uint8Array) => MessageShape<T[K]["input"]>;
-};
+/** RpcServerOptions with every default applied, as the implementations get them. */
+export interface ResolvedServerOptions extends RpcServerOptions {
+  readonly transport: RpcServerTransport;
+  readonly reflection: boolean;
+  readonly keepaliveMs: number;
+  readonly keepaliveTimeoutMs: number;
+}
 
 export interface RpcServer {
+  readonly transport: RpcServerTransport;
   add<T extends GenServiceMethods>(service: GenService<T>, impl: ServiceImpl<T>, decoders?: RequestDecoders<T>): void;
   readonly health: HealthService;
   /** Binds and starts; resolves to the bound port. */
@@ -78,220 +66,17 @@ export interface RpcServer {
   stop(graceMs: number): Promise<void>;
 }
 
-/** HTTP/2 limits of every connection (h2/connection.ts). */
-const MAX_CONCURRENT_STREAMS = 4_096;
-const MAX_HEADER_LIST_BYTES = 16 << 10;
 const KEEPALIVE_MS = 30_000;
 const KEEPALIVE_TIMEOUT_MS = 10_000;
-const MIN_PING_INTERVAL_MS = 10_000;
-/** How late past its deadline a call may be cut off (deadlines.ts). */
-const DEADLINE_RESOLUTION_MS = 20;
 
-const NOT_POST = headerBlock([[":status", "405"]]);
-const NOT_GRPC = headerBlock([[":status", "415"]]);
-
-export function createRpcServer(o: RpcServerOptions): RpcServer {
-  const methods = new Map<string, MethodHandler>();
-  const health = createHealthService();
-  const services: GenService<GenServiceMethods>[] = [];
-  const connections = new Set<H2Connection>();
-  const deadlines = new DeadlineSweeper(DEADLINE_RESOLUTION_MS);
-  let listener: Server | undefined;
-  let stopped: Promise<void> | undefined;
-  /** Set by stop(): called when the last connection has closed. */
-  let drained: (() => void) | undefined;
-  const handled = o.metrics?.counter({
-    name: "sb_rpc_server_handled_total",
-    help: "gRPC calls completed, by method and status code",
-    labelNames: ["method", "code"],
-  });
-  const latency = o.metrics?.histogram({
-    name: "sb_rpc_server_handling_seconds",
-    help: "gRPC call handling time",
-    labelNames: ["method"],
-  });
-
-  function unaryMethod(method: DescMethod, fn: (req: never, ctx: CallContext) => Promise<unknown>, decoder?: (bytes: Uint8Array) => unknown): MethodHandler {
-    const decode = decoder ?? ((bytes: Uint8Array): unknown => fromBinary(method.input, bytes));
-    const fullName = `${method.parent.typeName}/${method.name}`;
-    const log = o.logger.child({ rpc: fullName });
-    const codeLabel = (c: Status): string => Status[c] ?? String(c);
-    return {
-      singleRequest: true,
-      handle(call, request) {
-        const started = performance.now();
-        const byDefault = !Number.isFinite(call.deadline);
-        const deadline = byDefault ? Date.now() + o.defaultDeadlineMs : call.deadline;
-        const ctx = new ServerCallContext(call, fullName, deadline);
-        const expiry = {
-          deadline,
-          slot: -1,
-          expire() {
-            const e = byDefault
-              ? new AppError("deadline_exceeded", `no deadline was set; the server's default of ${o.defaultDeadlineMs} ms passed`, "api.context.deadline_exceeded.app_error")
-              : new AppError("deadline_exceeded", "Deadline exceeded", "api.context.deadline_exceeded.app_error");
-            ctx.abort(e);
-            finish(toCallStatus(e));
-          },
-        };
-        const finish = (s: CallStatus): void => {
-          if (call.isDone) return;
-          deadlines.delete(expiry);
-          handled?.inc({ method: fullName, code: codeLabel(s.code) });
-          latency?.observe((performance.now() - started) / 1e3, { method: fullName });
-          call.finish(s);
-        };
-        deadlines.add(expiry);
-        call.onCancel = () => {
-          // The caller went away (RST_STREAM or a lost connection): nobody to answer.
-          deadlines.delete(expiry);
-          ctx.abort(new AppError("unavailable", "call cancelled"));
-        };
-
-        let req: unknown;
-        try {
-          req = decode(request!);
-        } catch {
-          finish({ code: Status.INVALID_ARGUMENT, details: `request is not a valid ${method.input.typeName}` });
-          return;
-        }
-        fn(req as never, ctx).then(
-          (res) => {
-            if (call.isDone) return;
-            let answer: Uint8Array | MessageWriter;
-            try {
-              answer = res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output as DescMessage, res as never));
-            } catch (e: unknown) {
-              log.error({ err: e }, "response serialization failed");
-              finish(toCallStatus(AppError.from(e)));
-              return;
-            }
-            if (answer.length > o.maxMessageBytes) {
-              log.error({ bytes: answer.length, limit: o.maxMessageBytes }, "response larger than the message limit");
-              finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${answer.length} bytes exceeds the limit of ${o.maxMessageBytes}` });
-              return;
-            }
-            if (answer instanceof MessageWriter) {
-              try {
-                call.sendWith(answer);
-              } catch (e: unknown) {
-                log.error({ err: e }, "response writer failed");
-                finish(toCallStatus(AppError.from(e)));
-                return;
-              }
-            } else {
-              call.send(answer);
-            }
-            finish({ code: Status.OK });
-          },
-          (e: unknown) => {
-            const err = AppError.from(e);
-            if (err.code === "internal") log.error({ err: e }, "call failed");
-            else log.debug({ code: err.code, id: err.id }, "call rejected");
-            finish(toCallStatus(err));
-          },
-        );
-      },
-    };
-  }
-
-  /** A new request stream: checks what HTTP/2 and gRPC require, then hands it to its method. */
-  function onStream(stream: ServerStream): void {
-    if (stream.headerListTooLarge) {
-      new GrpcCall(stream, "", o.maxMessageBytes, undefined).finish({ code: Status.RESOURCE_EXHAUSTED, details: "request metadata too large" });
-      return;
-    }
-    if (stream.header(":method") !== "POST") return stream.respond(NOT_POST, true);
-    if (!stream.header("content-type")?.startsWith("application/grpc")) return stream.respond(NOT_GRPC, true);
-    const path = stream.header(":path") ?? "";
-    const timeoutMs = parseGrpcTimeout(stream.header("grpc-timeout"));
-    const call = new GrpcCall(stream, path, o.maxMessageBytes, Number.isNaN(timeoutMs) ? undefined : timeoutMs);
-    if (Number.isNaN(timeoutMs)) return call.finish({ code: Status.INTERNAL, details: `invalid grpc-timeout: ${stream.header("grpc-timeout") ?? ""}` });
-    const encoding = stream.header("grpc-encoding");
-    if (encoding !== undefined && encoding !== "identity") {
-      return call.finish({ code: Status.UNIMPLEMENTED, details: `grpc-encoding ${encoding} is not supported`, metadata: [["grpc-accept-encoding", "identity"]] });
-    }
-    const m = methods.get(path);
-    if (m === undefined) return call.finish({ code: Status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
-    if (!m.singleRequest) return m.handle(call, undefined);
-    let request: Buffer | undefined;
-    call.onMessage = (msg) => {
-      if (request === undefined) request = msg;
-      else call.finish({ code: Status.INVALID_ARGUMENT, details: `${path} takes exactly one request message` });
-    };
-    call.onHalfClose = () => {
-      if (request === undefined) call.finish({ code: Status.INVALID_ARGUMENT, details: `${path} takes exactly one request message` });
-      else m.handle(call, request);
-    };
-  }
-
-  function onConnection(socket: Socket): void {
-    if (stopped) {
-      socket.destroy();
-      return;
-    }
-    const conn = new H2Connection(socket, {
-      windowBytes: FLOW_CONTROL_WINDOW_BYTES,
-      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
-      maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
-      keepaliveMs: KEEPALIVE_MS,
-      keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
-      minPingIntervalMs: MIN_PING_INTERVAL_MS,
-      onStream,
-      onClose: (c) => {
-        connections.delete(c);
-        if (connections.size === 0) drained?.();
-      },
-    });
-    connections.add(conn);
-  }
-
-  return {
-    health,
-    add(service, impl, decoders) {
-      for (const method of service.methods) {
-        if (method.methodKind !== "unary") throw new Error(`${method.name}: only unary methods are supported`);
-        const fn = (impl as Record<string, (req: never, ctx: CallContext) => Promise<unknown>>)[method.localName];
-        if (typeof fn !== "function") throw new Error(`${service.typeName}.${method.name} is not implemented`);
-        const decoder = (decoders as Record<string, ((bytes: Uint8Array) => unknown) | undefined> | undefined)?.[method.localName];
-        methods.set(`/${service.typeName}/${method.name}`, unaryMethod(method, fn.bind(impl), decoder));
-      }
-      services.push(service as GenService<GenServiceMethods>);
-      health.register(service.typeName);
-    },
-    async start() {
-      for (const [path, h] of health.methods()) methods.set(path, h);
-      if (o.reflection) for (const [path, h] of reflectionMethods(services)) methods.set(path, h);
-      const server = createServer({ noDelay: true }, onConnection);
-      listener = server;
-      return new Promise<number>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(o.port, o.host, () => {
-          server.off("error", reject);
-          server.on("error", (e) => o.logger.error({ err: e }, "gRPC listener failed"));
-          const a = server.address();
-          resolve(typeof a === "object" && a ? a.port : o.port);
-        });
-      });
-    },
-    stop(graceMs) {
-      stopped ??= new Promise<void>((resolve) => {
-        // Each connection closes itself once its streams are done (GOAWAY); the last one ends the stop.
-        const force = setTimeout(() => {
-          for (const c of connections) c.destroy();
-        }, graceMs);
-        force.unref();
-        drained = () => {
-          clearTimeout(force);
-          resolve();
-        };
-        health.shutdown();
-        listener?.close();
-        for (const c of [...connections]) c.goaway();
-        if (connections.size === 0) drained();
-      });
-      return stopped;
-    },
+export function createRpcServer(options: RpcServerOptions): RpcServer {
+  const o: ResolvedServerOptions = {
+    ...options,
+    transport: options.transport ?? DEFAULT_RPC_SERVER_TRANSPORT,
+    reflection: options.reflection ?? false,
+    keepaliveMs: options.keepaliveMs ?? KEEPALIVE_MS,
+    keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
   };
+  const table = createMethodTable(o);
+  return o.transport === "grpc-js" ? createGrpcJsServer(o, table) : createH2Server(o, table);
 }
-

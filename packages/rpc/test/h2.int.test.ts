@@ -1,8 +1,9 @@
 /**
- * The gRPC server's own HTTP/2 (src/h2/connection.ts) over real loopback sockets, against
- * node:http2 and grpc-js clients and against raw frames: flow control both ways, frame
- * splitting, many streams at once, cancellation, graceful stop, and protocol violations that
- * end only the offending connection while everyone else keeps being served.
+ * What only our own HTTP/2 (src/h2/connection.ts) promises, over real loopback sockets against
+ * node:http2 clients and raw frames: its flow-control windows both ways, frame splitting,
+ * output batches under backpressure, HTTP errors for non-gRPC requests, and protocol
+ * violations that end only the offending connection while everyone else keeps being served.
+ * What both server implementations promise is in server.int.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as http2 from "node:http2";
@@ -10,11 +11,12 @@ import { connect, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { silentLogger } from "@switchboard/log";
-import { AppError } from "@switchboard/model";
 import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient, createRpcServer, EncodedResponse, MessageWriter, type ImplOf, type RpcServer } from "../src/index.js";
 import { headerBlock } from "../src/call.js";
 import { HpackDecoder } from "../src/h2/hpack.js";
+import { FLOW_CONTROL_WINDOW_BYTES } from "../src/flow-control.js";
+import { PREFACE, SETTINGS, frame, raw as rawTo, type RawResult } from "./wire.js";
 
 const never = () => new Promise<never>(() => {});
 const MAX_MESSAGE = 8 << 20;
@@ -42,40 +44,15 @@ class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
     return at + this.bytes.length;
   }
 }
-let cancelled = 0;
-/** Calls that reached the "wait-for-cancel" handler. */
-let awaitingCancel = 0;
-/** In-place writers handed out (one per "writer" call the server has answered). */
-let writersMade = 0;
-/** The "slow" handler holds its call until the test releases it. */
-const slow = { entered: 0, done: 0, release: (): void => {} };
-
 const impl: ImplOf<typeof PresenceService> = {
-  async getStatus(req, ctx) {
-    if (req.userId === "unicode") throw new AppError("not_found", "Ünïcode 100% sure\nnew line", "app.test.unicode");
-    if (req.userId === "wait-for-cancel") {
-      awaitingCancel++;
-      await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
-      cancelled++;
-      return never();
-    }
-    if (req.userId === "slow") {
-      await new Promise<void>((resolve) => {
-        slow.release = resolve;
-        slow.entered++;
-      });
-      slow.done++;
-    }
+  async getStatus(req) {
     return { status: { userId: req.userId, status: "online" } };
   },
   // The request's size comes back as the count of statuses asked for; "big" asks for a large answer;
   // "writer", tag, n: n statuses "tag-i" written in place (MessageWriter); "bad-writer": one that miscounts.
   async getStatuses(req) {
     if (req.userIds[0] === "big") return new EncodedResponse(bigAnswer);
-    if (req.userIds[0] === "writer") {
-      writersMade++;
-      return new BytesWriter(taggedAnswer(req.userIds[1]!, Number(req.userIds[2])));
-    }
+    if (req.userIds[0] === "writer") return new BytesWriter(taggedAnswer(req.userIds[1]!, Number(req.userIds[2])));
     if (req.userIds[0] === "bad-writer") return new BytesWriter(taggedAnswer("x", 10), 3);
     return { statuses: [{ userId: String(req.userIds.length), status: "online" }] };
   },
@@ -90,7 +67,7 @@ let server: RpcServer;
 let port: number;
 
 beforeAll(async () => {
-  server = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: MAX_MESSAGE, defaultDeadlineMs: 5_000, logger: silentLogger });
+  server = createRpcServer({ transport: "h2", host: "127.0.0.1", port: 0, maxMessageBytes: MAX_MESSAGE, defaultDeadlineMs: 5_000, logger: silentLogger });
   server.add(PresenceService, impl);
   port = await server.start();
 });
@@ -101,17 +78,6 @@ afterAll(async () => {
 
 const client = () => createRpcClient(PresenceService, { address: `127.0.0.1:${port}`, defaultDeadlineMs: 10_000, maxMessageBytes: MAX_MESSAGE });
 
-function frame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(id, 5);
-  return Buffer.concat([h, payload]);
-}
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const SETTINGS = frame(0x4, 0, 0);
-
 const grpcRequestFields = (path = "/sb.presence.v1.PresenceService/GetStatus"): [string, string][] => [
   [":method", "POST"],
   [":scheme", "http"],
@@ -121,97 +87,26 @@ const grpcRequestFields = (path = "/sb.presence.v1.PresenceService/GetStatus"): 
   ["te", "trailers"],
 ];
 
-interface RawResult {
-  goaway?: { last: number; code: number; debug: string };
-  frames: { type: number; flags: number; id: number; payload: Buffer }[];
-  closed: boolean;
-}
-
-/**
- * How long a connection must stay quiet to show that the server sends nothing more: a wait that
- * is part of what the test asserts (nothing beyond the window, no GOAWAY after an answer). The
- * server writes all it may at once, so anything more would follow within a millisecond here.
- */
-const QUIET_MS = 200;
-
-interface RawOptions {
-  /** Collecting ends once this holds (default: a GOAWAY came) and QUIET_MS more have passed without anything new... */
-  readonly until?: (r: RawResult) => boolean;
-  /** ...when `quiet` is set; otherwise at once. */
-  readonly quiet?: boolean;
-  /** Gives up (resolving with what came) after this long; the assertions then show what was missing. */
-  readonly timeoutMs?: number;
-}
-
-/** Sends bytes on a raw connection; collects the server's frames until it closes or `until` holds. */
-function raw(bytes: Buffer[], o: RawOptions = {}): Promise<RawResult> {
-  const until = o.until ?? ((r: RawResult) => r.goaway !== undefined);
-  return new Promise((resolve) => {
-    const s: Socket = connect(port, "127.0.0.1");
-    let input = Buffer.alloc(0);
-    const result: RawResult = { frames: [], closed: false };
-    let quiet: NodeJS.Timeout | undefined;
-    const done = () => {
-      clearTimeout(deadline);
-      clearTimeout(quiet);
-      s.destroy();
-      resolve(result);
-    };
-    const deadline = setTimeout(done, o.timeoutMs ?? 10_000);
-    const check = () => {
-      if (!until(result)) return;
-      if (!o.quiet) return done();
-      clearTimeout(quiet);
-      quiet = setTimeout(done, QUIET_MS);
-    };
-    s.on("data", (d: Buffer) => {
-      input = Buffer.concat([input, d]);
-      while (input.length >= 9) {
-        const len = input.readUIntBE(0, 3);
-        if (input.length < 9 + len) break;
-        const f = { type: input[3]!, flags: input[4]!, id: input.readUInt32BE(5) & 0x7fffffff, payload: input.subarray(9, 9 + len) };
-        input = input.subarray(9 + len);
-        result.frames.push(f);
-        if (f.type === 0x7) result.goaway = { last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() };
-      }
-      check();
-    });
-    s.on("close", () => {
-      result.closed = true;
-      done();
-    });
-    s.on("error", () => undefined);
-    s.on("connect", () => {
-      for (const b of bytes) s.write(b);
-    });
-  });
-}
-
 async function stillServing(): Promise<void> {
   const c = client();
   expect((await c.getStatus({ userId: "after" })).status?.userId).toBe("after");
   c.close();
 }
 
+const raw = (bytes: Buffer[], ms?: number): Promise<RawResult> => rawTo(port, bytes, ms);
+
 describe("gRPC over our HTTP/2", () => {
-  it("sends an answer larger than the caller's 64 KiB windows and 16 KiB frames", async () => {
-    // node:http2 with its defaults: 65,535-byte windows, 16,384-byte frames.
+  it("opens 1 MiB HTTP/2 flow-control windows per stream and per connection, not the default 64 KiB", async () => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     try {
-      const body = Buffer.concat([Buffer.from([0, 0, 0, 0, 5]), Buffer.from([0x0a, 0x03, 0x62, 0x69, 0x67])]); // user_ids: ["big"]
-      const stream = session.request({ ":method": "POST", ":path": "/sb.presence.v1.PresenceService/GetStatuses", "content-type": "application/grpc", te: "trailers" });
-      const chunks: Buffer[] = [];
-      let trailers: http2.IncomingHttpHeaders = {};
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("trailers", (t) => (trailers = t));
-      stream.end(body);
-      await new Promise((r) => stream.on("close", r));
-      const all = Buffer.concat(chunks);
-      expect(bigAnswer.length).toBeGreaterThan(1 << 20);
-      expect(all.readUInt32BE(1)).toBe(bigAnswer.length);
-      expect(all.length).toBe(5 + bigAnswer.length);
-      expect(all.subarray(5).equals(Buffer.from(bigAnswer))).toBe(true);
-      expect(trailers["grpc-status"]).toBe("0");
+      await new Promise<void>((resolve, reject) => {
+        session.once("remoteSettings", () => resolve());
+        session.once("error", reject);
+      });
+      expect(session.remoteSettings.initialWindowSize).toBe(FLOW_CONTROL_WINDOW_BYTES);
+      // The connection's window arrives as a WINDOW_UPDATE; a ping's answer comes after it.
+      await new Promise<void>((resolve, reject) => session.ping((e) => (e ? reject(e) : resolve())));
+      expect(session.state.remoteWindowSize).toBe(FLOW_CONTROL_WINDOW_BYTES);
     } finally {
       session.close();
     }
@@ -235,51 +130,21 @@ describe("gRPC over our HTTP/2", () => {
     ];
     const dataOf = (r: RawResult) => r.frames.filter((f) => f.type === 0x0 && f.id === 1);
     const bytes = (r: RawResult) => dataOf(r).reduce((n, f) => n + f.payload.length, 0);
-    // The window's worth arrives, then the connection stays quiet (nothing beyond the window).
-    const windowful = (n: number) => ({ until: (r: RawResult) => bytes(r) >= n, quiet: true });
-    const trailers = (r: RawResult) => r.frames.some((f) => f.type === 0x1 && f.id === 1 && (f.flags & 0x1) === 0x1);
 
     // A stream window of 1,000 bytes and no WINDOW_UPDATE: exactly 1,000 bytes arrive.
-    const held = await raw([PREFACE, settings(1_000), ...request], windowful(1_000));
+    const held = await raw([PREFACE, settings(1_000), ...request], 500);
     expect(bytes(held)).toBe(1_000);
     // 3,000 more on the stream: 4,000 in all.
-    const more = await raw([PREFACE, settings(1_000), ...request, windowUpdate(1, 3_000)], windowful(4_000));
+    const more = await raw([PREFACE, settings(1_000), ...request, windowUpdate(1, 3_000)], 500);
     expect(bytes(more)).toBe(4_000);
     // Windows wide open: the whole answer, no frame over 16,384 bytes, then the trailers.
-    const open = await raw([PREFACE, settings(2 ** 31 - 1), windowUpdate(0, 2 ** 31 - 1 - 65_535), ...request], { until: trailers });
+    const open = await raw([PREFACE, settings(2 ** 31 - 1), windowUpdate(0, 2 ** 31 - 1 - 65_535), ...request], 2_000);
     expect(bytes(open)).toBe(5 + bigAnswer.length);
     expect(Math.max(...dataOf(open).map((f) => f.payload.length))).toBe(16_384);
     expect(open.frames.filter((f) => f.type === 0x1 && f.id === 1).at(-1)!.flags & 0x1).toBe(0x1);
     // The connection window holds too: 65,535 bytes without a connection WINDOW_UPDATE.
-    const conn = await raw([PREFACE, settings(2 ** 31 - 1), ...request], windowful(65_535));
+    const conn = await raw([PREFACE, settings(2 ** 31 - 1), ...request], 500);
     expect(bytes(conn)).toBe(65_535);
-  });
-
-  it("takes a request larger than its own 1 MiB windows, and 300 calls at once on one connection", async () => {
-    const c = client();
-    const ids = Array.from({ length: 150_000 }, (_, i) => `id${i}`);
-    expect((await c.getStatuses({ userIds: ids })).statuses[0]?.userId).toBe("150000");
-    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => c.getStatus({ userId: `u${i}` })));
-    expect(answers.map((a) => a.status?.userId)).toEqual(Array.from({ length: 300 }, (_, i) => `u${i}`));
-    c.close();
-  });
-
-  it("sends answers their handlers write in place, in the batch or in a buffer of their own, and refuses a writer that miscounts", async () => {
-    const c = client();
-    // Small answers go into the output batch; 2,000 statuses (over 16 KiB) and answers beyond the
-    // caller's window go through a buffer of their own. All at once, every answer its own.
-    const sizes = [1, 50, 400, 2_000, 40_000];
-    const calls = Array.from({ length: 100 }, (_, i) => ({ tag: `c${i}`, n: sizes[i % sizes.length]! }));
-    const answers = await Promise.all(calls.map(({ tag, n }) => c.getStatuses({ userIds: ["writer", tag, String(n)] })));
-    answers.forEach((a, i) => {
-      expect(a.statuses).toHaveLength(calls[i]!.n);
-      expect(a.statuses.at(-1)!.userId).toBe(`${calls[i]!.tag}-${calls[i]!.n - 1}`);
-    });
-    // A writer that writes fewer bytes than it declared: INTERNAL, nothing of it sent, the connection fine.
-    // (The server's own error, not the caller failing to parse what a miscounted frame carried.)
-    await expect(c.getStatuses({ userIds: ["bad-writer"] })).rejects.toMatchObject({ code: "internal", id: "app.internal_error" });
-    expect((await c.getStatuses({ userIds: ["writer", "after", "3"] })).statuses.map((st) => st.userId)).toEqual(["after-0", "after-1", "after-2"]);
-    c.close();
   });
 
   it("keeps answers intact when the caller stops reading and the socket backs up", async () => {
@@ -303,10 +168,8 @@ describe("gRPC over our HTTP/2", () => {
     const s: Socket = connect(port, "127.0.0.1");
     await new Promise((r) => s.once("connect", r));
     s.pause();
-    const writersBefore = writersMade;
     s.write(Buffer.concat(out));
-    // Every call answered while nothing is read: 7 MiB, well past what the sockets buffer.
-    await expect.poll(() => writersMade - writersBefore, { timeout: 20_000, interval: 10 }).toBe(CALLS);
+    await new Promise((r) => setTimeout(r, 500));
     const data = new Map<number, Buffer[]>();
     const status = new Map<number, string>();
     const decoder = new HpackDecoder();
@@ -350,25 +213,6 @@ describe("gRPC over our HTTP/2", () => {
     }
   });
 
-  it("carries a status message with any characters, percent-encoded as gRPC requires", async () => {
-    const c = client();
-    await expect(c.getStatus({ userId: "unicode" })).rejects.toMatchObject({ code: "not_found", id: "app.test.unicode", message: "Ünïcode 100% sure\nnew line" });
-    c.close();
-  });
-
-  it("aborts the handler's signal when the caller cancels", async () => {
-    const c = client();
-    const ac = new AbortController();
-    const before = cancelled;
-    const waitingBefore = awaitingCancel;
-    const call = c.getStatus({ userId: "wait-for-cancel" }, { signal: ac.signal }).catch((e: unknown) => e);
-    await expect.poll(() => awaitingCancel, { timeout: 5_000, interval: 5 }).toBe(waitingBefore + 1);
-    ac.abort();
-    await call;
-    await expect.poll(() => cancelled, { timeout: 2_000 }).toBe(before + 1);
-    c.close();
-  });
-
   it("answers non-gRPC requests with HTTP errors and unknown encodings with UNIMPLEMENTED", async () => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     try {
@@ -392,12 +236,11 @@ describe("gRPC over our HTTP/2", () => {
   });
 
   it("ends a connection that breaks the protocol with GOAWAY, and keeps serving the others", async () => {
-    const closed = { until: () => false }; // until the server closes the connection
-    const http1 = await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")], closed);
+    const http1 = await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]);
     expect(http1.closed).toBe(true);
     expect(http1.goaway?.code).toBe(0x1);
 
-    const evenStream = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 2, headerBlock(grpcRequestFields()))], closed);
+    const evenStream = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 2, headerBlock(grpcRequestFields()))]);
     expect(evenStream.goaway?.code).toBe(0x1); // PROTOCOL_ERROR
     expect(evenStream.closed).toBe(true);
 
@@ -421,16 +264,14 @@ describe("gRPC over our HTTP/2", () => {
     const block = headerBlock(grpcRequestFields());
     const flood: Buffer[] = [PREFACE, SETTINGS];
     for (let id = 1; id < 2 * 1_200; id += 2) flood.push(frame(0x1, 0x4, id, block), frame(0x3, 0, id, Buffer.from([0, 0, 0, 8])));
-    const reset = await raw([Buffer.concat(flood)]);
+    const reset = await raw([Buffer.concat(flood)], 3_000);
     expect(reset.goaway?.code).toBe(0xb);
 
     // 20 KB of metadata: more than one frame (CONTINUATION) and over the 16 KiB list limit.
     const big = headerBlock([...grpcRequestFields(), ["x-big", "a".repeat(20_000)]]);
     const first = big.subarray(0, 16_384);
     const rest = big.subarray(16_384);
-    // The trailers-only answer, then quiet: no GOAWAY follows it.
-    const answered = (r: RawResult) => r.frames.some((f) => f.type === 0x1 && f.id === 1);
-    const tooBig = await raw([PREFACE, SETTINGS, frame(0x1, 0x1, 1, first), frame(0x9, 0x4, 1, rest)], { until: answered, quiet: true });
+    const tooBig = await raw([PREFACE, SETTINGS, frame(0x1, 0x1, 1, first), frame(0x9, 0x4, 1, rest)]);
     const headers = tooBig.frames.find((f) => f.type === 0x1 && f.id === 1);
     expect(headers).toBeDefined();
     expect(headers!.flags & 0x1).toBe(0x1); // trailers-only
@@ -439,36 +280,5 @@ describe("gRPC over our HTTP/2", () => {
     expect(tooBig.goaway).toBeUndefined();
 
     await stillServing();
-  });
-});
-
-describe("graceful stop", () => {
-  it("finishes calls in flight, refuses new connections, then resolves", async () => {
-    const s = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: MAX_MESSAGE, defaultDeadlineMs: 5_000, logger: silentLogger });
-    s.add(PresenceService, impl);
-    const p = await s.start();
-    const c = createRpcClient(PresenceService, { address: `127.0.0.1:${p}`, defaultDeadlineMs: 5_000 });
-    await c.getStatus({ userId: "warm" });
-    const refused = () =>
-      new Promise<boolean>((resolve) => {
-        const sock = connect(p, "127.0.0.1");
-        sock.on("connect", () => (sock.destroy(), resolve(false)));
-        sock.on("error", () => resolve(true));
-      });
-    const entered = slow.entered;
-    const done = slow.done;
-    const inFlight = c.getStatus({ userId: "slow" });
-    await expect.poll(() => slow.entered, { timeout: 5_000, interval: 5 }).toBe(entered + 1);
-    let stopped = false;
-    const stopping = s.stop(3_000).then(() => (stopped = true));
-    // New connections are refused while the call is still held in its handler, and the stop waits for it.
-    await expect.poll(refused, { timeout: 5_000, interval: 10 }).toBe(true);
-    expect(stopped).toBe(false);
-    slow.release();
-    expect((await inFlight).status?.userId).toBe("slow");
-    expect(slow.done).toBe(done + 1);
-    await stopping;
-    expect(await refused()).toBe(true);
-    c.close();
   });
 });

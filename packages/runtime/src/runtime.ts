@@ -12,7 +12,7 @@ import {
 } from "@switchboard/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@switchboard/log";
 import { createMetricsRegistry, startOpsServer, type MetricsRegistry, type OpsServer } from "@switchboard/metrics";
-import { createRpcServer, type RpcServer } from "@switchboard/rpc";
+import { createRpcServer, type RpcServer, type RpcServerTransport } from "@switchboard/rpc";
 
 /** The parts every deployable has, created once in createApp. */
 export interface Runtime {
@@ -148,6 +148,7 @@ export interface GrpcServerSettings {
   readonly grpcMaxMessageBytes: number;
   readonly grpcDefaultDeadlineMs: number;
   readonly grpcReflection: boolean;
+  readonly grpcServer: RpcServerTransport;
   readonly shutdownDeadlineMs: number;
 }
 
@@ -158,6 +159,7 @@ export function rpcServerComponent(
   register: (server: RpcServer) => void,
 ): Component & { readonly port: number; readonly server: RpcServer } {
   const o = {
+    transport: settings.grpcServer,
     host: settings.grpcHost,
     port: settings.grpcPort,
     maxMessageBytes: settings.grpcMaxMessageBytes,

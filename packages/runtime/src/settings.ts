@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { bool, duration, int, list, oneOf, str, url } from "@switchboard/config";
+import { DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS } from "@switchboard/rpc";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -38,6 +39,13 @@ export function grpcSettings(c: string, defaults: { port: number }) {
       min: 1,
     }),
     grpcReflection: bool({ env: `SB_${c}_GRPC_REFLECTION`, description: "serve gRPC server reflection", default: false }),
+    // One name for every service: the whole deployment serves on one implementation.
+    grpcServer: oneOf({
+      env: "SB_RPC_SERVER",
+      description: "gRPC server implementation: h2 (our own HTTP/2) or grpc-js (@grpc/grpc-js's Server)",
+      values: RPC_SERVER_TRANSPORTS,
+      default: DEFAULT_RPC_SERVER_TRANSPORT,
+    }),
   };
 }
 

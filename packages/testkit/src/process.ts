@@ -27,10 +27,19 @@ export interface ChildHandle {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * SB_RPC_SERVER as the test run has it (a vitest project sets it to run suites on the other gRPC
+ * server implementation), for the deployables a test starts: spawned ones get it by themselves.
+ */
+export function rpcServerEnv(): Record<string, string> {
+  const v = process.env.SB_RPC_SERVER;
+  return v ? { SB_RPC_SERVER: v } : {};
+}
+
 /** Runs a deployable as a real child process, parsing its JSON log lines. */
 export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
   const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), o.entry], {
-    env: { PATH: process.env.PATH ?? "", ...o.env },
+    env: { PATH: process.env.PATH ?? "", ...rpcServerEnv(), ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];

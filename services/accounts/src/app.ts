@@ -17,6 +17,8 @@ export { loadAccountsConfig, describeAccountsConfig, accountsSchema, type Accoun
 
 export interface AccountsApp {
   readonly grpcPort: number;
+  /** Which gRPC server implementation serves (SB_RPC_SERVER). */
+  readonly grpcServer: string;
   readonly opsPort: number;
   stop(): Promise<void>;
 }
@@ -46,9 +48,10 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
     return {
       app: {
         grpcPort: grpc.port,
+        grpcServer: grpc.server.transport,
         opsPort: ops.port,
       },
-      ready: { grpc_port: grpc.port, ops_port: ops.port },
+      ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
     };
   }, deps.signal);
 }

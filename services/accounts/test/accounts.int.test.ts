@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { connectBus, decodeEvent, subjects, type Bus } from "@switchboard/bus";
-import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
+import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient } from "@switchboard/rpc";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { createTestDatabase, sharedNatsServer, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import { createTestDatabase, rpcServerEnv, sharedNatsServer, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
 import { createKeyRing, createRevocationSet, createSessionVerifier, generateSigningKey, signToken } from "@switchboard/tokens";
 import { loadAccountsConfig, startAccountsApp, type AccountsApp } from "../src/app.js";
 
@@ -33,6 +33,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
       SB_ACCOUNTS_PGLITE_DIR: "memory://",
       SB_ACCOUNTS_GRPC_PORT: "0",
       SB_ACCOUNTS_OPS_PORT: "0",
+      ...rpcServerEnv(),
     });
     app = await startAccountsApp(config, { log: silentLogger });
     client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 });
@@ -45,6 +46,10 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
     await app?.stop();
     await pg?.drop();
     await nats?.stop();
+  });
+
+  it("serves on the gRPC server implementation the test run asks for", () => {
+    expect(app.grpcServer).toBe(process.env.SB_RPC_SERVER ?? DEFAULT_RPC_SERVER_TRANSPORT);
   });
 
   it("makes the first user a system admin and later ones plain users", async () => {

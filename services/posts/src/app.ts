@@ -97,7 +97,7 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
         opsPort: ops.port,
         metrics: rt.metrics,
       },
-      ready: { grpc_port: grpc.port, ops_port: ops.port },
+      ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
     };
   }, deps.signal);
 }

@@ -129,7 +129,7 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
         grpcPort: grpc.port,
         opsPort: ops.port,
       },
-      ready: { grpc_port: grpc.port, ops_port: ops.port },
+      ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
     };
   }, deps.signal);
 }

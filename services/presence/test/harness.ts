@@ -9,7 +9,7 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectionEventSchema } from "@switchboard/proto/presence";
-import { createRpcClient, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
+import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
 import { sharedNatsServer, spawnDeployable, waitFor, type ChildHandle, type NatsServer } from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
 import { userKey } from "../src/store/presence-kv.js";
@@ -105,6 +105,8 @@ export class Cluster {
 
   async addReplica(extra?: Record<string, string>): Promise<Replica> {
     const handle = await spawnDeployable("presence", this.env({ SB_POD_NAME: `presence-${this.replicas.length}`, ...extra }));
+    // The test run's gRPC server implementation (SB_RPC_SERVER) reached the replica.
+    if (handle.ready.grpc_server !== (process.env.SB_RPC_SERVER ?? DEFAULT_RPC_SERVER_TRANSPORT)) throw new Error(`presence serves on ${String(handle.ready.grpc_server)}`);
     const client = createRpcClient(PresenceService, { address: `127.0.0.1:${handle.ready.grpc_port}`, defaultDeadlineMs: 10_000 }) as PresenceClient;
     this.clients.push(client);
     const r = { handle, client, opsPort: Number(handle.ready.ops_port) };

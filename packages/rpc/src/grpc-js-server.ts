@@ -1,0 +1,194 @@
+/**
+ * The gRPC server on @grpc/grpc-js's Server: one of the two implementations of RpcServer
+ * (server.ts). Every method is registered with pass-through (de)serializers: requests reach
+ * the shared handlers (methods.ts) as bytes, which parse them themselves (INVALID_ARGUMENT
+ * on bad input, as on h2), and answers leave as the bytes the handler produced, pre-encoded
+ * ones (EncodedResponse, MessageWriter) included.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { asBuffer, passthrough } from "./bytes.js";
+import type { CallStatus, MethodHandler, ServerCall } from "./call.js";
+import type { MessageWriter } from "./message-writer.js";
+import type { MethodTable } from "./methods.js";
+import type { ResolvedServerOptions, RpcServer } from "./server.js";
+
+/** The same stream limit as our own HTTP/2 (h2-server.ts). */
+const MAX_CONCURRENT_STREAMS = 4_096;
+
+type AnyCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>;
+
+function trailersOf(s: CallStatus): grpc.Metadata | undefined {
+  if (s.metadata === undefined || s.metadata.length === 0) return undefined;
+  const md = new grpc.Metadata();
+  for (const [k, v] of s.metadata) md.add(k, v);
+  return md;
+}
+
+/** What the grpc-js calls of every kind share: metadata, deadline, cancellation, the message limit. */
+abstract class GrpcJsCall implements ServerCall {
+  readonly deadline: number;
+  onMessage: ((msg: Buffer) => void) | undefined = undefined;
+  onHalfClose: (() => void) | undefined = undefined;
+  onCancel: (() => void) | undefined = undefined;
+  protected done = false;
+
+  constructor(
+    protected readonly call: AnyCall,
+    private readonly maxMessageBytes: number,
+  ) {
+    const d = call.getDeadline();
+    this.deadline = typeof d === "number" ? d : d.getTime();
+    (call as NodeJS.EventEmitter).once("cancelled", () => {
+      if (this.done) return;
+      this.done = true;
+      this.onCancel?.();
+    });
+  }
+
+  get isDone(): boolean {
+    return this.done;
+  }
+
+  get peer(): string {
+    return this.call.getPeer();
+  }
+
+  metadata(key: string): string | undefined {
+    const v = this.call.metadata.get(key);
+    if (v.length === 0) return undefined;
+    const first = v[0]!;
+    return typeof first === "string" ? first : first.toString("latin1");
+  }
+
+  send(msg: Uint8Array): void {
+    if (this.fits(msg.length)) this.write(asBuffer(msg));
+  }
+
+  sendWith(writer: MessageWriter): void {
+    if (!this.fits(writer.length)) return;
+    // grpc-js frames and writes the message itself: the writer fills a buffer of its own.
+    const b = Buffer.allocUnsafe(writer.length);
+    if (writer.writeTo(b, 0) !== writer.length) throw new Error(`a message writer wrote other than the ${writer.length} bytes it declared`);
+    this.write(b);
+  }
+
+  finish(s: CallStatus): void {
+    if (this.done) return;
+    this.done = true;
+    this.end(s);
+  }
+
+  /** false (and the call ended with RESOURCE_EXHAUSTED) when a message of `length` bytes may not go out. */
+  private fits(length: number): boolean {
+    if (this.done) return false;
+    if (length <= this.maxMessageBytes) return true;
+    this.finish({ code: grpc.status.RESOURCE_EXHAUSTED, details: `the response of ${length} bytes exceeds the limit of ${this.maxMessageBytes}` });
+    return false;
+  }
+
+  protected abstract write(msg: Buffer): void;
+  protected abstract end(s: CallStatus): void;
+}
+
+/** A unary call: its one answer is held until the status, then both go out through grpc-js's callback. */
+class UnaryCall extends GrpcJsCall {
+  private answer: Buffer | undefined = undefined;
+
+  constructor(
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    private readonly respond: grpc.sendUnaryData<Buffer>,
+    maxMessageBytes: number,
+  ) {
+    super(call, maxMessageBytes);
+  }
+
+  protected write(msg: Buffer): void {
+    this.answer = msg;
+  }
+
+  protected end(s: CallStatus): void {
+    if (s.code === grpc.status.OK) this.respond(null, this.answer ?? Buffer.alloc(0), trailersOf(s));
+    else this.respond({ code: s.code, details: s.details ?? "", metadata: trailersOf(s) ?? new grpc.Metadata() });
+  }
+}
+
+/** A server- or bidi-streaming call (health Watch, reflection): messages written as they come. */
+class StreamCall extends GrpcJsCall {
+  constructor(
+    private readonly stream: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>,
+    maxMessageBytes: number,
+  ) {
+    super(stream, maxMessageBytes);
+  }
+
+  protected write(msg: Buffer): void {
+    this.stream.write(msg);
+  }
+
+  protected end(s: CallStatus): void {
+    if (s.code === grpc.status.OK) this.stream.end(trailersOf(s));
+    else this.stream.emit("error", { code: s.code, details: s.details ?? "", metadata: trailersOf(s) ?? new grpc.Metadata() });
+  }
+}
+
+/** How grpc-js calls one of our methods. */
+function grpcJsHandler(
+  m: MethodHandler,
+  maxMessageBytes: number,
+): grpc.handleUnaryCall<Buffer, Buffer> | grpc.handleServerStreamingCall<Buffer, Buffer> | grpc.handleBidiStreamingCall<Buffer, Buffer> {
+  switch (m.kind) {
+    case "unary":
+      return ((call, respond) => m.handle(new UnaryCall(call, respond, maxMessageBytes), call.request)) satisfies grpc.handleUnaryCall<Buffer, Buffer>;
+    case "serverStream":
+      return ((call) => m.handle(new StreamCall(call, maxMessageBytes), call.request)) satisfies grpc.handleServerStreamingCall<Buffer, Buffer>;
+    case "bidi":
+      return ((call) => {
+        const c = new StreamCall(call, maxMessageBytes);
+        m.handle(c, undefined);
+        call.on("data", (msg: Buffer) => c.onMessage?.(msg));
+        call.on("end", () => c.onHalfClose?.());
+      }) satisfies grpc.handleBidiStreamingCall<Buffer, Buffer>;
+  }
+}
+
+export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable): RpcServer {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": o.maxMessageBytes,
+    "grpc.max_send_message_length": o.maxMessageBytes,
+    "grpc.keepalive_time_ms": o.keepaliveMs,
+    "grpc.keepalive_timeout_ms": o.keepaliveTimeoutMs,
+    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+    // Channelz stays on although nothing reads it: with it off, grpc-js 1.14 keeps no list of its
+    // sessions, and forceShutdown then leaves every open connection (and its calls) running.
+  });
+  let stopped: Promise<void> | undefined;
+
+  return {
+    transport: "grpc-js",
+    health: table.health,
+    add: (service, impl, decoders) => table.add(service, impl, decoders),
+    async start() {
+      for (const [path, m] of table.all()) server.register(path, grpcJsHandler(m, o.maxMessageBytes), passthrough, passthrough, m.kind);
+      const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+      return new Promise<number>((resolve, reject) =>
+        server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+      );
+    },
+    stop(graceMs) {
+      stopped ??= new Promise<void>((resolve) => {
+        // tryShutdown closes the listener and sends GOAWAY; calls in flight run on until the grace ends.
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        force.unref();
+        table.health.shutdown();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return stopped;
+    },
+  };
+}
