@@ -8,15 +8,9 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { ConnectionEventSchema, type ConnectionEvent, type PresenceService } from "@switchboard/proto/presence";
-import type { RpcClient } from "@switchboard/rpc";
-
-export type PresenceClient = RpcClient<(typeof PresenceService)["method"]>;
-
-export interface OpenConnection {
-  readonly connectionId: string;
-  readonly userId: string;
-}
+import { ConnectionEventSchema, type ConnectionEvent } from "@switchboard/proto/presence";
+import type { OpenConnection } from "../connections/connection-table.js";
+import type { PresenceClient } from "../service-clients.js";
 
 export interface PresenceReporterOptions {
   readonly presence: PresenceClient;
@@ -28,6 +22,9 @@ export interface PresenceReporterOptions {
 }
 
 const MAX_BUFFERED = 10_000;
+
+/** What the connection layer tells presence (the reporter batches it). */
+export type PresenceReports = Pick<PresenceReporter, "opened" | "closed" | "activity">;
 
 export class PresenceReporter implements Component {
   readonly name = "presence-reporter";

@@ -1,6 +1,4 @@
-import type { AccountsClient } from "@switchboard/auth";
-import type { PresenceClient } from "../presence/presence-reporter.js";
-import type { PostsClient } from "../routing/hub.js";
+import type { AccountsClient, PostsClient, PresenceClient } from "../service-clients.js";
 import type { RestAuth } from "./rest-auth.js";
 
 /** What the REST handlers call: the services (with the caller's token) and the caller check. */
