@@ -11,10 +11,7 @@ import { AppError } from "@switchboard/model";
 import { ConnectionEventSchema, type ConnectionEvent } from "@switchboard/proto/presence";
 import type { PresenceClient } from "@switchboard/rpc";
 
-export interface OpenConnection {
-  readonly connectionId: string;
-  readonly userId: string;
-}
+import type { OpenConnection } from "../connections/connection-table.js";
 
 export interface PresenceReporterOptions {
   readonly presence: PresenceClient;
@@ -26,6 +23,9 @@ export interface PresenceReporterOptions {
 }
 
 const MAX_BUFFERED = 10_000;
+
+/** What the connection layer tells presence (the reporter batches it). */
+export type PresenceReports = Pick<PresenceReporter, "opened" | "closed" | "activity">;
 
 export class PresenceReporter implements Component {
   readonly name = "presence-reporter";

@@ -68,16 +68,15 @@ async function setup(routing: Record<string, { channels: string[]; teams: string
     log: silentLogger,
     metrics: createGatewayMetrics(createMetricsRegistry({ collectDefault: false })),
     rpcDeadlineMs: 1000,
-    onOverflow: (c) => overflowed.push(c),
-    onStalled: () => {},
   });
-  hub.start();
+  hub.reportTroublesTo({ overflowed: (c) => overflowed.push(c), stalledNow: () => {} });
+  await hub.start();
   const join = async (userId: string, admin = false) => {
-    const routes = await hub.ensureUser(userId, "token");
+    await hub.claim(userId, "token");
     const conn = new Connection(newId(), { userId, sessionId: newId(), roles: "", isSystemAdmin: admin, expiresAt: Date.now() + 60_000 }, "token", limits);
     const sock = new FakeSocket();
     conn.socket = sock;
-    routes.conns.add(conn);
+    hub.attach(conn);
     return { conn, sock };
   };
   const flushed = () => new Promise((r) => setImmediate(r));
@@ -133,6 +132,29 @@ describe("Hub", () => {
     await flushed();
     expect(admin.sock.frames.map((f) => f.event)).toEqual(["omit", "sensitive", "all-but"]);
     expect(user.sock.frames.map((f) => f.event)).toEqual(["sanitized", "targeted"]);
+  });
+
+  it("keeps a user's routing while another connection of theirs is still being set up (its claim holds it)", async () => {
+    const { bus, hub, flushed } = await setup({ [u1]: { channels: [ch], teams: [] } });
+    // Two sockets of one user: both claims resolve, then the first socket goes away before
+    // the second is attached.
+    await Promise.all([hub.claim(u1, "token"), hub.claim(u1, "token")]);
+    hub.abandon(u1);
+    expect(bus.subscribed()).toContain(subjects.channel(ch));
+    const conn = new Connection(newId(), { userId: u1, sessionId: newId(), roles: "", isSystemAdmin: false, expiresAt: Date.now() + 60_000 }, "token", limits);
+    const sock = new FakeSocket();
+    conn.socket = sock;
+    hub.attach(conn);
+    expect(hub.isChannelMember(u1, ch)).toBe(true);
+    bus.publish(subjects.channel(ch), encodeEvent(newEvent({ event: "posted", data: {}, broadcast: { channelId: ch } })));
+    await flushed();
+    expect(sock.frames.map((f) => f.event)).toEqual(["posted"]);
+    // The last connection leaves: the user's routing and subscriptions go with it.
+    hub.detach(conn);
+    expect(hub.isChannelMember(u1, ch)).toBe(false);
+    expect(bus.subscribed()).not.toContain(subjects.channel(ch));
+    expect(bus.subscribed()).not.toContain(subjects.user(u1));
+    expect(() => hub.attach(conn)).toThrow(/no resolved claim/);
   });
 
   it("sheds typing for a congested connection and reports overflow instead of dropping a post", async () => {

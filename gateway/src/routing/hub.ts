@@ -6,12 +6,14 @@
  */
 import { decodeEvent, parseEventSubject, subjects, type Bus } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
+import type { Component } from "@switchboard/lifecycle";
 import type { Event } from "@switchboard/proto/events";
 import type { PostsClient } from "@switchboard/rpc";
 import { sheddable, type Connection } from "../connections/connection.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { broadcastJson, renderEvent, type EventFrame } from "../protocol/outbound.js";
 import { ChannelBackfill } from "./channel-backfill.js";
+import type { DeliveryTroubles, Fanout } from "./fanout.js";
 import { eventFilter } from "./filters.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { PostedVariants } from "./posted-variants.js";
@@ -26,27 +28,38 @@ export interface HubOptions {
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
   readonly rpcDeadlineMs: number;
-  /** A connection whose queue overflowed: close it and forget it. */
-  readonly onOverflow: (conn: Connection) => void;
-  /** A connection whose socket budget is exhausted with events still queued. */
-  readonly onStalled: (conn: Connection) => void;
 }
 
 const decoder = new TextDecoder();
 
-export class Hub {
-  readonly index: RouteIndex;
-  readonly subs: SubjectTable;
-  readonly scheduler: FlushScheduler;
+const unwired: DeliveryTroubles = {
+  overflowed: () => {
+    throw new Error("hub: no handler for delivery troubles (reportTroublesTo not called)");
+  },
+  stalledNow: () => {
+    throw new Error("hub: no handler for delivery troubles (reportTroublesTo not called)");
+  },
+};
+
+/**
+ * The hub's own state (route index, subscriptions, flush list, back-fill) is private: the
+ * connection layer sees it through Fanout only.
+ */
+export class Hub implements Fanout, Component {
+  readonly name = "hub";
+  private readonly index: RouteIndex;
+  private readonly subs: SubjectTable;
+  private readonly scheduler: FlushScheduler;
   private readonly recent = new RecentIds(16_384);
   private readonly backfill: ChannelBackfill;
   private readonly log: Logger;
+  private troubles = unwired;
 
   constructor(private readonly o: HubOptions) {
     this.log = o.log.child({ part: "hub" });
     this.subs = new SubjectTable(o.bus, (subject, data) => this.onMessage(subject, data), (n) => o.metrics.setSubscriptions(n));
     this.index = new RouteIndex(this.subs, (channelId) => this.backfill.forget(channelId));
-    this.scheduler = new FlushScheduler(o.onStalled);
+    this.scheduler = new FlushScheduler((conn) => this.troubles.stalledNow(conn));
     this.backfill = new ChannelBackfill({
       bus: o.bus,
       log: this.log,
@@ -55,26 +68,34 @@ export class Hub {
     });
   }
 
-  start(): void {
+  /** Where overflowing and stalled connections are reported (the sessions layer). */
+  reportTroublesTo(troubles: DeliveryTroubles): void {
+    this.troubles = troubles;
+  }
+
+  async start(): Promise<void> {
     this.subs.acquire(subjects.everyone);
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.subs.clear();
   }
 
   /**
    * Makes sure this gateway routes the user's events: subscribes their subject, loads their
    * memberships (one RPC), subscribes those subjects and waits until the server has every
-   * subscription. Concurrent connections of one user share the load.
+   * subscription. Concurrent connections of one user share the load; each holds a claim
+   * that keeps the routing until it attaches or abandons.
    */
-  async ensureUser(userId: string, token: string): Promise<UserRoutes> {
+  async claim(userId: string, token: string): Promise<void> {
     const existing = this.index.users.get(userId);
     if (existing) {
+      existing.claims++;
       await existing.loaded;
-      return existing;
+      return;
     }
     const r = this.index.addUser(userId);
+    r.claims = 1;
     r.loaded = (async () => {
       try {
         await this.o.bus.flush();
@@ -91,17 +112,43 @@ export class Hub {
       }
     })();
     await r.loaded;
+  }
+
+  attach(conn: Connection): void {
+    const r = this.claimed(conn.userId);
+    r.claims--;
+    r.conns.add(conn);
+  }
+
+  abandon(userId: string): void {
+    const r = this.claimed(userId);
+    r.claims--;
+    this.releaseIfUnused(r);
+  }
+
+  detach(conn: Connection): void {
+    const r = this.index.users.get(conn.userId);
+    if (!r || !r.conns.delete(conn)) return;
+    this.releaseIfUnused(r);
+  }
+
+  isChannelMember(userId: string, channelId: string): boolean {
+    return this.index.users.get(userId)?.channels.has(channelId) ?? false;
+  }
+
+  private claimed(userId: string): UserRoutes {
+    const r = this.index.users.get(userId);
+    if (!r || !r.ready || r.claims === 0) throw new Error(`hub: user ${userId} has no resolved claim`);
     return r;
   }
 
-  /** Drops a user's routing once none of their connections (attached or waiting) remain. */
-  releaseUserIfUnused(userId: string): void {
-    const r = this.index.users.get(userId);
-    if (r && r.conns.size === 0 && r.ready) this.index.removeUser(r);
+  /** Drops a user's routing once no connection is attached and no claim is outstanding. */
+  private releaseIfUnused(r: UserRoutes): void {
+    if (r.conns.size === 0 && r.claims === 0) this.index.removeUser(r);
   }
 
   /** Entry point for every NATS message on an event subject. */
-  onMessage(subject: string, data: Uint8Array): void {
+  private onMessage(subject: string, data: Uint8Array): void {
     let ev: Event;
     try {
       ev = decodeEvent(data);
@@ -121,7 +168,7 @@ export class Hub {
   }
 
   /** Applies and delivers one event (live, or recovered in stream order by the back-fill). */
-  process(ev: Event, subject: string, scope = parseEventSubject(subject)): void {
+  private process(ev: Event, subject: string, scope = parseEventSubject(subject)): void {
     if (scope?.scope === "user") {
       const r = this.index.users.get(scope.id);
       if (r && !r.ready) {
@@ -201,7 +248,7 @@ export class Hub {
         } else if (res === "shed") {
           this.o.metrics.shedEvent(ev.event);
         } else {
-          this.o.onOverflow(conn);
+          this.troubles.overflowed(conn);
         }
       }
     }

@@ -13,6 +13,8 @@ export class UserRoutes {
   readonly teams = new Set<string>();
   /** Until the membership snapshot is loaded, user-subject events wait here, in order. */
   pending: Event[] | undefined = [];
+  /** Connections being set up for this user (Fanout.claim), not yet attached or abandoned. */
+  claims = 0;
   /** Resolves when loaded (rejects if loading failed). */
   loaded: Promise<void> = Promise.resolve();
 

@@ -13,7 +13,7 @@ import { findCredentials } from "../http/credentials.js";
 import { originAllowed, type OriginPolicy } from "../http/origin.js";
 import { parseRequest } from "../protocol/inbound.js";
 import type { Actions } from "../ws/actions.js";
-import type { Sessions, SocketState } from "../ws/sessions.js";
+import { newSocketState, type Sessions, type SocketState } from "../ws/sessions.js";
 import type { Uws } from "./uws.js";
 
 export interface WsEndpointOptions {
@@ -51,7 +51,8 @@ export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions):
       const d = ws.getUserData();
       const port = d.state.port as UwsSocketPort;
       port.ws = ws;
-      o.sessions.opened(d.state);
+      // Requests sent right after the upgrade waited for the connection (handled in order).
+      void o.sessions.opened(d.state).then((bound) => bound && o.actions.handleDeferred(d.state));
     },
     message: (ws, message, isBinary) => {
       const s = ws.getUserData().state;
@@ -137,19 +138,7 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
 
   const finish = (actor: Actor | undefined): void => {
     if (aborted) return;
-    const state: SocketState = {
-      port: new UwsSocketPort(),
-      resume: { connectionId: invalid ? "" : connectionId, sequence, invalid },
-      postedAck,
-      actor,
-      token: actor ? creds.token : "",
-      conn: undefined,
-      reportedId: "",
-      authTimer: undefined,
-      closed: false,
-      deferred: undefined,
-      early: {},
-    };
+    const state = newSocketState(new UwsSocketPort(), { connectionId: invalid ? "" : connectionId, sequence, invalid }, postedAck, actor, actor ? creds.token : "");
     res.cork(() => res.upgrade<UserData>({ state }, key, protocol, extensions, context));
   };
 

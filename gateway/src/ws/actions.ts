@@ -12,19 +12,19 @@ import type { PresenceClient } from "@switchboard/rpc";
 import type { Connection } from "../connections/connection.js";
 import { CloseCode, httpStatusOf } from "../errors.js";
 import type { GatewayMetrics } from "../metrics.js";
-import type { PresenceReporter } from "../presence/presence-reporter.js";
+import type { PresenceReports } from "../presence/presence-reporter.js";
 import { failReply, okReply } from "../protocol/outbound.js";
 import type { WsRequest } from "../protocol/inbound.js";
-import type { Hub } from "../routing/hub.js";
+import type { Fanout } from "../routing/fanout.js";
 import type { Sessions, SocketState } from "./sessions.js";
 
 export interface ActionsOptions {
-  readonly sessions: Sessions;
+  readonly sessions: Pick<Sessions, "end" | "authenticate">;
   readonly auth: SessionAuth;
-  readonly hub: Hub;
+  readonly fanout: Pick<Fanout, "isChannelMember">;
   readonly bus: Bus;
   readonly presence: PresenceClient;
-  readonly presenceReporter: PresenceReporter;
+  readonly presenceReporter: PresenceReports;
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
   readonly serverVersion: string;
@@ -163,8 +163,7 @@ export class Actions {
   private userTyping(conn: Connection, data: Record<string, unknown>): undefined {
     const channelId = data.channel_id;
     if (!isValidId(channelId)) throw invalidParam("channel_id");
-    const routes = this.o.hub.index.users.get(conn.userId);
-    if (!routes?.channels.has(channelId)) throw invalidParam("channel_id");
+    if (!this.o.fanout.isChannelMember(conn.userId, channelId)) throw invalidParam("channel_id");
     const parentId = typeof data.parent_id === "string" && isValidId(data.parent_id) ? data.parent_id : "";
     const ev = newEvent({
       event: EventName.Typing,

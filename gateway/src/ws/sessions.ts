@@ -4,17 +4,19 @@
  * 5-second window for authentication_challenge, sockets going away while the connection keeps
  * queueing for the resume window, slow sockets, revoked sessions.
  */
+import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { newId } from "@switchboard/model";
 import type { Actor } from "@switchboard/tokens";
 import { Connection, type ConnectionLimits } from "../connections/connection.js";
+import type { ConnectionTable } from "../connections/connection-table.js";
 import type { SocketPort } from "../connections/socket-port.js";
 import { CloseCode, CloseReason } from "../errors.js";
 import type { GatewayMetrics } from "../metrics.js";
-import type { PresenceReporter } from "../presence/presence-reporter.js";
+import type { PresenceReports } from "../presence/presence-reporter.js";
 import { broadcastJson, renderEvent } from "../protocol/outbound.js";
 import type { WsRequest } from "../protocol/inbound.js";
-import type { Hub } from "../routing/hub.js";
+import type { DeliveryTroubles, Fanout } from "../routing/fanout.js";
 import { create } from "@bufbuild/protobuf";
 import { BroadcastSchema } from "@switchboard/proto/events";
 
@@ -38,9 +40,15 @@ export interface SocketState {
   early: Partial<Pick<Connection, "activeChannelId" | "activeTeamId" | "activeRhsThreadChannelId" | "activeThreadViewChannelId">>;
 }
 
+/** A socket's state at the upgrade (`actor` set when the upgrade carried a valid session). */
+export function newSocketState(port: SocketPort, resume: SocketState["resume"], postedAck: boolean, actor: Actor | undefined, token: string): SocketState {
+  return { port, resume, postedAck, actor, token, conn: undefined, reportedId: "", authTimer: undefined, closed: false, deferred: undefined, early: {} };
+}
+
 export interface SessionsOptions {
-  readonly hub: Hub;
-  readonly presence: PresenceReporter;
+  readonly fanout: Fanout;
+  readonly connections: ConnectionTable;
+  readonly presence: PresenceReports;
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
   readonly limits: ConnectionLimits;
@@ -51,46 +59,48 @@ export interface SessionsOptions {
   /** What hello reports as server_version (versionId()). */
   readonly versionId: string;
   readonly hostname: string;
-  /** Called once a socket is bound to its connection (to handle deferred requests). */
-  readonly onBound: (s: SocketState) => void;
 }
 
-export class Sessions {
-  readonly connections = new Map<string, Connection>();
+export class Sessions implements DeliveryTroubles, Component {
+  readonly name = "sessions";
+  private readonly connections: ConnectionTable;
   private readonly stalled = new Map<Connection, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
   constructor(private readonly o: SessionsOptions) {
     this.log = o.log.child({ part: "sessions" });
-    o.metrics.countDetachedWith(() => this.countDetached());
+    this.connections = o.connections;
+    o.metrics.countDetachedWith(() => o.connections.countDetached());
     o.metrics.countStalledWith(() => this.stalled.size);
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.timer = setInterval(() => this.sweep(), 1_000);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** A socket opened. Authenticated ones get their connection now; others get 5 seconds. */
-  opened(s: SocketState): void {
+  /**
+   * A socket opened. Authenticated ones get their connection now; others get 5 seconds.
+   * Resolves true when the socket was bound to its connection right away (requests that
+   * arrived meanwhile can be handled now).
+   */
+  async opened(s: SocketState): Promise<boolean> {
     this.o.metrics.socketOpened();
     if (s.resume.invalid) {
       // Mattermost closes right after the upgrade on a bad connection_id / sequence_number.
       this.end(s, CloseCode.BadResumeParameters);
-      return;
+      return false;
     }
-    if (s.actor) {
-      void this.authenticate(s, s.actor, s.token);
-      return;
-    }
+    if (s.actor) return this.authenticate(s, s.actor, s.token);
     s.authTimer = setTimeout(() => {
       if (!s.conn && !s.closed) this.end(s, CloseCode.AuthenticationFailed);
     }, this.o.authTimeoutMs);
+    return false;
   }
 
   /**
@@ -102,20 +112,19 @@ export class Sessions {
     if (s.authTimer) clearTimeout(s.authTimer);
     s.actor = actor;
     s.token = token;
-    let routes;
     try {
-      routes = await this.o.hub.ensureUser(actor.userId, token);
+      await this.o.fanout.claim(actor.userId, token);
     } catch (e: unknown) {
       this.log.warn({ user_id: actor.userId, err: e }, "loading the user's routes failed");
       this.end(s, CloseCode.ServerShuttingDown);
       return false;
     }
     if (s.closed) {
-      this.o.hub.releaseUserIfUnused(actor.userId);
+      this.o.fanout.abandon(actor.userId);
       return false;
     }
     const conn = this.resumeOrCreate(s, actor, token);
-    routes.conns.add(conn);
+    this.o.fanout.attach(conn);
     Object.assign(conn, s.early);
     s.conn = conn;
     conn.socket = s.port;
@@ -124,7 +133,6 @@ export class Sessions {
     s.reportedId = conn.id;
     this.o.presence.opened(conn.id, actor.userId);
     if (!conn.flush()) this.stalledNow(conn);
-    this.o.onBound(s);
     return true;
   }
 
@@ -147,16 +155,16 @@ export class Sessions {
       }
       // A gap: the client must resync. New id, sequence restarts at 0 with a hello.
       this.o.metrics.resume("failure");
-      this.connections.delete(prior.id);
+      this.connections.delete(prior);
       prior.id = newId();
       prior.log.reset();
-      this.connections.set(prior.id, prior);
+      this.connections.add(prior);
       this.pushHello(prior);
       return prior;
     }
     if (connectionId) this.o.metrics.resume("not_found");
     const conn = new Connection(newId(), actor, token, this.o.limits);
-    this.connections.set(conn.id, conn);
+    this.connections.add(conn);
     this.pushHello(conn);
     return conn;
   }
@@ -197,14 +205,12 @@ export class Sessions {
   forget(conn: Connection, code: number): void {
     if (conn.dead) return;
     conn.dead = true;
-    this.connections.delete(conn.id);
+    this.connections.delete(conn);
     this.stalled.delete(conn);
-    const routes = this.o.hub.index.users.get(conn.userId);
-    routes?.conns.delete(conn);
+    this.o.fanout.detach(conn);
     const sock = conn.socket;
     conn.socket = undefined;
     sock?.end(code, CloseReason[code] ?? "");
-    this.o.hub.releaseUserIfUnused(conn.userId);
   }
 
   /** The queue of a connection overflowed: Mattermost closes and forgets it. */
@@ -234,12 +240,6 @@ export class Sessions {
     for (const conn of this.connections.values()) conn.socket?.end(code, CloseReason[code] ?? "");
   }
 
-  get openConnections(): { connectionId: string; userId: string }[] {
-    const out: { connectionId: string; userId: string }[] = [];
-    for (const c of this.connections.values()) if (c.attached) out.push({ connectionId: c.id, userId: c.userId });
-    return out;
-  }
-
   private sweep(): void {
     const now = Date.now();
     for (const conn of this.connections.values()) {
@@ -255,12 +255,5 @@ export class Sessions {
         conn.socket.end(CloseCode.SlowConsumer, CloseReason[CloseCode.SlowConsumer]!);
       }
     }
-  }
-
-  /** Connections kept for a resume without a socket (computed on demand: metrics scrape). */
-  countDetached(): number {
-    let n = 0;
-    for (const c of this.connections.values()) if (!c.attached) n++;
-    return n;
   }
 }

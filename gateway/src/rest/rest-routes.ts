@@ -1,0 +1,13 @@
+/** The REST v4 slice the gateway answers, every resource's routes in one list. */
+import { channelsRoutes } from "./channels-routes.js";
+import { postsRoutes } from "./posts-routes.js";
+import type { RestDeps } from "./rest-deps.js";
+import type { RouteSpec } from "./rest-types.js";
+import { statusRoutes } from "./status-routes.js";
+import { systemRoutes } from "./system-routes.js";
+import { teamsRoutes } from "./teams-routes.js";
+import { usersRoutes } from "./users-routes.js";
+
+export function restRoutes(deps: RestDeps): RouteSpec[] {
+  return [...usersRoutes(deps), ...statusRoutes(deps), ...teamsRoutes(deps), ...channelsRoutes(deps), ...postsRoutes(deps), ...systemRoutes(deps)];
+}

@@ -1,0 +1,31 @@
+/** The gRPC clients of the services the gateway calls, started (and stopped) with the app. */
+import type { Lifecycle } from "@switchboard/lifecycle";
+import { AccountsService } from "@switchboard/proto/accounts";
+import { PostsService } from "@switchboard/proto/posts";
+import { PresenceService } from "@switchboard/proto/presence";
+import { clientComponent } from "@switchboard/runtime";
+import { createRpcClient, type AccountsClient, type PostsClient, type PresenceClient } from "@switchboard/rpc";
+
+export interface ServiceClients {
+  readonly accounts: AccountsClient;
+  readonly posts: PostsClient;
+  readonly presence: PresenceClient;
+}
+
+export interface ServiceAddresses {
+  readonly accountsAddr: string;
+  readonly postsAddr: string;
+  readonly presenceAddr: string;
+  readonly rpcDeadlineMs: number;
+}
+
+export async function startServiceClients(lifecycle: Lifecycle, c: ServiceAddresses): Promise<ServiceClients> {
+  const rpc = { defaultDeadlineMs: c.rpcDeadlineMs };
+  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, ...rpc });
+  const posts = createRpcClient(PostsService, { address: c.postsAddr, ...rpc });
+  const presence = createRpcClient(PresenceService, { address: c.presenceAddr, ...rpc });
+  for (const [name, client] of [["accounts-client", accounts], ["posts-client", posts], ["presence-client", presence]] as const) {
+    await lifecycle.start(clientComponent(name, client));
+  }
+  return { accounts, posts, presence };
+}

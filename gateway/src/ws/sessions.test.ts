@@ -1,0 +1,275 @@
+import { describe, expect, it } from "vitest";
+import type { SessionAuth } from "@switchboard/auth";
+import { decodeEvent, subjects, type Bus } from "@switchboard/bus";
+import { silentLogger } from "@switchboard/log";
+import { createMetricsRegistry } from "@switchboard/metrics";
+import { newId } from "@switchboard/model";
+import type { Actor } from "@switchboard/tokens";
+import type { Connection } from "../connections/connection.js";
+import { ConnectionTable } from "../connections/connection-table.js";
+import type { SocketPort } from "../connections/socket-port.js";
+import { CloseCode } from "../errors.js";
+import { createGatewayMetrics } from "../metrics.js";
+import { renderEvent } from "../protocol/outbound.js";
+import type { Fanout } from "../routing/fanout.js";
+import type { PresenceClient } from "@switchboard/rpc";
+import { Actions } from "./actions.js";
+import { newSocketState, Sessions } from "./sessions.js";
+
+/**
+ * The sessions layer and its requests against a Fanout kept in memory (no hub): it checks the claim protocol
+ * (attach or abandon only after a resolved claim) and delivers events as the hub does.
+ */
+class MemoryFanout implements Fanout {
+  readonly users = new Map<string, { claims: number; conns: Set<Connection> }>();
+  /** "userId channelId" of every membership the routing knows. */
+  readonly members = new Set<string>();
+  /** What claims wait for (the routes loading); the test may hold it. */
+  loading: Promise<void> = Promise.resolve();
+
+  async claim(userId: string): Promise<void> {
+    let u = this.users.get(userId);
+    if (!u) this.users.set(userId, (u = { claims: 0, conns: new Set() }));
+    u.claims++;
+    try {
+      await this.loading;
+    } catch (e: unknown) {
+      u.claims--;
+      this.dropIfUnused(userId);
+      throw e;
+    }
+  }
+  attach(conn: Connection): void {
+    this.claimed(conn.userId).claims--;
+    this.users.get(conn.userId)!.conns.add(conn);
+  }
+  abandon(userId: string): void {
+    this.claimed(userId).claims--;
+    this.dropIfUnused(userId);
+  }
+  detach(conn: Connection): void {
+    this.users.get(conn.userId)?.conns.delete(conn);
+    this.dropIfUnused(conn.userId);
+  }
+  isChannelMember(userId: string, channelId: string): boolean {
+    return this.members.has(`${userId} ${channelId}`);
+  }
+  /** One event to every attached connection of the user, queued and written as the hub does. */
+  publish(userId: string, n: number): void {
+    const frame = renderEvent("posted", JSON.stringify({ n }), "{}");
+    for (const conn of this.users.get(userId)?.conns ?? []) {
+      conn.deliver(frame);
+      conn.flush();
+    }
+  }
+  private claimed(userId: string) {
+    const u = this.users.get(userId);
+    if (!u || u.claims === 0) throw new Error(`no claim for ${userId}`);
+    return u;
+  }
+  private dropIfUnused(userId: string): void {
+    const u = this.users.get(userId);
+    if (u && u.claims === 0 && u.conns.size === 0) this.users.delete(userId);
+  }
+}
+
+interface Frame {
+  event?: string;
+  seq?: number;
+  data?: Record<string, unknown>;
+}
+
+/** A socket whose end() runs the close handler at once, as uWS does. */
+class TestSocket implements SocketPort {
+  readonly frames: Frame[] = [];
+  closedWith: number | undefined;
+  onEnd: (code: number) => void = () => undefined;
+  send(frame: Uint8Array | string): void {
+    this.frames.push(JSON.parse(typeof frame === "string" ? frame : new TextDecoder().decode(frame)) as Frame);
+  }
+  bufferedAmount(): number {
+    return 0;
+  }
+  cork(fn: () => void): void {
+    fn();
+  }
+  end(code: number): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = code;
+    this.onEnd(code);
+  }
+}
+
+function actorOf(userId: string, sessionId = newId()): Actor {
+  return { userId, sessionId, roles: "system_user", isSystemAdmin: false, expiresAt: Date.now() + 60_000 };
+}
+
+function setup() {
+  const fanout = new MemoryFanout();
+  const connections = new ConnectionTable();
+  const reported: [string, string][] = [];
+  const metrics = createGatewayMetrics(createMetricsRegistry({ collectDefault: false }));
+  const sessions = new Sessions({
+    fanout,
+    connections,
+    presence: {
+      opened: (id) => reported.push(["opened", id]),
+      closed: (id) => reported.push(["closed", id]),
+      activity: () => undefined,
+    },
+    log: silentLogger,
+    metrics,
+    limits: { replayEvents: 4, queueLimit: 8, maxBufferedBytes: 1 << 20 },
+    authTimeoutMs: 5_000,
+    resumeWindowMs: 60_000,
+    stallTimeoutMs: 5_000,
+    versionId: "10.0.0.0.switchboard.false",
+    hostname: "gw-test",
+  });
+  /** A socket authenticated at the upgrade, optionally resuming. */
+  const open = (actor: Actor, resume?: { connectionId: string; sequence: number }) => {
+    const sock = new TestSocket();
+    const s = newSocketState(sock, { connectionId: resume?.connectionId ?? "", sequence: resume?.sequence, invalid: false }, false, actor, "token");
+    sock.onEnd = (code) => sessions.closed(s, code);
+    return { s, sock, bound: sessions.opened(s) };
+  };
+  const published: { subject: string; ev: ReturnType<typeof decodeEvent> }[] = [];
+  const bus = { publish: (subject: string, data: Uint8Array) => published.push({ subject, ev: decodeEvent(data) }) } as unknown as Bus;
+  const actions = new Actions({
+    sessions,
+    auth: {} as SessionAuth,
+    fanout,
+    bus,
+    presence: {} as PresenceClient,
+    presenceReporter: { opened: () => undefined, closed: () => undefined, activity: () => undefined },
+    log: silentLogger,
+    metrics,
+    serverVersion: "10.0.0",
+    rpcDeadlineMs: 1_000,
+  });
+  return { fanout, connections, sessions, actions, published, reported, open };
+}
+
+describe("Sessions", () => {
+  it("binds an authenticated socket to a new connection attached to the fan-out, hello first", async () => {
+    const { fanout, connections, reported, open } = setup();
+    const user = newId();
+    const { s, sock, bound } = open(actorOf(user));
+    expect(await bound).toBe(true);
+    const conn = s.conn!;
+    expect(sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0]]);
+    expect(sock.frames[0]!.data!.connection_id).toBe(conn.id);
+    expect(fanout.users.get(user)).toEqual({ claims: 0, conns: new Set([conn]) });
+    expect(connections.open()).toEqual([{ connectionId: conn.id, userId: user }]);
+    expect(reported).toEqual([["opened", conn.id]]);
+    fanout.publish(user, 1);
+    expect(sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0], ["posted", 1]]);
+  });
+
+  it("abandons the claim of a socket that closed while its routes loaded: no connection, the user's routing goes", async () => {
+    const { fanout, connections, reported, open } = setup();
+    const user = newId();
+    let loaded!: () => void;
+    fanout.loading = new Promise((r) => (loaded = r));
+    const { s, sock, bound } = open(actorOf(user));
+    expect(fanout.users.get(user)?.claims).toBe(1);
+    sock.end(1006);
+    loaded();
+    expect(await bound).toBe(false);
+    expect(s.conn).toBeUndefined();
+    expect(sock.frames).toEqual([]);
+    expect(fanout.users.has(user)).toBe(false);
+    expect([...connections.values()]).toEqual([]);
+    expect(reported).toEqual([]);
+  });
+
+  it("resumes a connection whose socket went away: what was queued meanwhile follows the client's sequence, no hello", async () => {
+    const { fanout, reported, open } = setup();
+    const user = newId();
+    const first = open(actorOf(user));
+    await first.bound;
+    const conn = first.s.conn!;
+    fanout.publish(user, 1);
+    first.sock.end(1006);
+    fanout.publish(user, 2);
+    fanout.publish(user, 3);
+    // The client saw hello (0) and the first event (1): it asks for 2 on.
+    const second = open(actorOf(user), { connectionId: conn.id, sequence: 2 });
+    expect(await second.bound).toBe(true);
+    expect(second.s.conn).toBe(conn);
+    expect(second.sock.frames.map((f) => [f.event, f.seq, f.data?.n])).toEqual([["posted", 2, 2], ["posted", 3, 3]]);
+    expect(fanout.users.get(user)).toEqual({ claims: 0, conns: new Set([conn]) });
+    expect(reported).toEqual([["opened", conn.id], ["closed", conn.id], ["opened", conn.id]]);
+  });
+
+  it("starts a resume over when events it needs are gone: a new connection id and a hello", async () => {
+    const { fanout, connections, open } = setup();
+    const user = newId();
+    const first = open(actorOf(user));
+    await first.bound;
+    const conn = first.s.conn!;
+    const oldId = conn.id;
+    for (let n = 1; n <= 20; n++) fanout.publish(user, n);
+    first.sock.end(1006);
+    // Only the last few events are kept for replay (4, trimmed in chunks): 1 is gone.
+    const second = open(actorOf(user), { connectionId: oldId, sequence: 1 });
+    expect(await second.bound).toBe(true);
+    expect(conn.id).not.toBe(oldId);
+    expect(second.sock.frames.map((f) => [f.event, f.seq, f.data?.connection_id])).toEqual([["hello", 0, conn.id]]);
+    expect(connections.get(oldId)).toBeUndefined();
+    expect(connections.get(conn.id)).toBe(conn);
+  });
+
+  it("forgets a connection whose queue overflowed: detached from the fan-out, socket closed, no resume of it", async () => {
+    const { fanout, connections, sessions, open } = setup();
+    const user = newId();
+    const first = open(actorOf(user));
+    await first.bound;
+    const conn = first.s.conn!;
+    sessions.overflowed(conn);
+    expect(first.sock.closedWith).toBe(CloseCode.QueueOverflow);
+    expect(fanout.users.has(user)).toBe(false);
+    expect(connections.get(conn.id)).toBeUndefined();
+    const again = open(actorOf(user), { connectionId: conn.id, sequence: 1 });
+    expect(await again.bound).toBe(true);
+    expect(again.s.conn).not.toBe(conn);
+    expect(again.sock.frames.map((f) => f.event)).toEqual(["hello"]);
+  });
+
+  it("closes every connection of a revoked session and only those", async () => {
+    const { fanout, sessions, open } = setup();
+    const user = newId();
+    const revoked = actorOf(user);
+    const a = open(revoked);
+    const b = open(revoked);
+    const other = open(actorOf(user));
+    await Promise.all([a.bound, b.bound, other.bound]);
+    sessions.revokeSession(revoked.sessionId);
+    expect([a.sock.closedWith, b.sock.closedWith, other.sock.closedWith]).toEqual([CloseCode.SessionRevoked, CloseCode.SessionRevoked, undefined]);
+    expect(fanout.users.get(user)!.conns).toEqual(new Set([other.s.conn]));
+  });
+});
+
+describe("Actions", () => {
+  it("publishes typing only to a channel the routing says the user belongs to", async () => {
+    const { fanout, actions, published, open } = setup();
+    const [user, channel] = [newId(), newId()];
+    const { s, sock, bound } = open(actorOf(user));
+    await bound;
+    const replies = () => sock.frames.filter((f) => f.event === undefined) as Record<string, unknown>[];
+    const turn = () => new Promise((r) => setImmediate(r));
+    actions.handle(s, { seq: 1, action: "user_typing", data: { channel_id: channel } });
+    await turn();
+    expect(replies()).toEqual([
+      { status: "FAIL", seq_reply: 1, error: { id: "api.websocket_handler.invalid_param.app_error", message: "Invalid channel_id parameter.", detailed_error: "", status_code: 400 } },
+    ]);
+    expect(published).toEqual([]);
+    fanout.members.add(`${user} ${channel}`);
+    actions.handle(s, { seq: 2, action: "user_typing", data: { channel_id: channel } });
+    await turn();
+    expect(replies()[1]).toEqual({ status: "OK", seq_reply: 2 });
+    expect(published.map((p) => [p.subject, p.ev.event, p.ev.broadcast?.channelId, p.ev.broadcast?.omitUsers])).toEqual([
+      [subjects.channel(channel), "typing", channel, [user]],
+    ]);
+  });
+});
