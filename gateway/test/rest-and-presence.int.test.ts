@@ -75,7 +75,7 @@ describe("REST v4 slice through the stock Client4", () => {
 
     const viewed = await c.viewMyChannel(ch.id);
     expect((viewed as unknown as { status: string }).status).toBe("OK");
-    expect(((await c.ping()) as unknown as { status: string }).status).toBe("OK");
+    expect(((await c.ping(false)) as unknown as { status: string }).status).toBe("OK");
     const cfg = (await c.getClientConfig()) as unknown as Record<string, string>;
     expect(cfg.Version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(cfg.EnableReliableWebSockets).toBe("true");

@@ -48,7 +48,7 @@ export async function connect(httpUrl: string, token: string, o: { postedAck?: b
     named: (name) => events.filter((e) => e.event === name),
     close: () => client.close(),
   };
-  client.addMessageListener((m: WsMessage) => events.push(m));
+  client.addMessageListener((m) => events.push(m as WsMessage));
   client.addMissedMessageListener(() => r.missed++);
   client.addReconnectListener(() => r.reconnects++);
   client.initialize(wsUrl(httpUrl), undefined, o.postedAck ?? true);
