@@ -57,8 +57,9 @@ build: install ## Compile every workspace (tsc -b)
 typecheck: build ## Type-check everything (same as build)
 
 .PHONY: lint
-lint: install ## Lint: proto (buf lint) and package boundaries
+lint: install build ## Lint: proto (buf lint), type-aware ESLint, package boundaries (needs the build: types come from dist/)
 	npm run lint -w @switchboard/proto
+	npx eslint --max-warnings 0 .
 	node scripts/check-deps.mjs
 
 .PHONY: test

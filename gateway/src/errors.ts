@@ -5,7 +5,7 @@
  * Close codes: 4000-4499 the client should reconnect (stock Mattermost clients reconnect on
  * any close); 4500-4999 the connection must not continue as it was. Reasons are short ASCII.
  */
-import { AppError, type ErrorCode } from "@switchboard/model";
+import { type AppError, type ErrorCode } from "@switchboard/model";
 
 export const CloseCode = {
   /** RFC 6455: frame over the inbound limit. */

@@ -1,6 +1,6 @@
 /** Helpers shared by the gateway acceptance tests (stock client recorders, users, fences). */
 import { randomBytes } from "node:crypto";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { newClient4, newWebSocketClient, waitFor, type Client4, type WebSocketClient } from "@switchboard/testkit";
 
 export interface WsMessage {

@@ -160,7 +160,7 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
             if (call.isDone) return;
             let answer: Uint8Array | MessageWriter;
             try {
-              answer = res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output as DescMessage, res as never));
+              answer = res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output, res as never));
             } catch (e: unknown) {
               log.error({ err: e }, "response serialization failed");
               finish(toCallStatus(AppError.from(e)));
@@ -256,7 +256,7 @@ export function createRpcServer(o: RpcServerOptions): RpcServer {
         const decoder = (decoders as Record<string, ((bytes: Uint8Array) => unknown) | undefined> | undefined)?.[method.localName];
         methods.set(`/${service.typeName}/${method.name}`, unaryMethod(method, fn.bind(impl), decoder));
       }
-      services.push(service as GenService<GenServiceMethods>);
+      services.push(service);
       health.register(service.typeName);
     },
     async start() {

@@ -165,7 +165,7 @@ describe("gRPC over our HTTP/2", () => {
       const chunks: Buffer[] = [];
       let trailers: http2.IncomingHttpHeaders = {};
       stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("trailers", (t) => (trailers = t));
+      stream.on("trailers", (t: http2.IncomingHttpHeaders) => (trailers = t));
       stream.end(body);
       await new Promise((r) => stream.on("close", r));
       const all = Buffer.concat(chunks);

@@ -8,7 +8,7 @@ import { AppError } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ConnectionEventSchema } from "@switchboard/proto/presence";
+import { type ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, type RpcClient } from "@switchboard/rpc";
 import { spawnDeployable, startNatsServer, waitFor, type ChildHandle, type NatsServer } from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
