@@ -57,9 +57,10 @@ build: install ## Compile every workspace (tsc -b)
 typecheck: build ## Type-check everything (same as build)
 
 .PHONY: lint
-lint: install build ## Lint: proto (buf lint), type-aware ESLint, package boundaries (needs the build: types come from dist/)
+lint: install build ## Lint: proto (buf lint), type-aware ESLint, dead exports and unused dependencies (knip), package boundaries (needs the build: types come from dist/)
 	npm run lint -w @switchboard/proto
 	npx eslint --max-warnings 0 .
+	npx knip --no-progress
 	node scripts/check-deps.mjs
 
 .PHONY: test

@@ -13,7 +13,7 @@ import type { RpcClient } from "@switchboard/rpc";
 
 export type PresenceClient = RpcClient<(typeof PresenceService)["method"]>;
 
-export interface OpenConnection {
+interface OpenConnection {
   readonly connectionId: string;
   readonly userId: string;
 }

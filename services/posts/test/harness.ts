@@ -15,7 +15,7 @@ import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle,
 import { loadPostsConfig, startPostsApp, type PostsApp } from "../src/app.js";
 
 export type PostsClient = RpcClient<(typeof PostsService)["method"]>;
-export type AccountsClient = RpcClient<(typeof AccountsService)["method"]>;
+type AccountsClient = RpcClient<(typeof AccountsService)["method"]>;
 
 export interface TestUser {
   readonly id: string;

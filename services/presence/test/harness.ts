@@ -6,7 +6,7 @@
 import { connectBus, decodeEvent, openKv, parseEventSubject, subjects, type Bus, type BusSubscription, type KvStore } from "@switchboard/bus";
 import { AppError } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
-import { PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
+import { PresenceService } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, type RpcClient } from "@switchboard/rpc";
@@ -268,4 +268,3 @@ export async function waitForStatus(c: Cluster, token: string, userId: string, s
   );
 }
 
-export type { ConnectionEvent };

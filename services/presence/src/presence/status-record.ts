@@ -4,7 +4,7 @@ import { jsonBytes, parseJsonObject } from "@switchboard/model";
  * plus everything the deadlines need, so any replica can continue where another stopped.
  */
 
-export const STATUSES = ["online", "away", "dnd", "offline", "ooo"] as const;
+const STATUSES = ["online", "away", "dnd", "offline", "ooo"] as const;
 export type StatusName = (typeof STATUSES)[number];
 
 export function isStatusName(s: string): s is StatusName {
