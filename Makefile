@@ -57,10 +57,11 @@ build: install ## Compile every workspace (tsc -b)
 typecheck: build ## Type-check everything (same as build)
 
 .PHONY: lint
-lint: install build ## Lint: proto (buf lint), type-aware ESLint, dead exports and unused dependencies (knip), package boundaries (needs the build: types come from dist/)
+lint: install build ## Lint: proto (buf lint), type-aware ESLint, dead exports and unused dependencies (knip), import cycles and package boundaries (dependency-cruiser) (needs the build: types come from dist/)
 	npm run lint -w @switchboard/proto
 	npx eslint --max-warnings 0 .
 	npx knip --no-progress
+	npx depcruise --config .dependency-cruiser.cjs proto packages services gateway bench scripts
 	node scripts/check-deps.mjs
 
 .PHONY: test

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { Db, DbOptions, QueryOptions, Queryable, QueryResult } from "./db.js";
+import type { Db, DbOptions, QueryOptions, Queryable, QueryResult } from "./types.js";
 
 // int8 as JS numbers: every int8 here is a count or a Unix-ms time, far below 2^53.
 const INT8_OID = 20;
