@@ -65,7 +65,13 @@ module.exports = {
       from: { pathNot: "(\\.test\\.ts|/test/[^/]+\\.ts)$" },
       to: { path: "(^|/)node_modules/vitest/" },
     },
-    { name: "resolvable", severity: "error", comment: "every import resolves (an export a package does not make is unresolvable)", from: {}, to: { couldNotResolve: true } },
+    {
+      name: "resolvable",
+      severity: "error",
+      comment: "every import resolves (an export a package does not make is unresolvable)",
+      from: {},
+      to: { couldNotResolve: true },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -54,12 +54,17 @@ build: install ## Compile every workspace (tsc -b)
 	npx tsc -b
 
 .PHONY: typecheck
-typecheck: build ## Type-check everything (same as build)
+typecheck: build ## Type-check everything, tests included (same as build)
+
+.PHONY: format
+format: install ## Format every file with Prettier
+	npx prettier --write --log-level warn .
 
 .PHONY: lint
-lint: install build ## Lint: proto (buf lint), type-aware ESLint, dead exports and unused dependencies (knip), import cycles and package boundaries (dependency-cruiser) (needs the build: types come from dist/)
+lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, dependency-cruiser (after the build, which type-checks src and tests)
 	npm run lint -w @switchboard/proto
 	npx eslint --max-warnings 0 .
+	npx prettier --check --log-level warn .
 	npx knip --no-progress
 	npx depcruise --config .dependency-cruiser.cjs proto packages services gateway bench scripts
 	node scripts/check-deps.mjs

@@ -34,8 +34,9 @@ for (const ws of rootPkg.workspaces) {
   const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})]);
   for (const f of [...files(join(root, ws, "src")), ...files(join(root, ws, "test"))]) {
     const text = readFileSync(f, "utf8");
-    const re = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["'](@switchboard\/[^/"']+)[^"']*["']|import\(\s*["'](@switchboard\/[^/"']+)[^"']*["']\s*\)|(?:^|\n)\s*import\s+["'](@switchboard\/[^/"']+)[^"']*["']/g;
-    for (let m; (m = re.exec(text)); ) {
+    const re =
+      /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["'](@switchboard\/[^/"']+)[^"']*["']|import\(\s*["'](@switchboard\/[^/"']+)[^"']*["']\s*\)|(?:^|\n)\s*import\s+["'](@switchboard\/[^/"']+)[^"']*["']/g;
+    for (let m; (m = re.exec(text));) {
       const name = m[1] ?? m[2] ?? m[3];
       if (name !== pkg.name && !declared.has(name)) problems.push(`${relative(root, f)} imports ${name}, not declared in ${ws}/package.json`);
     }
