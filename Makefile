@@ -54,11 +54,19 @@ build: install ## Compile every workspace (tsc -b)
 	npx tsc -b
 
 .PHONY: typecheck
-typecheck: build ## Type-check everything (same as build)
+typecheck: build ## Type-check everything, tests included (same as build)
+
+.PHONY: format
+format: install ## Format every file with Prettier
+	npx prettier --write --log-level warn .
 
 .PHONY: lint
-lint: install ## Lint: proto (buf lint) and package boundaries
+lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, dependency-cruiser (after the build, which type-checks src and tests)
 	npm run lint -w @switchboard/proto
+	npx eslint --max-warnings 0 .
+	npx prettier --check --log-level warn .
+	npx knip --no-progress
+	npx depcruise --config .dependency-cruiser.cjs proto packages services gateway bench scripts
 	node scripts/check-deps.mjs
 
 .PHONY: test

@@ -74,7 +74,7 @@ export async function connectLeanGrpc(o: LeanGrpcOptions): Promise<LeanGrpcClien
           else if (!String(h["content-type"] ?? "").startsWith("application/grpc")) failure = new Error(`content-type ${String(h["content-type"])}`);
           status = statusOf(h); // a trailers-only answer
         });
-        stream.on("trailers", (h) => (status = statusOf(h)));
+        stream.on("trailers", (h: http2.IncomingHttpHeaders) => (status = statusOf(h)));
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.once("error", reject);
         stream.once("close", () => {

@@ -41,7 +41,7 @@ describe.each(RPC_SERVER_TRANSPORTS)("lean gRPC caller against a server on %s", 
   });
   afterAll(async () => {
     await client.close();
-    await server.stop();
+    await server.stop(1000);
   });
 
   it("returns the answer's message, with the token and deadline sent as metadata", async () => {

@@ -3,7 +3,7 @@
  * client contract, kept with the other cross-process contracts in @switchboard/bus) and HTTP
  * statuses with Mattermost's error body.
  */
-import { AppError, type ErrorCode } from "@switchboard/model";
+import { type AppError, type ErrorCode } from "@switchboard/model";
 
 export { CloseCode, CloseReason } from "@switchboard/bus";
 

@@ -24,7 +24,7 @@ function raw(headers: Record<string, string> = {}, query = ""): Promise<Raw> {
   const started = Date.now();
   const ws = new WebSocket(`${wsUrl(url)}${query}`, { headers });
   const messages: Record<string, unknown>[] = [];
-  ws.on("message", (d) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
+  ws.on("message", (d) => messages.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>));
   const closed = new Promise<{ code: number; ms: number }>((resolve) => ws.on("close", (code) => resolve({ code, ms: Date.now() - started })));
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve({ ws, messages, closed }));
@@ -163,7 +163,7 @@ describe("bad input on REST", () => {
   });
 
   it("kept serving the healthy client through all of it", async () => {
-    const p = await alice.client.createPost({ channel_id: channelId, message: "still here" } as never);
+    const p = await alice.client.createPost({ channel_id: channelId, message: "still here" });
     await healthy.next((e) => e.event === "posted" && postOf(e).id === p.id);
   });
 });

@@ -56,8 +56,8 @@ describe("REST v4 slice through the stock Client4", () => {
     expect(dm.type).toBe("D");
 
     const t0 = Date.now();
-    const p1 = await c.createPost({ channel_id: ch.id, message: "one" } as never);
-    const p2 = await c.createPost({ channel_id: ch.id, message: "two", root_id: p1.id } as never);
+    const p1 = await c.createPost({ channel_id: ch.id, message: "one" });
+    const p2 = await c.createPost({ channel_id: ch.id, message: "two", root_id: p1.id });
     expect((await c.getPost(p2.id)).root_id).toBe(p1.id);
     const list = await c.getPosts(ch.id, 0, 60);
     expect(list.order.slice(0, 2)).toEqual([p2.id, p1.id]);
@@ -65,7 +65,7 @@ describe("REST v4 slice through the stock Client4", () => {
     const since = await c.getPostsSince(ch.id, t0 - 1);
     expect(Object.keys(since.posts).sort()).toEqual([p1.id, p2.id].sort());
 
-    const updated = await c.updatePost({ ...p1, message: "one, updated" } as never);
+    const updated = await c.updatePost({ ...p1, message: "one, updated" });
     expect(updated.message).toBe("one, updated");
     expect(updated.edit_at).toBeGreaterThan(0);
 
@@ -75,7 +75,7 @@ describe("REST v4 slice through the stock Client4", () => {
 
     const viewed = await c.viewMyChannel(ch.id);
     expect((viewed as unknown as { status: string }).status).toBe("OK");
-    expect(((await c.ping()) as unknown as { status: string }).status).toBe("OK");
+    expect(((await c.ping(false)) as unknown as { status: string }).status).toBe("OK");
     const cfg = (await c.getClientConfig()) as unknown as Record<string, string>;
     expect(cfg.Version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(cfg.EnableReliableWebSockets).toBe("true");
@@ -106,12 +106,12 @@ describe("statuses come from the presence service", () => {
     const reply = await new Promise<Record<string, unknown>>((resolve) => a.client.getStatusesByIds([alice.id, bob.id], resolve as never));
     expect(reply).toMatchObject({ status: "OK", data: { [alice.id]: "online", [bob.id]: "offline" } });
 
-    await alice.client.updateStatus({ user_id: alice.id, status: "dnd" } as never);
+    await alice.client.updateStatus({ user_id: alice.id, status: "dnd" });
     const change = await a.next((e) => e.event === "status_change" && e.data!.status === "dnd");
     expect(change.data).toEqual({ status: "dnd", user_id: alice.id });
     expect(change.broadcast!.user_id).toBe(alice.id);
     expect((await alice.client.getStatus(alice.id)).manual).toBe(true);
-    await alice.client.updateStatus({ user_id: alice.id, status: "online" } as never);
+    await alice.client.updateStatus({ user_id: alice.id, status: "online" });
   });
 
   it("@here mentions the channel's online members only, @channel every member", async () => {
@@ -124,7 +124,7 @@ describe("statuses come from the presence service", () => {
     const onWs = await connect(url, on.token);
     const awayWs = await connect(url2, away.token);
     open.push(onWs, awayWs);
-    await away.client.updateStatus({ user_id: away.id, status: "away" } as never);
+    await away.client.updateStatus({ user_id: away.id, status: "away" });
     await waitFor(
       async () => {
         const s = await alice.client.getStatusesByIds([on.id, away.id, off.id]);
@@ -135,14 +135,14 @@ describe("statuses come from the presence service", () => {
     const mentionCounts = async () =>
       Object.fromEntries((await alice.client.getChannelMembers(ch.id)).map((m) => [m.user_id, m.mention_count])) as Record<string, number>;
 
-    const here = await alice.client.createPost({ channel_id: ch.id, message: "@here standup" } as never);
+    const here = await alice.client.createPost({ channel_id: ch.id, message: "@here standup" });
     const gotOn = await onWs.next((e) => e.event === "posted" && postOf(e).id === here.id);
     expect(gotOn.data!.mentions).toBe(JSON.stringify([on.id]));
     const gotAway = await awayWs.next((e) => e.event === "posted" && postOf(e).id === here.id);
     expect(gotAway.data).not.toHaveProperty("mentions");
     expect(await mentionCounts()).toMatchObject({ [on.id]: 1, [away.id]: 0, [off.id]: 0, [alice.id]: 0 });
 
-    const all = await alice.client.createPost({ channel_id: ch.id, message: "@channel release" } as never);
+    const all = await alice.client.createPost({ channel_id: ch.id, message: "@channel release" });
     const allAway = await awayWs.next((e) => e.event === "posted" && postOf(e).id === all.id);
     expect(allAway.data!.mentions).toBe(JSON.stringify([away.id]));
     expect(await mentionCounts()).toMatchObject({ [on.id]: 2, [away.id]: 1, [off.id]: 1, [alice.id]: 0 });
@@ -160,7 +160,7 @@ describe("statuses come from the presence service", () => {
     const poster = await connect(url, alice.token);
     const member = await connect(url2, others[0]!.token);
     open.push(poster, member);
-    const p = await alice.client.createPost({ channel_id: ch.id, message: "@channel all hands" } as never);
+    const p = await alice.client.createPost({ channel_id: ch.id, message: "@channel all hands" });
     const seen = await member.next((e) => e.event === "posted" && postOf(e).id === p.id);
     expect(seen.data).not.toHaveProperty("mentions");
     const notice = await poster.next((e) => e.event === "ephemeral_message");
@@ -196,7 +196,7 @@ describe("sessions and memberships across gateways", () => {
     const b = await connect(url2, bob.token);
     open.push(b);
     await alice.client.addToChannel(bob.id, ch.id);
-    const p = await alice.client.createPost({ channel_id: ch.id, message: "welcome" } as never);
+    const p = await alice.client.createPost({ channel_id: ch.id, message: "welcome" });
     const m = await b.next((e) => e.event === "posted" && postOf(e).id === p.id);
     expect(m.broadcast!.channel_id).toBe(ch.id);
   });

@@ -31,7 +31,7 @@ interface Reader {
 function reader(query = ""): Promise<Reader> {
   const ws = new WebSocket(wsUrl(url) + query, { headers: { Authorization: `Bearer ${user.token}` } });
   const frames: Reader["frames"] = [];
-  ws.on("message", (d) => frames.push(JSON.parse(d.toString()) as Reader["frames"][number]));
+  ws.on("message", (d) => frames.push(JSON.parse((d as Buffer).toString()) as Reader["frames"][number]));
   const close = new Promise<number>((r) => ws.on("close", (code) => r(code)));
   return new Promise((resolve) => ws.once("open", () => resolve({ ws, frames, close })));
 }

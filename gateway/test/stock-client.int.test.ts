@@ -48,7 +48,7 @@ describe("posts reach channel members over the stock WebSocketClient", () => {
     const a = await rec(alice);
     const b = await rec(bob);
 
-    const post = await alice.client.createPost({ channel_id: ch.id, message: "hello @" + bob.username, pending_post_id: `${alice.id}:${Date.now()}` } as never);
+    const post = await alice.client.createPost({ channel_id: ch.id, message: "hello @" + bob.username, pending_post_id: `${alice.id}:${Date.now()}` });
     for (const r of [a, b]) {
       const m = await r.next((e) => e.event === "posted" && postOf(e).id === post.id);
       const p = postOf(m);
@@ -64,7 +64,7 @@ describe("posts reach channel members over the stock WebSocketClient", () => {
     const bm = b.named("posted").find((e) => postOf(e).id === post.id)!;
     expect(bm.data!.mentions).toBe(JSON.stringify([bob.id]));
 
-    await alice.client.patchPost({ id: post.id, message: "edited" } as never);
+    await alice.client.patchPost({ id: post.id, message: "edited" });
     for (const r of [a, b]) expect(postOf(await r.next((e) => e.event === "post_edited")).message).toBe("edited");
     await alice.client.deletePost(post.id);
     for (const r of [a, b]) await r.next((e) => e.event === "post_deleted" && postOf(e).id === post.id);
@@ -74,7 +74,7 @@ describe("posts reach channel members over the stock WebSocketClient", () => {
     expect(typing.data).toEqual({ parent_id: "", user_id: bob.id });
     expect(typing.broadcast!.channel_id).toBe(ch.id);
     // The sender gets no typing event of their own: a later post fences it.
-    const fence = await alice.client.createPost({ channel_id: ch.id, message: "fence" } as never);
+    const fence = await alice.client.createPost({ channel_id: ch.id, message: "fence" });
     await b.next((e) => e.event === "posted" && postOf(e).id === fence.id);
     expect(b.named("typing")).toHaveLength(0);
 
@@ -97,18 +97,18 @@ describe("membership changes are applied before later events", () => {
     const c = await rec(carol);
 
     await alice.client.addToChannel(bob.id, ch.id);
-    const first = await alice.client.createPost({ channel_id: ch.id, message: "right after the add" } as never);
+    const first = await alice.client.createPost({ channel_id: ch.id, message: "right after the add" });
     await b.next((e) => e.event === "posted" && postOf(e).id === first.id);
 
     await alice.client.removeFromChannel(bob.id, ch.id);
     await b.next((e) => e.event === "user_removed" && e.data!.channel_id === ch.id);
-    const secret = await alice.client.createPost({ channel_id: ch.id, message: "after the removal" } as never);
+    const secret = await alice.client.createPost({ channel_id: ch.id, message: "after the removal" });
     await a.next((e) => e.event === "posted" && postOf(e).id === secret.id);
-    await alice.client.patchPost({ id: secret.id, message: "still secret" } as never);
+    await alice.client.patchPost({ id: secret.id, message: "still secret" });
     await a.next((e) => e.event === "post_edited" && postOf(e).id === secret.id);
 
     // Fence: a later post in a channel both bob and carol share arrives after anything earlier.
-    const fence = await alice.client.createPost({ channel_id: pub.id, message: "fence" } as never);
+    const fence = await alice.client.createPost({ channel_id: pub.id, message: "fence" });
     await b.next((e) => e.event === "posted" && postOf(e).id === fence.id);
     await c.next((e) => e.event === "posted" && postOf(e).id === fence.id);
     const leaked = (r: Recorder) => r.events.filter((e) => e.broadcast?.channel_id === ch.id && e.event !== "user_removed" && e.event !== "user_added");
@@ -123,13 +123,13 @@ describe("reliable reconnect on the same gateway", () => {
     const ch = await alice.client.createChannel({ team_id: teamId, name: `replay${Date.now()}`, display_name: "Replay", type: "O" } as never);
     await alice.client.addToChannel(bob.id, ch.id);
     const b = await rec(bob);
-    const before = await alice.client.createPost({ channel_id: ch.id, message: "before" } as never);
+    const before = await alice.client.createPost({ channel_id: ch.id, message: "before" });
     await b.next((e) => e.event === "posted" && postOf(e).id === before.id);
 
     // Drop the TCP connection abruptly: no close frame from the client.
     (b.sockets.at(-1) as unknown as { _socket: { destroy(): void } })._socket.destroy();
     const ids: string[] = [];
-    for (let i = 0; i < 10; i++) ids.push((await alice.client.createPost({ channel_id: ch.id, message: `during ${i}` } as never)).id);
+    for (let i = 0; i < 10; i++) ids.push((await alice.client.createPost({ channel_id: ch.id, message: `during ${i}` })).id);
     await waitFor(() => b.reconnects >= 1, { what: "stock client reconnect" });
     for (const id of ids) await b.next((e) => e.event === "posted" && postOf(e).id === id);
 

@@ -1,6 +1,6 @@
 /** Helpers shared by the gateway acceptance tests (stock client recorders, users, fences). */
 import { randomBytes } from "node:crypto";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { newClient4, newWebSocketClient, waitFor, type Client4, type WebSocketClient } from "@switchboard/testkit";
 
 export interface WsMessage {
@@ -48,7 +48,7 @@ export async function connect(httpUrl: string, token: string, o: { postedAck?: b
     named: (name) => events.filter((e) => e.event === name),
     close: () => client.close(),
   };
-  client.addMessageListener((m: WsMessage) => events.push(m));
+  client.addMessageListener((m) => events.push(m as WsMessage));
   client.addMissedMessageListener(() => r.missed++);
   client.addReconnectListener(() => r.reconnects++);
   client.initialize(wsUrl(httpUrl), undefined, o.postedAck ?? true);

@@ -45,7 +45,7 @@ export async function startNodeH2Floor(o: { path: string; responseBytes: number;
   const port = await new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`raw-h2-server exited with ${String(code)}`)));
-    child.stdout!.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()).port as number));
+    child.stdout.once("data", (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
   });
   return { url: `http://127.0.0.1:${String(port)}${o.path}`, pid: child.pid!, stop: stopper(child) };
 }

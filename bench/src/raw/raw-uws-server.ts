@@ -6,9 +6,10 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { connectBus } from "@switchboard/bus";
+import type * as uwsModule from "uWebSockets.js";
 
 const require = createRequire(import.meta.url);
-type Uws = typeof import("uWebSockets.js");
+type Uws = typeof uwsModule;
 const pkg = dirname(require.resolve("uWebSockets.js/package.json"));
 const uws = require(join(pkg, "binaries", `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`)) as Uws;
 

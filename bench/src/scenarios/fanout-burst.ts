@@ -96,7 +96,7 @@ export const scenario: Scenario = {
       // else this machine does at the time falls on both alike.
       const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, subjects.benchRawFrames], { stdio: ["ignore", "pipe", "inherit"] });
       try {
-        const rawPort = await new Promise<number>((resolve) => raw.stdout!.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()).port as number)));
+        const rawPort = await new Promise<number>((resolve) => raw.stdout.once("data", (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)));
         const rawClient = await startLoadClient({ cpu: LOAD_CPU });
         clients.push(rawClient);
         await rawClient.open({ host: "127.0.0.1", port: rawPort, path: "/", headers: Array.from({ length: CONNECTIONS }, () => ({})) });

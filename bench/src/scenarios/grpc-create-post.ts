@@ -227,7 +227,7 @@ async function run(ctx: ScenarioContext) {
           const servicePost = async (w: number, i: number) => {
             const request = create(CreatePostRequestSchema, postRequest(w, i));
             const { post } = fromBinary(CreatePostResponseSchema, await lean.unary(createPostPath, toBinary(CreatePostRequestSchema, request)));
-            if (post?.channelId !== channels[w] || post.id.length !== 26) throw new Error("CreatePost answered without the post");
+            if (post === undefined || post.channelId !== channels[w] || post.id.length !== 26) throw new Error("CreatePost answered without the post");
           };
           const servicePostGrpcJs = async (w: number, i: number) => {
             await client.createPost(postRequest(w, i), { token });

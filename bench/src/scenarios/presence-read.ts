@@ -22,7 +22,7 @@
 import { connectBus, isolatedBucket, kvBuckets, openKv } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
-import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
+import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS, type PresenceClient, type RpcServerTransport } from "@switchboard/rpc";
@@ -96,7 +96,7 @@ async function populate(presence: PresenceClient, users: readonly string[]): Pro
       // Every seventh user set a manual away (the client's user_update_active_status manual).
       if ((i + j) % 7 === 0) events.push({ kind: { case: "activity", value: { userId, active: false, manual: true, at: 0n } } });
     });
-    await presence.report({ leaseId, events: events as ConnectionEvent[] });
+    await presence.report({ leaseId, events });
   }
 }
 

@@ -8,14 +8,14 @@ export const SESSION_COOKIE = "MMAUTHTOKEN";
 export const USER_COOKIE = "MMUSERID";
 export const CSRF_COOKIE = "MMCSRF";
 
-export type TokenSource = "cookie" | "header" | "query" | "none";
+type TokenSource = "cookie" | "header" | "query" | "none";
 
 export interface Credentials {
   readonly token: string;
   readonly source: TokenSource;
 }
 
-export function parseCookies(header: string): Map<string, string> {
+function parseCookies(header: string): Map<string, string> {
   const out = new Map<string, string>();
   if (!header) return out;
   for (const part of header.split(";")) {

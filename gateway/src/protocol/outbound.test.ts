@@ -15,7 +15,7 @@ describe("outbound frames", () => {
       const text = dec.decode(bytes);
       expect(text.endsWith(`"seq":${String(seq).padStart(SEQ_SLOT)}}`) || text.endsWith(`"seq":${seq}}`)).toBe(true);
       expect(bytes === f.bytes).toBe(seq < 10 ** SEQ_SLOT);
-      const msg = JSON.parse(text);
+      const msg = JSON.parse(text) as { seq: number; event: string; data: Record<string, unknown>; broadcast: unknown };
       expect(msg.seq).toBe(seq);
       expect(msg.event).toBe("posted");
       expect(msg.data.channel_type).toBe("O");
@@ -24,7 +24,7 @@ describe("outbound frames", () => {
   });
 
   it("renders Mattermost's broadcast object including omit_users and the data split flags", () => {
-    const b = JSON.parse(broadcastJson(create(BroadcastSchema, { omitUsers: ["u".repeat(26)], channelId: "c".repeat(26), containsSensitiveData: true })));
+    const b = JSON.parse(broadcastJson(create(BroadcastSchema, { omitUsers: ["u".repeat(26)], channelId: "c".repeat(26), containsSensitiveData: true }))) as Record<string, unknown>;
     expect(b.omit_users).toEqual({ ["u".repeat(26)]: true });
     expect(b.contains_sensitive_data).toBe(true);
     expect("contains_sanitized_data" in b).toBe(false);
@@ -38,7 +38,7 @@ describe("outbound frames", () => {
   it("renders replies with seq_reply and no seq", () => {
     expect(JSON.parse(okReply(3))).toEqual({ status: "OK", seq_reply: 3 });
     expect(JSON.parse(okReply(4, { text: "pong" }))).toEqual({ status: "OK", seq_reply: 4, data: { text: "pong" } });
-    const f = JSON.parse(failReply(5, "api.web_socket_router.bad_action.app_error", "bad", 500));
+    const f = JSON.parse(failReply(5, "api.web_socket_router.bad_action.app_error", "bad", 500)) as Record<string, unknown>;
     expect(f).toEqual({ status: "FAIL", seq_reply: 5, error: { id: "api.web_socket_router.bad_action.app_error", message: "bad", detailed_error: "", status_code: 500 } });
     expect("seq" in f).toBe(false);
   });

@@ -20,7 +20,7 @@ export function jsonObject(req: RestRequest, what = "body"): Record<string, unkn
 export function jsonStringArray(req: RestRequest, what: string, max: number): string[] {
   const v = parse(req, what);
   if (!Array.isArray(v) || v.length > max || !v.every((x) => typeof x === "string")) throw invalidBody(what);
-  return v as string[];
+  return v;
 }
 
 function parse(req: RestRequest, what: string): unknown {

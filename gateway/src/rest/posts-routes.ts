@@ -17,7 +17,7 @@ function fileIds(b: Record<string, unknown>): string[] | undefined {
   const v = b.file_ids;
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw invalidBody("file_ids");
-  return v as string[];
+  return v;
 }
 
 /** The editable and creatable fields of a Mattermost Post body. */

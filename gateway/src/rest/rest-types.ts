@@ -18,7 +18,7 @@ export interface RestResponse {
   readonly headers?: readonly (readonly [string, string])[];
 }
 
-export type RestHandler = (req: RestRequest) => Promise<RestResponse>;
+type RestHandler = (req: RestRequest) => Promise<RestResponse>;
 
 export interface RouteSpec {
   readonly method: "get" | "post" | "put" | "del" | "patch";

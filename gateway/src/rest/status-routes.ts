@@ -4,7 +4,7 @@ import type { RestDeps } from "./rest-deps.js";
 import { ok, type RouteSpec } from "./rest-types.js";
 
 /** Mattermost's Status JSON (model/status.go). */
-export function statusToJson(s: Status): Record<string, unknown> {
+function statusToJson(s: Status): Record<string, unknown> {
   return {
     user_id: s.userId,
     status: s.status,

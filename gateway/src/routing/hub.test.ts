@@ -33,7 +33,7 @@ function fakeBus(): Bus & { subscribed(): string[] } {
     closed: () => new Promise<void>(() => {}),
     subscribed: () => [...subs].filter(([, s]) => s.size > 0).map(([k]) => k),
   };
-  return bus as unknown as Bus & { subscribed(): string[] };
+  return bus;
 }
 
 class FakeSocket implements SocketPort {

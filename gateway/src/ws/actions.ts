@@ -31,7 +31,7 @@ export interface ActionsOptions {
   readonly rpcDeadlineMs: number;
 }
 
-type Handler = (conn: Connection, data: Record<string, unknown>) => Promise<unknown> | unknown;
+type Handler = (conn: Connection, data: Record<string, unknown>) => unknown;
 
 const KNOWN = new Set([
   "authentication_challenge",

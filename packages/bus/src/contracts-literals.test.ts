@@ -191,7 +191,7 @@ const namedAs = /(\bstream|\bbucket|_KV_BUCKET|\bdurable_name|\bdurable|\bconsum
 /** Why this literal names a subject, stream or bucket, or undefined. */
 export function offence(l: Literal): string | undefined {
   if (streamName.some((r) => r.test(l.text))) return "stream name";
-  if (BUCKET_NAMES.includes(l.text)) return "bucket name";
+  if ((BUCKET_NAMES as readonly string[]).includes(l.text)) return "bucket name";
   if (subjectRoot.test(l.text) || sbSubject.test(l.text)) return "subject";
   if (namedAs.test(l.before) && l.text !== "") return `${namedAs.exec(l.before)![1]!.replace(/^_/, "")} name`;
   return undefined;

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { Db, DbOptions, QueryOptions, Queryable, QueryResult } from "./db.js";
+import type { Db, DbOptions, QueryOptions, Queryable, QueryResult } from "./types.js";
 
 // int8 as JS numbers: every int8 here is a count or a Unix-ms time, far below 2^53.
 const INT8_OID = 20;
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID && format !== "binary" ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    oid === INT8_OID && format !== "binary" ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format as "text") as (v: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 /** Sessions held at once: the relay's, plus migrations at start. */

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import type { Db, DbOptions, Queryable, QueryResult } from "./db.js";
+import type { Db, DbOptions, Queryable, QueryResult } from "./types.js";
 
 export async function openPglite(o: DbOptions): Promise<Db> {
   const dataDir = o.dataDir && o.dataDir !== "memory://" ? o.dataDir : undefined;

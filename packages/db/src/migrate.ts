@@ -1,4 +1,4 @@
-import type { Db } from "./db.js";
+import type { Db } from "./types.js";
 
 export interface Migration {
   /** Ordered, never renamed: "0001_init". */

@@ -50,7 +50,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: ["token", "password", "*.token", "*.password", "authorization"], censor: "[redacted]" },
     },
     opts.destination ?? pino.destination({ fd: 1, sync: false }),
-  ) as unknown as Logger;
+  );
 }
 
 const noop = (): void => {};

@@ -36,7 +36,7 @@ export interface CallStatus {
  * grpc-message is percent-encoded: bytes outside printable ASCII, and '%', as %XX of their
  * UTF-8 encoding (the gRPC HTTP/2 protocol document).
  */
-export function encodeGrpcMessage(s: string): string {
+function encodeGrpcMessage(s: string): string {
   if (/^[\x20-\x24\x26-\x7e]*$/.test(s)) return s;
   let out = "";
   for (const byte of Buffer.from(s, "utf8")) {

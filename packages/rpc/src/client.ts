@@ -57,8 +57,8 @@ export function createRpcClient<T extends GenServiceMethods>(service: GenService
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
     const path = `/${service.typeName}/${method.name}`;
-    const input = method.input as DescMessage;
-    const output = method.output as DescMessage;
+    const input = method.input;
+    const output = method.output;
     const decode = (buf: Buffer): MessageShape<DescMessage> => fromBinary(output, buf);
     out[method.localName] = (req: MessageInitShape<DescMessage>, opts: CallOptions = {}) =>
       new Promise((resolve, reject) => {

@@ -57,7 +57,7 @@ export function reflectionMethods(services: readonly GenService<GenServiceMethod
       case "fileContainingSymbol": {
         const symbol = r.value.replace(/^\./, "");
         const d = registry.get(symbol) ?? registry.get(symbol.replace(/\.[^.]+$/, ""));
-        const file = d && "file" in d ? (d.file as DescFile) : undefined;
+        const file = d && "file" in d ? d.file : undefined;
         return file ? files(file) : notFound(`symbol ${symbol}`);
       }
       default:

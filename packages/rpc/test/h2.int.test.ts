@@ -182,7 +182,6 @@ describe("gRPC over our HTTP/2", () => {
           const len = input.readUIntBE(0, 3);
           if (input.length < 9 + len) break;
           const type = input[3]!;
-          const flags = input[4]!;
           const id = input.readUInt32BE(5) & 0x7fffffff;
           const payload = input.subarray(9, 9 + len);
           input = input.subarray(9 + len);

@@ -203,7 +203,7 @@ export function rpcServerComponent(
 export async function assembleApp<T extends object>(
   rt: Runtime,
   build: () => Promise<{ readonly app: T; readonly ready: Record<string, unknown> }>,
-  abandon?: AbortSignal | undefined,
+  abandon?: AbortSignal,
 ): Promise<T & { stop(): Promise<void> }> {
   const building = build();
   // Whichever of the two loses the race settles unobserved: mark both handled.

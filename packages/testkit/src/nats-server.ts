@@ -58,7 +58,7 @@ export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsSe
     const args = ["-a", "127.0.0.1", "-p", String(port), ...(o.jetstream !== false ? ["-js", "-sd", storeDir] : []), ...(o.args ?? [])];
     const c = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
-    c.stderr!.on("data", (d: Buffer) => {
+    c.stderr.on("data", (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
     child = c;

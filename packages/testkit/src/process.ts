@@ -16,8 +16,8 @@ export interface ChildHandle {
   readonly pid: number;
   /** Every JSON log line so far. */
   readonly logs: readonly Record<string, unknown>[];
-  /** The fields of the ready line (ports etc.). */
-  readonly ready: Record<string, unknown>;
+  /** The fields of the ready line (ports etc.): a flat JSON log line, so scalars. */
+  readonly ready: Readonly<Record<string, string | number | boolean | null>>;
   signal(sig: NodeJS.Signals): void;
   /** Resolves with the exit code (or signal name). */
   readonly exited: Promise<number | string>;
@@ -80,7 +80,7 @@ export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
   return {
     pid: child.pid!,
     logs,
-    ready,
+    ready: ready as ChildHandle["ready"],
     signal: (sig) => child.kill(sig),
     exited,
     waitForLog,

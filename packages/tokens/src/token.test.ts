@@ -38,7 +38,7 @@ describe("session tokens", () => {
     const { key, verifier, revocations, now, refreshes } = setup();
     const good = signToken({ uid, sid, roles: "system_user", iat: now, exp: now + 60_000 }, key);
     const [h, p, s] = good.split(".");
-    const payload = JSON.parse(Buffer.from(p!, "base64url").toString());
+    const payload = JSON.parse(Buffer.from(p!, "base64url").toString()) as { roles: string };
     payload.roles = "system_user system_admin";
     const tampered = `${h}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.${s}`;
     expect(await reason(verifier.verify(tampered))).toBe("bad_signature");

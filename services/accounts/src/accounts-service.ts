@@ -16,7 +16,7 @@ import { hashPassword, verifyPassword } from "./users/password.js";
 import { countUsers, insertUser, userById, userByLogin, usersByIds, usersByUsernames, type UserRow } from "./users/user-store.js";
 import { normalizeUsername, validateNewUser, validateProfileField } from "./users/user-validation.js";
 
-export const MAX_IDS_PER_CALL = 1000;
+const MAX_IDS_PER_CALL = 1000;
 
 export interface NewUserInput {
   username: string;

@@ -1,4 +1,4 @@
-import { AccountsService as AccountsServiceDesc } from "@switchboard/proto/accounts";
+import { type AccountsService as AccountsServiceDesc } from "@switchboard/proto/accounts";
 import { parseJsonObject } from "@switchboard/model";
 import type { ImplOf } from "@switchboard/rpc";
 import type { AccountsService } from "./accounts-service.js";

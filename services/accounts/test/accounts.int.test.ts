@@ -79,7 +79,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
     expect(await code(client.login({ loginId: "nobody", password: "password-1" }))).toBe("unauthenticated");
     const r = await client.login({ loginId: "bob", password: "password-2" });
     const [h, p, s] = r.token.split(".");
-    const body = JSON.parse(Buffer.from(p!, "base64url").toString());
+    const body = JSON.parse(Buffer.from(p!, "base64url").toString()) as { roles: string };
     body.roles = "system_admin system_user";
     const tampered = `${h}.${Buffer.from(JSON.stringify(body)).toString("base64url")}.${s}`;
     expect(await code(client.getUser({ userId: r.user!.id }, { token: tampered }))).toBe("unauthenticated");
@@ -92,7 +92,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
   it("publishes a revocation on the control subject and refuses the session afterwards", async () => {
     const r = await client.login({ loginId: "bob", password: "password-2" });
     const seen: Record<string, unknown>[] = [];
-    const sub = bus.subscribe(subjects.allSessionControl, (m) => seen.push(JSON.parse(Buffer.from(decodeEvent(m.data).data).toString())));
+    const sub = bus.subscribe(subjects.allSessionControl, (m) => seen.push(JSON.parse(Buffer.from(decodeEvent(m.data).data).toString()) as Record<string, unknown>));
     await bus.flush();
     await client.revokeSession({ sessionId: r.session!.id }, { token: r.token });
     await waitFor(() => seen.some((d) => d.session_id === r.session!.id), { what: `revocation on ${subjects.allSessionControl}` });

@@ -27,8 +27,8 @@ export function optionalId(value: string, name: string): string {
   return value;
 }
 
-export const DEFAULT_PER_PAGE = 60;
-export const MAX_PER_PAGE = 200;
+const DEFAULT_PER_PAGE = 60;
+const MAX_PER_PAGE = 200;
 
 /** Mattermost's paging: per_page defaults to 60 and is capped at 200; negatives are refused. */
 export function pageParams(page: number, perPage: number): { page: number; perPage: number } {

@@ -8,10 +8,11 @@
  * joins racing channel leaves over the same memberships.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PostsClient } from "@switchboard/rpc";
 import type { Db } from "@switchboard/db";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
-import { openTestDb, outcome, postsClient, signup, startBacking, startPostsInProcess, storedEvents, teamWithChannel, type Backing, type PostsClient, type StoredEvent, type TestUser } from "./harness.js";
+import { openTestDb, outcome, postsClient, signup, startBacking, startPostsInProcess, storedEvents, teamWithChannel, type Backing, type StoredEvent, type TestUser } from "./harness.js";
 
 /** The channel an event belongs to, if it is in a channel's sequence ("" otherwise). */
 function channelOf(e: StoredEvent): string {

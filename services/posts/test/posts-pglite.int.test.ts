@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
-import { postedEventsFor, postsClient, signup, startBacking, startPostsInProcess, teamWithChannel, type Backing, type PostsClient, type TestUser } from "./harness.js";
+import { postedEventsFor, postsClient, signup, startBacking, startPostsInProcess, teamWithChannel, type Backing, type TestUser } from "./harness.js";
+import type { PostsClient } from "@switchboard/rpc";
 
 describe("posts on PGlite", () => {
   let b: Backing;

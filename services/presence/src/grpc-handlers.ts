@@ -1,4 +1,4 @@
-import { PresenceService as PresenceServiceDesc } from "@switchboard/proto/presence";
+import { type PresenceService as PresenceServiceDesc } from "@switchboard/proto/presence";
 import { isValidId } from "@switchboard/model";
 import { EncodedResponse, type CallContext, type ImplOf } from "@switchboard/rpc";
 import type { Actor } from "@switchboard/tokens";

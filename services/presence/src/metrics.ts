@@ -68,9 +68,9 @@ export function createPresenceMetrics(registry: MetricsRegistry) {
     sweepError: () => sweepErrors.inc(),
     /** Gauges read at scrape time from the live state. */
     registerGauges(g: PresenceGauges): void {
-      registry.gauge({ name: "sb_presence_active_leases", help: "open gateway leases", collect: g.activeLeases });
-      registry.gauge({ name: "sb_presence_cached_users", help: "user statuses in this replica's cache", collect: g.cachedUsers });
-      registry.gauge({ name: "sb_presence_active_users", help: "users whose status is not offline", collect: g.activeUsers });
+      registry.gauge({ name: "sb_presence_active_leases", help: "open gateway leases", collect: () => g.activeLeases() });
+      registry.gauge({ name: "sb_presence_cached_users", help: "user statuses in this replica's cache", collect: () => g.cachedUsers() });
+      registry.gauge({ name: "sb_presence_active_users", help: "users whose status is not offline", collect: () => g.activeUsers() });
     },
   };
 }

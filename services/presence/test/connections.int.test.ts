@@ -41,23 +41,23 @@ describe("presence: connections across gateways", () => {
     const u = await c.createUser();
     const witness = await c.createUser();
     const [a, b, g3] = [await gateway(0, "gw-a"), await gateway(1, "gw-b"), await gateway(0, "gw-c")];
-    await a!.open(u.id, "a1");
+    await a.open(u.id, "a1");
     await eventsBecome(u.id, ["online"]);
-    await b!.open(u.id, "b1");
-    await g3!.open(u.id, "c1");
+    await b.open(u.id, "b1");
+    await g3.open(u.id, "c1");
     await waitForStatus(c, viewer.token, u.id, "online");
 
     // Two of three close; the witness closes its only connection at the same moment.
-    await a!.report([opened(witness.id, "w1")]);
-    await a!.report([closed(u.id, "a1"), closed(witness.id, "w1")]);
-    await b!.close(u.id, "b1");
+    await a.report([opened(witness.id, "w1")]);
+    await a.report([closed(u.id, "a1"), closed(witness.id, "w1")]);
+    await b.close(u.id, "b1");
     // The witness's offline proves the grace passed and the sweeps ran: u must still be online.
     await eventsBecome(witness.id, ["online", "offline"]);
     expect(await statusOn(c.client(0), viewer.token, u.id)).toBe("online");
     expect(await statusOn(c.client(1), viewer.token, u.id)).toBe("online");
 
     const lastClose = closed(u.id, "c1");
-    await g3!.report([lastClose]);
+    await g3.report([lastClose]);
     await eventsBecome(u.id, ["online", "offline"]);
     const offline = c.eventsFor(u.id)[1]!;
     const closedAt = Number((lastClose.kind as { value: { at: bigint } }).value.at);
@@ -70,18 +70,18 @@ describe("presence: connections across gateways", () => {
     const u = await c.createUser();
     const witness = await c.createUser();
     const [a, b] = [await gateway(0, "gw-d"), await gateway(1, "gw-e")];
-    await a!.report([opened(u.id, "d1"), opened(witness.id, "w1")]);
+    await a.report([opened(u.id, "d1"), opened(witness.id, "w1")]);
     await eventsBecome(u.id, ["online"]);
     await eventsBecome(witness.id, ["online"]);
 
     // The tab reloads: closed on one gateway, reconnected through another replica's gateway.
-    await a!.report([closed(u.id, "d1"), closed(witness.id, "w1")]);
-    await b!.open(u.id, "e1");
+    await a.report([closed(u.id, "d1"), closed(witness.id, "w1")]);
+    await b.open(u.id, "e1");
     await eventsBecome(witness.id, ["online", "offline"]);
     await waitForStatus(c, viewer.token, u.id, "online");
 
     // Whatever a wrongly kept deadline would have published is out by now; then a real close.
-    await b!.close(u.id, "e1");
+    await b.close(u.id, "e1");
     await eventsBecome(u.id, ["online", "offline"]);
   });
 

@@ -46,7 +46,7 @@ describe("presence: pushes to direct and group partners", () => {
   beforeAll(async () => {
     nats = await sharedNatsServer();
     posts = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: 1 << 20, defaultDeadlineMs: 5_000, logger: silentLogger });
-    const fake = new Proxy({} as Record<string, unknown>, {
+    const fake = new Proxy({}, {
       get: (_t, name) =>
         name === "listDirectPartners"
           ? async (req: { userId: string }) => {
@@ -70,7 +70,7 @@ describe("presence: pushes to direct and group partners", () => {
     for (let i = 0; i < 2; i++) {
       const app = await startPresenceApp(loadPresenceConfig({ ...env, SB_POD_NAME: `partners-${i}` }).config, { log: silentLogger });
       apps.push(app);
-      clients.push(createRpcClient(PresenceService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 }) as PresenceClient);
+      clients.push(createRpcClient(PresenceService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 }));
     }
     bus = await connectBus({ servers: nats.url, name: "partners-test" });
     sub = bus.subscribe(subjects.allEvents, (m) => {

@@ -320,7 +320,7 @@ export class H2Connection {
     this.destroy();
   }
 
-  private onFrame(type: number, flags: number, id: number, b: Buffer, start: number, len: number): void {
+  private onFrame(type: FrameType, flags: number, id: number, b: Buffer, start: number, len: number): void {
     if (this.contStream !== 0 && type !== FrameType.CONTINUATION) {
       throw new ConnectionError(H2Error.PROTOCOL_ERROR, "expected CONTINUATION");
     }
@@ -496,7 +496,7 @@ export class H2Connection {
     const s = this.streams.get(id);
     if (s === undefined) return;
     this.closeStream(s);
-    s.onReset?.(b.readUInt32BE(start) as H2Error);
+    s.onReset?.(b.readUInt32BE(start));
   }
 
   private onSettings(flags: number, id: number, b: Buffer, start: number, len: number): void {
@@ -508,7 +508,7 @@ export class H2Connection {
     if (len % 6 !== 0) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "SETTINGS of the wrong size");
     this.settingsSeen = true;
     for (let p = start; p < start + len; p += 6) {
-      const key = b.readUInt16BE(p);
+      const key: Setting = b.readUInt16BE(p);
       const v = b.readUInt32BE(p + 2);
       switch (key) {
         case Setting.ENABLE_PUSH:

@@ -72,8 +72,8 @@ function huffman(s: string): number[] {
   let bits = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    acc = (acc << BigInt(HUFFMAN_LENGTHS[c])) | BigInt(HUFFMAN_CODES[c]);
-    bits += HUFFMAN_LENGTHS[c];
+    acc = (acc << BigInt(HUFFMAN_LENGTHS[c]!)) | BigInt(HUFFMAN_CODES[c]!);
+    bits += HUFFMAN_LENGTHS[c]!;
     while (bits >= 8) {
       bits -= 8;
       out.push(Number((acc >> BigInt(bits)) & 0xffn));
@@ -221,12 +221,12 @@ const RESPONSE_TABLES: Field[][] = [
 describe("RFC 7541 C.3-C.6 header block series", () => {
   it("C.3 requests without Huffman", () => {
     runSeries(4096, [
-      { block: "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d", fields: REQUESTS[0], table: REQUEST_TABLES[0], size: 57 },
-      { block: "8286 84be 5808 6e6f 2d63 6163 6865", fields: REQUESTS[1], table: REQUEST_TABLES[1], size: 110 },
+      { block: "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d", fields: REQUESTS[0]!, table: REQUEST_TABLES[0]!, size: 57 },
+      { block: "8286 84be 5808 6e6f 2d63 6163 6865", fields: REQUESTS[1]!, table: REQUEST_TABLES[1]!, size: 110 },
       {
         block: "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
-        fields: REQUESTS[2],
-        table: REQUEST_TABLES[2],
+        fields: REQUESTS[2]!,
+        table: REQUEST_TABLES[2]!,
         size: 164,
       },
     ]);
@@ -234,12 +234,12 @@ describe("RFC 7541 C.3-C.6 header block series", () => {
 
   it("C.4 requests with Huffman", () => {
     runSeries(4096, [
-      { block: "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff", fields: REQUESTS[0], table: REQUEST_TABLES[0], size: 57 },
-      { block: "8286 84be 5886 a8eb 1064 9cbf", fields: REQUESTS[1], table: REQUEST_TABLES[1], size: 110 },
+      { block: "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff", fields: REQUESTS[0]!, table: REQUEST_TABLES[0]!, size: 57 },
+      { block: "8286 84be 5886 a8eb 1064 9cbf", fields: REQUESTS[1]!, table: REQUEST_TABLES[1]!, size: 110 },
       {
         block: "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
-        fields: REQUESTS[2],
-        table: REQUEST_TABLES[2],
+        fields: REQUESTS[2]!,
+        table: REQUEST_TABLES[2]!,
         size: 164,
       },
     ]);
@@ -253,11 +253,11 @@ describe("RFC 7541 C.3-C.6 header block series", () => {
                 2032 303a 3133 3a32 3120 474d 546e 1768
                 7474 7073 3a2f 2f77 7777 2e65 7861 6d70
                 6c65 2e63 6f6d`,
-        fields: RESPONSES[0],
-        table: RESPONSE_TABLES[0],
+        fields: RESPONSES[0]!,
+        table: RESPONSE_TABLES[0]!,
         size: 222,
       },
-      { block: "4803 3330 37c1 c0bf", fields: RESPONSES[1], table: RESPONSE_TABLES[1], size: 222 },
+      { block: "4803 3330 37c1 c0bf", fields: RESPONSES[1]!, table: RESPONSE_TABLES[1]!, size: 222 },
       {
         block: `88c1 611d 4d6f 6e2c 2032 3120 4f63 7420
                 3230 3133 2032 303a 3133 3a32 3220 474d
@@ -266,8 +266,8 @@ describe("RFC 7541 C.3-C.6 header block series", () => {
                 5541 5851 5745 4f49 553b 206d 6178 2d61
                 6765 3d33 3630 303b 2076 6572 7369 6f6e
                 3d31`,
-        fields: RESPONSES[2],
-        table: RESPONSE_TABLES[2],
+        fields: RESPONSES[2]!,
+        table: RESPONSE_TABLES[2]!,
         size: 215,
       },
     ]);
@@ -280,19 +280,19 @@ describe("RFC 7541 C.3-C.6 header block series", () => {
                 9410 54d4 44a8 2005 9504 0b81 66e0 82a6
                 2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8
                 e9ae 82ae 43d3`,
-        fields: RESPONSES[0],
-        table: RESPONSE_TABLES[0],
+        fields: RESPONSES[0]!,
+        table: RESPONSE_TABLES[0]!,
         size: 222,
       },
-      { block: "4883 640e ffc1 c0bf", fields: RESPONSES[1], table: RESPONSE_TABLES[1], size: 222 },
+      { block: "4883 640e ffc1 c0bf", fields: RESPONSES[1]!, table: RESPONSE_TABLES[1]!, size: 222 },
       {
         block: `88c1 6196 d07a be94 1054 d444 a820 0595
                 040b 8166 e084 a62d 1bff c05a 839b d9ab
                 77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b
                 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f
                 9587 3160 65c0 03ed 4ee5 b106 3d50 07`,
-        fields: RESPONSES[2],
-        table: RESPONSE_TABLES[2],
+        fields: RESPONSES[2]!,
+        table: RESPONSE_TABLES[2]!,
         size: 215,
       },
     ]);
@@ -557,7 +557,7 @@ describe("fuzz", () => {
         for (let j = 0; j < block.length; j++) block[j] = Math.floor(rand() * 256);
       } else {
         // A valid block with a few octets flipped, cut short or not: reaches deeper states.
-        const seed = seeds[Math.floor(rand() * seeds.length)];
+        const seed = seeds[Math.floor(rand() * seeds.length)]!;
         block = Uint8Array.from(seed.subarray(0, 1 + Math.floor(rand() * seed.length)));
         const flips = 1 + Math.floor(rand() * 3);
         for (let f = 0; f < flips; f++) block[Math.floor(rand() * block.length)] = Math.floor(rand() * 256);

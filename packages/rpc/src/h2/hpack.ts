@@ -161,7 +161,7 @@ export class HpackDecoder {
     let listBytes = 0;
     let sawField = false;
     while (pos < end) {
-      const b = buf[pos];
+      const b = buf[pos]!;
       let name: string;
       let value: string;
       if (b & 0x80) {
@@ -174,14 +174,14 @@ export class HpackDecoder {
         }
         if (index === 0) throw new HpackError("index 0");
         if (index <= STATIC_COUNT) {
-          name = STATIC_NAMES[index];
-          value = STATIC_VALUES[index];
+          name = STATIC_NAMES[index]!;
+          value = STATIC_VALUES[index]!;
         } else {
           const d = index - STATIC_COUNT;
           if (d > this.count) throw new HpackError(`index ${index} beyond the table`);
           const slot = (this.head - d) & this.mask;
-          name = this.names[slot];
-          value = this.values[slot];
+          name = this.names[slot]!;
+          value = this.values[slot]!;
         }
       } else if ((b & 0xe0) === 0x20) {
         // Dynamic table size update (6.3): only before the block's first field.
@@ -203,11 +203,11 @@ export class HpackDecoder {
           name = this.readString(buf, pos, end);
           pos = this.pos;
         } else if (index <= STATIC_COUNT) {
-          name = STATIC_NAMES[index];
+          name = STATIC_NAMES[index]!;
         } else {
           const d = index - STATIC_COUNT;
           if (d > this.count) throw new HpackError(`name index ${index} beyond the table`);
-          name = this.names[(this.head - d) & this.mask];
+          name = this.names[(this.head - d) & this.mask]!;
         }
         value = this.readString(buf, pos, end);
         pos = this.pos;
@@ -223,13 +223,13 @@ export class HpackDecoder {
   /** Reads an integer with an N-bit prefix (5.1) whose first octet is buf[pos] (prefixMask = 2^N - 1); sets this.pos after it. */
   private readInt(buf: Buffer, pos: number, end: number, prefixMask: number): number {
     if (pos >= end) throw new HpackError("truncated integer");
-    let v = buf[pos++] & prefixMask;
+    let v = buf[pos++]! & prefixMask;
     if (v === prefixMask) {
       let scale = 1;
       let b: number;
       do {
         if (pos >= end) throw new HpackError("truncated integer");
-        b = buf[pos++];
+        b = buf[pos++]!;
         v += (b & 0x7f) * scale;
         scale *= 128;
         // Past 2^31, or more continuation octets than 31 bits need (zero-padded ones included).
@@ -243,7 +243,7 @@ export class HpackDecoder {
   /** Reads a string literal (5.2) starting at buf[pos]; sets this.pos after it. */
   private readString(buf: Buffer, pos: number, end: number): string {
     if (pos >= end) throw new HpackError("truncated string");
-    const huffman = (buf[pos] & 0x80) !== 0;
+    const huffman = (buf[pos]! & 0x80) !== 0;
     const len = this.readInt(buf, pos, end, 0x7f);
     const start = this.pos;
     if (len > end - start) throw new HpackError("string longer than the block");
@@ -277,7 +277,7 @@ export class HpackDecoder {
   private evictTo(bytes: number): void {
     while (this.bytes > bytes) {
       const slot = (this.head - this.count) & this.mask;
-      this.bytes -= this.names[slot].length + this.values[slot].length + ENTRY_OVERHEAD;
+      this.bytes -= this.names[slot]!.length + this.values[slot]!.length + ENTRY_OVERHEAD;
       this.names[slot] = ""; // let the strings go
       this.values[slot] = "";
       this.count--;
@@ -291,8 +291,8 @@ export class HpackDecoder {
     const values = new Array<string>(size).fill("");
     for (let i = 0; i < this.count; i++) {
       const slot = (this.head - this.count + i) & this.mask;
-      names[i] = this.names[slot];
-      values[i] = this.values[slot];
+      names[i] = this.names[slot]!;
+      values[i] = this.values[slot]!;
     }
     this.names = names;
     this.values = values;
@@ -309,7 +309,7 @@ interface StaticName {
 const STATIC_BY_NAME: ReadonlyMap<string, StaticName> = (() => {
   const byName = new Map<string, { index: number; values: Map<string, number> }>();
   for (let i = 1; i <= STATIC_COUNT; i++) {
-    const [name, value] = STATIC_TABLE[i];
+    const [name, value] = STATIC_TABLE[i]!;
     let e = byName.get(name);
     if (e === undefined) byName.set(name, (e = { index: i, values: new Map() }));
     if (!e.values.has(value)) e.values.set(value, i);
@@ -367,7 +367,7 @@ function writeString(out: Buffer, offset: number, s: string): number {
  */
 export function encodeHeaders(fields: readonly (readonly [string, string])[], out: Buffer, offset: number): number {
   for (let i = 0; i < fields.length; i++) {
-    const [name, value] = fields[i];
+    const [name, value] = fields[i]!;
     const s = STATIC_BY_NAME.get(name);
     if (s === undefined) {
       out[offset++] = 0x00; // literal without indexing, new name
@@ -390,7 +390,7 @@ export function encodeHeaders(fields: readonly (readonly [string, string])[], ou
 export function encodedLength(fields: readonly (readonly [string, string])[]): number {
   let n = 0;
   for (let i = 0; i < fields.length; i++) {
-    const [name, value] = fields[i];
+    const [name, value] = fields[i]!;
     const s = STATIC_BY_NAME.get(name);
     const valueBytes = intLength(value.length, 7) + value.length;
     if (s === undefined) n += 1 + intLength(name.length, 7) + name.length + valueBytes;

@@ -88,18 +88,18 @@ function buildTable(): Uint32Array {
   onesDepth[0] = 0;
   let nodes = 1;
   for (let sym = 0; sym <= EOS; sym++) {
-    const code = HUFFMAN_CODES[sym];
-    const len = HUFFMAN_LENGTHS[sym];
+    const code = HUFFMAN_CODES[sym]!;
+    const len = HUFFMAN_LENGTHS[sym]!;
     let node = 0;
     for (let i = len - 1; i > 0; i--) {
       const bit = (code >>> i) & 1;
-      let next = child[node * 2 + bit];
+      let next = child[node * 2 + bit]!;
       if (next < 0) throw new Error(`huffman table: code of ${sym} extends another code`);
       if (next === 0) {
         if (nodes === 256) throw new Error("huffman table: more than 256 internal nodes");
         next = nodes++;
         child[node * 2 + bit] = next;
-        if (bit === 1 && onesDepth[node] >= 0) onesDepth[next] = onesDepth[node] + 1;
+        if (bit === 1 && onesDepth[node]! >= 0) onesDepth[next] = onesDepth[node]! + 1;
       }
       node = next;
     }
@@ -116,7 +116,7 @@ function buildTable(): Uint32Array {
       let sym = -1;
       let fail = false;
       for (let i = 3; i >= 0; i--) {
-        const next = child[node * 2 + ((nibble >> i) & 1)];
+        const next = child[node * 2 + ((nibble >> i) & 1)]!;
         if (next >= 0) {
           node = next;
           continue;
@@ -133,7 +133,7 @@ function buildTable(): Uint32Array {
       let entry: number;
       if (fail) entry = FAIL;
       else {
-        const d = onesDepth[node];
+        const d = onesDepth[node]!;
         entry = node | (sym >= 0 ? SYM | (sym << 8) : 0) | (d >= 0 && d <= 7 ? ACCEPT : 0);
       }
       table[state * 16 + nibble] = entry;
@@ -158,12 +158,12 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number, dst: 
   let entry = ACCEPT; // the empty string is valid
   let n = 0;
   for (let i = start; i < end; i++) {
-    const b = src[i];
-    entry = t[(state << 4) | (b >> 4)];
+    const b = src[i]!;
+    entry = t[(state << 4) | (b >> 4)]!;
     if (entry & FAIL) return -1;
     if (entry & SYM) dst[n++] = (entry >> 8) & 0xff;
     state = entry & 0xff;
-    entry = t[(state << 4) | (b & 0x0f)];
+    entry = t[(state << 4) | (b & 0x0f)]!;
     if (entry & FAIL) return -1;
     if (entry & SYM) dst[n++] = (entry >> 8) & 0xff;
     state = entry & 0xff;

@@ -5,8 +5,8 @@ import { invalidArgument } from "@switchboard/model";
 const USERNAME_RE = /^[a-z][a-z0-9._-]{2,63}$/;
 const RESERVED = new Set(["all", "channel", "here", "matterbot", "system", "surveybot"]);
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/;
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 72;
+const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MAX_LENGTH = 72;
 
 export function normalizeUsername(raw: string): string {
   return raw.trim().toLowerCase();

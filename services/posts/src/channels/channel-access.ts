@@ -41,7 +41,7 @@ export async function loadChannelAccess(q: Queryable, channelId: string, userId:
   };
 }
 
-export function canSeeChannel(a: ChannelAccess, actor: Actor): boolean {
+function canSeeChannel(a: ChannelAccess, actor: Actor): boolean {
   return actor.isSystemAdmin || a.isMember || (a.channel.type === "O" && a.isTeamMember);
 }
 

@@ -4,7 +4,7 @@ import { jsonBytes } from "@switchboard/model";
 import { ChannelMemberSchema, ChannelSchema, type Channel, type ChannelMember } from "@switchboard/proto/posts";
 import { CREATION_SEQ } from "./channel-seq.js";
 
-export type ChannelType = "O" | "P" | "D" | "G";
+type ChannelType = "O" | "P" | "D" | "G";
 
 export interface ChannelRow {
   id: string;
@@ -43,7 +43,7 @@ export interface ChannelMemberRow {
 
 export const CHANNEL_COLUMNS =
   "id, create_at, update_at, delete_at, team_id, type, display_name, name, header, purpose, last_post_at, total_msg_count, extra_update_at, creator_id, total_msg_count_root, last_root_post_at";
-export const MEMBER_COLUMNS =
+const MEMBER_COLUMNS =
   "channel_id, user_id, roles, last_viewed_at, msg_count, mention_count, mention_count_root, urgent_mention_count, msg_count_root, notify_props, last_update_at, scheme_user, scheme_admin";
 
 /** Columns with a table alias, for joins. */
@@ -54,7 +54,7 @@ export const prefixed = (columns: string, alias: string): string =>
     .join(", ");
 
 /** Mattermost's default channel notify props (model.GetDefaultChannelNotifyProps). */
-export const DEFAULT_CHANNEL_NOTIFY_PROPS = {
+const DEFAULT_CHANNEL_NOTIFY_PROPS = {
   desktop: "default",
   email: "default",
   mark_unread: "all",
@@ -63,7 +63,7 @@ export const DEFAULT_CHANNEL_NOTIFY_PROPS = {
   channel_auto_follow_threads: "off",
 };
 
-export function channelRoles(admin: boolean): string {
+function channelRoles(admin: boolean): string {
   return admin ? "channel_user channel_admin" : "channel_user";
 }
 

@@ -14,14 +14,14 @@ import { requireId } from "../validation.js";
 import { CREATION_SEQ } from "./channel-seq.js";
 import { channelByName, insertChannel, insertChannelMembers, type ChannelRow } from "./channel-store.js";
 
-export const GROUP_MIN_USERS = 3;
-export const GROUP_MAX_USERS = 8;
+const GROUP_MIN_USERS = 3;
+const GROUP_MAX_USERS = 8;
 
-export function directChannelName(a: string, b: string): string {
+function directChannelName(a: string, b: string): string {
   return a < b ? `${a}__${b}` : `${b}__${a}`;
 }
 
-export function groupChannelName(userIds: readonly string[]): string {
+function groupChannelName(userIds: readonly string[]): string {
   const h = createHash("sha1");
   for (const id of [...userIds].sort()) h.update(id);
   return h.digest("hex");

@@ -14,7 +14,7 @@ import { EventName, subjects } from "@switchboard/bus";
 import { newEvent, newId, postToJson, reactionToJson } from "@switchboard/model";
 import type { OutboxEntry } from "@switchboard/outbox";
 import { MembershipChange_Kind, MembershipChangeSchema, PostedHintsSchema, type MembershipChange } from "@switchboard/proto/events";
-import type { ChannelRow, ChannelType } from "../channels/channel-store.js";
+import type { ChannelRow } from "../channels/channel-store.js";
 import { newPostRow, postToProto, type PostRow } from "../posts/post-store.js";
 import { reactionToProto, type ReactionRow } from "../reactions/reaction-store.js";
 
@@ -80,7 +80,7 @@ export function postedEvents(c: ChannelChange, p: PostedInput): OutboxEntry[] {
   const posted = create(PostedHintsSchema, {
     mentionedUserIds: [...p.mentionedUserIds],
     followerUserIds: [...p.followerUserIds],
-    channelType: p.channel.type as ChannelType,
+    channelType: p.channel.type,
     senderId: p.post.user_id,
   });
   return [channelEntry(c, subjects.channel(c.channelId), { event: EventName.Posted, data, broadcast: { channelId: c.channelId } }, { posted })];

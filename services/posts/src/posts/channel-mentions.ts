@@ -9,7 +9,7 @@
  */
 import type { Queryable } from "@switchboard/db";
 
-export const CHANNEL_MENTIONS_PROP = "channel_mentions";
+const CHANNEL_MENTIONS_PROP = "channel_mentions";
 
 /** Channel names looked up per post; later ones in an enormous message are not linked. */
 export const MAX_CHANNEL_MENTIONS = 200;

@@ -28,7 +28,7 @@ import type { NewPostInput } from "./post-validation.js";
 import { writePost } from "./post-write.js";
 
 /** @mentions looked up per post; later ones in an enormous message are not notified. */
-export const MAX_MENTION_WORDS = 200;
+const MAX_MENTION_WORDS = 200;
 
 export interface CreatePostResult {
   readonly post: PostRow;

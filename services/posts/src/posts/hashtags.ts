@@ -8,7 +8,7 @@ const PUNCT_END = /[^\p{L}\d\s]+$/u;
 const HASH_START = /^#{2,}/;
 const VALID = /^#\p{L}[\p{L}\d\-_.]*[\p{L}\d]$/u;
 
-export const MAX_HASHTAGS_LENGTH = 1000;
+const MAX_HASHTAGS_LENGTH = 1000;
 
 export function parseHashtags(text: string): string {
   const tags: string[] = [];

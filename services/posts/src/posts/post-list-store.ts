@@ -3,7 +3,7 @@ import type { Queryable } from "@switchboard/db";
 import { POST_COLUMNS, type PostRow } from "./post-store.js";
 
 /** Mattermost caps "since" answers at this many posts. */
-export const SINCE_LIMIT = 1000;
+const SINCE_LIMIT = 1000;
 
 /** Live posts, newest first. */
 export async function postsPage(q: Queryable, channelId: string, offset: number, limit: number): Promise<PostRow[]> {

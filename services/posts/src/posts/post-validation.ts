@@ -6,10 +6,10 @@ import { runeLength } from "../validation.js";
 /** model.PostMessageMaxRunesV2. */
 export const MAX_MESSAGE_RUNES = 16383;
 /** model.PostPropsMaxRunes. */
-export const MAX_PROPS_CHARS = 800_000;
+const MAX_PROPS_CHARS = 800_000;
 /** Mattermost's file id list fits 300 characters of JSON: 10 ids. */
-export const MAX_FILE_IDS = 10;
-export const MAX_PENDING_POST_ID = 100;
+const MAX_FILE_IDS = 10;
+const MAX_PENDING_POST_ID = 100;
 
 export interface NewPostInput {
   readonly channelId: string;

@@ -32,7 +32,7 @@ import {
 import { validateNewTeam } from "./team-validation.js";
 
 /** Mattermost's default channels (DefaultChannelNames without ExperimentalDefaultChannels). */
-export const DEFAULT_CHANNELS = [
+const DEFAULT_CHANNELS = [
   { name: "town-square", displayName: "Town Square" },
   { name: "off-topic", displayName: "Off-Topic" },
 ] as const;

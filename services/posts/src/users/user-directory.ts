@@ -7,7 +7,7 @@
 import type { AccountsClient } from "@switchboard/rpc";
 import { createTtlCache } from "../ttl-cache.js";
 
-export interface UserSummary {
+interface UserSummary {
   readonly id: string;
   readonly username: string;
   /** 0 for active users. */

@@ -12,7 +12,7 @@ import type { PresenceCache } from "../store/presence-cache.js";
 import type { PresenceKv, Versioned } from "../store/presence-kv.js";
 import { expireLease, leaseUsable, newLeaseRecord, releaseLease, type LeaseRecord } from "./lease-record.js";
 
-export interface LeaseTerms {
+interface LeaseTerms {
   readonly leaseId: string;
   readonly ttlMs: number;
   readonly renewIntervalMs: number;

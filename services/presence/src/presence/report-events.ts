@@ -6,7 +6,7 @@ import { isValidId } from "@switchboard/model";
 import type { ConnectionEvent } from "@switchboard/proto/presence";
 import { badParam } from "../errors.js";
 
-export const MAX_EVENTS_PER_REPORT = 10_000;
+const MAX_EVENTS_PER_REPORT = 10_000;
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export type UserEvent =
