@@ -61,8 +61,8 @@ module.exports = {
     {
       name: "vitest-in-tests-only",
       severity: "error",
-      comment: "the root's vitest is imported by tests only",
-      from: { pathNot: "(\\.test\\.ts|/test/[^/]+\\.ts)$" },
+      comment: "the root's vitest is imported by tests only, and by testkit's test-run setup (testkit is test tooling)",
+      from: { pathNot: "(\\.test\\.ts|/test/[^/]+\\.ts)$|^packages/testkit/src/" },
       to: { path: "(^|/)node_modules/vitest/" },
     },
     {

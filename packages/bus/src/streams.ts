@@ -21,7 +21,7 @@ import { natsConnectionOf, type Bus } from "./bus.js";
 import { streams } from "./contracts/index.js";
 
 /** JetStream API error codes (err_code, as nats-server numbers them) this module tells apart. */
-export const JsApiCode = {
+const JsApiCode = {
   /** JSStreamNameExistErr: "stream name already in use with a different configuration". */
   StreamNameInUse: 10058,
   /** JSStreamNotFoundErr. */

@@ -77,18 +77,18 @@ describe("bus", () => {
 
   it("fails a durable publish clearly: no stream, no ack in time, connection closed", async () => {
     // Outbox wake-ups are core NATS only: no stream takes them.
-    await expect(publishDurable(bus, subjects.outboxWake("bus_test"), new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "no_stream", message: expect.stringMatching(/no stream takes this subject/) });
+    await expect(publishDurable(bus, subjects.outboxWake("bus_test"), new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "no_stream", message: expect.stringMatching(/no stream takes this subject/) as unknown });
     // A core subscriber takes the message but nothing acks it.
     const silentSubject = subjects.outboxWake("bus_test_silent");
     const silent = bus.subscribe(silentSubject, () => undefined);
     try {
       const t0 = Date.now();
-      await expect(publishDurable(bus, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toMatchObject({ reason: "timeout", message: expect.stringMatching(/timed out/) });
+      await expect(publishDurable(bus, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toMatchObject({ reason: "timeout", message: expect.stringMatching(/timed out/) as unknown });
       expect(Date.now() - t0).toBeLessThan(2_000);
       const other = await connectBus({ servers: nats.url, name: "bus-test-close" });
       const waiting = publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 60_000 });
       await other.close();
-      await expect(waiting).rejects.toMatchObject({ reason: "closed", message: expect.stringMatching(/closed/) });
+      await expect(waiting).rejects.toMatchObject({ reason: "closed", message: expect.stringMatching(/closed/) as unknown });
       await expect(publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "closed" });
     } finally {
       silent.unsubscribe();

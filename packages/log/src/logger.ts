@@ -31,9 +31,10 @@ export interface LoggerOptions {
  */
 function serializeError(e: unknown): unknown {
   const out = pino.stdSerializers.errWithCause(e as Error) as unknown;
-  if (out !== e && e instanceof Error && e.cause !== undefined && typeof (e.cause as { message?: unknown } | null)?.message !== "string") {
-    (out as { cause?: unknown }).cause = e.cause;
-  }
+  if (out === e || !(e instanceof Error) || e.cause === undefined) return out;
+  const cause: unknown = e.cause;
+  const causeMessage: unknown = typeof cause === "object" && cause !== null && "message" in cause ? cause.message : undefined;
+  if (typeof causeMessage !== "string") (out as { cause?: unknown }).cause = cause;
   return out;
 }
 

@@ -10,7 +10,7 @@ import { asBuffer, passthrough } from "./bytes.js";
 import type { CallStatus, MethodHandler, ServerCall } from "./call.js";
 import type { MessageWriter } from "./message-writer.js";
 import type { MethodTable } from "./methods.js";
-import type { ResolvedServerOptions, RpcServer } from "./server.js";
+import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
 
 /** The same stream limit as our own HTTP/2 (h2-server.ts). */
 const MAX_CONCURRENT_STREAMS = 4_096;

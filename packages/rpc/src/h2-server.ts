@@ -8,7 +8,7 @@ import { GrpcCall, headerBlock, parseGrpcTimeout, type MethodHandler } from "./c
 import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
 import { H2Connection, type ServerStream } from "./h2/connection.js";
 import type { MethodTable } from "./methods.js";
-import type { ResolvedServerOptions, RpcServer } from "./server.js";
+import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
 
 /** HTTP/2 limits of every connection (h2/connection.ts). */
 const MAX_CONCURRENT_STREAMS = 4_096;

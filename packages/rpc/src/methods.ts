@@ -5,7 +5,7 @@
  * metrics, the standard health service and (when asked) reflection.
  */
 import { status as Status } from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { AppError } from "@switchboard/model";
 import type { Logger } from "@switchboard/log";
@@ -127,7 +127,7 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
             if (call.isDone) return;
             let answer: Uint8Array | MessageWriter;
             try {
-              answer = res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output as DescMessage, res as never));
+              answer = res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output, res as never));
             } catch (e: unknown) {
               log.error({ err: e }, "response serialization failed");
               finish(toCallStatus(AppError.from(e)));
@@ -172,7 +172,7 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
         const decoder = (decoders as Record<string, ((bytes: Uint8Array) => unknown) | undefined> | undefined)?.[method.localName];
         methods.set(`/${service.typeName}/${method.name}`, unaryMethod(method, fn.bind(impl), decoder));
       }
-      services.push(service as GenService<GenServiceMethods>);
+      services.push(service);
       health.register(service.typeName);
     },
     all() {

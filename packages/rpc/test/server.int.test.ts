@@ -251,7 +251,7 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     await expect(c.getStatus({ userId: "x".repeat(100 * 1024) })).rejects.toMatchObject({ code: "resource_exhausted" });
     const err = await rawCall(limited.port, "/sb.presence.v1.PresenceService/GetStatus", Buffer.from([0xff, 0xff, 0xff]), 2_000);
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
-    await expect(c.getStatuses({ userIds: ["big"] })).rejects.toMatchObject({ code: "resource_exhausted", message: expect.stringMatching(/exceeds the limit of 65536/) });
+    await expect(c.getStatuses({ userIds: ["big"] })).rejects.toMatchObject({ code: "resource_exhausted", message: expect.stringMatching(/exceeds the limit of 65536/) as unknown });
     await expect(c.getStatuses({ userIds: ["writer", "w", "5000"] })).rejects.toMatchObject({ code: "resource_exhausted" });
     expect((await c.getStatus({ userId: "still-serving" })).status?.userId).toBe("still-serving");
     const unknown = await rawCall(limited.port, "/sb.presence.v1.PresenceService/NoSuchMethod", Buffer.alloc(0), 2_000);
@@ -268,7 +268,7 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
       const chunks: Buffer[] = [];
       let trailers: http2.IncomingHttpHeaders = {};
       stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("trailers", (t) => (trailers = t));
+      stream.on("trailers", (t: http2.IncomingHttpHeaders) => (trailers = t));
       stream.end(body);
       await new Promise((r) => stream.on("close", r));
       const all = Buffer.concat(chunks);

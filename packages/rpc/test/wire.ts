@@ -12,7 +12,7 @@ export function frame(type: number, flags: number, id: number, payload: Buffer =
 export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export const SETTINGS = frame(0x4, 0, 0);
 
-export interface RawFrame {
+interface RawFrame {
   type: number;
   flags: number;
   id: number;

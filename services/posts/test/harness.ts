@@ -125,8 +125,8 @@ export async function startPostsInProcess(b: Backing, extra: Record<string, stri
   return startPostsApp(config, { log: silentLogger });
 }
 
-export function postsClient(port: number | unknown, o: { maxMessageBytes?: number } = {}): PostsClient {
-  return createRpcClient(PostsService, { address: `127.0.0.1:${String(port)}`, defaultDeadlineMs: 15_000, ...o }) as PostsClient;
+export function postsClient(port: unknown, o: { maxMessageBytes?: number } = {}): PostsClient {
+  return createRpcClient(PostsService, { address: `127.0.0.1:${String(port)}`, defaultDeadlineMs: 15_000, ...o });
 }
 
 /** A direct connection to the test database (PostgreSQL only), for checking what was written. */

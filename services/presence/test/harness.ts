@@ -6,9 +6,9 @@
 import { connectBus, decodeEvent, openKv, parseEventSubject, subjects, type Bus, type BusSubscription, type KvStore } from "@switchboard/bus";
 import { AppError } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
-import { PresenceService, type ConnectionEvent } from "@switchboard/proto/presence";
+import { PresenceService } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ConnectionEventSchema } from "@switchboard/proto/presence";
+import { type ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
 import { sharedNatsServer, spawnDeployable, waitFor, type ChildHandle, type NatsServer } from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
@@ -268,4 +268,3 @@ export async function waitForStatus(c: Cluster, token: string, userId: string, s
   );
 }
 
-export type { ConnectionEvent };

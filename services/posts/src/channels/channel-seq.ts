@@ -25,8 +25,7 @@
  *   nothing other members see, so it would make gaps for them.
  */
 import type { Queryable } from "@switchboard/db";
-import type { ChannelRow } from "./channel-store.js";
-import { CHANNEL_COLUMNS } from "./channel-store.js";
+import { CHANNEL_COLUMNS, type ChannelRow } from "./channel-row.js";
 
 /** The creating transaction is the channel's first change: its events carry channel_seq 1. */
 export const CREATION_SEQ = 1n;

@@ -3,27 +3,9 @@ import type { Queryable } from "@switchboard/db";
 import { jsonBytes } from "@switchboard/model";
 import { ChannelMemberSchema, ChannelSchema, type Channel, type ChannelMember } from "@switchboard/proto/posts";
 import { CREATION_SEQ } from "./channel-seq.js";
+import { CHANNEL_COLUMNS, type ChannelRow } from "./channel-row.js";
 
-type ChannelType = "O" | "P" | "D" | "G";
-
-export interface ChannelRow {
-  id: string;
-  create_at: number;
-  update_at: number;
-  delete_at: number;
-  team_id: string;
-  type: ChannelType;
-  display_name: string;
-  name: string;
-  header: string;
-  purpose: string;
-  last_post_at: number;
-  total_msg_count: number;
-  extra_update_at: number;
-  creator_id: string;
-  total_msg_count_root: number;
-  last_root_post_at: number;
-}
+export { CHANNEL_COLUMNS, type ChannelRow } from "./channel-row.js";
 
 export interface ChannelMemberRow {
   channel_id: string;
@@ -41,8 +23,6 @@ export interface ChannelMemberRow {
   scheme_admin: boolean;
 }
 
-export const CHANNEL_COLUMNS =
-  "id, create_at, update_at, delete_at, team_id, type, display_name, name, header, purpose, last_post_at, total_msg_count, extra_update_at, creator_id, total_msg_count_root, last_root_post_at";
 const MEMBER_COLUMNS =
   "channel_id, user_id, roles, last_viewed_at, msg_count, mention_count, mention_count_root, urgent_mention_count, msg_count_root, notify_props, last_update_at, scheme_user, scheme_admin";
 

@@ -7,7 +7,7 @@ import { jsonBytes, parseJsonObject } from "@switchboard/model";
  */
 export type { StatusRecord };
 
-export const STATUSES = ["online", "away", "dnd", "offline", "ooo"] as const satisfies readonly PresenceStatus[];
+const STATUSES = ["online", "away", "dnd", "offline", "ooo"] as const satisfies readonly PresenceStatus[];
 export type StatusName = PresenceStatus;
 
 export function isStatusName(s: string): s is StatusName {
