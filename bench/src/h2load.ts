@@ -70,7 +70,13 @@ export async function h2load(o: H2LoadOptions): Promise<H2LoadResult> {
     const succeeded = checkSummary(stdout, o.responseBytes);
     const latencies = latenciesFromLog(await readFile(log, "utf8"));
     if (latencies.count < succeeded) throw new Error(`h2load logged ${String(latencies.count)} of ${String(succeeded)} completed calls`);
-    return { count: latencies.count, callsPerS: latencies.count / latencies.seconds, p50Ms: percentile(latencies.ms, 50), p99Ms: percentile(latencies.ms, 99), clientCpuS: cpuS };
+    return {
+      count: latencies.count,
+      callsPerS: latencies.count / latencies.seconds,
+      p50Ms: percentile(latencies.ms, 50),
+      p99Ms: percentile(latencies.ms, 99),
+      clientCpuS: cpuS,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -88,11 +94,14 @@ export function checkSummary(stdout: string, responseBytes: number): number {
   const data = /traffic: .*, [\d.]+\w*B \((\d+)\) data/.exec(stdout);
   if (!done || !status2xx || !data) throw new Error(`unexpected h2load output:\n${stdout}`);
   const [succeeded, failed, errored] = [Number(done[2]), Number(done[3]), Number(done[4])];
-  if (failed > 0 || errored > 0 || succeeded === 0) throw new Error(`h2load: ${String(failed)} failed, ${String(errored)} errored of ${String(done[1])}\n${stdout}`);
+  if (failed > 0 || errored > 0 || succeeded === 0)
+    throw new Error(`h2load: ${String(failed)} failed, ${String(errored)} errored of ${String(done[1])}\n${stdout}`);
   const dataBytes = Number(data[1]);
   const frame = 5 + responseBytes;
   if (dataBytes < succeeded * frame || dataBytes > Number(status2xx[1]) * frame) {
-    throw new Error(`h2load: ${String(dataBytes)} response bytes for ${String(succeeded)} calls of ${String(frame)} bytes: some calls did not get the full answer\n${stdout}`);
+    throw new Error(
+      `h2load: ${String(dataBytes)} response bytes for ${String(succeeded)} calls of ${String(frame)} bytes: some calls did not get the full answer\n${stdout}`,
+    );
   }
   return succeeded;
 }

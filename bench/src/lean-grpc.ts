@@ -82,7 +82,8 @@ export async function connectLeanGrpc(o: LeanGrpcOptions): Promise<LeanGrpcClien
           if (!status) return reject(new Error(`stream closed without grpc-status (HTTP/2 code ${String(stream.rstCode)})`));
           if (status.status !== 0) return reject(new LeanGrpcError(status.status, status.message));
           const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return reject(new Error(`not one uncompressed message (${String(body.length)} bytes)`));
+          if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5)
+            return reject(new Error(`not one uncompressed message (${String(body.length)} bytes)`));
           resolve(body.subarray(5));
         });
         stream.end(grpcFrame(request));

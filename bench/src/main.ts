@@ -13,11 +13,16 @@ import type { Scenario, ScenarioReport } from "./scenario.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = /^(1|true|yes|on)$/i.test(process.env.QUICK ?? "");
-const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post" : "")).split(",").map((s) => s.trim()).filter(Boolean);
+const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post" : ""))
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const scale = Number(process.env.BENCH_SCALE ?? (quick ? "0.2" : "1")) || 1;
 
 const scenarios: Scenario[] = [];
-for (const f of readdirSync(join(here, "scenarios")).filter((f) => f.endsWith(".js")).sort()) {
+for (const f of readdirSync(join(here, "scenarios"))
+  .filter((f) => f.endsWith(".js"))
+  .sort()) {
   const mod = (await import(pathToFileURL(join(here, "scenarios", f)).href)) as { scenario?: Scenario };
   if (mod.scenario && (wanted.length === 0 || wanted.includes(mod.scenario.name))) scenarios.push(mod.scenario);
 }

@@ -38,82 +38,86 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
   const { lifecycle, log } = rt;
   const metrics = createGatewayMetrics(rt.metrics);
   const version = versionId(config.serverVersion);
-  return assembleApp(rt, async () => {
-    const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
-    const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/gateway` }));
-    const clients = await startServiceClients(lifecycle, config);
-    const auth = await startSessionAuth(rt, clients.accounts, bus);
+  return assembleApp(
+    rt,
+    async () => {
+      const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
+      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/gateway` }));
+      const clients = await startServiceClients(lifecycle, config);
+      const auth = await startSessionAuth(rt, clients.accounts, bus);
 
-    const hub = await lifecycle.start(new Hub({ bus, posts: clients.posts, log, metrics, rpcDeadlineMs: config.rpcDeadlineMs }));
-    const connections = new ConnectionTable();
-    const reporter = new PresenceReporter({
-      presence: clients.presence,
-      gatewayId: config.podName,
-      intervalMs: config.presenceReportMs,
-      log,
-      snapshot: () => connections.open(),
-    });
-    const sessions = new Sessions({
-      fanout: hub,
-      connections,
-      presence: reporter,
-      log,
-      metrics,
-      limits: { replayEvents: config.replayEvents, queueLimit: config.queueLimit, maxBufferedBytes: config.maxBufferedBytes },
-      authTimeoutMs: config.authTimeoutMs,
-      resumeWindowMs: config.resumeWindowMs,
-      stallTimeoutMs: 5_000,
-      versionId: version,
-      hostname: config.podName,
-    });
-    hub.reportTroublesTo(sessions);
-    auth.onRevoked((sessionId) => sessions.revokeSession(sessionId));
-    const actions = new Actions({
-      sessions,
-      auth,
-      fanout: hub,
-      bus,
-      presence: clients.presence,
-      presenceReporter: reporter,
-      log,
-      metrics,
-      serverVersion: config.serverVersion,
-      rpcDeadlineMs: config.rpcDeadlineMs,
-    });
+      const hub = await lifecycle.start(new Hub({ bus, posts: clients.posts, log, metrics, rpcDeadlineMs: config.rpcDeadlineMs }));
+      const connections = new ConnectionTable();
+      const reporter = new PresenceReporter({
+        presence: clients.presence,
+        gatewayId: config.podName,
+        intervalMs: config.presenceReportMs,
+        log,
+        snapshot: () => connections.open(),
+      });
+      const sessions = new Sessions({
+        fanout: hub,
+        connections,
+        presence: reporter,
+        log,
+        metrics,
+        limits: { replayEvents: config.replayEvents, queueLimit: config.queueLimit, maxBufferedBytes: config.maxBufferedBytes },
+        authTimeoutMs: config.authTimeoutMs,
+        resumeWindowMs: config.resumeWindowMs,
+        stallTimeoutMs: 5_000,
+        versionId: version,
+        hostname: config.podName,
+      });
+      hub.reportTroublesTo(sessions);
+      auth.onRevoked((sessionId) => sessions.revokeSession(sessionId));
+      const actions = new Actions({
+        sessions,
+        auth,
+        fanout: hub,
+        bus,
+        presence: clients.presence,
+        presenceReporter: reporter,
+        log,
+        metrics,
+        serverVersion: config.serverVersion,
+        rpcDeadlineMs: config.rpcDeadlineMs,
+      });
 
-    const app = uws.App();
-    const listener = listenComponent(app, config.listenHost, config.listenPort, () => sessions.closeAll(CloseCode.ServerShuttingDown));
-    registerWsEndpoint(app, {
-      sessions,
-      actions,
-      auth,
-      origin: { siteUrl: config.siteUrl, allowCorsFrom: config.allowCorsFrom },
-      log,
-      maxInboundBytes: config.maxInboundBytes,
-      idleTimeoutS: config.idleTimeoutS,
-      maxBufferedBytes: config.maxBufferedBytes,
-      accepting: () => listener.accepting,
-    });
-    const staticClientConfig = clientConfig(config);
-    const rest = restRoutes({
-      ...clients,
-      auth: createRestAuth({ auth, strictCsrf: config.strictCsrf }),
-      deadlineMs: config.rpcDeadlineMs,
-      secureCookies: config.secureCookies,
-      healthy: () => rt.readiness.snapshot().ready,
-      clientConfig: () => staticClientConfig,
-    });
-    registerRoutes(app, rest, { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version });
+      const app = uws.App();
+      const listener = listenComponent(app, config.listenHost, config.listenPort, () => sessions.closeAll(CloseCode.ServerShuttingDown));
+      registerWsEndpoint(app, {
+        sessions,
+        actions,
+        auth,
+        origin: { siteUrl: config.siteUrl, allowCorsFrom: config.allowCorsFrom },
+        log,
+        maxInboundBytes: config.maxInboundBytes,
+        idleTimeoutS: config.idleTimeoutS,
+        maxBufferedBytes: config.maxBufferedBytes,
+        accepting: () => listener.accepting,
+      });
+      const staticClientConfig = clientConfig(config);
+      const rest = restRoutes({
+        ...clients,
+        auth: createRestAuth({ auth, strictCsrf: config.strictCsrf }),
+        deadlineMs: config.rpcDeadlineMs,
+        secureCookies: config.secureCookies,
+        healthy: () => rt.readiness.snapshot().ready,
+        clientConfig: () => staticClientConfig,
+      });
+      registerRoutes(app, rest, { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version });
 
-    await lifecycle.start(reporter);
-    await lifecycle.start(sessions);
-    await lifecycle.start(listener);
-    return {
-      app: {
-        port: listener.port,
-        opsPort: ops.port,
-      },
-      ready: { port: listener.port, ops_port: ops.port },
-    };
-  }, deps.signal);
+      await lifecycle.start(reporter);
+      await lifecycle.start(sessions);
+      await lifecycle.start(listener);
+      return {
+        app: {
+          port: listener.port,
+          opsPort: ops.port,
+        },
+        ready: { port: listener.port, ops_port: ops.port },
+      };
+    },
+    deps.signal,
+  );
 }

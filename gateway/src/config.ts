@@ -4,7 +4,13 @@ import { commonSettings } from "@switchboard/runtime";
 export const gatewaySchema = {
   ...commonSettings("GATEWAY", { opsPort: 9200 }),
   listenHost: str({ env: "SB_GATEWAY_LISTEN_HOST", description: "HTTP/WebSocket listen address", default: "127.0.0.1" }),
-  listenPort: int({ env: "SB_GATEWAY_LISTEN_PORT", description: "HTTP/WebSocket port (Mattermost's default 8065; 0 = any)", default: 8065, min: 0, max: 65535 }),
+  listenPort: int({
+    env: "SB_GATEWAY_LISTEN_PORT",
+    description: "HTTP/WebSocket port (Mattermost's default 8065; 0 = any)",
+    default: 8065,
+    min: 0,
+    max: 65535,
+  }),
   siteUrl: str({
     env: "SB_GATEWAY_SITE_URL",
     description: "Mattermost SiteURL: WebSocket Origin must match its scheme and host (empty: Origin host must equal Host)",
@@ -40,7 +46,12 @@ export const gatewaySchema = {
     default: 1024 * 1024,
     min: 16 * 1024,
   }),
-  queueLimit: int({ env: "SB_GATEWAY_QUEUE_LIMIT", description: "events waiting per connection before it is closed and forgotten (Mattermost: 256)", default: 256, min: 16 }),
+  queueLimit: int({
+    env: "SB_GATEWAY_QUEUE_LIMIT",
+    description: "events waiting per connection before it is closed and forgotten (Mattermost: 256)",
+    default: 256,
+    min: 16,
+  }),
   replayEvents: int({ env: "SB_GATEWAY_REPLAY_EVENTS", description: "sent events kept per connection for resume (Mattermost: 128)", default: 128, min: 128 }),
   resumeWindowMs: duration({
     env: "SB_GATEWAY_RESUME_WINDOW_MS",
@@ -56,7 +67,12 @@ export const gatewaySchema = {
     default: false,
   }),
   secureCookies: bool({ env: "SB_GATEWAY_SECURE_COOKIES", description: "mark session cookies Secure (behind TLS)", default: false }),
-  presenceReportMs: duration({ env: "SB_GATEWAY_PRESENCE_REPORT_MS", description: "batch interval of connection reports to presence", default: 1_000, min: 50 }),
+  presenceReportMs: duration({
+    env: "SB_GATEWAY_PRESENCE_REPORT_MS",
+    description: "batch interval of connection reports to presence",
+    default: 1_000,
+    min: 50,
+  }),
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewaySchema>;

@@ -56,4 +56,3 @@ export function errorBody(e: AppError, requestId: string): Record<string, unknow
     status_code: status,
   };
 }
-

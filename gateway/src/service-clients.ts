@@ -24,7 +24,11 @@ export async function startServiceClients(lifecycle: Lifecycle, c: ServiceAddres
   const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, ...rpc });
   const posts = createRpcClient(PostsService, { address: c.postsAddr, ...rpc });
   const presence = createRpcClient(PresenceService, { address: c.presenceAddr, ...rpc });
-  for (const [name, client] of [["accounts-client", accounts], ["posts-client", posts], ["presence-client", presence]] as const) {
+  for (const [name, client] of [
+    ["accounts-client", accounts],
+    ["posts-client", posts],
+    ["presence-client", presence],
+  ] as const) {
     await lifecycle.start(clientComponent(name, client));
   }
   return { accounts, posts, presence };

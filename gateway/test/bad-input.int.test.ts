@@ -124,7 +124,14 @@ describe("binary frames and probes", () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ready: true, reasons: [] });
     const metrics = await (await fetch(`${ops}/metrics`)).text();
-    for (const m of ["sb_gateway_sockets", "sb_gateway_deliveries_total", "sb_gateway_resumes_total", "sb_gateway_slow_closes_total", "sb_gateway_shed_events_total", "sb_gateway_nats_subscriptions"]) {
+    for (const m of [
+      "sb_gateway_sockets",
+      "sb_gateway_deliveries_total",
+      "sb_gateway_resumes_total",
+      "sb_gateway_slow_closes_total",
+      "sb_gateway_shed_events_total",
+      "sb_gateway_nats_subscriptions",
+    ]) {
       expect(metrics).toContain(m);
     }
   });

@@ -165,8 +165,19 @@ describe("a new channel subscription does not lose what was published before it 
       const b = await rec(bob);
       const channelId = newId();
       const membership = create(MembershipChangeSchema, { kind: MembershipChange_Kind.CHANNEL_ADDED, userId: bob.id, channelId, teamId });
-      const added = newEvent({ event: "user_added", data: { user_id: bob.id, team_id: teamId }, broadcast: { userId: bob.id, channelId }, membership, channelSeq: 7n });
-      const post = newEvent({ event: "posted", data: { post: JSON.stringify({ id: newId(), channel_id: channelId, message: "racing" }) }, broadcast: { channelId }, channelSeq: 8n });
+      const added = newEvent({
+        event: "user_added",
+        data: { user_id: bob.id, team_id: teamId },
+        broadcast: { userId: bob.id, channelId },
+        membership,
+        channelSeq: 7n,
+      });
+      const post = newEvent({
+        event: "posted",
+        data: { post: JSON.stringify({ id: newId(), channel_id: channelId, message: "racing" }) },
+        broadcast: { channelId },
+        channelSeq: 8n,
+      });
       await Promise.all([
         publishDurable(bus, subjects.user(bob.id), encodeEvent(added), { msgId: added.id }),
         publishDurable(bus, subjects.channel(channelId), encodeEvent(post), { msgId: post.id }),

@@ -78,14 +78,47 @@ export const scenario: Scenario = {
       const makeBurst = () => {
         const frames: Uint8Array[] = [];
         const events = Array.from({ length: posts }, (_, i) => {
-          const post = { id: newId(), create_at: Date.now(), update_at: Date.now(), edit_at: 0, delete_at: 0, is_pinned: false, user_id: newId(), channel_id: channel.id, root_id: "", original_id: "", message: `burst ${i}`, type: "", props: {}, hashtags: "", file_ids: [], pending_post_id: "", reply_count: 0, last_reply_at: 0, participants: null, metadata: {} };
+          const post = {
+            id: newId(),
+            create_at: Date.now(),
+            update_at: Date.now(),
+            edit_at: 0,
+            delete_at: 0,
+            is_pinned: false,
+            user_id: newId(),
+            channel_id: channel.id,
+            root_id: "",
+            original_id: "",
+            message: `burst ${i}`,
+            type: "",
+            props: {},
+            hashtags: "",
+            file_ids: [],
+            pending_post_id: "",
+            reply_count: 0,
+            last_reply_at: 0,
+            participants: null,
+            metadata: {},
+          };
           const ev = newEvent({
             event: EventName.Posted,
-            data: { channel_display_name: "Fanout", channel_name: "fanout", channel_type: "O", post: JSON.stringify(post), sender_name: "@bench", set_online: true, team_id: team.id },
+            data: {
+              channel_display_name: "Fanout",
+              channel_name: "fanout",
+              channel_type: "O",
+              post: JSON.stringify(post),
+              sender_name: "@bench",
+              set_online: true,
+              team_id: team.id,
+            },
             broadcast: { channelId: channel.id },
             posted: create(PostedHintsSchema, { channelType: "O", senderId: post.user_id }),
           });
-          frames.push(new TextEncoder().encode(`{"event":"posted","data":${new TextDecoder().decode(ev.data)},"broadcast":{"omit_users":null,"user_id":"","channel_id":"${channel.id}","team_id":"","connection_id":"","omit_connection_id":""},"seq":0}`));
+          frames.push(
+            new TextEncoder().encode(
+              `{"event":"posted","data":${new TextDecoder().decode(ev.data)},"broadcast":{"omit_users":null,"user_id":"","channel_id":"${channel.id}","team_id":"","connection_id":"","omit_connection_id":""},"seq":0}`,
+            ),
+          );
           return encodeEvent(ev);
         });
         return { events, frames };
@@ -94,9 +127,13 @@ export const scenario: Scenario = {
       // The raw server: same frames, same NATS path, app.publish to the same number of sockets.
       // Both sets of connections stay open; the phases alternate in rounds so that whatever
       // else this machine does at the time falls on both alike.
-      const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, subjects.benchRawFrames], { stdio: ["ignore", "pipe", "inherit"] });
+      const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, subjects.benchRawFrames], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       try {
-        const rawPort = await new Promise<number>((resolve) => raw.stdout.once("data", (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)));
+        const rawPort = await new Promise<number>((resolve) =>
+          raw.stdout.once("data", (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)),
+        );
         const rawClient = await startLoadClient({ cpu: LOAD_CPU });
         clients.push(rawClient);
         await rawClient.open({ host: "127.0.0.1", port: rawPort, path: "/", headers: Array.from({ length: CONNECTIONS }, () => ({})) });
@@ -168,16 +205,9 @@ export const scenario: Scenario = {
  * connects (each user going online, to every connection of that user) are neither counted
  * nor charged to the burst.
  */
-async function measure(
-  ctx: { log(m: string): void },
-  name: string,
-  pid: number,
-  client: LoadClient,
-  expected: number,
-  fire: () => void,
-): Promise<Measured> {
+async function measure(ctx: { log(m: string): void }, name: string, pid: number, client: LoadClient, expected: number, fire: () => void): Promise<Measured> {
   let last = (await client.count()).total;
-  for (let quiet = 0; quiet < 5; ) {
+  for (let quiet = 0; quiet < 5;) {
     await new Promise((r) => setTimeout(r, 100));
     const now = (await client.count()).total;
     quiet = now === last ? quiet + 1 : 0;

@@ -79,7 +79,12 @@ async function drive(durationMs: number, meter: () => ReturnType<typeof cpuSnaps
   const client = after.client - before.client;
   const postgres = after.postgres - before.postgres;
   const other = after.machine - before.machine - posts - client - postgres;
-  return { count: latencies.length, seconds, latencies, cpu: { posts: perCall(posts), client: perCall(client), postgres: perCall(postgres), other: perCall(Math.max(0, other)) } };
+  return {
+    count: latencies.length,
+    seconds,
+    latencies,
+    cpu: { posts: perCall(posts), client: perCall(client), postgres: perCall(postgres), other: perCall(Math.max(0, other)) },
+  };
 }
 
 function merge(phases: readonly Phase[]) {
@@ -115,7 +120,15 @@ function rawCreatePost(pool: pg.Pool, channelId: string, teamId: string, userId:
       );
       const ev = newEvent({
         event: EventName.Posted,
-        data: { channel_display_name: "Bench", channel_name: "bench", channel_type: "O", post: `{"id":"${id}","message":"raw bench message"}`, sender_name: "@bench", set_online: true, team_id: teamId },
+        data: {
+          channel_display_name: "Bench",
+          channel_name: "bench",
+          channel_type: "O",
+          post: `{"id":"${id}","message":"raw bench message"}`,
+          sender_name: "@bench",
+          set_online: true,
+          team_id: teamId,
+        },
         broadcast: { channelId },
         posted: create(PostedHintsSchema, { channelType: "O", senderId: userId }),
         channelSeq: BigInt(ch.rows[0]!.seq),
@@ -155,11 +168,23 @@ function rawOneStatement(pool: pg.Pool, channelId: string, teamId: string, userI
     const id = newId();
     const ev = newEvent({
       event: EventName.Posted,
-      data: { channel_display_name: "Bench", channel_name: "bench", channel_type: "O", post: `{"id":"${id}","message":"raw bench message"}`, sender_name: "@bench", set_online: true, team_id: teamId },
+      data: {
+        channel_display_name: "Bench",
+        channel_name: "bench",
+        channel_type: "O",
+        post: `{"id":"${id}","message":"raw bench message"}`,
+        sender_name: "@bench",
+        set_online: true,
+        team_id: teamId,
+      },
       broadcast: { channelId },
       posted: create(PostedHintsSchema, { channelType: "O", senderId: userId }),
     });
-    await pool.query({ name: "bench_one_statement", text: sql, values: [channelId, id, now, userId, "raw bench message", `${userId}:${id}`, ev.id, subjects.channel(channelId), encodeEvent(ev)] });
+    await pool.query({
+      name: "bench_one_statement",
+      text: sql,
+      values: [channelId, id, now, userId, "raw bench message", `${userId}:${id}`, ev.id, subjects.channel(channelId), encodeEvent(ev)],
+    });
   };
 }
 
@@ -191,14 +216,18 @@ async function run(ctx: ScenarioContext) {
       // at a time: two pools of IN_FLIGHT connections and the raw one would pass PostgreSQL's
       // 100 connections), its phases alternating in rounds with the raw ones.
       for (const transport of [DEFAULT_RPC_SERVER_TRANSPORT, ...RPC_SERVER_TRANSPORTS.filter((t) => t !== DEFAULT_RPC_SERVER_TRANSPORT)]) {
-        const posts = await spawnDeployable("posts", {
-          ...base,
-          SB_RPC_SERVER: transport,
-          SB_POSTS_GRPC_PORT: "0",
-          SB_POSTS_OPS_PORT: "0",
-          SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
-          SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
-        }, profiledNodeArgs());
+        const posts = await spawnDeployable(
+          "posts",
+          {
+            ...base,
+            SB_RPC_SERVER: transport,
+            SB_POSTS_GRPC_PORT: "0",
+            SB_POSTS_OPS_PORT: "0",
+            SB_POSTS_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+            SB_POSTS_DB_POOL_SIZE: String(IN_FLIGHT),
+          },
+          profiledNodeArgs(),
+        );
         procs.push(posts);
         if (posts.ready.grpc_server !== transport) throw new Error(`posts asked to serve on ${transport} serves on ${String(posts.ready.grpc_server)}`);
         const client = createRpcClient(PostsService, { address: `127.0.0.1:${String(posts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
@@ -258,7 +287,9 @@ async function run(ctx: ScenarioContext) {
             raw.push(rw);
             one.push(o);
             viaGrpcJs.push(g);
-            ctx.log(`round ${r + 1} (posts on ${transport}): service ${rate(s)} tx/s, raw ${rate(rw)} tx/s, raw one statement ${rate(o)} tx/s, service via grpc-js ${rate(g)} tx/s`);
+            ctx.log(
+              `round ${r + 1} (posts on ${transport}): service ${rate(s)} tx/s, raw ${rate(rw)} tx/s, raw one statement ${rate(o)} tx/s, service via grpc-js ${rate(g)} tx/s`,
+            );
           }
           blocks.set(transport, { service, viaGrpcJs, floor: await drive(roundMs, meter, rejected) });
         } finally {

@@ -108,26 +108,39 @@ async function run(ctx: ScenarioContext) {
   const procs: ChildHandle[] = [];
   try {
     const base = { SB_NATS_URL: nats.url, SB_POD_NAME: "bench" };
-    const accounts = await spawnDeployable("accounts", { ...base, DATABASE_URL: "", SB_ACCOUNTS_PGLITE_DIR: "memory://", SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0" });
+    const accounts = await spawnDeployable("accounts", {
+      ...base,
+      DATABASE_URL: "",
+      SB_ACCOUNTS_PGLITE_DIR: "memory://",
+      SB_ACCOUNTS_GRPC_PORT: "0",
+      SB_ACCOUNTS_OPS_PORT: "0",
+    });
     procs.push(accounts);
     // One presence process per gRPC server implementation, in the same cluster (bucket).
     const presenceOn = new Map<RpcServerTransport, { proc: ChildHandle; client: PresenceClient }>();
     for (const transport of RPC_SERVER_TRANSPORTS) {
-      const proc = await spawnDeployable("presence", {
-        ...base,
-        SB_RPC_SERVER: transport,
-        SB_POD_NAME: `bench-${transport}`,
-        SB_PRESENCE_GRPC_PORT: "0",
-        SB_PRESENCE_OPS_PORT: "0",
-        SB_PRESENCE_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
-        SB_PRESENCE_KV_BUCKET: BUCKET,
-        // Nobody renews the bench lease for the whole run; the statuses must not move meanwhile.
-        SB_PRESENCE_LEASE_TTL_MS: "3600000",
-        SB_PRESENCE_AWAY_AFTER_MS: "3600000",
-      }, profiledNodeArgs());
+      const proc = await spawnDeployable(
+        "presence",
+        {
+          ...base,
+          SB_RPC_SERVER: transport,
+          SB_POD_NAME: `bench-${transport}`,
+          SB_PRESENCE_GRPC_PORT: "0",
+          SB_PRESENCE_OPS_PORT: "0",
+          SB_PRESENCE_ACCOUNTS_ADDR: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+          SB_PRESENCE_KV_BUCKET: BUCKET,
+          // Nobody renews the bench lease for the whole run; the statuses must not move meanwhile.
+          SB_PRESENCE_LEASE_TTL_MS: "3600000",
+          SB_PRESENCE_AWAY_AFTER_MS: "3600000",
+        },
+        profiledNodeArgs(),
+      );
       procs.push(proc);
       if (proc.ready.grpc_server !== transport) throw new Error(`presence asked to serve on ${transport} serves on ${String(proc.ready.grpc_server)}`);
-      presenceOn.set(transport, { proc, client: createRpcClient(PresenceService, { address: `127.0.0.1:${String(proc.ready.grpc_port)}`, defaultDeadlineMs: 10_000 }) });
+      presenceOn.set(transport, {
+        proc,
+        client: createRpcClient(PresenceService, { address: `127.0.0.1:${String(proc.ready.grpc_port)}`, defaultDeadlineMs: 10_000 }),
+      });
     }
     const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
     await acc.createUser({ username: "bench", email: "bench@example.com", password: "password-1" });
@@ -137,7 +150,9 @@ async function run(ctx: ScenarioContext) {
     await populate(presenceOn.get(DEFAULT_RPC_SERVER_TRANSPORT)!.client, users);
     const lists = idLists(users, 512);
     for (const { client } of presenceOn.values()) {
-      await waitFor(async () => (await client.getStatuses({ userIds: [users.at(-1)!] }, { token })).statuses[0]?.status === "online", { what: "statuses in the cache" });
+      await waitFor(async () => (await client.getStatuses({ userIds: [users.at(-1)!] }, { token })).statuses[0]?.status === "online", {
+        what: "statuses in the cache",
+      });
     }
     const sample = (await presenceOn.get(DEFAULT_RPC_SERVER_TRANSPORT)!.client.getStatuses({ userIds: lists[0]! }, { token })).statuses;
     ctx.log(`${USERS} users populated; one call: ${sample.filter((s) => s.status !== "offline").length}/${IDS_PER_CALL} known`);
@@ -160,7 +175,8 @@ async function run(ctx: ScenarioContext) {
         const calls = delta(before, await handled());
         const failed = [...calls].filter(([code, n]) => code !== "OK" && n > 0);
         if (failed.length > 0) throw new Error(`calls failed in the service: ${JSON.stringify(Object.fromEntries(failed))}`);
-        if ((calls.get("OK") ?? 0) < r.count) throw new Error(`the service answered ${String(calls.get("OK") ?? 0)} calls OK, h2load completed ${String(r.count)}`);
+        if ((calls.get("OK") ?? 0) < r.count)
+          throw new Error(`the service answered ${String(calls.get("OK") ?? 0)} calls OK, h2load completed ${String(r.count)}`);
         return r;
       };
       ctx.log(`service on ${transport}: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight${ctx.quick ? "" : `, then ${LADDER.join(", ")}`}`);
@@ -211,7 +227,9 @@ async function run(ctx: ScenarioContext) {
         await server.stop();
       }
     };
-    const nodeFloor = await floorOf("bare node:http2", () => startNodeH2Floor({ path: `/${PresenceService.typeName}/GetStatuses`, responseBytes, windowBytes: SERVER_WINDOW_BYTES }));
+    const nodeFloor = await floorOf("bare node:http2", () =>
+      startNodeH2Floor({ path: `/${PresenceService.typeName}/GetStatuses`, responseBytes, windowBytes: SERVER_WINDOW_BYTES }),
+    );
     // nghttpd serves a file: the gRPC frame's five bytes are part of it.
     const cFloor = await floorOf("nghttpd (C)", () => startCH2Floor({ bytes: 5 + responseBytes }));
 
@@ -250,7 +268,13 @@ export const scenario: Scenario = {
     const seconds = service.count / service.callsPerS;
     const perK = (cpuS: number, count: number) => (cpuS / count) * 1000;
     const within = (prefix: string, w: Within | undefined): Record<string, number> =>
-      w === undefined ? {} : { [`${prefix}within_target_max_in_flight`]: w.inFlight, [`${prefix}within_target_calls_per_s`]: w.callsPerS, [`${prefix}within_target_p99_ms`]: w.p99Ms };
+      w === undefined
+        ? {}
+        : {
+            [`${prefix}within_target_max_in_flight`]: w.inFlight,
+            [`${prefix}within_target_calls_per_s`]: w.callsPerS,
+            [`${prefix}within_target_p99_ms`]: w.p99Ms,
+          };
     // Each gRPC server implementation's figures: the reason for keeping our own HTTP/2, or not.
     const serverFigures: Record<string, number> = {};
     for (const [t, m] of onTransport) {

@@ -86,9 +86,9 @@ export class PresenceReporter implements Component {
       let full = false;
       if (this.needSnapshot) {
         const now = BigInt(Date.now());
-        events = this.o.snapshot().map((c) =>
-          create(ConnectionEventSchema, { kind: { case: "opened", value: { connectionId: c.connectionId, userId: c.userId, at: now } } }),
-        );
+        events = this.o
+          .snapshot()
+          .map((c) => create(ConnectionEventSchema, { kind: { case: "opened", value: { connectionId: c.connectionId, userId: c.userId, at: now } } }));
         // Activity since the snapshot still matters; open/close are in the snapshot.
         events.push(...this.buffer.filter((e) => e.kind.case === "activity"));
         full = true;

@@ -24,7 +24,9 @@ describe("outbound frames", () => {
   });
 
   it("renders Mattermost's broadcast object including omit_users and the data split flags", () => {
-    const b = JSON.parse(broadcastJson(create(BroadcastSchema, { omitUsers: ["u".repeat(26)], channelId: "c".repeat(26), containsSensitiveData: true }))) as Record<string, unknown>;
+    const b = JSON.parse(
+      broadcastJson(create(BroadcastSchema, { omitUsers: ["u".repeat(26)], channelId: "c".repeat(26), containsSensitiveData: true })),
+    ) as Record<string, unknown>;
     expect(b.omit_users).toEqual({ ["u".repeat(26)]: true });
     expect(b.contains_sensitive_data).toBe(true);
     expect("contains_sanitized_data" in b).toBe(false);
@@ -39,7 +41,11 @@ describe("outbound frames", () => {
     expect(JSON.parse(okReply(3))).toEqual({ status: "OK", seq_reply: 3 });
     expect(JSON.parse(okReply(4, { text: "pong" }))).toEqual({ status: "OK", seq_reply: 4, data: { text: "pong" } });
     const f = JSON.parse(failReply(5, "api.web_socket_router.bad_action.app_error", "bad", 500)) as Record<string, unknown>;
-    expect(f).toEqual({ status: "FAIL", seq_reply: 5, error: { id: "api.web_socket_router.bad_action.app_error", message: "bad", detailed_error: "", status_code: 500 } });
+    expect(f).toEqual({
+      status: "FAIL",
+      seq_reply: 5,
+      error: { id: "api.web_socket_router.bad_action.app_error", message: "bad", detailed_error: "", status_code: 500 },
+    });
     expect("seq" in f).toBe(false);
   });
 });

@@ -53,17 +53,13 @@ export function withFields(dataJson: string, fields: Readonly<Record<string, unk
 
 /** `{"status":"OK","seq_reply":n[,"data":...]}` */
 export function okReply(seq: number, data?: unknown): string {
-  return data === undefined || data === null
-    ? `{"status":"OK","seq_reply":${seq}}`
-    : `{"status":"OK","seq_reply":${seq},"data":${JSON.stringify(data)}}`;
+  return data === undefined || data === null ? `{"status":"OK","seq_reply":${seq}}` : `{"status":"OK","seq_reply":${seq},"data":${JSON.stringify(data)}}`;
 }
 
 /** `{"status":"FAIL","seq_reply":n,"error":{AppError}}` — detailed_error always empty (WipeDetailed). */
 export function failReply(seq: number, id: string, message: string, statusCode: number): string {
   const error = { id, message, detailed_error: "", status_code: statusCode };
-  return seq > 0
-    ? `{"status":"FAIL","seq_reply":${seq},"error":${JSON.stringify(error)}}`
-    : `{"status":"FAIL","error":${JSON.stringify(error)}}`;
+  return seq > 0 ? `{"status":"FAIL","seq_reply":${seq},"error":${JSON.stringify(error)}}` : `{"status":"FAIL","error":${JSON.stringify(error)}}`;
 }
 
 /**

@@ -85,10 +85,7 @@ export function channelsRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/channels/:channel_id/members",
       async handler(req) {
         const c = await d.auth.caller(req);
-        const r = await d.posts.listChannelMembers(
-          { channelId: idParam(req, "channel_id"), ...pageQuery(req) },
-          opts(c.token),
-        );
+        const r = await d.posts.listChannelMembers({ channelId: idParam(req, "channel_id"), ...pageQuery(req) }, opts(c.token));
         return ok(r.members.map(channelMemberToJson));
       },
     },

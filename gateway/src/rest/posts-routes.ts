@@ -39,10 +39,21 @@ function postFromBody(b: Record<string, unknown>): PostInit {
 }
 
 /** Mattermost's PostList: `order` newest first, `posts` keyed by id. */
-function postListJson(order: readonly string[], list: readonly Post[], page: { nextPostId?: string; prevPostId?: string; hasNext?: boolean } = {}): Record<string, unknown> {
+function postListJson(
+  order: readonly string[],
+  list: readonly Post[],
+  page: { nextPostId?: string; prevPostId?: string; hasNext?: boolean } = {},
+): Record<string, unknown> {
   const posts: Record<string, unknown> = {};
   for (const p of list) posts[p.id] = postToJson(p);
-  return { order, posts, next_post_id: page.nextPostId ?? "", prev_post_id: page.prevPostId ?? "", has_next: page.hasNext ?? false, first_inaccessible_post_time: 0 };
+  return {
+    order,
+    posts,
+    next_post_id: page.nextPostId ?? "",
+    prev_post_id: page.prevPostId ?? "",
+    has_next: page.hasNext ?? false,
+    first_inaccessible_post_time: 0,
+  };
 }
 
 /** Posts and reactions (api4/post.go, api4/reaction.go). */

@@ -22,8 +22,7 @@ export function csrfTokenFor(token: string): string {
 }
 
 export function createRestAuth(o: { auth: SessionAuth; strictCsrf: boolean }) {
-  const unauthenticated = () =>
-    new AppError("unauthenticated", "Invalid or expired session, please login again.", "api.context.session_expired.app_error");
+  const unauthenticated = () => new AppError("unauthenticated", "Invalid or expired session, please login again.", "api.context.session_expired.app_error");
 
   return {
     async caller(req: RestRequest): Promise<Caller> {

@@ -27,5 +27,9 @@ export interface RouteSpec {
   readonly handler: RestHandler;
 }
 
-export const ok = (json: unknown, status = 200, headers?: readonly (readonly [string, string])[]): RestResponse => ({ status, json, ...(headers ? { headers } : {}) });
+export const ok = (json: unknown, status = 200, headers?: readonly (readonly [string, string])[]): RestResponse => ({
+  status,
+  json,
+  ...(headers ? { headers } : {}),
+});
 export const statusOk = (): RestResponse => ({ status: 200, json: { status: "OK" } });

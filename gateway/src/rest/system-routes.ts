@@ -11,7 +11,14 @@ export function systemRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/system/ping",
       async handler() {
         const healthy = d.healthy();
-        const body = { status: healthy ? "OK" : "UNHEALTHY", ActiveSearchBackend: "database", AndroidLatestVersion: "", AndroidMinVersion: "", IosLatestVersion: "", IosMinVersion: "" };
+        const body = {
+          status: healthy ? "OK" : "UNHEALTHY",
+          ActiveSearchBackend: "database",
+          AndroidLatestVersion: "",
+          AndroidMinVersion: "",
+          IosLatestVersion: "",
+          IosMinVersion: "",
+        };
         return ok(body, healthy ? 200 : 500);
       },
     },
@@ -22,7 +29,11 @@ export function systemRoutes(d: RestDeps): RouteSpec[] {
         // As api4/config.go: no format is 501, any format but "old" is a bad parameter.
         const format = req.query.get("format");
         if (!format) {
-          throw new AppError("unimplemented", "New format for the client configuration is not supported yet. Please specify format=old.", "api.config.client.old_format.app_error");
+          throw new AppError(
+            "unimplemented",
+            "New format for the client configuration is not supported yet. Please specify format=old.",
+            "api.config.client.old_format.app_error",
+          );
         }
         if (format !== "old") throw invalidUrlParam("format");
         return ok(d.clientConfig());

@@ -21,7 +21,10 @@ export function usersRoutes(d: RestDeps): RouteSpec[] {
       pattern: "/api/v4/users",
       async handler(req) {
         const b = jsonObject(req, "user");
-        const token = await d.auth.caller(req).then((c) => c.token, () => undefined);
+        const token = await d.auth.caller(req).then(
+          (c) => c.token,
+          () => undefined,
+        );
         const props = b.props !== undefined && b.props !== null && typeof b.props === "object" ? b.props : {};
         const r = await d.accounts.createUser(
           {
@@ -52,7 +55,11 @@ export function usersRoutes(d: RestDeps): RouteSpec[] {
         // Browsers (and Client4) send X-Requested-With: cookies then carry the session.
         if (req.header("x-requested-with") === "XMLHttpRequest") {
           const maxAge = Math.max(0, Math.floor((Number(r.session!.expiresAt) - Date.now()) / 1000));
-          headers.push(cookie(SESSION_COOKIE, r.token, maxAge, true), cookie(USER_COOKIE, r.user!.id, maxAge, false), cookie(CSRF_COOKIE, csrfTokenFor(r.token), maxAge, false));
+          headers.push(
+            cookie(SESSION_COOKIE, r.token, maxAge, true),
+            cookie(USER_COOKIE, r.user!.id, maxAge, false),
+            cookie(CSRF_COOKIE, csrfTokenFor(r.token), maxAge, false),
+          );
         }
         return ok(userToJson(r.user!, { self: true }), 200, headers);
       },

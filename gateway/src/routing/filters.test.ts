@@ -36,7 +36,13 @@ const id = (c: string) => c.repeat(26);
 const [U1, U2, CH, OTHER, TEAM, C1, C2] = [id("a"), id("b"), id("c"), id("d"), id("t"), id("x"), id("y")];
 
 function connection(connId: string, userId: string, admin: boolean, active: string | null, thread: string | null): Connection {
-  const actor: Actor = { userId, sessionId: id("s"), roles: admin ? "system_admin system_user" : "system_user", isSystemAdmin: admin, expiresAt: Date.now() + 60_000 };
+  const actor: Actor = {
+    userId,
+    sessionId: id("s"),
+    roles: admin ? "system_admin system_user" : "system_user",
+    isSystemAdmin: admin,
+    expiresAt: Date.now() + 60_000,
+  };
   const c = new Connection(connId, actor, "token", { replayEvents: 8, queueLimit: 8, maxBufferedBytes: 1 << 20 });
   c.activeChannelId = active;
   c.activeRhsThreadChannelId = thread;
@@ -73,17 +79,29 @@ describe("eventFilter", () => {
                 for (const omitUsers of [[], [U2], [U1]])
                   for (const channelId of ["", CH, OTHER])
                     for (const teamId of ["", TEAM]) {
-                      const broadcast = create(BroadcastSchema, { containsSanitizedData: sanitized, containsSensitiveData: sensitive, connectionId, omitConnectionId, userId, omitUsers, channelId, teamId });
+                      const broadcast = create(BroadcastSchema, {
+                        containsSanitizedData: sanitized,
+                        containsSensitiveData: sensitive,
+                        connectionId,
+                        omitConnectionId,
+                        userId,
+                        omitUsers,
+                        channelId,
+                        teamId,
+                      });
                       const ev = create(EventSchema, { event, broadcast });
                       const f = eventFilter(ev);
                       // The hub's case: candidates are the channel's (or team's) local members.
                       const fm = eventFilter(ev, true);
-                      const fromMembers = (r: UserRoutes) => userId === "" && (channelId !== "" ? r.channels.has(channelId) : teamId !== "" && r.teams.has(teamId));
+                      const fromMembers = (r: UserRoutes) =>
+                        userId === "" && (channelId !== "" ? r.channels.has(channelId) : teamId !== "" && r.teams.has(teamId));
                       for (const [c, r] of conns) {
                         const g = fromMembers(r) ? fm : f;
                         const got = (g.user === undefined || g.user(r)) && (g.conn === undefined || g.conn(c));
                         if (got !== shouldSendEvent(c, r, ev) && wrong.length < 5) {
-                          wrong.push(`${event} ${JSON.stringify(broadcast)} conn ${c.id[0]} user ${r.userId[0]} admin ${c.actor.isSystemAdmin} active ${c.activeChannelId?.[0]} thread ${c.activeRhsThreadChannelId?.[0]}: got ${got}`);
+                          wrong.push(
+                            `${event} ${JSON.stringify(broadcast)} conn ${c.id[0]} user ${r.userId[0]} admin ${c.actor.isSystemAdmin} active ${c.activeChannelId?.[0]} thread ${c.activeRhsThreadChannelId?.[0]}: got ${got}`,
+                          );
                         }
                         cases++;
                         if (got) passes++;

@@ -93,7 +93,12 @@ describe("Hub", () => {
     const b = await join(u2);
     const c = await join(u3);
     expect(bus.subscribed()).toContain(subjects.channel(ch));
-    const ev = newEvent({ event: "posted", data: { post: "{}" }, broadcast: { channelId: ch }, posted: create(PostedHintsSchema, { mentionedUserIds: [u2], senderId: u1, channelType: "O" }) });
+    const ev = newEvent({
+      event: "posted",
+      data: { post: "{}" },
+      broadcast: { channelId: ch },
+      posted: create(PostedHintsSchema, { mentionedUserIds: [u2], senderId: u1, channelType: "O" }),
+    });
     bus.publish(subjects.channel(ch), encodeEvent(ev));
     bus.publish(subjects.channel(ch), encodeEvent(ev)); // a re-publish: dropped by id
     await flushed();
@@ -108,7 +113,12 @@ describe("Hub", () => {
     const a = await join(u1);
     const b = await join(u2);
     const add = (kind: MembershipChange_Kind) =>
-      newEvent({ event: kind === MembershipChange_Kind.CHANNEL_ADDED ? "user_added" : "user_removed", data: {}, broadcast: { userId: u2, channelId: ch }, membership: create(MembershipChangeSchema, { kind, userId: u2, channelId: ch }) });
+      newEvent({
+        event: kind === MembershipChange_Kind.CHANNEL_ADDED ? "user_added" : "user_removed",
+        data: {},
+        broadcast: { userId: u2, channelId: ch },
+        membership: create(MembershipChangeSchema, { kind, userId: u2, channelId: ch }),
+      });
     bus.publish(subjects.user(u2), encodeEvent(add(MembershipChange_Kind.CHANNEL_ADDED)));
     bus.publish(subjects.channel(ch), encodeEvent(newEvent({ event: "posted", data: { n: 1 }, broadcast: { channelId: ch } })));
     bus.publish(subjects.user(u2), encodeEvent(add(MembershipChange_Kind.CHANNEL_REMOVED)));
@@ -123,7 +133,8 @@ describe("Hub", () => {
     const { bus, join, flushed } = await setup({ [u1]: { channels: [ch], teams: [] }, [u2]: { channels: [ch], teams: [] } });
     const admin = await join(u1, true);
     const user = await join(u2);
-    const send = (broadcast: Parameters<typeof newEvent>[0]["broadcast"], event = "x") => bus.publish(subjects.channel(ch), encodeEvent(newEvent({ event, data: {}, broadcast: { channelId: ch, ...broadcast } })));
+    const send = (broadcast: Parameters<typeof newEvent>[0]["broadcast"], event = "x") =>
+      bus.publish(subjects.channel(ch), encodeEvent(newEvent({ event, data: {}, broadcast: { channelId: ch, ...broadcast } })));
     send({ omitUsers: [u2] }, "omit");
     send({ containsSanitizedData: true }, "sanitized");
     send({ containsSensitiveData: true }, "sensitive");

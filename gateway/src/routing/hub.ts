@@ -57,7 +57,11 @@ export class Hub implements Fanout, Component {
 
   constructor(private readonly o: HubOptions) {
     this.log = o.log.child({ part: "hub" });
-    this.subs = new SubjectTable(o.bus, (subject, data) => this.onMessage(subject, data), (n) => o.metrics.setSubscriptions(n));
+    this.subs = new SubjectTable(
+      o.bus,
+      (subject, data) => this.onMessage(subject, data),
+      (n) => o.metrics.setSubscriptions(n),
+    );
     this.index = new RouteIndex(this.subs, (channelId) => this.backfill.forget(channelId));
     this.scheduler = new FlushScheduler((conn) => this.troubles.stalledNow(conn));
     this.backfill = new ChannelBackfill({

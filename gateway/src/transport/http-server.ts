@@ -17,7 +17,6 @@ export interface HttpOptions {
   readonly versionId: string;
 }
 
-
 export function registerRoutes(app: Uws.TemplatedApp, routes: readonly RouteSpec[], o: HttpOptions): void {
   for (const r of routes) {
     const names = [...r.pattern.matchAll(/:([a-z_]+)/g)].map((m) => m[1]!);

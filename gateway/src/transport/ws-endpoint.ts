@@ -36,7 +36,6 @@ interface UserData {
 /** Frames above this are dropped by uWS without reading them (no close frame). */
 const HARD_PAYLOAD_LIMIT = 64 * 1024;
 
-
 export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions): void {
   const behavior: Uws.WebSocketBehavior<UserData> = {
     maxPayloadLength: Math.max(HARD_PAYLOAD_LIMIT, o.maxInboundBytes + 1),
@@ -106,7 +105,11 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
   const extensions = req.getHeader("sec-websocket-extensions");
   const origin = req.getHeader("origin");
   const host = req.getHeader("host");
-  const creds = findCredentials({ cookie: req.getHeader("cookie"), authorization: req.getHeader("authorization"), accessTokenQuery: req.getQuery("access_token") ?? "" });
+  const creds = findCredentials({
+    cookie: req.getHeader("cookie"),
+    authorization: req.getHeader("authorization"),
+    accessTokenQuery: req.getQuery("access_token") ?? "",
+  });
   const connectionId = req.getQuery("connection_id") ?? "";
   const seqRaw = req.getQuery("sequence_number") ?? "";
   const postedAck = req.getQuery("posted_ack") === "true";
@@ -138,7 +141,13 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
 
   const finish = (actor: Actor | undefined): void => {
     if (aborted) return;
-    const state = newSocketState(new UwsSocketPort(), { connectionId: invalid ? "" : connectionId, sequence, invalid }, postedAck, actor, actor ? creds.token : "");
+    const state = newSocketState(
+      new UwsSocketPort(),
+      { connectionId: invalid ? "" : connectionId, sequence, invalid },
+      postedAck,
+      actor,
+      actor ? creds.token : "",
+    );
     res.cork(() => res.upgrade<UserData>({ state }, key, protocol, extensions, context));
   };
 

@@ -163,7 +163,10 @@ describe("Sessions", () => {
     expect(connections.open()).toEqual([{ connectionId: conn.id, userId: user }]);
     expect(reported).toEqual([["opened", conn.id]]);
     fanout.publish(user, 1);
-    expect(sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0], ["posted", 1]]);
+    expect(sock.frames.map((f) => [f.event, f.seq])).toEqual([
+      ["hello", 0],
+      ["posted", 1],
+    ]);
   });
 
   it("abandons the claim of a socket that closed while its routes loaded: no connection, the user's routing goes", async () => {
@@ -197,9 +200,16 @@ describe("Sessions", () => {
     const second = open(actorOf(user), { connectionId: conn.id, sequence: 2 });
     expect(await second.bound).toBe(true);
     expect(second.s.conn).toBe(conn);
-    expect(second.sock.frames.map((f) => [f.event, f.seq, f.data?.n])).toEqual([["posted", 2, 2], ["posted", 3, 3]]);
+    expect(second.sock.frames.map((f) => [f.event, f.seq, f.data?.n])).toEqual([
+      ["posted", 2, 2],
+      ["posted", 3, 3],
+    ]);
     expect(fanout.users.get(user)).toEqual({ claims: 0, conns: new Set([conn]) });
-    expect(reported).toEqual([["opened", conn.id], ["closed", conn.id], ["opened", conn.id]]);
+    expect(reported).toEqual([
+      ["opened", conn.id],
+      ["closed", conn.id],
+      ["opened", conn.id],
+    ]);
   });
 
   it("starts a resume over when events it needs are gone: a new connection id and a hello", async () => {
@@ -261,7 +271,11 @@ describe("Actions", () => {
     actions.handle(s, { seq: 1, action: "user_typing", data: { channel_id: channel } });
     await turn();
     expect(replies()).toEqual([
-      { status: "FAIL", seq_reply: 1, error: { id: "api.websocket_handler.invalid_param.app_error", message: "Invalid channel_id parameter.", detailed_error: "", status_code: 400 } },
+      {
+        status: "FAIL",
+        seq_reply: 1,
+        error: { id: "api.websocket_handler.invalid_param.app_error", message: "Invalid channel_id parameter.", detailed_error: "", status_code: 400 },
+      },
     ]);
     expect(published).toEqual([]);
     fanout.members.add(`${user} ${channel}`);

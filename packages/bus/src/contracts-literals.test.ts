@@ -246,7 +246,14 @@ describe("contract names are written only in the contracts module", () => {
     expect(lit("MY_STREAM", "readStreamRange(bus, { stream: ")).toBe("stream name");
     expect(lit("x_test", "SB_PRESENCE_KV_BUCKET: ")).toBe("KV_BUCKET name");
     // Not contract names: environment variables, metrics, gRPC names, prose.
-    for (const ok of ["SB_EVT_X", "SB_POSTS_EVENT_STORAGE", "sb_presence_status_changes_total", "sb.posts.v1.PostsService/CreatePost", "sb.presence.v1.PresenceService", "a sb_presence bucket"]) {
+    for (const ok of [
+      "SB_EVT_X",
+      "SB_POSTS_EVENT_STORAGE",
+      "sb_presence_status_changes_total",
+      "sb.posts.v1.PostsService/CreatePost",
+      "sb.presence.v1.PresenceService",
+      "a sb_presence bucket",
+    ]) {
       expect(lit(ok), ok).toBeUndefined();
     }
   });

@@ -138,12 +138,7 @@ function createPublisher(nc: NatsConnection): Publisher {
 }
 
 /** Publishes and waits for the stream's ack. Rejects on timeout or when no stream matches. */
-export function publishDurable(
-  bus: Bus,
-  subject: string,
-  data: Uint8Array,
-  o: { msgId: string; timeoutMs?: number },
-): Promise<DurablePublishResult> {
+export function publishDurable(bus: Bus, subject: string, data: Uint8Array, o: { msgId: string; timeoutMs?: number }): Promise<DurablePublishResult> {
   let p = publishers.get(bus);
   if (!p) {
     p = createPublisher(natsConnectionOf(bus));

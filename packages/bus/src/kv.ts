@@ -18,7 +18,10 @@ export interface KvEntry {
 /** A compare-and-set lost: somebody else wrote the key first. Re-read and retry. */
 export class KvConflictError extends Error {
   override readonly name = "KvConflictError";
-  constructor(readonly key: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
     super(`kv conflict on ${key}`, options);
   }
 }

@@ -77,13 +77,19 @@ describe("bus", () => {
 
   it("fails a durable publish clearly: no stream, no ack in time, connection closed", async () => {
     // Outbox wake-ups are core NATS only: no stream takes them.
-    await expect(publishDurable(bus, subjects.outboxWake("bus_test"), new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({ reason: "no_stream", message: expect.stringMatching(/no stream takes this subject/) as unknown });
+    await expect(publishDurable(bus, subjects.outboxWake("bus_test"), new Uint8Array([1]), { msgId: newId() })).rejects.toMatchObject({
+      reason: "no_stream",
+      message: expect.stringMatching(/no stream takes this subject/) as unknown,
+    });
     // A core subscriber takes the message but nothing acks it.
     const silentSubject = subjects.outboxWake("bus_test_silent");
     const silent = bus.subscribe(silentSubject, () => undefined);
     try {
       const t0 = Date.now();
-      await expect(publishDurable(bus, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toMatchObject({ reason: "timeout", message: expect.stringMatching(/timed out/) as unknown });
+      await expect(publishDurable(bus, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 300 })).rejects.toMatchObject({
+        reason: "timeout",
+        message: expect.stringMatching(/timed out/) as unknown,
+      });
       expect(Date.now() - t0).toBeLessThan(2_000);
       const other = await connectBus({ servers: nats.url, name: "bus-test-close" });
       const waiting = publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 60_000 });
@@ -95,7 +101,9 @@ describe("bus", () => {
     }
     // The connection still publishes after all that.
     const ev = newEvent({ event: "posted", data: {}, broadcast: { channelId: newId() } });
-    await expect(publishDurable(bus, subjects.channel(ev.broadcast!.channelId), encodeEvent(ev), { msgId: ev.id })).resolves.toMatchObject({ duplicate: false });
+    await expect(publishDurable(bus, subjects.channel(ev.broadcast!.channelId), encodeEvent(ev), { msgId: ev.id })).resolves.toMatchObject({
+      duplicate: false,
+    });
   });
 
   it("follows a subject from a point in the stream", async () => {
@@ -107,7 +115,12 @@ describe("bus", () => {
       await publishDurable(bus, subjects.channel(ch), encodeEvent(ev), { msgId: ev.id });
     }
     const seen: string[] = [];
-    const r = await followStream(bus, { stream: streams.events.name, filterSubjects: [subjects.channel(ch)], start: "all", onMessage: (m) => seen.push(decodeEvent(m.data).id) });
+    const r = await followStream(bus, {
+      stream: streams.events.name,
+      filterSubjects: [subjects.channel(ch)],
+      start: "all",
+      onMessage: (m) => seen.push(decodeEvent(m.data).id),
+    });
     await waitFor(() => seen.length === 5);
     const more = newEvent({ event: "posted", data: {}, broadcast: { channelId: ch } });
     await publishDurable(bus, subjects.channel(ch), encodeEvent(more), { msgId: more.id });

@@ -14,11 +14,7 @@ const schema = {
 
 describe("loadConfig", () => {
   it("applies defaults and parses values", () => {
-    const { config, warnings } = loadConfig(
-      schema,
-      { SB_T_PORT: "8080", SB_T_DEBUG: "true", SB_T_PEERS: "a, b,,c", SB_T_SECRET: "s3" },
-      { prefix: "SB_T_" },
-    );
+    const { config, warnings } = loadConfig(schema, { SB_T_PORT: "8080", SB_T_DEBUG: "true", SB_T_PEERS: "a, b,,c", SB_T_SECRET: "s3" }, { prefix: "SB_T_" });
     expect(config.port).toBe(8080);
     expect(config.host).toBe("127.0.0.1");
     expect(config.debug).toBe(true);

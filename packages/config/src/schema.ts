@@ -73,8 +73,7 @@ export function bool(o: Common<boolean>): Field<boolean> {
 export function oneOf<const T extends string>(o: Common<T> & { values: readonly T[] }): Field<T> {
   return {
     ...o,
-    parse: (raw) =>
-      (o.values as readonly string[]).includes(raw) ? ok(raw as T) : fail(`must be one of ${o.values.join(", ")}`),
+    parse: (raw) => ((o.values as readonly string[]).includes(raw) ? ok(raw as T) : fail(`must be one of ${o.values.join(", ")}`)),
   };
 }
 
@@ -132,11 +131,7 @@ export interface LoadResult<S extends Schema> {
 }
 
 /** Parses every field; throws one ConfigError listing every problem. */
-export function loadConfig<S extends Schema>(
-  schema: S,
-  env: Readonly<Record<string, string | undefined>>,
-  opts: LoadOptions = {},
-): LoadResult<S> {
+export function loadConfig<S extends Schema>(schema: S, env: Readonly<Record<string, string | undefined>>, opts: LoadOptions = {}): LoadResult<S> {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(schema)) {

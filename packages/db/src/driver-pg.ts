@@ -6,7 +6,9 @@ import type { Db, DbOptions, QueryOptions, Queryable, QueryResult } from "./type
 const INT8_OID = 20;
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID && format !== "binary" ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format as "text") as (v: string) => unknown)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID && format !== "binary"
+      ? (v: string) => Number(v)
+      : (pg.types.getTypeParser(oid, format as "text") as (v: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 /** Sessions held at once: the relay's, plus migrations at start. */

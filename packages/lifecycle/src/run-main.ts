@@ -46,13 +46,15 @@ export async function runMain(start: (signal: AbortSignal) => Promise<RunningApp
     }, opts.shutdownDeadlineMs);
     timer.unref();
     startup.abort();
-    started.then((app) => app?.stop()).then(
-      () => exit(0),
-      (e: unknown) => {
-        log.error({ err: e }, "shutdown failed");
-        exit(1);
-      },
-    );
+    started
+      .then((app) => app?.stop())
+      .then(
+        () => exit(0),
+        (e: unknown) => {
+          log.error({ err: e }, "shutdown failed");
+          exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));

@@ -36,9 +36,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/readyz") {
       const r = opts.readiness();
-      res
-        .writeHead(r.ready ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ ready: r.ready, reasons: r.reasons }) + "\n");
+      res.writeHead(r.ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ ready: r.ready, reasons: r.reasons }) + "\n");
     } else if (path === "/metrics") {
       opts.registry.render().then(
         (body) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(body),

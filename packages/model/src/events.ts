@@ -1,12 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import {
-  BroadcastSchema,
-  EventSchema,
-  type Broadcast,
-  type Event,
-  type MembershipChange,
-  type PostedHints,
-} from "@switchboard/proto/events";
+import { BroadcastSchema, EventSchema, type Broadcast, type Event, type MembershipChange, type PostedHints } from "@switchboard/proto/events";
 import { newId, nowMs } from "./ids.js";
 import { jsonBytes } from "./json/json-bytes.js";
 

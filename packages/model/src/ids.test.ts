@@ -15,7 +15,21 @@ describe("ids", () => {
   });
 
   it("rejects anything that could reach a subject or query unsafely", () => {
-    for (const bad of ["", "a".repeat(25), "a".repeat(27), "*".repeat(26), "a".repeat(25) + ">", "a".repeat(25) + ".", "A".repeat(26), "a".repeat(25) + " ", ...["`", "{", "/", ":", "é", "\u0000"].map((c) => "a".repeat(25) + c), 42, null, undefined, ["a".repeat(26)]]) {
+    for (const bad of [
+      "",
+      "a".repeat(25),
+      "a".repeat(27),
+      "*".repeat(26),
+      "a".repeat(25) + ">",
+      "a".repeat(25) + ".",
+      "A".repeat(26),
+      "a".repeat(25) + " ",
+      ...["`", "{", "/", ":", "é", "\u0000"].map((c) => "a".repeat(25) + c),
+      42,
+      null,
+      undefined,
+      ["a".repeat(26)],
+    ]) {
       expect(isValidId(bad)).toBe(false);
     }
   });

@@ -1,2 +1,10 @@
-export { outboxMigration, outboxChannelSeqMigration, outboxRowsSql, pushOutboxParams, writeOutbox, type OutboxEntry, type WriteOutboxOptions } from "./outbox-table.js";
+export {
+  outboxMigration,
+  outboxChannelSeqMigration,
+  outboxRowsSql,
+  pushOutboxParams,
+  writeOutbox,
+  type OutboxEntry,
+  type WriteOutboxOptions,
+} from "./outbox-table.js";
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.js";

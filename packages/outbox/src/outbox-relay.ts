@@ -177,10 +177,9 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
 
   /** One pass: read a batch, publish it, delete what was acked. Returns rows handled. */
   async function pass(q: Queryable): Promise<{ read: number; acked: number }> {
-    const { rows } = await q.query<Row>(
-      "SELECT id, event_id, subject, partition_key, payload, created_at, channel_seq FROM outbox ORDER BY id LIMIT $1",
-      [batchSize],
-    );
+    const { rows } = await q.query<Row>("SELECT id, event_id, subject, partition_key, payload, created_at, channel_seq FROM outbox ORDER BY id LIMIT $1", [
+      batchSize,
+    ]);
     if (rows.length === 0) return { read: 0, acked: 0 };
     const partitions = new Map<string, Row[]>();
     for (const r of rows) {

@@ -90,12 +90,7 @@ export function pushOutboxParams(params: unknown[], entries: readonly OutboxEntr
  * it commits. One statement (one round trip); prepared, since its text depends only on the
  * number of entries.
  */
-export async function writeOutbox(
-  q: Queryable,
-  schema: string,
-  entries: readonly OutboxEntry[],
-  opts: WriteOutboxOptions = {},
-): Promise<void> {
+export async function writeOutbox(q: Queryable, schema: string, entries: readonly OutboxEntry[], opts: WriteOutboxOptions = {}): Promise<void> {
   if (entries.length === 0) return;
   const params: unknown[] = [];
   pushOutboxParams(params, entries, Date.now());

@@ -44,5 +44,3 @@ export function fromServiceError(e: ServiceError, method: string): AppError {
   const id = idValues && idValues.length > 0 ? String(idValues[0]) : `rpc.${code}`;
   return new AppError(code, e.details || `${method} failed`, id, { cause: e });
 }
-
-

@@ -40,7 +40,11 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
     if (Number.isNaN(timeoutMs)) return call.finish({ code: Status.INTERNAL, details: `invalid grpc-timeout: ${stream.header("grpc-timeout") ?? ""}` });
     const encoding = stream.header("grpc-encoding");
     if (encoding !== undefined && encoding !== "identity") {
-      return call.finish({ code: Status.UNIMPLEMENTED, details: `grpc-encoding ${encoding} is not supported`, metadata: [["grpc-accept-encoding", "identity"]] });
+      return call.finish({
+        code: Status.UNIMPLEMENTED,
+        details: `grpc-encoding ${encoding} is not supported`,
+        metadata: [["grpc-accept-encoding", "identity"]],
+      });
     }
     const m = methods.get(path);
     if (m === undefined) return call.finish({ code: Status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });

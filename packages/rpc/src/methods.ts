@@ -95,7 +95,11 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
           slot: -1,
           expire() {
             const e = byDefault
-              ? new AppError("deadline_exceeded", `no deadline was set; the server's default of ${o.defaultDeadlineMs} ms passed`, "api.context.deadline_exceeded.app_error")
+              ? new AppError(
+                  "deadline_exceeded",
+                  `no deadline was set; the server's default of ${o.defaultDeadlineMs} ms passed`,
+                  "api.context.deadline_exceeded.app_error",
+                )
               : new AppError("deadline_exceeded", "Deadline exceeded", "api.context.deadline_exceeded.app_error");
             ctx.abort(e);
             finish(toCallStatus(e));
@@ -127,7 +131,8 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
             if (call.isDone) return;
             let answer: Uint8Array | MessageWriter;
             try {
-              answer = res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output, res as never));
+              answer =
+                res instanceof EncodedResponse ? res.bytes : res instanceof MessageWriter ? res : toBinary(method.output, create(method.output, res as never));
             } catch (e: unknown) {
               log.error({ err: e }, "response serialization failed");
               finish(toCallStatus(AppError.from(e)));

@@ -40,7 +40,10 @@ export function reflectionMethods(services: readonly GenService<GenServiceMethod
   const answer = (req: ServerReflectionRequest): ServerReflectionResponse => {
     const base = { validHost: req.host, originalRequest: req };
     const notFound = (what: string) =>
-      create(ServerReflectionResponseSchema, { ...base, messageResponse: { case: "errorResponse", value: { errorCode: Status.NOT_FOUND, errorMessage: `${what} not found` } } });
+      create(ServerReflectionResponseSchema, {
+        ...base,
+        messageResponse: { case: "errorResponse", value: { errorCode: Status.NOT_FOUND, errorMessage: `${what} not found` } },
+      });
     const files = (f: DescFile) =>
       create(ServerReflectionResponseSchema, { ...base, messageResponse: { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDeps(f) } } });
     const r = req.messageRequest;

@@ -23,11 +23,16 @@ const MAX_MESSAGE = 8 << 20;
 const BIG_STATUSES = 40_000;
 const bigAnswer = toBinary(
   GetStatusesResponseSchema,
-  create(GetStatusesResponseSchema, { statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })) }),
+  create(GetStatusesResponseSchema, {
+    statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })),
+  }),
 );
 /** n statuses whose ids name the call and their place in it, so a mixed-up answer shows. */
 const taggedAnswer = (tag: string, n: number): Uint8Array =>
-  toBinary(GetStatusesResponseSchema, create(GetStatusesResponseSchema, { statuses: Array.from({ length: n }, (_, i) => ({ userId: `${tag}-${i}`, status: "online" })) }));
+  toBinary(
+    GetStatusesResponseSchema,
+    create(GetStatusesResponseSchema, { statuses: Array.from({ length: n }, (_, i) => ({ userId: `${tag}-${i}`, status: "online" })) }),
+  );
 
 /** Writes given bytes in place; `extra` makes it declare more than it writes. */
 class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
@@ -224,10 +229,20 @@ describe("gRPC over our HTTP/2", () => {
         });
       expect((await status({ ":method": "GET", ":path": "/" }))[":status"]).toBe(405);
       expect((await status({ ":method": "POST", ":path": "/x", "content-type": "text/plain" }))[":status"]).toBe(415);
-      const gz = await status({ ":method": "POST", ":path": "/sb.presence.v1.PresenceService/GetStatus", "content-type": "application/grpc", "grpc-encoding": "gzip" });
+      const gz = await status({
+        ":method": "POST",
+        ":path": "/sb.presence.v1.PresenceService/GetStatus",
+        "content-type": "application/grpc",
+        "grpc-encoding": "gzip",
+      });
       expect(gz["grpc-status"]).toBe(String(grpc.status.UNIMPLEMENTED));
       expect(gz["grpc-accept-encoding"]).toBe("identity");
-      const bad = await status({ ":method": "POST", ":path": "/sb.presence.v1.PresenceService/GetStatus", "content-type": "application/grpc", "grpc-timeout": "soon" });
+      const bad = await status({
+        ":method": "POST",
+        ":path": "/sb.presence.v1.PresenceService/GetStatus",
+        "content-type": "application/grpc",
+        "grpc-timeout": "soon",
+      });
       expect(bad["grpc-status"]).toBe(String(grpc.status.INTERNAL));
     } finally {
       session.close();

@@ -15,7 +15,12 @@ import { createMetricsRegistry, type MetricsRegistry } from "@switchboard/metric
 import { AppError } from "@switchboard/model";
 import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Serving } from "@switchboard/proto/health";
 import { GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
-import { ServerReflectionRequestSchema, ServerReflectionResponseSchema, type ServerReflectionRequest, type ServerReflectionResponse } from "@switchboard/proto/reflection";
+import {
+  ServerReflectionRequestSchema,
+  ServerReflectionResponseSchema,
+  type ServerReflectionRequest,
+  type ServerReflectionResponse,
+} from "@switchboard/proto/reflection";
 import {
   createRpcClient,
   createRpcServer,
@@ -35,11 +40,16 @@ const ROOMY = 8 << 20;
 const BIG_STATUSES = 40_000;
 const bigAnswer = toBinary(
   GetStatusesResponseSchema,
-  create(GetStatusesResponseSchema, { statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })) }),
+  create(GetStatusesResponseSchema, {
+    statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })),
+  }),
 );
 /** n statuses whose ids name the call and their place in it, so a mixed-up answer shows. */
 const taggedAnswer = (tag: string, n: number): Uint8Array =>
-  toBinary(GetStatusesResponseSchema, create(GetStatusesResponseSchema, { statuses: Array.from({ length: n }, (_, i) => ({ userId: `${tag}-${i}`, status: "online" })) }));
+  toBinary(
+    GetStatusesResponseSchema,
+    create(GetStatusesResponseSchema, { statuses: Array.from({ length: n }, (_, i) => ({ userId: `${tag}-${i}`, status: "online" })) }),
+  );
 
 /** Writes given bytes in place; `extra` makes it declare more than it writes. */
 class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
@@ -109,7 +119,16 @@ interface Served {
 
 async function serve(transport: RpcServerTransport, o: Partial<RpcServerOptions> = {}): Promise<Served> {
   const metrics = createMetricsRegistry({ collectDefault: false });
-  const server = createRpcServer({ transport, host: "127.0.0.1", port: 0, maxMessageBytes: LIMIT, defaultDeadlineMs: 300, logger: silentLogger, metrics, ...o });
+  const server = createRpcServer({
+    transport,
+    host: "127.0.0.1",
+    port: 0,
+    maxMessageBytes: LIMIT,
+    defaultDeadlineMs: 300,
+    logger: silentLogger,
+    metrics,
+    ...o,
+  });
   server.add(PresenceService, impl);
   return { server, port: await server.start(), metrics };
 }
@@ -158,10 +177,18 @@ function rawCall(port: number, path: string, body: Buffer, deadlineMs?: number):
   const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const opts = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
   return new Promise<grpc.ServiceError>((resolve) =>
-    c.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, body, new grpc.Metadata(), opts, (e) => {
-      c.close();
-      resolve(e!);
-    }),
+    c.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      new grpc.Metadata(),
+      opts,
+      (e) => {
+        c.close();
+        resolve(e!);
+      },
+    ),
   );
 }
 
@@ -197,7 +224,11 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
 
   it("maps AppError to its gRPC code, message and Mattermost id (trailing metadata), and hides internal errors", async () => {
     const c = client(limited);
-    await expect(c.getStatus({ userId: "missing" })).rejects.toMatchObject({ code: "not_found", id: "app.user.missing_account.const", message: "Unable to find the user." });
+    await expect(c.getStatus({ userId: "missing" })).rejects.toMatchObject({
+      code: "not_found",
+      id: "app.user.missing_account.const",
+      message: "Unable to find the user.",
+    });
     const e = (await c.getStatus({ userId: "boom" }).catch((x: unknown) => x)) as AppError;
     expect(e.code).toBe("internal");
     expect(e.id).toBe("app.internal_error");
@@ -210,7 +241,11 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
 
   it("carries a status message with any characters", async () => {
     const c = client(limited);
-    await expect(c.getStatus({ userId: "unicode" })).rejects.toMatchObject({ code: "not_found", id: "app.test.unicode", message: "Ünïcode 100% sure\nnew line" });
+    await expect(c.getStatus({ userId: "unicode" })).rejects.toMatchObject({
+      code: "not_found",
+      id: "app.test.unicode",
+      message: "Ünïcode 100% sure\nnew line",
+    });
     c.close();
   });
 
@@ -251,7 +286,10 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     await expect(c.getStatus({ userId: "x".repeat(100 * 1024) })).rejects.toMatchObject({ code: "resource_exhausted" });
     const err = await rawCall(limited.port, "/sb.presence.v1.PresenceService/GetStatus", Buffer.from([0xff, 0xff, 0xff]), 2_000);
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
-    await expect(c.getStatuses({ userIds: ["big"] })).rejects.toMatchObject({ code: "resource_exhausted", message: expect.stringMatching(/exceeds the limit of 65536/) as unknown });
+    await expect(c.getStatuses({ userIds: ["big"] })).rejects.toMatchObject({
+      code: "resource_exhausted",
+      message: expect.stringMatching(/exceeds the limit of 65536/) as unknown,
+    });
     await expect(c.getStatuses({ userIds: ["writer", "w", "5000"] })).rejects.toMatchObject({ code: "resource_exhausted" });
     expect((await c.getStatus({ userId: "still-serving" })).status?.userId).toBe("still-serving");
     const unknown = await rawCall(limited.port, "/sb.presence.v1.PresenceService/NoSuchMethod", Buffer.alloc(0), 2_000);
@@ -264,7 +302,12 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     const session = http2.connect(`http://127.0.0.1:${roomy.port}`);
     try {
       const body = Buffer.concat([Buffer.from([0, 0, 0, 0, 5]), Buffer.from([0x0a, 0x03, 0x62, 0x69, 0x67])]); // user_ids: ["big"]
-      const stream = session.request({ ":method": "POST", ":path": "/sb.presence.v1.PresenceService/GetStatuses", "content-type": "application/grpc", te: "trailers" });
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/sb.presence.v1.PresenceService/GetStatuses",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
       const chunks: Buffer[] = [];
       let trailers: http2.IncomingHttpHeaders = {};
       stream.on("data", (c: Buffer) => chunks.push(c));

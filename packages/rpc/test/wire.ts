@@ -47,7 +47,13 @@ export function raw(port: number, bytes: Buffer[], ms = 1_000): Promise<RawResul
       while (input.length >= 9) {
         const len = input.readUIntBE(0, 3);
         if (input.length < 9 + len) break;
-        const f = { type: input[3]!, flags: input[4]!, id: input.readUInt32BE(5) & 0x7fffffff, payload: input.subarray(9, 9 + len), at: performance.now() - opened };
+        const f = {
+          type: input[3]!,
+          flags: input[4]!,
+          id: input.readUInt32BE(5) & 0x7fffffff,
+          payload: input.subarray(9, 9 + len),
+          at: performance.now() - opened,
+        };
         input = input.subarray(9 + len);
         result.frames.push(f);
         if (f.type === 0x7) result.goaway = { last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() };

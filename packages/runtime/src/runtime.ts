@@ -32,13 +32,7 @@ export interface AppDeps {
   readonly signal?: AbortSignal | undefined;
 }
 
-export function createRuntime(o: {
-  name: string;
-  podName: string;
-  logLevel: LogLevel;
-  failpoints: readonly string[];
-  log?: Logger | undefined;
-}): Runtime {
+export function createRuntime(o: { name: string; podName: string; logLevel: LogLevel; failpoints: readonly string[]; log?: Logger | undefined }): Runtime {
   const log = o.log ?? createLogger({ name: o.name, level: o.logLevel });
   if (o.failpoints.length > 0) log.warn({ failpoints: o.failpoints }, "test failpoints enabled");
   return {

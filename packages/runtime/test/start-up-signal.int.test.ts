@@ -30,7 +30,11 @@ describe("a shutdown signal during start-up", () => {
   it.each(cases)("stops what $name had started and exits 0 at once, while it still waits for NATS", async ({ name, env, startedFirst }) => {
     // Nothing listens there: the NATS component waits for its first connection.
     const nats = `nats://127.0.0.1:${String(await freePort())}`;
-    const child = await spawnProcess({ entry: deployableEntry(name), env: { ...env, SB_NATS_URL: nats, SB_POD_NAME: "start-up-signal" }, readyMsg: "starting" });
+    const child = await spawnProcess({
+      entry: deployableEntry(name),
+      env: { ...env, SB_NATS_URL: nats, SB_POD_NAME: "start-up-signal" },
+      readyMsg: "starting",
+    });
     for (const part of startedFirst) await child.waitForLog((l) => l.msg === "started" && l.part === part);
     // Still starting: nothing after the NATS connection has started, and no "ready".
     expect(child.logs.some((l) => l.msg === "ready")).toBe(false);

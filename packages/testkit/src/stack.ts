@@ -72,16 +72,20 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     const [posts, presence] = started.map((r) => (r as PromiseFulfilledResult<ChildHandle>).value) as [ChildHandle, ChildHandle];
     const gateways: ChildHandle[] = [];
     for (let i = 0; i < (o.gateways ?? 1); i++) {
-      const g = await spawnDeployable("gateway", {
-        ...base,
-        SB_POD_NAME: `gateway-${i}`,
-        SB_GATEWAY_LISTEN_PORT: "0",
-        SB_GATEWAY_OPS_PORT: "0",
-        SB_GATEWAY_ACCOUNTS_ADDR: addrs.accounts,
-        SB_GATEWAY_POSTS_ADDR: addrs.posts,
-        SB_GATEWAY_PRESENCE_ADDR: addrs.presence,
-        ...o.gatewayEnv,
-      }, o.gatewayNodeArgs);
+      const g = await spawnDeployable(
+        "gateway",
+        {
+          ...base,
+          SB_POD_NAME: `gateway-${i}`,
+          SB_GATEWAY_LISTEN_PORT: "0",
+          SB_GATEWAY_OPS_PORT: "0",
+          SB_GATEWAY_ACCOUNTS_ADDR: addrs.accounts,
+          SB_GATEWAY_POSTS_ADDR: addrs.posts,
+          SB_GATEWAY_PRESENCE_ADDR: addrs.presence,
+          ...o.gatewayEnv,
+        },
+        o.gatewayNodeArgs,
+      );
       children.push(g);
       gateways.push(g);
     }

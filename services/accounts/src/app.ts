@@ -26,32 +26,32 @@ export interface AccountsApp {
 export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {}): Promise<AccountsApp> {
   const rt = createRuntime({ name: "accounts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle } = rt;
-  return assembleApp(rt, async () => {
-    const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
-    const { db } = await lifecycle.start(
-      databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
-    );
-    const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/accounts` }));
-    await ensureStream(bus, controlStreamSpec({ maxAgeMs: config.controlRetentionMs }));
-    const relay = await lifecycle.start(createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints }));
+  return assembleApp(
+    rt,
+    async () => {
+      const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
+      const { db } = await lifecycle.start(
+        databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
+      );
+      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/accounts` }));
+      await ensureStream(bus, controlStreamSpec({ maxAgeMs: config.controlRetentionMs }));
+      const relay = await lifecycle.start(createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints }));
 
-    const keys = createKeyManager({ db, rotationMs: config.keyRotationMs, maxTokenLifetimeMs: config.sessionLengthMs });
-    await keys.current();
-    const svc = createAccountsService({ db, keys, sessionLengthMs: config.sessionLengthMs, openSignup: config.openSignup, onCommit: () => relay.poke() });
-    const grpc = await lifecycle.start(
-      rpcServerComponent(
-        rt,
-        config,
-        (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, createLocalAuth({ db, keys }))),
-      ),
-    );
-    return {
-      app: {
-        grpcPort: grpc.port,
-        grpcServer: grpc.server.transport,
-        opsPort: ops.port,
-      },
-      ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
-    };
-  }, deps.signal);
+      const keys = createKeyManager({ db, rotationMs: config.keyRotationMs, maxTokenLifetimeMs: config.sessionLengthMs });
+      await keys.current();
+      const svc = createAccountsService({ db, keys, sessionLengthMs: config.sessionLengthMs, openSignup: config.openSignup, onCommit: () => relay.poke() });
+      const grpc = await lifecycle.start(
+        rpcServerComponent(rt, config, (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, createLocalAuth({ db, keys })))),
+      );
+      return {
+        app: {
+          grpcPort: grpc.port,
+          grpcServer: grpc.server.transport,
+          opsPort: ops.port,
+        },
+        ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
+      };
+    },
+    deps.signal,
+  );
 }

@@ -23,7 +23,8 @@ export function createLocalAuth(o: { db: Db; keys: KeyManager }): LocalAuth {
     refreshKeys: async () => ring.replace(await o.keys.published()),
     refreshIntervalMs: 1_000,
   });
-  const unauthenticated = (why: string) => new AppError("unauthenticated", `Invalid or expired session, please login again. (${why})`, "api.context.session_expired.app_error");
+  const unauthenticated = (why: string) =>
+    new AppError("unauthenticated", `Invalid or expired session, please login again. (${why})`, "api.context.session_expired.app_error");
 
   async function optionalActor(ctx: CallContext): Promise<Actor | undefined> {
     const token = ctx.bearerToken();

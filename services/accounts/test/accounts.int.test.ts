@@ -92,7 +92,9 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
   it("publishes a revocation on the control subject and refuses the session afterwards", async () => {
     const r = await client.login({ loginId: "bob", password: "password-2" });
     const seen: Record<string, unknown>[] = [];
-    const sub = bus.subscribe(subjects.allSessionControl, (m) => seen.push(JSON.parse(Buffer.from(decodeEvent(m.data).data).toString()) as Record<string, unknown>));
+    const sub = bus.subscribe(subjects.allSessionControl, (m) =>
+      seen.push(JSON.parse(Buffer.from(decodeEvent(m.data).data).toString()) as Record<string, unknown>),
+    );
     await bus.flush();
     await client.revokeSession({ sessionId: r.session!.id }, { token: r.token });
     await waitFor(() => seen.some((d) => d.session_id === r.session!.id), { what: `revocation on ${subjects.allSessionControl}` });

@@ -10,7 +10,17 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PresenceService } from "@switchboard/proto/presence";
 import { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
-import { assembleApp, clientComponent, busComponent, createRuntime, databaseComponent, opsServerComponent, rpcServerComponent, type Runtime, type AppDeps } from "@switchboard/runtime";
+import {
+  assembleApp,
+  clientComponent,
+  busComponent,
+  createRuntime,
+  databaseComponent,
+  opsServerComponent,
+  rpcServerComponent,
+  type Runtime,
+  type AppDeps,
+} from "@switchboard/runtime";
 import { createChannelService } from "./channels/channel-service.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
 import { createMembershipService } from "./channels/membership-service.js";
@@ -61,43 +71,59 @@ function buildServices(d: Deps) {
 export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Promise<PostsApp> {
   const rt = createRuntime({ name: "posts", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle } = rt;
-  return assembleApp(rt, async () => {
-    const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
-    const { db } = await lifecycle.start(
-      databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
-    );
-    const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/posts` }));
-    await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, storage: config.eventStorage, replicas: config.eventReplicas }));
-    const relay = await lifecycle.start(
-      // No LISTEN: writers here never NOTIFY; the doorbell wakes the relay (outbox-relay.ts, "Waking up").
-      createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints, pollIntervalMs: config.relayPollMs, listen: false }),
-    );
-    const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));
-    const { client: accounts } = await lifecycle.start(
-      clientComponent("accounts-client", createRpcClient(AccountsService, { address: config.accountsAddr, defaultDeadlineMs: config.accountsDeadlineMs })),
-    );
-    const { client: presence } = await lifecycle.start(
-      clientComponent("presence-client", createRpcClient(PresenceService, { address: config.presenceAddr, defaultDeadlineMs: config.presenceDeadlineMs })),
-    );
-    const auth = await buildAuth(rt, accounts, bus);
-    const metrics = createPostsMetrics(rt.metrics);
-    const users = createUserDirectory({ accounts, ttlMs: config.userCacheTtlMs, maxEntries: config.userCacheSize, deadlineMs: config.accountsDeadlineMs });
-    const online = createOnlineDirectory({ presence, deadlineMs: config.presenceDeadlineMs, log: rt.log, onFailure: metrics.presenceLookupFailed });
-    const services = buildServices({ db, users, online, maxNotificationsPerChannel: config.maxNotificationsPerChannel, metrics, log: rt.log, failpoints: rt.failpoints, onCommit: () => doorbell.ring() });
-    const grpc = await lifecycle.start(
-      rpcServerComponent(
-        rt,
-        config,
-        (server) => server.add(PostsServiceDesc, postsHandlers(services, auth, metrics)),
-      ),
-    );
-    return {
-      app: {
-        grpcPort: grpc.port,
-        opsPort: ops.port,
-        metrics: rt.metrics,
-      },
-      ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
-    };
-  }, deps.signal);
+  return assembleApp(
+    rt,
+    async () => {
+      const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
+      const { db } = await lifecycle.start(
+        databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
+      );
+      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/posts` }));
+      await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, storage: config.eventStorage, replicas: config.eventReplicas }));
+      const relay = await lifecycle.start(
+        // No LISTEN: writers here never NOTIFY; the doorbell wakes the relay (outbox-relay.ts, "Waking up").
+        createOutboxRelay({
+          db,
+          bus,
+          schema: SCHEMA,
+          log: rt.log,
+          metrics: rt.metrics,
+          failpoints: rt.failpoints,
+          pollIntervalMs: config.relayPollMs,
+          listen: false,
+        }),
+      );
+      const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));
+      const { client: accounts } = await lifecycle.start(
+        clientComponent("accounts-client", createRpcClient(AccountsService, { address: config.accountsAddr, defaultDeadlineMs: config.accountsDeadlineMs })),
+      );
+      const { client: presence } = await lifecycle.start(
+        clientComponent("presence-client", createRpcClient(PresenceService, { address: config.presenceAddr, defaultDeadlineMs: config.presenceDeadlineMs })),
+      );
+      const auth = await buildAuth(rt, accounts, bus);
+      const metrics = createPostsMetrics(rt.metrics);
+      const users = createUserDirectory({ accounts, ttlMs: config.userCacheTtlMs, maxEntries: config.userCacheSize, deadlineMs: config.accountsDeadlineMs });
+      const online = createOnlineDirectory({ presence, deadlineMs: config.presenceDeadlineMs, log: rt.log, onFailure: metrics.presenceLookupFailed });
+      const services = buildServices({
+        db,
+        users,
+        online,
+        maxNotificationsPerChannel: config.maxNotificationsPerChannel,
+        metrics,
+        log: rt.log,
+        failpoints: rt.failpoints,
+        onCommit: () => doorbell.ring(),
+      });
+      const grpc = await lifecycle.start(rpcServerComponent(rt, config, (server) => server.add(PostsServiceDesc, postsHandlers(services, auth, metrics))));
+      return {
+        app: {
+          grpcPort: grpc.port,
+          opsPort: ops.port,
+          metrics: rt.metrics,
+        },
+        ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
+      };
+    },
+    deps.signal,
+  );
 }

@@ -36,8 +36,7 @@ export const memberNotFound = (): AppError => notFound("app.channel.get_member.m
 
 export const userNotFound = (): AppError => notFound("app.user.missing_account.const", "Unable to find the user.");
 
-export const deletedChannel = (): AppError =>
-  new AppError("failed_precondition", "The channel has been archived or deleted.", "api.channel.deleted.app_error");
+export const deletedChannel = (): AppError => new AppError("failed_precondition", "The channel has been archived or deleted.", "api.channel.deleted.app_error");
 
 /** Thrown when the call's deadline passed or the client went away before commit. */
 export function abortedCall(signal: AbortSignal): AppError {

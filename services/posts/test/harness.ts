@@ -11,7 +11,15 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import type { Event } from "@switchboard/proto/events";
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, type AccountsClient, type PostsClient } from "@switchboard/rpc";
-import { createTestDatabase, sharedNatsServer, spawnDeployable, startNatsServer, type ChildHandle, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import {
+  createTestDatabase,
+  sharedNatsServer,
+  spawnDeployable,
+  startNatsServer,
+  type ChildHandle,
+  type NatsServer,
+  type TestDatabase,
+} from "@switchboard/testkit";
 import { loadPostsConfig, startPostsApp, type PostsApp } from "../src/app.js";
 
 export interface TestUser {
@@ -162,6 +170,7 @@ export async function postedEventsFor(bus: Bus, channelId: string, postId: strin
 /** A team with a public channel, its creator (team admin) and the channel id. */
 export async function teamWithChannel(client: PostsClient, owner: TestUser, name: string) {
   const team = (await client.createTeam({ name, displayName: name, type: "O", allowOpenInvite: true }, { token: owner.token })).team!;
-  const channel = (await client.createChannel({ teamId: team.id, name: "general-" + name, displayName: "General", type: "O" }, { token: owner.token })).channel!;
+  const channel = (await client.createChannel({ teamId: team.id, name: "general-" + name, displayName: "General", type: "O" }, { token: owner.token }))
+    .channel!;
   return { team, channel };
 }

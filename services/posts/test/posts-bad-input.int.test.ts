@@ -59,7 +59,8 @@ describe("posts bad input", () => {
 
   const as = (u: TestUser) => ({ token: u.token });
   const postCount = async (): Promise<number> => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM posts")).rows[0]!.n;
-  const postedCount = async (ch: string): Promise<number> => (await storedEvents(b.bus, [subjects.channel(ch)])).filter((e) => e.event.event === "posted").length;
+  const postedCount = async (ch: string): Promise<number> =>
+    (await storedEvents(b.bus, [subjects.channel(ch)])).filter((e) => e.event.event === "posted").length;
 
   it("refuses malformed ids, empty and over-long messages with INVALID_ARGUMENT", async () => {
     const cases: [string, () => Promise<unknown>][] = [

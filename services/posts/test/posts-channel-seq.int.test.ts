@@ -12,7 +12,19 @@ import type { PostsClient } from "@switchboard/rpc";
 import type { Db } from "@switchboard/db";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
-import { openTestDb, outcome, postsClient, signup, startBacking, startPostsInProcess, storedEvents, teamWithChannel, type Backing, type StoredEvent, type TestUser } from "./harness.js";
+import {
+  openTestDb,
+  outcome,
+  postsClient,
+  signup,
+  startBacking,
+  startPostsInProcess,
+  storedEvents,
+  teamWithChannel,
+  type Backing,
+  type StoredEvent,
+  type TestUser,
+} from "./harness.js";
 
 /** The channel an event belongs to, if it is in a channel's sequence ("" otherwise). */
 function channelOf(e: StoredEvent): string {
@@ -77,7 +89,10 @@ describe("channel_seq", () => {
         else changes.push({ changeId: e.event.changeId, seq: e.event.channelSeq });
       }
       expect(new Set(changes.map((c) => c.changeId)).size, "each change is one run").toBe(changes.length);
-      expect(changes.map((c) => c.seq), `channel ${r.id}`).toEqual(changes.map((_, i) => BigInt(i + 1)));
+      expect(
+        changes.map((c) => c.seq),
+        `channel ${r.id}`,
+      ).toEqual(changes.map((_, i) => BigInt(i + 1)));
       expect(BigInt(r.seq), "the channel's seq is its last change's").toBe(BigInt(changes.length));
     }
     return { kinds, counts };
@@ -91,7 +106,9 @@ describe("channel_seq", () => {
     for (const u of users) await pick(users.indexOf(u)).addTeamMember({ teamId: team.id, userId: u.id }, as(u));
     for (const u of users) await c0.addChannelMember({ channelId: channel.id, userId: u.id }, as(alice));
     const dm = (await c1.createDirectChannel({ userId1: alice.id, userId2: bob.id }, as(alice))).channel!;
-    const roots = await Promise.all(Array.from({ length: 6 }, (_, i) => pick(i).createPost({ post: { channelId: channel.id, message: `root ${i}` } }, as(alice))));
+    const roots = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => pick(i).createPost({ post: { channelId: channel.id, message: `root ${i}` } }, as(alice))),
+    );
     const rootIds = roots.map((r) => r.post!.id);
 
     const writers: Promise<unknown>[] = [];
@@ -141,7 +158,8 @@ describe("channel_seq", () => {
     // Hold the channel row so that the channel leave queues on it first, then the team leave
     // (which has already read the membership); released, the channel leave wins.
     const waiting = async (n: number) =>
-      (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0]!.n >= n;
+      (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+        .rows[0]!.n >= n;
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let held!: () => void;

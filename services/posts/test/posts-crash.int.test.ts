@@ -64,7 +64,9 @@ describe("outbox crash safety", () => {
     const p1 = await spawnPosts("posts.after_commit");
     const client = postsClient(p1.ready.grpc_port);
     const pending = `crash-after-commit-${Date.now()}`;
-    expect(await outcome(client.createPost({ post: { channelId, message: "committed, then killed", pendingPostId: pending } }, { token: alice.token }))).toBe("unavailable");
+    expect(await outcome(client.createPost({ post: { channelId, message: "committed, then killed", pendingPostId: pending } }, { token: alice.token }))).toBe(
+      "unavailable",
+    );
     client.close();
     expect(await p1.exited).toBe("SIGKILL");
     running.delete(p1);

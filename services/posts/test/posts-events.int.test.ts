@@ -13,8 +13,26 @@ import { postsClient, signup, startBacking, startPostsInProcess, storedEvents, t
 
 /** Mattermost's Post JSON keys (server/public/model/post.go, as the service renders them). */
 const POST_KEYS = [
-  "channel_id", "create_at", "delete_at", "edit_at", "file_ids", "hashtags", "id", "is_pinned", "last_reply_at", "message", "metadata",
-  "original_id", "participants", "pending_post_id", "props", "reply_count", "root_id", "type", "update_at", "user_id",
+  "channel_id",
+  "create_at",
+  "delete_at",
+  "edit_at",
+  "file_ids",
+  "hashtags",
+  "id",
+  "is_pinned",
+  "last_reply_at",
+  "message",
+  "metadata",
+  "original_id",
+  "participants",
+  "pending_post_id",
+  "props",
+  "reply_count",
+  "root_id",
+  "type",
+  "update_at",
+  "user_id",
 ].sort();
 
 const keys = (o: object) => Object.keys(o).sort();
@@ -51,7 +69,10 @@ describe("posts events", () => {
       { what: `events in ${streams.events.name}` },
     );
   }
-  const named = (name: string, extra: (e: StoredEvent) => boolean = () => true) => (e: StoredEvent) => e.event.event === name && extra(e);
+  const named =
+    (name: string, extra: (e: StoredEvent) => boolean = () => true) =>
+    (e: StoredEvent) =>
+      e.event.event === name && extra(e);
   const postOf = (e: StoredEvent) => JSON.parse(String(e.data.post)) as Record<string, unknown>;
 
   let teamId = "";
@@ -98,11 +119,27 @@ describe("posts events", () => {
     const [e] = await events(named("posted", (x) => postOf(x).id === root.id));
     expect(e!.subject).toBe(subjects.channel(channelId));
     expect(keys(e!.data)).toEqual(["channel_display_name", "channel_name", "channel_type", "post", "sender_name", "set_online", "team_id"]);
-    expect(e!.data).toMatchObject({ channel_display_name: "Evt Channel", channel_name: "evt", channel_type: "O", sender_name: "@alice", set_online: true, team_id: teamId });
+    expect(e!.data).toMatchObject({
+      channel_display_name: "Evt Channel",
+      channel_name: "evt",
+      channel_type: "O",
+      sender_name: "@alice",
+      set_online: true,
+      team_id: teamId,
+    });
     expect(typeof e!.data.post).toBe("string");
     const post = postOf(e!);
     expect(keys(post)).toEqual(POST_KEYS);
-    expect(post).toMatchObject({ id: root.id, user_id: alice.id, channel_id: channelId, message: "hi @bob and @nobody.", pending_post_id: "p-1", props: {}, file_ids: [], metadata: {} });
+    expect(post).toMatchObject({
+      id: root.id,
+      user_id: alice.id,
+      channel_id: channelId,
+      message: "hi @bob and @nobody.",
+      pending_post_id: "p-1",
+      props: {},
+      file_ids: [],
+      metadata: {},
+    });
     expect(e!.event.broadcast).toMatchObject({ channelId, userId: "", teamId: "", omitUsers: [], containsSanitizedData: false });
     expect(e!.event.posted).toMatchObject({ mentionedUserIds: [bob.id], followerUserIds: [], channelType: "O", senderId: alice.id });
     expect(e!.event.membership).toBeUndefined();
@@ -164,7 +201,10 @@ describe("posts events", () => {
 
   it("posted in a direct channel: '@sender' as display name, no team, the partner mentioned", async () => {
     const dm = (await client.createDirectChannel({ userId1: alice.id, userId2: bob.id }, as(alice))).channel!;
-    const copies = await events(named("direct_added", (x) => x.event.broadcast?.channelId === dm.id), 2);
+    const copies = await events(
+      named("direct_added", (x) => x.event.broadcast?.channelId === dm.id),
+      2,
+    );
     expect(copies.map((c) => c.subject).sort()).toEqual([subjects.user(alice.id), subjects.user(bob.id)].sort());
     for (const c of copies) {
       expect(c.data).toEqual({ creator_id: alice.id, teammate_id: bob.id });
@@ -178,7 +218,10 @@ describe("posts events", () => {
 
   it("group_added goes to each member with the teammate ids as a JSON string", async () => {
     const gm = (await client.createGroupChannel({ userIds: [alice.id, bob.id, carol.id] }, as(carol))).channel!;
-    const copies = await events(named("group_added", (x) => x.event.broadcast?.channelId === gm.id), 3);
+    const copies = await events(
+      named("group_added", (x) => x.event.broadcast?.channelId === gm.id),
+      3,
+    );
     expect(copies.map((c) => c.event.broadcast!.userId).sort()).toEqual([alice.id, bob.id, carol.id].sort());
     for (const c of copies) {
       expect(c.subject).toBe(subjects.user(c.event.broadcast!.userId));
@@ -197,7 +240,10 @@ describe("posts events", () => {
     expect(Number(postOf(edited!).edit_at)).toBeGreaterThan(0);
     expect(edited!.event.broadcast).toMatchObject({ channelId });
     await client.deletePost({ postId: p.id }, as(alice));
-    const copies = await events(named("post_deleted", (x) => postOf(x).id === p.id), 2);
+    const copies = await events(
+      named("post_deleted", (x) => postOf(x).id === p.id),
+      2,
+    );
     const sanitized = copies.find((c) => c.event.broadcast?.containsSanitizedData)!;
     const sensitive = copies.find((c) => c.event.broadcast?.containsSensitiveData)!;
     expect(keys(sanitized.data)).toEqual(["post"]);
@@ -219,7 +265,9 @@ describe("posts events", () => {
     const expected = { keep: 1, channel_mentions: { linked: { display_name: "Linked Channel", team_name: "events", id: linked.id } } };
 
     // The one-statement path (a root post naming no user) and the transaction path (a reply).
-    const root = (await client.createPost({ post: { channelId, message: "~linked, ~hush, ~far, ~nowhere, a~linked and ~linked again", propsJson: enc(forged) } }, as(alice))).post!;
+    const root = (
+      await client.createPost({ post: { channelId, message: "~linked, ~hush, ~far, ~nowhere, a~linked and ~linked again", propsJson: enc(forged) } }, as(alice))
+    ).post!;
     expect(propsOf(root)).toEqual(expected);
     const reply = (await client.createPost({ post: { channelId, rootId: root.id, message: "@bob see ~linked", propsJson: enc(forged) } }, as(alice))).post!;
     expect(propsOf(reply)).toEqual(expected);
@@ -260,7 +308,10 @@ describe("posts events", () => {
 
   it("user_removed: to the channel (user_id, remover_id) and to the removed user (channel_id, remover_id)", async () => {
     await client.removeChannelMember({ channelId, userId: carol.id }, as(bob));
-    const copies = await events(named("user_removed", (x) => x.event.membership?.channelId === channelId), 2);
+    const copies = await events(
+      named("user_removed", (x) => x.event.membership?.channelId === channelId),
+      2,
+    );
     const toChannel = copies.find((c) => c.subject === subjects.channel(channelId))!;
     const toUser = copies.find((c) => c.subject === subjects.user(carol.id))!;
     expect(toChannel.data).toEqual({ user_id: carol.id, remover_id: bob.id });

@@ -45,7 +45,10 @@ describe("idempotent CreatePost across two posts processes", () => {
     const pendingPostId = `${alice.id}:${Date.now()}`;
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        clients[i % 2]!.createPost({ post: { channelId: channel.id, message: "exactly once, @" + bob.username, pendingPostId }, setOnline: true }, { token: alice.token }),
+        clients[i % 2]!.createPost(
+          { post: { channelId: channel.id, message: "exactly once, @" + bob.username, pendingPostId }, setOnline: true },
+          { token: alice.token },
+        ),
       ),
     );
 

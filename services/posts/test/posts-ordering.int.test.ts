@@ -10,7 +10,18 @@ import type { Db } from "@switchboard/db";
 import type { PostsClient } from "@switchboard/rpc";
 import { waitFor } from "@switchboard/testkit";
 import type { PostsApp } from "../src/app.js";
-import { openTestDb, postsClient, signup, startBacking, startPostsInProcess, storedEvents, teamWithChannel, type Backing, type StoredEvent, type TestUser } from "./harness.js";
+import {
+  openTestDb,
+  postsClient,
+  signup,
+  startBacking,
+  startPostsInProcess,
+  storedEvents,
+  teamWithChannel,
+  type Backing,
+  type StoredEvent,
+  type TestUser,
+} from "./harness.js";
 
 describe("per-channel event order", () => {
   let b: Backing;

@@ -32,10 +32,13 @@ describe("posts on PGlite", () => {
     const { channel } = await teamWithChannel(client, alice, "pglite");
     for (let i = 0; i < 3; i++) {
       const post = (await client.createPost({ post: { channelId: channel.id, message: `on pglite ${i}` } }, { token: alice.token })).post!;
-      const [ev] = await waitFor(async () => {
-        const found = await postedEventsFor(b.bus, channel.id, post.id);
-        return found.length === 1 ? found : undefined;
-      }, { what: "the post's event", timeoutMs: 3_000 });
+      const [ev] = await waitFor(
+        async () => {
+          const found = await postedEventsFor(b.bus, channel.id, post.id);
+          return found.length === 1 ? found : undefined;
+        },
+        { what: "the post's event", timeoutMs: 3_000 },
+      );
       // channel_created is the channel's first change.
       expect(ev!.event.channelSeq).toBe(BigInt(i + 2));
     }

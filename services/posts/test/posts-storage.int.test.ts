@@ -105,7 +105,10 @@ describe.each(["postgres", "pglite"] as const)("posts storage on %s", (driver) =
     const gm = await client.createGroupChannel({ userIds: [bob.id, carol.id] }, as(alice));
     expect(gm.channel).toMatchObject({ type: "G", teamId: "" });
     expect(gm.channel!.displayName.split(", ").sort()).toEqual([alice.username, bob.username, carol.username].sort());
-    expect((await client.createGroupChannel({ userIds: [alice.id, carol.id, bob.id] }, as(carol)))).toMatchObject({ created: false, channel: { id: gm.channel!.id } });
+    expect(await client.createGroupChannel({ userIds: [alice.id, carol.id, bob.id] }, as(carol))).toMatchObject({
+      created: false,
+      channel: { id: gm.channel!.id },
+    });
     expect(await outcome(client.createGroupChannel({ userIds: [bob.id] }, as(alice)))).toBe("invalid_argument");
     expect(await outcome(client.addChannelMember({ channelId: gm.channel!.id, userId: outsider.id }, as(alice)))).toBe("invalid_argument");
     // Presence asks without a token for who shares a direct or group channel with a user.
@@ -174,7 +177,7 @@ describe.each(["postgres", "pglite"] as const)("posts storage on %s", (driver) =
     expect(await outcome(client.getPosts({ channelId: pub.id }, as(bob)))).toBe("permission_denied");
     expect(await outcome(client.getPosts({ channelId: priv.id }, as(outsider)))).toBe("not_found");
     expect(await outcome(client.getPosts({ channelId: priv.id }, as(admin)))).toBe("ok");
-    expect((await app.metrics.value("sb_posts_permission_denials_total", { method: "createPost" }))).toBeGreaterThanOrEqual(2);
+    expect(await app.metrics.value("sb_posts_permission_denials_total", { method: "createPost" })).toBeGreaterThanOrEqual(2);
   });
 
   it("maintains reactions and has_reactions", async () => {
@@ -201,7 +204,11 @@ describe.each(["postgres", "pglite"] as const)("posts storage on %s", (driver) =
     expect((await client.getChannelMember({ channelId: dm.id, userId: carol.id }, as(carol))).member).toMatchObject({ msgCount: 0n, mentionCount: 1n });
     const r = await client.viewChannel({ channelId: dm.id }, as(carol));
     expect(r.lastViewedAtTimes[dm.id]).toBe(p.createAt);
-    expect((await client.getChannelMember({ channelId: dm.id, userId: carol.id }, as(carol))).member).toMatchObject({ msgCount: 1n, mentionCount: 0n, lastViewedAt: p.createAt });
+    expect((await client.getChannelMember({ channelId: dm.id, userId: carol.id }, as(carol))).member).toMatchObject({
+      msgCount: 1n,
+      mentionCount: 0n,
+      lastViewedAt: p.createAt,
+    });
     expect(await outcome(client.viewChannel({ userId: bob.id, channelId: dm.id }, as(carol)))).toBe("permission_denied");
   });
 
@@ -224,7 +231,9 @@ describe.each(["postgres", "pglite"] as const)("posts storage on %s", (driver) =
     expect(await app.metrics.value("sb_posts_idempotency_conflicts_total")).toBe(1);
     // The same payload again, props and all: a replay, not a conflict, although PostgreSQL
     // stores the props as jsonb (keys in its own order).
-    const withProps = { post: { channelId: dm.id, message: "props", pendingPostId: `${pendingPostId}:props`, propsJson: new TextEncoder().encode('{"zz":1,"a":{"y":2,"x":1}}') } };
+    const withProps = {
+      post: { channelId: dm.id, message: "props", pendingPostId: `${pendingPostId}:props`, propsJson: new TextEncoder().encode('{"zz":1,"a":{"y":2,"x":1}}') },
+    };
     expect((await client.createPost(withProps, as(alice))).created).toBe(true);
     expect((await client.createPost(withProps, as(alice))).created).toBe(false);
     expect(await app.metrics.value("sb_posts_idempotency_conflicts_total")).toBe(1);

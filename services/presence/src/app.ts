@@ -9,7 +9,16 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService as PresenceServiceDesc } from "@switchboard/proto/presence";
 import { createRpcClient } from "@switchboard/rpc";
-import { assembleApp, clientComponent, busComponent, createRuntime, opsServerComponent, rpcServerComponent, type Runtime, type AppDeps } from "@switchboard/runtime";
+import {
+  assembleApp,
+  clientComponent,
+  busComponent,
+  createRuntime,
+  opsServerComponent,
+  rpcServerComponent,
+  type Runtime,
+  type AppDeps,
+} from "@switchboard/runtime";
 import type { PresenceConfig } from "./config.js";
 import { decodeGetStatusesRequest } from "./get-statuses-decoder.js";
 import { presenceHandlers } from "./grpc-handlers.js";
@@ -61,75 +70,83 @@ async function buildPartners(rt: Runtime, c: PresenceConfig, metrics: ReturnType
 export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {}): Promise<PresenceApp> {
   const rt = createRuntime({ name: "presence", podName: config.podName, logLevel: config.logLevel, failpoints: config.failpoints, log: deps.log });
   const { lifecycle } = rt;
-  return assembleApp(rt, async () => {
-    const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
-    const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/presence` }));
-    // Posts owns SB_EVT's settings: create it when missing, never change it.
-    if (await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, replicas: config.kvReplicas }), { createOnly: true })) {
-      rt.log.info({ stream: streams.events.name, max_age_ms: config.eventRetentionMs }, "event stream created");
-    }
-    const metrics = createPresenceMetrics(rt.metrics);
-    const timing = timingOf(config);
+  return assembleApp(
+    rt,
+    async () => {
+      const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
+      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/presence` }));
+      // Posts owns SB_EVT's settings: create it when missing, never change it.
+      if (await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, replicas: config.kvReplicas }), { createOnly: true })) {
+        rt.log.info({ stream: streams.events.name, max_age_ms: config.eventRetentionMs }, "event stream created");
+      }
+      const metrics = createPresenceMetrics(rt.metrics);
+      const timing = timingOf(config);
 
-    rt.readiness.set("kv", false);
-    const kv = createPresenceKv(
-      await openKv(bus, { bucket: config.kvBucket, history: 1, storage: config.kvStorage, replicas: config.kvReplicas }),
-      metrics,
-    );
-    const cache = new PresenceCache(timing, (key, err) => rt.log.warn({ key, err }, "undecodable presence record ignored"));
-    await lifecycle.start(
-      cacheSyncComponent({
+      rt.readiness.set("kv", false);
+      const kv = createPresenceKv(await openKv(bus, { bucket: config.kvBucket, history: 1, storage: config.kvStorage, replicas: config.kvReplicas }), metrics);
+      const cache = new PresenceCache(timing, (key, err) => rt.log.warn({ key, err }, "undecodable presence record ignored"));
+      await lifecycle.start(
+        cacheSyncComponent({
+          kv,
+          cache,
+          replicaId: newId(),
+          probeIntervalMs: config.watchProbeIntervalMs,
+          metrics,
+          log: rt.log,
+          setReady: (ok) => rt.readiness.set("kv", ok),
+        }),
+      );
+      metrics.registerGauges({ activeLeases: () => cache.openLeaseCount, cachedUsers: () => cache.userCount, activeUsers: () => cache.activeCount });
+
+      const auth = await buildAuth(rt, config, bus);
+      const partners = await buildPartners(rt, config, metrics);
+      const writer = createUserWriter({ kv, cache, metrics });
+      const publisher = await lifecycle.start(
+        createStatusPublisher({
+          bus,
+          writer,
+          ...(partners ? { partners } : {}),
+          metrics,
+          log: rt.log,
+          publishTimeoutMs: PUBLISH_TIMEOUT_MS,
+          republishAfterMs: config.republishAfterMs,
+        }),
+      );
+      const leases = createLeaseManager({
         kv,
         cache,
-        replicaId: newId(),
-        probeIntervalMs: config.watchProbeIntervalMs,
         metrics,
         log: rt.log,
-        setReady: (ok) => rt.readiness.set("kv", ok),
-      }),
-    );
-    metrics.registerGauges({ activeLeases: () => cache.openLeaseCount, cachedUsers: () => cache.userCount, activeUsers: () => cache.activeCount });
+        ttlMs: config.leaseTtlMs,
+        graceMs: config.offlineGraceMs,
+        sweepIntervalMs: config.sweepIntervalMs,
+      });
+      const engine = createPresenceEngine({
+        writer,
+        publisher,
+        leases,
+        usersOfLease: (id) => cache.usersOfLease(id),
+        timing,
+        metrics,
+        failpoints: rt.failpoints,
+      });
+      await lifecycle.start(sweeperComponent({ engine, leases, cache, intervalMs: config.sweepIntervalMs, metrics, log: rt.log }));
 
-    const auth = await buildAuth(rt, config, bus);
-    const partners = await buildPartners(rt, config, metrics);
-    const writer = createUserWriter({ kv, cache, metrics });
-    const publisher = await lifecycle.start(
-      createStatusPublisher({ bus, writer, ...(partners ? { partners } : {}), metrics, log: rt.log, publishTimeoutMs: PUBLISH_TIMEOUT_MS, republishAfterMs: config.republishAfterMs }),
-    );
-    const leases = createLeaseManager({
-      kv,
-      cache,
-      metrics,
-      log: rt.log,
-      ttlMs: config.leaseTtlMs,
-      graceMs: config.offlineGraceMs,
-      sweepIntervalMs: config.sweepIntervalMs,
-    });
-    const engine = createPresenceEngine({
-      writer,
-      publisher,
-      leases,
-      usersOfLease: (id) => cache.usersOfLease(id),
-      timing,
-      metrics,
-      failpoints: rt.failpoints,
-    });
-    await lifecycle.start(sweeperComponent({ engine, leases, cache, intervalMs: config.sweepIntervalMs, metrics, log: rt.log }));
-
-    const grpc = await lifecycle.start(
-      rpcServerComponent(
-        rt,
-        config,
-        (server) =>
-          server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: (ctx) => auth.actor(ctx) }), { getStatuses: decodeGetStatusesRequest }),
-      ),
-    );
-    return {
-      app: {
-        grpcPort: grpc.port,
-        opsPort: ops.port,
-      },
-      ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
-    };
-  }, deps.signal);
+      const grpc = await lifecycle.start(
+        rpcServerComponent(rt, config, (server) =>
+          server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: (ctx) => auth.actor(ctx) }), {
+            getStatuses: decodeGetStatusesRequest,
+          }),
+        ),
+      );
+      return {
+        app: {
+          grpcPort: grpc.port,
+          opsPort: ops.port,
+        },
+        ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
+      };
+    },
+    deps.signal,
+  );
 }

@@ -76,7 +76,13 @@ export const presenceSchema = {
     default: kvBuckets.presence.name,
     pattern: /^[A-Za-z0-9_-]{1,64}$/,
   }),
-  kvReplicas: int({ env: "SB_PRESENCE_KV_REPLICAS", description: `replicas of the KV bucket, and of ${streams.events.name} if presence creates it (3 on a NATS cluster)`, default: 1, min: 1, max: 5 }),
+  kvReplicas: int({
+    env: "SB_PRESENCE_KV_REPLICAS",
+    description: `replicas of the KV bucket, and of ${streams.events.name} if presence creates it (3 on a NATS cluster)`,
+    default: 1,
+    min: 1,
+    max: 5,
+  }),
   kvStorage: oneOf({ env: "SB_PRESENCE_KV_STORAGE", description: "KV bucket storage", values: ["file", "memory"] as const, default: "file" }),
   eventRetentionMs: duration({
     env: "SB_PRESENCE_EVENT_RETENTION_MS",

@@ -88,7 +88,14 @@ export class Cluster {
       const ev = decodeEvent(m.data);
       if (ev.event !== "status_change" || scope?.scope !== "user") return;
       const d = JSON.parse(Buffer.from(ev.data).toString()) as { status: string; user_id: string };
-      c.events.push({ recipient: scope.id, userId: d.user_id, status: d.status, eventId: ev.id, broadcastUserId: ev.broadcast?.userId ?? "", receivedAt: Date.now() });
+      c.events.push({
+        recipient: scope.id,
+        userId: d.user_id,
+        status: d.status,
+        eventId: ev.id,
+        broadcastUserId: ev.broadcast?.userId ?? "",
+        receivedAt: Date.now(),
+      });
     });
     await bus.flush();
     for (let i = 0; i < o.replicas; i++) await c.addReplica();
@@ -106,7 +113,8 @@ export class Cluster {
   async addReplica(extra?: Record<string, string>): Promise<Replica> {
     const handle = await spawnDeployable("presence", this.env({ SB_POD_NAME: `presence-${this.replicas.length}`, ...extra }));
     // The test run's gRPC server implementation (SB_RPC_SERVER) reached the replica.
-    if (handle.ready.grpc_server !== (process.env.SB_RPC_SERVER ?? DEFAULT_RPC_SERVER_TRANSPORT)) throw new Error(`presence serves on ${String(handle.ready.grpc_server)}`);
+    if (handle.ready.grpc_server !== (process.env.SB_RPC_SERVER ?? DEFAULT_RPC_SERVER_TRANSPORT))
+      throw new Error(`presence serves on ${String(handle.ready.grpc_server)}`);
     const client = createRpcClient(PresenceService, { address: `127.0.0.1:${handle.ready.grpc_port}`, defaultDeadlineMs: 10_000 }) as PresenceClient;
     this.clients.push(client);
     const r = { handle, client, opsPort: Number(handle.ready.ops_port) };
@@ -267,4 +275,3 @@ export async function waitForStatus(c: Cluster, token: string, userId: string, s
     { timeoutMs, what: `${userId} to be ${status} on every replica` },
   );
 }
-

@@ -46,18 +46,21 @@ describe("presence: pushes to direct and group partners", () => {
   beforeAll(async () => {
     nats = await sharedNatsServer();
     posts = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: 1 << 20, defaultDeadlineMs: 5_000, logger: silentLogger });
-    const fake = new Proxy({}, {
-      get: (_t, name) =>
-        name === "listDirectPartners"
-          ? async (req: { userId: string }) => {
-              lookups.push(req.userId);
-              if (hang) await new Promise(() => undefined);
-              return { userIds: partners.get(req.userId) ?? [] };
-            }
-          : async () => {
-              throw new AppError("internal", "not part of the fake");
-            },
-    });
+    const fake = new Proxy(
+      {},
+      {
+        get: (_t, name) =>
+          name === "listDirectPartners"
+            ? async (req: { userId: string }) => {
+                lookups.push(req.userId);
+                if (hang) await new Promise(() => undefined);
+                return { userIds: partners.get(req.userId) ?? [] };
+              }
+            : async () => {
+                throw new AppError("internal", "not part of the fake");
+              },
+      },
+    );
     posts.add(PostsService, fake as never);
     const postsPort = await posts.start();
     const env = presenceEnv(nats.url, `127.0.0.1:${await freePort()}`, {
@@ -122,7 +125,8 @@ describe("presence: pushes to direct and group partners", () => {
     const [v, w, partner] = [newId(), newId(), newId()];
     partners.set(v, [partner]);
     partners.set(w, [partner]);
-    const failuresBefore = (await metric(apps[0]!, "sb_presence_partner_lookup_failures_total")) + (await metric(apps[1]!, "sb_presence_partner_lookup_failures_total"));
+    const failuresBefore =
+      (await metric(apps[0]!, "sb_presence_partner_lookup_failures_total")) + (await metric(apps[1]!, "sb_presence_partner_lookup_failures_total"));
     hang = true;
     const g = await gateway(1);
     const started = Date.now();

@@ -148,7 +148,15 @@ describe("presence: statuses", () => {
     for (const r of c.replicas) {
       await waitFor(async () => {
         const got = (await r.client.getStatuses({ userIds: [dnd.id, unknown, on.id, dnd.id] }, { token: viewer.token })).statuses;
-        return JSON.stringify(got.map((s) => [s.userId, s.status])) === JSON.stringify([[dnd.id, "dnd"], [unknown, "offline"], [on.id, "online"], [dnd.id, "dnd"]]);
+        return (
+          JSON.stringify(got.map((s) => [s.userId, s.status])) ===
+          JSON.stringify([
+            [dnd.id, "dnd"],
+            [unknown, "offline"],
+            [on.id, "online"],
+            [dnd.id, "dnd"],
+          ])
+        );
       });
       const active = (await r.client.listActiveStatuses({}, { token: viewer.token })).statuses;
       expect(active.find((s) => s.userId === on.id)?.status).toBe("online");
@@ -225,7 +233,10 @@ describe("presence: a crash between a status write and its event", () => {
     g.use(c.client(0)).startRenewing();
     onTestFinished(() => g.stopRenewing());
     // Active, so the status the sweep publishes is still online (not an away superseding it).
-    const activity = setInterval(() => void g.report(users.map((u) => ({ kind: { case: "activity" as const, value: { userId: u.id, active: true, at: 0n } } }))).catch(() => undefined), TIMING.awayAfterMs / 4);
+    const activity = setInterval(
+      () => void g.report(users.map((u) => ({ kind: { case: "activity" as const, value: { userId: u.id, active: true, at: 0n } } }))).catch(() => undefined),
+      TIMING.awayAfterMs / 4,
+    );
     onTestFinished(() => clearInterval(activity));
 
     const written = [];

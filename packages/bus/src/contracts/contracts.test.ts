@@ -45,7 +45,13 @@ describe("cross-process contracts", () => {
     expect(new Set(codes).size).toBe(codes.length);
     for (const c of codes) expect(CloseReason[c], String(c)).toMatch(/^[ -~]{1,60}$/);
     for (const c of [CloseCode.ServerShuttingDown, CloseCode.SlowConsumer]) expect(c >= 4000 && c < 4500).toBe(true);
-    for (const c of [CloseCode.AuthenticationFailed, CloseCode.SessionRevoked, CloseCode.ProtocolViolation, CloseCode.BadResumeParameters, CloseCode.QueueOverflow]) {
+    for (const c of [
+      CloseCode.AuthenticationFailed,
+      CloseCode.SessionRevoked,
+      CloseCode.ProtocolViolation,
+      CloseCode.BadResumeParameters,
+      CloseCode.QueueOverflow,
+    ]) {
       expect(c >= 4500 && c < 5000).toBe(true);
     }
   });

@@ -96,9 +96,7 @@ function literal(name: string, value: string, huff: boolean): number[] {
 describe("RFC 7541 C.2 header field representations", () => {
   it("C.2.1 literal with indexing", () => {
     const d = new HpackDecoder();
-    expect(decode(d, hex("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572"))).toEqual([
-      ["custom-key", "custom-header"],
-    ]);
+    expect(decode(d, hex("400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572"))).toEqual([["custom-key", "custom-header"]]);
     const table = dynamicTable(d);
     expect(table).toEqual([["custom-key", "custom-header"]]);
     expect(tableSize(table)).toBe(55);
@@ -344,7 +342,7 @@ describe("encoder", () => {
     ["content-type", "application/grpc"],
     ["grpc-encoding", "identity"],
     ["grpc-status", "13"],
-    ["grpc-message", "bad: 100% \"quoted\"\t\u0001\u007f caf\u00e9 \u00ff\u0000 %E2%9C%93"],
+    ["grpc-message", 'bad: 100% "quoted"\t\u0001\u007f caf\u00e9 \u00ff\u0000 %E2%9C%93'],
     ["x-request-id", "0f6d2c9e-8a1b-4c57-9f43-1e2d3c4b5a69"],
     ["trace-bin", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"],
     ["x-long", "v".repeat(300)],
@@ -352,7 +350,7 @@ describe("encoder", () => {
     [":authority", ""],
     [":path", "/switchboard.posts.v1.Posts/Create"],
     ["accept-encoding", "gzip, deflate"],
-    ["www-authenticate", "Bearer realm=\"x\""],
+    ["www-authenticate", 'Bearer realm="x"'],
   ];
 
   it("writes :status 200 as the indexed octet 0x88", () => {
@@ -498,8 +496,16 @@ describe("header list limit", () => {
     const big = "b".repeat(200);
     const block = Uint8Array.from([
       0x82, // :method GET (42 bytes in the list)
-      0x40, 0x05, ...Buffer.from("x-big"), ...int(big.length, 7), ...Buffer.from(big), // 237 bytes, indexed
-      0x40, 0x05, ...Buffer.from("x-two"), 0x01, 0x32, // after the limit, still added
+      0x40,
+      0x05,
+      ...Buffer.from("x-big"),
+      ...int(big.length, 7),
+      ...Buffer.from(big), // 237 bytes, indexed
+      0x40,
+      0x05,
+      ...Buffer.from("x-two"),
+      0x01,
+      0x32, // after the limit, still added
     ]);
     const seen: Field[] = [];
     let thrown: unknown;

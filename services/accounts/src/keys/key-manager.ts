@@ -34,9 +34,7 @@ export function createKeyManager(o: { db: Db; rotationMs: number; maxTokenLifeti
   });
 
   async function newestActive(q: Queryable, t: number): Promise<KeyRow | undefined> {
-    return (
-      await q.query<KeyRow>("SELECT * FROM signing_keys WHERE retire_at > $1 AND created_at <= $1 ORDER BY created_at DESC LIMIT 1", [t])
-    ).rows[0];
+    return (await q.query<KeyRow>("SELECT * FROM signing_keys WHERE retire_at > $1 AND created_at <= $1 ORDER BY created_at DESC LIMIT 1", [t])).rows[0];
   }
 
   return {
@@ -58,10 +56,14 @@ export function createKeyManager(o: { db: Db; rotationMs: number; maxTokenLifeti
             retire_at: t + o.rotationMs,
             expires_at: t + o.rotationMs + o.maxTokenLifetimeMs,
           };
-          await q.query(
-            "INSERT INTO signing_keys (kid, private_key, public_key, created_at, retire_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)",
-            [fresh.kid, fresh.private_key, fresh.public_key, fresh.created_at, fresh.retire_at, fresh.expires_at],
-          );
+          await q.query("INSERT INTO signing_keys (kid, private_key, public_key, created_at, retire_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)", [
+            fresh.kid,
+            fresh.private_key,
+            fresh.public_key,
+            fresh.created_at,
+            fresh.retire_at,
+            fresh.expires_at,
+          ]);
           return fresh;
         });
       }

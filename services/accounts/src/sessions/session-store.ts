@@ -29,7 +29,13 @@ export function sessionToProto(r: SessionRow): Session {
 
 export async function insertSession(q: Queryable, r: Omit<SessionRow, "revoked_at">): Promise<void> {
   await q.query(`INSERT INTO sessions (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,NULL)`, [
-    r.id, r.user_id, r.create_at, r.expires_at, r.last_activity_at, r.device_id, r.roles,
+    r.id,
+    r.user_id,
+    r.create_at,
+    r.expires_at,
+    r.last_activity_at,
+    r.device_id,
+    r.roles,
   ]);
 }
 
@@ -41,10 +47,7 @@ export async function sessionById(q: Queryable, id: string): Promise<SessionRow 
 export async function revokeSessions(q: Queryable, where: { id: string } | { userId: string }, now: number): Promise<SessionRow[]> {
   const [cond, arg] = "id" in where ? ["id = $2", where.id] : ["user_id = $2", where.userId];
   return (
-    await q.query<SessionRow>(
-      `UPDATE sessions SET revoked_at = $1 WHERE ${cond} AND revoked_at IS NULL AND expires_at > $1 RETURNING ${COLUMNS}`,
-      [now, arg],
-    )
+    await q.query<SessionRow>(`UPDATE sessions SET revoked_at = $1 WHERE ${cond} AND revoked_at IS NULL AND expires_at > $1 RETURNING ${COLUMNS}`, [now, arg])
   ).rows;
 }
 

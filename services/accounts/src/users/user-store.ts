@@ -52,14 +52,27 @@ export function userToProto(r: UserRow): User {
 }
 
 export async function insertUser(q: Queryable, r: UserRow): Promise<void> {
-  await q.query(
-    `INSERT INTO users (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
-    [
-      r.id, r.create_at, r.update_at, r.delete_at, r.username, r.email, r.email_verified, r.password_hash, r.nickname,
-      r.first_name, r.last_name, r.position, r.roles, r.locale, r.last_password_update, r.is_bot,
-      JSON.stringify(r.notify_props), JSON.stringify(r.timezone), JSON.stringify(r.props),
-    ],
-  );
+  await q.query(`INSERT INTO users (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`, [
+    r.id,
+    r.create_at,
+    r.update_at,
+    r.delete_at,
+    r.username,
+    r.email,
+    r.email_verified,
+    r.password_hash,
+    r.nickname,
+    r.first_name,
+    r.last_name,
+    r.position,
+    r.roles,
+    r.locale,
+    r.last_password_update,
+    r.is_bot,
+    JSON.stringify(r.notify_props),
+    JSON.stringify(r.timezone),
+    JSON.stringify(r.props),
+  ]);
 }
 
 export async function countUsers(q: Queryable): Promise<number> {

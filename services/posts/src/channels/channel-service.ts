@@ -40,9 +40,22 @@ export function createChannelService(d: Deps) {
     if (!call.actor.isSystemAdmin && !(membership && Number(membership.delete_at) === 0)) throw denied();
     const now = Date.now();
     const row: ChannelRow = {
-      id: newId(), create_at: now, update_at: now, delete_at: 0, team_id: teamId, type: c.type, display_name: c.displayName, name: c.name,
-      header: c.header, purpose: c.purpose, last_post_at: now, total_msg_count: 0, extra_update_at: 0, creator_id: call.actor.userId,
-      total_msg_count_root: 0, last_root_post_at: now,
+      id: newId(),
+      create_at: now,
+      update_at: now,
+      delete_at: 0,
+      team_id: teamId,
+      type: c.type,
+      display_name: c.displayName,
+      name: c.name,
+      header: c.header,
+      purpose: c.purpose,
+      last_post_at: now,
+      total_msg_count: 0,
+      extra_update_at: 0,
+      creator_id: call.actor.userId,
+      total_msg_count_root: 0,
+      last_root_post_at: now,
     };
     const created = await callTx(db, call.signal, async (q) => {
       const inserted = await insertChannel(q, row);

@@ -92,8 +92,22 @@ export async function insertChannel(q: Queryable, r: ChannelRow): Promise<Channe
     `INSERT INTO channels (${CHANNEL_COLUMNS}, seq) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, $17)
      ON CONFLICT (team_id, name) DO NOTHING RETURNING ${CHANNEL_COLUMNS}`,
     [
-      r.id, r.create_at, r.update_at, r.delete_at, r.team_id, r.type, r.display_name, r.name, r.header, r.purpose,
-      r.last_post_at, r.total_msg_count, r.extra_update_at, r.creator_id, r.total_msg_count_root, r.last_root_post_at,
+      r.id,
+      r.create_at,
+      r.update_at,
+      r.delete_at,
+      r.team_id,
+      r.type,
+      r.display_name,
+      r.name,
+      r.header,
+      r.purpose,
+      r.last_post_at,
+      r.total_msg_count,
+      r.extra_update_at,
+      r.creator_id,
+      r.total_msg_count_root,
+      r.last_root_post_at,
       CREATION_SEQ.toString(),
     ],
   );
@@ -135,13 +149,17 @@ export async function channelMember(q: Queryable, channelId: string, userId: str
 }
 
 export async function channelMemberIds(q: Queryable, channelId: string): Promise<string[]> {
-  return (await q.query<{ user_id: string }>("SELECT user_id FROM channel_members WHERE channel_id = $1 ORDER BY user_id", [channelId], { prepare: true })).rows.map((r) => r.user_id);
+  return (
+    await q.query<{ user_id: string }>("SELECT user_id FROM channel_members WHERE channel_id = $1 ORDER BY user_id", [channelId], { prepare: true })
+  ).rows.map((r) => r.user_id);
 }
 
 /** Those of `userIds` who are members of the channel. */
 export async function channelMembersAmong(q: Queryable, channelId: string, userIds: readonly string[]): Promise<string[]> {
   return (
-    await q.query<{ user_id: string }>("SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = ANY($2::text[])", [channelId, userIds], { prepare: true })
+    await q.query<{ user_id: string }>("SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = ANY($2::text[])", [channelId, userIds], {
+      prepare: true,
+    })
   ).rows.map((r) => r.user_id);
 }
 

@@ -43,7 +43,12 @@ export function createDirectChannelService(d: Deps) {
       const channel = await callTx(db, call.signal, async (q) => {
         const inserted = await insertChannel(q, row);
         if (!inserted) throw new Rollback(undefined);
-        await insertChannelMembers(q, inserted.id, memberIds.map((userId) => ({ userId, admin: false })), row.create_at);
+        await insertChannelMembers(
+          q,
+          inserted.id,
+          memberIds.map((userId) => ({ userId, admin: false })),
+          row.create_at,
+        );
         await emit(q, events(inserted));
         return inserted;
       });
@@ -52,14 +57,29 @@ export function createDirectChannelService(d: Deps) {
     } catch (e: unknown) {
       if (!(e instanceof Rollback)) throw e;
       const existing = await channelByName(db, "", row.name);
-      if (!existing) throw new AppError("unavailable", "The channel was created and removed concurrently; retry.", "app.channel.create_direct_channel.internal_error");
+      if (!existing)
+        throw new AppError("unavailable", "The channel was created and removed concurrently; retry.", "app.channel.create_direct_channel.internal_error");
       return { channel: existing, created: false };
     }
   }
 
   const base = (now: number, type: "D" | "G", name: string, displayName: string, creatorId: string): ChannelRow => ({
-    id: newId(), create_at: now, update_at: now, delete_at: 0, team_id: "", type, display_name: displayName, name, header: "", purpose: "",
-    last_post_at: now, total_msg_count: 0, extra_update_at: 0, creator_id: creatorId, total_msg_count_root: 0, last_root_post_at: now,
+    id: newId(),
+    create_at: now,
+    update_at: now,
+    delete_at: 0,
+    team_id: "",
+    type,
+    display_name: displayName,
+    name,
+    header: "",
+    purpose: "",
+    last_post_at: now,
+    total_msg_count: 0,
+    extra_update_at: 0,
+    creator_id: creatorId,
+    total_msg_count_root: 0,
+    last_root_post_at: now,
   });
 
   async function createDirectChannel(call: Call, userId1: string, userId2: string) {
@@ -82,11 +102,17 @@ export function createDirectChannelService(d: Deps) {
     // Mattermost adds the caller when the list does not name them.
     const ids = [...new Set([...userIds, call.actor.userId])].sort();
     if (ids.length < GROUP_MIN_USERS || ids.length > GROUP_MAX_USERS) {
-      throw invalidArgument("api.channel.create_group.bad_size.app_error", `Group messages must have ${GROUP_MIN_USERS} to ${GROUP_MAX_USERS} users, the caller included.`);
+      throw invalidArgument(
+        "api.channel.create_group.bad_size.app_error",
+        `Group messages must have ${GROUP_MIN_USERS} to ${GROUP_MAX_USERS} users, the caller included.`,
+      );
     }
     const users = await d.users.byIds(ids, call.token);
     if (ids.some((id) => !users.has(id))) throw invalidArgument("api.channel.create_group.bad_user.app_error", "Every user of a group message must exist.");
-    let displayName = ids.map((id) => users.get(id)!.username).sort().join(", ");
+    let displayName = ids
+      .map((id) => users.get(id)!.username)
+      .sort()
+      .join(", ");
     if (displayName.length > 64) displayName = displayName.slice(0, 64);
     const row = base(Date.now(), "G", groupChannelName(ids), displayName, call.actor.userId);
     return getOrCreate(call, row, ids, (c) => groupAddedEvents(channelChange(c, CREATION_SEQ, row.create_at), ids));

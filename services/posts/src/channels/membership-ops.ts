@@ -18,7 +18,10 @@ export interface LockedChannel {
 
 /** The numbers of the changed channels: their own seq, or the next one of their sequence. */
 async function numbered(q: Queryable, changed: readonly LockedChannel[]): Promise<(c: LockedChannel) => bigint> {
-  const taken = await nextChannelSeqs(q, changed.filter((c) => c.seq === undefined).map((c) => c.id));
+  const taken = await nextChannelSeqs(
+    q,
+    changed.filter((c) => c.seq === undefined).map((c) => c.id),
+  );
   return (c) => c.seq ?? taken.get(c.id)!;
 }
 

@@ -38,7 +38,8 @@ export function createMembershipService(d: Deps) {
     if (!call.actor.isSystemAdmin && !a.isMember && !selfJoin) throw denied();
     const user = (await d.users.byIds([userId], call.token)).get(userId);
     if (!user) throw userNotFound();
-    if (user.deleteAt !== 0) throw new AppError("permission_denied", "Deactivated users cannot be added to channels.", "app.channel.add_member.deleted_user.app_error");
+    if (user.deleteAt !== 0)
+      throw new AppError("permission_denied", "Deactivated users cannot be added to channels.", "app.channel.add_member.deleted_user.app_error");
     const tm = await teamMember(db, a.channel.team_id, userId);
     if (!tm || Number(tm.delete_at) !== 0) {
       throw new AppError("failed_precondition", "The user is not a member of the channel's team.", "app.team.get_member.missing.app_error");

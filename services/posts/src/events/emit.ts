@@ -9,4 +9,3 @@ import { SCHEMA } from "../migrations.js";
 export async function emit(q: Queryable, events: readonly OutboxEntry[]): Promise<void> {
   await writeOutbox(q, SCHEMA, events, { notify: false });
 }
-

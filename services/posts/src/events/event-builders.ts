@@ -88,7 +88,9 @@ export function postedEvents(c: ChannelChange, p: PostedInput): OutboxEntry[] {
 
 /** `post_edited` (app/post.go UpdatePost). */
 export function postEditedEvents(c: ChannelChange, post: PostRow): OutboxEntry[] {
-  return [channelEntry(c, subjects.channel(c.channelId), { event: EventName.PostEdited, data: { post: postJson(post) }, broadcast: { channelId: c.channelId } })];
+  return [
+    channelEntry(c, subjects.channel(c.channelId), { event: EventName.PostEdited, data: { post: postJson(post) }, broadcast: { channelId: c.channelId } }),
+  ];
 }
 
 /**
@@ -123,7 +125,12 @@ export function userAddedEvents(c: ChannelChange, userId: string): OutboxEntry[]
   const m = membership(MembershipChange_Kind.CHANNEL_ADDED, userId, c.channelId, c.teamId);
   const data = { team_id: c.teamId, user_id: userId };
   return [
-    channelEntry(c, subjects.channel(c.channelId), { event: EventName.UserAdded, data, broadcast: { channelId: c.channelId, omitUsers: [userId] }, membership: m }),
+    channelEntry(c, subjects.channel(c.channelId), {
+      event: EventName.UserAdded,
+      data,
+      broadcast: { channelId: c.channelId, omitUsers: [userId] },
+      membership: m,
+    }),
     channelEntry(c, subjects.user(userId), { event: EventName.UserAdded, data, broadcast: { userId, channelId: c.channelId }, membership: m }),
   ];
 }

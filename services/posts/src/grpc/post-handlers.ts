@@ -21,7 +21,13 @@ export interface PostServices {
 }
 
 /** gRPC <-> domain for posts and reactions. */
-export function postHandlers(s: PostServices, auth: SessionAuth): Pick<Impl, "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"> {
+export function postHandlers(
+  s: PostServices,
+  auth: SessionAuth,
+): Pick<
+  Impl,
+  "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"
+> {
   return {
     async createPost(req, ctx) {
       const call = await callOf(auth, ctx);

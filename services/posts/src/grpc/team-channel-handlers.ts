@@ -24,7 +24,13 @@ export interface TeamChannelServices {
 }
 
 /** gRPC <-> domain for teams and channels. */
-export function teamChannelHandlers(s: TeamChannelServices, auth: SessionAuth): Omit<Impl, "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"> {
+export function teamChannelHandlers(
+  s: TeamChannelServices,
+  auth: SessionAuth,
+): Omit<
+  Impl,
+  "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"
+> {
   return {
     async createTeam(req, ctx) {
       return { team: teamToProto(await s.teams.createTeam(await callOf(auth, ctx), req)) };

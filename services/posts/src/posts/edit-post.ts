@@ -41,11 +41,7 @@ export function createPostEditor(d: Deps) {
   const { db } = d;
 
   /** Checks access outside the transaction (cheap refusals), then runs `change` under the channel lock. */
-  async function underChannelLock<T>(
-    call: Call,
-    postId: string,
-    change: (q: Queryable, post: PostRow, seq: bigint, teamId: string) => Promise<T>,
-  ): Promise<T> {
+  async function underChannelLock<T>(call: Call, postId: string, change: (q: Queryable, post: PostRow, seq: bigint, teamId: string) => Promise<T>): Promise<T> {
     requireId(postId, "post_id");
     const before = await postById(db, postId);
     if (!before || Number(before.delete_at) !== 0) throw postNotFound();

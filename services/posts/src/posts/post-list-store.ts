@@ -8,20 +8,22 @@ const SINCE_LIMIT = 1000;
 /** Live posts, newest first. */
 export async function postsPage(q: Queryable, channelId: string, offset: number, limit: number): Promise<PostRow[]> {
   return (
-    await q.query<PostRow>(
-      `SELECT ${POST_COLUMNS} FROM posts WHERE channel_id = $1 AND delete_at = 0 ORDER BY create_at DESC, id DESC LIMIT $2 OFFSET $3`,
-      [channelId, limit, offset],
-    )
+    await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE channel_id = $1 AND delete_at = 0 ORDER BY create_at DESC, id DESC LIMIT $2 OFFSET $3`, [
+      channelId,
+      limit,
+      offset,
+    ])
   ).rows;
 }
 
 /** Posts created, edited or deleted after `since`, newest first (deleted ones included). */
 export async function postsSince(q: Queryable, channelId: string, since: number): Promise<PostRow[]> {
   return (
-    await q.query<PostRow>(
-      `SELECT ${POST_COLUMNS} FROM posts WHERE channel_id = $1 AND update_at > $2 ORDER BY create_at DESC, id DESC LIMIT $3`,
-      [channelId, since, SINCE_LIMIT],
-    )
+    await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE channel_id = $1 AND update_at > $2 ORDER BY create_at DESC, id DESC LIMIT $3`, [
+      channelId,
+      since,
+      SINCE_LIMIT,
+    ])
   ).rows;
 }
 

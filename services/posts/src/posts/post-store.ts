@@ -78,7 +78,8 @@ export function postToProto(r: PostRow): Post {
 }
 
 export async function postByPendingId(q: Queryable, userId: string, pendingPostId: string): Promise<PostRow | undefined> {
-  return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE user_id = $1 AND pending_post_id = $2`, [userId, pendingPostId], { prepare: true })).rows[0];
+  return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE user_id = $1 AND pending_post_id = $2`, [userId, pendingPostId], { prepare: true }))
+    .rows[0];
 }
 
 export async function postById(q: Queryable, id: string): Promise<PostRow | undefined> {
@@ -87,9 +88,7 @@ export async function postById(q: Queryable, id: string): Promise<PostRow | unde
 
 /** Root post and its live replies, oldest first. */
 export async function threadPosts(q: Queryable, rootId: string): Promise<PostRow[]> {
-  return (
-    await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE (id = $1 OR root_id = $1) AND delete_at = 0 ORDER BY create_at, id`, [rootId])
-  ).rows;
+  return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE (id = $1 OR root_id = $1) AND delete_at = 0 ORDER BY create_at, id`, [rootId])).rows;
 }
 
 /** Writes the editable fields of a post and returns the new row. */

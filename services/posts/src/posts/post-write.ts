@@ -111,8 +111,20 @@ export async function writePost(q: Queryable, plan: PostWritePlan, w: PostWrite)
   const f = w.channel;
   if (plan === "one-statement" && !f) throw new Error("writePost: the one-statement plan needs the channel facts");
   const params: unknown[] = [
-    r.channel_id, r.create_at, r.user_id, r.id, r.message, r.type, JSON.stringify(r.props), r.hashtags, r.file_ids, r.pending_post_id,
-    JSON.stringify(r.metadata), w.mentionedUserIds, r.root_id, w.deadline,
+    r.channel_id,
+    r.create_at,
+    r.user_id,
+    r.id,
+    r.message,
+    r.type,
+    JSON.stringify(r.props),
+    r.hashtags,
+    r.file_ids,
+    r.pending_post_id,
+    JSON.stringify(r.metadata),
+    w.mentionedUserIds,
+    r.root_id,
+    w.deadline,
   ];
   if (plan === "one-statement") params.push(f!.team_id, f!.type, f!.name, f!.display_name);
   pushOutboxParams(params, w.events, w.now);

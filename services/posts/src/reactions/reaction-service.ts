@@ -21,7 +21,8 @@ import { reactionsForPost, refreshHasReactions, removeReaction, upsertReaction, 
 const EMOJI_NAME_RE = /^[a-zA-Z0-9\-+_]{1,64}$/;
 
 function validEmoji(name: string): string {
-  if (!EMOJI_NAME_RE.test(name)) throw invalidArgument("model.reaction.is_valid.emoji_name.app_error", "emoji_name must be 1-64 letters, digits, '-', '+' or '_'.");
+  if (!EMOJI_NAME_RE.test(name))
+    throw invalidArgument("model.reaction.is_valid.emoji_name.app_error", "emoji_name must be 1-64 letters, digits, '-', '+' or '_'.");
   return name;
 }
 
@@ -59,7 +60,15 @@ export function createReactionService(d: Deps) {
       throw new AppError("failed_precondition", "Can not react in a deleted channel.", "api.reaction.save.archived_channel.app_error");
     }
     const now = Date.now();
-    const row: ReactionRow = { user_id: call.actor.userId, post_id: post.id, emoji_name: emojiName, create_at: now, update_at: now, delete_at: 0, channel_id: post.channel_id };
+    const row: ReactionRow = {
+      user_id: call.actor.userId,
+      post_id: post.id,
+      emoji_name: emojiName,
+      create_at: now,
+      update_at: now,
+      delete_at: 0,
+      channel_id: post.channel_id,
+    };
     const added = await change(call, post, async (seq, teamId, q) => {
       const saved = await upsertReaction(q, row);
       if (!saved) throw new Rollback(undefined);

@@ -51,13 +51,14 @@ export async function removeReaction(q: Queryable, postId: string, userId: strin
 }
 
 export async function reactionsForPost(q: Queryable, postId: string): Promise<ReactionRow[]> {
-  return (await q.query<ReactionRow>(`SELECT ${COLUMNS} FROM reactions WHERE post_id = $1 AND delete_at = 0 ORDER BY create_at, user_id, emoji_name`, [postId])).rows;
+  return (await q.query<ReactionRow>(`SELECT ${COLUMNS} FROM reactions WHERE post_id = $1 AND delete_at = 0 ORDER BY create_at, user_id, emoji_name`, [postId]))
+    .rows;
 }
 
 /** Keeps posts.has_reactions (and update_at, as Mattermost does) in step with the reactions. */
 export async function refreshHasReactions(q: Queryable, postId: string, now: number): Promise<void> {
-  await q.query(
-    `UPDATE posts SET has_reactions = EXISTS (SELECT 1 FROM reactions WHERE post_id = $1 AND delete_at = 0), update_at = $2 WHERE id = $1`,
-    [postId, now],
-  );
+  await q.query(`UPDATE posts SET has_reactions = EXISTS (SELECT 1 FROM reactions WHERE post_id = $1 AND delete_at = 0), update_at = $2 WHERE id = $1`, [
+    postId,
+    now,
+  ]);
 }

@@ -47,11 +47,16 @@ export function createTeamService(d: Deps) {
 
   /** The team's default channels, locked, for a joining user. */
   async function lockDefaultChannels(q: Queryable, teamId: string): Promise<LockedChannel[]> {
-    const { rows } = await q.query<{ id: string }>(
-      "SELECT id FROM channels WHERE team_id = $1 AND name = ANY($2::text[]) AND type = 'O' AND delete_at = 0",
-      [teamId, DEFAULT_CHANNELS.map((c) => c.name)],
-    );
-    return (await lockChannels(q, rows.map((r) => r.id))).map((id) => ({ id, team_id: teamId }));
+    const { rows } = await q.query<{ id: string }>("SELECT id FROM channels WHERE team_id = $1 AND name = ANY($2::text[]) AND type = 'O' AND delete_at = 0", [
+      teamId,
+      DEFAULT_CHANNELS.map((c) => c.name),
+    ]);
+    return (
+      await lockChannels(
+        q,
+        rows.map((r) => r.id),
+      )
+    ).map((id) => ({ id, team_id: teamId }));
   }
 
   async function commit<T>(call: Call, fn: (q: Queryable) => Promise<{ value: T; events: OutboxEntry[] }>): Promise<T> {
@@ -90,8 +95,22 @@ export function createTeamService(d: Deps) {
         const channels: LockedChannel[] = [];
         for (const c of DEFAULT_CHANNELS) {
           const row: ChannelRow = {
-            id: newId(), create_at: now, update_at: now, delete_at: 0, team_id: team.id, type: "O", display_name: c.displayName, name: c.name,
-            header: "", purpose: "", last_post_at: now, total_msg_count: 0, extra_update_at: 0, creator_id: "", total_msg_count_root: 0, last_root_post_at: now,
+            id: newId(),
+            create_at: now,
+            update_at: now,
+            delete_at: 0,
+            team_id: team.id,
+            type: "O",
+            display_name: c.displayName,
+            name: c.name,
+            header: "",
+            purpose: "",
+            last_post_at: now,
+            total_msg_count: 0,
+            extra_update_at: 0,
+            creator_id: "",
+            total_msg_count_root: 0,
+            last_root_post_at: now,
           };
           await insertChannel(q, row);
           channels.push({ id: row.id, team_id: team.id, seq: CREATION_SEQ });
@@ -100,7 +119,8 @@ export function createTeamService(d: Deps) {
         return { value: team, events: [...joined.events, ...addedToTeamEvents({ teamId: team.id, userId, changeId: newId(), now })] };
       });
     } catch (e: unknown) {
-      if (isUniqueViolation(e, "teams_name_key")) throw new AppError("already_exists", "A team with that name already exists.", "store.sql_team.save_team.existing.app_error");
+      if (isUniqueViolation(e, "teams_name_key"))
+        throw new AppError("already_exists", "A team with that name already exists.", "store.sql_team.save_team.existing.app_error");
       throw e;
     }
   }
@@ -132,7 +152,14 @@ export function createTeamService(d: Deps) {
         await teamById(q, teamId, { forUpdate: true });
         const existing = await activeMember(q, teamId, userId);
         if (existing) throw new Rollback(existing);
-        const member = await upsertTeamMember(q, { team_id: teamId, user_id: userId, roles: teamRoles(false), delete_at: 0, scheme_user: true, scheme_admin: false });
+        const member = await upsertTeamMember(q, {
+          team_id: teamId,
+          user_id: userId,
+          roles: teamRoles(false),
+          delete_at: 0,
+          scheme_user: true,
+          scheme_admin: false,
+        });
         const joined = await joinChannels(q, userId, await lockDefaultChannels(q, teamId), { admin: false, now });
         return { value: member, events: [...joined.events, ...addedToTeamEvents({ teamId, userId, changeId: newId(), now })] };
       });
@@ -161,7 +188,12 @@ export function createTeamService(d: Deps) {
         "SELECT m.channel_id AS id FROM channel_members m JOIN channels c ON c.id = m.channel_id WHERE m.user_id = $1 AND c.team_id = $2",
         [userId, teamId],
       );
-      const channels = (await lockChannels(q, rows.map((r) => r.id))).map((id) => ({ id, team_id: teamId }));
+      const channels = (
+        await lockChannels(
+          q,
+          rows.map((r) => r.id),
+        )
+      ).map((id) => ({ id, team_id: teamId }));
       const left = await leaveChannels(q, userId, channels, { removerId: call.actor.userId, now });
       return { value: undefined, events: [...leaveTeamEvents({ teamId, userId, changeId: newId(), now }), ...left.events] };
     });

@@ -68,8 +68,19 @@ export function teamMemberToProto(r: TeamMemberRow): TeamMember {
 
 export async function insertTeam(q: Queryable, r: TeamRow): Promise<void> {
   await q.query(`INSERT INTO teams (${TEAM_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`, [
-    r.id, r.create_at, r.update_at, r.delete_at, r.display_name, r.name, r.description, r.email, r.type,
-    r.company_name, r.allowed_domains, r.invite_id, r.allow_open_invite,
+    r.id,
+    r.create_at,
+    r.update_at,
+    r.delete_at,
+    r.display_name,
+    r.name,
+    r.description,
+    r.email,
+    r.type,
+    r.company_name,
+    r.allowed_domains,
+    r.invite_id,
+    r.allow_open_invite,
   ]);
 }
 

@@ -19,7 +19,9 @@ function presence(answer: (ids: string[]) => string[] | Error) {
 describe("online directory", () => {
   it("keeps only online users, asking at most 1,000 ids per call", async () => {
     const ids = Array.from({ length: 2_500 }, (_, i) => `u${i}`);
-    const { client, calls } = presence((batch) => batch.map((id) => (Number(id.slice(1)) % 3 === 0 ? "online" : Number(id.slice(1)) % 3 === 1 ? "away" : "offline")));
+    const { client, calls } = presence((batch) =>
+      batch.map((id) => (Number(id.slice(1)) % 3 === 0 ? "online" : Number(id.slice(1)) % 3 === 1 ? "away" : "offline")),
+    );
     const dir = createOnlineDirectory({ presence: client, deadlineMs: 100, log: silentLogger, onFailure: () => undefined });
     const online = await dir.online(ids, "token");
     expect(calls.map((c) => c.length)).toEqual([1_000, 1_000, 500]);

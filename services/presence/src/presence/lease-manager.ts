@@ -117,7 +117,9 @@ export function createLeaseManager(o: {
       for (const [leaseId, l] of [...o.cache.allLeases()]) {
         try {
           if (l.value.closed_at === 0 && l.value.expires_at <= t) {
-            const expired = await casLease(leaseId, (cur) => (cur && cur.value.closed_at === 0 && cur.value.expires_at <= now() ? expireLease(cur.value) : undefined));
+            const expired = await casLease(leaseId, (cur) =>
+              cur && cur.value.closed_at === 0 && cur.value.expires_at <= now() ? expireLease(cur.value) : undefined,
+            );
             if (expired) {
               o.metrics.lease("expired");
               log.warn({ lease_id: leaseId, gateway_id: l.value.gateway_id }, "lease expired: its connections are closed");

@@ -36,7 +36,10 @@ export function groupReportEvents(events: readonly ConnectionEvent[], now: numbe
         if (!isValidId(k.value.userId)) throw badParam(`${where}.${k.case}.user_id`);
         if (!CONNECTION_ID.test(k.value.connectionId)) throw badParam(`${where}.${k.case}.connection_id`, "1 to 64 characters of [A-Za-z0-9_-].");
         const at = clamp(k.value.at);
-        add(k.value.userId, k.case === "opened" ? { kind: "opened", connectionId: k.value.connectionId, at } : { kind: "closed", connectionId: k.value.connectionId, at });
+        add(
+          k.value.userId,
+          k.case === "opened" ? { kind: "opened", connectionId: k.value.connectionId, at } : { kind: "closed", connectionId: k.value.connectionId, at },
+        );
         break;
       }
       case "activity":

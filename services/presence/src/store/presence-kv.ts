@@ -13,7 +13,11 @@ import type { KvOp, PresenceMetrics } from "../metrics.js";
 import { decodeLease, encodeLease, type LeaseRecord } from "../presence/lease-record.js";
 import { decodeRecord, encodeRecord, type StatusRecord } from "../presence/status-record.js";
 
-const { user: { prefix: USER }, lease: { prefix: LEASE }, probe: { prefix: PROBE } } = kvBuckets.presence.keys;
+const {
+  user: { prefix: USER },
+  lease: { prefix: LEASE },
+  probe: { prefix: PROBE },
+} = kvBuckets.presence.keys;
 
 function key(prefix: string, id: string): string {
   if (!isValidId(id)) throw new Error(`invalid id for a presence key`);

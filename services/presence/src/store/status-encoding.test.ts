@@ -37,7 +37,11 @@ describe("status encoding", () => {
   it("serves the single-status answer and an empty list", () => {
     const id = newId();
     expect(fromBinary(GetStatusResponseSchema, encodeStatusList(packIds([id]), none)).status).toMatchObject({ userId: id, status: "offline" });
-    expect(Buffer.from(encodeStatusList(packIds([id]), none)).subarray(2).equals(Buffer.from(encodeOfflineStatus(id)))).toBe(true);
+    expect(
+      Buffer.from(encodeStatusList(packIds([id]), none))
+        .subarray(2)
+        .equals(Buffer.from(encodeOfflineStatus(id))),
+    ).toBe(true);
     expect(encodeStatusList(packIds([]), none)).toHaveLength(0);
   });
 
