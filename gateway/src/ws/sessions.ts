@@ -4,6 +4,7 @@
  * 5-second window for authentication_challenge, sockets going away while the connection keeps
  * queueing for the resume window, slow sockets, revoked sessions.
  */
+import { EventName } from "@switchboard/bus";
 import type { Component } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import { newId } from "@switchboard/model";
@@ -175,7 +176,7 @@ export class Sessions implements DeliveryTroubles, Component {
       connection_id: conn.id,
       server_hostname: this.o.hostname,
     };
-    const frame = renderEvent("hello", JSON.stringify(data), broadcastJson(create(BroadcastSchema, { userId: conn.userId })));
+    const frame = renderEvent(EventName.Hello, JSON.stringify(data), broadcastJson(create(BroadcastSchema, { userId: conn.userId })));
     conn.log.push(frame.bytes);
   }
 
