@@ -41,6 +41,7 @@ export default defineConfig({
         test: {
           name: "int-grpc-js",
           include: ["services/{presence,accounts}/test/**/*.int.test.ts"],
+          globalSetup: ["packages/testkit/src/nats-global-setup.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           env: { SB_RPC_SERVER: "grpc-js" },
           testTimeout: 60_000,
