@@ -3,7 +3,7 @@
  * each in a process of its own as a service would be, each answering every POST with a body of
  * the given size:
  *
- * - node: raw-h2-server.js, bare node:http2 answering as a gRPC server answers a unary call
+ * - node: raw-h2-server.ts, bare node:http2 answering as a gRPC server answers a unary call
  *   (what any Node.js gRPC service can do at best);
  * - c: nghttpd, nghttp2's own server (C), serving a file of that size (what the protocol and
  *   this machine's loopback can do at best).

@@ -81,7 +81,7 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
       const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/posts` }));
       await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, storage: config.eventStorage, replicas: config.eventReplicas }));
       const relay = await lifecycle.start(
-        // No LISTEN: writers here never NOTIFY; the doorbell wakes the relay (outbox-relay.ts, "Waking up").
+        // No LISTEN: writers here never NOTIFY; the doorbell wakes the relay (packages/outbox/src/outbox-relay.ts, "Waking up").
         createOutboxRelay({
           db,
           bus,

@@ -4,7 +4,7 @@
  * of its throughput. Only one replica relays (the leader). A commit on the leader pokes it in
  * process; a commit elsewhere sends one core NATS message that the leader listens for. Both
  * are best effort: the relay also polls, so a lost wake-up only delays an event by one poll.
- * The relay does not LISTEN for this service (measured figures in outbox-relay.ts).
+ * The relay does not LISTEN for this service (measured figures in packages/outbox/src/outbox-relay.ts).
  */
 import { subjects, type Bus, type BusSubscription } from "@switchboard/bus";
 import type { Component } from "@switchboard/lifecycle";

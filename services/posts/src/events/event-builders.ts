@@ -244,7 +244,7 @@ export function channelsViewedEvents(userId: string, times: Readonly<Record<stri
   ];
 }
 
-/** Mattermost's api.post.disabled_here / _channel / _all (server/i18n/en.json): they differ only in the word. */
+/** Mattermost's api.post.disabled_here / _channel / _all (the Mattermost server's English translations): they differ only in the word. */
 const channelMentionDisabled = (word: string, limit: number): string =>
   `@${word} notifications are disabled in channels with more than ${String(limit)} users. Contact your system administrator for more information.`;
 
