@@ -16,7 +16,7 @@ import { createRpcClient, createRpcServer, EncodedResponse, MessageWriter, type 
 import { headerBlock } from "../src/call.js";
 import { HpackDecoder } from "../src/h2/hpack.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "../src/flow-control.js";
-import { PREFACE, SETTINGS, frame, raw as rawTo, type RawResult } from "./wire.js";
+import { PREFACE, SETTINGS, frame, raw as rawTo, type RawOptions, type RawResult } from "./wire.js";
 
 const never = () => new Promise<never>(() => {});
 const MAX_MESSAGE = 8 << 20;
@@ -49,6 +49,9 @@ class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
     return at + this.bytes.length;
   }
 }
+/** In-place writers handed out (one per "writer" call the server has answered). */
+let writersMade = 0;
+
 const impl: ImplOf<typeof PresenceService> = {
   async getStatus(req) {
     return { status: { userId: req.userId, status: "online" } };
@@ -57,7 +60,10 @@ const impl: ImplOf<typeof PresenceService> = {
   // "writer", tag, n: n statuses "tag-i" written in place (MessageWriter); "bad-writer": one that miscounts.
   async getStatuses(req) {
     if (req.userIds[0] === "big") return new EncodedResponse(bigAnswer);
-    if (req.userIds[0] === "writer") return new BytesWriter(taggedAnswer(req.userIds[1]!, Number(req.userIds[2])));
+    if (req.userIds[0] === "writer") {
+      writersMade++;
+      return new BytesWriter(taggedAnswer(req.userIds[1]!, Number(req.userIds[2])));
+    }
     if (req.userIds[0] === "bad-writer") return new BytesWriter(taggedAnswer("x", 10), 3);
     return { statuses: [{ userId: String(req.userIds.length), status: "online" }] };
   },
@@ -98,7 +104,7 @@ async function stillServing(): Promise<void> {
   c.close();
 }
 
-const raw = (bytes: Buffer[], ms?: number): Promise<RawResult> => rawTo(port, bytes, ms);
+const raw = (bytes: Buffer[], o?: RawOptions): Promise<RawResult> => rawTo(port, bytes, o);
 
 describe("gRPC over our HTTP/2", () => {
   it("opens 1 MiB HTTP/2 flow-control windows per stream and per connection, not the default 64 KiB", async () => {
@@ -135,20 +141,22 @@ describe("gRPC over our HTTP/2", () => {
     ];
     const dataOf = (r: RawResult) => r.frames.filter((f) => f.type === 0x0 && f.id === 1);
     const bytes = (r: RawResult) => dataOf(r).reduce((n, f) => n + f.payload.length, 0);
+    const windowful = (n: number): RawOptions => ({ until: (r: RawResult) => bytes(r) >= n, quiet: true });
+    const trailers = (r: RawResult) => r.frames.some((f) => f.type === 0x1 && f.id === 1 && (f.flags & 0x1) === 0x1);
 
     // A stream window of 1,000 bytes and no WINDOW_UPDATE: exactly 1,000 bytes arrive.
-    const held = await raw([PREFACE, settings(1_000), ...request], 500);
+    const held = await raw([PREFACE, settings(1_000), ...request], windowful(1_000));
     expect(bytes(held)).toBe(1_000);
     // 3,000 more on the stream: 4,000 in all.
-    const more = await raw([PREFACE, settings(1_000), ...request, windowUpdate(1, 3_000)], 500);
+    const more = await raw([PREFACE, settings(1_000), ...request, windowUpdate(1, 3_000)], windowful(4_000));
     expect(bytes(more)).toBe(4_000);
     // Windows wide open: the whole answer, no frame over 16,384 bytes, then the trailers.
-    const open = await raw([PREFACE, settings(2 ** 31 - 1), windowUpdate(0, 2 ** 31 - 1 - 65_535), ...request], 2_000);
+    const open = await raw([PREFACE, settings(2 ** 31 - 1), windowUpdate(0, 2 ** 31 - 1 - 65_535), ...request], { until: trailers });
     expect(bytes(open)).toBe(5 + bigAnswer.length);
     expect(Math.max(...dataOf(open).map((f) => f.payload.length))).toBe(16_384);
     expect(open.frames.filter((f) => f.type === 0x1 && f.id === 1).at(-1)!.flags & 0x1).toBe(0x1);
     // The connection window holds too: 65,535 bytes without a connection WINDOW_UPDATE.
-    const conn = await raw([PREFACE, settings(2 ** 31 - 1), ...request], 500);
+    const conn = await raw([PREFACE, settings(2 ** 31 - 1), ...request], windowful(65_535));
     expect(bytes(conn)).toBe(65_535);
   });
 
@@ -173,8 +181,10 @@ describe("gRPC over our HTTP/2", () => {
     const s: Socket = connect(port, "127.0.0.1");
     await new Promise((r) => s.once("connect", r));
     s.pause();
+    const writersBefore = writersMade;
     s.write(Buffer.concat(out));
-    await new Promise((r) => setTimeout(r, 500));
+    // Every call answered (its writer made) while the socket is not read: the writes back up.
+    await expect.poll(() => writersMade - writersBefore, { timeout: 20_000, interval: 10 }).toBe(CALLS);
     const data = new Map<number, Buffer[]>();
     const status = new Map<number, string>();
     const decoder = new HpackDecoder();
@@ -250,11 +260,12 @@ describe("gRPC over our HTTP/2", () => {
   });
 
   it("ends a connection that breaks the protocol with GOAWAY, and keeps serving the others", async () => {
-    const http1 = await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]);
+    const closed: RawOptions = { until: () => false }; // until the server closes the connection
+    const http1 = await raw([Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")], closed);
     expect(http1.closed).toBe(true);
     expect(http1.goaway?.code).toBe(0x1);
 
-    const evenStream = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 2, headerBlock(grpcRequestFields()))]);
+    const evenStream = await raw([PREFACE, SETTINGS, frame(0x1, 0x5, 2, headerBlock(grpcRequestFields()))], closed);
     expect(evenStream.goaway?.code).toBe(0x1); // PROTOCOL_ERROR
     expect(evenStream.closed).toBe(true);
 
@@ -278,14 +289,15 @@ describe("gRPC over our HTTP/2", () => {
     const block = headerBlock(grpcRequestFields());
     const flood: Buffer[] = [PREFACE, SETTINGS];
     for (let id = 1; id < 2 * 1_200; id += 2) flood.push(frame(0x1, 0x4, id, block), frame(0x3, 0, id, Buffer.from([0, 0, 0, 8])));
-    const reset = await raw([Buffer.concat(flood)], 3_000);
+    const reset = await raw([Buffer.concat(flood)]);
     expect(reset.goaway?.code).toBe(0xb);
 
     // 20 KB of metadata: more than one frame (CONTINUATION) and over the 16 KiB list limit.
     const big = headerBlock([...grpcRequestFields(), ["x-big", "a".repeat(20_000)]]);
     const first = big.subarray(0, 16_384);
     const rest = big.subarray(16_384);
-    const tooBig = await raw([PREFACE, SETTINGS, frame(0x1, 0x1, 1, first), frame(0x9, 0x4, 1, rest)]);
+    const answered = (r: RawResult) => r.frames.some((f) => f.type === 0x1 && f.id === 1);
+    const tooBig = await raw([PREFACE, SETTINGS, frame(0x1, 0x1, 1, first), frame(0x9, 0x4, 1, rest)], { until: answered, quiet: true });
     const headers = tooBig.frames.find((f) => f.type === 0x1 && f.id === 1);
     expect(headers).toBeDefined();
     expect(headers!.flags & 0x1).toBe(0x1); // trailers-only

@@ -68,7 +68,9 @@ class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
 }
 
 /** What handlers saw, for the tests to check. */
-const seen = { aborts: [] as unknown[], slowDone: 0 };
+const seen = { aborts: [] as unknown[], awaiting: 0, slowDone: 0 };
+/** The "slow" handler holds its call until the test releases it. */
+const slow = { entered: 0, release: (): void => undefined };
 
 const impl: ImplOf<typeof PresenceService> = {
   async getStatus(req, ctx) {
@@ -83,11 +85,15 @@ const impl: ImplOf<typeof PresenceService> = {
         return never();
       case "wait-for-abort":
         // Resolves nothing: the call ends by its deadline or the caller's cancel; the reason is kept.
+        seen.awaiting++;
         await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
         seen.aborts.push(ctx.signal.reason);
         return never();
       case "slow":
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise<void>((resolve) => {
+          slow.release = resolve;
+          slow.entered++;
+        });
         seen.slowDone++;
         break;
       case "context":
@@ -272,8 +278,9 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     const c = client(limited);
     const ac = new AbortController();
     const before = seen.aborts.length;
+    const waiting = seen.awaiting;
     const call = c.getStatus({ userId: "wait-for-abort" }, { signal: ac.signal, deadlineMs: 5_000 }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => seen.awaiting, { timeout: 5_000, interval: 5 }).toBe(waiting + 1);
     ac.abort();
     await call;
     await expect.poll(() => seen.aborts.length, { timeout: 2_000 }).toBe(before + 1);
@@ -405,7 +412,7 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     const keepalive = await serve(transport, { keepaliveMs: 200, keepaliveTimeoutMs: 200 });
     try {
       // A peer that never answers: a PING within two intervals, the connection closed within the timeout after it.
-      const silent = await raw(keepalive.port, [PREFACE, SETTINGS], 3_000);
+      const silent = await raw(keepalive.port, [PREFACE, SETTINGS], { until: () => false, timeoutMs: 3_000 });
       const ping = silent.frames.find((f) => f.type === 0x6 && (f.flags & 0x1) === 0);
       expect(ping).toBeDefined();
       expect(ping!.at).toBeLessThan(2 * 200 + 150);
@@ -415,7 +422,8 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
       const session = http2.connect(`http://127.0.0.1:${keepalive.port}`);
       let pinged = 0;
       session.on("ping", () => pinged++);
-      await new Promise((r) => setTimeout(r, 1_000));
+      // Three PINGs answered: the connection has outlived three keepalive intervals.
+      await expect.poll(() => pinged, { timeout: 5_000, interval: 10 }).toBeGreaterThanOrEqual(3);
       expect(session.closed || session.destroyed).toBe(false);
       const c = createRpcClient(PresenceService, { address: `127.0.0.1:${keepalive.port}`, defaultDeadlineMs: 2_000 });
       expect((await c.getStatus({ userId: "alive" })).status?.userId).toBe("alive");
@@ -431,18 +439,25 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     const c = createRpcClient(PresenceService, { address: `127.0.0.1:${s.port}`, defaultDeadlineMs: 5_000 });
     await c.getStatus({ userId: "warm" });
     const before = seen.slowDone;
+    const entered = slow.entered;
     const inFlight = c.getStatus({ userId: "slow" });
-    await new Promise((r) => setTimeout(r, 50));
-    const stopping = s.server.stop(3_000);
+    await expect.poll(() => slow.entered, { timeout: 5_000, interval: 5 }).toBe(entered + 1);
+    const refused = () =>
+      new Promise<boolean>((resolve) => {
+        const sock = connect(s.port, "127.0.0.1");
+        sock.on("connect", () => (sock.destroy(), resolve(false)));
+        sock.on("error", () => resolve(true));
+      });
+    let stopped = false;
+    const stopping = s.server.stop(3_000).then(() => (stopped = true));
+    // New connections are refused while the call is still held in its handler, and the stop waits for it.
+    await expect.poll(refused, { timeout: 5_000, interval: 10 }).toBe(true);
+    expect(stopped).toBe(false);
+    slow.release();
     expect((await inFlight).status?.userId).toBe("slow");
     expect(seen.slowDone).toBe(before + 1);
     await stopping;
-    const refused = await new Promise<boolean>((resolve) => {
-      const sock = connect(s.port, "127.0.0.1");
-      sock.on("connect", () => (sock.destroy(), resolve(false)));
-      sock.on("error", () => resolve(true));
-    });
-    expect(refused).toBe(true);
+    expect(await refused()).toBe(true);
     c.close();
   });
 
@@ -450,8 +465,9 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     const s = await serve(transport, { defaultDeadlineMs: 5_000 });
     const c = createRpcClient(PresenceService, { address: `127.0.0.1:${s.port}`, defaultDeadlineMs: 5_000 });
     const before = seen.aborts.length;
+    const waiting = seen.awaiting;
     const inFlight = c.getStatus({ userId: "wait-for-abort" }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => seen.awaiting, { timeout: 5_000, interval: 5 }).toBe(waiting + 1);
     const started = Date.now();
     await s.server.stop(200);
     expect(Date.now() - started).toBeLessThan(1_500);

@@ -29,19 +29,45 @@ export interface RawResult {
   closedAt?: number;
 }
 
-/** Sends bytes on a raw connection; collects the server's frames until it closes or `ms` pass. */
-export function raw(port: number, bytes: Buffer[], ms = 1_000): Promise<RawResult> {
+/**
+ * How long a connection must stay quiet to show that the server sends nothing more: a wait that
+ * is itself what a test asserts (nothing beyond a flow-control window, no GOAWAY after an
+ * answer). The server writes all it may at once, so anything more would follow within a
+ * millisecond here.
+ */
+const QUIET_MS = 200;
+
+export interface RawOptions {
+  /** Collecting ends once this holds (default: a GOAWAY came), or when the server closes... */
+  readonly until?: (r: RawResult) => boolean;
+  /** ...and, with `quiet`, QUIET_MS more pass without anything new. */
+  readonly quiet?: boolean;
+  /** Gives up (resolving with what came) after this long; the assertions then show what was missing. */
+  readonly timeoutMs?: number;
+}
+
+/** Sends bytes on a raw connection; collects the server's frames until it closes or `until` holds. */
+export function raw(port: number, bytes: Buffer[], o: RawOptions = {}): Promise<RawResult> {
+  const until = o.until ?? ((r: RawResult) => r.goaway !== undefined);
   return new Promise((resolve) => {
     const s: Socket = connect(port, "127.0.0.1");
     const opened = performance.now();
     let input = Buffer.alloc(0);
     const result: RawResult = { frames: [], closed: false };
+    let quiet: NodeJS.Timeout | undefined;
     const done = () => {
-      clearTimeout(t);
+      clearTimeout(deadline);
+      clearTimeout(quiet);
       s.destroy();
       resolve(result);
     };
-    const t = setTimeout(done, ms);
+    const deadline = setTimeout(done, o.timeoutMs ?? 10_000);
+    const check = () => {
+      if (!until(result)) return;
+      if (!o.quiet) return done();
+      clearTimeout(quiet);
+      quiet = setTimeout(done, QUIET_MS);
+    };
     s.on("data", (d: Buffer) => {
       input = Buffer.concat([input, d]);
       while (input.length >= 9) {
@@ -58,6 +84,7 @@ export function raw(port: number, bytes: Buffer[], ms = 1_000): Promise<RawResul
         result.frames.push(f);
         if (f.type === 0x7) result.goaway = { last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() };
       }
+      check();
     });
     s.on("close", () => {
       result.closed = true;
