@@ -12,43 +12,14 @@ import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { silentLogger } from "@switchboard/log";
 import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
-import { createRpcClient, createRpcServer, EncodedResponse, MessageWriter, type ImplOf, type RpcServer } from "../src/index.js";
+import { createRpcClient, createRpcServer, EncodedResponse, type ImplOf, type RpcServer } from "../src/index.js";
 import { headerBlock } from "../src/call.js";
 import { HpackDecoder } from "../src/h2/hpack.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "../src/flow-control.js";
 import { PREFACE, SETTINGS, frame, raw as rawTo, type RawOptions, type RawResult } from "./wire.js";
+import { BytesWriter, bigAnswer, never, taggedAnswer } from "./answers.js";
 
-const never = () => new Promise<never>(() => {});
 const MAX_MESSAGE = 8 << 20;
-const BIG_STATUSES = 40_000;
-const bigAnswer = toBinary(
-  GetStatusesResponseSchema,
-  create(GetStatusesResponseSchema, {
-    statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })),
-  }),
-);
-/** n statuses whose ids name the call and their place in it, so a mixed-up answer shows. */
-const taggedAnswer = (tag: string, n: number): Uint8Array =>
-  toBinary(
-    GetStatusesResponseSchema,
-    create(GetStatusesResponseSchema, { statuses: Array.from({ length: n }, (_, i) => ({ userId: `${tag}-${i}`, status: "online" })) }),
-  );
-
-/** Writes given bytes in place; `extra` makes it declare more than it writes. */
-class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
-  readonly length: number;
-  constructor(
-    private readonly bytes: Uint8Array,
-    extra = 0,
-  ) {
-    super();
-    this.length = bytes.length + extra;
-  }
-  writeTo(out: Buffer, at: number): number {
-    out.set(this.bytes, at);
-    return at + this.bytes.length;
-  }
-}
 /** In-place writers handed out (one per "writer" call the server has answered). */
 let writersMade = 0;
 

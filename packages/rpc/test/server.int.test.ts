@@ -14,7 +14,7 @@ import { silentLogger } from "@switchboard/log";
 import { createMetricsRegistry, type MetricsRegistry } from "@switchboard/metrics";
 import { AppError } from "@switchboard/model";
 import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Serving } from "@switchboard/proto/health";
-import { GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
+import { PresenceService } from "@switchboard/proto/presence";
 import {
   ServerReflectionRequestSchema,
   ServerReflectionResponseSchema,
@@ -25,7 +25,6 @@ import {
   createRpcClient,
   createRpcServer,
   EncodedResponse,
-  MessageWriter,
   RPC_SERVER_TRANSPORTS,
   type ImplOf,
   type RpcServer,
@@ -33,39 +32,10 @@ import {
   type RpcServerTransport,
 } from "../src/index.js";
 import { PREFACE, SETTINGS, raw } from "./wire.js";
+import { BIG_STATUSES, BytesWriter, bigAnswer, never, taggedAnswer } from "./answers.js";
 
-const never = () => new Promise<never>(() => {});
 const LIMIT = 64 * 1024;
 const ROOMY = 8 << 20;
-const BIG_STATUSES = 40_000;
-const bigAnswer = toBinary(
-  GetStatusesResponseSchema,
-  create(GetStatusesResponseSchema, {
-    statuses: Array.from({ length: BIG_STATUSES }, (_, i) => ({ userId: `user${String(i).padStart(22, "0")}`, status: "online" })),
-  }),
-);
-/** n statuses whose ids name the call and their place in it, so a mixed-up answer shows. */
-const taggedAnswer = (tag: string, n: number): Uint8Array =>
-  toBinary(
-    GetStatusesResponseSchema,
-    create(GetStatusesResponseSchema, { statuses: Array.from({ length: n }, (_, i) => ({ userId: `${tag}-${i}`, status: "online" })) }),
-  );
-
-/** Writes given bytes in place; `extra` makes it declare more than it writes. */
-class BytesWriter extends MessageWriter<typeof GetStatusesResponseSchema> {
-  readonly length: number;
-  constructor(
-    private readonly bytes: Uint8Array,
-    extra = 0,
-  ) {
-    super();
-    this.length = bytes.length + extra;
-  }
-  writeTo(out: Buffer, at: number): number {
-    out.set(this.bytes, at);
-    return at + this.bytes.length;
-  }
-}
 
 /** What handlers saw, for the tests to check. */
 const seen = { aborts: [] as unknown[], awaiting: 0, slowDone: 0 };
