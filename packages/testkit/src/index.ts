@@ -9,3 +9,4 @@ export { startStack, type Stack, type StackOptions } from "./stack.js";
 export { Client4, WebSocketClient, newClient4, newWebSocketClient, type WsClientOptions } from "./mattermost-client.js";
 export { seedUsers, SEED_PASSWORD, type SeedUsersOptions, type SeededUser } from "./seed/seed-users.js";
 export { seedPopulation, type PopulationOptions, type Population, type SeededChannel } from "./seed/seed-population.js";
+export { startFaultProxy, type FaultProxy, type FaultProxyOptions, type Fault } from "./fault-proxy.js";
