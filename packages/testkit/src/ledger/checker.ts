@@ -1,0 +1,195 @@
+/**
+ * The ledger check (RELIABILITY.md §10): what each recorder client should have received, from
+ * the truth set, against what it did receive. Per client:
+ * - missing: expected events it never got (after dedupe, what its app saw);
+ * - duplicates: copies beyond the first, on the wire (raw: replays included) and as the app
+ *   saw them;
+ * - out of order: events of a channel that the app saw after a later event of that channel
+ *   (by channel_seq);
+ * - leaked: events of the checked kinds it must not have got (not a member, or not for it);
+ * - seq gaps: times the client itself saw a seq it did not expect (closing with 4001);
+ * - extra hellos: hellos after the first, and how many of them carried a new connection id
+ *   (an explicit resync, which the client reports as missed events).
+ * Only events written after the client's `from` position are expected; events written before
+ * it are neither expected nor leaks. A final plain line `N passed, N failed` sums it up.
+ */
+import type { Recording, ReceivedEvent } from "./recorder.js";
+import { CLIENT_SEQ_MISMATCH } from "./recorder.js";
+import type { Truth, TruthEvent } from "./truth.js";
+
+export interface ClientReport {
+  readonly label: string;
+  readonly userId: string;
+  readonly expected: number;
+  readonly received: number;
+  readonly missing: readonly TruthEvent[];
+  readonly duplicatesRaw: number;
+  readonly duplicates: number;
+  readonly outOfOrder: number;
+  readonly leaked: readonly ReceivedEvent[];
+  readonly seqGaps: number;
+  readonly extraHellos: number;
+  readonly newConnectionIds: number;
+  readonly missedReports: number;
+  /** Close codes seen (socket code, else the client's), with counts. */
+  readonly closeCodes: Readonly<Record<string, number>>;
+  readonly ok: boolean;
+}
+
+export interface LedgerReport {
+  readonly clients: readonly ClientReport[];
+  readonly passed: number;
+  readonly failed: number;
+  readonly ok: boolean;
+  /** Totals over all clients. */
+  readonly totals: { missing: number; duplicatesRaw: number; duplicates: number; outOfOrder: number; leaked: number; seqGaps: number; extraHellos: number };
+  /** A readable report, one line per failing client, ending with `N passed, N failed`. */
+  readonly text: string;
+}
+
+export interface CheckOptions {
+  /** Ledger position for clients whose `from` is unset (default 0: everything in the ledger). */
+  readonly from?: number;
+  /** Hellos after the first that a client may have without failing (default 0). */
+  readonly allowedExtraHellos?: number;
+  /** Raw (wire) duplicates a client may have without failing (default: any; replays after a resume repeat frames the client had). */
+  readonly allowedDuplicatesRaw?: number;
+}
+
+/** Counts occurrences of each identity in order: the n-th copy of an id is (id, n). */
+function occurrences<T>(items: readonly T[], idOf: (t: T) => string | undefined): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const id = idOf(it);
+    if (id === undefined) continue;
+    let l = m.get(id);
+    if (!l) m.set(id, (l = []));
+    l.push(it);
+  }
+  return m;
+}
+
+export function checkClient(truth: Truth, r: Recording, o: CheckOptions = {}): ClientReport {
+  const from = r.from ?? o.from ?? 0;
+  const before = new Set<string>();
+  const mine: TruthEvent[] = [];
+  for (const e of truth.events) {
+    if (e.ledgerId <= from) before.add(e.identity.id);
+    else if (e.recipients.has(r.userId)) mine.push(e);
+  }
+  // Expected copies of each identity, in ledger order (one identity may recur: a reaction
+  // added, removed and added again).
+  const expected = occurrences(mine, (e) => e.identity.id);
+  const seen = occurrences(r.events, (e) => e.identity?.id);
+  const onWire = occurrences(r.wire, (e) => e.identity?.id);
+
+  const missing: TruthEvent[] = [];
+  const leaked: ReceivedEvent[] = [];
+  let duplicates = 0;
+  let duplicatesRaw = 0;
+  for (const [id, exp] of expected) {
+    const got = seen.get(id)?.length ?? 0;
+    if (got < exp.length) missing.push(...exp.slice(got));
+    else duplicates += got - exp.length;
+    duplicatesRaw += Math.max(0, (onWire.get(id)?.length ?? 0) - exp.length);
+  }
+  for (const [id, got] of seen) {
+    if (expected.has(id)) continue;
+    // An event written before this client's window may still arrive: neither owed nor a leak.
+    if (!before.has(id)) leaked.push(...got);
+  }
+
+  // Order: the app's events of each channel must follow channel_seq.
+  const seqOf = new Map<string, number[]>();
+  for (const [id, exp] of expected)
+    seqOf.set(
+      id,
+      exp.map((e) => e.channelSeq ?? -1),
+    );
+  const maxSeq = new Map<string, number>();
+  const used = new Map<string, number>();
+  let outOfOrder = 0;
+  for (const e of r.events) {
+    const id = e.identity?.id;
+    if (!id || !seqOf.has(id)) continue;
+    const n = used.get(id) ?? 0;
+    used.set(id, n + 1);
+    const s = seqOf.get(id)![n];
+    if (s === undefined || s < 0) continue;
+    const ch = e.identity.channelId;
+    const max = maxSeq.get(ch) ?? -1;
+    if (s < max) outOfOrder++;
+    else maxSeq.set(ch, s);
+  }
+
+  const closeCodes: Record<string, number> = {};
+  let seqGaps = 0;
+  for (const c of r.closes) {
+    const code = c.clientCode ?? (c.socketCode === undefined ? "none" : String(c.socketCode));
+    closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+    if (c.clientCode === String(CLIENT_SEQ_MISMATCH)) seqGaps++;
+  }
+  const ids = new Set(r.hellos.map((h) => h.connectionId));
+  const extraHellos = Math.max(0, r.hellos.length - 1);
+  const ok =
+    missing.length === 0 &&
+    duplicates === 0 &&
+    outOfOrder === 0 &&
+    leaked.length === 0 &&
+    extraHellos <= (o.allowedExtraHellos ?? 0) &&
+    duplicatesRaw <= (o.allowedDuplicatesRaw ?? Number.POSITIVE_INFINITY);
+  return {
+    label: r.label,
+    userId: r.userId,
+    expected: mine.length,
+    received: r.events.filter((e) => e.identity).length,
+    missing,
+    duplicatesRaw,
+    duplicates,
+    outOfOrder,
+    leaked,
+    seqGaps,
+    extraHellos,
+    newConnectionIds: Math.max(0, ids.size - 1),
+    missedReports: r.missedReports,
+    closeCodes,
+    ok,
+  };
+}
+
+function describe(c: ClientReport): string {
+  const parts = [
+    `expected ${String(c.expected)}`,
+    `missing ${String(c.missing.length)}`,
+    `dup ${String(c.duplicates)} (raw ${String(c.duplicatesRaw)})`,
+    `out-of-order ${String(c.outOfOrder)}`,
+    `leaked ${String(c.leaked.length)}`,
+    `seq gaps ${String(c.seqGaps)}`,
+    `extra hellos ${String(c.extraHellos)} (new ids ${String(c.newConnectionIds)})`,
+  ];
+  const sample = c.missing
+    .slice(0, 3)
+    .map((e) => e.identity.id)
+    .concat(c.leaked.slice(0, 3).map((e) => `leaked ${e.identity?.id ?? e.event}`));
+  return `${c.ok ? "ok  " : "FAIL"} ${c.label}: ${parts.join(", ")}${sample.length ? `; e.g. ${sample.join("; ")}` : ""}`;
+}
+
+/** Checks every recording against the truth. */
+export function checkLedger(truth: Truth, recordings: readonly Recording[], o: CheckOptions = {}): LedgerReport {
+  const clients = recordings.map((r) => checkClient(truth, r, o));
+  const failed = clients.filter((c) => !c.ok).length;
+  const passed = clients.length - failed;
+  const sum = (f: (c: ClientReport) => number) => clients.reduce((n, c) => n + f(c), 0);
+  const totals = {
+    missing: sum((c) => c.missing.length),
+    duplicatesRaw: sum((c) => c.duplicatesRaw),
+    duplicates: sum((c) => c.duplicates),
+    outOfOrder: sum((c) => c.outOfOrder),
+    leaked: sum((c) => c.leaked.length),
+    seqGaps: sum((c) => c.seqGaps),
+    extraHellos: sum((c) => c.extraHellos),
+  };
+  const lines = clients.filter((c) => !c.ok).map(describe);
+  lines.push(`${String(passed)} passed, ${String(failed)} failed`);
+  return { clients, passed, failed, ok: failed === 0, totals, text: lines.join("\n") };
+}
