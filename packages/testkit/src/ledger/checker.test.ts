@@ -146,6 +146,43 @@ describe("ledger checker", () => {
     expect(twice.ok).toBe(true);
   });
 
+  it("with excuseResynced, counts events missed before a new connection id's hello as resynced, and later ones as missing", () => {
+    const t: Truth = {
+      events: [
+        { ...p1, createdAt: 100 },
+        { ...p2, createdAt: 200 },
+        { ...p3, createdAt: 400 },
+      ],
+    };
+    const hellos = [
+      { connectionId: "c1", dial: 0, recvTs: 50 },
+      { connectionId: "c2", dial: 1, recvTs: 300 },
+    ];
+    const r = recording(A, [got("p1", C1, 1)], { hellos });
+    const strict = checkLedger(t, [r], { allowedExtraHellos: 1 });
+    expect(strict.clients[0]!.missing.map((e) => e.identity.entity)).toEqual(["p2", "p3"]);
+    const lenient = checkLedger(t, [r], { allowedExtraHellos: 1, excuseResynced: true });
+    expect(lenient.clients[0]!.resynced.map((e) => e.identity.entity)).toEqual(["p2"]);
+    expect(lenient.clients[0]!.missing.map((e) => e.identity.entity)).toEqual(["p3"]);
+    // A resume on the same connection id (a partial replay if anything is missing) excuses nothing.
+    const resumed = recording(A, [got("p1", C1, 1)], { hellos: [hellos[0]!, { ...hellos[1]!, connectionId: "c1" }] });
+    expect(checkLedger(t, [resumed], { allowedExtraHellos: 1, excuseResynced: true }).clients[0]!.missing).toHaveLength(2);
+  });
+
+  it("measures latency from the outbox write to the app", () => {
+    const t: Truth = {
+      events: [
+        { ...p1, createdAt: 1_000 },
+        { ...p2, createdAt: 1_000 },
+        { ...p3, createdAt: 1_000 },
+      ],
+    };
+    const at = (e: ReceivedEvent, recvTs: number): ReceivedEvent => ({ ...e, recvTs });
+    const [e1, e2, e3] = everything() as [ReceivedEvent, ReceivedEvent, ReceivedEvent];
+    const r = checkLedger(t, [recording(A, [at(e1, 1_005), at(e2, 1_010), at(e3, 1_300)])]);
+    expect(r.clients[0]!.latencyMs).toEqual({ p50: 10, p99: 300, max: 300 });
+  });
+
   it("ignores kinds the outbox does not write (typing, status_change, hello)", () => {
     const r = checkLedger(truth, [recording(A, [...everything(), got("", C1, 4, "typing", {}), got("", "", 5, "status_change", {})])]);
     expect(r.ok).toBe(true);

@@ -11,7 +11,10 @@
  * - extra hellos: hellos after the first, and how many of them carried a new connection id
  *   (an explicit resync, which the client reports as missed events).
  * Only events written after the client's `from` position are expected; events written before
- * it are neither expected nor leaks. A final plain line `N passed, N failed` sums it up.
+ * it are neither expected nor leaks. With `excuseResynced`, an event missing from a client that
+ * was given a new connection id, and written before that hello, counts as resynced (the client
+ * was told to fetch state afresh) rather than missing: a partial replay, a resume without a
+ * new hello, stays missing. A final plain line `N passed, N failed` sums it up.
  */
 import type { Recording, ReceivedEvent } from "./recorder.js";
 import { CLIENT_SEQ_MISMATCH } from "./recorder.js";
@@ -23,6 +26,10 @@ export interface ClientReport {
   readonly expected: number;
   readonly received: number;
   readonly missing: readonly TruthEvent[];
+  /** Missing, but written before a hello with a new connection id (only with `excuseResynced`). */
+  readonly resynced: readonly TruthEvent[];
+  /** From the outbox write to the app, over the events it got (first copies), in ms. */
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number } | undefined;
   readonly duplicatesRaw: number;
   readonly duplicates: number;
   readonly outOfOrder: number;
@@ -42,7 +49,16 @@ export interface LedgerReport {
   readonly failed: number;
   readonly ok: boolean;
   /** Totals over all clients. */
-  readonly totals: { missing: number; duplicatesRaw: number; duplicates: number; outOfOrder: number; leaked: number; seqGaps: number; extraHellos: number };
+  readonly totals: {
+    missing: number;
+    resynced: number;
+    duplicatesRaw: number;
+    duplicates: number;
+    outOfOrder: number;
+    leaked: number;
+    seqGaps: number;
+    extraHellos: number;
+  };
   /** A readable report, one line per failing client, ending with `N passed, N failed`. */
   readonly text: string;
 }
@@ -54,6 +70,12 @@ export interface CheckOptions {
   readonly allowedExtraHellos?: number;
   /** Raw (wire) duplicates a client may have without failing (default: any; replays after a resume repeat frames the client had). */
   readonly allowedDuplicatesRaw?: number;
+  /** Missing events written before a new connection id's hello count as resynced (default false). */
+  readonly excuseResynced?: boolean;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 /** Counts occurrences of each identity in order: the n-th copy of an id is (id, n). */
@@ -84,13 +106,21 @@ export function checkClient(truth: Truth, r: Recording, o: CheckOptions = {}): C
   const onWire = occurrences(r.wire, (e) => e.identity?.id);
 
   const missing: TruthEvent[] = [];
+  const resynced: TruthEvent[] = [];
   const leaked: ReceivedEvent[] = [];
+  const latencies: number[] = [];
   let duplicates = 0;
   let duplicatesRaw = 0;
+  // The last hello that brought a new connection id: the client resynced from there.
+  let resyncAt = Number.NEGATIVE_INFINITY;
+  for (let i = 1; i < r.hellos.length; i++) if (r.hellos[i]!.connectionId !== r.hellos[i - 1]!.connectionId) resyncAt = r.hellos[i]!.recvTs;
   for (const [id, exp] of expected) {
-    const got = seen.get(id)?.length ?? 0;
-    if (got < exp.length) missing.push(...exp.slice(got));
-    else duplicates += got - exp.length;
+    const gotList = seen.get(id) ?? [];
+    const got = gotList.length;
+    for (let i = 0; i < Math.min(got, exp.length); i++) latencies.push(gotList[i]!.recvTs - exp[i]!.createdAt);
+    if (got < exp.length) {
+      for (const e of exp.slice(got)) (o.excuseResynced && e.createdAt <= resyncAt ? resynced : missing).push(e);
+    } else duplicates += got - exp.length;
     duplicatesRaw += Math.max(0, (onWire.get(id)?.length ?? 0) - exp.length);
   }
   for (const [id, got] of seen) {
@@ -138,12 +168,15 @@ export function checkClient(truth: Truth, r: Recording, o: CheckOptions = {}): C
     leaked.length === 0 &&
     extraHellos <= (o.allowedExtraHellos ?? 0) &&
     duplicatesRaw <= (o.allowedDuplicatesRaw ?? Number.POSITIVE_INFINITY);
+  latencies.sort((a, b) => a - b);
   return {
     label: r.label,
     userId: r.userId,
     expected: mine.length,
     received: r.events.filter((e) => e.identity).length,
     missing,
+    resynced,
+    latencyMs: latencies.length ? { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1)! } : undefined,
     duplicatesRaw,
     duplicates,
     outOfOrder,
@@ -161,6 +194,7 @@ function describe(c: ClientReport): string {
   const parts = [
     `expected ${String(c.expected)}`,
     `missing ${String(c.missing.length)}`,
+    ...(c.resynced.length ? [`resynced ${String(c.resynced.length)}`] : []),
     `dup ${String(c.duplicates)} (raw ${String(c.duplicatesRaw)})`,
     `out-of-order ${String(c.outOfOrder)}`,
     `leaked ${String(c.leaked.length)}`,
@@ -182,6 +216,7 @@ export function checkLedger(truth: Truth, recordings: readonly Recording[], o: C
   const sum = (f: (c: ClientReport) => number) => clients.reduce((n, c) => n + f(c), 0);
   const totals = {
     missing: sum((c) => c.missing.length),
+    resynced: sum((c) => c.resynced.length),
     duplicatesRaw: sum((c) => c.duplicatesRaw),
     duplicates: sum((c) => c.duplicates),
     outOfOrder: sum((c) => c.outOfOrder),
