@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import type WebSocket from "ws";
 import {
   newClient4,
@@ -73,6 +74,23 @@ describe("seeded users", () => {
     await c.logout();
     expect(await closed).toBe(4501);
     await expect(c.getMe()).rejects.toMatchObject({ status_code: 401 });
+  });
+
+  it("hashes the password once per run: a thousand users cost one hash", async () => {
+    const t0 = Date.now();
+    const many = await seedUsers({ databaseUrl: stack.db.url, count: 1_000 });
+    // One scrypt hash is ~250 ms here; one per user would take minutes.
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const db = new pg.Client({ connectionString: stack.db.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: number }>("SELECT count(DISTINCT password_hash)::int AS n FROM accounts.users WHERE id = ANY($1::text[])", [
+        [...many, ...users].map((u) => u.id),
+      ]);
+      expect(rows[0]!.n).toBe(1);
+    } finally {
+      await db.end();
+    }
   });
 
   it("refuses a bad count with a clear error", async () => {
