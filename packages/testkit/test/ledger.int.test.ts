@@ -109,6 +109,8 @@ describe("ledger on a live stack", () => {
 
     const report = await reportWhen(from);
     expect(report.text).toBe(`${String(recorders.length)} passed, 0 failed`);
+    expect(report.latencyMs!.p99).toBeLessThan(5_000);
+    expect(report.longestDownMs).toBeUndefined();
     expect(report.totals).toEqual({ missing: 0, resynced: 0, duplicatesRaw: 0, duplicates: 0, outOfOrder: 0, leaked: 0, seqGaps: 0, extraHellos: 0 });
     const truth = await tap.truth();
     const kinds = new Set(truth.events.filter((e) => e.ledgerId > from).map((e) => e.event));
@@ -224,6 +226,7 @@ describe("ledger on a live stack", () => {
       expect(bad[0]).toMatchObject({ extraHellos: 1, newConnectionIds: 1, missedReports: 1, leaked: [] });
       expect(bad[0]!.missing.length).toBeGreaterThanOrEqual(n - REPLAY_EVENTS);
       expect(v.sockets.length).toBe(2);
+      expect(bad[0]!.longestDownMs).toBeLessThan(10_000);
       // The loss came with the explicit signal (a new connection id): as a resync, it is excused,
       // and everything after it arrived.
       const excused = checkLedger(await tap.truth(), recorders, { from, allowedExtraHellos: 1, excuseResynced: true });

@@ -36,6 +36,7 @@ function recording(userId: string, events: ReceivedEvent[], o: Partial<Recording
     wire: events,
     hellos: [{ connectionId: "c1", dial: 0, recvTs: 0 }],
     closes: [],
+    opens: [{ dial: 0, ts: 0 }],
     missedReports: 0,
     reconnects: 0,
     from: undefined,
@@ -181,6 +182,27 @@ describe("ledger checker", () => {
     const [e1, e2, e3] = everything() as [ReceivedEvent, ReceivedEvent, ReceivedEvent];
     const r = checkLedger(t, [recording(A, [at(e1, 1_005), at(e2, 1_010), at(e3, 1_300)])]);
     expect(r.clients[0]!.latencyMs).toEqual({ p50: 10, p99: 300, max: 300 });
+    expect(r.latencyMs).toEqual({ p50: 10, p99: 300, max: 300 });
+  });
+
+  it("measures how long each client was without a socket after a close, and one that never came back", () => {
+    const closes = [
+      { dial: 0, socketCode: 1006, clientCode: "1006", ts: 1_000 },
+      { dial: 1, socketCode: 4000, clientCode: "4000", ts: 5_000 },
+    ];
+    const back = recording(A, everything(), {
+      closes,
+      opens: [
+        { dial: 0, ts: 0 },
+        { dial: 1, ts: 1_250 },
+        { dial: 2, ts: 5_700 },
+      ],
+    });
+    const gone = recording(B, [], { closes: closes.slice(0, 1), opens: [{ dial: 0, ts: 0 }] });
+    const r = checkLedger({ events: [] }, [back, gone]);
+    expect(r.clients.map((c) => c.longestDownMs)).toEqual([700, Number.POSITIVE_INFINITY]);
+    expect(r.longestDownMs).toBe(Number.POSITIVE_INFINITY);
+    expect(checkLedger({ events: [] }, [recording(A, [])]).longestDownMs).toBeUndefined();
   });
 
   it("ignores kinds the outbox does not write (typing, status_change, hello)", () => {

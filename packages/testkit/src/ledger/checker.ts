@@ -38,6 +38,8 @@ export interface ClientReport {
   readonly extraHellos: number;
   readonly newConnectionIds: number;
   readonly missedReports: number;
+  /** The longest time from a close to the next socket open (undefined: no close; Infinity: not back). */
+  readonly longestDownMs: number | undefined;
   /** Close codes seen (socket code, else the client's), with counts. */
   readonly closeCodes: Readonly<Record<string, number>>;
   readonly ok: boolean;
@@ -59,6 +61,10 @@ export interface LedgerReport {
     seqGaps: number;
     extraHellos: number;
   };
+  /** Over every event every client got. */
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number } | undefined;
+  /** The longest any client was without a socket after a close. */
+  readonly longestDownMs: number | undefined;
   /** A readable report, one line per failing client, ending with `N passed, N failed`. */
   readonly text: string;
 }
@@ -92,6 +98,11 @@ function occurrences<T>(items: readonly T[], idOf: (t: T) => string | undefined)
 }
 
 export function checkClient(truth: Truth, r: Recording, o: CheckOptions = {}): ClientReport {
+  const { latencies: _, ...report } = checkOne(truth, r, o);
+  return report;
+}
+
+function checkOne(truth: Truth, r: Recording, o: CheckOptions): ClientReport & { latencies: number[] } {
   const from = r.from ?? o.from ?? 0;
   const before = new Set<string>();
   const mine: TruthEvent[] = [];
@@ -159,6 +170,11 @@ export function checkClient(truth: Truth, r: Recording, o: CheckOptions = {}): C
     closeCodes[code] = (closeCodes[code] ?? 0) + 1;
     if (c.clientCode === String(CLIENT_SEQ_MISMATCH)) seqGaps++;
   }
+  let longestDownMs: number | undefined;
+  for (const c of r.closes) {
+    const back = r.opens.find((x) => x.dial > c.dial);
+    longestDownMs = Math.max(longestDownMs ?? 0, back ? back.ts - c.ts : Number.POSITIVE_INFINITY);
+  }
   const ids = new Set(r.hellos.map((h) => h.connectionId));
   const extraHellos = Math.max(0, r.hellos.length - 1);
   const ok =
@@ -185,8 +201,10 @@ export function checkClient(truth: Truth, r: Recording, o: CheckOptions = {}): C
     extraHellos,
     newConnectionIds: Math.max(0, ids.size - 1),
     missedReports: r.missedReports,
+    longestDownMs,
     closeCodes,
     ok,
+    latencies,
   };
 }
 
@@ -210,7 +228,13 @@ function describe(c: ClientReport): string {
 
 /** Checks every recording against the truth. */
 export function checkLedger(truth: Truth, recordings: readonly Recording[], o: CheckOptions = {}): LedgerReport {
-  const clients = recordings.map((r) => checkClient(truth, r, o));
+  const all: number[] = [];
+  const clients = recordings.map((r) => {
+    const { latencies, ...report } = checkOne(truth, r, o);
+    for (const l of latencies) all.push(l);
+    return report;
+  });
+  all.sort((a, b) => a - b);
   const failed = clients.filter((c) => !c.ok).length;
   const passed = clients.length - failed;
   const sum = (f: (c: ClientReport) => number) => clients.reduce((n, c) => n + f(c), 0);
@@ -226,5 +250,15 @@ export function checkLedger(truth: Truth, recordings: readonly Recording[], o: C
   };
   const lines = clients.filter((c) => !c.ok).map(describe);
   lines.push(`${String(passed)} passed, ${String(failed)} failed`);
-  return { clients, passed, failed, ok: failed === 0, totals, text: lines.join("\n") };
+  const downs = clients.map((c) => c.longestDownMs).filter((d) => d !== undefined);
+  return {
+    clients,
+    passed,
+    failed,
+    ok: failed === 0,
+    totals,
+    latencyMs: all.length ? { p50: percentile(all, 50), p99: percentile(all, 99), max: all.at(-1)! } : undefined,
+    longestDownMs: downs.length ? Math.max(...downs) : undefined,
+    text: lines.join("\n"),
+  };
 }

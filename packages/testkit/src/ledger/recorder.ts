@@ -53,6 +53,8 @@ export interface Recording {
   readonly wire: readonly ReceivedEvent[];
   readonly hellos: readonly HelloRecord[];
   readonly closes: readonly CloseRecord[];
+  /** When each socket opened (the client is back, resumed or not). */
+  readonly opens: readonly { readonly dial: number; readonly ts: number }[];
   /** Times the client called its missed-message listeners (a hello with a new connection id). */
   readonly missedReports: number;
   readonly reconnects: number;
@@ -109,7 +111,11 @@ export function startRecorder(o: RecorderOptions): Recorder {
   const wire: ReceivedEvent[] = [];
   const hellos: HelloRecord[] = [];
   const closes: CloseRecord[] = [];
+  const opens: { dial: number; ts: number }[] = [];
   let connectionId = "";
+  // The frame the wire listener saw last: the client's own listener runs right after it for the
+  // same frame (ws calls its listeners in order, synchronously), so its record is reused.
+  let lastWire: ReceivedEvent | undefined;
   const pick = typeof o.target === "string" ? () => o.target as string : o.target;
 
   const client = new WebSocketClient({
@@ -133,8 +139,10 @@ export function startRecorder(o: RecorderOptions): Recorder {
           hellos.push({ connectionId: String(d.connection_id), dial, recvTs: Date.now() });
           connectionId = String(d.connection_id);
         }
-        wire.push(received(m, dial, connectionId));
+        lastWire = received(m, dial, connectionId);
+        wire.push(lastWire);
       });
+      ws.on("open", () => opens.push({ dial, ts: Date.now() }));
       ws.on("close", (code: number) => {
         socketCodes.set(dial, code);
       });
@@ -155,6 +163,7 @@ export function startRecorder(o: RecorderOptions): Recorder {
     wire,
     hellos,
     closes,
+    opens,
     missedReports: 0,
     reconnects: 0,
     from: undefined,
@@ -171,7 +180,8 @@ export function startRecorder(o: RecorderOptions): Recorder {
   client.addMessageListener((m: unknown) => {
     const f = m as Frame;
     if (o.dropEvent?.(f as Record<string, unknown>)) return;
-    events.push(received(f, sockets.length - 1, connectionId));
+    const w = lastWire;
+    events.push(w && w.seq === f.seq && w.event === f.event ? { ...w, recvTs: Date.now() } : received(f, sockets.length - 1, connectionId));
   });
   client.addMissedMessageListener(() => mutable.missedReports++);
   client.addReconnectListener(() => mutable.reconnects++);
