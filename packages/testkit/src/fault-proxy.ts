@@ -3,8 +3,8 @@
  * and a gateway, a gateway and nats-server, a service and PostgreSQL). It forwards each
  * accepted connection to the target; faults switch at run time and apply to every connection,
  * open or new:
- * - delay: each chunk is held for the given time before it is forwarded (both directions,
- *   order kept);
+ * - delay: each chunk is held for the given time before it is forwarded (both directions;
+ *   bytes never overtake each other, also when the fault changes);
  * - black-hole: nothing is forwarded any more, but sockets stay open (a partition, or a peer
  *   that stopped reading): new connections are accepted and hang;
  * - reset: every connection is dropped with a TCP RST, and new ones are reset on arrival;
@@ -33,6 +33,8 @@ export interface FaultProxy {
   readonly port: number;
   /** Connections open through the proxy now. */
   readonly connections: number;
+  /** Bytes received and not forwarded yet (held by a delay or a black hole). */
+  readonly queuedBytes: number;
   /** Connections accepted so far. */
   readonly accepted: number;
   readonly fault: Fault;
@@ -46,11 +48,66 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
+/**
+ * One direction of one connection. Chunks leave strictly in arrival order: a chunk waits for
+ * those before it, whatever the fault was when each arrived (a delay lifted mid-stream must
+ * not let later bytes overtake delayed ones).
+ */
+class Lane {
+  /** Chunks not forwarded yet, with the time each may leave (Infinity: held by a black hole). */
+  private readonly queue: { chunk: Buffer; at: number }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  bytes = 0;
+
+  constructor(private readonly to: Socket) {}
+
+  push(chunk: Buffer, f: Fault): void {
+    if (f.kind === "none" && this.queue.length === 0) {
+      this.to.write(chunk);
+      return;
+    }
+    this.bytes += chunk.length;
+    this.queue.push({ chunk, at: f.kind === "blackhole" ? Number.POSITIVE_INFINITY : Date.now() + (f.kind === "delay" ? f.ms : 0) });
+    this.drain();
+  }
+
+  /** Lets held chunks go (in order, each after what is ahead of it). */
+  release(): void {
+    const now = Date.now();
+    for (const q of this.queue) if (q.at === Number.POSITIVE_INFINITY) q.at = now;
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.timer) return;
+    const now = Date.now();
+    while (this.queue.length > 0 && this.queue[0]!.at <= now) {
+      const q = this.queue.shift()!;
+      this.bytes -= q.chunk.length;
+      if (!this.to.destroyed) this.to.write(q.chunk);
+    }
+    const head = this.queue[0];
+    if (head && head.at !== Number.POSITIVE_INFINITY) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.drain();
+      }, head.at - now);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue.length = 0;
+    this.bytes = 0;
+  }
+}
+
 interface Pair {
   readonly client: Socket;
   readonly upstream: Socket;
-  /** Chunks held while black-holed, per direction. */
-  readonly held: { readonly toUpstream: Buffer[]; readonly toClient: Buffer[] };
+  readonly toUpstream: Lane;
+  readonly toClient: Lane;
 }
 
 function parseTarget(target: string): { host: string; port: number } {
@@ -72,27 +129,13 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
 
   const destroy = (p: Pair, rst: boolean) => {
     pairs.delete(p);
+    p.toUpstream.stop();
+    p.toClient.stop();
     for (const s of [p.client, p.upstream]) {
       if (s.destroyed) continue;
       if (rst) s.resetAndDestroy();
       else s.end();
     }
-  };
-
-  const forward = (p: Pair, chunk: Buffer, to: Socket, held: Buffer[]) => {
-    const f = fault;
-    if (f.kind === "blackhole") {
-      held.push(chunk);
-      return;
-    }
-    if (f.kind === "delay") {
-      // Timers of equal delay fire in order, so the stream keeps its byte order.
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-      }, f.ms);
-      return;
-    }
-    if (!to.destroyed) to.write(chunk);
   };
 
   const server: Server = createServer({ noDelay: true }, (client) => {
@@ -108,10 +151,10 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
       return;
     }
     const upstream = connect({ host: target.host, port: target.port, noDelay: true });
-    const p: Pair = { client, upstream, held: { toUpstream: [], toClient: [] } };
+    const p: Pair = { client, upstream, toUpstream: new Lane(upstream), toClient: new Lane(client) };
     pairs.add(p);
-    client.on("data", (d: Buffer) => forward(p, d, upstream, p.held.toUpstream));
-    upstream.on("data", (d: Buffer) => forward(p, d, client, p.held.toClient));
+    client.on("data", (d: Buffer) => p.toUpstream.push(d, fault));
+    upstream.on("data", (d: Buffer) => p.toClient.push(d, fault));
     // One side gone: the other goes the same way (RST for an error, FIN for an end).
     const onGone = (rst: boolean) => () => {
       if (!pairs.has(p)) return;
@@ -135,6 +178,11 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
     port,
     get connections() {
       return pairs.size;
+    },
+    get queuedBytes() {
+      let n = 0;
+      for (const p of pairs) n += p.toUpstream.bytes + p.toClient.bytes;
+      return n;
     },
     get accepted() {
       return accepted;
@@ -160,8 +208,8 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
     restore() {
       fault = { kind: "none" };
       for (const p of pairs) {
-        for (const c of p.held.toUpstream.splice(0)) p.upstream.write(c);
-        for (const c of p.held.toClient.splice(0)) p.client.write(c);
+        p.toUpstream.release();
+        p.toClient.release();
       }
     },
     async stop() {

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { connect, createServer, type AddressInfo } from "node:net";
 import pg from "pg";
 import { createTestDatabase, startFaultProxy, waitFor, type FaultProxy, type TestDatabase } from "../src/index.js";
 
@@ -56,6 +57,31 @@ describe("fault proxy", () => {
     expect(Date.now() - t1).toBeLessThan(250);
   });
 
+  it("keeps byte order when a delay is lifted mid-stream", async () => {
+    // A plain echo peer: what matters is the order the proxy forwards in.
+    const echo = createServer((s) => s.pipe(s));
+    await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+    const p = await startFaultProxy({ target: `127.0.0.1:${String((echo.address() as AddressInfo).port)}` });
+    try {
+      const sock = connect({ host: "127.0.0.1", port: p.port });
+      let got = "";
+      sock.on("data", (d: Buffer) => (got += d.toString()));
+      await new Promise<void>((resolve) => sock.once("connect", resolve));
+      await waitFor(() => p.connections === 1);
+      p.delay(200);
+      sock.write("first,");
+      await waitFor(() => p.queuedBytes === "first,".length, { what: "the first chunk held" });
+      p.restore();
+      sock.write("second");
+      await waitFor(() => got.length === "first,second".length, { what: "both echoes" });
+      expect(got).toBe("first,second");
+      sock.destroy();
+    } finally {
+      await p.stop();
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
+  });
+
   it("black-hole forwards nothing but keeps the socket open; restore delivers what it held", async () => {
     const c = await viaProxy();
     const before = proxy.connections;
@@ -65,6 +91,7 @@ describe("fault proxy", () => {
       answered = true;
       return v;
     });
+    await waitFor(() => proxy.queuedBytes > 0, { what: "the query held" });
     // The query is held: a window the query would need far less than (it takes ~1 ms here).
     await expect(waitFor(() => answered, { timeoutMs: 400, what: "an answer through the black hole" })).rejects.toThrow(/timed out/);
     expect(proxy.connections).toBe(before);
