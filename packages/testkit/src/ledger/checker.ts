@@ -97,19 +97,50 @@ function occurrences<T>(items: readonly T[], idOf: (t: T) => string | undefined)
   return m;
 }
 
+/**
+ * The truth arranged for checking many clients: each user's events, and the identities written
+ * up to each window start, built once per check rather than once per client.
+ */
+class TruthIndex {
+  private readonly byUser = new Map<string, TruthEvent[]>();
+  private readonly before = new Map<number, Set<string>>();
+
+  constructor(private readonly truth: Truth) {
+    for (const e of truth.events) {
+      for (const u of e.recipients) {
+        let l = this.byUser.get(u);
+        if (!l) this.byUser.set(u, (l = []));
+        l.push(e);
+      }
+    }
+  }
+
+  /** The user's events written after `from`, in ledger order. */
+  eventsOf(userId: string, from: number): TruthEvent[] {
+    return (this.byUser.get(userId) ?? []).filter((e) => e.ledgerId > from);
+  }
+
+  /** Identities of the events written up to `from`. */
+  writtenBy(from: number): ReadonlySet<string> {
+    let s = this.before.get(from);
+    if (!s) {
+      s = new Set();
+      for (const e of this.truth.events) if (e.ledgerId <= from) s.add(e.identity.id);
+      this.before.set(from, s);
+    }
+    return s;
+  }
+}
+
 export function checkClient(truth: Truth, r: Recording, o: CheckOptions = {}): ClientReport {
-  const { latencies: _, ...report } = checkOne(truth, r, o);
+  const { latencies: _, ...report } = checkOne(new TruthIndex(truth), r, o);
   return report;
 }
 
-function checkOne(truth: Truth, r: Recording, o: CheckOptions): ClientReport & { latencies: number[] } {
+function checkOne(truth: TruthIndex, r: Recording, o: CheckOptions): ClientReport & { latencies: number[] } {
   const from = r.from ?? o.from ?? 0;
-  const before = new Set<string>();
-  const mine: TruthEvent[] = [];
-  for (const e of truth.events) {
-    if (e.ledgerId <= from) before.add(e.identity.id);
-    else if (e.recipients.has(r.userId)) mine.push(e);
-  }
+  const before = truth.writtenBy(from);
+  const mine = truth.eventsOf(r.userId, from);
   // Expected copies of each identity, in ledger order (one identity may recur: a reaction
   // added, removed and added again).
   const expected = occurrences(mine, (e) => e.identity.id);
@@ -229,8 +260,9 @@ function describe(c: ClientReport): string {
 /** Checks every recording against the truth. */
 export function checkLedger(truth: Truth, recordings: readonly Recording[], o: CheckOptions = {}): LedgerReport {
   const all: number[] = [];
+  const index = new TruthIndex(truth);
   const clients = recordings.map((r) => {
-    const { latencies, ...report } = checkOne(truth, r, o);
+    const { latencies, ...report } = checkOne(index, r, o);
     for (const l of latencies) all.push(l);
     return report;
   });
