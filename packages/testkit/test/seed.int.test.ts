@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { CloseCode } from "@switchboard/bus";
 import type WebSocket from "ws";
 import {
   newClient4,
@@ -72,7 +73,7 @@ describe("seeded users", () => {
     const c = newClient4(url);
     c.setToken(u.token);
     await c.logout();
-    expect(await closed).toBe(4501);
+    expect(await closed).toBe(CloseCode.SessionRevoked);
     await expect(c.getMe()).rejects.toMatchObject({ status_code: 401 });
   });
 
