@@ -94,6 +94,11 @@ export async function installLedgerTap(databaseUrl: string): Promise<LedgerTap> 
   };
 }
 
+/**
+ * Reads the whole ledger every time: ids are taken at insert but become visible at commit, so
+ * a reader that went on from the last id it saw could skip a row committed late. Within one
+ * channel the order is the commit order (writers hold the channel's row lock).
+ */
 async function readTruth(pool: pg.Pool): Promise<Truth> {
   const [rows, chm, tm, admins] = await Promise.all([
     pool.query<LedgerRow>(`SELECT id, payload, channel_seq, created_at FROM ${LEDGER}.events ORDER BY id`),
