@@ -34,7 +34,11 @@ export interface Truth {
 }
 
 export interface LedgerTap {
-  /** The newest ledger position now: a check `from` it expects only what is written later. */
+  /**
+   * The newest ledger position now: a check `from` it expects only what is written later. Take
+   * it while nothing is being written (a row inserted before it but committed after it would
+   * fall before the window).
+   */
   mark(): Promise<number>;
   truth(): Promise<Truth>;
   /** Removes the tap (the ledger stays, with the test's database). */
