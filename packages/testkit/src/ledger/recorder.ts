@@ -112,6 +112,7 @@ export function startRecorder(o: RecorderOptions): Recorder {
   const hellos: HelloRecord[] = [];
   const closes: CloseRecord[] = [];
   const opens: { dial: number; ts: number }[] = [];
+  const socketCodes = new Map<number, number>();
   let connectionId = "";
   // The frame the wire listener saw last: the client's own listener runs right after it for the
   // same frame (ws calls its listeners in order, synchronously), so its record is reused.
@@ -152,7 +153,6 @@ export function startRecorder(o: RecorderOptions): Recorder {
     reconnectJitterRange: 50,
     clientPingInterval: 30_000,
   });
-  const socketCodes = new Map<number, number>();
 
   const rec: Recorder = {
     userId: o.userId,
