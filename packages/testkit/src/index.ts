@@ -7,3 +7,19 @@ export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from 
 export { spawnDeployable, deployableEntry, repoRoot, type DeployableName } from "./deployables.js";
 export { startStack, type Stack, type StackOptions } from "./stack.js";
 export { Client4, WebSocketClient, newClient4, newWebSocketClient, type WsClientOptions } from "./mattermost-client.js";
+export { seedUsers, SEED_PASSWORD, type SeedUsersOptions, type SeededUser } from "./seed/seed-users.js";
+export { seedPopulation, type PopulationOptions, type Population, type SeededChannel } from "./seed/seed-population.js";
+export { startFaultProxy, type FaultProxy, type FaultProxyOptions, type Fault } from "./fault-proxy.js";
+export { installLedgerTap, type LedgerTap, type Truth, type TruthEvent } from "./ledger/truth.js";
+export {
+  startRecorder,
+  CLIENT_SEQ_MISMATCH,
+  type Recorder,
+  type RecorderOptions,
+  type Recording,
+  type ReceivedEvent,
+  type HelloRecord,
+  type CloseRecord,
+} from "./ledger/recorder.js";
+export { checkLedger, checkClient, type LedgerReport, type ClientReport, type CheckOptions } from "./ledger/checker.js";
+export { eventIdentity, CHECKED_EVENTS, type EventIdentity } from "./ledger/event-identity.js";

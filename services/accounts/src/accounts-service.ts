@@ -8,11 +8,10 @@ import { isUniqueViolation } from "@switchboard/db";
 import { AppError, invalidArgument, isValidId, newEvent, newId, notFound, permissionDenied } from "@switchboard/model";
 import { EventName, subjects, type SessionRevokedData } from "@switchboard/bus";
 import { writeOutbox } from "@switchboard/outbox";
-import { signToken, type Actor } from "@switchboard/tokens";
+import { hashPassword, signToken, verifyPassword, type Actor } from "@switchboard/tokens";
 import type { KeyManager } from "./keys/key-manager.js";
 import { SCHEMA } from "./migrations.js";
 import { insertSession, liveRevocations, revokeSessions, sessionById, type SessionRow } from "./sessions/session-store.js";
-import { hashPassword, verifyPassword } from "./users/password.js";
 import { countUsers, insertUser, userById, userByLogin, usersByIds, usersByUsernames, type UserRow } from "./users/user-store.js";
 import { normalizeUsername, validateNewUser, validateProfileField } from "./users/user-validation.js";
 

@@ -1,3 +1,7 @@
+/**
+ * Password hashes as accounts stores them. Shared so that tooling which writes users straight
+ * into the accounts database (testkit's seeding) stores hashes that login verifies.
+ */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
 
 // scrypt with N=2^15, r=8, p=1 (OWASP's minimum for scrypt), 16-byte salt, 32-byte hash.
