@@ -58,7 +58,7 @@ class MemoryFanout implements Fanout {
   publish(userId: string, n: number): void {
     const frame = renderEvent("posted", JSON.stringify({ n }), "{}");
     for (const conn of this.users.get(userId)?.conns ?? []) {
-      conn.deliver(frame);
+      conn.deliver(frame, `e${n}`);
       conn.flush();
     }
   }

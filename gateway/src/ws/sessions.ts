@@ -177,7 +177,7 @@ export class Sessions implements DeliveryTroubles, Component {
       server_hostname: this.o.hostname,
     };
     const frame = renderEvent(EventName.Hello, JSON.stringify(data), broadcastJson(create(BroadcastSchema, { userId: conn.userId })));
-    conn.log.push(frame.bytes);
+    conn.log.push(frame.bytes, "");
   }
 
   /** The socket is gone (any reason). The connection keeps queueing for the resume window. */
