@@ -77,7 +77,17 @@ export class ResumeHolder implements Component {
       answer.eventIds = [...h.ids];
     }
     this.o.onAnswer(h.result);
-    this.log.info({ conn_id: claim.connectionId, result: h.result, events: answer.frames.length, claimant: claim.claimant }, "resume claim answered");
-    m.respond(toBinary(ResumeHandoverSchema, answer));
+    const bytes = toBinary(ResumeHandoverSchema, answer);
+    this.log.info(
+      { conn_id: claim.connectionId, result: h.result, events: answer.frames.length, bytes: bytes.length, claimant: claim.claimant },
+      "resume claim answered",
+    );
+    try {
+      m.respond(bytes);
+    } catch (e: unknown) {
+      // Over the server's max_payload, say: the claimant hears nothing and starts the client
+      // over with a new connection_id (the connection is forgotten here already).
+      this.log.warn({ conn_id: claim.connectionId, bytes: bytes.length, err: e }, "resume answer could not be sent");
+    }
   }
 }

@@ -165,6 +165,26 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     return true;
   }
 
+  /** A new connection (new id, hello) for a socket whose earlier routing claim was used up. */
+  private async fresh(s: SocketState, actor: Actor, token: string): Promise<Connection | undefined> {
+    try {
+      await this.o.fanout.claim(actor.userId, token);
+    } catch (e: unknown) {
+      this.log.warn({ user_id: actor.userId, err: e }, "loading the user's routes failed");
+      this.end(s, CloseCode.ServerShuttingDown);
+      return undefined;
+    }
+    if (s.closed) {
+      this.o.fanout.abandon(actor.userId);
+      return undefined;
+    }
+    const conn = new Connection(newId(), actor, token, this.o.limits);
+    this.connections.add(conn);
+    this.pushHello(conn);
+    this.o.fanout.attach(conn);
+    return conn;
+  }
+
   /** Gives the socket its connection: live from now on (hello queued or replay positioned). */
   private bind(s: SocketState, conn: Connection): void {
     Object.assign(conn, s.early);
@@ -192,14 +212,14 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     const res = await this.o.claims!.claim(connectionId, actor.userId, sequence);
     this.o.metrics.resumeClaim(res.result);
     if (conn.dead) {
-      // Its queue overflowed while recording: nothing consistent to resume. The client comes
-      // back with the same id, which nobody holds any more, and gets a new connection.
-      this.end(s, CloseCode.QueueOverflow);
-      return undefined;
+      // Its queue overflowed while recording: nothing consistent to resume (the holder, if
+      // any, has forgotten it too). A new connection, on routing claimed again.
+      this.log.info({ conn_id: connectionId, user_id: actor.userId, result: res.result }, "queue overflowed during the resume claim: new connection");
+      return this.fresh(s, actor, token);
     }
     if (res.result === "claimed") {
       const merged = conn.log.adopt(res.firstSeq, res.frames, res.ids);
-      this.log.debug({ conn_id: connectionId, holder: res.holder, handed: res.frames.length, merged }, "resumed a connection from another gateway");
+      this.log.info({ conn_id: connectionId, holder: res.holder, handed: res.frames.length, merged }, "resumed a connection from another gateway");
     } else {
       if (res.result !== "missed") this.log.info({ conn_id: connectionId, user_id: actor.userId, result: res.result }, "resume claim not granted");
       conn.id = newId();
