@@ -313,9 +313,11 @@ describe("SIGTERM drains a gateway", () => {
     expect(missedLogs()).toBe(missedBefore);
     const handover = victim.logs.find((l) => l.msg === "resume handover over");
     expect(handover).toMatchObject({ drained: clients.length, unclaimed: 0 });
+    // From each client's own close to its socket on another gateway (stock timing: 3 s + up to 2 s).
+    const back = clients.map((r) => r.reopenedAt[0]! - r.closedAt[0]!).sort((x, y) => x - y);
     console.info(
       `drain: not ready after ${notReadyAt - sigAt} ms, listener closed after ${closedAt - sigAt} ms, exit ${code} after ${exitMs} ms; ` +
-        `${clients.length} clients, ${ids.length} posts, 0 missing, 0 duplicates, 0 new hellos`,
+        `${clients.length} clients back after ${back[0]}-${back.at(-1)} ms from their close, ${ids.length} posts, 0 missing, 0 duplicates, 0 new hellos`,
     );
   });
 });

@@ -20,6 +20,9 @@ export interface Roamer {
   target: string;
   missed: number;
   reconnects: number;
+  /** When each socket closed, and when each reconnect opened (Date.now()). */
+  readonly closedAt: number[];
+  readonly reopenedAt: number[];
   named(name: string): WsMessage[];
   next(pred: (m: WsMessage) => boolean, timeoutMs?: number): Promise<WsMessage>;
   /** Drops the TCP connection without a close frame. */
@@ -59,6 +62,8 @@ export async function roam(first: string, token: string, o: RoamOptions = {}): P
     target: first,
     missed: 0,
     reconnects: 0,
+    closedAt: [],
+    reopenedAt: [],
     named: (name) => events.filter((e) => e.event === name),
     next: (pred, timeoutMs = 15_000) => waitFor(() => events.find(pred), { timeoutMs, what: "websocket event" }),
     drop: () => (sockets.at(-1) as unknown as { _socket: { destroy(): void } })._socket.destroy(),
@@ -69,7 +74,11 @@ export async function roam(first: string, token: string, o: RoamOptions = {}): P
     socketOf.push(sockets.length - 1);
   });
   client.addMissedMessageListener(() => r.missed++);
-  client.addReconnectListener(() => r.reconnects++);
+  client.addReconnectListener(() => {
+    r.reconnects++;
+    r.reopenedAt.push(Date.now());
+  });
+  client.addCloseListener(() => r.closedAt.push(Date.now()));
   client.initialize(wsUrl(first), undefined, true);
   await r.next((m) => m.event === "hello");
   return r;
