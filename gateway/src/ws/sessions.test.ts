@@ -106,7 +106,7 @@ function actorOf(userId: string, sessionId = newId()): Actor {
   return { userId, sessionId, roles: "system_user", isSystemAdmin: false, expiresAt: Date.now() + 60_000 };
 }
 
-function setup(o: { claims?: ResumeClaims } = {}) {
+function setup(o: { claims?: ResumeClaims; handoverMs?: number } = {}) {
   const fanout = new MemoryFanout();
   const connections = new ConnectionTable();
   const reported: [string, string][] = [];
@@ -128,6 +128,7 @@ function setup(o: { claims?: ResumeClaims } = {}) {
     versionId: "10.0.0.0.switchboard.false",
     hostname: "gw-test",
     ...(o.claims ? { claims: o.claims } : {}),
+    ...(o.handoverMs !== undefined ? { handoverMs: o.handoverMs } : {}),
   });
   /** A socket authenticated at the upgrade, optionally resuming. */
   const open = (actor: Actor, resume?: { connectionId: string; sequence: number }) => {
@@ -377,6 +378,43 @@ describe("Actions", () => {
       const none = g.b.open(actorOf(alice), { connectionId: newId(), sequence: 3 });
       expect(await none.bound).toBe(true);
       expect(none.sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0]]);
+    });
+  });
+
+  describe("drain", () => {
+    it("closes every socket with 4000 and stops once each drained connection was claimed elsewhere", async () => {
+      const { sessions, open } = setup({ handoverMs: 5_000 });
+      const users = [newId(), newId(), newId()];
+      const socks = await Promise.all(
+        users.map(async (u) => {
+          const o = open(actorOf(u));
+          await o.bound;
+          return o;
+        }),
+      );
+      await sessions.drain(100);
+      expect(socks.map((o) => o.sock.closedWith)).toEqual([4000, 4000, 4000]);
+      let stopped = false;
+      const stopping = sessions.stop().then(() => (stopped = true));
+      // Still answering claims: the first two are handed over, the third too a little later.
+      for (const [i, o] of socks.slice(0, 2).entries()) expect(sessions.handOver(o.s.conn!.id, users[i]!, 1)?.result).toBe("handed_over");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(stopped).toBe(false);
+      expect(sessions.handOver(socks[2]!.s.conn!.id, users[2]!, 1)?.result).toBe("handed_over");
+      const t0 = Date.now();
+      await stopping;
+      expect(Date.now() - t0).toBeLessThan(1_000);
+    });
+
+    it("stops at the handover deadline when a drained connection is never claimed", async () => {
+      const { sessions, open } = setup({ handoverMs: 200 });
+      const o = open(actorOf(newId()));
+      await o.bound;
+      await sessions.drain(0);
+      const t0 = Date.now();
+      await sessions.stop();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+      expect(o.s.conn!.dead).toBe(false);
     });
   });
 });
