@@ -1,9 +1,12 @@
 /**
  * The gateway's composition root: it lists the parts and wires them, each built in its own
  * module from what it is given: runtime (ops server, NATS) → service clients → session
- * verification → fan-out hub → connection table → presence reporter → sessions → client
- * requests → transport (WebSocket endpoint and REST routes on one uWS app) → listener.
- * Components start in that order and stop in reverse. Importing this module has no side effects.
+ * verification → fan-out hub → connection table → presence reporter → resume holder →
+ * sessions (with the resume claims) → client requests → transport (WebSocket endpoint and
+ * REST routes on one uWS app) → listener. Components start in that order and stop in
+ * reverse: the listener's stop is the drain (pre-stop, close, sockets in batches), the
+ * sessions' stop waits for the drained connections' handover, and the holder answers claims
+ * until then. Importing this module has no side effects.
  */
 import { busComponent, assembleApp, createRuntime, opsServerComponent, type AppDeps } from "@switchboard/runtime";
 import { clientConfig, versionId } from "./client-config.js";
