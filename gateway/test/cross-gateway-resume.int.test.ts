@@ -255,13 +255,14 @@ describe("resume on another gateway", () => {
 });
 
 describe("SIGTERM drains a gateway", () => {
-  it("not ready first while still accepting, then every client resumes on the others: 0 missing, 0 duplicates, 0 new hellos; exit 0 before the deadline", async () => {
+  it("not ready first while still accepting, then 31 clients resume on the others: 0 missing, 0 duplicates, 0 new hellos; exit 0 before the deadline", async () => {
     const users = await Promise.all(Array.from({ length: 6 }, (_, i) => member(`drain${i}`)));
     const ch = await channelWith(users);
     const victim: ChildHandle = stack.gateways[2]!;
+    // Five connections per user (tabs), 30 in all, each reconnecting to gateway 0 or 1.
     const clients: Roamer[] = [];
-    for (const [i, u] of users.entries()) {
-      const r = await client(g[2]!, u, { stockTiming: true });
+    for (let i = 0; i < 30; i++) {
+      const r = await client(g[2]!, users[i % users.length]!, { stockTiming: true });
       r.target = g[i % 2]!;
       clients.push(r);
     }
