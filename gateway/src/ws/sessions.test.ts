@@ -346,6 +346,20 @@ describe("Actions", () => {
       expect(second.sock.frames.at(-1)).toMatchObject({ seq: 6, data: { n: 6 } });
     });
 
+    it("a session revoked while its claim is under way ends the socket with 4501 and keeps nothing", async () => {
+      const user = newId();
+      const actor = actorOf(user);
+      const g = pair({ beforeAnswer: () => g.b.sessions.revokeSession(actor.sessionId) });
+      const first = g.a.open(actor);
+      await first.bound;
+      const second = g.b.open(actor, { connectionId: first.s.conn!.id, sequence: 1 });
+      expect(await second.bound).toBe(false);
+      expect(second.sock.closedWith).toBe(CloseCode.SessionRevoked);
+      expect(second.sock.frames).toEqual([]);
+      expect([...g.b.connections.values()]).toEqual([]);
+      expect(g.b.fanout.users.has(user)).toBe(false);
+    });
+
     it("closes a socket the holder still had", async () => {
       const g = pair();
       const user = newId();

@@ -75,6 +75,9 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
   private readonly stalled = new Map<Connection, number>();
   /** The connections whose sockets the drain closed: stop waits for them to be claimed. */
   private closedByDrain: Connection[] = [];
+  private draining = false;
+  /** Connections recording events while another gateway is asked for them (not in the table yet). */
+  private readonly claiming = new Map<Connection, SocketState>();
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
@@ -162,6 +165,12 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
       this.o.fanout.attach(conn);
     }
     this.bind(s, conn);
+    if (this.draining) {
+      // Bound after the drain's batches went (its claim was under way): it goes the same way.
+      this.closedByDrain.push(conn);
+      this.end(s, CloseCode.ServerShuttingDown);
+      return false;
+    }
     return true;
   }
 
@@ -209,11 +218,15 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
   private async claimElsewhere(s: SocketState, actor: Actor, token: string, connectionId: string, sequence: number): Promise<Connection | undefined> {
     const conn = new Connection(connectionId, actor, token, this.o.limits);
     this.o.fanout.attach(conn);
+    this.claiming.set(conn, s);
     const res = await this.o.claims!.claim(connectionId, actor.userId, sequence);
+    this.claiming.delete(conn);
     this.o.metrics.resumeClaim(res.result);
     if (conn.dead) {
-      // Its queue overflowed while recording: nothing consistent to resume (the holder, if
-      // any, has forgotten it too). A new connection, on routing claimed again.
+      // Its session was revoked meanwhile (the socket is closed), or its queue overflowed
+      // while recording: nothing consistent to resume (the holder, if any, has forgotten it
+      // too). A new connection, on routing claimed again.
+      if (s.closed) return undefined;
       this.log.info({ conn_id: connectionId, user_id: actor.userId, result: res.result }, "queue overflowed during the resume claim: new connection");
       return this.fresh(s, actor, token);
     }
@@ -345,6 +358,11 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
   revokeSession(sessionId: string): void {
     // A Map may lose entries while it is iterated: no copy needed.
     for (const conn of this.connections.values()) if (conn.actor.sessionId === sessionId) this.forget(conn, CloseCode.SessionRevoked);
+    for (const [conn, s] of this.claiming) {
+      if (conn.actor.sessionId !== sessionId) continue;
+      this.forget(conn, CloseCode.SessionRevoked);
+      this.end(s, CloseCode.SessionRevoked);
+    }
   }
 
   /**
@@ -356,6 +374,7 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     const open: Connection[] = [];
     for (const conn of this.connections.values()) if (conn.socket) open.push(conn);
     this.closedByDrain = open;
+    this.draining = true;
     this.log.info({ sockets: open.length, spread_ms: spreadMs }, "draining: closing sockets");
     const code = CloseCode.ServerShuttingDown;
     await closeInBatches(open, spreadMs, (conn) => conn.socket?.end(code, CloseReason[code]!));
