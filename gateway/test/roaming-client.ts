@@ -33,6 +33,8 @@ export interface Roamer {
 export interface RoamOptions {
   /** The stock reconnect timing (3 s + up to 2 s jitter) instead of the fast one. */
   readonly stockTiming?: boolean;
+  /** The reconnect delay when not the stock one (default 100 ms, plus up to 50 ms). */
+  readonly retryMs?: number;
 }
 
 export async function roam(first: string, token: string, o: RoamOptions = {}): Promise<Roamer> {
@@ -50,7 +52,7 @@ export async function roam(first: string, token: string, o: RoamOptions = {}): P
       dialled.push(r.target);
       return ws as unknown as globalThis.WebSocket;
     },
-    ...(o.stockTiming ? {} : { minWebSocketRetryTime: 100, reconnectJitterRange: 50 }),
+    ...(o.stockTiming ? {} : { minWebSocketRetryTime: o.retryMs ?? 100, reconnectJitterRange: Math.min(50, o.retryMs ?? 50) }),
     clientPingInterval: 30_000,
   });
   const r: Roamer = {
