@@ -14,6 +14,7 @@ import { createGatewayMetrics } from "./metrics.js";
 import { PresenceReporter } from "./presence/presence-reporter.js";
 import { createRestAuth } from "./rest/rest-auth.js";
 import { restRoutes } from "./rest/rest-routes.js";
+import { Canary } from "./routing/canary.js";
 import { Hub } from "./routing/hub.js";
 import { startServiceClients } from "./service-clients.js";
 import { startSessionAuth } from "./session-auth.js";
@@ -46,7 +47,33 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       const clients = await startServiceClients(lifecycle, config);
       const auth = await startSessionAuth(rt, clients.accounts, bus);
 
-      const hub = await lifecycle.start(new Hub({ bus, posts: clients.posts, log, metrics, rpcDeadlineMs: config.rpcDeadlineMs }));
+      const hub = await lifecycle.start(
+        new Hub({
+          bus,
+          posts: clients.posts,
+          log,
+          metrics,
+          rpcDeadlineMs: config.rpcDeadlineMs,
+          repairTimeoutMs: config.repairTimeoutMs,
+          recoveryMarginMs: config.recoveryMarginMs,
+          recoveryTimeoutMs: config.recoveryTimeoutMs,
+          failpoints: config.failpoints,
+        }),
+      );
+      rt.readiness.set("nats-canary", true);
+      await lifecycle.start(
+        new Canary({
+          bus,
+          log,
+          intervalMs: config.canaryIntervalMs,
+          missLimit: config.canaryMissLimit,
+          setReady: (ok) => rt.readiness.set("nats-canary", ok),
+          onMiss: () => metrics.canaryMiss(),
+          onSilent: (since) => hub.outageFrom(since),
+          resubscribe: () => hub.resubscribe(),
+          onHeard: () => hub.recoverOutage(),
+        }),
+      );
       const connections = new ConnectionTable();
       const reporter = new PresenceReporter({
         presence: clients.presence,

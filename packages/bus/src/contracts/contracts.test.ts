@@ -13,6 +13,7 @@ describe("cross-process contracts", () => {
     expect(subjects.everyone).toBe("sb.evt.all");
     expect(subjects.sessionRevoked(ID)).toBe(`sb.ctl.session.revoked.${ID}`);
     expect(subjects.outboxWake("posts")).toBe("sb.ctl.outbox.posts");
+    expect(subjects.gatewayCanary(ID)).toBe(`sb.ctl.canary.${ID}`);
     expect(kvBuckets.presence.name).toBe("sb_presence");
     expect(natsHeaders.msgId).toBe("Nats-Msg-Id");
     expect(EventName.SessionRevoked).toBe("sb_session_revoked");
@@ -27,6 +28,8 @@ describe("cross-process contracts", () => {
     expect(streams.control.subjects.some((f) => inStream(subjects.sessionRevoked(ID), f))).toBe(true);
     for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.outboxWake("posts"), f))).toBe(false);
     expect(subjectContracts.outboxWake.stream).toBeNull();
+    for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.gatewayCanary(ID), f))).toBe(false);
+    expect(subjectContracts.gatewayCanary.stream).toBeNull();
     expect(subjectContracts.sessionRevoked.stream).toBe("control");
   });
 
@@ -51,6 +54,7 @@ describe("cross-process contracts", () => {
       CloseCode.ProtocolViolation,
       CloseCode.BadResumeParameters,
       CloseCode.QueueOverflow,
+      CloseCode.EventsLost,
     ]) {
       expect(c >= 4500 && c < 5000).toBe(true);
     }

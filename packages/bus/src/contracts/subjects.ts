@@ -44,6 +44,12 @@ export const subjects = {
     return `${PREFIX_CTL}.outbox.${schema}`;
   },
 
+  /**
+   * A gateway's canary: it publishes here every second and expects to hear itself, which
+   * tells a connection that is up but delivers nothing (one subject per gateway instance).
+   */
+  gatewayCanary: (instanceId: string) => `${PREFIX_CTL}.canary.${id("gateway instance", instanceId)}`,
+
   /** The benchmark's floor: ready-made WebSocket frames for a bare uWebSockets.js server (bench only). */
   benchRawFrames: `${subjectRoots.bench}.raw`,
 } as const;
@@ -66,6 +72,7 @@ export const subjectContracts = {
   everyone: { pattern: subjects.everyone, payload: event, stream: "events" },
   sessionRevoked: { pattern: `${PREFIX_CTL}.session.revoked.<user id>`, payload: event, stream: "control" },
   outboxWake: { pattern: `${PREFIX_CTL}.outbox.<schema>`, payload: empty, stream: null },
+  gatewayCanary: { pattern: `${PREFIX_CTL}.canary.<gateway instance id>`, payload: bytes("the probe's number, decimal ASCII"), stream: null },
   benchRawFrames: { pattern: subjects.benchRawFrames, payload: bytes("one Mattermost WebSocket frame, JSON text"), stream: null },
 } as const satisfies Record<string, SubjectContract<unknown>>;
 
