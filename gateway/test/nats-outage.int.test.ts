@@ -61,14 +61,24 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Watches a process's /readyz: whether it was ever seen not ready, and its last answer. */
-function watchReadiness(opsPort: unknown): { sawNotReady: boolean; ready: boolean; stop(): void } {
-  const w = { sawNotReady: false, ready: true, stop: () => clearInterval(t) };
+interface ReadinessWatch {
+  sawNotReady: boolean;
+  ready: boolean;
+  /** Every reason /readyz gave for not being ready. */
+  readonly reasons: Set<string>;
+  stop(): void;
+}
+
+/** Watches a process's /readyz: whether it was ever seen not ready and why, and its last answer. */
+function watchReadiness(opsPort: unknown): ReadinessWatch {
+  const w: ReadinessWatch = { sawNotReady: false, ready: true, reasons: new Set(), stop: () => clearInterval(t) };
   const t = setInterval(() => {
     fetch(`http://127.0.0.1:${String(opsPort)}/readyz`).then(
-      (r) => {
-        w.ready = r.status === 200;
-        if (!w.ready) w.sawNotReady = true;
+      async (r) => {
+        const body = (await r.json()) as { ready: boolean; reasons: string[] };
+        w.ready = body.ready;
+        if (!body.ready) w.sawNotReady = true;
+        for (const reason of body.reasons) w.reasons.add(reason);
       },
       () => undefined,
     );
@@ -121,7 +131,12 @@ async function expectEveryPost(r: Recorder, channelId: string, ids: string[]): P
     timeoutMs: 30_000,
     what: `${ids.length} posts`,
   });
-  expect(r.named("posted").filter((e) => e.broadcast?.channel_id === channelId).map((e) => postOf(e).id)).toEqual(ids);
+  expect(
+    r
+      .named("posted")
+      .filter((e) => e.broadcast?.channel_id === channelId)
+      .map((e) => postOf(e).id),
+  ).toEqual(ids);
   const s = seqs(r);
   expect(s).toEqual(s.map((_, i) => i));
   expect(r.named("hello")).toHaveLength(1);
@@ -162,6 +177,8 @@ describe("nats-server killed and restarted", () => {
       cutReady.stop();
     }
     console.log(`figures: restart: ${flow.ids.length} posts, ${duringCut} after the kill while one gateway was away`);
+    expect([...ready.reasons]).toContain("nats not ready");
+    expect([...cutReady.reasons]).toContain("nats not ready");
     for (const r of [b, c]) await expectEveryPost(r, channelId, flow.ids);
   });
 });
@@ -187,6 +204,9 @@ describe("nats-server paused", () => {
       await flow.stop();
       ready.stop();
     }
+    // The connection stayed up all along: only the canary saw the silence.
+    expect([...ready.reasons]).toEqual(["nats-canary not ready"]);
+    console.log(`figures: pause: ${flow.ids.length} posts`);
     for (const r of [b, c]) await expectEveryPost(r, channelId, flow.ids);
   });
 });
