@@ -14,11 +14,10 @@
  * them and the held events in order. It has a deadline: a hole that no source filled in time
  * is never passed on silently; the channel's local connections are forced to resync instead.
  */
-import { decodeEvent, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
+import { subjects } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Event } from "@switchboard/proto/events";
 
-const EVENT_STREAM = streams.events.name;
 /** How far before the last known event to start reading (clock skew between hosts). */
 const LOOKBACK_MS = 5_000;
 /** The most changes one database read asks for (GetChannelEvents' limit). */
@@ -27,8 +26,9 @@ const MAX_DB_SPAN = 500n;
 export type SeqVerdict = "deliver" | "old" | "held";
 
 export interface ChannelBackfillOptions {
-  readonly bus: Bus;
   readonly log: Logger;
+  /** The subject's events stored in the stream from `fromMs` on, in stream order (after a flush: what reached the server is in). */
+  readonly stream: (subject: string, fromMs: number) => Promise<Event[]>;
   /** The channel's committed events with after < channel_seq <= upTo, from the database. */
   readonly committed: (channelId: string, after: bigint, upTo: bigint) => Promise<Event[]>;
   /** Applies and delivers one recovered or released event of the channel's subject. */
@@ -141,11 +141,9 @@ export class ChannelBackfill {
 
   /** Fills `found` (by number) from the stream, then what the stream lacks from the database. */
   private async repair(subject: string, run: Run, sinceMs: number, found: Map<bigint, Event[]>): Promise<void> {
-    await this.o.bus.flush();
-    const msgs = await readStreamRange(this.o.bus, { stream: EVENT_STREAM, filterSubjects: [subject], start: { timeMs: sinceMs - LOOKBACK_MS } });
+    const stored = await this.o.stream(subject, sinceMs - LOOKBACK_MS);
     let fromStream = 0;
-    for (const m of msgs) {
-      const ev = decodeEvent(m.data);
+    for (const ev of stored) {
       if (ev.channelSeq <= run.after) continue;
       add(found, ev);
       fromStream++;

@@ -4,7 +4,7 @@
  * each local connection that passes Mattermost's filters gets the shared frame plus its own
  * sequence number. Writes happen once per socket per event-loop turn (FlushScheduler).
  */
-import { decodeEvent, parseEventSubject, subjects, type Bus, type BusStatusEvent } from "@switchboard/bus";
+import { decodeEvent, parseEventSubject, readStreamRange, streams, subjects, type Bus, type BusStatusEvent } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Component } from "@switchboard/lifecycle";
 import type { Event } from "@switchboard/proto/events";
@@ -80,8 +80,12 @@ export class Hub implements Fanout, Component {
     this.index = new RouteIndex(this.subs, (channelId) => this.backfill.forget(channelId));
     this.scheduler = new FlushScheduler((conn) => this.troubles.stalledNow(conn));
     this.backfill = new ChannelBackfill({
-      bus: o.bus,
       log: this.log,
+      stream: async (subject, fromMs) => {
+        await o.bus.flush();
+        const msgs = await readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [subject], start: { timeMs: fromMs } });
+        return msgs.map((m) => decodeEvent(m.data));
+      },
       committed: async (channelId, after, upTo) =>
         (await o.posts.getChannelEvents({ channelId, afterSeq: after, upToSeq: upTo }, { deadlineMs: o.rpcDeadlineMs })).events.map((e) => decodeEvent(e)),
       process: (ev, subject) => this.process(ev, subject),
