@@ -44,9 +44,12 @@ export interface ChannelBackfillOptions {
   readonly onUnrepaired: () => void;
 }
 
-/** The last change processed in a channel (mutated in place: no allocation per event). */
+/**
+ * The last change processed in a channel, mutated in place, its number as a plain number
+ * (below 2^53): the check of each event allocates nothing, not even a bigint.
+ */
 interface Mark {
-  seq: bigint;
+  seq: number;
   timeMs: number;
 }
 
@@ -73,17 +76,17 @@ export class ChannelBackfill {
    * pass), "held" when it opens a hole (a repair starts and the event waits for it).
    */
   check(channelId: string, subject: string, ev: Event): SeqVerdict {
-    const seq = ev.channelSeq;
+    const seq = Number(ev.channelSeq);
     const m = this.marks.get(channelId);
     if (!m) {
       this.marks.set(channelId, { seq, timeMs: Number(ev.originTimeMs) });
       return "deliver";
     }
     if (seq < m.seq) return "old";
-    if (seq > m.seq + 1n && this.releasing !== channelId) {
+    if (seq > m.seq + 1 && this.releasing !== channelId) {
       this.o.onGap();
-      this.o.log.warn({ channel_id: channelId, last_seq: String(m.seq), seq: String(seq) }, "hole in a channel's sequence: repairing");
-      this.startRun(subject, channelId, m.seq, m.timeMs, [ev]);
+      this.o.log.warn({ channel_id: channelId, last_seq: m.seq, seq }, "hole in a channel's sequence: repairing");
+      this.startRun(subject, channelId, BigInt(m.seq), m.timeMs, [ev]);
       return "held";
     }
     m.seq = seq;
@@ -114,11 +117,11 @@ export class ChannelBackfill {
   start(subject: string, channelId: string, change: Event): void {
     if (this.runs.has(subject)) return;
     let m = this.marks.get(channelId);
-    if (!m || m.seq < change.channelSeq) {
-      m = { seq: change.channelSeq, timeMs: Number(change.originTimeMs) };
+    if (!m || m.seq < Number(change.channelSeq)) {
+      m = { seq: Number(change.channelSeq), timeMs: Number(change.originTimeMs) };
       this.marks.set(channelId, m);
     }
-    this.startRun(subject, channelId, m.seq, m.timeMs, []);
+    this.startRun(subject, channelId, BigInt(m.seq), m.timeMs, []);
   }
 
   private startRun(subject: string, channelId: string, after: bigint, sinceMs: number, held: Event[]): void {

@@ -18,6 +18,8 @@ import type { Event } from "@switchboard/proto/events";
 import type { Connection } from "../connections/connection.js";
 
 const EVENT_STREAM = streams.events.name;
+/** The most events one read-back delivers: an outage with more is resynced, not replayed. */
+const MAX_READ_BACK = 100_000;
 
 export interface NatsRecoveryOptions {
   readonly bus: Bus;
@@ -151,6 +153,13 @@ export class NatsRecovery {
       );
     }
     // One read of every event subject, filtered here: the server before 2.10 takes one filter per consumer.
-    return readStreamRange(this.o.bus, { stream: EVENT_STREAM, filterSubjects: [subjects.allEvents], start: { timeMs: fromMs } });
+    const msgs = await readStreamRange(this.o.bus, {
+      stream: EVENT_STREAM,
+      filterSubjects: [subjects.allEvents],
+      start: { timeMs: fromMs },
+      maxMessages: MAX_READ_BACK,
+    });
+    if (msgs.length >= MAX_READ_BACK) throw new RetentionGap(`the outage holds over ${MAX_READ_BACK} events`);
+    return msgs;
   }
 }
