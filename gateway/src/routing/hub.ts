@@ -4,7 +4,7 @@
  * each local connection that passes Mattermost's filters gets the shared frame plus its own
  * sequence number. Writes happen once per socket per event-loop turn (FlushScheduler).
  */
-import { decodeEvent, parseEventSubject, readStreamRange, streams, subjects, type Bus, type BusStatusEvent } from "@switchboard/bus";
+import { decodeEvent, parseEventSubject, readStreamRange, streams, streamState, subjects, type Bus, type BusStatusEvent } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Component } from "@switchboard/lifecycle";
 import type { Event } from "@switchboard/proto/events";
@@ -98,6 +98,12 @@ export class Hub implements Fanout, Component {
     });
     this.recovery = new NatsRecovery({
       bus: o.bus,
+      stream: {
+        state: () => streamState(o.bus, streams.events.name),
+        // One read of every event subject, filtered by the recovery: the server before 2.10 takes one filter per consumer.
+        read: (fromMs, max) =>
+          readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [subjects.allEvents], start: { timeMs: fromMs }, maxMessages: max }),
+      },
       log: this.log,
       marginMs: o.recoveryMarginMs,
       timeoutMs: o.recoveryTimeoutMs,

@@ -12,17 +12,25 @@
  * connections that lived through the outage are forced to resync (a new connection_id and
  * hello, the stock client's signal to reload), and nothing is back-filled for them.
  */
-import { decodeEvent, readStreamRange, streams, streamState, subjects, type Bus, type StreamState } from "@switchboard/bus";
+import { decodeEvent, EventName, type Bus, type StreamState } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Event } from "@switchboard/proto/events";
 import type { Connection } from "../connections/connection.js";
 
-const EVENT_STREAM = streams.events.name;
 /** The most events one read-back delivers: an outage with more is resynced, not replayed. */
 const MAX_READ_BACK = 100_000;
 
+/** The event stream as the read-back sees it. */
+export interface EventStream {
+  state(): Promise<StreamState>;
+  /** Every event stored from `fromMs` on, in stream order, at most `max`. */
+  read(fromMs: number, max: number): Promise<readonly { readonly subject: string; readonly data: Uint8Array }[]>;
+}
+
 export interface NatsRecoveryOptions {
-  readonly bus: Bus;
+  /** The connection (flush, whether it is up). */
+  readonly bus: Pick<Bus, "flush" | "connected">;
+  readonly stream: EventStream;
   readonly log: Logger;
   /** Read back this long before the outage's start (clock skew, messages in flight when it began). */
   readonly marginMs: number;
@@ -110,8 +118,11 @@ export class NatsRecovery {
       let n = 0;
       for (const m of msgs) {
         if (!this.o.holds(m.subject)) continue;
+        const ev = decodeEvent(m.data);
+        // Typing is ephemeral: a stale indicator is worse than none.
+        if (ev.event === EventName.Typing) continue;
         n++;
-        this.o.replay(decodeEvent(m.data), m.subject);
+        this.o.replay(ev, m.subject);
       }
       this.o.onRecovered(n);
       this.o.log.info({ since: new Date(since).toISOString(), events: n }, "nats outage back-filled from the stream");
@@ -146,19 +157,13 @@ export class NatsRecovery {
   private async readBack(since: number) {
     const fromMs = since - this.o.marginMs;
     await this.o.bus.flush();
-    const st = await streamState(this.o.bus, EVENT_STREAM);
+    const st = await this.o.stream.state();
     if (pastRetention(st, since, fromMs)) {
       throw new RetentionGap(
         `the stream does not reach back to the outage (first message ${new Date(st.firstTimeMs).toISOString()}, created ${new Date(st.createdMs).toISOString()})`,
       );
     }
-    // One read of every event subject, filtered here: the server before 2.10 takes one filter per consumer.
-    const msgs = await readStreamRange(this.o.bus, {
-      stream: EVENT_STREAM,
-      filterSubjects: [subjects.allEvents],
-      start: { timeMs: fromMs },
-      maxMessages: MAX_READ_BACK,
-    });
+    const msgs = await this.o.stream.read(fromMs, MAX_READ_BACK);
     if (msgs.length >= MAX_READ_BACK) throw new RetentionGap(`the outage holds over ${MAX_READ_BACK} events`);
     return msgs;
   }
