@@ -64,6 +64,9 @@ afterAll(async () => {
 interface ReadinessWatch {
   sawNotReady: boolean;
   ready: boolean;
+  /** When it was first seen not ready, and then ready again (Unix ms, 0 until then). */
+  notReadyAt: number;
+  readyAgainAt: number;
   /** Every reason /readyz gave for not being ready. */
   readonly reasons: Set<string>;
   stop(): void;
@@ -71,13 +74,15 @@ interface ReadinessWatch {
 
 /** Watches a process's /readyz: whether it was ever seen not ready and why, and its last answer. */
 function watchReadiness(opsPort: unknown): ReadinessWatch {
-  const w: ReadinessWatch = { sawNotReady: false, ready: true, reasons: new Set(), stop: () => clearInterval(t) };
+  const w: ReadinessWatch = { sawNotReady: false, ready: true, notReadyAt: 0, readyAgainAt: 0, reasons: new Set(), stop: () => clearInterval(t) };
   const t = setInterval(() => {
     fetch(`http://127.0.0.1:${String(opsPort)}/readyz`).then(
       async (r) => {
         const body = (await r.json()) as { ready: boolean; reasons: string[] };
         w.ready = body.ready;
+        if (!body.ready && !w.sawNotReady) w.notReadyAt = Date.now();
         if (!body.ready) w.sawNotReady = true;
+        if (body.ready && w.sawNotReady && w.readyAgainAt === 0) w.readyAgainAt = Date.now();
         for (const reason of body.reasons) w.reasons.add(reason);
       },
       () => undefined,
@@ -154,12 +159,16 @@ describe("nats-server killed and restarted", () => {
     const cutReady = watchReadiness(cutOff.ready.ops_port);
     const flow = postFlow(alice, channelId);
     let duringCut = 0;
+    let killedAtMs = 0;
+    let restartedAt = 0;
     try {
       await waitFor(() => flow.ids.length >= 10, { what: "posts flowing" });
+      killedAtMs = Date.now();
       await stack.nats.kill();
       proxy.cut();
       await waitFor(() => ready.sawNotReady && cutReady.sawNotReady, { timeoutMs: 10_000, what: "gateways not ready while NATS is down" });
       const killedAt = flow.ids.length;
+      restartedAt = Date.now();
       await stack.nats.restart();
       await waitFor(() => ready.ready && flow.ids.length >= killedAt + 10, { timeoutMs: 30_000, what: "gateway ready again, posts flowing" });
       await flow.stop();
@@ -176,7 +185,9 @@ describe("nats-server killed and restarted", () => {
       ready.stop();
       cutReady.stop();
     }
-    console.log(`figures: restart: ${flow.ids.length} posts, ${duringCut} after the kill while one gateway was away`);
+    console.log(
+      `figures: restart: ${flow.ids.length} posts, ${duringCut} after the kill while one gateway was away; not ready ${ready.notReadyAt - killedAtMs} ms after the kill, ready ${ready.readyAgainAt - restartedAt} ms after the restart`,
+    );
     expect([...ready.reasons]).toContain("nats not ready");
     expect([...cutReady.reasons]).toContain("nats not ready");
     for (const r of [b, c]) await expectEveryPost(r, channelId, flow.ids);
@@ -190,13 +201,17 @@ describe("nats-server paused", () => {
     const c = await rec(url, carol);
     const ready = watchReadiness(stack.gateways[0]!.ready.ops_port);
     const flow = postFlow(alice, channelId);
+    let stoppedAt = 0;
+    let continuedAt = 0;
     try {
       await waitFor(() => flow.ids.length >= 10, { what: "posts flowing" });
+      stoppedAt = Date.now();
       stack.nats.signal("SIGSTOP");
       try {
         await waitFor(() => ready.sawNotReady, { timeoutMs: 10_000, what: "gateway not ready while NATS is paused" });
       } finally {
         stack.nats.signal("SIGCONT");
+        continuedAt = Date.now();
       }
       const during = flow.ids.length;
       await waitFor(() => ready.ready && flow.ids.length >= during + 20, { timeoutMs: 30_000, what: "gateway ready again, posts flowing" });
@@ -206,7 +221,9 @@ describe("nats-server paused", () => {
     }
     // The connection stayed up all along: only the canary saw the silence.
     expect([...ready.reasons]).toEqual(["nats-canary not ready"]);
-    console.log(`figures: pause: ${flow.ids.length} posts`);
+    console.log(
+      `figures: pause: ${flow.ids.length} posts; not ready ${ready.notReadyAt - stoppedAt} ms after SIGSTOP, ready ${ready.readyAgainAt - continuedAt} ms after SIGCONT`,
+    );
     for (const r of [b, c]) await expectEveryPost(r, channelId, flow.ids);
   });
 });
