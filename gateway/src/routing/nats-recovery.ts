@@ -79,6 +79,9 @@ export class NatsRecovery {
   /** Nothing was delivered from `sinceMs` on (a disconnection, a silent connection). */
   lost(sinceMs: number): void {
     if (this.since === undefined || sinceMs < this.since) this.since = sinceMs;
+    // Live events wait from now on: the first ones after a reconnect can arrive before the
+    // reconnect's status does, and must not overtake what the read-back brings.
+    this.held ??= [];
   }
 
   /** Whether an outage waits to be recovered or is being recovered. */
@@ -100,7 +103,22 @@ export class NatsRecovery {
   hold(subject: string, ev: Event): boolean {
     if (!this.held) return false;
     this.held.push({ ev, subject });
+    // Events keep coming but no recovery starts (a canary that cannot hear itself): give up
+    // on the read-back rather than hold without bound.
+    if (this.held.length > MAX_READ_BACK && !this.running) this.abandon("live events piled up while no recovery could start");
     return true;
+  }
+
+  private abandon(reason: string): void {
+    const live = this.o.connections().filter((c) => !c.dead);
+    this.o.onPastRetention(live.length);
+    this.o.log.warn({ reason, connections: live.length }, "nats outage not recoverable: resyncing its connections");
+    for (const c of live) this.o.resync(c);
+    this.o.resetSequences();
+    this.since = undefined;
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const h of held) this.o.release(h.ev, h.subject);
   }
 
   private async run(): Promise<void> {
