@@ -26,6 +26,8 @@ const JsApiCode = {
   StreamNameInUse: 10058,
   /** JSStreamNotFoundErr. */
   StreamNotFound: 10059,
+  /** JSSequenceNotFoundErrF: "sequence N not found" (a message already gone). */
+  SequenceNotFound: 10043,
 } as const;
 
 /** True for a JetStream API error with this err_code. */
@@ -258,7 +260,12 @@ export async function streamState(bus: Bus, name: string): Promise<StreamState> 
  * acknowledged write). Resolves to false when there was no such message.
  */
 export async function deleteStreamMessage(bus: Bus, name: string, seq: number): Promise<boolean> {
-  return (await jsm(bus)).streams.deleteMessage(name, seq, false);
+  try {
+    return await (await jsm(bus)).streams.deleteMessage(name, seq, false);
+  } catch (e: unknown) {
+    if (isJsApiError(e, JsApiCode.SequenceNotFound)) return false;
+    throw e;
+  }
 }
 
 /** Removes every message of a stream, or of one subject of it (fault injection: a store that lost them). */
