@@ -220,7 +220,8 @@ describe("nats-server paused", () => {
       ready.stop();
     }
     // The connection stayed up all along: only the canary saw the silence.
-    expect([...ready.reasons]).toEqual(["nats-canary not ready"]);
+    expect([...ready.reasons]).toContain("nats-canary not ready");
+    expect([...ready.reasons]).not.toContain("nats not ready");
     console.log(
       `figures: pause: ${flow.ids.length} posts; not ready ${ready.notReadyAt - stoppedAt} ms after SIGSTOP, ready ${ready.readyAgainAt - continuedAt} ms after SIGCONT`,
     );
