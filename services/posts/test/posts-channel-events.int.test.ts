@@ -54,6 +54,20 @@ describe("GetChannelEvents", () => {
     expect((await client.getChannelEvents({ channelId: channel.id, afterSeq: 4n, upToSeq: 4n })).events).toEqual([]);
   });
 
+  it("GetChannelHeads gives each channel's last committed number; with a token, the caller's channels only", async () => {
+    const { channel } = await teamWithChannel(client, alice, `evhead${Date.now().toString(36)}`);
+    const other = (await teamWithChannel(client, alice, `evhead2${Date.now().toString(36)}`)).channel;
+    for (let i = 0; i < 3; i++) await client.createPost({ post: { channelId: channel.id, message: `h${i}` } }, { token: alice.token });
+    const { rows } = await db.query<{ id: string; seq: string }>("SELECT id, seq FROM channels WHERE id = ANY($1::text[])", [[channel.id, other.id]]);
+    const want = new Map(rows.map((r) => [r.id, BigInt(r.seq)]));
+    const heads = (await client.getChannelHeads({ channelIds: [channel.id, other.id, channel.id] })).heads;
+    expect(new Map(heads.map((h) => [h.channelId, h.seq]))).toEqual(want);
+    expect(want.get(channel.id)).toBe(want.get(other.id)! + 3n);
+    expect((await client.getChannelHeads({ channelIds: [channel.id] }, { token: eve.token })).heads).toEqual([]);
+    expect(await outcome(client.getChannelHeads({ channelIds: ["nope"] }))).toBe("invalid_argument");
+    expect(await outcome(client.getChannelHeads({ channelIds: Array.from({ length: 1_001 }, () => channel.id) }))).toBe("invalid_argument");
+  });
+
   it("a caller with a token reads only a channel it belongs to; bad ranges are refused", async () => {
     const { channel } = await teamWithChannel(client, alice, `evauth${Date.now().toString(36)}`);
     expect(await outcome(client.getChannelEvents({ channelId: channel.id, afterSeq: 0n, upToSeq: 3n }, { token: alice.token }))).toBe("ok");

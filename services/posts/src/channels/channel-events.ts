@@ -17,6 +17,8 @@ import type { Deps } from "../deps.js";
 import { denied } from "../errors.js";
 import { requireId } from "../validation.js";
 
+const MAX_HEADS = 1_000;
+
 /** A change has at most two copies on its channel's subject (post_deleted): all fit in one read. */
 const MAX_CHANGES = BigInt(MAX_COMMITTED_EVENTS / 2);
 
@@ -39,7 +41,22 @@ export function createChannelEvents(d: Pick<Deps, "db">) {
     if (upToSeq === afterSeq) return [];
     return committedChannelEvents(d.db, subjects.channel(id), afterSeq, upToSeq);
   }
-  return { getChannelEvents };
+  /** The channels' current numbers (`channels.seq`, the last committed change). */
+  async function getChannelHeads(actor: Actor | undefined, channelIds: readonly string[]): Promise<{ channelId: string; seq: bigint }[]> {
+    if (channelIds.length > MAX_HEADS) throw invalidArgument("api.context.invalid_body_param.app_error", `Invalid channel_ids: at most ${MAX_HEADS} per call.`);
+    const ids = [...new Set(channelIds.map((c) => requireId(c, "channel_id")))];
+    if (ids.length === 0) return [];
+    const { rows } =
+      actor && !actor.isSystemAdmin
+        ? await d.db.query<{ id: string; seq: string }>(
+            "SELECT c.id, c.seq FROM channels c JOIN channel_members m ON m.channel_id = c.id AND m.user_id = $2 WHERE c.id = ANY($1::text[])",
+            [ids, actor.userId],
+          )
+        : await d.db.query<{ id: string; seq: string }>("SELECT id, seq FROM channels WHERE id = ANY($1::text[])", [ids]);
+    return rows.map((r) => ({ channelId: r.id, seq: BigInt(r.seq) }));
+  }
+
+  return { getChannelEvents, getChannelHeads };
 }
 
 export type ChannelEvents = ReturnType<typeof createChannelEvents>;
