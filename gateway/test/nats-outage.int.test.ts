@@ -11,7 +11,7 @@
  *   the other gateway's clients keep theirs and get every post.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBus, purgeStream, streams, type Bus } from "@switchboard/bus";
+import { connectBus, decodeEvent, deleteStreamMessage, purgeStream, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
 import { spawnDeployable, startStack, waitFor, type ChildHandle, type Stack } from "@switchboard/testkit";
 import { connect, newUser, postOf, seqs, type Recorder, type TestUser } from "./support.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
@@ -226,6 +226,36 @@ describe("nats-server paused", () => {
       `figures: pause: ${flow.ids.length} posts; not ready ${ready.notReadyAt - stoppedAt} ms after SIGSTOP, ready ${ready.readyAgainAt - continuedAt} ms after SIGCONT`,
     );
     for (const r of [b, c]) await expectEveryPost(r, channelId, flow.ids);
+  });
+});
+
+describe("an outage that lost a channel's last change from the stream too", () => {
+  it("is repaired from PostgreSQL after the reconnect, though no later event shows the hole", async () => {
+    const channelId = await channel("tail", [bob]);
+    const b = await rec(cutUrl, bob);
+    const a = await rec(url, alice);
+    const ready = watchReadiness(cutOff.ready.ops_port);
+    const ids: string[] = [];
+    const post = async (m: string) => ids.push((await alice.client.createPost({ channel_id: channelId, message: m })).id);
+    try {
+      await post("before");
+      await b.next((e) => e.event === "posted" && postOf(e).id === ids[0]);
+      proxy.cut();
+      await waitFor(() => ready.sawNotReady, { timeoutMs: 10_000, what: "cut-off gateway not ready" });
+      await post("missed 1");
+      await post("missed 2, the last");
+      await a.next((e) => e.event === "posted" && postOf(e).id === ids[2]);
+      const stored = await readStreamRange(bus, { stream: streams.events.name, start: "all", filterSubjects: [subjects.channel(channelId)] });
+      const last = stored.find((m) => new TextDecoder().decode(decodeEvent(m.data).data).includes(ids[2]!));
+        (m) => decodeEvent(m.data).id !== "" && JSON.stringify(JSON.parse(new TextDecoder().decode(decodeEvent(m.data).data))).includes(ids[2]!),
+      );
+      expect(await deleteStreamMessage(bus, streams.events.name, last!.seq)).toBe(true);
+      proxy.restore();
+      await waitFor(() => ready.ready, { timeoutMs: 20_000, what: "cut-off gateway ready again" });
+    } finally {
+      ready.stop();
+    }
+    await expectEveryPost(b, channelId, ids);
   });
 });
 

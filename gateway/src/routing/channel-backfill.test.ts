@@ -98,6 +98,19 @@ describe("a hole in a channel's sequence", () => {
     expect(t.seqs()).toEqual([1, 3, 4]);
   });
 
+  it("a channel behind its committed head (its last changes lost, nothing after them) is repaired up to the head", async () => {
+    const all = [ev(1), ev(2), ev(3), ev(4)];
+    const t = setup({ stream: async () => [all[2]!], committed: async (_c, after, upTo) => all.filter((e) => e.channelSeq > after && e.channelSeq <= upTo) });
+    t.live(all[0]!);
+    t.live(all[1]!);
+    expect(t.bf.channels()).toEqual([CH]);
+    expect(t.bf.verifyHeads([{ channelId: CH, seq: 2n }])).toBe(0);
+    expect(t.bf.verifyHeads([{ channelId: CH, seq: 4n }])).toBe(1);
+    await waitFor(() => t.delivered.length === 4, { what: "repair" });
+    expect(t.seqs()).toEqual([1, 2, 3, 4]);
+    expect(t.recovered).toEqual({ stream: 1, database: 1 });
+  });
+
   it("drops older changes; a new subscription reads back what followed its change", async () => {
     const e8 = ev(8);
     const t = setup({ stream: async () => [ev(6), ev(7), e8] });

@@ -57,6 +57,8 @@ interface Run {
   readonly channelId: string;
   /** The last number known delivered: the repair fills what follows. */
   readonly after: bigint;
+  /** The last number known committed (a channel's head, from posts), when known. */
+  readonly upTo: bigint;
   /** Live events of the subject that arrived meanwhile, in arrival order. */
   readonly held: Event[];
   done: boolean;
@@ -105,6 +107,29 @@ export class ChannelBackfill {
     this.marks.clear();
   }
 
+  /** The channels whose sequence is followed here. */
+  channels(): string[] {
+    return [...this.marks.keys()];
+  }
+
+  /**
+   * The channels' last committed numbers (from posts, after an outage): a channel whose head
+   * is past the last number processed lost its latest changes, which no later event will
+   * reveal if the channel goes quiet; they are repaired like any hole.
+   */
+  verifyHeads(heads: readonly { readonly channelId: string; readonly seq: bigint }[]): number {
+    let started = 0;
+    for (const h of heads) {
+      const m = this.marks.get(h.channelId);
+      const subject = subjects.channel(h.channelId);
+      if (!m || h.seq <= BigInt(m.seq) || this.runs.has(subject)) continue;
+      this.o.onGap();
+      this.startRun(subject, h.channelId, BigInt(m.seq), m.timeMs, [], h.seq);
+      started++;
+    }
+    return started;
+  }
+
   /** Holds a live event while its subject is being repaired. */
   hold(subject: string, ev: Event): boolean {
     const run = this.runs.get(subject);
@@ -124,8 +149,8 @@ export class ChannelBackfill {
     this.startRun(subject, channelId, BigInt(m.seq), m.timeMs, []);
   }
 
-  private startRun(subject: string, channelId: string, after: bigint, sinceMs: number, held: Event[]): void {
-    const run: Run = { channelId, after, held, done: false };
+  private startRun(subject: string, channelId: string, after: bigint, sinceMs: number, held: Event[], upTo = 0n): void {
+    const run: Run = { channelId, after, upTo, held, done: false };
     this.runs.set(subject, run);
     const found = new Map<bigint, Event[]>();
     const timer = setTimeout(() => this.finish(subject, run, found, "repair deadline passed"), this.o.repairTimeoutMs);
@@ -220,9 +245,10 @@ function add(found: Map<bigint, Event[]>, ev: Event): void {
   }
 }
 
-/** The numbers between the run's start and the highest number known that nobody has. */
+/** The numbers between the run's start and the highest number known (held, found, or the head) that nobody has. */
 function holes(run: Run, found: Map<bigint, Event[]>): bigint[] {
-  let top = run.after;
+  // The head itself is missing too unless someone has it: it is a number committed, not an event held.
+  let top = run.upTo > run.after ? run.upTo + 1n : run.after;
   const heldSeqs = new Set<bigint>();
   for (const ev of run.held) {
     heldSeqs.add(ev.channelSeq);

@@ -40,6 +40,8 @@ export interface HubOptions {
 }
 
 const decoder = new TextDecoder();
+/** Channels per GetChannelHeads call (its limit). */
+const HEADS_PER_CALL = 1_000;
 
 const unwired: DeliveryTroubles = {
   overflowed: () => {
@@ -115,6 +117,7 @@ export class Hub implements Fanout, Component {
       resetSequences: () => this.backfill.reset(),
       onRecovered: (n) => o.metrics.backfilled("stream", n),
       onPastRetention: (n) => o.metrics.outagePastRetention(n),
+      onCaughtUp: () => void this.checkHeads(),
     });
     this.liveDrop = liveDropFailpoint(o.failpoints ?? []);
   }
@@ -152,6 +155,25 @@ export class Hub implements Fanout, Component {
   private onBusStatus(s: BusStatusEvent): void {
     if (s.state === "disconnected" && !s.error) this.recovery.lost(Date.now());
     else if (s.state === "connected" && !s.error) this.recovery.recover();
+  }
+
+  /**
+   * After an outage: the channels' last committed numbers from posts, so a change lost at the
+   * end of a channel's traffic (no later event shows the hole) is repaired too. Best effort:
+   * a later event of the channel still shows the hole if this fails.
+   */
+  private async checkHeads(): Promise<void> {
+    const ids = this.backfill.channels();
+    let repairs = 0;
+    try {
+      for (let i = 0; i < ids.length; i += HEADS_PER_CALL) {
+        const { heads } = await this.o.posts.getChannelHeads({ channelIds: ids.slice(i, i + HEADS_PER_CALL) }, { deadlineMs: this.o.rpcDeadlineMs });
+        repairs += this.backfill.verifyHeads(heads);
+      }
+      if (repairs > 0) this.log.warn({ channels: repairs }, "channels behind their committed head after an outage: repairing");
+    } catch (e: unknown) {
+      this.log.warn({ err: e }, "checking the channels' heads after an outage failed");
+    }
   }
 
   private connections(): Connection[] {

@@ -68,6 +68,7 @@ describe("the read-back after an outage", () => {
       resetSequences: () => resets++,
       onRecovered: () => undefined,
       onPastRetention: () => undefined,
+      onCaughtUp: () => delivered.push("caught up"),
     });
     /** A live event, as the hub routes it. */
     const live = (e: Event) => {
@@ -92,8 +93,8 @@ describe("the read-back after an outage", () => {
     t.r.recover();
     t.live(post(5));
     release();
-    await waitFor(() => t.delivered.length === 5, { what: "read-back" });
-    expect(t.delivered).toEqual(['now {"n":0}', 'replay {"n":1}', 'replay {"n":3}', 'live {"n":4}', 'live {"n":5}']);
+    await waitFor(() => t.delivered.length === 6, { what: "read-back" });
+    expect(t.delivered).toEqual(['now {"n":0}', 'replay {"n":1}', 'replay {"n":3}', 'live {"n":4}', 'live {"n":5}', "caught up"]);
     expect(t.resynced).toEqual([]);
     t.live(post(6));
     expect(t.delivered.at(-1)).toBe('now {"n":6}');
@@ -108,6 +109,7 @@ describe("the read-back after an outage", () => {
     expect(t.resynced).toEqual(t.conns);
     expect(t.resets()).toBe(1);
     await waitFor(() => t.delivered.length === 1, { what: "held event released" });
+    expect(t.delivered).toEqual(['live {"n":1}']);
   });
 
   it("keeps holding when disconnected again, and reads the whole outage back at the next reconnect", async () => {
@@ -132,7 +134,7 @@ describe("the read-back after an outage", () => {
     fail = false;
     t.bus.connected = true;
     t.r.recover();
-    await waitFor(() => t.delivered.length === 2, { what: "read-back" });
-    expect(t.delivered).toEqual(['replay {"n":1}', 'live {"n":2}']);
+    await waitFor(() => t.delivered.length === 3, { what: "read-back" });
+    expect(t.delivered).toEqual(['replay {"n":1}', 'live {"n":2}', "caught up"]);
   });
 });

@@ -50,6 +50,8 @@ export interface NatsRecoveryOptions {
   readonly resetSequences: () => void;
   readonly onRecovered: (n: number) => void;
   readonly onPastRetention: (connections: number) => void;
+  /** The outage was read back and the waiting events released. */
+  readonly onCaughtUp: () => void;
 }
 
 /**
@@ -127,6 +129,7 @@ export class NatsRecovery {
     this.running = true;
     this.held ??= [];
     const affected = this.o.connections();
+    let caughtUp = false;
     let timer: NodeJS.Timeout | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
@@ -143,6 +146,7 @@ export class NatsRecovery {
         this.o.replay(ev, m.subject);
       }
       this.o.onRecovered(n);
+      caughtUp = true;
       this.o.log.info({ since: new Date(since).toISOString(), events: n }, "nats outage back-filled from the stream");
     } catch (e: unknown) {
       if (!(e instanceof RetentionGap) && !this.o.bus.connected) {
@@ -164,6 +168,7 @@ export class NatsRecovery {
         const held = this.held ?? [];
         this.held = undefined;
         for (const h of held) this.o.release(h.ev, h.subject);
+        if (caughtUp) this.o.onCaughtUp();
       }
       if (this.again) {
         this.again = false;
