@@ -247,8 +247,6 @@ describe("an outage that lost a channel's last change from the stream too", () =
       await a.next((e) => e.event === "posted" && postOf(e).id === ids[2]);
       const stored = await readStreamRange(bus, { stream: streams.events.name, start: "all", filterSubjects: [subjects.channel(channelId)] });
       const last = stored.find((m) => new TextDecoder().decode(decodeEvent(m.data).data).includes(ids[2]!));
-        (m) => decodeEvent(m.data).id !== "" && JSON.stringify(JSON.parse(new TextDecoder().decode(decodeEvent(m.data).data))).includes(ids[2]!),
-      );
       expect(await deleteStreamMessage(bus, streams.events.name, last!.seq)).toBe(true);
       proxy.restore();
       await waitFor(() => ready.ready, { timeoutMs: 20_000, what: "cut-off gateway ready again" });
