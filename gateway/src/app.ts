@@ -18,6 +18,7 @@ import { createRestAuth } from "./rest/rest-auth.js";
 import { restRoutes } from "./rest/rest-routes.js";
 import { natsResumeClaims } from "./resume/resume-claims.js";
 import { ResumeHolder } from "./resume/resume-holder.js";
+import { Canary } from "./routing/canary.js";
 import { Hub } from "./routing/hub.js";
 import { startServiceClients } from "./service-clients.js";
 import { startSessionAuth } from "./session-auth.js";
@@ -50,7 +51,33 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       const clients = await startServiceClients(lifecycle, config);
       const auth = await startSessionAuth(rt, clients.accounts, bus);
 
-      const hub = await lifecycle.start(new Hub({ bus, posts: clients.posts, log, metrics, rpcDeadlineMs: config.rpcDeadlineMs }));
+      const hub = await lifecycle.start(
+        new Hub({
+          bus,
+          posts: clients.posts,
+          log,
+          metrics,
+          rpcDeadlineMs: config.rpcDeadlineMs,
+          repairTimeoutMs: config.repairTimeoutMs,
+          recoveryMarginMs: config.recoveryMarginMs,
+          recoveryTimeoutMs: config.recoveryTimeoutMs,
+          failpoints: config.failpoints,
+        }),
+      );
+      rt.readiness.set("nats-canary", true);
+      await lifecycle.start(
+        new Canary({
+          bus,
+          log,
+          intervalMs: config.canaryIntervalMs,
+          missLimit: config.canaryMissLimit,
+          setReady: (ok) => rt.readiness.set("nats-canary", ok),
+          onMiss: () => metrics.canaryMiss(),
+          onSilent: (since) => hub.outageFrom(since),
+          resubscribe: () => hub.resubscribe(),
+          onHeard: () => hub.recoverOutage(),
+        }),
+      );
       const connections = new ConnectionTable();
       const reporter = new PresenceReporter({
         presence: clients.presence,

@@ -92,6 +92,36 @@ export const gatewaySchema = {
     default: false,
   }),
   secureCookies: bool({ env: "SB_GATEWAY_SECURE_COOKIES", description: "mark session cookies Secure (behind TLS)", default: false }),
+  repairTimeoutMs: duration({
+    env: "SB_GATEWAY_REPAIR_TIMEOUT_MS",
+    description: "how long the repair of a hole in a channel's sequence may hold the channel's events; past it, the channel's connections resync (close 4505)",
+    default: 5_000,
+    min: 100,
+  }),
+  recoveryMarginMs: duration({
+    env: "SB_GATEWAY_RECOVERY_MARGIN_MS",
+    description: "after a NATS outage, read the event stream back from this long before it began (clock skew, messages in flight)",
+    default: 5_000,
+    min: 0,
+  }),
+  recoveryTimeoutMs: duration({
+    env: "SB_GATEWAY_RECOVERY_TIMEOUT_MS",
+    description: "how long the read-back after a NATS outage may take; past it, the connections that lived through the outage resync (close 4505)",
+    default: 15_000,
+    min: 100,
+  }),
+  canaryIntervalMs: duration({
+    env: "SB_GATEWAY_CANARY_INTERVAL_MS",
+    description: "interval of the NATS canary round trip (a probe on the gateway's own subject, expected back before the next)",
+    default: 1_000,
+    min: 50,
+  }),
+  canaryMissLimit: int({
+    env: "SB_GATEWAY_CANARY_MISS_LIMIT",
+    description: "canary probes unheard in a row before the gateway reports not ready and reads the silence back from the stream",
+    default: 2,
+    min: 1,
+  }),
   presenceReportMs: duration({
     env: "SB_GATEWAY_PRESENCE_REPORT_MS",
     description: "batch interval of connection reports to presence",

@@ -27,7 +27,21 @@ export function createGatewayMetrics(r: MetricsRegistry) {
     labelNames: ["result"],
   });
   const subscriptions = r.gauge({ name: "sb_gateway_nats_subscriptions", help: "NATS subscriptions held" });
-  const backfills = r.counter({ name: "sb_gateway_backfilled_events_total", help: "Events recovered from the stream after a new channel subscription" });
+  const backfills = r.counter({
+    name: "sb_gateway_backfilled_events_total",
+    help: "Events recovered after a new channel subscription, a hole in a channel's sequence or a NATS outage, by source",
+    labelNames: ["source"],
+  });
+  const gaps = r.counter({ name: "sb_gateway_channel_gaps_total", help: "Holes seen in a channel's sequence (each starts a repair)" });
+  const unrepaired = r.counter({
+    name: "sb_gateway_channel_gaps_unrepaired_total",
+    help: "Holes no source filled in time: the channel's connections were resynced",
+  });
+  const pastRetention = r.counter({
+    name: "sb_gateway_outage_resyncs_total",
+    help: "Connections resynced because a NATS outage reached past the event stream's retention",
+  });
+  const canaryMisses = r.counter({ name: "sb_gateway_canary_misses_total", help: "Canary probes not heard back within their interval" });
   const requests = r.counter({ name: "sb_gateway_ws_requests_total", help: "WebSocket requests by action and status", labelNames: ["action", "status"] });
   const http = r.histogram({ name: "sb_gateway_http_request_seconds", help: "REST request time", labelNames: ["route", "status"] });
   return {
@@ -52,7 +66,11 @@ export function createGatewayMetrics(r: MetricsRegistry) {
     resumeClaim: (result: "claimed" | "missed" | "refused" | "gap") => claims.inc({ result }),
     resumeHandover: (result: "handed_over" | "refused" | "gap") => handovers.inc({ result }),
     setSubscriptions: (n: number) => subscriptions.set(n),
-    backfilled: (n: number) => backfills.inc(undefined, n),
+    backfilled: (source: "stream" | "database", n: number) => backfills.inc({ source }, n),
+    channelGap: () => gaps.inc(),
+    channelGapUnrepaired: () => unrepaired.inc(),
+    outagePastRetention: (connections: number) => pastRetention.inc(undefined, connections),
+    canaryMiss: () => canaryMisses.inc(),
     wsRequest: (action: string, status: string) => requests.inc({ action, status }),
     httpRequest: (route: string, status: number, seconds: number) => http.observe(seconds, { route, status: String(status) }),
   };

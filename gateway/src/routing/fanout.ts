@@ -33,4 +33,10 @@ export interface DeliveryTroubles {
   overflowed(conn: Connection): void;
   /** The socket's byte budget is exhausted with events still queued. */
   stalledNow(conn: Connection): void;
+  /**
+   * Events for the connection were lost beyond repair: forget it and close its socket with a
+   * code the client reconnects on; its resume then finds nothing and gets a new
+   * connection_id and hello, the client's signal to resync.
+   */
+  mustResync(conn: Connection): void;
 }

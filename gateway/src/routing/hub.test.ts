@@ -31,6 +31,7 @@ function fakeBus(): Bus & { subscribed(): string[] } {
     drain: async () => {},
     close: async () => {},
     closed: () => new Promise<void>(() => {}),
+    onStatus: () => () => undefined,
     subscribed: () => [...subs].filter(([, s]) => s.size > 0).map(([k]) => k),
   };
   return bus;
@@ -68,8 +69,11 @@ async function setup(routing: Record<string, { channels: string[]; teams: string
     log: silentLogger,
     metrics: createGatewayMetrics(createMetricsRegistry({ collectDefault: false })),
     rpcDeadlineMs: 1000,
+    repairTimeoutMs: 1000,
+    recoveryMarginMs: 1000,
+    recoveryTimeoutMs: 1000,
   });
-  hub.reportTroublesTo({ overflowed: (c) => overflowed.push(c), stalledNow: () => {} });
+  hub.reportTroublesTo({ overflowed: (c) => overflowed.push(c), stalledNow: () => {}, mustResync: () => {} });
   await hub.start();
   const join = async (userId: string, admin = false) => {
     await hub.claim(userId, "token");

@@ -4,7 +4,7 @@
  * each local connection that passes Mattermost's filters gets the shared frame plus its own
  * sequence number. Writes happen once per socket per event-loop turn (FlushScheduler).
  */
-import { decodeEvent, parseEventSubject, subjects, type Bus } from "@switchboard/bus";
+import { decodeEvent, parseEventSubject, readStreamRange, streams, streamState, subjects, type Bus, type BusStatusEvent } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Component } from "@switchboard/lifecycle";
 import type { Event } from "@switchboard/proto/events";
@@ -16,6 +16,8 @@ import { ChannelBackfill } from "./channel-backfill.js";
 import type { DeliveryTroubles, Fanout } from "./fanout.js";
 import { eventFilter } from "./filters.js";
 import { FlushScheduler } from "./flush-scheduler.js";
+import { liveDropFailpoint, type LiveDrop } from "./live-drop.js";
+import { NatsRecovery } from "./nats-recovery.js";
 import { PostedVariants } from "./posted-variants.js";
 import { RecentIds } from "./recent-ids.js";
 import { RouteIndex } from "./route-index.js";
@@ -28,15 +30,27 @@ export interface HubOptions {
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
   readonly rpcDeadlineMs: number;
+  /** How long a channel repair may hold the channel before its connections are resynced. */
+  readonly repairTimeoutMs: number;
+  /** Read back this long before an outage's start, and give the read-back this long. */
+  readonly recoveryMarginMs: number;
+  readonly recoveryTimeoutMs: number;
+  /** Test failpoints (SB_FAILPOINTS): live-drop.ts. */
+  readonly failpoints?: readonly string[];
 }
 
 const decoder = new TextDecoder();
+/** Channels per GetChannelHeads call (its limit). */
+const HEADS_PER_CALL = 1_000;
 
 const unwired: DeliveryTroubles = {
   overflowed: () => {
     throw new Error("hub: no handler for delivery troubles (reportTroublesTo not called)");
   },
   stalledNow: () => {
+    throw new Error("hub: no handler for delivery troubles (reportTroublesTo not called)");
+  },
+  mustResync: () => {
     throw new Error("hub: no handler for delivery troubles (reportTroublesTo not called)");
   },
 };
@@ -52,8 +66,11 @@ export class Hub implements Fanout, Component {
   private readonly scheduler: FlushScheduler;
   private readonly recent = new RecentIds(16_384);
   private readonly backfill: ChannelBackfill;
+  private readonly recovery: NatsRecovery;
+  private readonly liveDrop: LiveDrop | undefined;
   private readonly log: Logger;
   private troubles = unwired;
+  private stopStatus: (() => void) | undefined;
 
   constructor(private readonly o: HubOptions) {
     this.log = o.log.child({ part: "hub" });
@@ -65,11 +82,44 @@ export class Hub implements Fanout, Component {
     this.index = new RouteIndex(this.subs, (channelId) => this.backfill.forget(channelId));
     this.scheduler = new FlushScheduler((conn) => this.troubles.stalledNow(conn));
     this.backfill = new ChannelBackfill({
-      bus: o.bus,
       log: this.log,
+      stream: async (subject, fromMs) => {
+        await o.bus.flush();
+        const msgs = await readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [subject], start: { timeMs: fromMs } });
+        return msgs.map((m) => decodeEvent(m.data));
+      },
+      committed: async (channelId, after, upTo) =>
+        (await o.posts.getChannelEvents({ channelId, afterSeq: after, upToSeq: upTo }, { deadlineMs: o.rpcDeadlineMs })).events.map((e) => decodeEvent(e)),
       process: (ev, subject) => this.process(ev, subject),
-      onRecovered: (n) => o.metrics.backfilled(n),
+      routed: (channelId) => this.index.channelUsers.has(channelId),
+      resync: (channelId) => this.resyncChannel(channelId),
+      repairTimeoutMs: o.repairTimeoutMs,
+      onRecovered: (source, n) => o.metrics.backfilled(source, n),
+      onGap: () => o.metrics.channelGap(),
+      onUnrepaired: () => o.metrics.channelGapUnrepaired(),
     });
+    this.recovery = new NatsRecovery({
+      bus: o.bus,
+      stream: {
+        state: () => streamState(o.bus, streams.events.name),
+        // One read of every event subject, filtered by the recovery: the server before 2.10 takes one filter per consumer.
+        read: (fromMs, max) =>
+          readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [subjects.allEvents], start: { timeMs: fromMs }, maxMessages: max }),
+      },
+      log: this.log,
+      marginMs: o.recoveryMarginMs,
+      timeoutMs: o.recoveryTimeoutMs,
+      holds: (subject) => this.subs.holds(subject),
+      replay: (ev, subject) => this.route(ev, subject, false),
+      release: (ev, subject) => this.route(ev, subject, false),
+      connections: () => this.connections(),
+      resync: (conn) => this.troubles.mustResync(conn),
+      resetSequences: () => this.backfill.reset(),
+      onRecovered: (n) => o.metrics.backfilled("stream", n),
+      onPastRetention: (n) => o.metrics.outagePastRetention(n),
+      onCaughtUp: () => void this.checkHeads(),
+    });
+    this.liveDrop = liveDropFailpoint(o.failpoints ?? []);
   }
 
   /** Where overflowing and stalled connections are reported (the sessions layer). */
@@ -78,11 +128,67 @@ export class Hub implements Fanout, Component {
   }
 
   async start(): Promise<void> {
+    this.stopStatus = this.o.bus.onStatus((s) => this.onBusStatus(s));
     this.subs.acquire(subjects.everyone);
   }
 
   async stop(): Promise<void> {
+    this.stopStatus?.();
     this.subs.clear();
+  }
+
+  /** Nothing was delivered from `sinceMs` on (the canary heard nothing): recovered by recoverOutage(). */
+  outageFrom(sinceMs: number): void {
+    this.recovery.lost(sinceMs);
+  }
+
+  /** Delivery works again: read the outage back from the stream. */
+  recoverOutage(): void {
+    this.recovery.recover();
+  }
+
+  /** Subscribes every subject again (the server may have lost the subscriptions). */
+  resubscribe(): void {
+    this.subs.resubscribe();
+  }
+
+  private onBusStatus(s: BusStatusEvent): void {
+    if (s.state === "disconnected" && !s.error) this.recovery.lost(Date.now());
+    else if (s.state === "connected" && !s.error) this.recovery.recover();
+  }
+
+  /**
+   * After an outage: the channels' last committed numbers from posts, so a change lost at the
+   * end of a channel's traffic (no later event shows the hole) is repaired too. Best effort:
+   * a later event of the channel still shows the hole if this fails.
+   */
+  private async checkHeads(): Promise<void> {
+    const ids = this.backfill.channels();
+    let repairs = 0;
+    try {
+      for (let i = 0; i < ids.length; i += HEADS_PER_CALL) {
+        const { heads } = await this.o.posts.getChannelHeads({ channelIds: ids.slice(i, i + HEADS_PER_CALL) }, { deadlineMs: this.o.rpcDeadlineMs });
+        repairs += this.backfill.verifyHeads(heads);
+      }
+      if (repairs > 0) this.log.warn({ channels: repairs }, "channels behind their committed head after an outage: repairing");
+    } catch (e: unknown) {
+      this.log.warn({ err: e }, "checking the channels' heads after an outage failed");
+    }
+  }
+
+  private connections(): Connection[] {
+    const out: Connection[] = [];
+    for (const r of this.index.users.values()) for (const c of r.conns) out.push(c);
+    return out;
+  }
+
+  /** Every local connection of the channel's members must resync: the channel's past is lost to them. */
+  private resyncChannel(channelId: string): void {
+    const members = this.index.channelUsers.get(channelId);
+    if (!members) return;
+    const conns: Connection[] = [];
+    for (const r of members) for (const c of r.conns) conns.push(c);
+    for (const c of conns) this.troubles.mustResync(c);
   }
 
   /**
@@ -160,18 +266,28 @@ export class Hub implements Fanout, Component {
       this.log.warn({ subject }, "undecodable event dropped");
       return;
     }
-    if (ev.id !== "" && this.recent.seenBefore(ev.id)) {
-      this.o.metrics.duplicateDropped();
-      return;
-    }
     const scope = parseEventSubject(subject);
     // Counted once here, as it arrives: not again when a parked or held event is processed.
     this.o.metrics.eventReceived(scope?.scope ?? "other");
+    if (this.liveDrop && scope?.scope === "channel" && this.liveDrop(scope.id, ev)) return;
+    this.route(ev, subject, true, scope);
+  }
+
+  /**
+   * A live event (or one recovered from the stream after an outage, `live` false): it waits
+   * behind an outage's read-back or a repair of its channel, or is processed now.
+   */
+  private route(ev: Event, subject: string, live: boolean, scope = parseEventSubject(subject)): void {
+    if (live && this.recovery.hold(subject, ev)) return;
     if (this.backfill.hold(subject, ev)) return;
     this.process(ev, subject, scope);
   }
 
-  /** Applies and delivers one event (live, or recovered in stream order by the back-fill). */
+  /**
+   * Applies and delivers one event (live, or recovered by a repair or a read-back). Repeats
+   * are dropped here, not on arrival: an event held for a repair is recorded only once
+   * delivered, so the copy the repair brings and the held copy cannot both be lost.
+   */
   private process(ev: Event, subject: string, scope = parseEventSubject(subject)): void {
     if (scope?.scope === "user") {
       const r = this.index.users.get(scope.id);
@@ -180,10 +296,15 @@ export class Hub implements Fanout, Component {
         return;
       }
     }
-    if (scope?.scope === "channel" && ev.channelSeq > 0n && !this.backfill.accept(scope.id, ev.channelSeq)) return;
+    if (ev.id !== "" && this.recent.has(ev.id)) {
+      this.o.metrics.duplicateDropped();
+      return;
+    }
+    if (scope?.scope === "channel" && ev.channelSeq > 0n && this.backfill.check(scope.id, subject, ev) !== "deliver") return;
+    if (ev.id !== "") this.recent.add(ev.id);
     if (ev.membership) {
       const res = this.index.apply(ev.membership);
-      if (res.newChannelSubject && ev.channelSeq > 0n) this.backfill.start(res.newChannelSubject, ev);
+      if (res.newChannelSubject && ev.channelSeq > 0n) this.backfill.start(res.newChannelSubject, ev.membership.channelId, ev);
     }
     this.deliver(ev, scope);
   }

@@ -1,7 +1,8 @@
 /**
- * The last N event ids seen. Core NATS subscribers receive every publish attempt, so an
+ * The last N event ids delivered. Core NATS subscribers receive every publish attempt, so an
  * outbox re-publish after a crash (which JetStream itself stores once) reaches the gateway
- * twice; this drops the second copy.
+ * twice; and a repair or a back-fill reads again from the stream what may have arrived live.
+ * This drops the second copy.
  */
 export class RecentIds {
   private readonly set = new Set<string>();
@@ -12,14 +13,16 @@ export class RecentIds {
     this.ring = new Array<string | undefined>(capacity);
   }
 
-  /** True if the id was seen before; records it otherwise. */
-  seenBefore(id: string): boolean {
-    if (this.set.has(id)) return true;
+  has(id: string): boolean {
+    return this.set.has(id);
+  }
+
+  /** Records an id (the caller checked has() first). */
+  add(id: string): void {
     const old = this.ring[this.head];
     if (old !== undefined) this.set.delete(old);
     this.ring[this.head] = id;
     this.head = (this.head + 1) % this.capacity;
     this.set.add(id);
-    return false;
   }
 }

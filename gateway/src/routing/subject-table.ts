@@ -35,6 +35,18 @@ export class SubjectTable {
     this.onCount?.(this.subs.size);
   }
 
+  holds(subject: string): boolean {
+    return this.subs.has(subject);
+  }
+
+  /** Replaces every subscription by a new one (the server may have lost them). */
+  resubscribe(): void {
+    for (const [subject, e] of this.subs) {
+      e.sub.unsubscribe();
+      e.sub = this.bus.subscribe(subject, (m) => this.handler(m.subject, m.data));
+    }
+  }
+
   clear(): void {
     for (const e of this.subs.values()) e.sub.unsubscribe();
     this.subs.clear();

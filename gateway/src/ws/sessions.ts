@@ -345,6 +345,11 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     this.forget(conn, CloseCode.QueueOverflow);
   }
 
+  /** Events for the connection were lost beyond repair: its resume finds nothing (new connection_id and hello). */
+  mustResync(conn: Connection): void {
+    this.forget(conn, CloseCode.EventsLost);
+  }
+
   stalledNow(conn: Connection): void {
     if (!this.stalled.has(conn)) this.stalled.set(conn, Date.now());
   }

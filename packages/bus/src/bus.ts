@@ -54,6 +54,12 @@ export interface Bus {
   close(): Promise<void>;
   /** Resolves when the connection is closed for good (error if it closed because of one). */
   closed(): Promise<Error | void>;
+  /**
+   * Calls `listener` on every change of the connection's state (after BusOptions.onStatus):
+   * a subscriber that must catch up on what a disconnection cost it hears of both ends of
+   * the outage. Returns the function that removes the listener.
+   */
+  onStatus(listener: (s: BusStatusEvent) => void): () => void;
 }
 
 const connections = new WeakMap<Bus, NatsConnection>();
@@ -93,22 +99,27 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
     noAsyncTraces: true,
   });
   let connected = true;
+  const listeners = new Set<(s: BusStatusEvent) => void>();
+  const report = (s: BusStatusEvent): void => {
+    o.onStatus?.(s);
+    for (const l of listeners) l(s);
+  };
   void (async () => {
     for await (const s of nc.status()) {
       switch (s.type) {
         case "disconnect":
           connected = false;
-          o.onStatus?.({ state: "disconnected", server: s.server });
+          report({ state: "disconnected", server: s.server });
           break;
         case "reconnecting":
-          o.onStatus?.({ state: "reconnecting" });
+          report({ state: "reconnecting" });
           break;
         case "reconnect":
           connected = true;
-          o.onStatus?.({ state: "connected", server: s.server });
+          report({ state: "connected", server: s.server });
           break;
         case "error":
-          o.onStatus?.({ state: connected ? "connected" : "disconnected", error: s.error });
+          report({ state: connected ? "connected" : "disconnected", error: s.error });
           break;
         default:
           break;
@@ -117,7 +128,7 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
   })();
   const closedP = nc.closed().then((err) => {
     connected = false;
-    o.onStatus?.({ state: "closed", ...(err ? { error: err } : {}) });
+    report({ state: "closed", ...(err ? { error: err } : {}) });
     return err ?? undefined;
   });
 
@@ -154,6 +165,10 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
       if (!nc.isClosed()) await nc.close();
     },
     closed: () => closedP,
+    onStatus(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
   connections.set(bus, nc);
   return bus;

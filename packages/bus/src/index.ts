@@ -4,7 +4,17 @@ export * from "./contracts/index.js";
 export { encodeEvent, decodeEvent } from "./event-codec.js";
 export type { DurablePublishFailure, DurablePublishResult } from "./durable-publish.js";
 export { DurablePublishError, publishDurable } from "./durable-publish.js";
-export type { StreamSpec, StreamMessage, StreamStart, StreamReader } from "./streams.js";
-export { ensureStream, eventStreamSpec, controlStreamSpec, followStream, isStreamNotFound, readStreamRange, streamState } from "./streams.js";
+export type { StreamSpec, StreamMessage, StreamStart, StreamReader, StreamState } from "./streams.js";
+export {
+  ensureStream,
+  eventStreamSpec,
+  controlStreamSpec,
+  deleteStreamMessage,
+  followStream,
+  isStreamNotFound,
+  purgeStream,
+  readStreamRange,
+  streamState,
+} from "./streams.js";
 export type { KvStore, KvEntry, KvWatch, KvBucketOptions } from "./kv.js";
 export { openKv, KvConflictError } from "./kv.js";

@@ -26,6 +26,8 @@ const JsApiCode = {
   StreamNameInUse: 10058,
   /** JSStreamNotFoundErr. */
   StreamNotFound: 10059,
+  /** JSSequenceNotFoundErrF: "sequence N not found" (a message already gone). */
+  SequenceNotFound: 10043,
 } as const;
 
 /** True for a JetStream API error with this err_code. */
@@ -223,12 +225,50 @@ export async function readStreamRange(
   return out;
 }
 
-export async function streamState(bus: Bus, name: string): Promise<{ messages: number; firstSeq: number; lastSeq: number; firstTimeMs: number }> {
+export interface StreamState {
+  readonly messages: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** When the first message still held was stored, Unix ms (0 when none is held). */
+  readonly firstTimeMs: number;
+  /** When the last message was stored, Unix ms (0 when unknown: never, or forgotten by a purge). */
+  readonly lastTimeMs: number;
+  /** When the stream was created, Unix ms: a stream deleted and created again is newer than what was in it. */
+  readonly createdMs: number;
+}
+
+/** A timestamp of the JetStream API; Go's zero time (and anything before 1970) means none. */
+function apiTime(ts: string | undefined): number {
+  const t = ts ? Date.parse(ts) : NaN;
+  return Number.isFinite(t) && t > 0 ? t : 0;
+}
+
+export async function streamState(bus: Bus, name: string): Promise<StreamState> {
   const info = await (await jsm(bus)).streams.info(name);
   return {
     messages: info.state.messages,
     firstSeq: info.state.first_seq,
     lastSeq: info.state.last_seq,
-    firstTimeMs: info.state.first_ts ? Date.parse(info.state.first_ts) : 0,
+    firstTimeMs: info.state.messages > 0 ? apiTime(info.state.first_ts) : 0,
+    lastTimeMs: apiTime(info.state.last_ts),
+    createdMs: apiTime(info.created),
   };
+}
+
+/**
+ * Removes one message from a stream (fault injection: a stand-in for a store that lost an
+ * acknowledged write). Resolves to false when there was no such message.
+ */
+export async function deleteStreamMessage(bus: Bus, name: string, seq: number): Promise<boolean> {
+  try {
+    return await (await jsm(bus)).streams.deleteMessage(name, seq, false);
+  } catch (e: unknown) {
+    if (isJsApiError(e, JsApiCode.SequenceNotFound)) return false;
+    throw e;
+  }
+}
+
+/** Removes every message of a stream, or of one subject of it (fault injection: a store that lost them). */
+export async function purgeStream(bus: Bus, name: string, subject?: string): Promise<number> {
+  return (await (await jsm(bus)).streams.purge(name, subject ? { filter: subject } : undefined)).purged;
 }

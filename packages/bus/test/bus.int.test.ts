@@ -5,6 +5,7 @@ import {
   connectBus,
   controlStreamSpec,
   decodeEvent,
+  deleteStreamMessage,
   encodeEvent,
   ensureStream,
   eventStreamSpec,
@@ -16,11 +17,13 @@ import {
   openKv,
   parseEventSubject,
   publishDurable,
+  purgeStream,
   readStreamRange,
   streamState,
   streams,
   subjects,
   type Bus,
+  type BusStatusEvent,
 } from "../src/index.js";
 
 let nats: NatsServer;
@@ -156,6 +159,54 @@ describe("bus", () => {
       expect((await streamState(bus, streams.control.name)).messages).toBe(0);
     } finally {
       await Promise.all(buses.map((b) => b.close()));
+    }
+  });
+
+  it("tells when a stream was created and what left its head: a deleted message, a purge", async () => {
+    const ch = newId();
+    const before = Date.now();
+    const published: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ev = newEvent({ event: "posted", data: { i }, broadcast: { channelId: ch } });
+      published.push((await publishDurable(bus, subjects.channel(ch), encodeEvent(ev), { msgId: ev.id })).seq);
+    }
+    const st = await streamState(bus, streams.events.name);
+    expect(st.createdMs).toBeGreaterThan(0);
+    expect(st.createdMs).toBeLessThanOrEqual(before);
+    expect(st.lastSeq).toBe(published[2]);
+    expect(st.lastTimeMs).toBeGreaterThanOrEqual(before - 1_000);
+    expect(await deleteStreamMessage(bus, streams.events.name, published[1]!)).toBe(true);
+    expect(await deleteStreamMessage(bus, streams.events.name, published[1]!)).toBe(false);
+    const left = await readStreamRange(bus, { stream: streams.events.name, filterSubjects: [subjects.channel(ch)], start: "all" });
+    expect(left.map((m) => m.seq)).toEqual([published[0], published[2]]);
+    expect(await purgeStream(bus, streams.events.name, subjects.channel(ch))).toBe(2);
+    expect(await purgeStream(bus, streams.events.name)).toBeGreaterThanOrEqual(0);
+    const empty = await streamState(bus, streams.events.name);
+    expect(empty.messages).toBe(0);
+    expect(empty.firstTimeMs).toBe(0);
+    expect(empty.firstSeq).toBe(empty.lastSeq + 1);
+    // The gateway's retention check relies on this: an emptied stream still tells when it last stored.
+    expect(empty.lastTimeMs).toBe(st.lastTimeMs);
+  });
+
+  it("tells every status listener of a disconnection and of the reconnect", async () => {
+    const own = await startNatsServer();
+    const b = await connectBus({ servers: own.url, name: "bus-status-test" });
+    const heard: BusStatusEvent["state"][] = [];
+    const off = b.onStatus((s) => heard.push(s.state));
+    try {
+      await own.kill();
+      await waitFor(() => heard.includes("disconnected") && !b.connected, { what: "disconnection heard" });
+      await own.restart();
+      await waitFor(() => heard.at(-1) === "connected" && b.connected, { timeoutMs: 15_000, what: "reconnect heard" });
+      off();
+      const n = heard.length;
+      await own.kill();
+      await waitFor(() => !b.connected, { what: "second disconnection" });
+      expect(heard).toHaveLength(n);
+    } finally {
+      await b.close();
+      await own.stop();
     }
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeEvent, encodeEvent } from "@switchboard/bus";
 import { newEvent } from "@switchboard/model";
-import { withChannelSeq } from "./outbox-relay.js";
+import { withChannelSeq } from "./channel-seq-append.js";
 
 describe("channel_seq appended by the relay", () => {
   it("overrides the envelope's channel_seq, for small and large values", () => {

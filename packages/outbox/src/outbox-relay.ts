@@ -1,6 +1,7 @@
 /**
  * The outbox relay: publishes committed outbox rows to JetStream with Nats-Msg-Id = event id
- * and deletes a row only after the stream acknowledged it.
+ * and deletes a row (or moves it to the event log, event-log.ts) only after the stream
+ * acknowledged it.
  *
  * - One relay per database is active (a session advisory lock); replicas stand by and take
  *   over when the leader's session ends, so no row is skipped and per-partition order holds.
@@ -38,6 +39,8 @@ import type { Db, Queryable } from "@switchboard/db";
 import { noFailpoints, type Component, type Failpoints } from "@switchboard/lifecycle";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
+import { withChannelSeq } from "./channel-seq-append.js";
+import { MOVE_TO_EVENT_LOG_SQL, pruneEventLog } from "./event-log.js";
 import { notifyChannel } from "./outbox-table.js";
 
 export interface OutboxRelayOptions {
@@ -61,6 +64,12 @@ export interface OutboxRelayOptions {
   readonly coalesceMs?: number;
   /** LISTEN for writeOutbox's NOTIFY (default true); off for a service whose writers wake the relay otherwise (see "Waking up" above). */
   readonly listen?: boolean;
+  /**
+   * Keep acknowledged rows in the event log (event-log.ts, outboxEventLogMigration) this long
+   * instead of deleting them: the source an edge repairs from when the stream lost an event.
+   * Unset: rows are deleted once acknowledged.
+   */
+  readonly eventLogRetentionMs?: number;
   readonly failpoints?: Failpoints;
 }
 
@@ -83,23 +92,8 @@ interface Row {
   channel_seq: number | null;
 }
 
-/** Envelope field 9 (channel_seq), varint wire type: tag byte 9 << 3 | 0. */
-const CHANNEL_SEQ_TAG = 0x48;
-
-/** The payload with channel_seq appended as a later occurrence of field 9 (it overrides). */
-export function withChannelSeq(payload: Uint8Array, seq: number): Uint8Array {
-  // A varint in plain numbers (seq stays below 2^53): 7 bits a byte, low bits first.
-  let size = 1;
-  for (let v = seq; v >= 0x80; v = Math.floor(v / 0x80)) size++;
-  const out = new Uint8Array(payload.length + 1 + size);
-  out.set(payload, 0);
-  let at = payload.length;
-  out[at++] = CHANNEL_SEQ_TAG;
-  let v = seq;
-  for (; v >= 0x80; v = Math.floor(v / 0x80)) out[at++] = (v % 0x80) | 0x80;
-  out[at] = v;
-  return out;
-}
+const PRUNE_INTERVAL_MS = 60_000;
+const PRUNE_BATCH = 5_000;
 
 export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
   const batchSize = o.batchSize ?? 500;
@@ -196,14 +190,25 @@ export function createOutboxRelay(o: OutboxRelayOptions): OutboxRelay {
     );
     if (acked.length > 0) {
       fp.hit("outbox.after_ack_before_delete");
-      await q.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [acked]);
+      if (o.eventLogRetentionMs === undefined) await q.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [acked]);
+      else await q.query(MOVE_TO_EVENT_LOG_SQL, [acked, Date.now()]);
     }
     return { read: rows.length, acked: acked.length };
+  }
+
+  /** Prunes the event log about once a minute (the leader only), a bounded batch at a time. */
+  let prunedAt = 0;
+  async function prune(q: Queryable): Promise<void> {
+    if (o.eventLogRetentionMs === undefined || Date.now() - prunedAt < PRUNE_INTERVAL_MS) return;
+    prunedAt = Date.now();
+    const before = Date.now() - o.eventLogRetentionMs;
+    while (running && (await pruneEventLog(q, before, PRUNE_BATCH)) === PRUNE_BATCH);
   }
 
   async function lead(session: Queryable): Promise<void> {
     let failures = 0;
     while (running) {
+      await prune(session);
       const { read, acked } = await pass(session);
       if (read === 0) {
         failures = 0;

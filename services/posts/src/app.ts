@@ -21,6 +21,7 @@ import {
   type Runtime,
   type AppDeps,
 } from "@switchboard/runtime";
+import { createChannelEvents } from "./channels/channel-events.js";
 import { createChannelService } from "./channels/channel-service.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
 import { createMembershipService } from "./channels/membership-service.js";
@@ -61,6 +62,7 @@ function buildServices(d: Deps) {
     channels: createChannelService(d),
     members: createMembershipService(d),
     direct: createDirectChannelService(d),
+    channelEvents: createChannelEvents(d),
     creator: createPostCreator(d),
     editor: createPostEditor(d),
     reader: createPostReader(d),
@@ -91,6 +93,7 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
           failpoints: rt.failpoints,
           pollIntervalMs: config.relayPollMs,
           listen: false,
+          eventLogRetentionMs: config.eventLogRetentionMs,
         }),
       );
       const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));

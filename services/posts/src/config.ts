@@ -56,6 +56,12 @@ export const postsSchema = {
     default: 15 * MINUTE,
     min: MINUTE,
   }),
+  eventLogRetentionMs: duration({
+    env: "SB_POSTS_EVENT_LOG_RETENTION_MS",
+    description: `how long published events stay in the database's event log, the copy edges repair from when the ${streams.events.name} stream lost one (longer than the stream's retention)`,
+    default: 60 * MINUTE,
+    min: MINUTE,
+  }),
   eventStorage: oneOf({
     env: "SB_POSTS_EVENT_STORAGE",
     description: `${streams.events.name} stream storage`,

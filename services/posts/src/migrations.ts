@@ -1,5 +1,5 @@
 import type { Migration } from "@switchboard/db";
-import { outboxChannelSeqMigration, outboxMigration } from "@switchboard/outbox";
+import { outboxChannelSeqMigration, outboxEventLogMigration, outboxMigration } from "@switchboard/outbox";
 
 export const SCHEMA = "posts";
 
@@ -124,4 +124,5 @@ export const migrations: readonly Migration[] = [
   },
   outboxMigration("0002_outbox"),
   outboxChannelSeqMigration("0003_outbox_channel_seq"),
+  outboxEventLogMigration("0004_outbox_event_log"),
 ];

@@ -29,6 +29,7 @@ describe("cross-process contracts", () => {
     expect(subjects.outboxWake("posts")).toBe("sb.ctl.outbox.posts");
     expect(subjects.resumeClaim(ID)).toBe(`sb.ctl.resume.${ID}`);
     expect(subjects.allResumeClaims).toBe("sb.ctl.resume.*");
+    expect(subjects.gatewayCanary(ID)).toBe(`sb.ctl.canary.${ID}`);
     expect(kvBuckets.presence.name).toBe("sb_presence");
     expect(natsHeaders.msgId).toBe("Nats-Msg-Id");
     expect(EventName.SessionRevoked).toBe("sb_session_revoked");
@@ -46,6 +47,8 @@ describe("cross-process contracts", () => {
     // Resume claims are request/reply between live gateways: never stored.
     for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.resumeClaim(ID), f))).toBe(false);
     expect(subjectContracts.resumeClaim.stream).toBeNull();
+    for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.gatewayCanary(ID), f))).toBe(false);
+    expect(subjectContracts.gatewayCanary.stream).toBeNull();
     expect(subjectContracts.sessionRevoked.stream).toBe("control");
   });
 
@@ -71,6 +74,7 @@ describe("cross-process contracts", () => {
       CloseCode.ProtocolViolation,
       CloseCode.BadResumeParameters,
       CloseCode.QueueOverflow,
+      CloseCode.EventsLost,
     ]) {
       expect(c >= 4500 && c < 5000).toBe(true);
     }

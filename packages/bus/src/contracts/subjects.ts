@@ -49,6 +49,11 @@ export const subjects = {
   allResumeClaims: `${PREFIX_CTL}.resume.*`,
   /** A claim for one connection's buffered events (request/reply, see resumeProtocol). */
   resumeClaim: (connectionId: string) => `${PREFIX_CTL}.resume.${id("connection", connectionId)}`,
+  /**
+   * A gateway's canary: it publishes here every second and expects to hear itself, which
+   * tells a connection that is up but delivers nothing (one subject per gateway instance).
+   */
+  gatewayCanary: (instanceId: string) => `${PREFIX_CTL}.canary.${id("gateway instance", instanceId)}`,
 
   /** The benchmark's floor: ready-made WebSocket frames for a bare uWebSockets.js server (bench only). */
   benchRawFrames: `${subjectRoots.bench}.raw`,
@@ -80,6 +85,7 @@ export const subjectContracts = {
     stream: null,
     reply: protobuf(ResumeHandoverSchema),
   },
+  gatewayCanary: { pattern: `${PREFIX_CTL}.canary.<gateway instance id>`, payload: bytes("the probe's number, decimal ASCII"), stream: null },
   benchRawFrames: { pattern: subjects.benchRawFrames, payload: bytes("one Mattermost WebSocket frame, JSON text"), stream: null },
 } as const satisfies Record<string, SubjectContract<unknown>>;
 

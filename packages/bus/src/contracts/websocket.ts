@@ -21,6 +21,8 @@ export const CloseCode = {
   BadResumeParameters: 4503,
   /** The connection's queue overflowed while it was away: its state is gone, resync. */
   QueueOverflow: 4504,
+  /** Events for the connection were lost beyond repair (a gap past the event stream's retention, or a hole no source could fill): its state is gone, resync. */
+  EventsLost: 4505,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -34,4 +36,5 @@ export const CloseReason: Record<number, string> = {
   [CloseCode.ProtocolViolation]: "invalid frame",
   [CloseCode.BadResumeParameters]: "invalid connection_id or sequence_number",
   [CloseCode.QueueOverflow]: "queue overflow",
+  [CloseCode.EventsLost]: "events lost, resync",
 };

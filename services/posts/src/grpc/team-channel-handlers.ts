@@ -1,6 +1,7 @@
 import type { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
 import type { CallContext, ImplOf } from "@switchboard/rpc";
 import type { SessionAuth } from "@switchboard/auth";
+import type { ChannelEvents } from "../channels/channel-events.js";
 import type { ChannelService } from "../channels/channel-service.js";
 import { channelMemberToProto, channelToProto } from "../channels/channel-store.js";
 import type { DirectChannelService } from "../channels/direct-channels.js";
@@ -21,6 +22,7 @@ export interface TeamChannelServices {
   readonly channels: ChannelService;
   readonly members: MembershipService;
   readonly direct: DirectChannelService;
+  readonly channelEvents: ChannelEvents;
 }
 
 /** gRPC <-> domain for teams and channels. */
@@ -104,6 +106,14 @@ export function teamChannelHandlers(
     // Internal (presence): allowed without a token; with one, for the caller's own partners.
     async listDirectPartners(req, ctx) {
       return { userIds: await s.channels.listDirectPartners(await auth.optionalActor(ctx), req.userId) };
+    },
+    // Internal (edges repairing a gap): allowed without a token; with one, for a channel member.
+    async getChannelEvents(req, ctx) {
+      return { events: await s.channelEvents.getChannelEvents(await auth.optionalActor(ctx), req.channelId, req.afterSeq, req.upToSeq) };
+    },
+    // Internal (edges checking their channels after an outage): allowed without a token; with one, for the caller's channels.
+    async getChannelHeads(req, ctx) {
+      return { heads: await s.channelEvents.getChannelHeads(await auth.optionalActor(ctx), req.channelIds) };
     },
   };
 }
