@@ -12,14 +12,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectBus, decodeEvent, deleteStreamMessage, purgeStream, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
-import { spawnDeployable, startStack, waitFor, type ChildHandle, type Stack } from "@switchboard/testkit";
+import { spawnDeployable, startFaultProxy, startStack, waitFor, type ChildHandle, type FaultProxy, type Stack } from "@switchboard/testkit";
 import { connect, newUser, postOf, seqs, type Recorder, type TestUser } from "./support.js";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 let stack: Stack;
 let url: string;
 /** A second gateway whose connection to NATS goes through a proxy the tests cut. */
-let proxy: TcpProxy;
+let proxy: FaultProxy;
 let cutOff: ChildHandle;
 let cutUrl: string;
 let bus: Bus;
@@ -38,7 +37,7 @@ beforeAll(async () => {
   teamId = (await alice.client.createTeam({ name: `out${Date.now()}`, display_name: "Outage", type: "O" } as never)).id;
   await alice.client.addToTeam(teamId, bob.id);
   await alice.client.addToTeam(teamId, carol.id);
-  proxy = await startTcpProxy(stack.nats.port);
+  proxy = await startFaultProxy({ target: `127.0.0.1:${String(stack.nats.port)}` });
   cutOff = await spawnDeployable("gateway", {
     SB_NATS_URL: `nats://127.0.0.1:${String(proxy.port)}`,
     DATABASE_URL: stack.db.url,
@@ -57,7 +56,7 @@ afterAll(async () => {
   for (const r of open) r.close();
   await bus?.close();
   await cutOff?.stop();
-  await proxy?.close();
+  await proxy?.stop();
   await stack?.stop();
 });
 
@@ -165,7 +164,7 @@ describe("nats-server killed and restarted", () => {
       await waitFor(() => flow.ids.length >= 10, { what: "posts flowing" });
       killedAtMs = Date.now();
       await stack.nats.kill();
-      proxy.cut();
+      proxy.reset();
       await waitFor(() => ready.sawNotReady && cutReady.sawNotReady, { timeoutMs: 10_000, what: "gateways not ready while NATS is down" });
       const killedAt = flow.ids.length;
       restartedAt = Date.now();
@@ -240,7 +239,7 @@ describe("an outage that lost a channel's last change from the stream too", () =
     try {
       await post("before");
       await b.next((e) => e.event === "posted" && postOf(e).id === ids[0]);
-      proxy.cut();
+      proxy.reset();
       await waitFor(() => ready.sawNotReady, { timeoutMs: 10_000, what: "cut-off gateway not ready" });
       await post("missed 1");
       await post("missed 2, the last");
@@ -271,7 +270,7 @@ describe("an outage past the stream's retention", () => {
     try {
       await post("before");
       for (const r of [a, b, c]) await r.next((e) => e.event === "posted" && postOf(e).id === ids[0]);
-      proxy.cut();
+      proxy.reset();
       await waitFor(() => ready.sawNotReady, { timeoutMs: 10_000, what: "cut-off gateway not ready" });
       await post("lost 1");
       await waitFor(() => inChannel(c).length === 2, { what: "the other gateway's client got the post" });
