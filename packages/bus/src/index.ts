@@ -7,4 +7,4 @@ export { DurablePublishError, publishDurable } from "./durable-publish.js";
 export type { StreamSpec, StreamMessage, StreamStart, StreamReader } from "./streams.js";
 export { ensureStream, eventStreamSpec, controlStreamSpec, followStream, isStreamNotFound, readStreamRange, streamState } from "./streams.js";
 export type { KvStore, KvEntry, KvWatch, KvBucketOptions } from "./kv.js";
-export { openKv, KvConflictError } from "./kv.js";
+export { openKv, kvBucketState, KvConflictError } from "./kv.js";

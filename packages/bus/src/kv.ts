@@ -59,6 +59,12 @@ function isConflict(e: unknown): boolean {
   return isJsApiError(e, JetStreamApiCodes.StreamWrongLastSequence) || isJsApiError(e, JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
+/** How a bucket is replicated (it must exist). */
+export async function kvBucketState(bus: Bus, bucket: string): Promise<{ replicas: number; values: number }> {
+  const status = await (await new Kvm(natsConnectionOf(bus)).open(bucket)).status();
+  return { replicas: status.replicas, values: status.values };
+}
+
 export async function openKv(bus: Bus, o: KvBucketOptions): Promise<KvStore> {
   const kvm = new Kvm(natsConnectionOf(bus));
   const kv: KV = await kvm.create(o.bucket, {

@@ -112,7 +112,10 @@ export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?:
     ...(spec.maxBytes ? { max_bytes: spec.maxBytes } : {}),
   };
   try {
-    await m.streams.info(spec.name);
+    const current = (await m.streams.info(spec.name)).config;
+    // Nothing to change: no update. On a NATS cluster (2.9) an update that races the stream's
+    // creation by another replica leaves both requests unanswered.
+    if (o.createOnly || sameStreamConfig(current, cfg)) return false;
   } catch (e: unknown) {
     if (!isStreamNotFound(e)) throw e;
     try {
@@ -125,6 +128,21 @@ export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?:
   }
   if (!o.createOnly) await m.streams.update(spec.name, cfg);
   return false;
+}
+
+/** The settings ensureStream sets are the stream's already. */
+function sameStreamConfig(current: StreamConfig, want: Partial<StreamConfig>): boolean {
+  const sameSubjects = [...(current.subjects ?? [])].sort().join(" ") === [...(want.subjects ?? [])].sort().join(" ");
+  return (
+    sameSubjects &&
+    current.retention === want.retention &&
+    current.discard === want.discard &&
+    current.storage === want.storage &&
+    current.max_age === want.max_age &&
+    current.duplicate_window === want.duplicate_window &&
+    current.num_replicas === want.num_replicas &&
+    (current.max_bytes ?? -1) === (want.max_bytes ?? -1)
+  );
 }
 
 export interface StreamMessage {
@@ -223,9 +241,15 @@ export async function readStreamRange(
   return out;
 }
 
-export async function streamState(bus: Bus, name: string): Promise<{ messages: number; firstSeq: number; lastSeq: number; firstTimeMs: number }> {
+export async function streamState(
+  bus: Bus,
+  name: string,
+): Promise<{ messages: number; firstSeq: number; lastSeq: number; firstTimeMs: number; replicas: number; currentReplicas: number }> {
   const info = await (await jsm(bus)).streams.info(name);
   return {
+    replicas: info.config.num_replicas,
+    // The leader and the followers that are caught up (all of them on a healthy cluster).
+    currentReplicas: info.cluster ? 1 + (info.cluster.replicas ?? []).filter((r) => r.current && !r.offline).length : 1,
     messages: info.state.messages,
     firstSeq: info.state.first_seq,
     lastSeq: info.state.last_seq,

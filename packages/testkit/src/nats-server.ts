@@ -8,8 +8,10 @@ import { waitFor } from "./wait.js";
 
 export interface NatsServerOptions {
   readonly jetstream?: boolean;
-  /** Keep the store directory across restart() (default true). */
+  /** Extra command-line arguments (a config file with -c, say). */
   readonly args?: readonly string[];
+  /** The client port (default: a free one), for servers whose peers must know it in advance. */
+  readonly port?: number;
 }
 
 export interface NatsServer {
@@ -49,7 +51,7 @@ function portOpen(port: number): Promise<boolean> {
 /** A real nats-server on a free loopback port, JetStream on a temporary store. */
 export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = natsBinary();
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), "sb-nats-"));
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();

@@ -1,0 +1,94 @@
+/**
+ * A NATS cluster of real nats-servers on loopback: every node routes to every other, and
+ * JetStream is clustered (it needs a server_name, a cluster name and a store of its own per
+ * node), so streams and KV buckets can be replicated. Each node is a startNatsServer() with a
+ * config file; they can be killed, stopped and restarted one by one.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNatsServer, type NatsServer } from "../nats-server.js";
+import { freePort } from "../ports.js";
+import { waitFor } from "../wait.js";
+
+export interface NatsCluster {
+  readonly nodes: readonly NatsServer[];
+  /** Every node's client URL, comma-separated (SB_NATS_URL). */
+  readonly url: string;
+  /** Each node's monitoring port (/healthz, /jsz). */
+  readonly monitorPorts: readonly number[];
+  /** Resolves once every running node reports JetStream healthy (a meta leader, current). */
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** True when the node's /healthz answers ok: JetStream enabled and caught up with the cluster. */
+export async function natsNodeHealthy(monitorPort: number): Promise<boolean> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${monitorPort}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startNatsCluster(o: { nodes: number; name?: string }): Promise<NatsCluster> {
+  const name = o.name ?? "switchboard";
+  const dir = mkdtempSync(join(tmpdir(), "sb-nats-cluster-"));
+  const ports = await Promise.all(
+    Array.from({ length: o.nodes }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })),
+  );
+  const started: NatsServer[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(started.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const launched = await Promise.allSettled(
+      ports.map((p, i) => {
+        const routes = ports.filter((_, j) => j !== i).map((q) => `nats-route://127.0.0.1:${q.route}`);
+        const file = join(dir, `node-${i}.conf`);
+        writeFileSync(
+          file,
+          [
+            `server_name: ${name}-${i}`,
+            `http: "127.0.0.1:${p.monitor}"`,
+            `cluster {`,
+            `  name: ${name}`,
+            `  listen: "127.0.0.1:${p.route}"`,
+            `  routes: [${routes.map((r) => `"${r}"`).join(", ")}]`,
+            `}`,
+            "",
+          ].join("\n"),
+        );
+        return startNatsServer({ port: p.client, args: ["-c", file] });
+      }),
+    );
+    for (const r of launched) if (r.status === "fulfilled") started.push(r.value);
+    for (const r of launched) if (r.status === "rejected") throw r.reason;
+  } catch (e: unknown) {
+    await stopAll();
+    throw e;
+  }
+  const monitorPorts = ports.map((p) => p.monitor);
+  const cluster: NatsCluster = {
+    nodes: started,
+    url: started.map((n) => n.url).join(","),
+    monitorPorts,
+    async waitHealthy(timeoutMs = 30_000) {
+      await waitFor(async () => (await Promise.all(monitorPorts.map(natsNodeHealthy))).every(Boolean), {
+        timeoutMs,
+        intervalMs: 100,
+        what: "every NATS node to report JetStream healthy",
+      });
+    },
+    stop: stopAll,
+  };
+  try {
+    await cluster.waitHealthy();
+  } catch (e: unknown) {
+    await stopAll();
+    throw e;
+  }
+  return cluster;
+}
