@@ -10,6 +10,7 @@ import { clientConfig, versionId } from "./client-config.js";
 import type { GatewayConfig } from "./config.js";
 import { ConnectionTable } from "./connections/connection-table.js";
 import { CloseCode } from "./errors.js";
+import { clientIpPolicy } from "./http/client-ip.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { PresenceReporter } from "./presence/presence-reporter.js";
 import { createRestAuth } from "./rest/rest-auth.js";
@@ -38,6 +39,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
   const { lifecycle, log } = rt;
   const metrics = createGatewayMetrics(rt.metrics);
   const version = versionId(config.serverVersion);
+  const ipPolicy = clientIpPolicy({ headers: config.trustedProxyIpHeader, trustedProxies: config.trustedProxies });
   return assembleApp(
     rt,
     async () => {
@@ -95,6 +97,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         idleTimeoutS: config.idleTimeoutS,
         maxBufferedBytes: config.maxBufferedBytes,
         accepting: () => listener.accepting,
+        clientIp: ipPolicy,
       });
       const staticClientConfig = clientConfig(config);
       const rest = restRoutes({
@@ -105,7 +108,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         healthy: () => rt.readiness.snapshot().ready,
         clientConfig: () => staticClientConfig,
       });
-      registerRoutes(app, rest, { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version });
+      registerRoutes(app, rest, { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version, clientIp: ipPolicy });
 
       await lifecycle.start(reporter);
       await lifecycle.start(sessions);
