@@ -244,9 +244,11 @@ export async function readStreamRange(
 export async function streamState(
   bus: Bus,
   name: string,
-): Promise<{ messages: number; firstSeq: number; lastSeq: number; firstTimeMs: number; replicas: number; currentReplicas: number }> {
+): Promise<{ messages: number; firstSeq: number; lastSeq: number; firstTimeMs: number; replicas: number; currentReplicas: number; leader: string }> {
   const info = await (await jsm(bus)).streams.info(name);
   return {
+    /** The server_name of the node leading it ("" on a single server). */
+    leader: info.cluster?.leader ?? "",
     replicas: info.config.num_replicas,
     // The leader and the followers that are caught up (all of them on a healthy cluster).
     currentReplicas: info.cluster ? 1 + (info.cluster.replicas ?? []).filter((r) => r.current && !r.offline).length : 1,

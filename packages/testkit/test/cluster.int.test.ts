@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { connectBus, kvBucketState, kvBuckets, streams, streamState, type Bus } from "@switchboard/bus";
 import { newClient4, newWebSocketClient, startCluster, waitFor, type Client4, type Cluster, type WebSocketClient } from "../src/index.js";
 
@@ -16,6 +17,9 @@ interface Received {
   event?: string;
   data?: Record<string, unknown>;
 }
+
+let alice: { id: string; client: Client4; token: string };
+let channelId = "";
 
 async function login(url: string, prefix: string): Promise<{ id: string; client: Client4; token: string }> {
   const username = `${prefix}${randomBytes(4).toString("hex")}`;
@@ -40,7 +44,8 @@ const postIdOf = (e: Received): string => (JSON.parse(String(e.data?.post)) as {
 
 beforeAll(async () => {
   const started = Date.now();
-  cluster = await startCluster({ size: "test" });
+  // Debug logs: each gateway logs the client IP of every WebSocket it accepts.
+  cluster = await startCluster({ size: "test", gatewayEnv: { SB_GATEWAY_LOG_LEVEL: "debug" } });
   console.info(`test-size cluster started in ${Date.now() - started} ms`);
   bus = await connectBus({ servers: cluster.nats.url, name: "cluster-test" });
 }, 120_000);
@@ -69,11 +74,117 @@ describe("a test-size cluster", () => {
   });
 
   it("serves a stock client through HAProxy: login, then a post arrives over the WebSocket", async () => {
-    const alice = await login(cluster.url, "alice");
+    alice = await login(cluster.url, "alice");
     const team = await alice.client.createTeam({ name: `team${randomBytes(4).toString("hex")}`, display_name: "T", type: "O" } as never);
     const ch = await alice.client.createChannel({ team_id: team.id, name: `c${randomBytes(4).toString("hex")}`, display_name: "C", type: "O" } as never);
+    channelId = ch.id;
     const { events } = await listen(alice.token);
     const post = await alice.client.createPost({ channel_id: ch.id, message: "through the ingress" });
     await waitFor(() => events.some((e) => e.event === "posted" && postIdOf(e) === post.id), { timeoutMs: 15_000, what: "the post over the WebSocket" });
+  });
+  it("passes the client's address to the gateways, and drops an X-Forwarded-For the client forged", async () => {
+    const logs = () => cluster.gateways.list.flatMap((g) => g.process.logs);
+    const before = new Set(logs());
+    // 127.0.0.3 is loopback too: a client HAProxy sees at an address of its own.
+    const ws = new WebSocket(`${cluster.url.replace(/^http/, "ws")}/api/v4/websocket`, {
+      localAddress: "127.0.0.3",
+      headers: { "X-Forwarded-For": "203.0.113.7" },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once("open", () => resolve());
+        ws.once("error", reject);
+      });
+      const line = await waitFor(() => logs().find((l) => !before.has(l) && l.msg === "websocket connected"), {
+        timeoutMs: 10_000,
+        what: "a gateway's connect log line",
+      });
+      expect(line.client_ip).toBe("127.0.0.3");
+    } finally {
+      ws.close();
+    }
+  });
+});
+
+describe("HAProxy in front of the gateways", () => {
+  const slotOf = async (slot: number) => (await cluster.haproxy.slots()).find((s) => s.slot === slot)!;
+
+  it("takes a gateway whose /readyz stops answering out of the pool, and new sockets go to the others", async () => {
+    const [paused, ...others] = cluster.gateways.list;
+    expect(others.length).toBeGreaterThan(0);
+    paused!.process.signal("SIGSTOP");
+    try {
+      await cluster.haproxy.waitSlot(paused!.slot, "DOWN", 10_000);
+      const sessionsBefore = (await slotOf(paused!.slot)).total;
+      // Each gets its hello: a paused gateway could not have sent it.
+      for (let i = 0; i < 3; i++) await listen(alice.token);
+      expect((await slotOf(paused!.slot)).total).toBe(sessionsBefore);
+    } finally {
+      paused!.process.signal("SIGCONT");
+    }
+    await cluster.haproxy.waitSlot(paused!.slot, "UP", 10_000);
+  });
+
+  it("adds a gateway through the runtime API, and the next socket goes to it (leastconn)", async () => {
+    // Every gateway in the pool holds a socket, so the new one, with none, is the least loaded.
+    for (let i = 0; i < 10 && (await cluster.haproxy.slots()).some((s) => s.status.startsWith("UP") && s.sessions === 0); i++) await listen(alice.token);
+    const added = await cluster.gateways.add();
+    expect((await slotOf(added.slot)).status).toMatch(/^UP/);
+    expect(cluster.gateways.list).toContain(added);
+    await listen(alice.token);
+    await waitFor(async () => (await slotOf(added.slot)).sessions === 1, { timeoutMs: 5_000, what: "the new gateway to hold the new socket" });
+  });
+
+  it("removes a gateway: its slot goes into maintenance and the cluster keeps serving", async () => {
+    const n = cluster.gateways.list.length;
+    const gone = cluster.gateways.list[n - 1]!;
+    await cluster.gateways.remove(n - 1);
+    expect(cluster.gateways.list).toHaveLength(n - 1);
+    expect(await gone.process.exited).toBeDefined();
+    expect((await slotOf(gone.slot)).status).toMatch(/^MAINT/);
+    await listen(alice.token);
+  });
+});
+
+describe("NATS node failure", () => {
+  it("keeps serving with the event stream's leader node killed: a post still arrives", async () => {
+    const { events } = await listen(alice.token);
+    // The node that matters most: the one leading the event stream.
+    const { leader, lastSeq } = await streamState(bus, streams.events.name);
+    const node = cluster.nats.nodes[cluster.nats.names.indexOf(leader)]!;
+    expect(node).toBeDefined();
+    const processes = [
+      ...Object.values(cluster.services)
+        .flat()
+        .map((r) => r.process),
+      ...cluster.gateways.list.map((g) => g.process),
+    ];
+    const marks = processes.map((p) => p.logs.length);
+    await node.kill();
+    try {
+      // Whoever was on the killed node is back on another one before the post is written.
+      await waitFor(
+        () =>
+          processes.every((p, i) => {
+            const since = p.logs.slice(marks[i]);
+            const lost = since.findIndex((l) => l.msg === "nats disconnected");
+            return lost < 0 || since.slice(lost).some((l) => l.msg === "nats reconnected");
+          }),
+        { timeoutMs: 20_000, what: "every process on a live NATS node" },
+      );
+      const post = await waitFor(() => alice.client.createPost({ channel_id: channelId, message: "one node down" }), {
+        timeoutMs: 20_000,
+        what: "a post accepted",
+      });
+      await waitFor(() => events.some((e) => e.event === "posted" && postIdOf(e) === post.id), { timeoutMs: 20_000, what: "the post over the WebSocket" });
+      // And the stream stored it, under a new leader: what resumes and back-fills read.
+      await waitFor(async () => (await streamState(bus, streams.events.name)).lastSeq > lastSeq, {
+        timeoutMs: 20_000,
+        what: "the event stream to store the post",
+      });
+    } finally {
+      await node.restart();
+      await cluster.nats.waitHealthy();
+    }
   });
 });

@@ -13,11 +13,13 @@ import { waitFor } from "../wait.js";
 
 export interface NatsCluster {
   readonly nodes: readonly NatsServer[];
+  /** Each node's server_name (as JetStream names a stream's leader). */
+  readonly names: readonly string[];
   /** Every node's client URL, comma-separated (SB_NATS_URL). */
   readonly url: string;
   /** Each node's monitoring port (/healthz, /jsz). */
   readonly monitorPorts: readonly number[];
-  /** Resolves once every running node reports JetStream healthy (a meta leader, current). */
+  /** Resolves once every node reports JetStream healthy (a meta leader, caught up). */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startNatsCluster(o: { nodes: number; name?: string }): Pro
   const ports = await Promise.all(
     Array.from({ length: o.nodes }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })),
   );
+  const names = ports.map((_, i) => `${name}-${i}`);
   const started: NatsServer[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map((n) => n.stop()));
@@ -51,7 +54,7 @@ export async function startNatsCluster(o: { nodes: number; name?: string }): Pro
         writeFileSync(
           file,
           [
-            `server_name: ${name}-${i}`,
+            `server_name: ${names[i]}`,
             `http: "127.0.0.1:${p.monitor}"`,
             `cluster {`,
             `  name: ${name}`,
@@ -73,6 +76,7 @@ export async function startNatsCluster(o: { nodes: number; name?: string }): Pro
   const monitorPorts = ports.map((p) => p.monitor);
   const cluster: NatsCluster = {
     nodes: started,
+    names,
     url: started.map((n) => n.url).join(","),
     monitorPorts,
     async waitHealthy(timeoutMs = 30_000) {
