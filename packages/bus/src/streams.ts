@@ -16,7 +16,7 @@ import {
   type JsMsg,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
+import { nanos, TimeoutError } from "@nats-io/transport-node";
 import { natsConnectionOf, type Bus } from "./bus.js";
 import { streams } from "./contracts/index.js";
 
@@ -99,6 +99,20 @@ function js(bus: Bus): JetStreamClient {
  * to true when this call created it.
  */
 export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?: boolean } = {}): Promise<boolean> {
+  // On a NATS cluster a request racing another replica's create of the same stream can go
+  // unanswered; by the next attempt the stream exists.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureStreamOnce(bus, spec, o);
+    } catch (e: unknown) {
+      if (!(e instanceof TimeoutError) || attempt >= ENSURE_ATTEMPTS) throw e;
+    }
+  }
+}
+
+const ENSURE_ATTEMPTS = 3;
+
+async function ensureStreamOnce(bus: Bus, spec: StreamSpec, o: { createOnly?: boolean }): Promise<boolean> {
   const m = await jsm(bus);
   const cfg: Partial<StreamConfig> & { name: string } = {
     name: spec.name,

@@ -1,4 +1,4 @@
-export { freePort } from "./ports.js";
+export { freePort, freePorts } from "./ports.js";
 export { waitFor, sleep, type WaitOptions } from "./wait.js";
 export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { sharedNatsServer } from "./shared-nats.js";

@@ -7,8 +7,9 @@
  */
 import { createTestDatabase } from "../postgres.js";
 import { spawnDeployable, type DeployableName } from "../deployables.js";
-import { freePort } from "../ports.js";
+import { freePorts } from "../ports.js";
 import type { ChildHandle } from "../process.js";
+import { waitFor } from "../wait.js";
 import { startHaproxy, type Haproxy, type ServiceFrontend } from "./haproxy.js";
 import { startNatsCluster, type NatsCluster } from "./nats-cluster.js";
 import { startPostgresServer, type PostgresServer } from "./postgres-server.js";
@@ -116,12 +117,12 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     stops.push(() => nats.stop());
 
     // Every port HAProxy's configuration names, chosen before anything starts.
-    const ingressPort = t.ingress.port || (await freePort());
-    const frontends: Record<ServiceName, ServiceFrontend> = {} as Record<ServiceName, ServiceFrontend>;
+    const free = await freePorts(1 + SERVICES.reduce((n, s) => n + 1 + 2 * t.services[s], 0));
+    const ingressPort = t.ingress.port || free.pop()!;
+    const frontends = {} as Record<ServiceName, ServiceFrontend>;
     for (const s of SERVICES) {
-      const replicas: { grpcPort: number; opsPort: number }[] = [];
-      for (let i = 0; i < t.services[s]; i++) replicas.push({ grpcPort: await freePort(), opsPort: await freePort() });
-      frontends[s] = { name: s, port: await freePort(), replicas };
+      const replicas = Array.from({ length: t.services[s] }, () => ({ grpcPort: free.pop()!, opsPort: free.pop()! }));
+      frontends[s] = { name: s, port: free.pop()!, replicas };
     }
     const haproxy = await startHaproxy({
       topology: t,
@@ -185,6 +186,12 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       const started = await Promise.allSettled(frontends[s].replicas.map((_, i) => startReplica(s, i)));
       for (const r of started) if (r.status === "fulfilled") replicas[s].push(r.value);
       for (const r of started) if (r.status === "rejected") throw r.reason;
+      // Its callers reach it through HAProxy: wait until HAProxy sends connections there.
+      await waitFor(async () => (await haproxy.serviceStatus(s)).every((st) => st.startsWith("UP")), {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: `haproxy to mark every ${s} replica up`,
+      });
     };
     await startService("accounts");
     await Promise.all([startService("posts"), startService("presence")]);

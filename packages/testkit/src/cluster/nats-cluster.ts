@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNatsServer, type NatsServer } from "../nats-server.js";
-import { freePort } from "../ports.js";
+import { freePorts } from "../ports.js";
 import { waitFor } from "../wait.js";
 
 export interface NatsCluster {
@@ -34,12 +34,22 @@ export async function natsNodeHealthy(monitorPort: number): Promise<boolean> {
   }
 }
 
+/** Starts the nodes; a port taken by someone else between choosing and binding means another try. */
 export async function startNatsCluster(o: { nodes: number; name?: string }): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(o);
+    } catch (e: unknown) {
+      if (attempt >= 3 || !/address already in use/.test(String(e instanceof Error ? e.message : e))) throw e;
+    }
+  }
+}
+
+async function startNatsClusterOnce(o: { nodes: number; name?: string }): Promise<NatsCluster> {
   const name = o.name ?? "switchboard";
   const dir = mkdtempSync(join(tmpdir(), "sb-nats-cluster-"));
-  const ports = await Promise.all(
-    Array.from({ length: o.nodes }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })),
-  );
+  const free = await freePorts(o.nodes * 3);
+  const ports = Array.from({ length: o.nodes }, (_, i) => ({ client: free[i * 3]!, route: free[i * 3 + 1]!, monitor: free[i * 3 + 2]! }));
   const names = ports.map((_, i) => `${name}-${i}`);
   const started: NatsServer[] = [];
   const stopAll = async (): Promise<void> => {
