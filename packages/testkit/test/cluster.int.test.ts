@@ -135,6 +135,18 @@ describe("HAProxy in front of the gateways", () => {
     await waitFor(async () => (await slotOf(added.slot)).sessions === 1, { timeoutMs: 5_000, what: "the new gateway to hold the new socket" });
   });
 
+  it("replaces a gateway (a rolling step): the new one is up in the pool before the old one leaves it", async () => {
+    const old = cluster.gateways.list[0]!;
+    const n = cluster.gateways.list.length;
+    const fresh = await cluster.gateways.replace(0);
+    expect(cluster.gateways.list[0]).toBe(fresh);
+    expect(cluster.gateways.list).toHaveLength(n);
+    expect(fresh.slot).not.toBe(old.slot);
+    expect((await slotOf(fresh.slot)).status).toMatch(/^UP/);
+    expect((await slotOf(old.slot)).status).toMatch(/^MAINT/);
+    await listen(alice.token);
+  });
+
   it("removes a gateway: its slot goes into maintenance and the cluster keeps serving", async () => {
     const n = cluster.gateways.list.length;
     const gone = cluster.gateways.list[n - 1]!;

@@ -12,9 +12,9 @@ import { waitFor } from "../wait.js";
 import type { Topology } from "./topology.js";
 
 /** The backend and the server-template prefix: slot i (0-based) is gateways/gw<i+1>. */
-export const BACKEND = "gateways";
+const BACKEND = "gateways";
 const SLOT_PREFIX = "gw";
-export const slotName = (i: number): string => `${SLOT_PREFIX}${i + 1}`;
+const slotName = (i: number): string => `${SLOT_PREFIX}${i + 1}`;
 
 /** A gRPC service's replicas behind one HAProxy port (as a Kubernetes Service's ClusterIP). */
 export interface ServiceFrontend {
@@ -103,7 +103,7 @@ listen ${s.name}
 ${s.replicas.map((r, i) => `    server ${s.name}-${i} 127.0.0.1:${r.grpcPort} port ${r.opsPort}\n`).join("")}`;
 }
 
-export function haproxyBinary(): string {
+function haproxyBinary(): string {
   const fromEnv = process.env.HAPROXY_BIN;
   if (fromEnv) return fromEnv;
   const which = spawnSync("sh", ["-c", "command -v haproxy"], { encoding: "utf8" });
@@ -113,7 +113,7 @@ export function haproxyBinary(): string {
 }
 
 /** One command on the runtime API; the answer as text. */
-export function haproxyCommand(socket: string, command: string): Promise<string> {
+function haproxyCommand(socket: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(socket);
     let out = "";

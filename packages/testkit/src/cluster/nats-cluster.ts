@@ -25,7 +25,7 @@ export interface NatsCluster {
 }
 
 /** True when the node's /healthz answers ok: JetStream enabled and caught up with the cluster. */
-export async function natsNodeHealthy(monitorPort: number): Promise<boolean> {
+async function natsNodeHealthy(monitorPort: number): Promise<boolean> {
   try {
     const r = await fetch(`http://127.0.0.1:${monitorPort}/healthz`, { signal: AbortSignal.timeout(1_000) });
     return r.ok;

@@ -31,7 +31,7 @@ export interface Topology {
   readonly haproxy: HaproxyTimings & { readonly maxconn: number; readonly fdLimit: number };
 }
 
-export interface HaproxyTimings {
+interface HaproxyTimings {
   /** Health check of each gateway's /readyz: every interMs; fall failures mark it down, rise successes up. */
   readonly checkInterMs: number;
   readonly checkTimeoutMs: number;
