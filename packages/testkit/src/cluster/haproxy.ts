@@ -49,6 +49,12 @@ defaults
     mode http
     log global
     option dontlognull
+    # A gateway killed between two checks refuses connections, or closes a reused one without
+    # answering: the request goes to another gateway instead of failing the client (an upgrade
+    # or a request the dead one never answered; posts are idempotent by pending_post_id).
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
     timeout connect ${h.connectTimeoutMs}ms
     # Longer than the gateways' ping interval (${t.gateway.idleTimeoutS / 2} s) and idle limit
     # (${t.gateway.idleTimeoutS} s): the gateway, not HAProxy, decides a silent socket is dead.

@@ -48,6 +48,7 @@ describe("cluster topology", () => {
       "http-request del-header X-Forwarded-For",
       "option forwardfor",
       "balance leastconn",
+      "option redispatch 1",
       "http-check send meth GET uri /readyz",
       "default-server check inter 1000ms fall 2 rise 2",
       "server-template gw 1-8 127.0.0.1:9 disabled",
