@@ -147,6 +147,18 @@ describe("HAProxy in front of the gateways", () => {
     await listen(alice.token);
   });
 
+  it("answers every request right after a gateway is killed, before any check noticed", async () => {
+    const victim = cluster.gateways.list[0]!;
+    victim.process.signal("SIGKILL");
+    await victim.process.exited;
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await fetch(`${cluster.url}/api/v4/system/ping`)).status);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    // The pool as it was: the dead one's slot emptied, a new gateway in its place.
+    await cluster.gateways.remove(0);
+    await cluster.gateways.add();
+  });
+
   it("removes a gateway: its slot goes into maintenance and the cluster keeps serving", async () => {
     const n = cluster.gateways.list.length;
     const gone = cluster.gateways.list[n - 1]!;
