@@ -210,14 +210,17 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       SB_GATEWAY_PRESENCE_ADDR: addr("presence"),
       SB_GATEWAY_IDLE_TIMEOUT_S: String(t.gateway.idleTimeoutS),
       SB_GATEWAY_PRESTOP_DELAY_MS: String(t.gateway.preStopDelayMs),
+      SB_GATEWAY_SHUTDOWN_DEADLINE_MS: String(t.gateway.shutdownDeadlineMs),
       // HAProxy is the only proxy whose X-Forwarded-For the gateways believe.
       SB_GATEWAY_TRUSTED_PROXY_IP_HEADER: "X-Forwarded-For",
       SB_GATEWAY_TRUSTED_PROXIES: "127.0.0.1/32",
       ...o.gatewayEnv,
     });
+    // As Kubernetes' terminationGracePeriodSeconds: SIGKILL only past the gateway's own deadline.
+    const gatewayGraceMs = t.gateway.shutdownDeadlineMs + 5_000;
     const running = new Set<ChildHandle>();
     stops.push(async () => {
-      await Promise.all([...running].map((p) => p.stop(t.gateway.preStopDelayMs + 15_000)));
+      await Promise.all([...running].map((p) => p.stop(gatewayGraceMs)));
     });
     const add = async (): Promise<ClusterGateway> => {
       let slot = 0;
@@ -251,7 +254,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       return g;
     };
     const retire = async (g: ClusterGateway): Promise<void> => {
-      await g.process.stop(t.gateway.preStopDelayMs + 15_000);
+      await g.process.stop(gatewayGraceMs);
       await haproxy.emptySlot(g.slot);
       usedSlots.delete(g.slot);
     };

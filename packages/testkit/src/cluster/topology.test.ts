@@ -29,6 +29,7 @@ describe("cluster topology", () => {
     expect(() => checkTopology({ ...t, gateway: { ...t.gateway, preStopDelayMs: 500 } })).toThrow(/pre-stop delay/);
     expect(() => checkTopology({ ...t, haproxy: { ...t.haproxy, tunnelTimeoutMs: 30_000 } })).toThrow(/timeout tunnel/);
     expect(() => checkTopology({ ...t, natsReplicas: 5 })).toThrow(/R5/);
+    expect(() => checkTopology({ ...t, gateway: { ...t.gateway, shutdownDeadlineMs: 2_000 } })).toThrow(/shutdown deadline/);
     expect(() => checkTopology({ ...t, gateways: 9 })).toThrow(/slots/);
   });
 

@@ -27,6 +27,8 @@ export interface Topology {
     readonly idleTimeoutS: number;
     /** SB_GATEWAY_PRESTOP_DELAY_MS: after SIGTERM, /readyz says not ready while it still accepts. */
     readonly preStopDelayMs: number;
+    /** SB_GATEWAY_SHUTDOWN_DEADLINE_MS: the whole graceful stop; the launcher SIGKILLs 5 s after it (the grace period). */
+    readonly shutdownDeadlineMs: number;
   };
   readonly haproxy: HaproxyTimings & { readonly maxconn: number; readonly fdLimit: number };
 }
@@ -82,7 +84,7 @@ export function topology(size: ClusterSize = "full", fdLimit = openFileLimit()):
     gateways: size === "full" ? 3 : 2,
     gatewaySlots: 8,
     ingress: { host: "127.0.0.1", port: size === "full" ? 8065 : 0 },
-    gateway: { idleTimeoutS, preStopDelayMs },
+    gateway: { idleTimeoutS, preStopDelayMs, shutdownDeadlineMs: 25_000 },
     haproxy: {
       ...checks,
       connectTimeoutMs: 2_000,
@@ -103,6 +105,9 @@ export function checkTopology(t: Topology): void {
   const detectMs = h.checkInterMs * h.fall + h.checkTimeoutMs;
   if (detectMs >= t.gateway.preStopDelayMs) {
     throw new Error(`HAProxy marks a draining gateway down after up to ${detectMs} ms, not before its pre-stop delay (${t.gateway.preStopDelayMs} ms) ends`);
+  }
+  if (t.gateway.preStopDelayMs >= t.gateway.shutdownDeadlineMs) {
+    throw new Error(`the gateway's pre-stop delay (${t.gateway.preStopDelayMs} ms) must end before its shutdown deadline (${t.gateway.shutdownDeadlineMs} ms)`);
   }
   const pingMs = (t.gateway.idleTimeoutS * 1000) / 2;
   for (const [name, ms] of [
