@@ -208,32 +208,22 @@ export async function startHaproxy(o: {
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const stat = async (): Promise<string[][]> => {
-    const csv = await haproxyCommand(statsSocket, "show stat");
-    return csv
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => l.replace(/^# /, "").split(","));
+  /** `show stat` as rows of named columns. */
+  const stat = async (): Promise<Record<string, string>[]> => {
+    const [head = "", ...rows] = (await haproxyCommand(statsSocket, "show stat")).split("\n").filter((l) => l.trim() !== "");
+    const header = head.replace(/^# /, "").split(",");
+    return rows.map((r) => {
+      const f = r.split(",");
+      return Object.fromEntries(header.map((h, i) => [h, f[i] ?? ""]));
+    });
   };
+  const slotPattern = new RegExp(`^${SLOT_PREFIX}(\\d+)$`);
   const slots = async (): Promise<SlotState[]> => {
-    const csv = await haproxyCommand(statsSocket, "show stat");
-    const lines = csv.split("\n").filter((l) => l.trim() !== "");
-    const header = lines[0]!.replace(/^# /, "").split(",");
-    const col = (name: string): number => header.indexOf(name);
-    const [px, sv, status, addr, scur, stot] = ["pxname", "svname", "status", "addr", "scur", "stot"].map(col) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
     const out: SlotState[] = [];
-    for (const l of lines.slice(1)) {
-      const f = l.split(",");
-      const m = new RegExp(`^${SLOT_PREFIX}(\\d+)$`).exec(f[sv] ?? "");
-      if (f[px] !== BACKEND || !m) continue;
-      out.push({ slot: Number(m[1]) - 1, status: f[status] ?? "", addr: f[addr] ?? "", sessions: Number(f[scur] ?? 0), total: Number(f[stot] ?? 0) });
+    for (const r of await stat()) {
+      const m = slotPattern.exec(r.svname ?? "");
+      if (r.pxname !== BACKEND || !m) continue;
+      out.push({ slot: Number(m[1]) - 1, status: r.status ?? "", addr: r.addr ?? "", sessions: Number(r.scur ?? 0), total: Number(r.stot ?? 0) });
     }
     return out;
   };
@@ -274,10 +264,7 @@ export async function startHaproxy(o: {
     },
     slots,
     async serviceStatus(name) {
-      const rows = await stat();
-      const header = rows[0] ?? [];
-      const [px, sv, st] = ["pxname", "svname", "status"].map((n) => header.indexOf(n)) as [number, number, number];
-      return rows.filter((r) => r[px] === name && r[sv]?.startsWith(`${name}-`)).map((r) => r[st] ?? "");
+      return (await stat()).filter((r) => r.pxname === name && r.svname?.startsWith(`${name}-`)).map((r) => r.status ?? "");
     },
     async waitSlot(slot, status, timeoutMs = 15_000) {
       await waitFor(async () => (await slots()).find((s) => s.slot === slot)?.status.startsWith(status), {
