@@ -170,6 +170,33 @@ describe("HAProxy in front of the gateways", () => {
   });
 });
 
+describe("a service replica killed", () => {
+  it("keeps posting through the other posts replica, behind HAProxy's service port", async () => {
+    const { events } = await listen(alice.token);
+    // The replica holding the most connections (the gateways' among them) is the one to kill.
+    const state = await cluster.haproxy.serviceState("posts");
+    expect(state).toHaveLength(2);
+    const busiest = state[0]!.sessions >= state[1]!.sessions ? 0 : 1;
+    expect(state[busiest]!.sessions).toBeGreaterThan(0);
+    const victim = cluster.services.posts[busiest];
+    await victim!.kill();
+    try {
+      // A call in flight on the killed replica fails, as it would for any client; the next one lands on the other.
+      const post = await waitFor(() => alice.client.createPost({ channel_id: channelId, message: "one posts replica down" }), {
+        timeoutMs: 20_000,
+        what: "a post accepted with a posts replica dead",
+      });
+      await waitFor(() => events.some((e) => e.event === "posted" && postIdOf(e) === post.id), { timeoutMs: 20_000, what: "the post over the WebSocket" });
+    } finally {
+      await victim!.restart();
+    }
+    await waitFor(async () => (await cluster.haproxy.serviceState("posts")).every((r) => r.status.startsWith("UP")), {
+      timeoutMs: 20_000,
+      what: "posts whole again",
+    });
+  });
+});
+
 describe("NATS node failure", () => {
   it("keeps serving with the event stream's leader node killed: a post still arrives", async () => {
     const { events } = await listen(alice.token);

@@ -187,7 +187,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       for (const r of started) if (r.status === "fulfilled") replicas[s].push(r.value);
       for (const r of started) if (r.status === "rejected") throw r.reason;
       // Its callers reach it through HAProxy: wait until HAProxy sends connections there.
-      await waitFor(async () => (await haproxy.serviceStatus(s)).every((st) => st.startsWith("UP")), {
+      await waitFor(async () => (await haproxy.serviceState(s)).every((r) => r.status.startsWith("UP")), {
         timeoutMs: 20_000,
         intervalMs: 50,
         what: `haproxy to mark every ${s} replica up`,

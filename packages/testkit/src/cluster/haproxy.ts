@@ -156,8 +156,8 @@ export interface Haproxy {
   /** Puts a slot into maintenance: no new connections, none checked. */
   emptySlot(slot: number): Promise<void>;
   slots(): Promise<SlotState[]>;
-  /** Status of each replica behind a service's port ("UP", "DOWN"...), in order. */
-  serviceStatus(name: string): Promise<string[]>;
+  /** Each replica behind a service's port, in order: status ("UP", "DOWN"...) and connections open to it. */
+  serviceState(name: string): Promise<{ status: string; sessions: number }[]>;
   /** Waits until the slot's status starts with `status` ("UP", "DOWN", "MAINT"). */
   waitSlot(slot: number, status: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -263,8 +263,10 @@ export async function startHaproxy(o: {
       await expectQuiet(statsSocket, `disable server ${server(slot)}`);
     },
     slots,
-    async serviceStatus(name) {
-      return (await stat()).filter((r) => r.pxname === name && r.svname?.startsWith(`${name}-`)).map((r) => r.status ?? "");
+    async serviceState(name) {
+      return (await stat())
+        .filter((r) => r.pxname === name && r.svname?.startsWith(`${name}-`))
+        .map((r) => ({ status: r.status ?? "", sessions: Number(r.scur ?? 0) }));
     },
     async waitSlot(slot, status, timeoutMs = 15_000) {
       await waitFor(async () => (await slots()).find((s) => s.slot === slot)?.status.startsWith(status), {

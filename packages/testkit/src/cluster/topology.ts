@@ -80,7 +80,8 @@ export function topology(size: ClusterSize = "full", fdLimit = openFileLimit()):
     size,
     natsNodes: 3,
     natsReplicas: 3,
-    services: size === "full" ? { accounts: 2, posts: 2, presence: 2 } : { accounts: 1, posts: 1, presence: 1 },
+    // Tests keep two of posts, the write path, to kill one of them.
+    services: size === "full" ? { accounts: 2, posts: 2, presence: 2 } : { accounts: 1, posts: 2, presence: 1 },
     gateways: size === "full" ? 3 : 2,
     gatewaySlots: 8,
     ingress: { host: "127.0.0.1", port: size === "full" ? 8065 : 0 },
