@@ -229,13 +229,17 @@ export async function startHaproxy(o: {
   };
 
   try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`haproxy exited: ${output.slice(-10).join("\n")}`);
-        return (await haproxyCommand(statsSocket, "show info")).includes("Pid:");
-      },
-      { timeoutMs: 10_000, what: "haproxy's runtime API" },
-    );
+    // An exit (a port taken, say) fails at once, with HAProxy's own words.
+    const died = exited.then(() => {
+      throw new Error(`haproxy exited: ${output.filter((l) => l.includes("ALERT")).join("\n") || output.slice(-10).join("\n")}`);
+    });
+    died.catch(() => undefined);
+    const answering = waitFor(async () => (await haproxyCommand(statsSocket, "show info")).includes("Pid:"), {
+      timeoutMs: 10_000,
+      what: "haproxy's runtime API",
+    });
+    answering.catch(() => undefined); // the loser of the race below settles unobserved
+    await Promise.race([died, answering]);
   } catch (e: unknown) {
     await stop();
     throw e;
