@@ -58,6 +58,7 @@ console.log(
   [
     `Switchboard cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s: Mattermost API and WebSocket on ${cluster.url} (HAProxy, ${t.gateways} gateways).`,
     `  NATS ${cluster.nats.url} (${t.natsNodes} nodes, streams and KV at R${t.natsReplicas}); services x${t.services.posts}; PostgreSQL ${cluster.databaseUrl.replace(/\/\/[^@]*@/, "//")}`,
+    ...cluster.gateways.list.map((g) => `  ${g.name}: ${g.url} (ops :${g.opsPort}), HAProxy slot gateways/gw${g.slot + 1}`),
     `  HAProxy runtime API: ${cluster.haproxy.statsSocket} (echo "show stat" | socat stdio ${cluster.haproxy.statsSocket}). Ctrl-C stops it all.`,
   ].join("\n"),
 );

@@ -17,10 +17,13 @@ import { topology as topologyOf, checkTopology, type ClusterSize, type Topology 
 
 type ServiceName = Exclude<DeployableName, "gateway">;
 
+/** A topology's fields to change, nested objects in part. */
+export type TopologyChanges = { readonly [K in Exclude<keyof Topology, "size">]?: Topology[K] extends object ? Partial<Topology[K]> : Topology[K] };
+
 export interface ClusterOptions {
   readonly size?: ClusterSize;
-  /** Changes to the size's topology (more gateways, say); checked like the sizes are. */
-  readonly topology?: Partial<Omit<Topology, "size">>;
+  /** Changes to the size's topology (`{ gateways: 3 }`, `{ haproxy: { fall: 3 } }`); checked like the sizes are. */
+  readonly topology?: TopologyChanges;
   /**
    * "shared": DATABASE_URL if set, otherwise a database of its own on the machine's server.
    * "private": a PostgreSQL server of its own (postgres-server.ts), for tests that restart it.
@@ -89,7 +92,16 @@ const SERVICES: readonly ServiceName[] = ["accounts", "posts", "presence"];
 const ENV_PREFIX: Record<ServiceName, string> = { accounts: "SB_ACCOUNTS", posts: "SB_POSTS", presence: "SB_PRESENCE" };
 
 export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
-  const t: Topology = { ...topologyOf(o.size ?? "test"), ...o.topology };
+  const base = topologyOf(o.size ?? "test");
+  const c = o.topology ?? {};
+  const t: Topology = {
+    ...base,
+    ...c,
+    services: { ...base.services, ...c.services },
+    ingress: { ...base.ingress, ...c.ingress },
+    gateway: { ...base.gateway, ...c.gateway },
+    haproxy: { ...base.haproxy, ...c.haproxy },
+  };
   checkTopology(t);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
