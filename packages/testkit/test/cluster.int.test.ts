@@ -1,7 +1,8 @@
 /**
  * The production-shaped cluster at test size: three NATS nodes with the event stream, the
- * control stream and the presence KV at R3, the services behind HAProxy's layer-4 ports, two
- * gateways behind HAProxy's ingress. One cluster for the file.
+ * control stream and the presence KV at R3, the services (two of posts) behind HAProxy's
+ * layer-4 ports, two gateways behind HAProxy's ingress. One cluster for the file; each fault
+ * restores what it broke.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
