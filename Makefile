@@ -26,6 +26,28 @@ nats-server: ## Make sure nats-server is on PATH (apt-get install nats-server wh
 	  fi; \
 	fi
 
+.PHONY: haproxy
+haproxy: ## Make sure haproxy is on PATH (apt-get install haproxy when root): the ingress of make cluster
+	@if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing haproxy"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; \
+	  else \
+	    echo "haproxy is missing: install it (apt-get install haproxy) and re-run" >&2; exit 1; \
+	  fi; \
+	fi
+
+.PHONY: postgresql
+postgresql: ## Make sure PostgreSQL 15's server binaries are there (apt-get install postgresql-15 when root): fault tests run a private server
+	@if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing postgresql-15"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
+	  else \
+	    echo "PostgreSQL 15 is missing: install it (apt-get install postgresql-15) and re-run" >&2; exit 1; \
+	  fi; \
+	fi
+
 .PHONY: bench-tools
 bench-tools: ## Make sure h2load and nghttpd are on PATH (apt-get install nghttp2-client nghttp2-server when root)
 	@missing=""; \
@@ -70,7 +92,7 @@ lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, depend
 	node scripts/check-deps.mjs
 
 .PHONY: test
-test: install nats-server check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
+test: install nats-server haproxy postgresql check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
 	npx vitest run
 
 .PHONY: test-unit
@@ -78,7 +100,7 @@ test-unit: install ## Unit tests only (no servers)
 	npx vitest run --project unit
 
 .PHONY: test-int
-test-int: install nats-server build ## Integration tests only (real nats-server and PostgreSQL)
+test-int: install nats-server haproxy postgresql build ## Integration tests only (real nats-server and PostgreSQL)
 	npx vitest run --project int
 
 .PHONY: bench
@@ -88,6 +110,10 @@ bench: install nats-server bench-tools build ## Run the benchmarks (bench/), rep
 .PHONY: dev
 dev: install nats-server build ## Run the whole stack on this machine (Ctrl-C stops it)
 	node scripts/dev.mjs
+
+.PHONY: cluster
+cluster: install nats-server haproxy build ## A production-shaped cluster on loopback: 3 NATS nodes, 2 of each service, 3 gateways behind HAProxy on 127.0.0.1:8065 (Ctrl-C stops it)
+	node scripts/cluster.mjs
 
 .PHONY: clean
 clean: ## Remove build output and local dev data

@@ -12,6 +12,7 @@ import { busComponent, assembleApp, createRuntime, opsServerComponent, type AppD
 import { clientConfig, versionId } from "./client-config.js";
 import type { GatewayConfig } from "./config.js";
 import { ConnectionTable } from "./connections/connection-table.js";
+import { clientIpPolicy } from "./http/client-ip.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { PresenceReporter } from "./presence/presence-reporter.js";
 import { createRestAuth } from "./rest/rest-auth.js";
@@ -43,6 +44,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
   const { lifecycle, log } = rt;
   const metrics = createGatewayMetrics(rt.metrics);
   const version = versionId(config.serverVersion);
+  const ipPolicy = clientIpPolicy({ headers: config.trustedProxyIpHeader, trustedProxies: config.trustedProxies });
   return assembleApp(
     rt,
     async () => {
@@ -149,6 +151,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         idleTimeoutS: config.idleTimeoutS,
         maxBufferedBytes: config.maxBufferedBytes,
         accepting: () => listener.accepting,
+        clientIp: ipPolicy,
       });
       const staticClientConfig = clientConfig(config);
       const rest = restRoutes({
@@ -159,7 +162,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         healthy: () => rt.readiness.snapshot().ready,
         clientConfig: () => staticClientConfig,
       });
-      registerRoutes(app, rest, { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version });
+      registerRoutes(app, rest, { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version, clientIp: ipPolicy });
 
       await lifecycle.start(reporter);
       // Stopped after sessions: claims for drained connections are answered until the handover ends.

@@ -122,6 +122,20 @@ export const gatewaySchema = {
     default: 2,
     min: 1,
   }),
+  trustedProxyIpHeader: list({
+    env: "SB_GATEWAY_TRUSTED_PROXY_IP_HEADER",
+    description:
+      "headers naming the client's IP, tried in order (Mattermost TrustedProxyIPHeader, e.g. X-Forwarded-For); believed only from SB_GATEWAY_TRUSTED_PROXIES",
+    default: [],
+    item: /^[A-Za-z0-9-]+$/,
+  }),
+  trustedProxies: list({
+    env: "SB_GATEWAY_TRUSTED_PROXIES",
+    description:
+      "addresses or CIDR ranges of the proxies (the ingress) whose client-IP header is believed; from any other peer the socket's address is the client's",
+    default: [],
+    item: /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/,
+  }),
   presenceReportMs: duration({
     env: "SB_GATEWAY_PRESENCE_REPORT_MS",
     description: "batch interval of connection reports to presence",

@@ -9,6 +9,8 @@ export interface RestRequest {
   header(name: string): string;
   readonly body: Buffer;
   readonly requestId: string;
+  /** The client's address: the peer's, or a trusted proxy's header (http/client-ip.ts). */
+  readonly clientIp: string;
 }
 
 export interface RestResponse {

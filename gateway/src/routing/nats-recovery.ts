@@ -13,6 +13,9 @@
  * hello, the stock client's signal to reload), and nothing is back-filled for them.
  */
 import { decodeEvent, EventName, type Bus, type StreamState } from "@switchboard/bus";
+
+/** What the retention check reads of the stream. */
+type Coverage = Pick<StreamState, "messages" | "firstSeq" | "lastSeq" | "firstTimeMs" | "lastTimeMs" | "createdMs">;
 import type { Logger } from "@switchboard/log";
 import type { Event } from "@switchboard/proto/events";
 import type { Connection } from "../connections/connection.js";
@@ -22,7 +25,7 @@ const MAX_READ_BACK = 100_000;
 
 /** The event stream as the read-back sees it. */
 export interface EventStream {
-  state(): Promise<StreamState>;
+  state(): Promise<Coverage>;
   /** Every event stored from `fromMs` on, in stream order, at most `max`. */
   read(fromMs: number, max: number): Promise<readonly { readonly subject: string; readonly data: Uint8Array }[]>;
 }
@@ -59,7 +62,7 @@ export interface NatsRecoveryOptions {
  * began (`sinceMs`), or it dropped messages from its head (retention, a purge) up to one newer
  * than `fromMs`.
  */
-export function pastRetention(st: StreamState, sinceMs: number, fromMs: number): boolean {
+export function pastRetention(st: Coverage, sinceMs: number, fromMs: number): boolean {
   if (st.createdMs > sinceMs) return true;
   if (st.messages > 0) return st.firstSeq > 1 && st.firstTimeMs > fromMs;
   // Empty: it lost nothing of the outage only if its last message is older (or it never had one).

@@ -5,6 +5,7 @@
 import type { Logger } from "@switchboard/log";
 import { AppError, newId } from "@switchboard/model";
 import { errorBody, httpStatusOf, statusLine } from "../errors.js";
+import { clientIp, type ClientIpPolicy } from "../http/client-ip.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { RestRequest, RestResponse, RouteSpec } from "../rest/rest-types.js";
 import type { Uws } from "./uws.js";
@@ -15,6 +16,7 @@ export interface HttpOptions {
   readonly maxRequestBytes: number;
   /** X-Version-Id on every answer (versionId()). */
   readonly versionId: string;
+  readonly clientIp: ClientIpPolicy;
 }
 
 export function registerRoutes(app: Uws.TemplatedApp, routes: readonly RouteSpec[], o: HttpOptions): void {
@@ -35,7 +37,12 @@ function handle(res: Uws.HttpResponse, req: Uws.HttpRequest, route: RouteSpec, n
   const started = process.hrtime.bigint();
   const requestId = newId();
   const headers = new Map<string, string>();
-  req.forEach((k, v) => headers.set(k, v));
+  req.forEach((k, v) => {
+    // Every line of a client-IP header counts (a proxy may add its own line), the others' last.
+    const prev = headers.get(k);
+    headers.set(k, prev !== undefined && o.clientIp.headers.includes(k) ? `${prev},${v}` : v);
+  });
+  const ip = clientIp(o.clientIp, Buffer.from(res.getRemoteAddressAsText()).toString(), (name) => headers.get(name) ?? "");
   const params: Record<string, string> = {};
   names.forEach((n, i) => (params[n] = decodeURIComponent(req.getParameter(i))));
   const method = req.getMethod();
@@ -52,7 +59,7 @@ function handle(res: Uws.HttpResponse, req: Uws.HttpRequest, route: RouteSpec, n
   };
   const fail = (e: unknown): void => {
     const err = AppError.from(e);
-    if (err.code === "internal") o.log.error({ err: e, request_id: requestId, route: route.pattern }, "request failed");
+    if (err.code === "internal") o.log.error({ err: e, request_id: requestId, route: route.pattern, client_ip: ip }, "request failed");
     finish({ status: httpStatusOf(err), json: errorBody(err, requestId) });
   };
 
@@ -84,6 +91,7 @@ function handle(res: Uws.HttpResponse, req: Uws.HttpRequest, route: RouteSpec, n
       header: (name) => headers.get(name) ?? "",
       body,
       requestId,
+      clientIp: ip,
     };
     route.handler(rr).then(finish, fail);
   });

@@ -9,6 +9,7 @@ import { AppError, isValidId } from "@switchboard/model";
 import type { Actor } from "@switchboard/tokens";
 import type { SocketPort } from "../connections/socket-port.js";
 import { CloseCode, CloseReason, errorBody, httpStatusOf, statusLine } from "../errors.js";
+import { clientIp, type ClientIpPolicy } from "../http/client-ip.js";
 import { findCredentials } from "../http/credentials.js";
 import { originAllowed, type OriginPolicy } from "../http/origin.js";
 import { parseRequest } from "../protocol/inbound.js";
@@ -27,10 +28,13 @@ export interface WsEndpointOptions {
   readonly maxBufferedBytes: number;
   /** False while draining: new upgrades get 503. */
   readonly accepting: () => boolean;
+  readonly clientIp: ClientIpPolicy;
 }
 
 interface UserData {
   state: SocketState;
+  /** The client's address (http/client-ip.ts), for the logs. */
+  clientIp: string;
 }
 
 /** Frames above this are dropped by uWS without reading them (no close frame). */
@@ -50,6 +54,9 @@ export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions):
       const d = ws.getUserData();
       const port = d.state.port as UwsSocketPort;
       port.ws = ws;
+      if (o.log.isLevelEnabled("debug")) {
+        o.log.debug({ client_ip: d.clientIp, user_id: d.state.actor?.userId, resume: d.state.resume.connectionId !== "" }, "websocket connected");
+      }
       // Requests sent right after the upgrade waited for the connection (handled in order).
       void o.sessions.opened(d.state).then((bound) => bound && o.actions.handleDeferred(d.state));
     },
@@ -113,6 +120,14 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
   const connectionId = req.getQuery("connection_id") ?? "";
   const seqRaw = req.getQuery("sequence_number") ?? "";
   const postedAck = req.getQuery("posted_ack") === "true";
+  const ip = clientIp(o.clientIp, Buffer.from(res.getRemoteAddressAsText()).toString(), (name) => {
+    // Every line of the header: a proxy may add a line of its own after the client's.
+    let all = "";
+    req.forEach((k, v) => {
+      if (k === name) all = all ? `${all},${v}` : v;
+    });
+    return all;
+  });
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
@@ -148,7 +163,7 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
       actor,
       actor ? creds.token : "",
     );
-    res.cork(() => res.upgrade<UserData>({ state }, key, protocol, extensions, context));
+    res.cork(() => res.upgrade<UserData>({ state, clientIp: ip }, key, protocol, extensions, context));
   };
 
   if (creds.source === "none") return finish(undefined);

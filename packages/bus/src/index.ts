@@ -17,4 +17,4 @@ export {
   streamState,
 } from "./streams.js";
 export type { KvStore, KvEntry, KvWatch, KvBucketOptions } from "./kv.js";
-export { openKv, KvConflictError } from "./kv.js";
+export { openKv, kvBucketState, KvConflictError } from "./kv.js";

@@ -59,6 +59,15 @@ function isConflict(e: unknown): boolean {
   return isJsApiError(e, JetStreamApiCodes.StreamWrongLastSequence) || isJsApiError(e, JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
+/** How a bucket is replicated (it must exist). */
+export async function kvBucketState(bus: Bus, bucket: string): Promise<{ replicas: number; values: number }> {
+  const status = await (await new Kvm(natsConnectionOf(bus)).open(bucket)).status();
+  return { replicas: status.replicas, values: status.values };
+}
+
+/** How long openKv waits for a replicated bucket's leader. */
+const LEADER_WAIT_MS = 15_000;
+
 export async function openKv(bus: Bus, o: KvBucketOptions): Promise<KvStore> {
   const kvm = new Kvm(natsConnectionOf(bus));
   const kv: KV = await kvm.create(o.bucket, {
@@ -67,6 +76,14 @@ export async function openKv(bus: Bus, o: KvBucketOptions): Promise<KvStore> {
     replicas: o.replicas ?? 1,
     ...(o.ttlMs ? { ttl: o.ttlMs } : {}),
   } as never);
+  // A replicated bucket is usable once its stream has elected a leader: on a NATS cluster the
+  // create answers before that, and a write in between finds no responders.
+  for (const end = Date.now() + LEADER_WAIT_MS; ;) {
+    const { streamInfo } = await kv.status();
+    if (!streamInfo.cluster || streamInfo.config.num_replicas <= 1 || streamInfo.cluster.leader) break;
+    if (Date.now() > end) throw new Error(`KV bucket ${o.bucket} has no leader after ${LEADER_WAIT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const cas = async <T>(key: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();

@@ -16,7 +16,7 @@ import {
   type JsMsg,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
+import { nanos, TimeoutError } from "@nats-io/transport-node";
 import { natsConnectionOf, type Bus } from "./bus.js";
 import { streams } from "./contracts/index.js";
 
@@ -101,6 +101,20 @@ function js(bus: Bus): JetStreamClient {
  * to true when this call created it.
  */
 export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?: boolean } = {}): Promise<boolean> {
+  // On a NATS cluster a request racing another replica's create of the same stream can go
+  // unanswered; by the next attempt the stream exists.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureStreamOnce(bus, spec, o);
+    } catch (e: unknown) {
+      if (!(e instanceof TimeoutError) || attempt >= ENSURE_ATTEMPTS) throw e;
+    }
+  }
+}
+
+const ENSURE_ATTEMPTS = 3;
+
+async function ensureStreamOnce(bus: Bus, spec: StreamSpec, o: { createOnly?: boolean }): Promise<boolean> {
   const m = await jsm(bus);
   const cfg: Partial<StreamConfig> & { name: string } = {
     name: spec.name,
@@ -114,7 +128,10 @@ export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?:
     ...(spec.maxBytes ? { max_bytes: spec.maxBytes } : {}),
   };
   try {
-    await m.streams.info(spec.name);
+    const current = (await m.streams.info(spec.name)).config;
+    // Nothing to change: no update. On a NATS cluster (2.9) an update that races the stream's
+    // creation by another replica leaves both requests unanswered.
+    if (o.createOnly || sameStreamConfig(current, cfg)) return false;
   } catch (e: unknown) {
     if (!isStreamNotFound(e)) throw e;
     try {
@@ -127,6 +144,21 @@ export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?:
   }
   if (!o.createOnly) await m.streams.update(spec.name, cfg);
   return false;
+}
+
+/** The settings ensureStream sets are the stream's already. */
+function sameStreamConfig(current: StreamConfig, want: Partial<StreamConfig>): boolean {
+  const sameSubjects = [...(current.subjects ?? [])].sort().join(" ") === [...(want.subjects ?? [])].sort().join(" ");
+  return (
+    sameSubjects &&
+    current.retention === want.retention &&
+    current.discard === want.discard &&
+    current.storage === want.storage &&
+    current.max_age === want.max_age &&
+    current.duplicate_window === want.duplicate_window &&
+    current.num_replicas === want.num_replicas &&
+    (current.max_bytes ?? -1) === (want.max_bytes ?? -1)
+  );
 }
 
 export interface StreamMessage {
@@ -235,6 +267,11 @@ export interface StreamState {
   readonly lastTimeMs: number;
   /** When the stream was created, Unix ms: a stream deleted and created again is newer than what was in it. */
   readonly createdMs: number;
+  /** Replicas configured, and those caught up (the leader included). */
+  readonly replicas: number;
+  readonly currentReplicas: number;
+  /** The server_name of the node leading it ("" on a single server). */
+  readonly leader: string;
 }
 
 /** A timestamp of the JetStream API; Go's zero time (and anything before 1970) means none. */
@@ -246,6 +283,10 @@ function apiTime(ts: string | undefined): number {
 export async function streamState(bus: Bus, name: string): Promise<StreamState> {
   const info = await (await jsm(bus)).streams.info(name);
   return {
+    leader: info.cluster?.leader ?? "",
+    replicas: info.config.num_replicas,
+    // The leader and the followers that are caught up (all of them on a healthy cluster).
+    currentReplicas: info.cluster ? 1 + (info.cluster.replicas ?? []).filter((r) => r.current && !r.offline).length : 1,
     messages: info.state.messages,
     firstSeq: info.state.first_seq,
     lastSeq: info.state.last_seq,

@@ -26,6 +26,11 @@ export function deployableEntry(name: DeployableName): string {
  * Runs a deployable as its own process, the way it runs in production, and waits for its
  * "ready" log line (which reports the ports it bound).
  */
-export function spawnDeployable(name: DeployableName, env: Readonly<Record<string, string>>, nodeArgs?: readonly string[]): Promise<ChildHandle> {
-  return spawnProcess({ entry: deployableEntry(name), env, ...(nodeArgs ? { nodeArgs } : {}) });
+export function spawnDeployable(
+  name: DeployableName,
+  env: Readonly<Record<string, string>>,
+  nodeArgs?: readonly string[],
+  onLine?: (line: string) => void,
+): Promise<ChildHandle> {
+  return spawnProcess({ entry: deployableEntry(name), env, ...(nodeArgs ? { nodeArgs } : {}), ...(onLine ? { onLine } : {}) });
 }

@@ -1,4 +1,4 @@
-export { freePort } from "./ports.js";
+export { freePort, freePorts } from "./ports.js";
 export { waitFor, sleep, type WaitOptions } from "./wait.js";
 export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { sharedNatsServer } from "./shared-nats.js";
@@ -23,3 +23,16 @@ export {
 } from "./ledger/recorder.js";
 export { checkLedger, checkClient, type LedgerReport, type ClientReport, type CheckOptions } from "./ledger/checker.js";
 export { eventIdentity, CHECKED_EVENTS, type EventIdentity } from "./ledger/event-identity.js";
+export {
+  startCluster,
+  type Cluster,
+  type ClusterOptions,
+  type TopologyChanges,
+  type ClusterGateway,
+  type GatewayPool,
+  type ServiceReplica,
+} from "./cluster/cluster.js";
+export { topology, haproxyMaxconn, type Topology, type ClusterSize } from "./cluster/topology.js";
+export { startNatsCluster, type NatsCluster } from "./cluster/nats-cluster.js";
+export { startHaproxy, haproxyConfig, type Haproxy, type SlotState } from "./cluster/haproxy.js";
+export { startPostgresServer, type PostgresServer } from "./cluster/postgres-server.js";

@@ -8,8 +8,10 @@ import { waitFor } from "./wait.js";
 
 export interface NatsServerOptions {
   readonly jetstream?: boolean;
-  /** Keep the store directory across restart() (default true). */
+  /** Extra command-line arguments (a config file with -c, say). */
   readonly args?: readonly string[];
+  /** The client port (default: a free one), for servers whose peers must know it in advance. */
+  readonly port?: number;
 }
 
 export interface NatsServer {
@@ -49,7 +51,7 @@ function portOpen(port: number): Promise<boolean> {
 /** A real nats-server on a free loopback port, JetStream on a temporary store. */
 export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = natsBinary();
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), "sb-nats-"));
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -58,18 +60,23 @@ export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsSe
     const args = ["-a", "127.0.0.1", "-p", String(port), ...(o.jetstream !== false ? ["-js", "-sd", storeDir] : []), ...(o.args ?? [])];
     const c = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
+    let readyLine = false;
     c.stderr.on("data", (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
+      const all = stderr + d.toString();
+      readyLine ||= all.includes("Server is ready");
+      stderr = all.slice(-4000);
     });
     child = c;
     exited = new Promise((resolve) => c.once("exit", () => resolve()));
-    await waitFor(
-      async () => {
-        if (c.exitCode !== null) throw new Error(`nats-server exited: ${stderr}`);
-        return portOpen(port);
-      },
-      { timeoutMs: 10_000, what: "nats-server to listen" },
-    );
+    // An exit (a port taken, a bad config) fails at once, with the server's own words.
+    const died = exited.then(() => {
+      throw new Error(`nats-server exited: ${stderr}`);
+    });
+    died.catch(() => undefined);
+    // Its own "ready" line, not merely an open port: the port may be someone else's.
+    const listening = waitFor(async () => readyLine && (await portOpen(port)), { timeoutMs: 10_000, what: "nats-server to listen" });
+    listening.catch(() => undefined); // the loser of the race below settles unobserved
+    await Promise.race([died, listening]);
   };
   await launch();
 

@@ -10,6 +10,8 @@ export interface SpawnOptions {
   readonly readyTimeoutMs?: number;
   /** Extra node flags (e.g. --cpu-prof for profiling a deployable under load). */
   readonly nodeArgs?: readonly string[];
+  /** Sees every output line as it comes (stdout's JSON, or stderr's text), e.g. to print it. */
+  readonly onLine?: (line: string) => void;
 }
 
 export interface ChildHandle {
@@ -51,6 +53,7 @@ export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
     while ((i = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
+      o.onLine?.(line);
       try {
         logs.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
@@ -59,6 +62,7 @@ export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
     }
   });
   child.stderr!.on("data", (d: Buffer) => {
+    if (o.onLine) for (const l of d.toString().split("\n")) if (l) o.onLine(l);
     stderr = (stderr + d.toString()).slice(-8000);
   });
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));

@@ -1,5 +1,5 @@
 import { streams } from "@switchboard/bus";
-import { bool, duration, loadConfig, redactedConfig, type ConfigOf } from "@switchboard/config";
+import { bool, duration, int, loadConfig, redactedConfig, type ConfigOf } from "@switchboard/config";
 import { commonSettings, databaseSettings, grpcSettings } from "@switchboard/runtime";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -30,6 +30,13 @@ export const accountsSchema = {
     description: `how long revocations stay in the ${streams.control.name} stream for verifiers to catch up`,
     default: DAY,
     min: 60_000,
+  }),
+  controlReplicas: int({
+    env: "SB_ACCOUNTS_CONTROL_REPLICAS",
+    description: `${streams.control.name} stream replicas (3 on a NATS cluster)`,
+    default: 1,
+    min: 1,
+    max: 5,
   }),
 };
 
