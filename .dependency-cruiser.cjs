@@ -1,7 +1,7 @@
 // Package boundaries and import cycles, checked over every workspace's sources (make lint).
 // Workspace packages resolve through their exports to src/ (the "@switchboard/source" condition),
 // so a dependency on another workspace shows as a dependency on that workspace's files.
-const WORKSPACE = "^((?:packages|services)/[^/]+|proto|gateway|bench)/";
+const WORKSPACE = "^((?:packages|services)/[^/]+|proto|gateway|bench|acceptance)/";
 const DEPLOYABLE = "^(services/[^/]+|gateway)/";
 // Each third-party SDK lives in exactly one package (pg: the database layer, the test kit's
 // direct connections and the bench's baselines; uWebSockets.js: the gateway and the bench's floor).
@@ -37,6 +37,13 @@ module.exports = {
       to: { path: DEPLOYABLE },
     },
     { name: "nothing-to-bench", severity: "error", comment: "nothing depends on bench", from: { pathNot: "^bench/" }, to: { path: "^bench/" } },
+    {
+      name: "nothing-to-acceptance",
+      severity: "error",
+      comment: "nothing depends on the acceptance tests",
+      from: { pathNot: "^acceptance/" },
+      to: { path: "^acceptance/" },
+    },
     ...Object.entries(SDK_HOMES).map(([sdk, homes]) => ({
       name: "sdk-home",
       severity: "error",

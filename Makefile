@@ -88,7 +88,7 @@ lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, depend
 	npx eslint --max-warnings 0 .
 	npx prettier --check --log-level warn .
 	npx knip --no-progress
-	npx depcruise --config .dependency-cruiser.cjs proto packages services gateway bench scripts
+	npx depcruise --config .dependency-cruiser.cjs proto packages services gateway bench acceptance scripts
 	node scripts/check-deps.mjs
 
 .PHONY: test
@@ -100,8 +100,12 @@ test-unit: install ## Unit tests only (no servers)
 	npx vitest run --project unit
 
 .PHONY: test-int
-test-int: install nats-server haproxy postgresql build ## Integration tests only (real nats-server and PostgreSQL)
-	npx vitest run --project int
+test-int: install nats-server haproxy postgresql build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
+	npx vitest run --project int --project acceptance
+
+.PHONY: chaos
+chaos: install nats-server haproxy postgresql build ## The acceptance tests at full size (1,000 clients through HAProxy; not part of CI)
+	SB_CHAOS_SIZE=full npx vitest run --project acceptance
 
 .PHONY: bench
 bench: install nats-server bench-tools build ## Run the benchmarks (bench/), reports under bench/results/

@@ -35,6 +35,22 @@ export default defineConfig({
         },
       },
       {
+        // The cluster under faults (acceptance/): each file starts a production-shaped cluster of
+        // its own, so these run one file at a time, after the other projects (groupOrder), and
+        // not beside them on a 2-core machine. SB_CHAOS_SIZE=full (make chaos) runs them at full size.
+        extends: true,
+        test: {
+          name: "acceptance",
+          include: ["acceptance/test/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          teardownTimeout: 60_000,
+        },
+      },
+      {
         // The integration tests of presence and accounts once more, every gRPC server they start on
         // the implementation services do not run by default (SB_RPC_SERVER; packages/rpc tests both itself).
         extends: true,

@@ -23,6 +23,7 @@ export {
 } from "./ledger/recorder.js";
 export { checkLedger, checkClient, type LedgerReport, type ClientReport, type CheckOptions } from "./ledger/checker.js";
 export { eventIdentity, CHECKED_EVENTS, type EventIdentity } from "./ledger/event-identity.js";
+export { startWorkload, type Workload, type WorkloadOptions, type PostStats } from "./ledger/workload.js";
 export {
   startCluster,
   type Cluster,

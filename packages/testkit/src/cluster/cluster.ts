@@ -81,6 +81,8 @@ export interface Cluster {
   readonly nats: NatsCluster;
   readonly haproxy: Haproxy;
   readonly databaseUrl: string;
+  /** Each service's address as its callers reach it: HAProxy's port in front of its replicas. */
+  readonly addrs: Readonly<Record<ServiceName, string>>;
   /** Set with postgres: "private". */
   readonly postgres: PostgresServer | undefined;
   readonly services: Readonly<Record<ServiceName, readonly ServiceReplica[]>>;
@@ -303,6 +305,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       nats,
       haproxy,
       databaseUrl,
+      addrs: { accounts: addr("accounts"), posts: addr("posts"), presence: addr("presence") },
       postgres,
       services: replicas,
       gateways: pool,

@@ -70,7 +70,9 @@ export interface RecorderOptions {
   readonly label?: string;
   /** Drops an event before the client sees it: for tests of the checker on a live stack. */
   readonly dropEvent?: (msg: Readonly<Record<string, unknown>>) => boolean;
+  /** The client's shortest wait before a reconnect, and the jitter added to it (default 100 and 50 ms; the stock client's own: 3,000 and 2,000). */
   readonly minRetryMs?: number;
+  readonly jitterMs?: number;
 }
 
 export interface Recorder extends Recording {
@@ -150,7 +152,7 @@ export function startRecorder(o: RecorderOptions): Recorder {
       return ws as unknown as globalThis.WebSocket;
     },
     minWebSocketRetryTime: o.minRetryMs ?? 100,
-    reconnectJitterRange: 50,
+    reconnectJitterRange: o.jitterMs ?? 50,
     clientPingInterval: 30_000,
   });
 

@@ -1,0 +1,23 @@
+/**
+ * The acceptance load at the size this run asks for. `make test` runs the small size; `make
+ * chaos` (SB_CHAOS_SIZE=full) runs the load the cluster is specified for: 1,000 clients through
+ * HAProxy, 50 posts/s spread evenly over 20 channels of 50 members, plus 1 post/s into the
+ * channel all 1,000 are in.
+ */
+import type { ClusterSize, WorkloadOptions } from "@switchboard/testkit";
+
+const full = process.env.SB_CHAOS_SIZE === "full";
+
+/** The cluster's size: the full topology under `make chaos`, the test one otherwise. */
+export const clusterSize: ClusterSize = full ? "full" : "test";
+
+export type Load = Pick<WorkloadOptions, "clients" | "channels" | "membersPerChannel" | "postsPerSecond" | "everyonePerSecond">;
+
+export const load: Load = full
+  ? { clients: 1_000, channels: 20, membersPerChannel: 50, postsPerSecond: 50, everyonePerSecond: 1 }
+  : { clients: 40, channels: 4, membersPerChannel: 10, postsPerSecond: 10, everyonePerSecond: 1 };
+
+/** Prints a figure line the closing reports quote (vitest shows a test's stdout). */
+export function figure(what: string, values: Readonly<Record<string, unknown>>): void {
+  console.log(`figures: ${what}: ${JSON.stringify(values)}`);
+}
