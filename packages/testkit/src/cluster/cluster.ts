@@ -147,7 +147,8 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     stops.push(() => haproxy.stop());
     const addr = (s: ServiceName): string => `127.0.0.1:${frontends[s].port}`;
 
-    const base = { ...o.env, SB_NATS_URL: nats.url, DATABASE_URL: databaseUrl };
+    const dbPool = String(t.dbPoolSize);
+    const base = { SB_ACCOUNTS_DB_POOL_SIZE: dbPool, SB_POSTS_DB_POOL_SIZE: dbPool, ...o.env, SB_NATS_URL: nats.url, DATABASE_URL: databaseUrl };
     const serviceEnv = (s: ServiceName, i: number): Record<string, string> => {
       const p = ENV_PREFIX[s];
       const r = frontends[s].replicas[i]!;

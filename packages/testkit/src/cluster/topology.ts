@@ -16,6 +16,11 @@ export interface Topology {
   readonly natsReplicas: number;
   /** Processes of each gRPC service. */
   readonly services: { readonly accounts: number; readonly posts: number; readonly presence: number };
+  /**
+   * Connections each database-backed replica (accounts, posts) may open: all of them together
+   * stay under PostgreSQL's default max_connections (100), with room for the tools beside them.
+   */
+  readonly dbPoolSize: number;
   /** Gateways behind HAProxy at start. */
   readonly gateways: number;
   /** HAProxy's server-template size: gateways that can be added while it runs. */
@@ -82,6 +87,8 @@ export function topology(size: ClusterSize = "full", fdLimit = openFileLimit()):
     natsReplicas: 3,
     // Tests keep two of posts, the write path, to kill one of them.
     services: size === "full" ? { accounts: 2, posts: 2, presence: 2 } : { accounts: 1, posts: 2, presence: 1 },
+    // full: (2 accounts + 2 posts) × 15 = 60; test: (1 + 2) × 10 = 30, beside other tests' databases.
+    dbPoolSize: size === "full" ? 15 : 10,
     gateways: size === "full" ? 3 : 2,
     gatewaySlots: 8,
     ingress: { host: "127.0.0.1", port: size === "full" ? 8065 : 0 },
