@@ -84,7 +84,7 @@ it("gives every client of a killed gateway a full replay or a new connection_id,
   figure("gateway kill", {
     clients: work.recorders.length,
     on_killed_gateway: onVictim.length,
-    replayed_fully: kept.length,
+    kept_connection_id: kept.length,
     new_connection_id: renewed.length,
     partial_replays: partialReplays.length,
     back_ms_from_own_close: { p50: percentile(backMs, 50), max: Math.max(...backMs) },
