@@ -57,6 +57,8 @@ export interface ReadinessChange {
 }
 
 export interface ReadinessWatch {
+  /** Unix ms the watch started (timeline times count from it). */
+  readonly startedAt: number;
   /** Each change of state, the first answer included. */
   readonly timeline: readonly ReadinessChange[];
   stop(): void;
@@ -81,5 +83,5 @@ export function watchReadiness(opsPort: number, everyMs = 100): ReadinessWatch {
       .catch(() => note("no answer"))
       .finally(() => (busy = false));
   }, everyMs);
-  return { timeline, stop: () => clearInterval(t) };
+  return { startedAt: started, timeline, stop: () => clearInterval(t) };
 }
