@@ -49,7 +49,7 @@ export function faultMetrics(m: Metrics): Record<string, number> {
   return out;
 }
 
-export interface ReadinessChange {
+interface ReadinessChange {
   /** ms since the watch started. */
   readonly atMs: number;
   /** "ready", "not ready: <reasons>", or "no answer". */
