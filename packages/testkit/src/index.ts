@@ -34,6 +34,6 @@ export {
   type ServiceReplica,
 } from "./cluster/cluster.js";
 export { topology, haproxyMaxconn, type Topology, type ClusterSize } from "./cluster/topology.js";
-export { startNatsCluster, type NatsCluster } from "./cluster/nats-cluster.js";
+export { startNatsCluster, type NatsCluster, type NatsClusterOptions } from "./cluster/nats-cluster.js";
 export { startHaproxy, haproxyConfig, type Haproxy, type SlotState } from "./cluster/haproxy.js";
 export { startPostgresServer, type PostgresServer } from "./cluster/postgres-server.js";

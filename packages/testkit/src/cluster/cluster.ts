@@ -32,6 +32,8 @@ export interface ClusterOptions {
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
   readonly gatewayEnv?: Readonly<Record<string, string>>;
+  /** Extra lines for every NATS node's configuration (nats-cluster.ts), e.g. a shorter write deadline. */
+  readonly natsSettings?: readonly string[];
   /** Every output line of every part, named (make cluster prints them). */
   readonly onLine?: (part: string, line: string) => void;
 }
@@ -127,7 +129,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       databaseUrl = db.url;
     }
 
-    const nats = await startNatsCluster({ nodes: t.natsNodes });
+    const nats = await startNatsCluster({ nodes: t.natsNodes, ...(o.natsSettings ? { settings: o.natsSettings } : {}) });
     stops.push(() => nats.stop());
 
     // Every port HAProxy's configuration names, chosen before anything starts.

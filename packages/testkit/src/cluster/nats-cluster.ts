@@ -35,7 +35,14 @@ async function natsNodeHealthy(monitorPort: number): Promise<boolean> {
 }
 
 /** Starts the nodes; a port taken by someone else between choosing and binding means another try. */
-export async function startNatsCluster(o: { nodes: number; name?: string }): Promise<NatsCluster> {
+export interface NatsClusterOptions {
+  readonly nodes: number;
+  readonly name?: string;
+  /** Extra lines for every node's configuration file (e.g. `write_deadline: "1s"`). */
+  readonly settings?: readonly string[];
+}
+
+export async function startNatsCluster(o: NatsClusterOptions): Promise<NatsCluster> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startNatsClusterOnce(o);
@@ -45,7 +52,7 @@ export async function startNatsCluster(o: { nodes: number; name?: string }): Pro
   }
 }
 
-async function startNatsClusterOnce(o: { nodes: number; name?: string }): Promise<NatsCluster> {
+async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster> {
   const name = o.name ?? "switchboard";
   const dir = mkdtempSync(join(tmpdir(), "sb-nats-cluster-"));
   const free = await freePorts(o.nodes * 3);
@@ -71,6 +78,7 @@ async function startNatsClusterOnce(o: { nodes: number; name?: string }): Promis
             `  listen: "127.0.0.1:${p.route}"`,
             `  routes: [${routes.map((r) => `"${r}"`).join(", ")}]`,
             `}`,
+            ...(o.settings ?? []),
             "",
           ].join("\n"),
         );
