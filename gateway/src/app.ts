@@ -9,11 +9,12 @@ import { busComponent, assembleApp, createRuntime, opsServerComponent, type AppD
 import { clientConfig, versionId } from "./client-config.js";
 import type { GatewayConfig } from "./config.js";
 import { ConnectionTable } from "./connections/connection-table.js";
-import { CloseCode } from "./errors.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { PresenceReporter } from "./presence/presence-reporter.js";
 import { createRestAuth } from "./rest/rest-auth.js";
 import { restRoutes } from "./rest/rest-routes.js";
+import { natsResumeClaims } from "./resume/resume-claims.js";
+import { ResumeHolder } from "./resume/resume-holder.js";
 import { Hub } from "./routing/hub.js";
 import { startServiceClients } from "./service-clients.js";
 import { startSessionAuth } from "./session-auth.js";
@@ -55,8 +56,24 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         log,
         snapshot: () => connections.open(),
       });
+      const holderRef: { sessions?: Sessions } = {};
+      const resumeHolder = new ResumeHolder({
+        bus,
+        log,
+        podName: config.podName,
+        holder: { handOver: (id, user, seq) => holderRef.sessions?.handOver(id, user, seq) },
+        onAnswer: (result) => metrics.resumeHandover(result),
+      });
       const sessions = new Sessions({
         fanout: hub,
+        claims: natsResumeClaims({
+          bus,
+          log,
+          timeoutMs: config.resumeClaimTimeoutMs,
+          podName: config.podName,
+          maxFrames: config.replayEvents + config.queueLimit,
+        }),
+        handoverMs: config.resumeHandoverMs,
         connections,
         presence: reporter,
         log,
@@ -68,6 +85,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         versionId: version,
         hostname: config.podName,
       });
+      holderRef.sessions = sessions;
       hub.reportTroublesTo(sessions);
       auth.onRevoked((sessionId) => sessions.revokeSession(sessionId));
       const actions = new Actions({
@@ -84,7 +102,13 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       });
 
       const app = uws.App();
-      const listener = listenComponent(app, config.listenHost, config.listenPort, () => sessions.closeAll(CloseCode.ServerShuttingDown));
+      const listener = listenComponent(app, {
+        host: config.listenHost,
+        port: config.listenPort,
+        log,
+        preStopDelayMs: config.preStopDelayMs,
+        onStop: () => sessions.drain(config.drainSpreadMs),
+      });
       registerWsEndpoint(app, {
         sessions,
         actions,
@@ -108,6 +132,8 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       registerRoutes(app, rest, { log, metrics, maxRequestBytes: config.maxRequestBytes, versionId: version });
 
       await lifecycle.start(reporter);
+      // Stopped after sessions: claims for drained connections are answered until the handover ends.
+      await lifecycle.start(resumeHolder);
       await lifecycle.start(sessions);
       await lifecycle.start(listener);
       return {

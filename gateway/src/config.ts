@@ -1,4 +1,4 @@
-import { bool, duration, int, list, loadConfig, redactedConfig, str, type ConfigOf } from "@switchboard/config";
+import { bool, ConfigError, duration, int, list, loadConfig, redactedConfig, str, type ConfigOf } from "@switchboard/config";
 import { commonSettings } from "@switchboard/runtime";
 
 export const gatewaySchema = {
@@ -59,6 +59,31 @@ export const gatewaySchema = {
     default: 300_000,
     min: 1_000,
   }),
+  resumeClaimTimeoutMs: duration({
+    env: "SB_GATEWAY_RESUME_CLAIM_TIMEOUT_MS",
+    description: "how long a reconnect waits for the gateway holding its connection to answer; no answer = a new connection_id",
+    default: 1_000,
+    min: 50,
+    max: 10_000,
+  }),
+  preStopDelayMs: duration({
+    env: "SB_GATEWAY_PRESTOP_DELAY_MS",
+    description: "on SIGTERM: not ready at once, but still accepting this long (at least the balancer's check interval x fall count)",
+    default: 0,
+    max: 120_000,
+  }),
+  drainSpreadMs: duration({
+    env: "SB_GATEWAY_DRAIN_SPREAD_MS",
+    description: "on SIGTERM, after the listener closed: open sockets are closed with 4000 in batches over this long",
+    default: 2_000,
+    max: 120_000,
+  }),
+  resumeHandoverMs: duration({
+    env: "SB_GATEWAY_RESUME_HANDOVER_MS",
+    description: "after the last batch: how long drained connections wait to be claimed by another gateway before NATS is drained",
+    default: 6_000,
+    max: 120_000,
+  }),
   maxRequestBytes: int({ env: "SB_GATEWAY_MAX_REQUEST_BYTES", description: "largest REST request body", default: 1024 * 1024, min: 1024 }),
   serverVersion: str({ env: "SB_GATEWAY_SERVER_VERSION", description: "Mattermost version reported to clients", default: "11.9.0" }),
   strictCsrf: bool({
@@ -77,8 +102,20 @@ export const gatewaySchema = {
 
 export type GatewayConfig = ConfigOf<typeof gatewaySchema>;
 
+/** What the drain leaves the NATS drain and the exit before the shutdown deadline. */
+export const NATS_DRAIN_BUDGET_MS = 2_000;
+
 export function loadGatewayConfig(env: Readonly<Record<string, string | undefined>>) {
-  return loadConfig(gatewaySchema, env, { prefix: "SB_GATEWAY_" });
+  const loaded = loadConfig(gatewaySchema, env, { prefix: "SB_GATEWAY_" });
+  const c = loaded.config;
+  // The drain's steps run one after the other: together they must end before the deadline.
+  const drain = c.preStopDelayMs + c.drainSpreadMs + c.resumeHandoverMs + NATS_DRAIN_BUDGET_MS;
+  if (drain >= c.shutdownDeadlineMs) {
+    throw new ConfigError([
+      `SB_GATEWAY_PRESTOP_DELAY_MS + SB_GATEWAY_DRAIN_SPREAD_MS + SB_GATEWAY_RESUME_HANDOVER_MS + ${NATS_DRAIN_BUDGET_MS} ms for NATS (${drain} ms) must be below SB_GATEWAY_SHUTDOWN_DEADLINE_MS (${c.shutdownDeadlineMs} ms)`,
+    ]);
+  }
+  return loaded;
 }
 
 export function describeGatewayConfig(c: GatewayConfig) {

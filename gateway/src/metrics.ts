@@ -16,6 +16,16 @@ export function createGatewayMetrics(r: MetricsRegistry) {
   const slow = r.counter({ name: "sb_gateway_slow_closes_total", help: "Sockets closed because they could not keep up" });
   const overflow = r.counter({ name: "sb_gateway_queue_overflows_total", help: "Connections forgotten because their queue overflowed" });
   const resumes = r.counter({ name: "sb_gateway_resumes_total", help: "Reconnects with a connection_id, by outcome", labelNames: ["outcome"] });
+  const claims = r.counter({
+    name: "sb_gateway_resume_claims_total",
+    help: "Reconnects naming a connection held elsewhere, by result: claimed (handed over), missed (no holder), refused (another user's), gap",
+    labelNames: ["result"],
+  });
+  const handovers = r.counter({
+    name: "sb_gateway_resume_handovers_total",
+    help: "Claims answered for connections held here, by result",
+    labelNames: ["result"],
+  });
   const subscriptions = r.gauge({ name: "sb_gateway_nats_subscriptions", help: "NATS subscriptions held" });
   const backfills = r.counter({ name: "sb_gateway_backfilled_events_total", help: "Events recovered from the stream after a new channel subscription" });
   const requests = r.counter({ name: "sb_gateway_ws_requests_total", help: "WebSocket requests by action and status", labelNames: ["action", "status"] });
@@ -39,6 +49,8 @@ export function createGatewayMetrics(r: MetricsRegistry) {
     slowClose: () => slow.inc(),
     queueOverflow: () => overflow.inc(),
     resume: (outcome: "success" | "lossless" | "failure" | "not_found") => resumes.inc({ outcome }),
+    resumeClaim: (result: "claimed" | "missed" | "refused" | "gap") => claims.inc({ result }),
+    resumeHandover: (result: "handed_over" | "refused" | "gap") => handovers.inc({ result }),
     setSubscriptions: (n: number) => subscriptions.set(n),
     backfilled: (n: number) => backfills.inc(undefined, n),
     wsRequest: (action: string, status: string) => requests.inc({ action, status }),

@@ -21,6 +21,9 @@ export class ConnectionTable {
     this.byId.set(conn.id, conn);
   }
 
+  get size(): number {
+    return this.byId.size;
+  }
   delete(conn: Connection): void {
     this.byId.delete(conn.id);
   }

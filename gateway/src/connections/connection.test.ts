@@ -34,7 +34,7 @@ describe("Connection.flush", () => {
     const conn = new Connection("c".repeat(26), actor, "t", { replayEvents: 64, queueLimit: 64, maxBufferedBytes: 3000 });
     const s = new BudgetSocket(0);
     conn.socket = s;
-    for (const f of frames) conn.deliver(f);
+    for (const f of frames) conn.deliver(f, "");
     expect(conn.flush()).toBe(false);
     // Each frame is over 1,000 bytes: three fit under 3,000 buffered, the fourth is not sent.
     expect(s.sent.map((m) => m.seq)).toEqual([0, 1, 2]);
@@ -48,7 +48,7 @@ describe("Connection.flush", () => {
     const conn = new Connection("c".repeat(26), actor, "t", { replayEvents: 64, queueLimit: 64, maxBufferedBytes: 3000 });
     const s = new BudgetSocket(Infinity);
     conn.socket = s;
-    for (const f of frames) conn.deliver(f);
+    for (const f of frames) conn.deliver(f, "");
     expect(conn.flush()).toBe(true);
     expect(s.sent.map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
@@ -60,8 +60,8 @@ describe("Connection.flush", () => {
     const sb = new BudgetSocket(Infinity);
     a.socket = sa;
     b.socket = sb;
-    for (let i = 0; i < 12; i++) a.deliver(frames[0]!);
-    for (const f of frames.slice(0, 3)) b.deliver(f);
+    for (let i = 0; i < 12; i++) a.deliver(frames[0]!, "");
+    for (const f of frames.slice(0, 3)) b.deliver(f, "");
     expect(b.flush()).toBe(true);
     expect(a.flush()).toBe(true);
     expect(sb.sent.map((m) => m.seq)).toEqual([0, 1, 2]);

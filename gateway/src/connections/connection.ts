@@ -71,12 +71,13 @@ export class Connection {
   }
 
   /**
-   * Queues an event for this connection (the caller schedules the flush). `shed`: the event
-   * is one to drop when congested (`sheddable(frame.event)`, asked once per event).
+   * Queues an event for this connection (the caller schedules the flush). `eventId`: the
+   * envelope's id, kept beside the frame for a cross-gateway resume. `shed`: the event is one
+   * to drop when congested (`sheddable(frame.event)`, asked once per event).
    */
-  deliver(frame: EventFrame, shed = sheddable(frame.event)): DeliverResult {
+  deliver(frame: EventFrame, eventId: string, shed = sheddable(frame.event)): DeliverResult {
     if (shed && this.congested) return "shed";
-    return this.log.push(frame.bytes) ? "queued" : "overflow";
+    return this.log.push(frame.bytes, eventId) ? "queued" : "overflow";
   }
 
   /**

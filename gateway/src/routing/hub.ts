@@ -245,7 +245,7 @@ export class Hub implements Fanout, Component {
         } else {
           frame = baseFrame();
         }
-        const res = conn.deliver(frame, shed);
+        const res = conn.deliver(frame, ev.id, shed);
         if (res === "queued") {
           delivered++;
           if (conn.attached) this.scheduler.mark(conn);

@@ -13,6 +13,8 @@ import { createGatewayMetrics } from "../metrics.js";
 import { renderEvent } from "../protocol/outbound.js";
 import type { Fanout } from "../routing/fanout.js";
 import type { PresenceClient } from "@switchboard/rpc";
+import { frameFromWire, frameToWire } from "../resume/handover-frames.js";
+import type { ClaimResult, ResumeClaims } from "../resume/resume-claims.js";
 import { Actions } from "./actions.js";
 import { newSocketState, Sessions } from "./sessions.js";
 
@@ -58,7 +60,7 @@ class MemoryFanout implements Fanout {
   publish(userId: string, n: number): void {
     const frame = renderEvent("posted", JSON.stringify({ n }), "{}");
     for (const conn of this.users.get(userId)?.conns ?? []) {
-      conn.deliver(frame);
+      conn.deliver(frame, `e${n}`);
       conn.flush();
     }
   }
@@ -104,7 +106,7 @@ function actorOf(userId: string, sessionId = newId()): Actor {
   return { userId, sessionId, roles: "system_user", isSystemAdmin: false, expiresAt: Date.now() + 60_000 };
 }
 
-function setup() {
+function setup(o: { claims?: ResumeClaims } = {}) {
   const fanout = new MemoryFanout();
   const connections = new ConnectionTable();
   const reported: [string, string][] = [];
@@ -125,6 +127,7 @@ function setup() {
     stallTimeoutMs: 5_000,
     versionId: "10.0.0.0.switchboard.false",
     hostname: "gw-test",
+    ...(o.claims ? { claims: o.claims } : {}),
   });
   /** A socket authenticated at the upgrade, optionally resuming. */
   const open = (actor: Actor, resume?: { connectionId: string; sequence: number }) => {
@@ -285,5 +288,95 @@ describe("Actions", () => {
     expect(published.map((p) => [p.subject, p.ev.event, p.ev.broadcast?.channelId, p.ev.broadcast?.omitUsers])).toEqual([
       [subjects.channel(channel), "typing", channel, [user]],
     ]);
+  });
+
+  describe("resume on another gateway", () => {
+    /**
+     * Two gateways whose claims reach each other in memory, frames through their wire form.
+     * `during` runs while the claim is in flight: before the holder answers, and after.
+     */
+    function pair(during: { beforeAnswer?: () => void; afterAnswer?: () => void } = {}) {
+      const ref: { holder?: ReturnType<typeof setup> } = {};
+      const claims: ResumeClaims = {
+        async claim(connectionId, userId, sequence): Promise<ClaimResult> {
+          await Promise.resolve();
+          during.beforeAnswer?.();
+          const h = ref.holder!.sessions.handOver(connectionId, userId, sequence);
+          during.afterAnswer?.();
+          if (!h) return { result: "missed" };
+          if (h.result !== "handed_over") return { result: h.result };
+          return { result: "claimed", firstSeq: sequence, frames: h.frames.map((f) => frameFromWire(frameToWire(f))!), ids: [...h.ids], holder: "a" };
+        },
+      };
+      const a = setup();
+      const b = setup({ claims });
+      ref.holder = a;
+      return { a, b };
+    }
+
+    it("continues the same seq from the holder's buffer, merges events both received by id, no hello", async () => {
+      const user = newId();
+      const both = (n: number) => {
+        g.a.fanout.publish(user, n);
+        g.b.fanout.publish(user, n);
+      };
+      const g = pair({ beforeAnswer: () => both(4), afterAnswer: () => both(5) });
+      const first = g.a.open(actorOf(user));
+      await first.bound;
+      const id = first.s.conn!.id;
+      g.a.fanout.publish(user, 1);
+      g.a.fanout.publish(user, 2);
+      first.sock.end(1006);
+      g.a.fanout.publish(user, 3);
+      // The client saw hello (0) and event 1 (seq 1): it resumes on b from 2.
+      const second = g.b.open(actorOf(user), { connectionId: id, sequence: 2 });
+      expect(await second.bound).toBe(true);
+      expect(second.s.conn!.id).toBe(id);
+      expect(second.sock.frames.map((f) => [f.event, f.seq, f.data!.n])).toEqual([
+        ["posted", 2, 2],
+        ["posted", 3, 3],
+        ["posted", 4, 4],
+        ["posted", 5, 5],
+      ]);
+      // The holder forgot it; b holds it now and goes on.
+      expect([...g.a.connections.values()]).toEqual([]);
+      expect(g.b.connections.get(id)).toBe(second.s.conn);
+      g.b.fanout.publish(user, 6);
+      expect(second.sock.frames.at(-1)).toMatchObject({ seq: 6, data: { n: 6 } });
+    });
+
+    it("closes a socket the holder still had", async () => {
+      const g = pair();
+      const user = newId();
+      const first = g.a.open(actorOf(user));
+      await first.bound;
+      const second = g.b.open(actorOf(user), { connectionId: first.s.conn!.id, sequence: 1 });
+      expect(await second.bound).toBe(true);
+      expect(first.sock.closedWith).toBe(CloseCode.ServerShuttingDown);
+      expect(second.sock.frames).toEqual([]);
+    });
+
+    it("refuses another user's connection (the holder keeps it), and a gap or no holder gets a new connection_id", async () => {
+      const g = pair();
+      const alice = newId();
+      const first = g.a.open(actorOf(alice));
+      await first.bound;
+      const id = first.s.conn!.id;
+      const bob = g.b.open(actorOf(newId()), { connectionId: id, sequence: 1 });
+      expect(await bob.bound).toBe(true);
+      expect(bob.sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0]]);
+      expect(bob.sock.frames[0]!.data!.connection_id).not.toBe(id);
+      expect(g.a.connections.get(id)).toBe(first.s.conn);
+      expect(first.sock.closedWith).toBeUndefined();
+
+      const gap = g.b.open(actorOf(alice), { connectionId: id, sequence: 50 });
+      expect(await gap.bound).toBe(true);
+      expect(gap.sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0]]);
+      expect(g.a.connections.get(id)).toBeUndefined();
+
+      const none = g.b.open(actorOf(alice), { connectionId: newId(), sequence: 3 });
+      expect(await none.bound).toBe(true);
+      expect(none.sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0]]);
+    });
   });
 });

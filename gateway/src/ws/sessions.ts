@@ -18,6 +18,9 @@ import type { PresenceReports } from "../presence/presence-reporter.js";
 import { broadcastJson, renderEvent } from "../protocol/outbound.js";
 import type { WsRequest } from "../protocol/inbound.js";
 import type { DeliveryTroubles, Fanout } from "../routing/fanout.js";
+import type { ConnectionHolder, Handover } from "../resume/resume-holder.js";
+import type { ResumeClaims } from "../resume/resume-claims.js";
+import { closeInBatches } from "../resume/close-in-batches.js";
 import { create } from "@bufbuild/protobuf";
 import { BroadcastSchema } from "@switchboard/proto/events";
 
@@ -57,15 +60,21 @@ export interface SessionsOptions {
   readonly resumeWindowMs: number;
   /** How long a socket may stay at its byte budget with events waiting before it is closed. */
   readonly stallTimeoutMs: number;
+  /** Asks other gateways for connections not held here (absent: such a reconnect gets a new connection). */
+  readonly claims?: ResumeClaims;
+  /** How long a stop waits for other gateways to claim the connections left here (drain). */
+  readonly handoverMs?: number;
   /** What hello reports as server_version (versionId()). */
   readonly versionId: string;
   readonly hostname: string;
 }
 
-export class Sessions implements DeliveryTroubles, Component {
+export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
   readonly name = "sessions";
   private readonly connections: ConnectionTable;
   private readonly stalled = new Map<Connection, number>();
+  /** The connections whose sockets the drain closed: stop waits for them to be claimed. */
+  private closedByDrain: Connection[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
@@ -81,8 +90,25 @@ export class Sessions implements DeliveryTroubles, Component {
     this.timer.unref();
   }
 
+  /**
+   * Waits (up to handoverMs) until every connection the drain closed has been claimed by
+   * another gateway (or forgotten): the drain's last step before NATS goes.
+   */
   async stop(): Promise<void> {
+    const deadline = Date.now() + (this.o.handoverMs ?? 0);
+    let left = this.unclaimed();
+    while (left > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      left = this.unclaimed();
+    }
+    if (this.closedByDrain.length > 0) this.log.info({ drained: this.closedByDrain.length, unclaimed: left }, "resume handover over");
     if (this.timer) clearInterval(this.timer);
+  }
+
+  private unclaimed(): number {
+    let n = 0;
+    for (const c of this.closedByDrain) if (!c.dead) n++;
+    return n;
   }
 
   /**
@@ -124,22 +150,93 @@ export class Sessions implements DeliveryTroubles, Component {
       this.o.fanout.abandon(actor.userId);
       return false;
     }
-    const conn = this.resumeOrCreate(s, actor, token);
+    const { connectionId, sequence } = s.resume;
+    const local = connectionId ? this.connections.get(connectionId) : undefined;
+    let conn: Connection;
+    if (!local && connectionId && sequence !== undefined && this.o.claims) {
+      const claimed = await this.claimElsewhere(s, actor, token, connectionId, sequence);
+      if (!claimed) return false;
+      conn = claimed;
+    } else {
+      conn = this.resumeOrCreate(s, actor, token, local);
+      this.o.fanout.attach(conn);
+    }
+    this.bind(s, conn);
+    return true;
+  }
+
+  /** A new connection (new id, hello) for a socket whose earlier routing claim was used up. */
+  private async fresh(s: SocketState, actor: Actor, token: string): Promise<Connection | undefined> {
+    try {
+      await this.o.fanout.claim(actor.userId, token);
+    } catch (e: unknown) {
+      this.log.warn({ user_id: actor.userId, err: e }, "loading the user's routes failed");
+      this.end(s, CloseCode.ServerShuttingDown);
+      return undefined;
+    }
+    if (s.closed) {
+      this.o.fanout.abandon(actor.userId);
+      return undefined;
+    }
+    const conn = new Connection(newId(), actor, token, this.o.limits);
+    this.connections.add(conn);
+    this.pushHello(conn);
     this.o.fanout.attach(conn);
+    return conn;
+  }
+
+  /** Gives the socket its connection: live from now on (hello queued or replay positioned). */
+  private bind(s: SocketState, conn: Connection): void {
     Object.assign(conn, s.early);
     s.conn = conn;
     conn.socket = s.port;
     conn.detachedAt = 0;
     conn.postedAck = s.postedAck;
     s.reportedId = conn.id;
-    this.o.presence.opened(conn.id, actor.userId);
+    this.o.presence.opened(conn.id, conn.userId);
     if (!conn.flush()) this.stalledNow(conn);
-    return true;
   }
 
-  private resumeOrCreate(s: SocketState, actor: Actor, token: string): Connection {
+  /**
+   * A reconnect naming a connection another gateway may hold. The user's routing is claimed
+   * already; a connection under the same id is attached first so it records the events that
+   * arrive from now on (with their ids), and only then is the holder asked. Its answer (the
+   * buffered events from `sequence` on) comes first in the log, then what was recorded that
+   * it did not contain: nothing is lost between the two gateways and nothing comes twice. No
+   * holder, a refusal or a gap: a new connection id and hello, never a partial replay.
+   * Undefined when the socket is gone or must be closed.
+   */
+  private async claimElsewhere(s: SocketState, actor: Actor, token: string, connectionId: string, sequence: number): Promise<Connection | undefined> {
+    const conn = new Connection(connectionId, actor, token, this.o.limits);
+    this.o.fanout.attach(conn);
+    const res = await this.o.claims!.claim(connectionId, actor.userId, sequence);
+    this.o.metrics.resumeClaim(res.result);
+    if (conn.dead) {
+      // Its queue overflowed while recording: nothing consistent to resume (the holder, if
+      // any, has forgotten it too). A new connection, on routing claimed again.
+      this.log.info({ conn_id: connectionId, user_id: actor.userId, result: res.result }, "queue overflowed during the resume claim: new connection");
+      return this.fresh(s, actor, token);
+    }
+    if (res.result === "claimed") {
+      const merged = conn.log.adopt(res.firstSeq, res.frames, res.ids);
+      this.log.info({ conn_id: connectionId, holder: res.holder, handed: res.frames.length, merged }, "resumed a connection from another gateway");
+    } else {
+      if (res.result !== "missed") this.log.info({ conn_id: connectionId, user_id: actor.userId, result: res.result }, "resume claim not granted");
+      conn.id = newId();
+      conn.log.reset();
+      this.pushHello(conn);
+    }
+    this.connections.add(conn);
+    if (s.closed) {
+      // The socket went while the holder answered: keep the connection for the next resume.
+      conn.detachedAt = Date.now();
+      return undefined;
+    }
+    return conn;
+  }
+
+  private resumeOrCreate(s: SocketState, actor: Actor, token: string, prior: Connection | undefined): Connection {
     const { connectionId, sequence } = s.resume;
-    const prior = connectionId ? this.connections.get(connectionId) : undefined;
     if (prior && !prior.dead && prior.userId === actor.userId && sequence !== undefined) {
       if (prior.socket) {
         // The client came back before we saw its old socket die: retire that socket.
@@ -177,7 +274,21 @@ export class Sessions implements DeliveryTroubles, Component {
       server_hostname: this.o.hostname,
     };
     const frame = renderEvent(EventName.Hello, JSON.stringify(data), broadcastJson(create(BroadcastSchema, { userId: conn.userId })));
-    conn.log.push(frame.bytes);
+    conn.log.push(frame.bytes, "");
+  }
+
+  /**
+   * Another gateway claims a connection (ResumeHolder): hand its events over from `sequence`
+   * on and forget it (its socket, if any, is closed), refuse another user's claim, or report
+   * a gap (and forget it: the client gets a new connection there).
+   */
+  handOver(connectionId: string, userId: string, sequence: number): Handover {
+    const conn = this.connections.get(connectionId);
+    if (!conn || conn.dead) return undefined;
+    if (conn.userId !== userId) return { result: "refused" };
+    const events = conn.log.from(sequence);
+    this.forget(conn, CloseCode.ServerShuttingDown);
+    return events ? { result: "handed_over", frames: events.frames, ids: events.ids } : { result: "gap" };
   }
 
   /** The socket is gone (any reason). The connection keeps queueing for the resume window. */
@@ -236,9 +347,18 @@ export class Sessions implements DeliveryTroubles, Component {
     for (const conn of this.connections.values()) if (conn.actor.sessionId === sessionId) this.forget(conn, CloseCode.SessionRevoked);
   }
 
-  /** Closes every socket (drain); connections stay for resumes elsewhere until we exit. */
-  closeAll(code: number): void {
-    for (const conn of this.connections.values()) conn.socket?.end(code, CloseReason[code] ?? "");
+  /**
+   * The drain: closes every socket with 4000 (the client reconnects, to another gateway, and
+   * resumes there), in batches spread over `spreadMs`. The connections stay, answering
+   * claims, until stop.
+   */
+  async drain(spreadMs: number): Promise<void> {
+    const open: Connection[] = [];
+    for (const conn of this.connections.values()) if (conn.socket) open.push(conn);
+    this.closedByDrain = open;
+    this.log.info({ sockets: open.length, spread_ms: spreadMs }, "draining: closing sockets");
+    const code = CloseCode.ServerShuttingDown;
+    await closeInBatches(open, spreadMs, (conn) => conn.socket?.end(code, CloseReason[code]!));
   }
 
   private sweep(): void {

@@ -1,5 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { CloseCode, CloseReason, EventName, isolatedBucket, kvBuckets, natsHeaders, parseEventSubject, streams, subjectContracts, subjects } from "./index.js";
+import {
+  answerVersion,
+  CloseCode,
+  CloseReason,
+  EventName,
+  resumeProtocol,
+  understands,
+  isolatedBucket,
+  kvBuckets,
+  natsHeaders,
+  parseEventSubject,
+  streams,
+  subjectContracts,
+  subjects,
+} from "./index.js";
 
 const ID = "a".repeat(26);
 
@@ -13,6 +27,8 @@ describe("cross-process contracts", () => {
     expect(subjects.everyone).toBe("sb.evt.all");
     expect(subjects.sessionRevoked(ID)).toBe(`sb.ctl.session.revoked.${ID}`);
     expect(subjects.outboxWake("posts")).toBe("sb.ctl.outbox.posts");
+    expect(subjects.resumeClaim(ID)).toBe(`sb.ctl.resume.${ID}`);
+    expect(subjects.allResumeClaims).toBe("sb.ctl.resume.*");
     expect(kvBuckets.presence.name).toBe("sb_presence");
     expect(natsHeaders.msgId).toBe("Nats-Msg-Id");
     expect(EventName.SessionRevoked).toBe("sb_session_revoked");
@@ -27,6 +43,9 @@ describe("cross-process contracts", () => {
     expect(streams.control.subjects.some((f) => inStream(subjects.sessionRevoked(ID), f))).toBe(true);
     for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.outboxWake("posts"), f))).toBe(false);
     expect(subjectContracts.outboxWake.stream).toBeNull();
+    // Resume claims are request/reply between live gateways: never stored.
+    for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.resumeClaim(ID), f))).toBe(false);
+    expect(subjectContracts.resumeClaim.stream).toBeNull();
     expect(subjectContracts.sessionRevoked.stream).toBe("control");
   });
 
@@ -34,6 +53,7 @@ describe("cross-process contracts", () => {
     for (const bad of ["*", ">", "a".repeat(25) + "."]) {
       expect(() => subjects.channel(bad)).toThrow();
       expect(() => subjects.sessionRevoked(bad)).toThrow();
+      expect(() => subjects.resumeClaim(bad)).toThrow();
     }
     expect(() => subjects.outboxWake("a.b")).toThrow();
     expect(() => isolatedBucket(kvBuckets.presence, "a.b")).toThrow(/invalid bucket tag/);
@@ -54,5 +74,15 @@ describe("cross-process contracts", () => {
     ]) {
       expect(c >= 4500 && c < 5000).toBe(true);
     }
+  });
+
+  it("resume versions: a holder answers older claims in their version and newer ones in its own", () => {
+    expect(resumeProtocol.oldest).toBeLessThanOrEqual(resumeProtocol.current);
+    expect(answerVersion(resumeProtocol.current)).toBe(resumeProtocol.current);
+    expect(answerVersion(resumeProtocol.current + 1)).toBe(resumeProtocol.current);
+    expect(answerVersion(resumeProtocol.oldest - 1)).toBeUndefined();
+    expect(understands(resumeProtocol.current)).toBe(true);
+    expect(understands(resumeProtocol.current + 1)).toBe(false);
+    expect(understands(0)).toBe(false);
   });
 });

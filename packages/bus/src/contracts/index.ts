@@ -1,6 +1,6 @@
 /**
  * Cross-process contracts, in one place: NATS subjects, JetStream streams, KV buckets and
- * their keys, NATS headers, event names, and the gateway's WebSocket close codes, each with
+ * their keys, NATS headers, event names, the gateway's WebSocket close codes and resume versions, each with
  * what it carries. Publishers and subscribers import these; a test fails on a subject, stream
  * or bucket name written as a literal anywhere else in the source tree.
  */
@@ -11,3 +11,4 @@ export { isolatedBucket, kvBuckets, type KvBucketContract, type KvKeyContract, t
 export { natsHeaders } from "./headers.js";
 export { EventName, eventData, type SessionRevokedData } from "./events.js";
 export { CloseCode, CloseReason } from "./websocket.js";
+export { answerVersion, resumeProtocol, understands } from "./resume.js";

@@ -4,6 +4,7 @@
  */
 import { isValidId } from "@switchboard/model";
 import { EventSchema } from "@switchboard/proto/events";
+import { ResumeClaimSchema, ResumeHandoverSchema } from "@switchboard/proto/gateway";
 import { bytes, empty, protobuf, type Payload } from "./payload.js";
 
 /** The roots of every subject: a subject literal starting with one of these belongs here. */
@@ -44,6 +45,11 @@ export const subjects = {
     return `${PREFIX_CTL}.outbox.${schema}`;
   },
 
+  /** Every connection's resume claims: each gateway subscribes, only the holder answers. */
+  allResumeClaims: `${PREFIX_CTL}.resume.*`,
+  /** A claim for one connection's buffered events (request/reply, see resumeProtocol). */
+  resumeClaim: (connectionId: string) => `${PREFIX_CTL}.resume.${id("connection", connectionId)}`,
+
   /** The benchmark's floor: ready-made WebSocket frames for a bare uWebSockets.js server (bench only). */
   benchRawFrames: `${subjectRoots.bench}.raw`,
 } as const;
@@ -54,6 +60,8 @@ export interface SubjectContract<T> {
   readonly payload: Payload<T>;
   /** Core NATS only (at most once), or the stream that stores it. */
   readonly stream: "events" | "control" | null;
+  /** For a request/reply subject: what the answer carries. */
+  readonly reply?: Payload<unknown>;
 }
 
 const event = protobuf(EventSchema);
@@ -66,6 +74,12 @@ export const subjectContracts = {
   everyone: { pattern: subjects.everyone, payload: event, stream: "events" },
   sessionRevoked: { pattern: `${PREFIX_CTL}.session.revoked.<user id>`, payload: event, stream: "control" },
   outboxWake: { pattern: `${PREFIX_CTL}.outbox.<schema>`, payload: empty, stream: null },
+  resumeClaim: {
+    pattern: `${PREFIX_CTL}.resume.<connection id>`,
+    payload: protobuf(ResumeClaimSchema),
+    stream: null,
+    reply: protobuf(ResumeHandoverSchema),
+  },
   benchRawFrames: { pattern: subjects.benchRawFrames, payload: bytes("one Mattermost WebSocket frame, JSON text"), stream: null },
 } as const satisfies Record<string, SubjectContract<unknown>>;
 

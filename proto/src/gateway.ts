@@ -1,0 +1,1 @@
+export * from "./gen/sb/gateway/v1/resume_pb.js";
