@@ -1,0 +1,361 @@
+/**
+ * resume-storm: 5,000 seeded clients on one gateway of three while posts flow into their
+ * channels; that gateway gets SIGTERM and drains (sockets closed with 4000 in batches over its
+ * drain spread, buffered events handed to whichever gateway each client resumes on). Every
+ * client reconnects as the stock Mattermost client does (3 s + up to 2 s of jitter, with
+ * connection_id and sequence_number) to one of the other two gateways. Measured: the time from
+ * SIGTERM, and from each client's own close, until every client has resumed elsewhere (its
+ * first frame after the reconnect, with no new hello), the replay volume, and loss: every
+ * client must have every post of its channels exactly once, with consecutive seq and one
+ * hello.
+ */
+import { PostsService } from "@switchboard/proto/posts";
+import { createRpcClient } from "@switchboard/rpc";
+import { seedPopulation, sleep, startStack, waitFor, type ChildHandle, type Population } from "@switchboard/testkit";
+import { percentile } from "../closed-loop.js";
+import { profiledNodeArgs, type Scenario } from "../scenario.js";
+import { counterBy } from "../scrape.js";
+import {
+  startLoadClient,
+  STOCK_RECONNECT_DELAY_MS,
+  STOCK_RECONNECT_JITTER_MS,
+  type ConnectionRecord,
+  type LoadClient,
+  type Report,
+} from "../ws-load/load-client-pool.js";
+
+const CLIENTS = 5_000;
+/** QUICK=1 runs at most this many. */
+const QUICK_CLIENTS = 1_000;
+/** Each process keeps under the 20,000 open files it may have (one socket per client). */
+const MAX_CLIENTS = 15_000;
+/** Channels besides town-square; each client's user is a member of exactly one. */
+const CHANNELS = 10;
+/** Posts per second spread over the channels, plus posts per second into town-square (everyone). */
+const POSTS_PER_S = 20;
+const EVERYONE_POSTS_PER_S = 1;
+/** Calls in flight at most; the flow waits rather than piling calls up. */
+const MAX_IN_FLIGHT = 64;
+/** Posts flow this long before the SIGTERM, and this long after every client is back. */
+const BEFORE_MS = 3_000;
+const AFTER_MS = 2_000;
+const TARGET_S = 10;
+/** The load client runs on this CPU. */
+const LOAD_CPU = 1;
+const PATH = "/api/v4/websocket";
+
+interface CreatedPost {
+  readonly id: string;
+  readonly channelId: string;
+}
+
+/** Creates posts at a steady rate (round-robin over the channels, and into town-square) until stopped. */
+function postFlow(pop: Population, addr: string) {
+  const client = createRpcClient(PostsService, { address: addr, defaultDeadlineMs: 30_000 });
+  const created: CreatedPost[] = [];
+  const errors: string[] = [];
+  let inFlight = 0;
+  let stopped = false;
+  const post = async (channelId: string, message: string) => {
+    inFlight++;
+    try {
+      const r = await client.createPost({ post: { channelId, message }, setOnline: false }, { token: pop.admin.token });
+      if (r.post?.channelId !== channelId) throw new Error(`CreatePost in ${channelId} answered without the post`);
+      created.push({ id: r.post.id, channelId });
+    } catch (e: unknown) {
+      errors.push(String(e));
+    } finally {
+      inFlight--;
+    }
+  };
+  const started = Date.now();
+  const everyEveryone = Math.round(POSTS_PER_S / EVERYONE_POSTS_PER_S);
+  const running = (async () => {
+    for (let k = 0; !stopped; k++) {
+      const due = started + (k * 1000) / POSTS_PER_S;
+      if (due > Date.now()) await sleep(due - Date.now());
+      while (inFlight >= MAX_IN_FLIGHT && !stopped) await sleep(5);
+      if (stopped) break;
+      void post(pop.channels[k % pop.channels.length]!.id, `storm ${String(k)}`);
+      if (k % everyEveryone === 0) void post(pop.everyone.id, `storm everyone ${String(k)}`);
+    }
+    while (inFlight > 0) await sleep(10);
+  })();
+  return {
+    created,
+    async stop(): Promise<{ created: CreatedPost[]; errors: string[]; seconds: number }> {
+      stopped = true;
+      await running;
+      client.close();
+      return { created, errors, seconds: (Date.now() - started) / 1000 };
+    },
+  };
+}
+
+interface Loss {
+  missing: number;
+  duplicates: number;
+  leaked: number;
+  clientsWithLoss: number;
+}
+
+/** Every client must hold every post of its channels exactly once, and nothing else. */
+function checkPosts(
+  report: Report,
+  expected: readonly (readonly string[])[],
+  channelOf: ReadonlyMap<string, string>,
+  userChannels: readonly Set<string>[],
+): Loss {
+  const loss: Loss = { missing: 0, duplicates: 0, leaked: 0, clientsWithLoss: 0 };
+  report.conns.forEach((c, i) => {
+    const seen = new Set<number>();
+    let missing = 0;
+    let duplicates = 0;
+    let leaked = 0;
+    let held = 0;
+    for (const p of c.posts) {
+      if (seen.has(p)) {
+        duplicates++;
+        continue;
+      }
+      seen.add(p);
+      const ch = channelOf.get(report.postIds[p]!);
+      if (ch === undefined || !userChannels[i]!.has(ch)) leaked++;
+      else held++;
+    }
+    missing = expected[i]!.length - held;
+    loss.missing += missing;
+    loss.duplicates += duplicates;
+    loss.leaked += leaked;
+    if (missing + duplicates + leaked > 0) loss.clientsWithLoss++;
+  });
+  return loss;
+}
+
+const ms = (values: number[]) => {
+  const s = values.slice().sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p99: percentile(s, 99), max: s.at(-1) ?? 0 };
+};
+
+/** The resume that brought the client back after its drain close (code 4000), if any. */
+function drainResume(c: ConnectionRecord) {
+  const close = c.closes.find((x) => x.code === 4000);
+  if (!close) return undefined;
+  return { close, resume: c.resumes.find((r) => r.closedAt === close.at) };
+}
+
+/** Sums of the drained gateway's log lines: the handovers it answered, and the drain's own summary. */
+function holderLogs(g: ChildHandle) {
+  let claims = 0;
+  let events = 0;
+  let bytes = 0;
+  let refusedOrGap = 0;
+  let unclaimed = -1;
+  for (const l of g.logs) {
+    if (l.msg === "resume claim answered") {
+      claims++;
+      events += Number(l.events);
+      bytes += Number(l.bytes);
+      if (l.result !== "handed_over") refusedOrGap++;
+    } else if (l.msg === "resume handover over") unclaimed = Number(l.unclaimed);
+  }
+  return { claims, events, bytes, refusedOrGap, unclaimed };
+}
+
+/** Sums of the claimants' log lines: events handed over to them and events they had already recorded. */
+function claimantLogs(gs: readonly ChildHandle[]) {
+  let resumed = 0;
+  let handed = 0;
+  let merged = 0;
+  for (const g of gs)
+    for (const l of g.logs)
+      if (l.msg === "resumed a connection from another gateway") {
+        resumed++;
+        handed += Number(l.handed);
+        merged += Number(l.merged);
+      }
+  return { resumed, handed, merged };
+}
+
+export const scenario: Scenario = {
+  name: "resume-storm",
+  description: `${CLIENTS} clients on one gateway of three, posts flowing, the gateway drained (SIGTERM): time until all resumed elsewhere, replay volume, loss`,
+  async run(ctx) {
+    const wanted = Math.round(CLIENTS * ctx.scale);
+    const clients = Math.max(CHANNELS, Math.round(Math.min(ctx.quick ? QUICK_CLIENTS : MAX_CLIENTS, wanted) / CHANNELS) * CHANNELS);
+    // A nats-server of its own: the shared one exists only under vitest.
+    const stack = await startStack({ ownNats: true, gateways: 3, gatewayNodeArgs: profiledNodeArgs() });
+    let load: LoadClient | undefined;
+    let flow: ReturnType<typeof postFlow> | undefined;
+    try {
+      const [drained, ...others] = stack.gateways as [ChildHandle, ...ChildHandle[]];
+      ctx.log(`seeding ${clients} users in ${CHANNELS} channels of ${clients / CHANNELS}`);
+      const seedStart = Date.now();
+      const pop = await seedPopulation({
+        databaseUrl: stack.db.url,
+        postsAddr: stack.addrs.posts,
+        users: clients,
+        channels: CHANNELS,
+        membersPerChannel: clients / CHANNELS,
+      });
+      ctx.log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+      const userChannels = pop.users.map(() => new Set([pop.everyone.id]));
+      const index = new Map(pop.users.map((u, i) => [u.id, i]));
+      for (const ch of pop.channels)
+        for (const m of ch.memberIds) {
+          const i = index.get(m);
+          if (i !== undefined) userChannels[i]!.add(ch.id);
+        }
+
+      load = await startLoadClient({ cpu: LOAD_CPU });
+      const port = Number(drained.ready.port);
+      const otherPorts = others.map((g) => Number(g.ready.port));
+      const opened = await load.open({
+        host: "127.0.0.1",
+        port,
+        // The stock client's first dial.
+        path: `${PATH}?connection_id=&sequence_number=0`,
+        headers: pop.users.map((u) => ({ Authorization: `Bearer ${u.token}` })),
+        record: true,
+        reconnect: { ports: otherPorts },
+      });
+      ctx.log(`${opened.count} connections to gateway 0 in ${opened.ms} ms`);
+      const lc = load;
+      await waitFor(async () => (await lc.count()).hellos >= clients, { timeoutMs: 120_000, what: "a hello on every connection" });
+
+      flow = postFlow(pop, stack.addrs.posts);
+      await sleep(BEFORE_MS);
+      const sigAt = Date.now();
+      drained.signal("SIGTERM");
+      ctx.log("SIGTERM to gateway 0");
+      const exit = drained.exited.then((code) => ({ code, s: (Date.now() - sigAt) / 1000 }));
+      await waitFor(async () => (await lc.count()).back >= clients, { timeoutMs: 120_000, intervalMs: 100, what: "every client back" }).catch((e: unknown) =>
+        ctx.log(String(e)),
+      );
+      ctx.log(`every client back after ${((Date.now() - sigAt) / 1000).toFixed(1)} s (by poll)`);
+      await sleep(AFTER_MS);
+      const posted = await flow.stop();
+      flow = undefined;
+      if (posted.errors.length > 0) throw new Error(`${posted.errors.length} CreatePost calls failed, e.g. ${posted.errors[0]!}`);
+      const drainExit = await exit;
+
+      // Every post to every member: wait for the deliveries, then check each client's.
+      const channelOf = new Map(posted.created.map((p) => [p.id, p.channelId]));
+      const byChannel = new Map<string, string[]>();
+      for (const p of posted.created) {
+        const ids = byChannel.get(p.channelId) ?? [];
+        ids.push(p.id);
+        byChannel.set(p.channelId, ids);
+      }
+      const expected = userChannels.map((chs) => [...chs].flatMap((ch) => byChannel.get(ch) ?? []));
+      const deliveries = expected.reduce((a, e) => a + e.length, 0);
+      await waitFor(async () => (await lc.count()).posted >= deliveries, { timeoutMs: 30_000, what: "every delivery" }).catch((e: unknown) =>
+        ctx.log(String(e)),
+      );
+      await sleep(500);
+      const report = await lc.report();
+      const loss = checkPosts(report, expected, channelOf, userChannels);
+
+      let seqErrors = 0;
+      let extraHellos = 0;
+      let notResumed = 0;
+      let notElsewhere = 0;
+      let closedAgain = 0;
+      let dialFailures = 0;
+      const fromClose: number[] = [];
+      const upgradeFromClose: number[] = [];
+      const firstFrameFromUpgrade: number[] = [];
+      const closeFromSig: number[] = [];
+      let lastBack = 0;
+      for (const c of report.conns) {
+        seqErrors += c.seqErrors;
+        extraHellos += c.hellos - 1;
+        dialFailures += c.dialFailures;
+        if (c.closes.length > 1) closedAgain++;
+        const d = drainResume(c);
+        if (!d?.resume || d.resume.firstFrameAt === 0 || d.resume.hello) {
+          notResumed++;
+          continue;
+        }
+        if (d.resume.port === port) notElsewhere++;
+        closeFromSig.push(d.close.at - sigAt);
+        fromClose.push(d.resume.firstFrameAt - d.close.at);
+        upgradeFromClose.push(d.resume.upgradeAt - d.close.at);
+        firstFrameFromUpgrade.push(d.resume.firstFrameAt - d.resume.upgradeAt);
+        lastBack = Math.max(lastBack, d.resume.firstFrameAt);
+      }
+      const allBackS = notResumed === 0 ? (lastBack - sigAt) / 1000 : -1;
+      const resume = ms(fromClose);
+      const upgrade = ms(upgradeFromClose);
+      const claim = ms(firstFrameFromUpgrade);
+      const closes = closeFromSig.slice().sort((a, b) => a - b);
+      const holder = holderLogs(drained);
+      const claimant = claimantLogs(others);
+      const claims = new Map<string, number>();
+      for (const g of others) {
+        const m = await counterBy(`http://127.0.0.1:${String(g.ready.ops_port)}/metrics`, "sb_gateway_resume_claims_total", {}, "result");
+        for (const [k, v] of m) claims.set(k, (claims.get(k) ?? 0) + v);
+      }
+      const lossless = loss.missing + loss.duplicates + loss.leaked + seqErrors + extraHellos + notResumed + notElsewhere === 0;
+      const met = lossless && allBackS >= 0 && allBackS < TARGET_S;
+      return {
+        figures: {
+          clients,
+          channels: CHANNELS,
+          posts_per_s: POSTS_PER_S,
+          everyone_posts_per_s: EVERYONE_POSTS_PER_S,
+          posts_created: posted.created.length,
+          deliveries_expected: deliveries,
+          drained_exit_code: typeof drainExit.code === "number" ? drainExit.code : -1,
+          drained_exit_s: drainExit.s,
+          first_close_after_sigterm_s: (closes[0] ?? 0) / 1000,
+          last_close_after_sigterm_s: (closes.at(-1) ?? 0) / 1000,
+          all_resumed_after_sigterm_s: allBackS,
+          resume_from_close_p50_ms: resume.p50,
+          resume_from_close_p99_ms: resume.p99,
+          resume_from_close_max_ms: resume.max,
+          reconnect_upgrade_from_close_p50_ms: upgrade.p50,
+          reconnect_upgrade_from_close_max_ms: upgrade.max,
+          first_frame_from_upgrade_p50_ms: claim.p50,
+          first_frame_from_upgrade_p99_ms: claim.p99,
+          first_frame_from_upgrade_max_ms: claim.max,
+          handover_claims_answered: holder.claims,
+          handover_events: holder.events,
+          handover_bytes: holder.bytes,
+          handover_refused_or_gap: holder.refusedOrGap,
+          handover_unclaimed_at_deadline: holder.unclaimed,
+          resumed_elsewhere_logged: claimant.resumed,
+          replayed_events: claimant.handed,
+          merged_events: claimant.merged,
+          claims_claimed: claims.get("claimed") ?? 0,
+          claims_missed: claims.get("missed") ?? 0,
+          claims_refused: claims.get("refused") ?? 0,
+          claims_gap: claims.get("gap") ?? 0,
+          missing: loss.missing,
+          duplicates: loss.duplicates,
+          leaked: loss.leaked,
+          clients_with_loss: loss.clientsWithLoss,
+          seq_errors: seqErrors,
+          new_hellos: extraHellos,
+          not_resumed: notResumed,
+          resumed_on_drained_gateway: notElsewhere,
+          closed_more_than_once: closedAgain,
+          failed_reconnect_attempts: dialFailures,
+        },
+        target: {
+          text: `every client resumed elsewhere within ${TARGET_S} s of SIGTERM; 0 missing, 0 duplicates, 0 leaked, seq consecutive, 0 new hellos`,
+          met,
+        },
+        notes: [
+          `gateway drain settings at their defaults (pre-stop 0: no balancer here, the clients dial the other gateways themselves)`,
+          `clients reconnect as the stock client: ${String(STOCK_RECONNECT_DELAY_MS / 1000)} s + up to ${String(STOCK_RECONNECT_JITTER_MS / 1000)} s of jitter after the close; resume time = close to the first frame after the reconnect (it includes the wait for the next event)`,
+          `load client pinned to CPU ${LOAD_CPU}; the stack unpinned`,
+        ],
+      };
+    } finally {
+      await flow?.stop().catch(() => undefined);
+      await load?.close();
+      await stack.stop();
+    }
+  },
+};
