@@ -13,6 +13,7 @@ import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
 import { seedPopulation, sleep, startStack, waitFor, type ChildHandle, type Population } from "@switchboard/testkit";
 import { percentile } from "../closed-loop.js";
+import { processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario } from "../scenario.js";
 import { counterBy } from "../scrape.js";
 import {
@@ -43,6 +44,19 @@ const TARGET_S = 10;
 /** The load client runs on this CPU. */
 const LOAD_CPU = 1;
 const PATH = "/api/v4/websocket";
+/**
+ * The gateways' drain and resume settings, passed on from this process's environment when set
+ * (`SB_GATEWAY_RESUME_HANDOVER_MS=10000 make bench ...`); the gateway's defaults otherwise.
+ */
+const GATEWAY_SETTINGS = [
+  "SB_GATEWAY_PRESTOP_DELAY_MS",
+  "SB_GATEWAY_DRAIN_SPREAD_MS",
+  "SB_GATEWAY_RESUME_HANDOVER_MS",
+  "SB_GATEWAY_SHUTDOWN_DEADLINE_MS",
+  "SB_GATEWAY_RESUME_CLAIM_TIMEOUT_MS",
+  "SB_GATEWAY_REPLAY_EVENTS",
+  "SB_GATEWAY_QUEUE_LIMIT",
+] as const;
 
 interface CreatedPost {
   readonly id: string;
@@ -184,7 +198,10 @@ export const scenario: Scenario = {
     const wanted = Math.round(CLIENTS * ctx.scale);
     const clients = Math.max(CHANNELS, Math.round(Math.min(ctx.quick ? QUICK_CLIENTS : MAX_CLIENTS, wanted) / CHANNELS) * CHANNELS);
     // A nats-server of its own: the shared one exists only under vitest.
-    const stack = await startStack({ ownNats: true, gateways: 3, gatewayNodeArgs: profiledNodeArgs() });
+    const gatewayEnv: Record<string, string> = {};
+    for (const k of GATEWAY_SETTINGS) if (process.env[k]) gatewayEnv[k] = process.env[k];
+    const settings = Object.entries(gatewayEnv).map(([k, v]) => `${k}=${v}`);
+    const stack = await startStack({ ownNats: true, gateways: 3, gatewayEnv, gatewayNodeArgs: profiledNodeArgs() });
     let load: LoadClient | undefined;
     let flow: ReturnType<typeof postFlow> | undefined;
     try {
@@ -225,6 +242,27 @@ export const scenario: Scenario = {
 
       flow = postFlow(pop, stack.addrs.posts);
       await sleep(BEFORE_MS);
+      // CPU seconds of each party over the storm, from the SIGTERM until every client is back.
+      const parties: [string, number][] = [
+        ["claimant_gateways", others[0]!.pid],
+        ["claimant_gateways", others[1]!.pid],
+        ["posts", stack.posts.pid],
+        ["nats", stack.nats.pid ?? 0],
+        ["load_client", lc.pid],
+      ];
+      const cpuAt = () => parties.map(([, pid]) => (pid > 0 ? processCpuSeconds(pid) : 0));
+      const cpu0 = cpuAt();
+      // The drained gateway's CPU, sampled until it exits (its /proc entry goes with it).
+      const drainedCpu0 = processCpuSeconds(drained.pid);
+      let drainedCpu = drainedCpu0;
+      const sampler = setInterval(() => {
+        try {
+          drainedCpu = processCpuSeconds(drained.pid);
+        } catch {
+          clearInterval(sampler);
+        }
+      }, 50);
+      void drained.exited.then(() => clearInterval(sampler));
       const sigAt = Date.now();
       drained.signal("SIGTERM");
       ctx.log("SIGTERM to gateway 0");
@@ -232,7 +270,11 @@ export const scenario: Scenario = {
       await waitFor(async () => (await lc.count()).back >= clients, { timeoutMs: 120_000, intervalMs: 100, what: "every client back" }).catch((e: unknown) =>
         ctx.log(String(e)),
       );
-      ctx.log(`every client back after ${((Date.now() - sigAt) / 1000).toFixed(1)} s (by poll)`);
+      const stormS = (Date.now() - sigAt) / 1000;
+      const cpu1 = cpuAt();
+      const stormCpu: Record<string, number> = {};
+      parties.forEach(([name], i) => (stormCpu[`${name}_cpu_s_in_storm`] = (stormCpu[`${name}_cpu_s_in_storm`] ?? 0) + cpu1[i]! - cpu0[i]!));
+      ctx.log(`every client back after ${stormS.toFixed(1)} s (by poll)`);
       await sleep(AFTER_MS);
       const posted = await flow.stop();
       flow = undefined;
@@ -263,7 +305,8 @@ export const scenario: Scenario = {
       let closedAgain = 0;
       let dialFailures = 0;
       const fromClose: number[] = [];
-      const upgradeFromClose: number[] = [];
+      const dialFromClose: number[] = [];
+      const upgradeFromDial: number[] = [];
       const firstFrameFromUpgrade: number[] = [];
       const closeFromSig: number[] = [];
       let lastBack = 0;
@@ -280,13 +323,15 @@ export const scenario: Scenario = {
         if (d.resume.port === port) notElsewhere++;
         closeFromSig.push(d.close.at - sigAt);
         fromClose.push(d.resume.firstFrameAt - d.close.at);
-        upgradeFromClose.push(d.resume.upgradeAt - d.close.at);
+        dialFromClose.push(d.resume.dialAt - d.close.at);
+        upgradeFromDial.push(d.resume.upgradeAt - d.resume.dialAt);
         firstFrameFromUpgrade.push(d.resume.firstFrameAt - d.resume.upgradeAt);
         lastBack = Math.max(lastBack, d.resume.firstFrameAt);
       }
       const allBackS = notResumed === 0 ? (lastBack - sigAt) / 1000 : -1;
       const resume = ms(fromClose);
-      const upgrade = ms(upgradeFromClose);
+      const dial = ms(dialFromClose);
+      const upgrade = ms(upgradeFromDial);
       const claim = ms(firstFrameFromUpgrade);
       const closes = closeFromSig.slice().sort((a, b) => a - b);
       const holder = holderLogs(drained);
@@ -314,8 +359,11 @@ export const scenario: Scenario = {
           resume_from_close_p50_ms: resume.p50,
           resume_from_close_p99_ms: resume.p99,
           resume_from_close_max_ms: resume.max,
-          reconnect_upgrade_from_close_p50_ms: upgrade.p50,
-          reconnect_upgrade_from_close_max_ms: upgrade.max,
+          dial_from_close_p50_ms: dial.p50,
+          dial_from_close_max_ms: dial.max,
+          upgrade_from_dial_p50_ms: upgrade.p50,
+          upgrade_from_dial_p99_ms: upgrade.p99,
+          upgrade_from_dial_max_ms: upgrade.max,
           first_frame_from_upgrade_p50_ms: claim.p50,
           first_frame_from_upgrade_p99_ms: claim.p99,
           first_frame_from_upgrade_max_ms: claim.max,
@@ -341,13 +389,16 @@ export const scenario: Scenario = {
           resumed_on_drained_gateway: notElsewhere,
           closed_more_than_once: closedAgain,
           failed_reconnect_attempts: dialFailures,
+          storm_window_s: stormS,
+          drained_gateway_cpu_s_until_exit: drainedCpu - drainedCpu0,
+          ...stormCpu,
         },
         target: {
           text: `every client resumed elsewhere within ${TARGET_S} s of SIGTERM; 0 missing, 0 duplicates, 0 leaked, seq consecutive, 0 new hellos`,
           met,
         },
         notes: [
-          `gateway drain settings at their defaults (pre-stop 0: no balancer here, the clients dial the other gateways themselves)`,
+          `gateway settings: ${settings.length > 0 ? `${settings.join(", ")}, the rest` : "all"} at their defaults (pre-stop 0 unless set: no balancer here, the clients dial the other gateways themselves)`,
           `clients reconnect as the stock client: ${String(STOCK_RECONNECT_DELAY_MS / 1000)} s + up to ${String(STOCK_RECONNECT_JITTER_MS / 1000)} s of jitter after the close; resume time = close to the first frame after the reconnect (it includes the wait for the next event)`,
           `load client pinned to CPU ${LOAD_CPU}; the stack unpinned`,
         ],
