@@ -176,6 +176,16 @@ function holderLogs(g: ChildHandle) {
   return { claims, events, bytes, refusedOrGap, unclaimed };
 }
 
+/** When each connection's claim was answered by the holder, and resumed by its claimant (log times, by connection id). */
+function claimTimes(drained: ChildHandle, others: readonly ChildHandle[]) {
+  const answered = new Map<string, number>();
+  const resumed = new Map<string, number>();
+  for (const l of drained.logs) if (l.msg === "resume claim answered") answered.set(String(l.conn_id), Date.parse(String(l.time)));
+  for (const g of others)
+    for (const l of g.logs) if (l.msg === "resumed a connection from another gateway") resumed.set(String(l.conn_id), Date.parse(String(l.time)));
+  return { answered, resumed };
+}
+
 /** Sums of the claimants' log lines: events handed over to them and events they had already recorded. */
 function claimantLogs(gs: readonly ChildHandle[]) {
   let resumed = 0;
@@ -308,6 +318,9 @@ export const scenario: Scenario = {
       const dialFromClose: number[] = [];
       const upgradeFromDial: number[] = [];
       const firstFrameFromUpgrade: number[] = [];
+      const answeredFromUpgrade: number[] = [];
+      const resumedFromAnswered: number[] = [];
+      const times = claimTimes(drained, others);
       const closeFromSig: number[] = [];
       let lastBack = 0;
       for (const c of report.conns) {
@@ -326,6 +339,10 @@ export const scenario: Scenario = {
         dialFromClose.push(d.resume.dialAt - d.close.at);
         upgradeFromDial.push(d.resume.upgradeAt - d.resume.dialAt);
         firstFrameFromUpgrade.push(d.resume.firstFrameAt - d.resume.upgradeAt);
+        const answeredAt = times.answered.get(c.connectionIds[0]!);
+        const resumedAt = times.resumed.get(c.connectionIds[0]!);
+        if (answeredAt !== undefined) answeredFromUpgrade.push(answeredAt - d.resume.upgradeAt);
+        if (answeredAt !== undefined && resumedAt !== undefined) resumedFromAnswered.push(resumedAt - answeredAt);
         lastBack = Math.max(lastBack, d.resume.firstFrameAt);
       }
       const allBackS = notResumed === 0 ? (lastBack - sigAt) / 1000 : -1;
@@ -333,6 +350,8 @@ export const scenario: Scenario = {
       const dial = ms(dialFromClose);
       const upgrade = ms(upgradeFromDial);
       const claim = ms(firstFrameFromUpgrade);
+      const answered = ms(answeredFromUpgrade);
+      const adopted = ms(resumedFromAnswered);
       const closes = closeFromSig.slice().sort((a, b) => a - b);
       const holder = holderLogs(drained);
       const claimant = claimantLogs(others);
@@ -367,6 +386,10 @@ export const scenario: Scenario = {
           first_frame_from_upgrade_p50_ms: claim.p50,
           first_frame_from_upgrade_p99_ms: claim.p99,
           first_frame_from_upgrade_max_ms: claim.max,
+          holder_answer_from_upgrade_p50_ms: answered.p50,
+          holder_answer_from_upgrade_p99_ms: answered.p99,
+          claimant_resumed_from_answer_p50_ms: adopted.p50,
+          claimant_resumed_from_answer_p99_ms: adopted.p99,
           handover_claims_answered: holder.claims,
           handover_events: holder.events,
           handover_bytes: holder.bytes,
