@@ -13,7 +13,7 @@ import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
 import { seedPopulation, sleep, startStack, waitFor, type ChildHandle, type Population } from "@switchboard/testkit";
 import { percentile } from "../closed-loop.js";
-import { processCpuSeconds } from "../proc-cpu.js";
+import { machineCpuSeconds, postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario } from "../scenario.js";
 import { counterBy } from "../scrape.js";
 import {
@@ -262,6 +262,8 @@ export const scenario: Scenario = {
       ];
       const cpuAt = () => parties.map(([, pid]) => (pid > 0 ? processCpuSeconds(pid) : 0));
       const cpu0 = cpuAt();
+      const pg0 = postgresCpuSeconds(stack.db.name);
+      const machine0 = machineCpuSeconds();
       // The drained gateway's CPU, sampled until it exits (its /proc entry goes with it).
       const drainedCpu0 = processCpuSeconds(drained.pid);
       let drainedCpu = drainedCpu0;
@@ -282,6 +284,8 @@ export const scenario: Scenario = {
       );
       const stormS = (Date.now() - sigAt) / 1000;
       const cpu1 = cpuAt();
+      const pgCpu = postgresCpuSeconds(stack.db.name) - pg0;
+      const machineCpu = machineCpuSeconds() - machine0;
       const stormCpu: Record<string, number> = {};
       parties.forEach(([name], i) => (stormCpu[`${name}_cpu_s_in_storm`] = (stormCpu[`${name}_cpu_s_in_storm`] ?? 0) + cpu1[i]! - cpu0[i]!));
       ctx.log(`every client back after ${stormS.toFixed(1)} s (by poll)`);
@@ -415,6 +419,9 @@ export const scenario: Scenario = {
           storm_window_s: stormS,
           drained_gateway_cpu_s_until_exit: drainedCpu - drainedCpu0,
           ...stormCpu,
+          postgres_cpu_s_in_storm: pgCpu,
+          // Busy cores of the whole machine over the storm, this run's processes and everyone else's.
+          machine_busy_cores_in_storm: machineCpu / stormS,
         },
         target: {
           text: `every client resumed elsewhere within ${TARGET_S} s of SIGTERM; 0 missing, 0 duplicates, 0 leaked, seq consecutive, 0 new hellos`,
