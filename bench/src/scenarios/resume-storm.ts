@@ -327,12 +327,15 @@ export const scenario: Scenario = {
       const times = claimTimes(drained, others);
       const closeFromSig: number[] = [];
       let lastBack = 0;
+      /** The last first frame after a reconnect, resumes and new connections alike. */
+      let lastAny = 0;
       for (const c of report.conns) {
         seqErrors += c.seqErrors;
         extraHellos += c.hellos - 1;
         dialFailures += c.dialFailures;
         if (c.closes.length > 1) closedAgain++;
         const d = drainResume(c);
+        if (d?.resume?.firstFrameAt) lastAny = Math.max(lastAny, d.resume.firstFrameAt);
         if (!d?.resume || d.resume.firstFrameAt === 0 || d.resume.hello) {
           notResumed++;
           continue;
@@ -379,6 +382,7 @@ export const scenario: Scenario = {
           first_close_after_sigterm_s: (closes[0] ?? 0) / 1000,
           last_close_after_sigterm_s: (closes.at(-1) ?? 0) / 1000,
           all_resumed_after_sigterm_s: allBackS,
+          all_back_after_sigterm_s: (lastAny - sigAt) / 1000,
           resume_from_close_p50_ms: resume.p50,
           resume_from_close_p99_ms: resume.p99,
           resume_from_close_max_ms: resume.max,
