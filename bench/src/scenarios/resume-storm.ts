@@ -207,10 +207,10 @@ export const scenario: Scenario = {
   async run(ctx) {
     const wanted = Math.round(CLIENTS * ctx.scale);
     const clients = Math.max(CHANNELS, Math.round(Math.min(ctx.quick ? QUICK_CLIENTS : MAX_CLIENTS, wanted) / CHANNELS) * CHANNELS);
-    // A nats-server of its own: the shared one exists only under vitest.
     const gatewayEnv: Record<string, string> = {};
     for (const k of GATEWAY_SETTINGS) if (process.env[k]) gatewayEnv[k] = process.env[k];
     const settings = Object.entries(gatewayEnv).map(([k, v]) => `${k}=${v}`);
+    // A nats-server of its own: the shared one exists only under vitest.
     const stack = await startStack({ ownNats: true, gateways: 3, gatewayEnv, gatewayNodeArgs: profiledNodeArgs() });
     let load: LoadClient | undefined;
     let flow: ReturnType<typeof postFlow> | undefined;
@@ -293,7 +293,9 @@ export const scenario: Scenario = {
       const posted = await flow.stop();
       flow = undefined;
       if (posted.errors.length > 0) throw new Error(`${posted.errors.length} CreatePost calls failed, e.g. ${posted.errors[0]!}`);
-      const drainExit = await exit;
+      // It exits by its shutdown deadline at the latest; a hung one is reported, not waited for.
+      const drainExit = await Promise.race([exit, sleep(60_000).then(() => ({ code: "still running" as number | string, s: -1 }))]);
+      clearInterval(sampler);
 
       // Every post to every member: wait for the deliveries, then check each client's.
       const channelOf = new Map(posted.created.map((p) => [p.id, p.channelId]));
