@@ -16,7 +16,7 @@ import { seedPopulation, sleep, startStack, waitFor, type ChildHandle, type Popu
 import { percentile } from "../closed-loop.js";
 import { machineCpuSeconds, postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario } from "../scenario.js";
-import { counterBy } from "../scrape.js";
+import { counterBy, scrapeSamples } from "../scrape.js";
 import {
   startLoadClient,
   STOCK_RECONNECT_DELAY_MS,
@@ -274,6 +274,15 @@ export const scenario: Scenario = {
       ];
       const cpuAt = () => parties.map(([, pid]) => (pid > 0 ? processCpuSeconds(pid) : 0));
       const cpu0 = cpuAt();
+      // The claimants' event-loop lag over the storm: prom-client restarts its lag histogram at each scrape.
+      const metricsUrls = others.map((g) => `http://127.0.0.1:${String(g.ready.ops_port)}/metrics`);
+      /** The larger of the two claimants' lag max and p99, in ms, from one scrape each. */
+      const lags = async () => {
+        const pages = await Promise.all(metricsUrls.map((u) => scrapeSamples(u)));
+        const ms = (name: string) => Math.max(...pages.map((p) => p(name))) * 1000;
+        return { max: ms("nodejs_eventloop_lag_max_seconds"), p99: ms("nodejs_eventloop_lag_p99_seconds") };
+      };
+      await lags();
       const pg0 = postgresCpuSeconds(stack.db.name);
       const machine0 = machineCpuSeconds();
       // The drained gateway's CPU, sampled until it exits (its /proc entry goes with it).
@@ -298,6 +307,7 @@ export const scenario: Scenario = {
       const cpu1 = cpuAt();
       const pgCpu = postgresCpuSeconds(stack.db.name) - pg0;
       const machineCpu = machineCpuSeconds() - machine0;
+      const lag = await lags();
       const stormCpu: Record<string, number> = {};
       parties.forEach(([name], i) => (stormCpu[`${name}_cpu_s_in_storm`] = (stormCpu[`${name}_cpu_s_in_storm`] ?? 0) + cpu1[i]! - cpu0[i]!));
       ctx.log(`every client back after ${stormS.toFixed(1)} s (by poll)`);
@@ -446,6 +456,8 @@ export const scenario: Scenario = {
           postgres_cpu_s_in_storm: pgCpu,
           // Busy cores of the whole machine over the storm, this run's processes and everyone else's.
           machine_busy_cores_in_storm: machineCpu / stormS,
+          claimant_eventloop_lag_max_ms: lag.max,
+          claimant_eventloop_lag_p99_ms: lag.p99,
         },
         target: {
           text: `every client resumed elsewhere within ${TARGET_S} s of SIGTERM; 0 missing, 0 duplicates, 0 leaked, seq consecutive, 0 new hellos`,
