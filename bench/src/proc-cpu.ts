@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS_PER_S = 100;
 
@@ -20,4 +20,24 @@ export function processRssBytes(pid: number): number {
 /** Pins every thread of a running process to one CPU (util-linux taskset). */
 export function pinToCpu(pid: number, cpu: number): void {
   execFileSync("taskset", ["--all-tasks", "--pid", "--cpu-list", String(cpu), String(pid)], { stdio: "ignore" });
+}
+
+/** CPU seconds of the PostgreSQL backends serving database `name` (Linux /proc). */
+export function postgresCpuSeconds(name: string): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(` ${name} `)) continue;
+      total += processCpuSeconds(Number(pid));
+    } catch {
+      // The backend exited between listing and reading: its time is simply not counted.
+    }
+  }
+  return total;
+}
+
+/** Busy CPU seconds of the whole machine (Linux /proc/stat: all but idle and iowait). */
+export function machineCpuSeconds(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, v) => a + v, 0) - f[3]! - f[4]!) / 100;
 }

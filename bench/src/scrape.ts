@@ -23,3 +23,20 @@ export function delta(before: ReadonlyMap<string, number>, after: ReadonlyMap<st
   for (const [k, v] of after) out.set(k, v - (before.get(k) ?? 0));
   return out;
 }
+
+/**
+ * One scrape of a `/metrics` page, read by sample name: the value of the first sample of a
+ * name whatever its labels (a gauge a process has once), or NaN when there is none.
+ */
+export async function scrapeSamples(url: string): Promise<(name: string) => number> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${String(res.status)}`);
+  const lines = (await res.text()).split("\n");
+  return (name) => {
+    for (const line of lines) {
+      if (line.startsWith(`${name} `)) return Number(line.slice(name.length + 1).trim());
+      if (line.startsWith(`${name}{`)) return Number(line.slice(line.lastIndexOf("}") + 1).trim());
+    }
+    return NaN;
+  };
+}

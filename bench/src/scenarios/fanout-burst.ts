@@ -40,7 +40,8 @@ export const scenario: Scenario = {
   description: `${CONNECTIONS} connections in one channel, a burst of posts: deliveries per server CPU-second, gateway vs raw uWS app.publish`,
   async run(ctx) {
     const posts = Math.round(100 * ctx.scale);
-    const stack = await startStack({ gatewayNodeArgs: profiledNodeArgs() });
+    // A nats-server of its own: the shared one exists only under vitest.
+    const stack = await startStack({ ownNats: true, gatewayNodeArgs: profiledNodeArgs() });
     const clients: LoadClient[] = [];
     try {
       const url = stack.gatewayUrls[0]!;

@@ -17,7 +17,6 @@
  *   @grpc/grpc-js's Server) in the same run: a block of rounds per implementation, each with a
  *   posts process of its own on the same database, the raw phases in every block.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import pg from "pg";
 import { encodeEvent, EventName, subjects } from "@switchboard/bus";
@@ -29,7 +28,7 @@ import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS, t
 import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle } from "@switchboard/testkit";
 import { closedLoop, percentile } from "../closed-loop.js";
 import { connectLeanGrpc } from "../lean-grpc.js";
-import { processCpuSeconds } from "../proc-cpu.js";
+import { machineCpuSeconds, postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, transportKey, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
@@ -42,26 +41,6 @@ interface Phase {
   readonly latencies: number[];
   /** CPU ms per call: posts process, client (this process), this database's backends, everything else. */
   readonly cpu: { posts: number; client: number; postgres: number; other: number };
-}
-
-/** CPU seconds of the PostgreSQL backends serving database `name` (Linux /proc). */
-function postgresCpuSeconds(name: string): number {
-  let total = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(` ${name} `)) continue;
-      total += processCpuSeconds(Number(pid));
-    } catch {
-      // The backend exited between listing and reading: its time is simply not counted.
-    }
-  }
-  return total;
-}
-
-/** Busy CPU seconds of the whole machine (Linux /proc/stat: all but idle and iowait). */
-function machineCpuSeconds(): number {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.split(/\s+/).slice(1).map(Number);
-  return (f.reduce((a, v) => a + v, 0) - f[3]! - f[4]!) / 100;
 }
 
 function cpuSnapshot(postsPid: number, dbName: string) {

@@ -2,15 +2,78 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+interface OpenOptions {
+  host: string;
+  port: number;
+  path: string;
+  headers: Record<string, string>[];
+  /** Check each connection's event seq runs 0, 1, 2, ... (see load-client.ts). */
+  checkSeq?: boolean;
+  /** Keep, per connection, hellos, connection ids, post ids, closes and reconnects (see `report`); implies checkSeq. */
+  record?: boolean;
+  /**
+   * Reconnect after a close as the stock Mattermost client does, resuming with connection_id
+   * and sequence_number: after `delayMs` (3,000) plus up to `jitterMs` (2,000), on `ports`
+   * (connection i on ports[i % n], the next one after a failed attempt).
+   */
+  reconnect?: { ports: number[]; delayMs?: number; jitterMs?: number };
+}
+
+interface Counts {
+  /** Text frames received: all of them, `posted` events only, and the fewest on one connection. */
+  total: number;
+  posted: number;
+  min: number;
+  /** Events whose seq was not their connection's next one (with checkSeq). */
+  seqErrors: number;
+  /** With record: hellos received, connections closed at least once, and those of them whose latest reconnect has received a frame. */
+  hellos: number;
+  closed: number;
+  back: number;
+}
+
+/** A reconnect after a close; times are Date.now() milliseconds, 0 when it has not happened. */
+interface ResumeRecord {
+  port: number;
+  closedAt: number;
+  dialAt: number;
+  upgradeAt: number;
+  firstFrameAt: number;
+  /** The first frame was a hello: a new connection, not a resume. */
+  hello: boolean;
+}
+
+export interface ConnectionRecord {
+  hellos: number;
+  connectionIds: string[];
+  seqErrors: number;
+  /** The seq the next event would carry (events received since the last hello). */
+  events: number;
+  /** Indexes into the report's postIds, in arrival order. */
+  posts: number[];
+  closes: { at: number; code: number }[];
+  resumes: ResumeRecord[];
+  dialFailures: number;
+  open: boolean;
+}
+
+export interface Report {
+  postIds: string[];
+  /** In the order the connections were opened. */
+  conns: ConnectionRecord[];
+}
+
 export interface LoadClient {
   readonly pid: number;
-  /** `checkSeq`: check each connection's event seq runs 0, 1, 2, ... (see load-client.ts). */
-  open(o: { host: string; port: number; path: string; headers: Record<string, string>[]; checkSeq?: boolean }): Promise<{ count: number; ms: number }>;
-  /** Text frames received: all of them, `posted` events only, and the fewest on one connection. */
-  /** `seqErrors`: events whose seq was not their connection's next one (with checkSeq). */
-  count(): Promise<{ total: number; posted: number; min: number; seqErrors: number }>;
+  open(o: OpenOptions): Promise<{ count: number; ms: number }>;
+  count(): Promise<Counts>;
+  report(): Promise<Report>;
   close(): Promise<void>;
 }
+
+/** The stock client's minWebSocketRetryTime and reconnectJitterRange. */
+export const STOCK_RECONNECT_DELAY_MS = 3_000;
+export const STOCK_RECONNECT_JITTER_MS = 2_000;
 
 export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadClient> {
   const entry = fileURLToPath(new URL("./load-client.js", import.meta.url));
@@ -35,12 +98,21 @@ export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadCli
   return {
     pid: child.pid!,
     async open(req) {
-      child.send({ type: "open", ...req });
+      const reconnect = req.reconnect && {
+        ports: req.reconnect.ports,
+        delayMs: req.reconnect.delayMs ?? STOCK_RECONNECT_DELAY_MS,
+        jitterMs: req.reconnect.jitterMs ?? STOCK_RECONNECT_JITTER_MS,
+      };
+      child.send({ type: "open", ...req, reconnect });
       return next("opened");
     },
     async count() {
       child.send({ type: "count" });
       return next("count");
+    },
+    async report() {
+      child.send({ type: "report" });
+      return next("report");
     },
     async close() {
       if (child.exitCode !== null) return;

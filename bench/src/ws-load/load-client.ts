@@ -4,9 +4,26 @@
  * and counts the text frames each connection receives. With `checkSeq`, it also checks that
  * each connection's event `seq` runs 0, 1, 2, ... with no gap, repeat or reordering (read from
  * the frame's tail, where Mattermost's `"seq":N}` ends it). Driven over IPC by load-client-pool.
+ *
+ * With `record`, each connection also keeps what a resume check needs: its hellos and
+ * connection ids, the id of every `posted` event's post in arrival order, its closes, and for
+ * each reconnect when it dialled, upgraded and received its first frame. With `reconnect`, a
+ * closed connection comes back as the stock Mattermost client does (`@mattermost/client`
+ * websocket.js): after 3 s plus up to 2 s of jitter (backing off after 7 failures in a row),
+ * with `connection_id`, `sequence_number` (the next seq it expects) and `disconnect_err_code`,
+ * on one of the given ports.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
+
+interface ReconnectOptions {
+  /** Ports to reconnect to: connection i dials ports[i % n] first, the next one on each failed attempt. */
+  ports: number[];
+  /** The stock client's minWebSocketRetryTime (3 s). */
+  delayMs: number;
+  /** The stock client's reconnectJitterRange (2 s). */
+  jitterMs: number;
+}
 
 interface OpenRequest {
   type: "open";
@@ -19,16 +36,52 @@ interface OpenRequest {
   localAddresses?: string[];
   /** Check every connection's event seq (a Mattermost server's frames, not a fixed frame). */
   checkSeq?: boolean;
+  /** Record hellos, post ids, closes and reconnects per connection (implies checkSeq). */
+  record?: boolean;
+  reconnect?: ReconnectOptions;
 }
 
-interface Conn {
+/** One socket of a connection. */
+interface Sock {
   socket: Socket;
   upgraded: boolean;
   pending: Buffer;
+  /** Closed (by a close frame, the peer or us): later events of this socket are ignored. */
+  done: boolean;
+  /** The reconnect this socket is, if it is one. */
+  resume?: ResumeRecord;
+}
+
+/** A reconnect after a close: times are Date.now() milliseconds, 0 when it has not happened. */
+interface ResumeRecord {
+  port: number;
+  /** The close it follows. */
+  closedAt: number;
+  dialAt: number;
+  upgradeAt: number;
+  firstFrameAt: number;
+  /** Whether that first frame was a hello (a new connection: the client must resync). */
+  hello: boolean;
+}
+
+interface Conn {
+  index: number;
+  req: OpenRequest;
+  cur?: Sock;
   frames: number;
-  bytes: number;
   /** The seq the next event must carry. */
   nextSeq: number;
+  seqErrors: number;
+  hellos: number;
+  connectionIds: string[];
+  /** Interned post ids (see `postIds`), in arrival order. */
+  posts: number[];
+  closes: { at: number; code: number }[];
+  resumes: ResumeRecord[];
+  /** Reconnect attempts in a row that failed (the stock client's connectFailCount). */
+  fails: number;
+  dialFailures: number;
+  timer?: NodeJS.Timeout;
 }
 
 const conns: Conn[] = [];
@@ -36,10 +89,24 @@ let total = 0;
 /** Text frames of `posted` events (the burst), apart from hellos and status changes. */
 let posted = 0;
 const POSTED_PREFIX = Buffer.from('{"event":"posted"');
+const HELLO_PREFIX = Buffer.from('{"event":"hello"');
+/** A post id in a `posted` frame: the post is a JSON string in `data.post`, its id first. */
+const POST_KEY = Buffer.from('"post":"');
+const POST_ID_KEY = Buffer.from('\\"id\\":\\"');
+const CONNECTION_ID_KEY = Buffer.from('"connection_id":"');
+const ID_LENGTH = 26;
 let checkSeq = false;
+let recording = false;
+let stopping = false;
 /** Events whose seq was not the connection's next one. */
 let seqErrors = 0;
 const SEQ_KEY = Buffer.from('"seq":');
+/** Post ids seen, interned so that each connection keeps numbers. */
+const postIds: string[] = [];
+const postIndex = new Map<string, number>();
+/** The stock client's maxWebSocketFails and maxWebSocketRetryTime. */
+const MAX_FAILS = 7;
+const MAX_RETRY_MS = 300_000;
 
 /** The seq at the end of an event frame (`..."seq": N}`), or -1 when there is none (a reply). */
 function tailSeq(frame: Buffer): number {
@@ -57,8 +124,25 @@ function tailSeq(frame: Buffer): number {
   return frame.subarray(i - SEQ_KEY.length + 1, i + 1).equals(SEQ_KEY) ? value : -1;
 }
 
-function isPosted(frame: Buffer): boolean {
-  return frame.length >= POSTED_PREFIX.length && POSTED_PREFIX.equals(frame.subarray(0, POSTED_PREFIX.length));
+function startsWith(frame: Buffer, prefix: Buffer): boolean {
+  return frame.length >= prefix.length && prefix.equals(frame.subarray(0, prefix.length));
+}
+
+/** The 26-character id after `key` (searched from `from`), or "" when there is none. */
+function idAfter(frame: Buffer, key: Buffer, from: number): string {
+  const i = frame.indexOf(key, from);
+  if (i < 0 || i + key.length + ID_LENGTH > frame.length) return "";
+  return frame.toString("latin1", i + key.length, i + key.length + ID_LENGTH);
+}
+
+function internPost(id: string): number {
+  let n = postIndex.get(id);
+  if (n === undefined) {
+    n = postIds.length;
+    postIds.push(id);
+    postIndex.set(id, n);
+  }
+  return n;
 }
 
 function maskedControl(opcode: number, payload: Buffer): Buffer {
@@ -71,8 +155,30 @@ function maskedControl(opcode: number, payload: Buffer): Buffer {
   return out;
 }
 
-function consume(c: Conn): void {
-  let buf = c.pending;
+/** What `record` keeps of a text frame: hellos and their connection ids, post ids, the first frame of a reconnect. */
+function note(c: Conn, s: Sock, frame: Buffer): void {
+  const hello = startsWith(frame, HELLO_PREFIX);
+  if (s.resume && s.resume.firstFrameAt === 0) {
+    s.resume.firstFrameAt = Date.now();
+    s.resume.hello = hello;
+  }
+  if (hello) {
+    c.hellos++;
+    const id = idAfter(frame, CONNECTION_ID_KEY, 0);
+    // A hello with a new connection id starts its seq again at 0, as the stock client does.
+    if (id !== c.connectionIds.at(-1)) {
+      c.connectionIds.push(id);
+      c.nextSeq = 0;
+    }
+  } else if (startsWith(frame, POSTED_PREFIX)) {
+    const at = frame.indexOf(POST_KEY);
+    const id = at < 0 ? "" : idAfter(frame, POST_ID_KEY, at + POST_KEY.length);
+    if (id) c.posts.push(internPost(id));
+  }
+}
+
+function consume(c: Conn, s: Sock): void {
+  let buf = s.pending;
   for (;;) {
     if (buf.length < 2) break;
     const opcode = buf[0]! & 0x0f;
@@ -92,86 +198,209 @@ function consume(c: Conn): void {
       c.frames++;
       total++;
       const frame = buf.subarray(off, off + len);
-      if (isPosted(frame)) posted++;
+      if (startsWith(frame, POSTED_PREFIX)) posted++;
+      if (recording && opcode === 1) note(c, s, frame);
       if (checkSeq && opcode === 1) {
         const seq = tailSeq(frame);
         if (seq >= 0) {
-          if (seq !== c.nextSeq) seqErrors++;
+          if (seq !== c.nextSeq) {
+            seqErrors++;
+            c.seqErrors++;
+          }
           c.nextSeq = seq + 1;
         }
       }
     } else if (opcode === 9) {
-      c.socket.write(maskedControl(10, buf.subarray(off, off + len)));
+      s.socket.write(maskedControl(10, buf.subarray(off, off + len)));
+    } else if (opcode === 8) {
+      const payload = buf.subarray(off, off + Math.min(len, 2));
+      // The closing handshake's answer, then the socket is done with.
+      s.socket.end(maskedControl(8, payload));
+      closed(c, s, payload.length === 2 ? payload.readUInt16BE(0) : 1005);
+      return;
     }
     buf = buf.subarray(off + len);
   }
-  c.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0);
+  s.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0);
 }
 
-function open(req: OpenRequest, i: number): Promise<void> {
+/** A live socket ended (close frame, or the TCP connection went): note it and schedule the reconnect. */
+function closed(c: Conn, s: Sock, code: number): void {
+  if (s.done) return;
+  s.done = true;
+  if (stopping) return;
+  c.closes.push({ at: Date.now(), code });
+  if (c.req.reconnect) scheduleReconnect(c, c.closes.at(-1)!.at);
+}
+
+/** The stock client's onclose: 3 s, times fails² past 7 failures (at most 5 min), plus jitter. */
+function scheduleReconnect(c: Conn, closedAt: number): void {
+  const r = c.req.reconnect!;
+  c.fails++;
+  let wait = r.delayMs;
+  if (c.fails > MAX_FAILS) wait = Math.min(wait * c.fails * c.fails, MAX_RETRY_MS);
+  wait += Math.random() * r.jitterMs;
+  c.timer = setTimeout(() => {
+    c.timer = undefined;
+    if (stopping) return;
+    const port = r.ports[(c.index + c.fails - 1) % r.ports.length]!;
+    const path = `${c.req.path.split("?")[0]!}?connection_id=${c.connectionIds.at(-1) ?? ""}&sequence_number=${String(c.nextSeq)}&disconnect_err_code=${String(c.closes.at(-1)?.code ?? "")}`;
+    const resume: ResumeRecord = { port, closedAt, dialAt: Date.now(), upgradeAt: 0, firstFrameAt: 0, hello: false };
+    dial(c, port, path, resume).then(
+      () => {
+        c.fails = 0;
+        c.resumes.push(resume);
+      },
+      () => {
+        c.dialFailures++;
+        if (!stopping) scheduleReconnect(c, closedAt);
+      },
+    );
+  }, wait);
+}
+
+/** Opens a socket for the connection; resolves once upgraded, rejects when that fails. */
+function dial(c: Conn, port: number, path: string, resume?: ResumeRecord): Promise<void> {
+  const req = c.req;
   return new Promise((resolve, reject) => {
-    const local = req.localAddresses?.[i % req.localAddresses.length];
-    const socket = connect({ host: req.host, port: req.port, ...(local ? { localAddress: local } : {}) });
-    const c: Conn = { socket, upgraded: false, pending: Buffer.alloc(0), frames: 0, bytes: 0, nextSeq: 0 };
+    const local = req.localAddresses?.[c.index % req.localAddresses.length];
+    const socket = connect({ host: req.host, port, ...(local ? { localAddress: local } : {}) });
+    const s: Sock = { socket, upgraded: false, pending: Buffer.alloc(0), done: false, ...(resume ? { resume } : {}) };
+    const fail = (e: Error) => {
+      if (s.upgraded) return;
+      s.done = true;
+      socket.destroy();
+      reject(e);
+    };
     socket.setNoDelay(true);
     socket.once("connect", () => {
-      const extra = Object.entries(req.headers[i] ?? {})
+      const extra = Object.entries(req.headers[c.index] ?? {})
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join("");
       socket.write(
-        `GET ${req.path} HTTP/1.1\r\nHost: ${req.host}:${req.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `GET ${path} HTTP/1.1\r\nHost: ${req.host}:${String(port)}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
       );
     });
     socket.on("data", (d: Buffer) => {
-      c.bytes += d.length;
-      if (!c.upgraded) {
-        const all = Buffer.concat([c.pending, d]);
+      if (s.done) return;
+      if (!s.upgraded) {
+        const all = Buffer.concat([s.pending, d]);
         const end = all.indexOf("\r\n\r\n");
         if (end < 0) {
-          c.pending = all;
+          s.pending = all;
           return;
         }
         if (!all.subarray(0, 12).toString().includes("101")) {
-          reject(new Error(`upgrade refused: ${all.subarray(0, end).toString().split("\r\n")[0]}`));
-          socket.destroy();
+          fail(new Error(`upgrade refused: ${all.subarray(0, end).toString().split("\r\n")[0]!}`));
           return;
         }
-        c.upgraded = true;
-        c.pending = all.subarray(end + 4);
-        conns.push(c);
+        s.upgraded = true;
+        if (resume) resume.upgradeAt = Date.now();
+        s.pending = all.subarray(end + 4);
+        c.cur = s;
         resolve();
-        consume(c);
+        consume(c, s);
         return;
       }
-      c.pending = c.pending.length > 0 ? Buffer.concat([c.pending, d]) : d;
-      consume(c);
+      s.pending = s.pending.length > 0 ? Buffer.concat([s.pending, d]) : d;
+      consume(c, s);
     });
-    socket.once("error", reject);
+    socket.once("error", (e) => fail(e));
+    socket.once("close", () => {
+      if (!s.upgraded) fail(new Error("closed before the upgrade"));
+      else closed(c, s, 1006);
+    });
   });
+}
+
+function newConn(req: OpenRequest, index: number): Conn {
+  return {
+    index,
+    req,
+    frames: 0,
+    nextSeq: 0,
+    seqErrors: 0,
+    hellos: 0,
+    connectionIds: [],
+    posts: [],
+    closes: [],
+    resumes: [],
+    fails: 0,
+    dialFailures: 0,
+  };
+}
+
+/** Connections that closed at least once and whose latest reconnect has received a frame. */
+function back(): number {
+  let n = 0;
+  for (const c of conns) {
+    const r = c.resumes.at(-1);
+    if (c.closes.length > 0 && r && r.closedAt === c.closes.at(-1)!.at && r.firstFrameAt > 0) n++;
+  }
+  return n;
 }
 
 process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
   void (async () => {
     if (msg.type === "open") {
       const req = msg as OpenRequest;
-      checkSeq = req.checkSeq === true;
+      checkSeq = req.checkSeq === true || req.record === true;
+      recording = req.record === true;
       const started = Date.now();
       const batch = 200;
+      const opening = req.headers.map((_, i) => newConn(req, i));
       try {
-        for (let i = 0; i < req.headers.length; i += batch) {
-          await Promise.all(Array.from({ length: Math.min(batch, req.headers.length - i) }, (_, k) => open(req, i + k)));
+        for (let i = 0; i < opening.length; i += batch) {
+          await Promise.all(opening.slice(i, i + batch).map((c) => dial(c, req.port, req.path)));
         }
-        process.send!({ type: "opened", count: conns.length, ms: Date.now() - started });
+        conns.push(...opening);
+        process.send!({ type: "opened", count: opening.length, ms: Date.now() - started });
       } catch (e: unknown) {
         process.send!({ type: "error", error: String(e) });
       }
     } else if (msg.type === "count") {
       let min = Infinity;
-      for (const c of conns) min = Math.min(min, c.frames);
-      process.send!({ type: "count", total, posted, min: conns.length ? min : 0, seqErrors, cpu: process.cpuUsage() });
+      let hellos = 0;
+      let closedOnce = 0;
+      for (const c of conns) {
+        min = Math.min(min, c.frames);
+        hellos += c.hellos;
+        if (c.closes.length > 0) closedOnce++;
+      }
+      process.send!({
+        type: "count",
+        total,
+        posted,
+        min: conns.length ? min : 0,
+        seqErrors,
+        hellos,
+        closed: closedOnce,
+        back: back(),
+        cpu: process.cpuUsage(),
+      });
+    } else if (msg.type === "report") {
+      process.send!({
+        type: "report",
+        postIds,
+        conns: conns.map((c) => ({
+          hellos: c.hellos,
+          connectionIds: c.connectionIds,
+          seqErrors: c.seqErrors,
+          events: c.nextSeq,
+          posts: c.posts,
+          closes: c.closes,
+          resumes: c.resumes,
+          dialFailures: c.dialFailures,
+          open: c.cur !== undefined && !c.cur.done,
+        })),
+      });
     } else if (msg.type === "close") {
-      for (const c of conns) c.socket.destroy();
+      stopping = true;
+      for (const c of conns) {
+        if (c.timer) clearTimeout(c.timer);
+        c.cur?.socket.destroy();
+      }
       process.send!({ type: "closed" });
       process.exit(0);
     }
