@@ -62,7 +62,9 @@ export const gatewaySchema = {
   resumeClaimTimeoutMs: duration({
     env: "SB_GATEWAY_RESUME_CLAIM_TIMEOUT_MS",
     description: "how long a reconnect waits for the gateway holding its connection to answer; no answer = a new connection_id",
-    default: 1_000,
+    // A claimant under a reconnect storm (thousands of claims a second, each loading routing)
+    // stalls its event loop for up to ~1.4 s on this machine (resume-storm): 1 s missed claims.
+    default: 2_000,
     min: 50,
     max: 10_000,
   }),
@@ -81,7 +83,10 @@ export const gatewaySchema = {
   resumeHandoverMs: duration({
     env: "SB_GATEWAY_RESUME_HANDOVER_MS",
     description: "after the last batch: how long drained connections wait to be claimed by another gateway before NATS is drained",
-    default: 6_000,
+    // The last batch's clients come back after the stock client's 3 s + up to 2 s of jitter,
+    // and a claimant in a storm needs up to ~2 s more before its claim is sent (resume-storm):
+    // 6 s lost hundreds of 5,000 drained clients to a new connection_id; 10 s none.
+    default: 10_000,
     max: 120_000,
   }),
   maxRequestBytes: int({ env: "SB_GATEWAY_MAX_REQUEST_BYTES", description: "largest REST request body", default: 1024 * 1024, min: 1024 }),
