@@ -43,17 +43,34 @@ async function posting(n: number): Promise<PostStats> {
   return work.stats;
 }
 
-it("delivers every committed post exactly once while the busiest posts replica is SIGKILLed and restarted", async () => {
+/** Whether a service replica relays the outbox now (its sb_outbox_leader gauge). */
+async function relaysOutbox(opsPort: number): Promise<boolean> {
+  const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+  return /^sb_outbox_leader(\{[^}]*\})? 1$/m.test(text);
+}
+
+it("delivers every committed post exactly once while the busiest posts replica is SIGKILLed, and after its restart", async () => {
   const before = await posting(10);
+  // The replica holding the most connections; between equals, the one relaying the outbox, so
+  // the kill also ends the relay's leadership and the other replica must take it over.
   const state = await cluster.haproxy.serviceState("posts");
-  const busiest = state.reduce((b, s, i) => (s.sessions > state[b]!.sessions ? i : b), 0);
+  const leaders = await Promise.all(cluster.services.posts.map((r) => relaysOutbox(r.opsPort)));
+  const rank = (i: number): number => state[i]!.sessions * 2 + (leaders[i] ? 1 : 0);
+  const busiest = state.reduce((b, _, i) => (rank(i) > rank(b) ? i : b), 0);
   const victim = cluster.services.posts[busiest]!;
+  const survivor = cluster.services.posts[1 - busiest]!;
   const killedAt = Date.now();
   await victim.kill();
   const atKill = work.stats;
   await recovered(atKill, 30_000);
   const recoverMs = Date.now() - killedAt;
   await posting(10);
+  // With the victim still down: what was committed reached everyone through the survivor alone.
+  const whileDown = await work.stopPosting();
+  const reportDown = await work.settle({ allowedExtraHellos: 0, timeoutMs: 60_000 });
+  const survivorRelays = await relaysOutbox(survivor.opsPort);
+  if (!reportDown.ok) console.log(reportDown.text);
+
   await victim.restart();
   await waitFor(async () => (await cluster.haproxy.serviceState("posts")).every((r) => r.status.startsWith("UP")), {
     timeoutMs: 30_000,
@@ -68,17 +85,23 @@ it("delivers every committed post exactly once while the busiest posts replica i
     clients: work.recorders.length,
     killed: victim.name,
     sessions_before: state.map((s) => s.sessions),
+    killed_relay_leader: leaders[busiest],
+    survivor_relays: survivorRelays,
     posts_created: stats.created - before.created,
     posts_failed: stats.failed - before.failed,
+    posts_failed_while_down: whileDown.failed - before.failed,
     last_error: stats.lastError,
     committed_events_so_far: truth.events.length,
     recover_ms: recoverMs,
     latency_ms: report.latencyMs,
+    totals_while_down: reportDown.totals,
     totals: report.totals,
   });
   expect(stats.created).toBeGreaterThan(before.created);
+  expect(reportDown.totals).toMatchObject({ missing: 0, resynced: 0, duplicates: 0, outOfOrder: 0, leaked: 0, seqGaps: 0, extraHellos: 0 });
+  expect(reportDown.ok).toBe(true);
   expectClean(report);
-}, 180_000);
+}, 240_000);
 
 it("delivers every committed post exactly once while PostgreSQL is killed and started again mid-stream", async () => {
   const pg = cluster.postgres!;
