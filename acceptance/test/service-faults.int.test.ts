@@ -23,9 +23,14 @@ afterAll(async () => {
   await cluster?.stop();
 }, 120_000);
 
-/** Waits until a post returns after `since` (a figure: the time the posting path took to recover). */
-async function recovered(since: PostStats, timeoutMs: number): Promise<void> {
-  await waitFor(() => work.stats.created > since.created, { timeoutMs, intervalMs: 20, what: "a post to succeed again" });
+/**
+ * Waits until a post returns after `since` (a figure: the time the posting path took to
+ * recover); fails at once, saying why, if `broken` names something that cannot recover.
+ */
+async function recovered(since: PostStats, timeoutMs: number, broken: () => string | undefined = () => undefined): Promise<void> {
+  await waitFor(() => broken() !== undefined || work.stats.created > since.created, { timeoutMs, intervalMs: 20, what: "a post to succeed again" });
+  const why = broken();
+  if (why) throw new Error(`posting cannot recover: ${why}`);
 }
 
 function expectClean(report: LedgerReport): void {
@@ -121,7 +126,8 @@ it("delivers every committed post exactly once while PostgreSQL is killed and st
   const startAt = Date.now();
   await pg.start();
   const downMs = Date.now() - faultAt;
-  await recovered(downStats, 60_000);
+  const died = (): string | undefined => (exited.length > 0 ? `${exited.join(", ")} exited` : undefined);
+  await recovered(downStats, 60_000, died);
   const recoverMs = Date.now() - startAt;
   // A clean restart too (fast shutdown: sessions cut, a checkpoint).
   await posting(10);
@@ -129,7 +135,7 @@ it("delivers every committed post exactly once while PostgreSQL is killed and st
   await pg.restart();
   const restartMs = Date.now() - haltAt;
   const atRestart = work.stats;
-  await recovered(atRestart, 30_000);
+  await recovered(atRestart, 30_000, died);
   const recover2Ms = Date.now() - haltAt;
   await posting(10);
   const stats = await work.stopPosting();
