@@ -27,9 +27,11 @@ function run(cmd: string, args: readonly string[], cwd: string, what: string): s
   return r.stdout;
 }
 
-/** The full hash of `ref`, or a clear error when the history does not have it (a shallow clone). */
-export function resolveCommit(ref: string): string {
-  const root = repoRoot();
+/**
+ * The full hash of `ref` in the repository at `root` (this one by default), or a clear error
+ * when the history does not have it (a shallow clone).
+ */
+export function resolveCommit(ref: string, root: string = repoRoot()): string {
   const r = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: root, encoding: "utf8" });
   if (r.status === 0) return r.stdout.trim();
   const shallow = spawnSync("git", ["rev-parse", "--is-shallow-repository"], { cwd: root, encoding: "utf8" });
