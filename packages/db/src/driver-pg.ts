@@ -63,12 +63,21 @@ export async function openPg(o: DbOptions): Promise<Db> {
   const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>, from: pg.Pool = pool): Promise<T> => {
     const client = await from.connect();
     let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: a connection lost between two
+    // queries (PostgreSQL restarted under a session held for long) would be an unhandled
+    // 'error' event, which ends the process. Noted here; the next query fails and says so.
+    const onError = (e: Error): void => {
+      broken = e;
+      o.onError?.(e);
+    };
+    client.on("error", onError);
     try {
       return await fn(client);
     } catch (e: unknown) {
-      broken = e instanceof Error && isConnectionError(e) ? e : undefined;
+      broken = e instanceof Error && isConnectionError(e) ? e : broken;
       throw e;
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   };

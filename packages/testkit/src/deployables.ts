@@ -15,9 +15,12 @@ export function repoRoot(): string {
   throw new Error("repository root not found");
 }
 
-/** The built entry point of a deployable (`make build` / `npm run build` first). */
-export function deployableEntry(name: DeployableName): string {
-  const entry = name === "gateway" ? join(repoRoot(), "gateway/dist/main.js") : join(repoRoot(), `services/${name}/dist/main.js`);
+/**
+ * The built entry point of a deployable (`make build` / `npm run build` first), in this
+ * repository or in another built tree (`root`: an older build, buildAtCommit).
+ */
+export function deployableEntry(name: DeployableName, root: string = repoRoot()): string {
+  const entry = name === "gateway" ? join(root, "gateway/dist/main.js") : join(root, `services/${name}/dist/main.js`);
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (make test does) before integration tests`);
   return entry;
 }
@@ -31,6 +34,7 @@ export function spawnDeployable(
   env: Readonly<Record<string, string>>,
   nodeArgs?: readonly string[],
   onLine?: (line: string) => void,
+  root?: string,
 ): Promise<ChildHandle> {
-  return spawnProcess({ entry: deployableEntry(name), env, ...(nodeArgs ? { nodeArgs } : {}), ...(onLine ? { onLine } : {}) });
+  return spawnProcess({ entry: deployableEntry(name, root), env, ...(nodeArgs ? { nodeArgs } : {}), ...(onLine ? { onLine } : {}) });
 }

@@ -5,6 +5,7 @@ export { sharedNatsServer } from "./shared-nats.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from "./process.js";
 export { spawnDeployable, deployableEntry, repoRoot, type DeployableName } from "./deployables.js";
+export { buildAtCommit, resolveCommit, type CommitBuild } from "./build-at-commit.js";
 export { startStack, type Stack, type StackOptions } from "./stack.js";
 export { Client4, WebSocketClient, newClient4, newWebSocketClient, type WsClientOptions } from "./mattermost-client.js";
 export { seedUsers, SEED_PASSWORD, type SeedUsersOptions, type SeededUser } from "./seed/seed-users.js";
@@ -31,6 +32,7 @@ export {
   type TopologyChanges,
   type ClusterGateway,
   type GatewayPool,
+  type GatewayStart,
   type ServiceReplica,
 } from "./cluster/cluster.js";
 export { topology, haproxyMaxconn, type Topology, type ClusterSize } from "./cluster/topology.js";

@@ -34,6 +34,8 @@ export interface ClusterOptions {
   readonly gatewayEnv?: Readonly<Record<string, string>>;
   /** Extra lines for every NATS node's configuration (nats-cluster.ts), e.g. a shorter write deadline. */
   readonly natsSettings?: readonly string[];
+  /** The built tree the gateways run from (an older build: buildAtCommit); this repository by default. */
+  readonly gatewayRoot?: string;
   /** Every output line of every part, named (make cluster prints them). */
   readonly onLine?: (part: string, line: string) => void;
 }
@@ -65,15 +67,23 @@ export interface ClusterGateway {
 export interface GatewayPool {
   /** The gateways in HAProxy's pool, in order. */
   readonly list: readonly ClusterGateway[];
-  /** Starts a gateway, puts it in a free slot, and waits until HAProxy marks it up. */
-  add(): Promise<ClusterGateway>;
+  /**
+   * Starts a gateway, puts it in a free slot, and waits until HAProxy marks it up. `root`: the
+   * built tree it runs from (another build's, for an upgrade), the cluster's gatewayRoot by default.
+   */
+  add(o?: GatewayStart): Promise<ClusterGateway>;
   /**
    * SIGTERM to gateway i, as Kubernetes does: its /readyz fails and HAProxy takes it out of the
    * pool by the health check while it drains; once it exited, its slot goes into maintenance.
    */
   remove(i: number): Promise<void>;
   /** A rolling step: add a new gateway first, then remove gateway i; the new one takes index i. */
-  replace(i: number): Promise<ClusterGateway>;
+  replace(i: number, o?: GatewayStart): Promise<ClusterGateway>;
+}
+
+/** How a gateway is started: from which built tree. */
+export interface GatewayStart {
+  readonly root?: string;
 }
 
 export interface Cluster {
@@ -239,14 +249,14 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     stops.push(async () => {
       await Promise.all([...running].map((p) => p.stop(gatewayGraceMs)));
     });
-    const add = async (): Promise<ClusterGateway> => {
+    const add = async (start: GatewayStart = {}): Promise<ClusterGateway> => {
       let slot = 0;
       while (usedSlots.has(slot)) slot++;
       if (slot >= t.gatewaySlots) throw new Error(`every one of HAProxy's ${t.gatewaySlots} gateway slots is taken`);
       usedSlots.add(slot);
       const name = `gateway-${gatewaySeq++}`;
       try {
-        const proc = await spawnDeployable("gateway", gatewayEnv(name), undefined, line(name));
+        const proc = await spawnDeployable("gateway", gatewayEnv(name), undefined, line(name), start.root ?? o.gatewayRoot);
         running.add(proc);
         void proc.exited.then(() => running.delete(proc));
         const g: ClusterGateway = {
@@ -279,8 +289,8 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       get list() {
         return gatewayList;
       },
-      async add() {
-        const g = await add();
+      async add(start) {
+        const g = await add(start);
         gatewayList.push(g);
         return g;
       },
@@ -289,9 +299,9 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
         gatewayList.splice(i, 1);
         await retire(g);
       },
-      async replace(i) {
+      async replace(i, start) {
         const old = take(i);
-        const g = await add();
+        const g = await add(start);
         gatewayList[i] = g;
         await retire(old);
         return g;

@@ -58,6 +58,9 @@ interface LedgerRow {
  */
 export async function installLedgerTap(databaseUrl: string): Promise<LedgerTap> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  // An idle connection cut by a PostgreSQL restart is an error event on the pool: without a
+  // listener it would crash the test; the next query opens a new connection.
+  pool.on("error", () => undefined);
   try {
     const c = await pool.connect();
     try {
