@@ -32,6 +32,8 @@ export interface ClusterOptions {
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
   readonly gatewayEnv?: Readonly<Record<string, string>>;
+  /** The NATS nodes do not advertise each other to clients (nats-cluster.ts), for gateways behind a fault proxy. */
+  readonly natsNoAdvertise?: boolean;
   /** Every output line of every part, named (make cluster prints them). */
   readonly onLine?: (part: string, line: string) => void;
 }
@@ -63,8 +65,11 @@ export interface ClusterGateway {
 export interface GatewayPool {
   /** The gateways in HAProxy's pool, in order. */
   readonly list: readonly ClusterGateway[];
-  /** Starts a gateway, puts it in a free slot, and waits until HAProxy marks it up. */
-  add(): Promise<ClusterGateway>;
+  /**
+   * Starts a gateway, puts it in a free slot, and waits until HAProxy marks it up. `env` is
+   * this gateway's own on top of the rest (e.g. SB_NATS_URL through a fault proxy).
+   */
+  add(o?: { readonly env?: Readonly<Record<string, string>> }): Promise<ClusterGateway>;
   /**
    * SIGTERM to gateway i, as Kubernetes does: its /readyz fails and HAProxy takes it out of the
    * pool by the health check while it drains; once it exited, its slot goes into maintenance.
@@ -127,7 +132,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       databaseUrl = db.url;
     }
 
-    const nats = await startNatsCluster({ nodes: t.natsNodes });
+    const nats = await startNatsCluster({ nodes: t.natsNodes, ...(o.natsNoAdvertise ? { noAdvertise: true } : {}) });
     stops.push(() => nats.stop());
 
     // Every port HAProxy's configuration names, chosen before anything starts.
@@ -236,14 +241,14 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     stops.push(async () => {
       await Promise.all([...running].map((p) => p.stop(gatewayGraceMs)));
     });
-    const add = async (): Promise<ClusterGateway> => {
+    const add = async (extraEnv: Readonly<Record<string, string>> = {}): Promise<ClusterGateway> => {
       let slot = 0;
       while (usedSlots.has(slot)) slot++;
       if (slot >= t.gatewaySlots) throw new Error(`every one of HAProxy's ${t.gatewaySlots} gateway slots is taken`);
       usedSlots.add(slot);
       const name = `gateway-${gatewaySeq++}`;
       try {
-        const proc = await spawnDeployable("gateway", gatewayEnv(name), undefined, line(name));
+        const proc = await spawnDeployable("gateway", { ...gatewayEnv(name), ...extraEnv }, undefined, line(name));
         running.add(proc);
         void proc.exited.then(() => running.delete(proc));
         const g: ClusterGateway = {
@@ -276,8 +281,8 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       get list() {
         return gatewayList;
       },
-      async add() {
-        const g = await add();
+      async add(a) {
+        const g = await add(a?.env);
         gatewayList.push(g);
         return g;
       },

@@ -35,7 +35,18 @@ async function natsNodeHealthy(monitorPort: number): Promise<boolean> {
 }
 
 /** Starts the nodes; a port taken by someone else between choosing and binding means another try. */
-export async function startNatsCluster(o: { nodes: number; name?: string }): Promise<NatsCluster> {
+export interface NatsClusterOptions {
+  readonly nodes: number;
+  readonly name?: string;
+  /**
+   * The nodes do not tell clients each other's addresses (cluster `no_advertise`): a client
+   * knows only the URLs it was given, so one sent through a fault proxy cannot get around it
+   * when the proxy cuts it off.
+   */
+  readonly noAdvertise?: boolean;
+}
+
+export async function startNatsCluster(o: NatsClusterOptions): Promise<NatsCluster> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startNatsClusterOnce(o);
@@ -45,7 +56,7 @@ export async function startNatsCluster(o: { nodes: number; name?: string }): Pro
   }
 }
 
-async function startNatsClusterOnce(o: { nodes: number; name?: string }): Promise<NatsCluster> {
+async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster> {
   const name = o.name ?? "switchboard";
   const dir = mkdtempSync(join(tmpdir(), "sb-nats-cluster-"));
   const free = await freePorts(o.nodes * 3);
@@ -70,6 +81,7 @@ async function startNatsClusterOnce(o: { nodes: number; name?: string }): Promis
             `  name: ${name}`,
             `  listen: "127.0.0.1:${p.route}"`,
             `  routes: [${routes.map((r) => `"${r}"`).join(", ")}]`,
+            ...(o.noAdvertise ? ["  no_advertise: true"] : []),
             `}`,
             "",
           ].join("\n"),
