@@ -89,12 +89,27 @@ export const RECOVERY_METRICS = {
 
 export type RecoveryCounts = { -readonly [K in keyof typeof RECOVERY_METRICS]: number };
 
+/** The sum of a metric's series in a /metrics text (those whose labels include `label`, if given). */
+function metricSum(text: string, name: string, label = ""): number {
+  return text
+    .split("\n")
+    .filter((l) => (l.startsWith(name + " ") || l.startsWith(name + "{")) && l.includes(label))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+}
+
+async function metricsText(g: ClusterGateway): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${g.opsPort}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+}
+
+/** The gateway's open WebSocket connections now. */
+export async function socketsOn(g: ClusterGateway): Promise<number> {
+  return metricSum(await metricsText(g), "sb_gateway_sockets");
+}
+
 /** One gateway's recovery counters now. */
 export async function recoveryCounts(g: ClusterGateway): Promise<RecoveryCounts> {
-  const text = await (await fetch(`http://127.0.0.1:${g.opsPort}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  const lines = text.split("\n");
-  const sum = (name: string, label: string): number =>
-    lines.filter((l) => (l.startsWith(name + " ") || l.startsWith(name + "{")) && l.includes(label)).reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+  const text = await metricsText(g);
+  const sum = (name: string, label: string): number => metricSum(text, name, label);
   const out = {} as RecoveryCounts;
   for (const [k, [name, label]] of Object.entries(RECOVERY_METRICS)) out[k as keyof RecoveryCounts] = sum(name, label);
   return out;
