@@ -6,7 +6,7 @@
  */
 import type { ClusterGateway } from "@switchboard/testkit";
 
-export interface ReadinessChange {
+interface ReadinessChange {
   /** Unix ms of the first answer with this state. */
   readonly at: number;
   readonly ready: boolean;
@@ -77,7 +77,7 @@ export function timelineText(w: ReadinessWatch, t0: number): string[] {
 }
 
 /** The recovery counters of the gateways, summed over their series. */
-export const RECOVERY_METRICS = {
+const RECOVERY_METRICS = {
   readBackStream: ["sb_gateway_backfilled_events_total", 'source="stream"'],
   fromDatabase: ["sb_gateway_backfilled_events_total", 'source="database"'],
   gaps: ["sb_gateway_channel_gaps_total", ""],
