@@ -9,7 +9,7 @@
  * post still reaches every member exactly once, in order, with no resync.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { connectBus, decodeEvent, deleteStreamMessage, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
+import { connectBus, decodeEvent, deleteStreamMessage, EventName, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
 import { startCluster, startFaultProxy, startWorkload, waitFor, type Cluster, type ClusterGateway, type FaultProxy, type Workload } from "@switchboard/testkit";
 import { clusterSize, figure, load } from "./load.js";
 import { countsSince, recoveryCounts, socketsOn, timelineText, watchReadiness } from "./gateway-watch.js";
@@ -78,7 +78,7 @@ it("posts the stream lost while a gateway was cut off reach every member from Po
       const stored = await readStreamRange(bus, { stream: streams.events.name, filterSubjects: [subjects.allEvents], start: { timeMs: cutAt } });
       storedWhileCut = stored.length;
       for (const m of stored) {
-        if (!channelSubjects.has(m.subject) || decodeEvent(m.data).event !== "posted") continue;
+        if (!channelSubjects.has(m.subject) || decodeEvent(m.data).event !== EventName.Posted) continue;
         if (await deleteStreamMessage(bus, streams.events.name, m.seq)) deleted++;
       }
     } finally {
