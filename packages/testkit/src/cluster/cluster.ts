@@ -36,6 +36,8 @@ export interface ClusterOptions {
   readonly natsSettings?: readonly string[];
   /** The built tree the gateways run from (an older build: buildAtCommit); this repository by default. */
   readonly gatewayRoot?: string;
+  /** The NATS nodes do not advertise each other to clients (nats-cluster.ts), for gateways behind a fault proxy. */
+  readonly natsNoAdvertise?: boolean;
   /** Every output line of every part, named (make cluster prints them). */
   readonly onLine?: (part: string, line: string) => void;
 }
@@ -69,7 +71,9 @@ export interface GatewayPool {
   readonly list: readonly ClusterGateway[];
   /**
    * Starts a gateway, puts it in a free slot, and waits until HAProxy marks it up. `root`: the
-   * built tree it runs from (another build's, for an upgrade), the cluster's gatewayRoot by default.
+   * built tree it runs from (another build's, for an upgrade), the cluster's gatewayRoot by
+   * default; `env`: this gateway's own settings on top of the rest (e.g. SB_NATS_URL through a
+   * fault proxy).
    */
   add(o?: GatewayStart): Promise<ClusterGateway>;
   /**
@@ -84,6 +88,7 @@ export interface GatewayPool {
 /** How a gateway is started: from which built tree. */
 export interface GatewayStart {
   readonly root?: string;
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface Cluster {
@@ -139,7 +144,11 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       databaseUrl = db.url;
     }
 
-    const nats = await startNatsCluster({ nodes: t.natsNodes, ...(o.natsSettings ? { settings: o.natsSettings } : {}) });
+    const nats = await startNatsCluster({
+      nodes: t.natsNodes,
+      ...(o.natsSettings ? { settings: o.natsSettings } : {}),
+      ...(o.natsNoAdvertise ? { noAdvertise: true } : {}),
+    });
     stops.push(() => nats.stop());
 
     // Every port HAProxy's configuration names, chosen before anything starts.
@@ -256,7 +265,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       usedSlots.add(slot);
       const name = `gateway-${gatewaySeq++}`;
       try {
-        const proc = await spawnDeployable("gateway", gatewayEnv(name), undefined, line(name), start.root ?? o.gatewayRoot);
+        const proc = await spawnDeployable("gateway", { ...gatewayEnv(name), ...start.env }, undefined, line(name), start.root ?? o.gatewayRoot);
         running.add(proc);
         void proc.exited.then(() => running.delete(proc));
         const g: ClusterGateway = {

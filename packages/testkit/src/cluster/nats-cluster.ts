@@ -40,6 +40,12 @@ export interface NatsClusterOptions {
   readonly name?: string;
   /** Extra lines for every node's configuration file (e.g. `write_deadline: "1s"`). */
   readonly settings?: readonly string[];
+  /**
+   * The nodes do not tell clients each other's addresses (cluster `no_advertise`): a client
+   * knows only the URLs it was given, so one sent through a fault proxy cannot get around it
+   * when the proxy cuts it off.
+   */
+  readonly noAdvertise?: boolean;
 }
 
 export async function startNatsCluster(o: NatsClusterOptions): Promise<NatsCluster> {
@@ -77,6 +83,7 @@ async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster>
             `  name: ${name}`,
             `  listen: "127.0.0.1:${p.route}"`,
             `  routes: [${routes.map((r) => `"${r}"`).join(", ")}]`,
+            ...(o.noAdvertise ? ["  no_advertise: true"] : []),
             `}`,
             ...(o.settings ?? []),
             "",
