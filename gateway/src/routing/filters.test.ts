@@ -53,7 +53,7 @@ function connection(connId: string, userId: string, admin: boolean, active: stri
 describe("eventFilter", () => {
   it("decides every combination of broadcast fields exactly as Mattermost's ShouldSendEvent", () => {
     const inChannel = new UserRoutes(U1);
-    inChannel.channels.set(CH, { teamId: TEAM, type: "O" });
+    inChannel.channels.set(CH, 0);
     inChannel.teams.add(TEAM);
     const outside = new UserRoutes(U2);
     const conns: [Connection, UserRoutes][] = [];
@@ -121,5 +121,22 @@ describe("eventFilter", () => {
     expect(f.user).toBeDefined();
     expect(eventFilter(ev, true)).toEqual({ user: undefined, conn: undefined });
     expect(eventFilter(create(EventSchema, { event: "hello" }))).toEqual({ user: undefined, conn: undefined });
+  });
+
+  it("passes a numbered channel event only to users who were members when it was made", () => {
+    const since5 = new UserRoutes(U1);
+    since5.channels.set(CH, 5);
+    const loaded = new UserRoutes(U2); // membership loaded at connect: its number is unknown
+    loaded.channels.set(CH, 0);
+    const outside = new UserRoutes(id("e"));
+    const at = (seq: number) => create(EventSchema, { event: "posted", broadcast: create(BroadcastSchema, { channelId: CH }), channelSeq: BigInt(seq) });
+    for (const members of [false, true]) {
+      const passes = (seq: number) => [since5, loaded, outside].filter((r) => eventFilter(at(seq), members).user?.(r) ?? true).map((r) => r.userId);
+      expect(passes(4)).toEqual([U2]);
+      expect(passes(5)).toEqual([U1, U2]);
+      expect(passes(6)).toEqual([U1, U2]);
+    }
+    // Unnumbered (no channel_seq): plain membership.
+    expect([since5, loaded, outside].filter((r) => eventFilter(at(0)).user!(r)).map((r) => r.userId)).toEqual([U1, U2]);
   });
 });

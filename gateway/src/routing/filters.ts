@@ -2,7 +2,8 @@
  * Mattermost's WebConn.ShouldSendEvent (docs/protocol.md §7.2), compiled once per event into a
  * per-user part and a per-connection part, in Mattermost's order. A channel event with no
  * connection targeting then costs one membership lookup per user and nothing per connection.
- * Membership comes from this gateway's routing index instead of a database cache.
+ * Membership comes from this gateway's routing index instead of a database cache, as of the
+ * event's channel_seq (a late event does not reach a member who joined after it).
  */
 import { EventName } from "@switchboard/bus";
 import type { Event } from "@switchboard/proto/events";
@@ -54,7 +55,11 @@ export function eventFilter(ev: Event, candidatesAreMembers = false): EventFilte
   const teamId = b.teamId;
   if (channelId !== "") {
     if (SCOPED_EVENTS.has(ev.event)) conn.push((c) => !(notInChannel(c, channelId) && notInThread(c, channelId)));
-    if (!candidatesAreMembers) user.push((r) => r.channels.has(channelId));
+    // Mattermost checks membership as the change commits; here an event may arrive late (held
+    // for a repair), so the check is membership as of the event's number.
+    const seq = Number(ev.channelSeq);
+    if (seq > 0) user.push((r) => memberAt(r, channelId, seq));
+    else if (!candidatesAreMembers) user.push((r) => r.channels.has(channelId));
   } else if (teamId !== "" && !candidatesAreMembers) {
     user.push((r) => r.teams.has(teamId));
   }
@@ -67,6 +72,12 @@ function all<T>(checks: readonly Check<T>[]): Check<T> | undefined {
     for (const c of checks) if (!c(x)) return false;
     return true;
   };
+}
+
+/** Whether the user was a member of the channel when its change numbered `seq` was made. */
+function memberAt(r: UserRoutes, channelId: string, seq: number): boolean {
+  const since = r.channels.get(channelId);
+  return since !== undefined && since <= seq;
 }
 
 function notInChannel(c: Connection, channelId: string): boolean {

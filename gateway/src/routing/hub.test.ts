@@ -1,22 +1,43 @@
-import { describe, expect, it } from "vitest";
-import { encodeEvent, subjects, type Bus, type BusMessage } from "@switchboard/bus";
+import { describe, expect, it, vi } from "vitest";
+import { encodeEvent, subjects, type Bus, type BusMessage, type StreamMessage } from "@switchboard/bus";
 import { silentLogger } from "@switchboard/log";
 import { createMetricsRegistry } from "@switchboard/metrics";
 import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { MembershipChangeSchema, MembershipChange_Kind, PostedHintsSchema } from "@switchboard/proto/events";
+import type * as BusModule from "@switchboard/bus";
 import type { PostsClient } from "@switchboard/rpc";
+import { waitFor } from "@switchboard/testkit";
 import { Connection } from "../connections/connection.js";
 import type { SocketPort } from "../connections/socket-port.js";
 import { createGatewayMetrics } from "../metrics.js";
 import { Hub } from "./hub.js";
 
-/** In-memory Bus: subscriptions by exact subject, publish delivers synchronously. */
+/**
+ * The events stream of the in-memory bus: what was published, per subject. A read waits for
+ * `open`, so a test decides how long a channel repair holds the channel's live events.
+ */
+const stream = vi.hoisted(() => {
+  const s: { published: { subject: string; data: Uint8Array }[]; open: Promise<void> } = { published: [], open: Promise.resolve() };
+  return s;
+});
+vi.mock("@switchboard/bus", async (importOriginal) => ({
+  ...(await importOriginal<typeof BusModule>()),
+  readStreamRange: async (_bus: Bus, o: { filterSubjects?: readonly string[] }): Promise<StreamMessage[]> => {
+    await stream.open;
+    return stream.published
+      .filter((m) => o.filterSubjects?.includes(m.subject) ?? true)
+      .map((m, i) => ({ subject: m.subject, data: m.data, seq: i + 1, timeMs: Date.now(), header: () => undefined }));
+  },
+}));
+
+/** In-memory Bus: subscriptions by exact subject, publish delivers synchronously (and stores, see `stream`). */
 function fakeBus(): Bus & { subscribed(): string[] } {
   const subs = new Map<string, Set<(m: BusMessage) => void>>();
   const bus = {
     connected: true,
     publish(subject: string, data: Uint8Array) {
+      stream.published.push({ subject, data });
       for (const h of subs.get(subject) ?? []) h({ subject, data, header: () => undefined, reply: undefined, respond: () => false });
     },
     subscribe(subject: string, handler: (m: BusMessage) => void) {
@@ -184,5 +205,98 @@ describe("Hub", () => {
     expect(overflowed).toEqual([]);
     post("posted");
     expect(overflowed).toEqual([a.conn]);
+  });
+
+  describe("a channel's events held for a repair and released late", () => {
+    /** Holds every stream read (so every repair) until the returned function is called. */
+    const holdRepairs = (): (() => void) => {
+      let open!: () => void;
+      stream.open = new Promise<void>((r) => (open = r));
+      return open;
+    };
+    /** A membership change numbered `seq` in channel `x`: its copy on the channel's subject and its copy to the user. */
+    const change = (kind: MembershipChange_Kind, userId: string, x: string, seq: number) => {
+      const added = kind === MembershipChange_Kind.CHANNEL_ADDED;
+      const common = { data: { user_id: userId }, membership: create(MembershipChangeSchema, { kind, userId, channelId: x }), channelSeq: BigInt(seq) };
+      const event = added ? "user_added" : "user_removed";
+      return {
+        channel: newEvent({ ...common, event, broadcast: added ? { channelId: x, omitUsers: [userId] } : { channelId: x } }),
+        user: newEvent({ ...common, event, broadcast: added ? { userId, channelId: x } : { userId } }),
+      };
+    };
+    const post = (x: string, seq: number) => newEvent({ event: "posted", data: { seq }, broadcast: { channelId: x }, channelSeq: BigInt(seq) });
+    /** Each frame as event:user_id (membership changes) or event:seq (posts). */
+    const seen = (sock: FakeSocket) =>
+      sock.frames.map((f) => {
+        const d = f.data as { user_id?: string; seq?: number };
+        return `${String(f.event)}:${d.user_id ?? String(d.seq)}`;
+      });
+
+    it("does not give a member an event of the channel made before they joined", async () => {
+      // The admin creates channel x (1) and adds u1 (2), then u2 (3): x's live events are held
+      // by the repair its new subscription started while u2's own copy of their add arrives.
+      stream.published.length = 0;
+      const [admin, x] = [newId(), newId()];
+      const { bus, join, flushed } = await setup({});
+      const a = await join(admin);
+      const one = await join(u1);
+      const two = await join(u2);
+      const open = holdRepairs();
+      const created = newEvent({
+        event: "channel_created",
+        data: { channel_id: x },
+        broadcast: { userId: admin },
+        membership: create(MembershipChangeSchema, { kind: MembershipChange_Kind.CHANNEL_ADDED, userId: admin, channelId: x }),
+        channelSeq: 1n,
+      });
+      bus.publish(subjects.user(admin), encodeEvent(created));
+      expect(bus.subscribed()).toContain(subjects.channel(x));
+      for (const [u, seq] of [
+        [u1, 2],
+        [u2, 3],
+      ] as const) {
+        const c = change(MembershipChange_Kind.CHANNEL_ADDED, u, x, seq);
+        bus.publish(subjects.channel(x), encodeEvent(c.channel)); // held
+        bus.publish(subjects.user(u), encodeEvent(c.user)); // applied and delivered now
+      }
+      await flushed();
+      expect(seen(two.sock)).toEqual([`user_added:${u2}`]);
+      open();
+      await waitFor(() => seen(a.sock).length === 3, { what: "the held events released" });
+      await flushed();
+      expect(seen(a.sock)).toEqual(["channel_created:undefined", `user_added:${u1}`, `user_added:${u2}`]);
+      expect(seen(one.sock)).toEqual([`user_added:${u1}`, `user_added:${u2}`]);
+      // u1's add (2) predates u2's membership (3).
+      expect(seen(two.sock)).toEqual([`user_added:${u2}`]);
+    });
+
+    it("ignores a late removal of a user added again since, and gives them nothing from between", async () => {
+      stream.published.length = 0;
+      const x = newId();
+      const { bus, hub, join, flushed } = await setup({ [u1]: { channels: [x], teams: [] }, [u2]: { channels: [x], teams: [] } });
+      const one = await join(u1);
+      const two = await join(u2);
+      const open = holdRepairs();
+      bus.publish(subjects.channel(x), encodeEvent(post(x, 1)));
+      // u2 is removed (2): the channel's copy is lost live (the stream has it), u2's own copy arrives.
+      const removed = change(MembershipChange_Kind.CHANNEL_REMOVED, u2, x, 2);
+      stream.published.push({ subject: subjects.channel(x), data: encodeEvent(removed.channel) });
+      bus.publish(subjects.user(u2), encodeEvent(removed.user));
+      bus.publish(subjects.channel(x), encodeEvent(post(x, 3))); // shows the hole: held, the repair starts
+      // u2 is added again (4): their own copy arrives now, the channel's only after the repair.
+      const added = change(MembershipChange_Kind.CHANNEL_ADDED, u2, x, 4);
+      bus.publish(subjects.user(u2), encodeEvent(added.user));
+      await flushed();
+      open();
+      await waitFor(() => seen(one.sock).length === 3, { what: "the held events released" });
+      // The late channel copy of the removal (2) did not undo the add (4).
+      expect(hub.isChannelMember(u2, x)).toBe(true);
+      bus.publish(subjects.channel(x), encodeEvent(added.channel));
+      bus.publish(subjects.channel(x), encodeEvent(post(x, 5)));
+      await flushed();
+      expect(seen(one.sock)).toEqual(["posted:1", `user_removed:${u2}`, "posted:3", `user_added:${u2}`, "posted:5"]);
+      // Not 3: it was made while u2 was out.
+      expect(seen(two.sock)).toEqual(["posted:1", `user_removed:${u2}`, `user_added:${u2}`, "posted:5"]);
+    });
   });
 });

@@ -211,7 +211,7 @@ export class Hub implements Fanout, Component {
         await this.o.bus.flush();
         const routing = await this.o.posts.getUserRouting({ userId }, { token, deadlineMs: this.o.rpcDeadlineMs });
         for (const t of routing.teamIds) this.index.joinTeam(r, t);
-        for (const c of routing.channels) this.index.joinChannel(r, c.channelId, { teamId: c.teamId, type: c.type });
+        for (const c of routing.channels) this.index.joinChannel(r, c.channelId, 0);
         await this.o.bus.flush();
         const pending = r.pending ?? [];
         r.pending = undefined;
@@ -303,7 +303,7 @@ export class Hub implements Fanout, Component {
     if (scope?.scope === "channel" && ev.channelSeq > 0n && this.backfill.check(scope.id, subject, ev) !== "deliver") return;
     if (ev.id !== "") this.recent.add(ev.id);
     if (ev.membership) {
-      const res = this.index.apply(ev.membership);
+      const res = this.index.apply(ev.membership, Number(ev.channelSeq));
       if (res.newChannelSubject && ev.channelSeq > 0n) this.backfill.start(res.newChannelSubject, ev.membership.channelId, ev);
     }
     this.deliver(ev, scope);

@@ -6,7 +6,7 @@
 import { subjects } from "@switchboard/bus";
 import { MembershipChange_Kind as Kind, type MembershipChange } from "@switchboard/proto/events";
 import type { SubjectTable } from "./subject-table.js";
-import { UserRoutes, type ChannelInfo } from "./user-routes.js";
+import { UserRoutes } from "./user-routes.js";
 
 export interface MembershipResult {
   /** A channel subject this gateway did not hold before: events published just before the
@@ -42,10 +42,19 @@ export class RouteIndex {
     this.subs.release(subjects.user(r.userId));
   }
 
-  /** Returns true when the channel subject was newly subscribed. */
-  joinChannel(r: UserRoutes, channelId: string, info: ChannelInfo): boolean {
-    if (r.channels.has(channelId)) return false;
-    r.channels.set(channelId, info);
+  /**
+   * The user is a member of the channel since the change numbered `since` (0: unknown).
+   * Returns true when the channel subject was newly subscribed.
+   */
+  joinChannel(r: UserRoutes, channelId: string, since: number): boolean {
+    const known = r.channels.get(channelId);
+    if (known !== undefined) {
+      // An add is only published for a user who was not a member: a later one than the
+      // membership known here (loaded at connect, or a removal not yet seen) starts it anew.
+      if (since > known) r.channels.set(channelId, since);
+      return false;
+    }
+    r.channels.set(channelId, since);
     let set = this.channelUsers.get(channelId);
     if (!set) {
       set = new Set();
@@ -86,15 +95,21 @@ export class RouteIndex {
     this.subs.release(subjects.team(teamId));
   }
 
-  /** Applies a membership fact (idempotent: both copies of a change carry it). */
-  apply(m: MembershipChange): MembershipResult {
+  /**
+   * Applies a membership fact (idempotent: both copies of a change carry it); `seq` is the
+   * change's channel_seq (0: none).
+   */
+  apply(m: MembershipChange, seq: number): MembershipResult {
     const r = this.users.get(m.userId);
     if (!r) return {};
     switch (m.kind) {
       case Kind.CHANNEL_ADDED:
-        if (this.joinChannel(r, m.channelId, { teamId: m.teamId, type: "" })) return { newChannelSubject: subjects.channel(m.channelId) };
+        if (this.joinChannel(r, m.channelId, seq)) return { newChannelSubject: subjects.channel(m.channelId) };
         return {};
       case Kind.CHANNEL_REMOVED:
+        // A removal older than the user's membership (a late copy, released by a repair after
+        // the user was added again) no longer holds.
+        if (seq > 0 && (r.channels.get(m.channelId) ?? 0) > seq) return {};
         this.leaveChannel(r, m.channelId);
         return {};
       case Kind.TEAM_ADDED:

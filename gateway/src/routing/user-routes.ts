@@ -1,15 +1,16 @@
 import type { Event } from "@switchboard/proto/events";
 import type { Connection } from "../connections/connection.js";
 
-export interface ChannelInfo {
-  readonly teamId: string;
-  readonly type: string;
-}
-
 /** What this gateway knows about one user with connections here. */
 export class UserRoutes {
   readonly conns = new Set<Connection>();
-  readonly channels = new Map<string, ChannelInfo>();
+  /**
+   * The user's channels, each with the channel_seq of the change that made them a member (0:
+   * unknown, a membership loaded at connect, older than any event still in flight). A channel
+   * event numbered below it predates the membership: a late one (held for a repair and then
+   * released) must not reach the user.
+   */
+  readonly channels = new Map<string, number>();
   readonly teams = new Set<string>();
   /** Until the membership snapshot is loaded, user-subject events wait here, in order. */
   pending: Event[] | undefined = [];
