@@ -287,7 +287,11 @@ export class Hub implements Fanout, Component {
     this.process(ev, subject, scope);
   }
 
-  /** An event of an outage (read back, or held live meanwhile): only for connections routed here when it was published. */
+  /**
+   * An event of an outage (read back, or held live meanwhile): only for connections routed
+   * here when it was published. One a channel repair holds is delivered later without this
+   * check: channel events are sorted out by `channel_seq` instead.
+   */
   private routePublishedAt(ev: Event, subject: string, publishedMs: number): void {
     this.publishedMs = publishedMs;
     try {
