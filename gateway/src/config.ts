@@ -111,8 +111,9 @@ export const gatewaySchema = {
   }),
   recoveryTimeoutMs: duration({
     env: "SB_GATEWAY_RECOVERY_TIMEOUT_MS",
-    description: "how long the read-back after a NATS outage may take; past it, the connections that lived through the outage resync (close 4505)",
-    default: 15_000,
+    description:
+      "how long the read-back after a NATS outage may take, its retries included (the stream may need 10-15 s to elect a leader after every node restarted); past it, the connections that lived through the outage resync (close 4505)",
+    default: 30_000,
     min: 100,
   }),
   canaryIntervalMs: duration({

@@ -6,6 +6,8 @@
  * - nats-server paused (SIGSTOP, shorter than the client's ping timeout, so the connection
  *   stays "up"): the canary round trip notices, readiness goes false and comes back, and
  *   nothing is missing;
+ * - an outage just after a client connected: the read-back, reaching back before the outage,
+ *   hands the client nothing published before it connected (its own membership events);
  * - an outage past the stream's retention (the stream purged while one gateway is cut off):
  *   exactly that gateway's connections are forced to resync (new connection_id and hello),
  *   the other gateway's clients keep theirs and get every post.
@@ -42,6 +44,9 @@ beforeAll(async () => {
     SB_NATS_URL: `nats://127.0.0.1:${String(proxy.port)}`,
     DATABASE_URL: stack.db.url,
     SB_POD_NAME: "gateway-cut-off",
+    // Its read-back reaches well back before each outage, so what a client connected just
+    // before one could be handed from before its hello is sure to be in it.
+    SB_GATEWAY_RECOVERY_MARGIN_MS: "30000",
     SB_GATEWAY_LISTEN_PORT: "0",
     SB_GATEWAY_OPS_PORT: "0",
     SB_GATEWAY_ACCOUNTS_ADDR: stack.addrs.accounts,
@@ -253,6 +258,35 @@ describe("an outage that lost a channel's last change from the stream too", () =
       ready.stop();
     }
     await expectEveryPost(b, channelId, ids);
+  });
+});
+
+describe("an outage just after a client connected", () => {
+  it("reads back to the client only what was published since it connected", async () => {
+    const dave = await newUser(url, "dave");
+    await alice.client.addToTeam(teamId, dave.id);
+    const channelId = await channel("joined", [dave]);
+    // Dave's own membership events (added to the team, to the channel) are in the stream
+    // before he connects, well within the cut-off gateway's read-back margin.
+    await waitFor(
+      async () => (await readStreamRange(bus, { stream: streams.events.name, start: "all", filterSubjects: [subjects.user(dave.id)] })).length >= 2,
+      { what: "dave's membership events stored" },
+    );
+    const d = await rec(cutUrl, dave);
+    const ready = watchReadiness(cutOff.ready.ops_port);
+    const ids: string[] = [];
+    try {
+      proxy.reset();
+      await waitFor(() => ready.sawNotReady, { timeoutMs: 10_000, what: "cut-off gateway not ready" });
+      ids.push((await alice.client.createPost({ channel_id: channelId, message: "while cut off" })).id);
+      proxy.restore();
+      await waitFor(() => ready.ready, { timeoutMs: 20_000, what: "cut-off gateway ready again" });
+    } finally {
+      ready.stop();
+    }
+    await expectEveryPost(d, channelId, ids);
+    // Published before his hello: what he loads over REST, not events to replay.
+    expect(d.events.filter((e) => e.event === "added_to_team" || e.event === "user_added").map((e) => e.event)).toEqual([]);
   });
 });
 

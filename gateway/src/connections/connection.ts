@@ -34,6 +34,11 @@ export class Connection {
   socket: SocketPort | undefined;
   /** When the socket went away (0 while attached). */
   detachedAt = 0;
+  /**
+   * When this gateway began routing events to it (Fanout.attach), Unix ms; 0 before. What a
+   * NATS outage's read-back brings reaches it only if published since (routing/nats-recovery.ts).
+   */
+  routedSinceMs = 0;
   /** In the flush list for this turn. */
   dirty = false;
   /** Forgotten: no resume possible any more. */

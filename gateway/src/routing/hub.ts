@@ -17,7 +17,7 @@ import type { DeliveryTroubles, Fanout } from "./fanout.js";
 import { eventFilter } from "./filters.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { liveDropFailpoint, type LiveDrop } from "./live-drop.js";
-import { NatsRecovery } from "./nats-recovery.js";
+import { NatsRecovery, owedTo } from "./nats-recovery.js";
 import { PostedVariants } from "./posted-variants.js";
 import { RecentIds } from "./recent-ids.js";
 import { RouteIndex } from "./route-index.js";
@@ -70,6 +70,8 @@ export class Hub implements Fanout, Component {
   private readonly liveDrop: LiveDrop | undefined;
   private readonly log: Logger;
   private troubles = unwired;
+  /** While an outage's read-back or its held events are delivered: when the event was published (owedTo). */
+  private publishedMs = Number.POSITIVE_INFINITY;
   private stopStatus: (() => void) | undefined;
 
   constructor(private readonly o: HubOptions) {
@@ -110,8 +112,8 @@ export class Hub implements Fanout, Component {
       marginMs: o.recoveryMarginMs,
       timeoutMs: o.recoveryTimeoutMs,
       holds: (subject) => this.subs.holds(subject),
-      replay: (ev, subject) => this.route(ev, subject, false),
-      release: (ev, subject) => this.route(ev, subject, false),
+      replay: (ev, subject, storedMs) => this.routePublishedAt(ev, subject, storedMs),
+      release: (ev, subject, arrivedMs) => this.routePublishedAt(ev, subject, arrivedMs),
       connections: () => this.connections(),
       resync: (conn) => this.troubles.mustResync(conn),
       resetSequences: () => this.backfill.reset(),
@@ -228,6 +230,8 @@ export class Hub implements Fanout, Component {
     const r = this.claimed(conn.userId);
     r.claims--;
     r.conns.add(conn);
+    // A resume on this gateway attaches again: routed since the first time.
+    if (conn.routedSinceMs === 0) conn.routedSinceMs = Date.now();
   }
 
   abandon(userId: string): void {
@@ -281,6 +285,20 @@ export class Hub implements Fanout, Component {
     if (live && this.recovery.hold(subject, ev)) return;
     if (this.backfill.hold(subject, ev)) return;
     this.process(ev, subject, scope);
+  }
+
+  /**
+   * An event of an outage (read back, or held live meanwhile): only for connections routed
+   * here when it was published. One a channel repair holds is delivered later without this
+   * check: channel events are sorted out by `channel_seq` instead.
+   */
+  private routePublishedAt(ev: Event, subject: string, publishedMs: number): void {
+    this.publishedMs = publishedMs;
+    try {
+      this.route(ev, subject, false);
+    } finally {
+      this.publishedMs = Number.POSITIVE_INFINITY;
+    }
   }
 
   /**
@@ -351,10 +369,11 @@ export class Hub implements Fanout, Component {
     let delivered = 0;
     const { user: userPasses, conn: connPasses } = eventFilter(ev, members);
     const shed = sheddable(ev.event);
+    const publishedMs = this.publishedMs;
     for (const r of candidates) {
       if (!r.ready || (userPasses !== undefined && !userPasses(r))) continue;
       for (const conn of r.conns) {
-        if (conn.dead || (connPasses !== undefined && !connPasses(conn))) continue;
+        if (conn.dead || !owedTo(conn.routedSinceMs, publishedMs) || (connPasses !== undefined && !connPasses(conn))) continue;
         let frame: EventFrame;
         if (ev.posted) {
           if (!variants) {

@@ -5,7 +5,7 @@ import { newEvent, newId } from "@switchboard/model";
 import type { Event } from "@switchboard/proto/events";
 import { waitFor } from "@switchboard/testkit";
 import { Connection } from "../connections/connection.js";
-import { NatsRecovery, pastRetention, type EventStream } from "./nats-recovery.js";
+import { NatsRecovery, owedTo, pastRetention, type EventStream } from "./nats-recovery.js";
 
 const T = 1_000_000;
 const state = (o: Partial<Parameters<typeof pastRetention>[0]>) => ({
@@ -39,7 +39,7 @@ describe("the read-back after an outage", () => {
   const SUBJECT = subjects.channel(CH);
   const OTHER = subjects.channel(newId());
   const post = (n: number) => newEvent({ event: "posted", data: { n }, broadcast: { channelId: CH } });
-  const stored = (e: Event, subject = SUBJECT) => ({ subject, data: encodeEvent(e) });
+  const stored = (e: Event, subject = SUBJECT, timeMs = Date.now()) => ({ subject, data: encodeEvent(e), timeMs });
   const conn = () =>
     new Connection(newId(), { userId: newId(), sessionId: newId(), roles: "", isSystemAdmin: false, expiresAt: Date.now() + 60_000 }, "t", limits);
   const limits = { replayEvents: 128, queueLimit: 8, maxBufferedBytes: 1 << 20 };
@@ -136,5 +136,165 @@ describe("the read-back after an outage", () => {
     t.r.recover();
     await waitFor(() => t.delivered.length === 3, { what: "read-back" });
     expect(t.delivered).toEqual(['replay {"n":1}', 'live {"n":2}', "caught up"]);
+  });
+});
+
+describe("a read-back that fails for a while", () => {
+  const CH = newId();
+  const SUBJECT = subjects.channel(CH);
+  const post = (n: number) => newEvent({ event: "posted", data: { n }, broadcast: { channelId: CH } });
+  const conn = () =>
+    new Connection(newId(), { userId: newId(), sessionId: newId(), roles: "", isSystemAdmin: false, expiresAt: Date.now() + 60_000 }, "t", {
+      replayEvents: 128,
+      queueLimit: 8,
+      maxBufferedBytes: 1 << 20,
+    });
+
+  function setup(stream: EventStream, timeoutMs: number) {
+    const delivered: string[] = [];
+    const resynced: Connection[] = [];
+    const r = new NatsRecovery({
+      bus: { connected: true, flush: async () => undefined },
+      stream,
+      log: silentLogger,
+      marginMs: 1_000,
+      timeoutMs,
+      holds: (s) => s === SUBJECT,
+      replay: (ev) => delivered.push(`replay ${new TextDecoder().decode(ev.data)}`),
+      release: (ev) => delivered.push(`live ${new TextDecoder().decode(ev.data)}`),
+      connections: () => [conn(), conn()],
+      resync: (c) => resynced.push(c),
+      resetSequences: () => undefined,
+      onRecovered: () => undefined,
+      onPastRetention: () => undefined,
+      onCaughtUp: () => delivered.push("caught up"),
+    });
+    return { r, delivered, resynced };
+  }
+  const covered = async () => ({ messages: 5, firstSeq: 1, lastSeq: 5, firstTimeMs: 1, lastTimeMs: Date.now(), createdMs: 1 });
+
+  it("is tried again until it succeeds, and nobody resyncs", async () => {
+    let attempts = 0;
+    const t = setup(
+      {
+        // The stream electing a leader after its nodes came back: the first two attempts fail.
+        state: async () => {
+          if (++attempts <= 2) throw new Error("JetStream system temporarily unavailable");
+          return covered();
+        },
+        read: async () => [{ subject: SUBJECT, data: encodeEvent(post(1)), timeMs: Date.now() }],
+      },
+      10_000,
+    );
+    t.r.lost(Date.now());
+    t.r.recover();
+    if (!t.r.hold(SUBJECT, post(2))) throw new Error("a live event during the recovery must wait");
+    await waitFor(() => t.delivered.length === 3 || t.resynced.length > 0, { timeoutMs: 4_000, what: "read-back after two failures" });
+    expect(attempts).toBe(3);
+    expect(t.delivered).toEqual(['replay {"n":1}', 'live {"n":2}', "caught up"]);
+    expect(t.resynced).toEqual([]);
+  });
+
+  it("resyncs at once on a retention gap, without trying again", async () => {
+    let attempts = 0;
+    const t = setup(
+      {
+        state: async () => {
+          attempts++;
+          return { messages: 5, firstSeq: 40, lastSeq: 44, firstTimeMs: Date.now() + 10, lastTimeMs: Date.now(), createdMs: 1 };
+        },
+        read: async () => [],
+      },
+      10_000,
+    );
+    const t0 = Date.now();
+    t.r.lost(Date.now());
+    t.r.recover();
+    await waitFor(() => t.resynced.length === 2, { what: "resync" });
+    expect(attempts).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(400);
+  });
+
+  it("resyncs once its deadline passes while it keeps failing", async () => {
+    let attempts = 0;
+    const t = setup(
+      {
+        state: async () => {
+          attempts++;
+          throw new Error("timeout");
+        },
+        read: async () => [],
+      },
+      1_600,
+    );
+    const t0 = Date.now();
+    t.r.lost(Date.now());
+    t.r.recover();
+    await waitFor(() => t.resynced.length === 2, { timeoutMs: 10_000, what: "resync at the deadline" });
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(Date.now() - t0).toBeLessThan(2_600);
+    expect(t.delivered).toEqual([]);
+    // No attempt after the deadline.
+    const n = attempts;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(attempts).toBe(n);
+  });
+});
+
+describe("which connections a recovered event is owed to", () => {
+  it("those routed here when it was published, not those that came later", () => {
+    expect(owedTo(1_000, 1_000)).toBe(true);
+    expect(owedTo(1_000, 1_001)).toBe(true);
+    expect(owedTo(1_000, 999)).toBe(false);
+    // Not routed yet: nothing read back reaches it.
+    expect(owedTo(1_000, Number.NEGATIVE_INFINITY)).toBe(false);
+  });
+
+  it("the read-back hands each event over with the time the stream stored it, a held live event with its arrival", async () => {
+    const CH = newId();
+    const SUBJECT = subjects.channel(CH);
+    const post = (n: number) => newEvent({ event: "posted", data: { n }, broadcast: { channelId: CH } });
+    const delivered: [string, number][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    const r = new NatsRecovery({
+      bus: { connected: true, flush: async () => undefined },
+      stream: {
+        state: async () => ({ messages: 5, firstSeq: 1, lastSeq: 5, firstTimeMs: 1, lastTimeMs: Date.now(), createdMs: 1 }),
+        read: async () => {
+          await gate;
+          return [
+            { subject: SUBJECT, data: encodeEvent(post(1)), timeMs: 111 },
+            { subject: SUBJECT, data: encodeEvent(post(2)), timeMs: 222 },
+          ];
+        },
+      },
+      log: silentLogger,
+      marginMs: 1_000,
+      timeoutMs: 5_000,
+      holds: () => true,
+      replay: (ev, _s, at) => delivered.push([`replay ${new TextDecoder().decode(ev.data)}`, at]),
+      release: (ev, _s, at) => delivered.push([`live ${new TextDecoder().decode(ev.data)}`, at]),
+      connections: () => [],
+      resync: () => undefined,
+      resetSequences: () => undefined,
+      onRecovered: () => undefined,
+      onPastRetention: () => undefined,
+      onCaughtUp: () => undefined,
+    });
+    r.lost(Date.now());
+    r.recover();
+    const before = Date.now();
+    r.hold(SUBJECT, post(3));
+    const after = Date.now();
+    release();
+    await waitFor(() => delivered.length === 3, { what: "read-back" });
+    expect(delivered.slice(0, 2)).toEqual([
+      ['replay {"n":1}', 111],
+      ['replay {"n":2}', 222],
+    ]);
+    expect(delivered[2]![0]).toBe('live {"n":3}');
+    expect(delivered[2]![1]).toBeGreaterThanOrEqual(before);
+    expect(delivered[2]![1]).toBeLessThanOrEqual(after);
   });
 });
