@@ -43,7 +43,7 @@ export function faultMetrics(m: Metrics): Record<string, number> {
   ];
   const out: Record<string, number> = {};
   for (const n of names) out[n] = metricSum(m, n);
-  for (const source of ["stream", "posts"]) out[`backfilled{source=${source}}`] = metricSum(m, "sb_gateway_backfilled_events_total", `source="${source}"`);
+  for (const source of ["stream", "database"]) out[`backfilled{source=${source}}`] = metricSum(m, "sb_gateway_backfilled_events_total", `source="${source}"`);
   for (const result of ["claimed", "missed", "refused", "gap"])
     out[`resume_claims{${result}}`] = metricSum(m, "sb_gateway_resume_claims_total", `result="${result}"`);
   return out;

@@ -184,10 +184,15 @@ it("delivers every event to every client across a 3 s SIGSTOP of one gateway, wi
   // The fault as meant: NATS gave up on the sleeping gateway, and the gateway noticed the loss
   // and repaired it (read back from the stream, or holes in channels' sequences repaired).
   expect(slowConsumers).toBeGreaterThanOrEqual(1);
-  expect(delta["backfilled{source=stream}"]! + delta["backfilled{source=posts}"]!).toBeGreaterThan(0);
+  expect(delta["backfilled{source=stream}"]! + delta["backfilled{source=database}"]!).toBeGreaterThan(0);
   expect(delta.sb_gateway_channel_gaps_unrepaired_total).toBe(0);
-  // Detected: the gateway was out of the pool while it slept (HAProxy's checks went unanswered).
-  expect(slot.some((s) => s.status.startsWith("DOWN"))).toBe(true);
+  // Detected: the gateway was out of the pool while it slept (HAProxy's checks went unanswered),
+  // where HAProxy's checks are quick enough to see a 3 s pause at all: at the full size they
+  // need up to interval × (fall + 1) + timeout = 3.5 s, so there it is only seen failing a check.
+  const h = cluster.topology.haproxy;
+  const detectMs = h.checkInterMs * (h.fall + 1) + h.checkTimeoutMs;
+  if (detectMs < PAUSE_MS) expect(slot.some((s) => s.status.startsWith("DOWN"))).toBe(true);
+  else expect(slot.some((s) => s.status !== "UP")).toBe(true);
   // Nothing skipped silently: no client resynced, none missed an event or saw a seq it did not expect.
   expect(work.recorders.reduce((n, r) => n + r.missedReports, 0)).toBe(0);
   expect(report.totals).toMatchObject({ missing: 0, resynced: 0, duplicates: 0, outOfOrder: 0, leaked: 0, seqGaps: 0, extraHellos: 0 });

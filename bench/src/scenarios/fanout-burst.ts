@@ -9,7 +9,7 @@ import { connectBus, encodeEvent, EventName, subjects } from "@switchboard/bus";
 import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { PostedHintsSchema } from "@switchboard/proto/events";
-import { newClient4, startStack, waitFor } from "@switchboard/testkit";
+import { seedPopulation, startStack, waitFor } from "@switchboard/testkit";
 import { pinToCpu, processCpuSeconds, processRssBytes } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario } from "../scenario.js";
 import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
@@ -45,22 +45,12 @@ export const scenario: Scenario = {
     const clients: LoadClient[] = [];
     try {
       const url = stack.gatewayUrls[0]!;
-      ctx.log(`creating ${USERS} users`);
-      const admin = newClient4(url);
-      await admin.createUser({ username: "benchadmin", email: "benchadmin@example.com", password: "password-1" } as never, "", "");
-      await admin.login("benchadmin", "password-1");
-      const team = await admin.createTeam({ name: "bench", display_name: "Bench", type: "O" } as never);
-      const channel = await admin.createChannel({ team_id: team.id, name: "fanout", display_name: "Fanout", type: "O" } as never);
-      const tokens: string[] = [];
-      for (let i = 0; i < USERS; i++) {
-        const c = newClient4(url);
-        const username = `bench${i}`;
-        const u = await admin.createUser({ username, email: `${username}@example.com`, password: "password-1" } as never, "", "");
-        await admin.addToTeam(team.id, u.id);
-        await admin.addToChannel(u.id, channel.id);
-        await c.login(username, "password-1");
-        tokens.push(c.getToken());
-      }
+      // Seeded straight into the database: a login per user would cost ~250 ms of scrypt each.
+      ctx.log(`seeding ${USERS} users`);
+      const pop = await seedPopulation({ databaseUrl: stack.db.url, postsAddr: stack.addrs.posts, users: USERS, channels: 1, membersPerChannel: USERS });
+      const team = { id: pop.teamId };
+      const channel = pop.channels[0]!;
+      const tokens = pop.users.map((u) => u.token);
 
       // The gateway's connections (its RSS per connection is read once they have all said hello).
       const gwPid = stack.gateways[0]!.pid;
