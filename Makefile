@@ -62,6 +62,13 @@ bench-tools: ## Make sure h2load and nghttpd are on PATH (apt-get install nghttp
 	  fi; \
 	fi
 
+.PHONY: git-history
+git-history: ## Make sure the git history is here (the rolling-upgrade test builds an older commit): unshallow a shallow clone
+	@if [ "$$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then \
+	  echo "fetching the git history (a shallow clone)"; \
+	  git fetch --quiet --unshallow || { echo "the rolling-upgrade test builds an older commit: fetch the history (git fetch --unshallow) and re-run" >&2; exit 1; }; \
+	fi
+
 .PHONY: generate
 generate: install ## Regenerate TypeScript from proto/ (buf lint + buf generate)
 	npm run generate
@@ -92,7 +99,7 @@ lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, depend
 	node scripts/check-deps.mjs
 
 .PHONY: test
-test: install nats-server haproxy postgresql check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
+test: install nats-server haproxy postgresql git-history check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
 	npx vitest run
 
 .PHONY: test-unit
@@ -100,11 +107,11 @@ test-unit: install ## Unit tests only (no servers)
 	npx vitest run --project unit
 
 .PHONY: test-int
-test-int: install nats-server haproxy postgresql build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
+test-int: install nats-server haproxy postgresql git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
 	npx vitest run --project int --project acceptance
 
 .PHONY: chaos
-chaos: install nats-server haproxy postgresql build ## The acceptance tests at full size (1,000 clients through HAProxy; not part of CI)
+chaos: install nats-server haproxy postgresql git-history build ## The acceptance tests at full size (1,000 clients through HAProxy; not part of CI)
 	SB_CHAOS_SIZE=full npx vitest run --project acceptance
 
 .PHONY: bench
