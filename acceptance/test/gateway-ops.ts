@@ -1,15 +1,17 @@
 /**
  * What a gateway says about itself on its ops port, read the way an operator (or Kubernetes)
- * would: its Prometheus counters and gauges from /metrics, and its /readyz answers over time.
- * A paused gateway answers nothing, so every request has a short deadline and "no answer" is
- * a state of its own in the timeline.
+ * would, while the acceptance tests break the cluster: its Prometheus counters and gauges from
+ * /metrics (every hole, read-back and resync counted, none silent), and its /readyz answers as
+ * a timeline (every change, with the reasons it gave). A paused gateway answers nothing, so
+ * every request has a short deadline and "unreachable" is a state of its own.
  */
+import type { ClusterGateway } from "@switchboard/testkit";
 
 /** Samples of /metrics: `name{labels}` (as printed) → value. */
 export type Metrics = ReadonlyMap<string, number>;
 
 export async function gatewayMetrics(opsPort: number): Promise<Metrics> {
-  const r = await fetch(`http://127.0.0.1:${opsPort}/metrics`, { signal: AbortSignal.timeout(2_000) });
+  const r = await fetch(`http://127.0.0.1:${opsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
   const m = new Map<string, number>();
   for (const line of (await r.text()).split("\n")) {
     if (!line || line.startsWith("#")) continue;
@@ -50,38 +52,104 @@ export function faultMetrics(m: Metrics): Record<string, number> {
 }
 
 interface ReadinessChange {
-  /** ms since the watch started. */
-  readonly atMs: number;
-  /** "ready", "not ready: <reasons>", or "no answer". */
-  readonly state: string;
+  /** Unix ms of the first answer with this state. */
+  readonly at: number;
+  readonly ready: boolean;
+  readonly reasons: readonly string[];
 }
 
 export interface ReadinessWatch {
-  /** Unix ms the watch started (timeline times count from it). */
-  readonly startedAt: number;
-  /** Each change of state, the first answer included. */
+  readonly gateway: string;
+  /** Every change of state, from the first answer on (an unanswered poll is "unreachable"). */
   readonly timeline: readonly ReadinessChange[];
+  /** The last answer. */
+  readonly ready: boolean;
+  /** When it was first seen not ready, and then ready for good after that (0: not yet). */
+  readonly notReadyAt: number;
+  readonly readyAgainAt: number;
+  /** Every reason it gave for not being ready. */
+  readonly reasons: ReadonlySet<string>;
   stop(): void;
 }
 
-/** Polls /readyz every `everyMs` (each answer due within the interval) and keeps the changes. */
-export function watchReadiness(opsPort: number, everyMs = 100): ReadinessWatch {
-  const started = Date.now();
+/** Polls the gateway's /readyz every `intervalMs`, keeping each change of its answer. */
+export function watchReadiness(g: ClusterGateway, intervalMs = 100): ReadinessWatch {
   const timeline: ReadinessChange[] = [];
-  let busy = false;
-  const note = (state: string): void => {
-    if (timeline.at(-1)?.state !== state) timeline.push({ atMs: Date.now() - started, state });
+  const reasons = new Set<string>();
+  let inFlight = false;
+  const poll = async (): Promise<void> => {
+    let ready = false;
+    let why: string[];
+    try {
+      const r = await fetch(`http://127.0.0.1:${g.opsPort}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      const body = (await r.json()) as { ready: boolean; reasons?: string[] };
+      ready = body.ready;
+      why = body.reasons ?? [];
+    } catch {
+      why = ["unreachable"];
+    }
+    for (const w of why) if (!ready) reasons.add(w);
+    const last = timeline.at(-1);
+    if (!last || last.ready !== ready || last.reasons.join() !== why.join()) timeline.push({ at: Date.now(), ready, reasons: why });
   };
   const t = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    fetch(`http://127.0.0.1:${opsPort}/readyz`, { signal: AbortSignal.timeout(everyMs * 3) })
-      .then(async (r) => {
-        const body = (await r.json()) as { ready?: boolean; reasons?: string[] };
-        note(body.ready ? "ready" : `not ready: ${(body.reasons ?? []).join(",")}`);
-      })
-      .catch(() => note("no answer"))
-      .finally(() => (busy = false));
-  }, everyMs);
-  return { startedAt: started, timeline, stop: () => clearInterval(t) };
+    if (inFlight) return;
+    inFlight = true;
+    void poll().finally(() => (inFlight = false));
+  }, intervalMs);
+  return {
+    gateway: g.name,
+    timeline,
+    reasons,
+    get ready() {
+      return timeline.at(-1)?.ready ?? false;
+    },
+    get notReadyAt() {
+      return timeline.find((c) => !c.ready)?.at ?? 0;
+    },
+    get readyAgainAt() {
+      const firstDown = timeline.findIndex((c) => !c.ready);
+      const last = timeline.at(-1);
+      return firstDown >= 0 && last?.ready ? last.at : 0;
+    },
+    stop: () => clearInterval(t),
+  };
+}
+
+/** The timeline relative to `t0`, for a figure line: `+120ms not ready (nats not ready)`. */
+export function timelineText(w: ReadinessWatch, t0: number): string[] {
+  return w.timeline.map((c) => `${c.at - t0 >= 0 ? "+" : ""}${c.at - t0}ms ${c.ready ? "ready" : `not ready (${c.reasons.join("; ")})`}`);
+}
+
+/** The recovery counters of the gateways, summed over their series. */
+const RECOVERY_METRICS = {
+  readBackStream: ["sb_gateway_backfilled_events_total", 'source="stream"'],
+  fromDatabase: ["sb_gateway_backfilled_events_total", 'source="database"'],
+  gaps: ["sb_gateway_channel_gaps_total", ""],
+  gapsUnrepaired: ["sb_gateway_channel_gaps_unrepaired_total", ""],
+  outageResyncs: ["sb_gateway_outage_resyncs_total", ""],
+  canaryMisses: ["sb_gateway_canary_misses_total", ""],
+  resyncCloses: ["sb_gateway_socket_closes_total", 'code="4505"'],
+} as const;
+
+export type RecoveryCounts = { -readonly [K in keyof typeof RECOVERY_METRICS]: number };
+
+/** The gateway's open WebSocket connections now. */
+export async function socketsOn(g: ClusterGateway): Promise<number> {
+  return metricSum(await gatewayMetrics(g.opsPort), "sb_gateway_sockets");
+}
+
+/** One gateway's recovery counters now. */
+export async function recoveryCounts(g: ClusterGateway): Promise<RecoveryCounts> {
+  const m = await gatewayMetrics(g.opsPort);
+  const out = {} as RecoveryCounts;
+  for (const [k, [name, label]] of Object.entries(RECOVERY_METRICS)) out[k as keyof RecoveryCounts] = metricSum(m, name, label);
+  return out;
+}
+
+/** after − before, per counter. */
+export function countsSince(before: RecoveryCounts, after: RecoveryCounts): RecoveryCounts {
+  const out = {} as RecoveryCounts;
+  for (const k of Object.keys(RECOVERY_METRICS) as (keyof RecoveryCounts)[]) out[k] = after[k] - before[k];
+  return out;
 }

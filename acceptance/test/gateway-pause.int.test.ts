@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectBus, subjects } from "@switchboard/bus";
 import { sleep, startCluster, startWorkload, waitFor, type Cluster, type Recorder, type Workload } from "@switchboard/testkit";
-import { faultMetrics, gatewayMetrics, watchReadiness } from "./gateway-ops.js";
+import { faultMetrics, gatewayMetrics, timelineText, watchReadiness } from "./gateway-ops.js";
 import { clusterSize, figure, load } from "./load.js";
 
 let cluster: Cluster;
@@ -89,7 +89,7 @@ it("delivers every event to every client across a 3 s SIGSTOP of one gateway, wi
   expect(mine.length).toBeGreaterThan(0);
   const before = faultMetrics(await gatewayMetrics(victim.opsPort));
   const slowBefore = await natsSlowConsumers(cluster);
-  const readiness = watchReadiness(victim.opsPort);
+  const readiness = watchReadiness(victim);
   const slot: { atMs: number; status: string }[] = [];
   const logsFrom = victim.process.logs.length;
 
@@ -129,13 +129,10 @@ it("delivers every event to every client across a 3 s SIGSTOP of one gateway, wi
   }
   const postsDuringPause = work.stats.created - createdBefore;
   // Back in the pool: ready, and HAProxy checks it up again.
-  await waitFor(
-    async () => readiness.timeline.at(-1)?.state === "ready" && (await cluster.haproxy.slots()).find((x) => x.slot === victim.slot)?.status === "UP",
-    {
-      timeoutMs: 30_000,
-      what: "the paused gateway to be ready and in HAProxy's pool again",
-    },
-  );
+  await waitFor(async () => readiness.ready && (await cluster.haproxy.slots()).find((x) => x.slot === victim.slot)?.status === "UP", {
+    timeoutMs: 30_000,
+    what: "the paused gateway to be ready and in HAProxy's pool again",
+  });
   const backMs = Date.now() - pausedAt;
   const createdBack = work.stats.created;
   await waitFor(() => work.stats.created >= createdBack + 20, { timeoutMs: 30_000, what: "posts after the pause" });
@@ -165,7 +162,7 @@ it("delivers every event to every client across a 3 s SIGSTOP of one gateway, wi
     flood_mib: floodMiB,
     ready_and_up_again_ms: backMs,
     // ms from the SIGSTOP (negative: before it).
-    readiness: readiness.timeline.map((c) => ({ atMs: c.atMs + readiness.startedAt - pausedAt, state: c.state })),
+    readiness: timelineText(readiness, pausedAt),
     haproxy_slot: slot,
     gateway_metrics_delta: delta,
     gateway_said: said,

@@ -32,7 +32,7 @@ import {
   type Workload,
 } from "@switchboard/testkit";
 import { clusterSize, figure, load } from "./load.js";
-import { countsSince, recoveryCounts, timelineText, watchReadiness, type RecoveryCounts, type ReadinessWatch } from "./gateway-watch.js";
+import { countsSince, recoveryCounts, timelineText, watchReadiness, type RecoveryCounts, type ReadinessWatch } from "./gateway-ops.js";
 
 let cluster: Cluster;
 let work: Workload;

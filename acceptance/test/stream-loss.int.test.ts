@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectBus, decodeEvent, deleteStreamMessage, EventName, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
 import { startCluster, startFaultProxy, startWorkload, waitFor, type Cluster, type ClusterGateway, type FaultProxy, type Workload } from "@switchboard/testkit";
 import { clusterSize, figure, load } from "./load.js";
-import { countsSince, recoveryCounts, socketsOn, timelineText, watchReadiness } from "./gateway-watch.js";
+import { countsSince, recoveryCounts, socketsOn, timelineText, watchReadiness } from "./gateway-ops.js";
 
 let cluster: Cluster;
 let work: Workload;
