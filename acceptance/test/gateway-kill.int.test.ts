@@ -8,16 +8,16 @@
  * and the clients of the other two gateways see nothing at all: no close, nothing missing.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startCluster, startWorkload, waitFor, type Cluster, type Recorder, type Workload } from "@switchboard/testkit";
+import { startCluster, waitFor, type Cluster, type Recorder, type Workload } from "@switchboard/testkit";
 import { faultMetrics, gatewayMetrics, metricSum } from "./gateway-ops.js";
-import { clusterSize, figure, load } from "./load.js";
+import { clusterSize, figure, startLoad } from "./load.js";
 
 let cluster: Cluster;
 let work: Workload;
 
 beforeAll(async () => {
   cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 } });
-  work = await startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+  work = await startLoad(cluster);
 }, 180_000);
 
 afterAll(async () => {

@@ -15,9 +15,9 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectBus, subjects } from "@switchboard/bus";
-import { sleep, startCluster, startWorkload, waitFor, type Cluster, type Recorder, type Workload } from "@switchboard/testkit";
+import { sleep, startCluster, waitFor, type Cluster, type Recorder, type Workload } from "@switchboard/testkit";
 import { faultMetrics, gatewayMetrics, timelineText, watchReadiness } from "./gateway-ops.js";
-import { clusterSize, figure, load } from "./load.js";
+import { clusterSize, figure, startLoad } from "./load.js";
 
 let cluster: Cluster;
 let work: Workload;
@@ -27,7 +27,7 @@ const PAUSE_MS = 3_000;
 
 beforeAll(async () => {
   cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, natsSettings: [`write_deadline: "${WRITE_DEADLINE}"`] });
-  work = await startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+  work = await startLoad(cluster);
 }, 180_000);
 
 afterAll(async () => {

@@ -4,18 +4,23 @@
  * HAProxy, 50 posts/s spread evenly over 20 channels of 50 members, plus 1 post/s into the
  * channel all 1,000 are in.
  */
-import type { ClusterSize, WorkloadOptions } from "@switchboard/testkit";
+import { startWorkload, type Cluster, type ClusterSize, type Workload, type WorkloadOptions } from "@switchboard/testkit";
 
 const full = process.env.SB_CHAOS_SIZE === "full";
 
 /** The cluster's size: the full topology under `make chaos`, the test one otherwise. */
 export const clusterSize: ClusterSize = full ? "full" : "test";
 
-export type Load = Pick<WorkloadOptions, "clients" | "channels" | "membersPerChannel" | "postsPerSecond" | "everyonePerSecond">;
+type Load = Pick<WorkloadOptions, "clients" | "channels" | "membersPerChannel" | "postsPerSecond" | "everyonePerSecond">;
 
-export const load: Load = full
+const load: Load = full
   ? { clients: 1_000, channels: 20, membersPerChannel: 50, postsPerSecond: 50, everyonePerSecond: 1 }
   : { clients: 40, channels: 4, membersPerChannel: 10, postsPerSecond: 10, everyonePerSecond: 1 };
+
+/** The acceptance load on a cluster: its population seeded, every client connected through the ingress. */
+export function startLoad(cluster: Cluster): Promise<Workload> {
+  return startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+}
 
 /** Prints a figure line the closing reports quote (vitest shows a test's stdout). */
 export function figure(what: string, values: Readonly<Record<string, unknown>>): void {

@@ -23,7 +23,6 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   startCluster,
   startFaultProxy,
-  startWorkload,
   waitFor,
   type Cluster,
   type ClusterGateway,
@@ -31,7 +30,7 @@ import {
   type LedgerReport,
   type Workload,
 } from "@switchboard/testkit";
-import { clusterSize, figure, load } from "./load.js";
+import { clusterSize, figure, startLoad } from "./load.js";
 import { countsSince, recoveryCounts, timelineText, watchReadiness, type RecoveryCounts, type ReadinessWatch } from "./gateway-ops.js";
 
 let cluster: Cluster;
@@ -45,7 +44,7 @@ beforeAll(async () => {
   cluster = await startCluster({ size: clusterSize, topology: { gateways: 2 }, postgres: "private", natsNoAdvertise: true });
   proxy = await startFaultProxy({ target: `127.0.0.1:${cluster.nats.nodes[0]!.port}` });
   behindProxy = await cluster.gateways.add({ env: { SB_NATS_URL: `nats://${proxy.address}` } });
-  work = await startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+  work = await startLoad(cluster);
 }, 180_000);
 
 afterAll(async () => {

@@ -6,15 +6,15 @@
  * once, its seq consecutive across each resume, with no new hello and no missed-event report.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startCluster, startWorkload, type Cluster, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, load } from "./load.js";
+import { startCluster, type Cluster, type Workload } from "@switchboard/testkit";
+import { clusterSize, figure, startLoad } from "./load.js";
 
 let cluster: Cluster;
 let work: Workload;
 
 beforeAll(async () => {
   cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 } });
-  work = await startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+  work = await startLoad(cluster);
 }, 180_000);
 
 afterAll(async () => {

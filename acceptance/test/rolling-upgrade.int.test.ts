@@ -11,8 +11,8 @@
  * fails and says so.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { buildAtCommit, repoRoot, startCluster, startWorkload, type Cluster, type CommitBuild, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, load } from "./load.js";
+import { buildAtCommit, repoRoot, startCluster, type Cluster, type CommitBuild, type Workload } from "@switchboard/testkit";
+import { clusterSize, figure, startLoad } from "./load.js";
 
 const from = process.env.SB_UPGRADE_FROM || "bf43de7";
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   old = buildAtCommit(from);
   // A PostgreSQL server of its own: the cluster's pools do not compete for the shared server's connections.
   cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root });
-  work = await startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+  work = await startLoad(cluster);
 }, 600_000);
 
 afterAll(async () => {

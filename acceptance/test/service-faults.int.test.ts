@@ -7,15 +7,15 @@
  * events exactly once, in order, with no resync and no new hello.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startCluster, waitFor, startWorkload, type Cluster, type LedgerReport, type PostStats, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, load } from "./load.js";
+import { startCluster, waitFor, type Cluster, type LedgerReport, type PostStats, type Workload } from "@switchboard/testkit";
+import { clusterSize, figure, startLoad } from "./load.js";
 
 let cluster: Cluster;
 let work: Workload;
 
 beforeAll(async () => {
   cluster = await startCluster({ size: clusterSize, postgres: "private" });
-  work = await startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+  work = await startLoad(cluster);
 }, 180_000);
 
 afterAll(async () => {

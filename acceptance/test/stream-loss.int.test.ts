@@ -10,8 +10,8 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectBus, decodeEvent, deleteStreamMessage, EventName, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
-import { startCluster, startFaultProxy, startWorkload, waitFor, type Cluster, type ClusterGateway, type FaultProxy, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, load } from "./load.js";
+import { startCluster, startFaultProxy, waitFor, type Cluster, type ClusterGateway, type FaultProxy, type Workload } from "@switchboard/testkit";
+import { clusterSize, figure, startLoad } from "./load.js";
 import { countsSince, recoveryCounts, socketsOn, timelineText, watchReadiness } from "./gateway-ops.js";
 
 let cluster: Cluster;
@@ -26,7 +26,7 @@ beforeAll(async () => {
   cluster = await startCluster({ size: clusterSize, topology: { gateways: 2 }, postgres: "private", natsNoAdvertise: true });
   proxy = await startFaultProxy({ target: `127.0.0.1:${cluster.nats.nodes[0]!.port}` });
   cut = await cluster.gateways.add({ env: { SB_NATS_URL: `nats://${proxy.address}` } });
-  work = await startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });
+  work = await startLoad(cluster);
   bus = await connectBus({ servers: cluster.nats.url, name: "stream-loss-test" });
 }, 180_000);
 
