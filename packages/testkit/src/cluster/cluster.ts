@@ -32,8 +32,8 @@ export interface ClusterOptions {
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
   readonly gatewayEnv?: Readonly<Record<string, string>>;
-  /** Extra lines for every NATS node's configuration (nats-cluster.ts), e.g. a shorter write deadline. */
-  readonly natsSettings?: readonly string[];
+  /** Further settings of every NATS node (nats-cluster.ts), e.g. a shorter write deadline: `{ write_deadline: "1s" }`. */
+  readonly natsSettings?: Readonly<Record<string, unknown>>;
   /** The built tree the gateways run from (an older build: buildAtCommit); this repository by default. */
   readonly gatewayRoot?: string;
   /** The NATS nodes do not advertise each other to clients (nats-cluster.ts), for gateways behind a fault proxy. */
@@ -173,7 +173,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     const serviceEnv = (s: ServiceName, i: number): Record<string, string> => {
       const p = ENV_PREFIX[s];
       const r = frontends[s].replicas[i]!;
-      const common = { ...base, SB_POD_NAME: `${s}-${i}`, [`${p}_GRPC_PORT`]: String(r.grpcPort), [`${p}_OPS_PORT`]: String(r.opsPort) };
+      const common = { ...nats.env(s), ...base, SB_POD_NAME: `${s}-${i}`, [`${p}_GRPC_PORT`]: String(r.grpcPort), [`${p}_OPS_PORT`]: String(r.opsPort) };
       switch (s) {
         case "accounts":
           return { ...common, SB_ACCOUNTS_CONTROL_REPLICAS: String(t.natsReplicas) };
@@ -237,6 +237,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     const usedSlots = new Set<number>();
     let gatewaySeq = 0;
     const gatewayEnv = (name: string): Record<string, string> => ({
+      ...nats.env("gateway"),
       ...base,
       SB_POD_NAME: name,
       SB_GATEWAY_LISTEN_PORT: "0",
