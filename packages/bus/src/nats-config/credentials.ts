@@ -5,7 +5,7 @@
  * password takes effect without a restart).
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deployableRoles, type NatsRole } from "./permissions.js";
 
@@ -52,4 +52,28 @@ export function writePasswordFiles(dir: string, users: NatsUsers): Partial<Recor
     out[u.role] = file;
   }
   return out;
+}
+
+/**
+ * The users of a deployment or a data directory: each role's password from
+ * `<dir>/<role>.password` when the file exists, a fresh one (written there) when not. So
+ * `make dev` keeps its passwords with its data, and a deployment's are whatever its secret
+ * store mounted there.
+ */
+export function loadOrCreateNatsUsers(
+  dir: string,
+  roles: readonly NatsRole[] = deployableRoles,
+): { users: NatsUsers; files: Partial<Record<NatsRole, string>> } {
+  const out: Partial<Record<NatsRole, NatsUser>> = {};
+  const missing: Partial<Record<NatsRole, NatsUser>> = {};
+  for (const role of roles) {
+    const file = join(dir, `${role}.password`);
+    const password = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+    if (password) out[role] = { role, user: role, password };
+    else missing[role] = out[role] = { role, user: role, password: newNatsPassword() };
+  }
+  writePasswordFiles(dir, missing);
+  const files: Partial<Record<NatsRole, string>> = {};
+  for (const role of roles) files[role] = join(dir, `${role}.password`);
+  return { users: out, files };
 }
