@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { newEvent } from "@switchboard/model";
-import { startNatsServer, waitFor, type NatsServer } from "@switchboard/testkit";
+import { startNatsCluster, startNatsServer, waitFor, type NatsServer } from "@switchboard/testkit";
 import { connectBus, decodeEvent, encodeEvent, rotateNatsPasswords, subjects, writePasswordFiles, type Bus, type BusStatusEvent } from "../src/index.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -153,5 +153,51 @@ describe("NATS over TLS", () => {
     await expect(tlsHandshake(nats.port, certs.caFile)).resolves.toBe("verified");
     const other = testCertificates(tempDir());
     await expect(tlsHandshake(nats.port, other.caFile)).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+  });
+
+  it("runs a cluster's routes over TLS: the nodes verify each other against the CA and carry messages between them", async () => {
+    const certs = testCertificates(tempDir());
+    const cluster = await startNatsCluster({ nodes: 2, tls: certs });
+    cleanups.push(() => cluster.stop());
+    const [n0, n1] = cluster.nodes as [NatsServer, NatsServer];
+    const observer = await bus({ ...n1.as("test"), name: "tls-route-observer", tls: { caFile: certs.caFile } });
+    const posts = await bus({ ...n0.as("posts"), name: "tls-route-posts", tls: { caFile: certs.caFile } });
+    const seen: string[] = [];
+    observer.subscribe(subjects.allEvents, (m) => seen.push(decodeEvent(m.data).id));
+    await observer.flush();
+    // The subscription reaches the other node over the route first: until then a publish there is lost.
+    await waitFor(
+      async () => {
+        const ev = newEvent({ event: "posted", data: {}, broadcast: { channelId: "c".repeat(26) } });
+        posts.publish(subjects.channel("c".repeat(26)), encodeEvent(ev));
+        await posts.flush();
+        await new Promise((r) => setImmediate(r));
+        return seen.length > 0;
+      },
+      { timeoutMs: 10_000, what: "an event across the TLS route" },
+    );
+    // The route port speaks TLS from the first byte, and only to a peer with a certificate the CA signed.
+    const { cluster: routes } = JSON.parse(readFileSync(n0.configFile, "utf8")) as { cluster: { listen: string } };
+    const routePort = Number(routes.listen.split(":")[1]);
+    const peer = (withCert: boolean) =>
+      new Promise<string>((resolve, reject) => {
+        const t = tlsConnect({
+          host: "127.0.0.1",
+          port: routePort,
+          servername: "localhost",
+          ca: readFileSync(certs.caFile),
+          ...(withCert ? { cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) } : {}),
+        });
+        cleanups.push(() => void t.destroy());
+        let got = "";
+        t.on("data", (d: Buffer) => {
+          got += d.toString();
+          if (got.includes("\r\n")) resolve(got);
+        });
+        t.on("error", reject);
+        t.on("close", () => reject(new Error(`closed after ${JSON.stringify(got)}`)));
+      });
+    await expect(peer(true)).resolves.toMatch(/^INFO /);
+    await expect(peer(false)).rejects.toThrow();
   });
 });

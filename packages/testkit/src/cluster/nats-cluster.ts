@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateNatsUsers, natsRoles, newNatsPassword } from "@switchboard/bus";
+import { generateNatsUsers, natsRoles, newNatsPassword, type NatsTlsFiles } from "@switchboard/bus";
 import { natsAccess, type NatsAccess } from "../nats-access.js";
 import { startNatsServer, type NatsServer } from "../nats-server.js";
 import { freePorts } from "../ports.js";
@@ -44,6 +44,8 @@ export interface NatsClusterOptions {
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Presence's buckets (default "any"). */
   readonly presenceBuckets?: readonly string[] | "any";
+  /** TLS for clients and for the routes between nodes (which verify each other against the CA). */
+  readonly tls?: NatsTlsFiles;
   /**
    * The nodes do not tell clients each other's addresses (cluster `no_advertise`): a client
    * knows only the URLs it was given, so one sent through a fault proxy cannot get around it
@@ -87,7 +89,16 @@ async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster>
           config: {
             serverName: names[i]!,
             http: `127.0.0.1:${p.monitor}`,
-            cluster: { name, listen: `127.0.0.1:${p.route}`, routes, user: "route", password: routePassword, ...(o.noAdvertise ? { noAdvertise: true } : {}) },
+            cluster: {
+              name,
+              listen: `127.0.0.1:${p.route}`,
+              routes,
+              user: "route",
+              password: routePassword,
+              ...(o.noAdvertise ? { noAdvertise: true } : {}),
+              ...(o.tls ? { tls: o.tls } : {}),
+            },
+            ...(o.tls ? { tls: o.tls } : {}),
             ...(o.settings ? { extra: o.settings } : {}),
           },
         });
