@@ -4,7 +4,8 @@
  * with are the same. The output is nats-server's configuration syntax in its JSON form.
  */
 import type { NatsUsers } from "./credentials.js";
-import { natsPermissions, type NatsPermissions, type PermissionOptions } from "./permissions.js";
+import { newNatsPassword } from "./credentials.js";
+import { natsPermissions, type NatsPermissions, type NatsRole, type PermissionOptions } from "./permissions.js";
 
 export interface NatsTlsFiles {
   /** The CA that signed the peers' certificates. */
@@ -41,9 +42,18 @@ export interface NatsServerConfigOptions extends PermissionOptions {
   /** Clients connect over TLS. */
   readonly tls?: NatsTlsFiles;
   readonly cluster?: NatsClusterSettings;
+  /**
+   * Clients without credentials connect as a user with this role's permissions (and the
+   * shared `_INBOX.>`, as a build before authorization uses it) instead of being refused: for
+   * a rolling upgrade from such a build only, never in steady state.
+   */
+  readonly anonymousAs?: NatsRole;
   /** Further settings, as nats-server names them (e.g. `write_deadline: "1s"`). */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
+
+/** The user a credential-less client becomes under `anonymousAs`. */
+const ANONYMOUS = "anonymous";
 
 function permissionsBlock(p: NatsPermissions): Record<string, unknown> {
   const rules = (r: { allow: readonly string[]; deny?: readonly string[] }) => ({ allow: [...r.allow], ...(r.deny?.length ? { deny: [...r.deny] } : {}) });
@@ -58,6 +68,11 @@ function tlsBlock(t: NatsTlsFiles, verifyDefault: boolean): Record<string, unkno
 export function natsServerConfigObject(o: NatsServerConfigOptions): Record<string, unknown> {
   const users = Object.values(o.users).map((u) => ({ user: u.user, password: u.password, permissions: permissionsBlock(natsPermissions(u.role, u.user, o)) }));
   if (users.length === 0) throw new Error("a nats-server configuration needs at least one user: anonymous clients are refused");
+  if (o.anonymousAs) {
+    const p = natsPermissions(o.anonymousAs, ANONYMOUS, o);
+    const legacy = { ...p, subscribe: { ...p.subscribe, allow: [...p.subscribe.allow, "_INBOX.>"] } };
+    users.push({ user: ANONYMOUS, password: newNatsPassword(), permissions: permissionsBlock(legacy) });
+  }
   return {
     ...(o.serverName ? { server_name: o.serverName } : {}),
     ...(o.host ? { host: o.host } : {}),
@@ -65,6 +80,7 @@ export function natsServerConfigObject(o: NatsServerConfigOptions): Record<strin
     ...(o.http ? { http: o.http } : {}),
     ...(o.jetstreamStoreDir ? { jetstream: { store_dir: o.jetstreamStoreDir } } : {}),
     authorization: { users },
+    ...(o.anonymousAs ? { no_auth_user: ANONYMOUS } : {}),
     ...(o.tls ? { tls: tlsBlock(o.tls, false) } : {}),
     ...(o.cluster
       ? {

@@ -5,6 +5,7 @@
  * (DATABASE_URL, a database of its own on the machine's server, or a private server for tests
  * that restart it). `make cluster` runs it at full size; tests at size "test".
  */
+import type { NatsRole } from "@switchboard/bus";
 import { createTestDatabase } from "../postgres.js";
 import { spawnDeployable, type DeployableName } from "../deployables.js";
 import { freePorts } from "../ports.js";
@@ -36,6 +37,11 @@ export interface ClusterOptions {
   readonly natsSettings?: Readonly<Record<string, unknown>>;
   /** The built tree the gateways run from (an older build: buildAtCommit); this repository by default. */
   readonly gatewayRoot?: string;
+  /**
+   * Clients without NATS credentials connect as this role (nats-cluster.ts): gateways of a build
+   * from before NATS authorization (`gatewayRoot`), in a rolling upgrade.
+   */
+  readonly natsAnonymousAs?: NatsRole;
   /** The NATS nodes do not advertise each other to clients (nats-cluster.ts), for gateways behind a fault proxy. */
   readonly natsNoAdvertise?: boolean;
   /** Every output line of every part, named (make cluster prints them). */
@@ -148,6 +154,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       nodes: t.natsNodes,
       ...(o.natsSettings ? { settings: o.natsSettings } : {}),
       ...(o.natsNoAdvertise ? { noAdvertise: true } : {}),
+      ...(o.natsAnonymousAs ? { anonymousAs: o.natsAnonymousAs } : {}),
     });
     stops.push(() => nats.stop());
 

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateNatsUsers, natsRoles, newNatsPassword, type NatsTlsFiles } from "@switchboard/bus";
+import { generateNatsUsers, natsRoles, newNatsPassword, type NatsRole, type NatsTlsFiles } from "@switchboard/bus";
 import { natsAccess, type NatsAccess } from "../nats-access.js";
 import { startNatsServer, type NatsServer } from "../nats-server.js";
 import { freePorts } from "../ports.js";
@@ -44,6 +44,8 @@ export interface NatsClusterOptions {
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Presence's buckets (default "any"). */
   readonly presenceBuckets?: readonly string[] | "any";
+  /** Credential-less clients connect with this role's rights (a rolling upgrade from a build before NATS authorization). */
+  readonly anonymousAs?: NatsRole;
   /** TLS for clients and for the routes between nodes (which verify each other against the CA). */
   readonly tls?: NatsTlsFiles;
   /**
@@ -99,6 +101,7 @@ async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster>
               ...(o.tls ? { tls: o.tls } : {}),
             },
             ...(o.tls ? { tls: o.tls } : {}),
+            ...(o.anonymousAs ? { anonymousAs: o.anonymousAs } : {}),
             ...(o.settings ? { extra: o.settings } : {}),
           },
         });
