@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // `make dev`: the whole stack on this machine, in the foreground.
-// - nats-server from PATH with JetStream on a temporary store (unless SB_NATS_URL is set);
+// - nats-server from PATH with JetStream on a temporary store (unless SB_NATS_URL is set), its
+//   configuration from the generator in @switchboard/bus: a user per component, deny by default,
+//   passwords kept in .data/nats/ (made on first run, never committed);
 // - accounts, posts, presence and the gateway (127.0.0.1:8065) from their built dist/;
 // - PGlite under .data/ unless DATABASE_URL is set.
 // Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deployableRoles, kvBuckets, loadOrCreateNatsUsers, natsServerConfig } from "@switchboard/bus";
 
 const root = new URL("..", import.meta.url).pathname;
 const children = [];
@@ -95,6 +98,8 @@ setInterval(() => {
 
 let natsStore;
 let natsUrl = process.env.SB_NATS_URL;
+/** Each component's NATS credentials (none when SB_NATS_URL names a server of the caller's: then SB_NATS_USER etc. pass through). */
+let natsEnv = () => ({});
 if (!natsUrl) {
   const bin = spawnSync("sh", ["-c", "command -v nats-server || ls /usr/sbin/nats-server"], { encoding: "utf8" }).stdout.trim();
   if (!bin) {
@@ -103,7 +108,13 @@ if (!natsUrl) {
   }
   const port = await freePort();
   natsStore = mkdtempSync(join(tmpdir(), "switchboard-nats-"));
-  run("nats", bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", natsStore], {});
+  const { users, files } = loadOrCreateNatsUsers(join(root, ".data/nats"), deployableRoles);
+  const conf = join(natsStore, "nats.conf");
+  writeFileSync(conf, natsServerConfig({ users, presenceBuckets: [kvBuckets.presence.name], host: "127.0.0.1", port, jetstreamStoreDir: natsStore }), {
+    mode: 0o600,
+  });
+  run("nats", bin, ["-c", conf], {});
+  natsEnv = (role) => ({ SB_NATS_USER: users[role].user, SB_NATS_PASSWORD_FILE: files[role] });
   for (let i = 0; i < 100 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 50));
   natsUrl = `nats://127.0.0.1:${port}`;
 }
@@ -113,16 +124,18 @@ const common = { SB_NATS_URL: natsUrl, SB_POD_NAME: "dev" };
 const node = process.execPath;
 run("accounts", node, [join(root, "services/accounts/dist/main.js")], {
   ...common,
+  ...natsEnv("accounts"),
   DATABASE_URL: db,
   SB_ACCOUNTS_PGLITE_DIR: join(root, ".data/accounts"),
 });
 run("posts", node, [join(root, "services/posts/dist/main.js")], {
   ...common,
+  ...natsEnv("posts"),
   DATABASE_URL: db,
   SB_POSTS_PGLITE_DIR: join(root, ".data/posts"),
 });
-run("presence", node, [join(root, "services/presence/dist/main.js")], common);
-run("gateway", node, [join(root, "gateway/dist/main.js")], common);
+run("presence", node, [join(root, "services/presence/dist/main.js")], { ...common, ...natsEnv("presence") });
+run("gateway", node, [join(root, "gateway/dist/main.js")], { ...common, ...natsEnv("gateway") });
 console.log(
   `Switchboard starting: Mattermost API and WebSocket on http://127.0.0.1:8065 (NATS ${natsUrl}, ${db ? "PostgreSQL" : "PGlite in .data/"}). Ctrl-C stops it.`,
 );

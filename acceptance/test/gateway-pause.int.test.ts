@@ -26,7 +26,7 @@ let work: Workload;
 const PAUSE_MS = 3_000;
 
 beforeAll(async () => {
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, natsSettings: [`write_deadline: "${WRITE_DEADLINE}"`] });
+  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, natsSettings: { write_deadline: WRITE_DEADLINE } });
   work = await startLoad(cluster);
 }, 180_000);
 
@@ -108,7 +108,7 @@ it("delivers every event to every client across a 3 s SIGSTOP of one gateway, wi
     }
   })();
   const { node, canary } = await natsConnectionOf(cluster, victim.name);
-  const flood = await connectBus({ servers: cluster.nats.nodes[node]!.url, name: "acceptance/flood" });
+  const flood = await connectBus({ ...cluster.nats.nodes[node]!.as("gateway"), name: "acceptance/flood" });
   let floodMiB = 0;
   victim.process.signal("SIGSTOP");
   try {

@@ -31,7 +31,8 @@ async function counter(opsPort: number, name: string, label: string): Promise<nu
 beforeAll(async () => {
   old = buildAtCommit(from);
   // A PostgreSQL server of its own: the cluster's pools do not compete for the shared server's connections.
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root });
+  // The older build knows no NATS credentials: it connects as the gateway user's transitional stand-in.
+  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root, natsAnonymousAs: "gateway" });
   work = await startLoad(cluster);
 }, 600_000);
 

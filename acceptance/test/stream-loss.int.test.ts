@@ -27,7 +27,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy({ target: `127.0.0.1:${cluster.nats.nodes[0]!.port}` });
   cut = await cluster.gateways.add({ env: { SB_NATS_URL: `nats://${proxy.address}` } });
   work = await startLoad(cluster);
-  bus = await connectBus({ servers: cluster.nats.url, name: "stream-loss-test" });
+  bus = await connectBus({ ...cluster.nats.as("test"), name: "stream-loss-test" });
 }, 180_000);
 
 afterAll(async () => {

@@ -49,7 +49,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
     rt,
     async () => {
       const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
-      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/gateway` }));
+      const { bus } = await lifecycle.start(busComponent(rt, { config, clientName: `${config.podName}/gateway` }));
       const clients = await startServiceClients(lifecycle, config);
       const auth = await startSessionAuth(rt, clients.accounts, bus);
 

@@ -9,6 +9,11 @@ export function createGatewayMetrics(r: MetricsRegistry) {
   const closed = r.counter({ name: "sb_gateway_socket_closes_total", help: "WebSocket closes by code", labelNames: ["code"] });
   const deliveries = r.counter({ name: "sb_gateway_deliveries_total", help: "Events queued to connections" });
   const events = r.counter({ name: "sb_gateway_events_received_total", help: "Events received from NATS", labelNames: ["scope"] });
+  const refused = r.counter({
+    name: "sb_gateway_refused_events_total",
+    help: "Events dropped because their subject family does not carry that kind or scope (only posts's family carries every kind)",
+    labelNames: ["family"],
+  });
   const duplicates = r.counter({ name: "sb_gateway_duplicate_events_total", help: "Events received again (re-publish) and dropped" });
   const shed = r.counter({ name: "sb_gateway_shed_events_total", help: "Ephemeral events skipped for congested connections", labelNames: ["event"] });
   let stalledProvider: () => number = () => 0;
@@ -59,6 +64,7 @@ export function createGatewayMetrics(r: MetricsRegistry) {
     delivered: (n: number) => deliveries.inc(undefined, n),
     eventReceived: (scope: string) => events.inc({ scope }),
     duplicateDropped: () => duplicates.inc(),
+    eventRefused: (family: string) => refused.inc({ family }),
     shedEvent: (event: string) => shed.inc({ event }),
     slowClose: () => slow.inc(),
     queueOverflow: () => overflow.inc(),

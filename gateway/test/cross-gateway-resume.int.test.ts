@@ -172,7 +172,7 @@ describe("resume on another gateway", () => {
     // gateways route the user (from the new one's attach to the holder's answer); paused while
     // the client is more than 2,000 behind, so what it lacks stays within what the stack's
     // gateways keep (replay window and queue limit raised for this).
-    const bus = await connectBus({ servers: stack.nats.url, name: "test-burst" });
+    const bus = await connectBus({ ...stack.nats.as("posts"), name: "test-burst" });
     const sent: string[] = [];
     let stopped = false;
     // Sixteen publishers at once: a flow dense enough that events are often in flight during a claim.

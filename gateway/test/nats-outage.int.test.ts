@@ -41,6 +41,7 @@ beforeAll(async () => {
   await alice.client.addToTeam(teamId, carol.id);
   proxy = await startFaultProxy({ target: `127.0.0.1:${String(stack.nats.port)}` });
   cutOff = await spawnDeployable("gateway", {
+    ...stack.nats.env("gateway"),
     SB_NATS_URL: `nats://127.0.0.1:${String(proxy.port)}`,
     DATABASE_URL: stack.db.url,
     SB_POD_NAME: "gateway-cut-off",
@@ -54,7 +55,7 @@ beforeAll(async () => {
     SB_GATEWAY_PRESENCE_ADDR: stack.addrs.presence,
   });
   cutUrl = `http://127.0.0.1:${String(cutOff.ready.port)}`;
-  bus = await connectBus({ servers: stack.nats.url, name: "outage-test" });
+  bus = await connectBus({ ...stack.nats.as("test"), name: "outage-test" });
 });
 
 afterAll(async () => {

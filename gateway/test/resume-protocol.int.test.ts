@@ -34,8 +34,8 @@ const answers: string[] = [];
 
 beforeAll(async () => {
   const nats = await sharedNatsServer();
-  a = await connectBus({ servers: nats.url, name: "holder" });
-  b = await connectBus({ servers: nats.url, name: "claimant" });
+  a = await connectBus({ ...nats.as("gateway"), name: "holder" });
+  b = await connectBus({ ...nats.as("gateway"), name: "claimant" });
   h = new ResumeHolder({ bus: a, holder, log: silentLogger, podName: "gw-a", onAnswer: (r) => answers.push(r) });
   await h.start();
 });

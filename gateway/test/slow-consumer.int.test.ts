@@ -42,7 +42,7 @@ beforeAll(async () => {
   user = await newUser(url, "slow");
   const team = await user.client.createTeam({ name: `t${Date.now()}`, display_name: "T", type: "O" } as never);
   channelId = (await user.client.createChannel({ team_id: team.id, name: `c${Date.now()}`, display_name: "C", type: "O" } as never)).id;
-  bus = await connectBus({ servers: stack.nats.url, name: "test-publisher" });
+  bus = await connectBus({ ...stack.nats.as("posts"), name: "test-publisher" });
 });
 
 afterAll(async () => {

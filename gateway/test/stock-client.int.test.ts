@@ -160,7 +160,7 @@ describe("a new channel subscription does not lose what was published before it 
     // Publish as the posts service would: the change, then a post, back to back. The gateway
     // can only subscribe the channel after it has seen the change, i.e. after the post
     // reached NATS: without the back-fill the post would be lost.
-    const bus = await connectBus({ servers: stack.nats.url, name: "test-publisher" });
+    const bus = await connectBus({ ...stack.nats.as("posts"), name: "test-publisher" });
     try {
       const b = await rec(bob);
       const channelId = newId();

@@ -22,7 +22,8 @@ const app = uws.App().ws("/*", {
     ws.subscribe("all");
   },
 });
-const bus = await connectBus({ servers: natsUrl, name: "raw-uws" });
+// Its NATS user (the bench's) comes in the environment, as a deployable's would.
+const bus = await connectBus({ servers: natsUrl, name: "raw-uws", user: process.env.SB_NATS_USER ?? "", pass: process.env.SB_NATS_PASSWORD ?? "" });
 bus.subscribe(subject, (m) => {
   app.publish("all", m.data, false, false);
 });

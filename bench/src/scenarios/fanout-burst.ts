@@ -64,7 +64,9 @@ export const scenario: Scenario = {
       await waitFor(async () => (await client.count()).min >= 1, { timeoutMs: 60_000, what: "hello on every connection" });
       const rssPerConnection = (processRssBytes(gwPid) - rssBefore) / CONNECTIONS;
 
-      const bus = await connectBus({ servers: stack.nats.url, name: "bench-publisher" });
+      // The events as posts publishes them; the raw server's frames as the bench user.
+      const bus = await connectBus({ ...stack.nats.as("posts"), name: "bench-publisher" });
+      const benchBus = await connectBus({ ...stack.nats.as("bench"), name: "bench-raw-publisher" });
       /** A fresh burst (new post and event ids each round): the gateway's envelopes and the raw server's frames. */
       const makeBurst = () => {
         const frames: Uint8Array[] = [];
@@ -120,6 +122,7 @@ export const scenario: Scenario = {
       // else this machine does at the time falls on both alike.
       const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, subjects.benchRawFrames], {
         stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, ...stack.nats.env("bench") },
       });
       try {
         const rawPort = await new Promise<number>((resolve) =>
@@ -141,13 +144,14 @@ export const scenario: Scenario = {
             for (const e of b.events) bus.publish(subjects.channel(channel.id), e);
           });
           const w = await measure(ctx, `${name} raw uWS`, raw.pid!, rawClient, CONNECTIONS * posts, () => {
-            for (const f of b.frames) bus.publish(subjects.benchRawFrames, f);
+            for (const f of b.frames) benchBus.publish(subjects.benchRawFrames, f);
           });
           if (r === 0) continue;
           gw.push(g);
           rawM.push(w);
         }
         await bus.close();
+        await benchBus.close();
         // Every frame the gateway sent carried its connection's next seq (none lost, repeated or reordered).
         const { seqErrors } = await client.count();
         if (seqErrors > 0) throw new Error(`the gateway sent ${seqErrors} events out of their connection's seq order`);

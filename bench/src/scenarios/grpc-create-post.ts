@@ -174,8 +174,14 @@ async function run(ctx: ScenarioContext) {
   const db = await createTestDatabase("sb_bench");
   const procs: ChildHandle[] = [];
   try {
-    const base = { SB_NATS_URL: nats.url, DATABASE_URL: db.url, SB_POD_NAME: "bench" };
-    const accounts = await spawnDeployable("accounts", { ...base, SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0", SB_ACCOUNTS_DB_POOL_SIZE: "4" });
+    const base = { DATABASE_URL: db.url, SB_POD_NAME: "bench" };
+    const accounts = await spawnDeployable("accounts", {
+      ...nats.env("accounts"),
+      ...base,
+      SB_ACCOUNTS_GRPC_PORT: "0",
+      SB_ACCOUNTS_OPS_PORT: "0",
+      SB_ACCOUNTS_DB_POOL_SIZE: "4",
+    });
     procs.push(accounts);
     const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
     // Raw: the same statements straight from `pg`, on the schema the service created, into a
@@ -198,6 +204,7 @@ async function run(ctx: ScenarioContext) {
         const posts = await spawnDeployable(
           "posts",
           {
+            ...nats.env("posts"),
             ...base,
             SB_RPC_SERVER: transport,
             SB_POSTS_GRPC_PORT: "0",

@@ -107,8 +107,9 @@ async function run(ctx: ScenarioContext) {
   const nats = await startNatsServer();
   const procs: ChildHandle[] = [];
   try {
-    const base = { SB_NATS_URL: nats.url, SB_POD_NAME: "bench" };
+    const base = { SB_POD_NAME: "bench" };
     const accounts = await spawnDeployable("accounts", {
+      ...nats.env("accounts"),
       ...base,
       DATABASE_URL: "",
       SB_ACCOUNTS_PGLITE_DIR: "memory://",
@@ -122,6 +123,7 @@ async function run(ctx: ScenarioContext) {
       const proc = await spawnDeployable(
         "presence",
         {
+          ...nats.env("presence"),
           ...base,
           SB_RPC_SERVER: transport,
           SB_POD_NAME: `bench-${transport}`,
@@ -235,7 +237,7 @@ async function run(ctx: ScenarioContext) {
 
     // Raw: the same keys straight from the bucket, one get per id, from a connection of our own.
     // Key names come from the bucket's own listing (presence owns its key layout).
-    const bus = await connectBus({ servers: nats.url, name: "bench-raw" });
+    const bus = await connectBus({ ...nats.as("presence"), name: "bench-raw" });
     try {
       const kv = await openKv(bus, { bucket: BUCKET });
       const stored = await kv.keys();

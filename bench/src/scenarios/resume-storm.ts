@@ -254,7 +254,7 @@ export const scenario: Scenario = {
 
       // When each claim reached NATS (its claimant has claimed the user's routing by then): a
       // listener beside the gateways on the claims' subject, whose last token is the connection id.
-      bus = await connectBus({ servers: stack.nats.url, name: "bench-claim-listener" });
+      bus = await connectBus({ ...stack.nats.as("gateway"), name: "bench-claim-listener" });
       const claimSeen = new Map<string, number>();
       bus.subscribe(subjects.allResumeClaims, (m) => {
         const id = m.subject.slice(m.subject.lastIndexOf(".") + 1);

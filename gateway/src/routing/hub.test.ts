@@ -299,4 +299,31 @@ describe("Hub", () => {
       expect(seen(two.sock)).toEqual(["posted:1", `user_removed:${u2}`, `user_added:${u2}`, "posted:5"]);
     });
   });
+
+  it("takes from each family other than posts's only its own kinds, for its own subject, and none of posts's facts", async () => {
+    const { bus, join, flushed } = await setup({ [u1]: { channels: [ch], teams: [] }, [u2]: { channels: [ch, ch2], teams: [] } });
+    const a = await join(u1);
+    const b = await join(u2);
+    for (const s of [subjects.channelEphemeral(ch), subjects.userStatus(u1), subjects.accountsUser(u1)]) expect(bus.subscribed()).toContain(s);
+    const send = (subject: string, ev: ReturnType<typeof newEvent>) => bus.publish(subject, encodeEvent(ev));
+    // Wrong kinds on every family, and right kinds addressed beyond the subject.
+    send(subjects.channelEphemeral(ch), newEvent({ event: "posted", data: { post: "{}" }, broadcast: { channelId: ch } }));
+    send(subjects.channelEphemeral(ch), newEvent({ event: "typing", data: { user_id: u2 }, broadcast: { channelId: ch2 } }));
+    send(subjects.channelEphemeral(ch), newEvent({ event: "typing", data: { user_id: u2 }, broadcast: { channelId: ch, userId: u1 } }));
+    send(subjects.userStatus(u1), newEvent({ event: "posted", data: { post: "{}" }, broadcast: { userId: u1 } }));
+    send(subjects.userStatus(u1), newEvent({ event: "status_change", data: { status: "dnd", user_id: u2 }, broadcast: { userId: u2 } }));
+    send(subjects.userStatus(u1), newEvent({ event: "status_change", data: { status: "dnd", user_id: u2 }, broadcast: { channelId: ch } }));
+    send(subjects.accountsUser(u1), newEvent({ event: "user_removed", data: {}, broadcast: { userId: u1 } }));
+    send(subjects.accountsUser(u1), newEvent({ event: "preferences_changed", data: {}, broadcast: { teamId: newId() } }));
+    // A right kind carrying a membership fact: delivered, but the fact is not applied.
+    const removal = create(MembershipChangeSchema, { kind: MembershipChange_Kind.CHANNEL_REMOVED, userId: u1, channelId: ch });
+    send(subjects.userStatus(u1), newEvent({ event: "status_change", data: { status: "away", user_id: u1 }, broadcast: { userId: u1 }, membership: removal }));
+    // The families' own kinds.
+    send(subjects.channelEphemeral(ch), newEvent({ event: "typing", data: { user_id: u2 }, broadcast: { channelId: ch, omitUsers: [u2] } }));
+    send(subjects.accountsUser(u1), newEvent({ event: "preferences_changed", data: {}, broadcast: { userId: u1 } }));
+    await flushed();
+    expect(a.sock.frames.map((f) => f.event)).toEqual(["status_change", "typing", "preferences_changed"]);
+    expect(b.sock.frames).toEqual([]);
+    expect(bus.subscribed()).toContain(subjects.channel(ch));
+  });
 });

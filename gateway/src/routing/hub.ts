@@ -4,7 +4,18 @@
  * each local connection that passes Mattermost's filters gets the shared frame plus its own
  * sequence number. Writes happen once per socket per event-loop turn (FlushScheduler).
  */
-import { decodeEvent, parseEventSubject, readStreamRange, streams, streamState, subjects, type Bus, type BusStatusEvent } from "@switchboard/bus";
+import {
+  decodeEvent,
+  familyEvents,
+  parseEventSubject,
+  readStreamRange,
+  streams,
+  streamState,
+  subjects,
+  type Bus,
+  type BusStatusEvent,
+  type EventSubjectScope,
+} from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Component } from "@switchboard/lifecycle";
 import type { Event } from "@switchboard/proto/events";
@@ -104,9 +115,9 @@ export class Hub implements Fanout, Component {
       bus: o.bus,
       stream: {
         state: () => streamState(o.bus, streams.events.name),
-        // One read of every event subject, filtered by the recovery: the server before 2.10 takes one filter per consumer.
-        read: (fromMs, max) =>
-          readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [subjects.allEvents], start: { timeMs: fromMs }, maxMessages: max }),
+        // One read of the whole stream (every family it stores), filtered by the recovery: the
+        // server before 2.10 takes one filter per consumer.
+        read: (fromMs, max) => readStreamRange(o.bus, { stream: streams.events.name, start: { timeMs: fromMs }, maxMessages: max }),
       },
       log: this.log,
       marginMs: o.recoveryMarginMs,
@@ -278,10 +289,36 @@ export class Hub implements Fanout, Component {
   }
 
   /**
+   * An event of a family other than posts's (`sb.evt`): each has one publisher with narrow
+   * rights (gateways: typing; presence: status changes; accounts: user events), so it passes
+   * only with a kind of its family, addressed to the subject's own channel or user, and
+   * carrying none of the facts only posts states (membership, channel_seq, posted hints).
+   */
+  private admit(ev: Event, scope: EventSubjectScope): boolean {
+    if (scope.family === "evt") return true;
+    const b = ev.broadcast;
+    const ok =
+      familyEvents[scope.family].has(ev.event) &&
+      (scope.scope === "channel"
+        ? b !== undefined && b.channelId === scope.id && b.userId === "" && b.teamId === ""
+        : b === undefined || ((b.userId === "" || b.userId === scope.id) && b.channelId === "" && b.teamId === ""));
+    if (!ok) {
+      this.o.metrics.eventRefused(scope.family);
+      this.log.debug({ family: scope.family, event: ev.event }, "event refused: not of its subject family's kinds or scope");
+      return false;
+    }
+    ev.membership = undefined;
+    ev.channelSeq = 0n;
+    ev.posted = undefined;
+    return true;
+  }
+
+  /**
    * A live event (or one recovered from the stream after an outage, `live` false): it waits
    * behind an outage's read-back or a repair of its channel, or is processed now.
    */
   private route(ev: Event, subject: string, live: boolean, scope = parseEventSubject(subject)): void {
+    if (scope !== undefined && !this.admit(ev, scope)) return;
     if (live && this.recovery.hold(subject, ev)) return;
     if (this.backfill.hold(subject, ev)) return;
     this.process(ev, subject, scope);

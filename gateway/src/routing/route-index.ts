@@ -30,7 +30,10 @@ export class RouteIndex {
   addUser(userId: string): UserRoutes {
     const r = new UserRoutes(userId);
     this.users.set(userId, r);
+    // Posts's events, presence's status changes and accounts' user events: one family each.
     this.subs.acquire(subjects.user(userId));
+    this.subs.acquire(subjects.userStatus(userId));
+    this.subs.acquire(subjects.accountsUser(userId));
     return r;
   }
 
@@ -40,6 +43,8 @@ export class RouteIndex {
     for (const c of [...r.channels.keys()]) this.leaveChannel(r, c);
     for (const t of [...r.teams]) this.leaveTeam(r, t);
     this.subs.release(subjects.user(r.userId));
+    this.subs.release(subjects.userStatus(r.userId));
+    this.subs.release(subjects.accountsUser(r.userId));
   }
 
   /**
@@ -61,6 +66,8 @@ export class RouteIndex {
       this.channelUsers.set(channelId, set);
     }
     set.add(r);
+    // The gateways' ephemeral events (typing) come on a family of their own.
+    this.subs.acquire(subjects.channelEphemeral(channelId));
     return this.subs.acquire(subjects.channel(channelId));
   }
 
@@ -73,6 +80,7 @@ export class RouteIndex {
       this.onChannelDropped(channelId);
     }
     this.subs.release(subjects.channel(channelId));
+    this.subs.release(subjects.channelEphemeral(channelId));
   }
 
   joinTeam(r: UserRoutes, teamId: string): void {

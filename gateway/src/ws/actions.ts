@@ -170,7 +170,7 @@ export class Actions {
       data: { parent_id: parentId, user_id: conn.userId },
       broadcast: { channelId, omitUsers: [conn.userId] },
     });
-    this.o.bus.publish(subjects.channel(channelId), encodeEvent(ev));
+    this.o.bus.publish(subjects.channelEphemeral(channelId), encodeEvent(ev));
     return undefined;
   }
 

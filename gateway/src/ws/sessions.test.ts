@@ -287,7 +287,7 @@ describe("Actions", () => {
     await turn();
     expect(replies()[1]).toEqual({ status: "OK", seq_reply: 2 });
     expect(published.map((p) => [p.subject, p.ev.event, p.ev.broadcast?.channelId, p.ev.broadcast?.omitUsers])).toEqual([
-      [subjects.channel(channel), "typing", channel, [user]],
+      [subjects.channelEphemeral(channel), "typing", channel, [user]],
     ]);
   });
 

@@ -4,7 +4,17 @@
  * modules (streams, KV, durable publishes), through natsConnectionOf, which the package's
  * index does not export.
  */
-import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { readFileSync } from "node:fs";
+import {
+  connect,
+  headers as natsHeaders,
+  usernamePasswordAuthenticator,
+  type ConnectionOptions,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
+import { inboxPrefix } from "./nats-config/permissions.js";
 
 export interface BusMessage {
   readonly subject: string;
@@ -32,8 +42,13 @@ export interface BusOptions {
   readonly servers: string | readonly string[];
   /** Client name shown by the server (pod name + component). */
   readonly name: string;
+  /** The component's NATS user: its replies come to its own inbox prefix (`_INBOX.<user>`). */
   readonly user?: string;
   readonly pass?: string;
+  /** A file holding the password, read at every (re)connect: a rotated password needs no restart. */
+  readonly passFile?: string;
+  /** TLS to the server: the CA that signed its certificate, and a client certificate if it asks for one. */
+  readonly tls?: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string };
   /** Default 250 ms between reconnect attempts (jittered by the client). */
   readonly reconnectWaitMs?: number;
   readonly pingIntervalMs?: number;
@@ -63,6 +78,12 @@ export interface Bus {
 }
 
 const connections = new WeakMap<Bus, NatsConnection>();
+const inboxPrefixes = new WeakMap<Bus, string>();
+
+/** The inbox prefix of a Bus's connection (its user's own), for this package's request plumbing. */
+export function inboxPrefixOf(bus: Bus): string | undefined {
+  return inboxPrefixes.get(bus);
+}
 
 /** The connection behind a Bus from connectBus. For this package's JetStream and KV modules only. */
 export function natsConnectionOf(bus: Bus): NatsConnection {
@@ -81,11 +102,31 @@ function toBusMessage(m: { subject: string; data: Uint8Array; headers?: MsgHdrs;
   };
 }
 
+/** The password from the file, trimmed of its line end; read again at every connect. */
+function readPassword(file: string): string {
+  return readFileSync(file, "utf8").trim();
+}
+
+function authOptions(o: BusOptions): Partial<ConnectionOptions> {
+  if (!o.user) return {};
+  const user = o.user;
+  const file = o.passFile;
+  const pass = file ? () => readPassword(file) : (o.pass ?? "");
+  if (file) readPassword(file); // a missing file fails the start, with its path
+  return { authenticator: usernamePasswordAuthenticator(user, pass), inboxPrefix: inboxPrefix(user) };
+}
+
+function tlsOptions(o: BusOptions): Partial<ConnectionOptions> {
+  if (!o.tls) return {};
+  return { tls: { caFile: o.tls.caFile, ...(o.tls.certFile ? { certFile: o.tls.certFile } : {}), ...(o.tls.keyFile ? { keyFile: o.tls.keyFile } : {}) } };
+}
+
 export async function connectBus(o: BusOptions): Promise<Bus> {
   const nc = await connect({
     servers: typeof o.servers === "string" ? o.servers.split(",") : [...o.servers],
     name: o.name,
-    ...(o.user ? { user: o.user, pass: o.pass ?? "" } : {}),
+    ...authOptions(o),
+    ...tlsOptions(o),
     // A long-lived edge never gives up on NATS: it stays not-ready and keeps trying.
     maxReconnectAttempts: -1,
     reconnectTimeWait: o.reconnectWaitMs ?? 250,
@@ -171,5 +212,6 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
     },
   };
   connections.set(bus, nc);
+  if (o.user) inboxPrefixes.set(bus, inboxPrefix(o.user));
   return bus;
 }

@@ -9,7 +9,7 @@
  * timeout, and a closed connection fails every publish still waiting.
  */
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { natsConnectionOf, type Bus } from "./bus.js";
+import { inboxPrefixOf, natsConnectionOf, type Bus } from "./bus.js";
 import { natsHeaders as headerNames } from "./contracts/index.js";
 
 export interface DurablePublishResult {
@@ -73,8 +73,9 @@ function settle(p: Pending, m: Msg): void {
   p.resolve({ stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true });
 }
 
-function createPublisher(nc: NatsConnection): Publisher {
-  const prefix = createInbox();
+function createPublisher(nc: NatsConnection, inboxPrefix: string | undefined): Publisher {
+  // Under the connection's inbox prefix: the only inbox its NATS user may subscribe to.
+  const prefix = createInbox(inboxPrefix);
   const pending = new Map<number, Pending>();
   let next = 0;
   let sweeper: NodeJS.Timeout | undefined;
@@ -141,7 +142,7 @@ function createPublisher(nc: NatsConnection): Publisher {
 export function publishDurable(bus: Bus, subject: string, data: Uint8Array, o: { msgId: string; timeoutMs?: number }): Promise<DurablePublishResult> {
   let p = publishers.get(bus);
   if (!p) {
-    p = createPublisher(natsConnectionOf(bus));
+    p = createPublisher(natsConnectionOf(bus), inboxPrefixOf(bus));
     publishers.set(bus, p);
   }
   return p.publish(subject, data, o.msgId, o.timeoutMs ?? 5_000);

@@ -15,6 +15,8 @@ export {
   purgeStream,
   readStreamRange,
   streamState,
+  waitForStream,
 } from "./streams.js";
 export type { KvStore, KvEntry, KvWatch, KvBucketOptions } from "./kv.js";
 export { openKv, kvBucketState, KvConflictError } from "./kv.js";
+export * from "./nats-config/index.js";

@@ -95,17 +95,16 @@ function js(bus: Bus): JetStreamClient {
 }
 
 /**
- * Creates the stream, or updates it to this spec; safe for replicas starting together.
- * With `createOnly`, an existing stream is left as it is (a component that uses a stream
- * another one owns creates it if missing but never changes the owner's settings). Resolves
- * to true when this call created it.
+ * Creates the stream, or updates it to this spec; safe for replicas starting together. Only
+ * the stream's owner calls this (its NATS user alone may create and update it); the others
+ * wait for it (waitForStream). Resolves to true when this call created it.
  */
-export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?: boolean } = {}): Promise<boolean> {
+export async function ensureStream(bus: Bus, spec: StreamSpec): Promise<boolean> {
   // On a NATS cluster a request racing another replica's create of the same stream can go
   // unanswered; by the next attempt the stream exists.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ensureStreamOnce(bus, spec, o);
+      return await ensureStreamOnce(bus, spec);
     } catch (e: unknown) {
       if (!(e instanceof TimeoutError) || attempt >= ENSURE_ATTEMPTS) throw e;
     }
@@ -114,7 +113,7 @@ export async function ensureStream(bus: Bus, spec: StreamSpec, o: { createOnly?:
 
 const ENSURE_ATTEMPTS = 3;
 
-async function ensureStreamOnce(bus: Bus, spec: StreamSpec, o: { createOnly?: boolean }): Promise<boolean> {
+async function ensureStreamOnce(bus: Bus, spec: StreamSpec): Promise<boolean> {
   const m = await jsm(bus);
   const cfg: Partial<StreamConfig> & { name: string } = {
     name: spec.name,
@@ -131,7 +130,7 @@ async function ensureStreamOnce(bus: Bus, spec: StreamSpec, o: { createOnly?: bo
     const current = (await m.streams.info(spec.name)).config;
     // Nothing to change: no update. On a NATS cluster (2.9) an update that races the stream's
     // creation by another replica leaves both requests unanswered.
-    if (o.createOnly || sameStreamConfig(current, cfg)) return false;
+    if (sameStreamConfig(current, cfg)) return false;
   } catch (e: unknown) {
     if (!isStreamNotFound(e)) throw e;
     try {
@@ -142,8 +141,26 @@ async function ensureStreamOnce(bus: Bus, spec: StreamSpec, o: { createOnly?: bo
       if (!isJsApiError(e, JsApiCode.StreamNameInUse)) throw e;
     }
   }
-  if (!o.createOnly) await m.streams.update(spec.name, cfg);
+  await m.streams.update(spec.name, cfg);
   return false;
+}
+
+/**
+ * Waits until a stream another component owns exists (its owner creates it), asking every
+ * `intervalMs`; `onWait` hears of each miss (to log it). Never gives up: the caller is not
+ * ready until the stream is there.
+ */
+export async function waitForStream(bus: Bus, name: string, o: { intervalMs?: number; onWait?: (attempt: number) => void } = {}): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await (await jsm(bus)).streams.info(name);
+      return;
+    } catch (e: unknown) {
+      if (!isStreamNotFound(e) && !(e instanceof TimeoutError)) throw e;
+    }
+    o.onWait?.(attempt);
+    await new Promise((r) => setTimeout(r, o.intervalMs ?? 500));
+  }
 }
 
 /** The settings ensureStream sets are the stream's already. */

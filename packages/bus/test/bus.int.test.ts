@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startNatsServer, waitFor, type NatsServer } from "@switchboard/testkit";
 import { newEvent, newId } from "@switchboard/model";
 import {
@@ -28,16 +28,20 @@ import {
 
 let nats: NatsServer;
 let bus: Bus;
+let tester: Bus;
 
 beforeAll(async () => {
   // A server of its own: its SB_EVT is kept in memory, which the shared server's (on file) cannot be.
   nats = await startNatsServer();
-  bus = await connectBus({ servers: nats.url, name: "bus-test" });
+  bus = await connectBus({ ...nats.as("posts"), name: "bus-test" });
+  // Fault injection (deleting and purging stored events) is the test user's alone.
+  tester = await connectBus({ ...nats.as("test"), name: "bus-test-faults" });
   await ensureStream(bus, eventStreamSpec({ maxAgeMs: 60_000, storage: "memory" }));
 });
 
 afterAll(async () => {
   await bus?.close();
+  await tester?.close();
   await nats?.stop();
 });
 
@@ -46,14 +50,15 @@ describe("bus", () => {
     expect(() => subjects.channel("*")).toThrow();
     expect(() => subjects.channel(">")).toThrow();
     expect(() => subjects.channel("a".repeat(25) + ".")).toThrow();
-    expect(parseEventSubject(subjects.channel("a".repeat(26)))).toEqual({ scope: "channel", id: "a".repeat(26) });
+    expect(parseEventSubject(subjects.channel("a".repeat(26)))).toEqual({ family: "evt", scope: "channel", id: "a".repeat(26) });
   });
 
   it("stores a re-published event once and reports the duplicate", async () => {
     const ch = newId();
     const ev = newEvent({ event: "posted", data: { x: 1 }, broadcast: { channelId: ch } });
     const got: string[] = [];
-    const sub = bus.subscribe(subjects.channel(ch), (m) => got.push(decodeEvent(m.data).id));
+    const sub = tester.subscribe(subjects.channel(ch), (m) => got.push(decodeEvent(m.data).id));
+    await tester.flush();
     const a = await publishDurable(bus, subjects.channel(ch), encodeEvent(ev), { msgId: ev.id });
     const b = await publishDurable(bus, subjects.channel(ch), encodeEvent(ev), { msgId: ev.id });
     expect(a.duplicate).toBe(false);
@@ -94,7 +99,7 @@ describe("bus", () => {
         message: expect.stringMatching(/timed out/) as unknown,
       });
       expect(Date.now() - t0).toBeLessThan(2_000);
-      const other = await connectBus({ servers: nats.url, name: "bus-test-close" });
+      const other = await connectBus({ ...nats.as("posts"), name: "bus-test-close" });
       const waiting = publishDurable(other, silentSubject, new Uint8Array([1]), { msgId: newId(), timeoutMs: 60_000 });
       await other.close();
       await expect(waiting).rejects.toMatchObject({ reason: "closed", message: expect.stringMatching(/closed/) as unknown });
@@ -133,7 +138,9 @@ describe("bus", () => {
   });
 
   it("KV compare-and-set refuses a stale revision", async () => {
-    const kv = await openKv(bus, { bucket: isolatedBucket(kvBuckets.scratch, "bus"), storage: "memory" });
+    const kvBus = await connectBus({ ...nats.as("presence"), name: "bus-test-kv" });
+    onTestFinished(() => kvBus.close());
+    const kv = await openKv(kvBus, { bucket: isolatedBucket(kvBuckets.scratch, "bus"), storage: "memory" });
     const r1 = await kv.create("k", new TextEncoder().encode("1"));
     await expect(kv.create("k", new Uint8Array())).rejects.toBeInstanceOf(KvConflictError);
     const r2 = await kv.update("k", new TextEncoder().encode("2"), r1);
@@ -147,7 +154,7 @@ describe("bus", () => {
 
   it("creates a stream once when several processes ensure it at the same time, and tells a missing stream by its error code", async () => {
     await expect(streamState(bus, streams.control.name)).rejects.toSatisfy(isStreamNotFound);
-    const buses = await Promise.all(Array.from({ length: 6 }, (_, i) => connectBus({ servers: nats.url, name: `bus-test-race-${String(i)}` })));
+    const buses = await Promise.all(Array.from({ length: 6 }, (_, i) => connectBus({ ...nats.as("accounts"), name: `bus-test-race-${String(i)}` })));
     try {
       // Each connection's JetStream manager is ready, so the calls below start together: all
       // read the stream's info (not found), then all add it, each with settings of its own.
@@ -175,12 +182,12 @@ describe("bus", () => {
     expect(st.createdMs).toBeLessThanOrEqual(before);
     expect(st.lastSeq).toBe(published[2]);
     expect(st.lastTimeMs).toBeGreaterThanOrEqual(before - 1_000);
-    expect(await deleteStreamMessage(bus, streams.events.name, published[1]!)).toBe(true);
-    expect(await deleteStreamMessage(bus, streams.events.name, published[1]!)).toBe(false);
+    expect(await deleteStreamMessage(tester, streams.events.name, published[1]!)).toBe(true);
+    expect(await deleteStreamMessage(tester, streams.events.name, published[1]!)).toBe(false);
     const left = await readStreamRange(bus, { stream: streams.events.name, filterSubjects: [subjects.channel(ch)], start: "all" });
     expect(left.map((m) => m.seq)).toEqual([published[0], published[2]]);
-    expect(await purgeStream(bus, streams.events.name, subjects.channel(ch))).toBe(2);
-    expect(await purgeStream(bus, streams.events.name)).toBeGreaterThanOrEqual(0);
+    expect(await purgeStream(tester, streams.events.name, subjects.channel(ch))).toBe(2);
+    expect(await purgeStream(tester, streams.events.name)).toBeGreaterThanOrEqual(0);
     const empty = await streamState(bus, streams.events.name);
     expect(empty.messages).toBe(0);
     expect(empty.firstTimeMs).toBe(0);
@@ -191,7 +198,7 @@ describe("bus", () => {
 
   it("tells every status listener of a disconnection and of the reconnect", async () => {
     const own = await startNatsServer();
-    const b = await connectBus({ servers: own.url, name: "bus-status-test" });
+    const b = await connectBus({ ...own.as("test"), name: "bus-status-test" });
     const heard: BusStatusEvent["state"][] = [];
     const off = b.onStatus((s) => heard.push(s.state));
     try {

@@ -61,8 +61,20 @@ export function opsServerComponent(rt: Runtime, host: string, port: number): Com
   };
 }
 
+/** The NATS settings of commonSettings() a connection takes. */
+export interface NatsClientSettings {
+  readonly natsUrl: string;
+  readonly natsUser: string;
+  readonly natsPassword: string;
+  readonly natsPasswordFile: string;
+  readonly natsTlsCa: string;
+  readonly natsTlsCert: string;
+  readonly natsTlsKey: string;
+}
+
 /** NATS: readiness "nats" follows the connection; draining on stop delivers what is pending. */
-export function busComponent(rt: Runtime, o: { servers: string; clientName: string }): Component & { readonly bus: Bus } {
+export function busComponent(rt: Runtime, o: { config: NatsClientSettings; clientName: string }): Component & { readonly bus: Bus } {
+  const c = o.config;
   let bus: Bus | undefined;
   const up = rt.metrics.gauge({ name: "sb_nats_connected", help: "1 while connected to NATS" });
   const disconnects = rt.metrics.counter({ name: "sb_nats_disconnects_total", help: "NATS connection losses" });
@@ -75,8 +87,10 @@ export function busComponent(rt: Runtime, o: { servers: string; clientName: stri
     },
     async start() {
       bus = await connectBus({
-        servers: o.servers,
+        servers: c.natsUrl,
         name: o.clientName,
+        ...(c.natsUser ? { user: c.natsUser, ...(c.natsPasswordFile ? { passFile: c.natsPasswordFile } : { pass: c.natsPassword }) } : {}),
+        ...(c.natsTlsCa ? { tls: { caFile: c.natsTlsCa, ...(c.natsTlsCert ? { certFile: c.natsTlsCert, keyFile: c.natsTlsKey } : {}) } } : {}),
         onStatus: (s) => {
           const ok = s.state === "connected";
           rt.readiness.set("nats", ok);
@@ -86,6 +100,7 @@ export function busComponent(rt: Runtime, o: { servers: string; clientName: stri
             rt.log.warn({ server: s.server }, "nats disconnected");
           } else if (s.state === "connected" && s.server) rt.log.info({ server: s.server }, "nats reconnected");
           else if (s.state === "closed") rt.log.warn({ err: s.error }, "nats connection closed");
+          else if (s.error) rt.log.warn({ err: s.error }, "nats error (a permissions violation names the subject its user may not use)");
         },
       });
       rt.readiness.set("nats", true);

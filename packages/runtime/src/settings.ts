@@ -11,6 +11,20 @@ export function commonSettings(c: string, defaults: { opsPort: number }) {
     opsHost: str({ env: `SB_${c}_OPS_HOST`, description: "address of the internal /metrics, /healthz, /readyz port", default: "127.0.0.1" }),
     opsPort: int({ env: `SB_${c}_OPS_PORT`, description: "internal ops port (0 = any free port)", default: defaults.opsPort, min: 0, max: 65535 }),
     natsUrl: str({ env: "SB_NATS_URL", description: "NATS server URL(s), comma-separated", default: "nats://127.0.0.1:4222" }),
+    natsUser: str({
+      env: "SB_NATS_USER",
+      description: "this component's NATS user (empty: connect without credentials, which an authorizing server refuses)",
+      default: "",
+    }),
+    natsPassword: str({ env: "SB_NATS_PASSWORD", description: "the NATS user's password (or SB_NATS_PASSWORD_FILE)", default: "", secret: true }),
+    natsPasswordFile: str({
+      env: "SB_NATS_PASSWORD_FILE",
+      description: "file holding the NATS user's password, read again at every reconnect (a rotation needs no restart); wins over SB_NATS_PASSWORD",
+      default: "",
+    }),
+    natsTlsCa: str({ env: "SB_NATS_TLS_CA", description: "CA certificate file to verify the NATS server with (empty: no TLS)", default: "" }),
+    natsTlsCert: str({ env: "SB_NATS_TLS_CERT", description: "client certificate file for NATS, when the server verifies clients", default: "" }),
+    natsTlsKey: str({ env: "SB_NATS_TLS_KEY", description: "the client certificate's key file", default: "" }),
     shutdownDeadlineMs: duration({
       env: `SB_${c}_SHUTDOWN_DEADLINE_MS`,
       description: "hard deadline for a graceful stop (below terminationGracePeriodSeconds)",

@@ -2,6 +2,7 @@ export { freePort, freePorts } from "./ports.js";
 export { waitFor, sleep, type WaitOptions } from "./wait.js";
 export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { sharedNatsServer } from "./shared-nats.js";
+export type { NatsAccess } from "./nats-access.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from "./process.js";
 export { spawnDeployable, deployableEntry, repoRoot, type DeployableName } from "./deployables.js";

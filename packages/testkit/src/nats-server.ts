@@ -1,24 +1,44 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateNatsUsers, natsRoles, natsServerConfig, type NatsServerConfigOptions, type NatsUsers } from "@switchboard/bus";
+import { natsAccess, type NatsAccess } from "./nats-access.js";
 import { freePort } from "./ports.js";
 import { waitFor } from "./wait.js";
 
 export interface NatsServerOptions {
   readonly jetstream?: boolean;
-  /** Extra command-line arguments (a config file with -c, say). */
+  /** Extra command-line arguments. */
   readonly args?: readonly string[];
   /** The client port (default: a free one), for servers whose peers must know it in advance. */
   readonly port?: number;
+  /** Its users (default: one per role, test and bench included, with fresh passwords). */
+  readonly users?: NatsUsers;
+  /** Presence's buckets (default "any": tests sharing a server name buckets of their own). */
+  readonly presenceBuckets?: readonly string[] | "any";
+  /** The rest of its configuration (the generator's: cluster, server name, TLS, extra settings). */
+  readonly config?: Omit<NatsServerConfigOptions, "users" | "presenceBuckets" | "host" | "port" | "jetstreamStoreDir">;
 }
 
-export interface NatsServer {
-  readonly url: string;
+/**
+ * A real nats-server with authorization on: its configuration comes from the generator in
+ * @switchboard/bus, with a user per component, and anonymous clients are refused.
+ */
+export interface NatsServer extends NatsAccess {
   readonly port: number;
   readonly storeDir: string;
+  readonly configFile: string;
   readonly pid: number | undefined;
+  /**
+   * Writes the configuration again with these users (a rotation, say) and has the server
+   * reload it (SIGHUP): clients whose password changed are disconnected, and reconnect with
+   * whatever their password file holds by then.
+   */
+  reload(users: NatsUsers): Promise<void>;
+  /** The server's log lines about refused clients and subjects ("Authorization Violation", "Permissions Violation"). */
+  violations(): readonly string[];
   /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT...) to the server process. */
   signal(sig: NodeJS.Signals): void;
   /** Kills the server (SIGKILL) and waits for it to exit. */
@@ -53,16 +73,39 @@ export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsSe
   const bin = natsBinary();
   const port = o.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), "sb-nats-"));
+  const configFile = join(storeDir, "nats.conf");
+  let users = o.users ?? generateNatsUsers(natsRoles);
+  const writeConfig = (): void => {
+    writeFileSync(
+      configFile,
+      natsServerConfig({
+        ...o.config,
+        users,
+        presenceBuckets: o.presenceBuckets ?? "any",
+        host: "127.0.0.1",
+        port,
+        ...(o.jetstream !== false ? { jetstreamStoreDir: storeDir } : {}),
+      }),
+      { mode: 0o600 },
+    );
+  };
+  writeConfig();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  const violations: string[] = [];
 
   const launch = async (): Promise<void> => {
-    const args = ["-a", "127.0.0.1", "-p", String(port), ...(o.jetstream !== false ? ["-js", "-sd", storeDir] : []), ...(o.args ?? [])];
+    const args = ["-c", configFile, ...(o.args ?? [])];
     const c = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     let readyLine = false;
     c.stderr.on("data", (d: Buffer) => {
-      const all = stderr + d.toString();
+      const text = d.toString();
+      if (text.includes("Violation") || text.includes("authentication error")) {
+        for (const line of text.split("\n"))
+          if ((line.includes("Violation") || line.includes("authentication error")) && violations.length < 1_000) violations.push(line);
+      }
+      const all = stderr + text;
       readyLine ||= all.includes("Server is ready");
       stderr = all.slice(-4000);
     });
@@ -86,12 +129,21 @@ export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsSe
       await exited;
     }
   };
+  const url = `nats://127.0.0.1:${port}`;
   return {
-    url: `nats://127.0.0.1:${port}`,
+    ...natsAccess(url, () => users),
     port,
     storeDir,
+    configFile,
     get pid() {
       return child?.pid;
+    },
+    violations: () => violations,
+    async reload(next) {
+      users = next;
+      writeConfig();
+      child?.kill("SIGHUP");
+      await Promise.resolve();
     },
     signal(sig) {
       child?.kill(sig);

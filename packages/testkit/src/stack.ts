@@ -31,6 +31,8 @@ export interface Stack {
   readonly accounts: ChildHandle;
   readonly posts: ChildHandle;
   readonly presence: ChildHandle;
+  /** Presence's KV bucket (SB_PRESENCE_KV_BUCKET), a name of the stack's own. */
+  readonly presenceBucket: string;
   readonly gateways: ChildHandle[];
   /** http://127.0.0.1:<port> of each gateway. */
   readonly gatewayUrls: string[];
@@ -39,17 +41,20 @@ export interface Stack {
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const nats = o.ownNats ? await startNatsServer() : await sharedNatsServer();
+  const bucket = `presence_stack_${randomBytes(6).toString("hex")}`;
+  // A server of its own knows the stack's one presence bucket: presence may use no other.
+  const nats = o.ownNats ? await startNatsServer({ presenceBuckets: [bucket] }) : await sharedNatsServer();
   const db = await createTestDatabase();
   const children: ChildHandle[] = [];
   try {
-    const base = { SB_NATS_URL: nats.url, DATABASE_URL: db.url, SB_POD_NAME: "test", ...o.env };
+    const base = { DATABASE_URL: db.url, SB_POD_NAME: "test", ...o.env };
     const [accPort, postsPort, presPort] = [await freePort(), await freePort(), await freePort()];
     const addrs = { accounts: `127.0.0.1:${accPort}`, posts: `127.0.0.1:${postsPort}`, presence: `127.0.0.1:${presPort}` };
-    const accounts = await spawnDeployable("accounts", { ...base, SB_ACCOUNTS_GRPC_PORT: String(accPort), SB_ACCOUNTS_OPS_PORT: "0" });
+    const accounts = await spawnDeployable("accounts", { ...nats.env("accounts"), ...base, SB_ACCOUNTS_GRPC_PORT: String(accPort), SB_ACCOUNTS_OPS_PORT: "0" });
     children.push(accounts);
     const started = await Promise.allSettled([
       spawnDeployable("posts", {
+        ...nats.env("posts"),
         ...base,
         SB_POSTS_GRPC_PORT: String(postsPort),
         SB_POSTS_OPS_PORT: "0",
@@ -58,12 +63,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         ...o.postsEnv,
       }),
       spawnDeployable("presence", {
+        ...nats.env("presence"),
         ...base,
         SB_PRESENCE_GRPC_PORT: String(presPort),
         SB_PRESENCE_OPS_PORT: "0",
         SB_PRESENCE_ACCOUNTS_ADDR: addrs.accounts,
         SB_PRESENCE_POSTS_ADDR: addrs.posts,
-        SB_PRESENCE_KV_BUCKET: `presence_stack_${randomBytes(6).toString("hex")}`,
+        SB_PRESENCE_KV_BUCKET: bucket,
         ...o.presenceEnv,
       }),
     ]);
@@ -75,6 +81,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       const g = await spawnDeployable(
         "gateway",
         {
+          ...nats.env("gateway"),
           ...base,
           SB_POD_NAME: `gateway-${i}`,
           SB_GATEWAY_LISTEN_PORT: "0",
@@ -95,6 +102,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       accounts,
       posts,
       presence,
+      presenceBucket: bucket,
       gateways,
       gatewayUrls: gateways.map((g) => `http://127.0.0.1:${String(g.ready.port)}`),
       addrs,

@@ -48,7 +48,7 @@ beforeAll(async () => {
   // Debug logs: each gateway logs the client IP of every WebSocket it accepts.
   cluster = await startCluster({ size: "test", gatewayEnv: { SB_GATEWAY_LOG_LEVEL: "debug" } });
   console.info(`test-size cluster started in ${Date.now() - started} ms`);
-  bus = await connectBus({ servers: cluster.nats.url, name: "cluster-test" });
+  bus = await connectBus({ ...cluster.nats.as("test"), name: "cluster-test" });
 }, 120_000);
 
 afterAll(async () => {

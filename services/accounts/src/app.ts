@@ -33,7 +33,7 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
       const { db } = await lifecycle.start(
         databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
       );
-      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/accounts` }));
+      const { bus } = await lifecycle.start(busComponent(rt, { config, clientName: `${config.podName}/accounts` }));
       await ensureStream(bus, controlStreamSpec({ maxAgeMs: config.controlRetentionMs, replicas: config.controlReplicas }));
       const relay = await lifecycle.start(createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints }));
 

@@ -28,7 +28,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
     nats = await sharedNatsServer();
     if (driver === "postgres") pg = await createTestDatabase();
     const { config } = loadAccountsConfig({
-      SB_NATS_URL: nats.url,
+      ...nats.env("accounts"),
       DATABASE_URL: pg?.url ?? "",
       SB_ACCOUNTS_PGLITE_DIR: "memory://",
       SB_ACCOUNTS_GRPC_PORT: "0",
@@ -37,7 +37,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
     });
     app = await startAccountsApp(config, { log: silentLogger });
     client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 });
-    bus = await connectBus({ servers: nats.url, name: "test" });
+    bus = await connectBus({ ...nats.as("test"), name: "test" });
   });
 
   afterAll(async () => {

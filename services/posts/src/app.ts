@@ -80,7 +80,7 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
       const { db } = await lifecycle.start(
         databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
       );
-      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/posts` }));
+      const { bus } = await lifecycle.start(busComponent(rt, { config, clientName: `${config.podName}/posts` }));
       await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, storage: config.eventStorage, replicas: config.eventReplicas }));
       const relay = await lifecycle.start(
         // No LISTEN: writers here never NOTIFY; the doorbell wakes the relay (packages/outbox/src/outbox-relay.ts, "Waking up").

@@ -71,7 +71,7 @@ export async function startBacking(o: { driver?: "postgres" | "pglite"; ownNats?
   const nats = o.ownNats ? await startNatsServer() : await sharedNatsServer();
   const pg = o.driver === "pglite" ? undefined : await createTestDatabase("sb_posts");
   const accounts = await spawnDeployable("accounts", {
-    SB_NATS_URL: nats.url,
+    ...nats.env("accounts"),
     DATABASE_URL: pg?.url ?? "",
     SB_ACCOUNTS_PGLITE_DIR: "memory://",
     SB_ACCOUNTS_GRPC_PORT: "0",
@@ -84,7 +84,7 @@ export async function startBacking(o: { driver?: "postgres" | "pglite"; ownNats?
   });
   const accountsAddr = `127.0.0.1:${String(accounts.ready.grpc_port)}`;
   const accountsClient = createRpcClient(AccountsService, { address: accountsAddr, defaultDeadlineMs: 10_000 }) as AccountsClient;
-  const bus = await connectBus({ servers: nats.url, name: "posts-test" });
+  const bus = await connectBus({ ...nats.as("posts"), name: "posts-test" });
   return {
     nats,
     pg,
@@ -115,7 +115,7 @@ export async function signup(b: Backing, name?: string): Promise<TestUser> {
 /** The env a posts process (or in-process app) needs against this backing. */
 export function postsEnv(b: Backing, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    SB_NATS_URL: b.nats.url,
+    ...b.nats.env("posts"),
     DATABASE_URL: b.pg?.url ?? "",
     SB_POSTS_PGLITE_DIR: "memory://",
     SB_POSTS_GRPC_PORT: "0",

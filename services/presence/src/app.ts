@@ -3,7 +3,7 @@
  * domain; importing this module has no side effects.
  */
 import { createSessionAuth } from "@switchboard/auth";
-import { ensureStream, eventStreamSpec, openKv, streams, type Bus } from "@switchboard/bus";
+import { openKv, streams, waitForStream, type Bus } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
@@ -74,11 +74,13 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
     rt,
     async () => {
       const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
-      const { bus } = await lifecycle.start(busComponent(rt, { servers: config.natsUrl, clientName: `${config.podName}/presence` }));
-      // Posts owns SB_EVT's settings: create it when missing, never change it.
-      if (await ensureStream(bus, eventStreamSpec({ maxAgeMs: config.eventRetentionMs, replicas: config.kvReplicas }), { createOnly: true })) {
-        rt.log.info({ stream: streams.events.name, max_age_ms: config.eventRetentionMs }, "event stream created");
-      }
+      const { bus } = await lifecycle.start(busComponent(rt, { config, clientName: `${config.podName}/presence` }));
+      // Posts owns SB_EVT (creates and configures it); status changes are stored there.
+      await waitForStream(bus, streams.events.name, {
+        onWait: (n) => {
+          if (n % 20 === 1) rt.log.warn({ stream: streams.events.name }, "waiting for posts to create the event stream");
+        },
+      });
       const metrics = createPresenceMetrics(rt.metrics);
       const timing = timingOf(config);
 

@@ -1,4 +1,4 @@
-import { kvBuckets, streams } from "@switchboard/bus";
+import { kvBuckets } from "@switchboard/bus";
 import { bool, ConfigError, duration, int, loadConfig, oneOf, redactedConfig, str, type ConfigOf } from "@switchboard/config";
 import { commonSettings, grpcSettings } from "@switchboard/runtime";
 
@@ -78,18 +78,12 @@ export const presenceSchema = {
   }),
   kvReplicas: int({
     env: "SB_PRESENCE_KV_REPLICAS",
-    description: `replicas of the KV bucket, and of ${streams.events.name} if presence creates it (3 on a NATS cluster)`,
+    description: "replicas of the KV bucket (3 on a NATS cluster)",
     default: 1,
     min: 1,
     max: 5,
   }),
   kvStorage: oneOf({ env: "SB_PRESENCE_KV_STORAGE", description: "KV bucket storage", values: ["file", "memory"] as const, default: "file" }),
-  eventRetentionMs: duration({
-    env: "SB_PRESENCE_EVENT_RETENTION_MS",
-    description: `retention of the ${streams.events.name} stream if presence is the first to create it (never changes an existing stream)`,
-    default: 15 * MINUTE,
-    min: MINUTE,
-  }),
 };
 
 export type PresenceConfig = ConfigOf<typeof presenceSchema>;

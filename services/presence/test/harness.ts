@@ -10,16 +10,16 @@ import { PresenceService } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
-import { sharedNatsServer, spawnDeployable, waitFor, type ChildHandle, type NatsServer } from "@switchboard/testkit";
+import { sharedNatsServer, spawnDeployable, waitFor, type ChildHandle, type NatsAccess, type NatsServer } from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
 import { userKey } from "../src/store/presence-kv.js";
 
 /** Short timings so the suite stays fast; every test derives its waits from these. */
 export const TIMING = { leaseTtlMs: 1_500, graceMs: 300, awayAfterMs: 1_000, sweepMs: 50 } as const;
 
-export function presenceEnv(natsUrl: string, accountsAddr: string, extra: Record<string, string> = {}): Record<string, string> {
+export function presenceEnv(nats: NatsAccess, accountsAddr: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    SB_NATS_URL: natsUrl,
+    ...nats.env("presence"),
     SB_PRESENCE_GRPC_PORT: "0",
     SB_PRESENCE_OPS_PORT: "0",
     SB_PRESENCE_ACCOUNTS_ADDR: accountsAddr,
@@ -74,16 +74,17 @@ export class Cluster {
     // The run's shared nats-server: the cluster's state is in its own bucket (o.bucket), its users are its own.
     const nats = await sharedNatsServer();
     const accounts = await spawnDeployable("accounts", {
-      SB_NATS_URL: nats.url,
+      ...nats.env("accounts"),
       DATABASE_URL: "",
       SB_ACCOUNTS_PGLITE_DIR: "memory://",
       SB_ACCOUNTS_GRPC_PORT: "0",
       SB_ACCOUNTS_OPS_PORT: "0",
     });
     const accountsClient = createRpcClient(AccountsService, { address: `127.0.0.1:${accounts.ready.grpc_port}`, defaultDeadlineMs: 10_000 }) as AccountsClient;
-    const bus = await connectBus({ servers: nats.url, name: "presence-test" });
+    // The test user observes every status change; it publishes nothing.
+    const bus = await connectBus({ ...nats.as("test"), name: "presence-test" });
     const c = new Cluster(nats, accounts, accountsClient, bus, o.bucket, o.env ?? {});
-    c.sub = bus.subscribe(subjects.allEvents, (m) => {
+    c.sub = bus.subscribe(subjects.allStatus, (m) => {
       const scope = parseEventSubject(m.subject);
       const ev = decodeEvent(m.data);
       if (ev.event !== "status_change" || scope?.scope !== "user") return;
@@ -107,7 +108,7 @@ export class Cluster {
   }
 
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return presenceEnv(this.nats.url, this.accountsAddr, { SB_PRESENCE_KV_BUCKET: this.bucket, ...this.baseEnv, ...extra });
+    return presenceEnv(this.nats, this.accountsAddr, { SB_PRESENCE_KV_BUCKET: this.bucket, ...this.baseEnv, ...extra });
   }
 
   async addReplica(extra?: Record<string, string>): Promise<Replica> {
@@ -175,9 +176,12 @@ export class Cluster {
   }
 
   private kv: KvStore | undefined;
+  private kvBus: Bus | undefined;
   /** The user's record as stored in KV right now (not through any replica's cache). */
   async record(userId: string): Promise<StatusRecord | null> {
-    this.kv ??= await openKv(this.bus, { bucket: this.bucket });
+    // Read as presence: the bucket is presence's alone.
+    this.kvBus ??= await connectBus({ ...this.nats.as("presence"), name: "presence-test-kv" });
+    this.kv ??= await openKv(this.kvBus, { bucket: this.bucket });
     const e = await this.kv.get(userKey(userId));
     return e ? decodeRecord(e.value) : null;
   }
@@ -188,6 +192,7 @@ export class Cluster {
     this.accountsClient.close();
     await Promise.all(this.replicas.map((r) => r.handle.stop()));
     await this.bus.close();
+    await this.kvBus?.close();
     await this.accounts.stop();
     await this.nats.stop();
   }

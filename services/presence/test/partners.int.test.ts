@@ -63,7 +63,7 @@ describe("presence: pushes to direct and group partners", () => {
     );
     posts.add(PostsService, fake as never);
     const postsPort = await posts.start();
-    const env = presenceEnv(nats.url, `127.0.0.1:${await freePort()}`, {
+    const env = presenceEnv(nats, `127.0.0.1:${await freePort()}`, {
       SB_PRESENCE_PUSH_TO_PARTNERS: "true",
       SB_PRESENCE_POSTS_ADDR: `127.0.0.1:${postsPort}`,
       SB_PRESENCE_PARTNERS_CACHE_MS: "60000",
@@ -75,8 +75,8 @@ describe("presence: pushes to direct and group partners", () => {
       apps.push(app);
       clients.push(createRpcClient(PresenceService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 }));
     }
-    bus = await connectBus({ servers: nats.url, name: "partners-test" });
-    sub = bus.subscribe(subjects.allEvents, (m) => {
+    bus = await connectBus({ ...nats.as("test"), name: "partners-test" });
+    sub = bus.subscribe(subjects.allStatus, (m) => {
       const scope = parseEventSubject(m.subject);
       const ev = decodeEvent(m.data);
       if (ev.event !== "status_change" || scope?.scope !== "user") return;

@@ -21,6 +21,7 @@ const timing: Timing = { graceMs: 300, awayAfterMs: 60_000, activityWriteInterva
 describe("presence: status_change publishing between replicas", () => {
   let nats: NatsServer;
   let bus: Bus;
+  let observer: Bus;
   let store: KvStore;
   const seen: { userId: string; status: string; id: string }[] = [];
 
@@ -36,19 +37,24 @@ describe("presence: status_change publishing between replicas", () => {
   beforeAll(async () => {
     // A server of its own: its SB_EVT is in memory, and it takes every event on the server as its publishers'.
     nats = await startNatsServer();
-    bus = await connectBus({ servers: nats.url, name: "publisher-test" });
-    await ensureStream(bus, eventStreamSpec({ maxAgeMs: 60_000, storage: "memory" }));
+    // Posts owns the event stream and creates it; presence publishes into it.
+    const owner = await connectBus({ ...nats.as("posts"), name: "publisher-test-owner" });
+    await ensureStream(owner, eventStreamSpec({ maxAgeMs: 60_000, storage: "memory" }));
+    await owner.close();
+    bus = await connectBus({ ...nats.as("presence"), name: "publisher-test" });
     store = await openKv(bus, { bucket: isolatedBucket(kvBuckets.presence, "publisher_test"), storage: "memory" });
-    bus.subscribe(subjects.allEvents, (m) => {
+    observer = await connectBus({ ...nats.as("test"), name: "publisher-test-observer" });
+    observer.subscribe(subjects.allStatus, (m) => {
       const ev = decodeEvent(m.data);
       const d = JSON.parse(Buffer.from(ev.data).toString()) as { status: string; user_id: string };
       seen.push({ userId: d.user_id, status: d.status, id: ev.id });
     });
-    await bus.flush();
+    await observer.flush();
   });
 
   afterAll(async () => {
     await bus?.close();
+    await observer?.close();
     await nats?.stop();
   });
 

@@ -3,6 +3,7 @@
  * client receives (all but `sb_session_revoked`, which never leaves the cluster).
  */
 import { json, type Payload } from "./payload.js";
+import type { EventFamily } from "./subjects.js";
 
 export const EventName = {
   Hello: "hello",
@@ -22,6 +23,9 @@ export const EventName = {
   MultipleChannelsViewed: "multiple_channels_viewed",
   Typing: "typing",
   StatusChange: "status_change",
+  PreferencesChanged: "preferences_changed",
+  PreferencesDeleted: "preferences_deleted",
+  UserUpdated: "user_updated",
   /** On the control stream: a session was revoked (accounts publishes, every verifier follows). */
   SessionRevoked: "sb_session_revoked",
 } as const;
@@ -40,3 +44,13 @@ export interface SessionRevokedData {
 export const eventData = {
   [EventName.SessionRevoked]: json<SessionRevokedData>("SessionRevokedData"),
 } as const satisfies Partial<Record<EventName, Payload<unknown>>>;
+
+/**
+ * The event kinds the gateway accepts from each subject family other than `evt` (posts's,
+ * which carries every kind): a publisher allowed on a family cannot pass off another kind.
+ */
+export const familyEvents: Readonly<Record<Exclude<EventFamily, "evt">, ReadonlySet<string>>> = {
+  eph: new Set<string>([EventName.Typing]),
+  status: new Set<string>([EventName.StatusChange]),
+  acct: new Set<string>([EventName.PreferencesChanged, EventName.PreferencesDeleted, EventName.UserUpdated]),
+};

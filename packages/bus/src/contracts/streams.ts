@@ -14,8 +14,12 @@ export interface StreamContract<T> {
 }
 
 export const streams = {
-  /** Every Mattermost event envelope (posts, presence): replay for resumes, reconnects and channel back-fill. */
-  events: { name: "SB_EVT", subjects: [subjects.allEvents], payload: protobuf(EventSchema) },
+  /**
+   * Every durable Mattermost event envelope: posts's (`sb.evt.>`), presence's status changes
+   * (`sb.status.>`) and accounts' user events (`sb.acct.>`); replay for resumes, reconnects
+   * and channel back-fill. Owned (created, configured) by posts.
+   */
+  events: { name: "SB_EVT", subjects: [subjects.allEvents, subjects.allStatus, subjects.allAccounts], payload: protobuf(EventSchema) },
   /** Session control from accounts (revocations, event `sb_session_revoked`): followed by every token verifier. */
   control: { name: "SB_CTL", subjects: [subjects.allSessionControl], payload: protobuf(EventSchema) },
 } as const satisfies Record<string, StreamContract<unknown>>;

@@ -5,6 +5,7 @@
  * (DATABASE_URL, a database of its own on the machine's server, or a private server for tests
  * that restart it). `make cluster` runs it at full size; tests at size "test".
  */
+import type { NatsRole } from "@switchboard/bus";
 import { createTestDatabase } from "../postgres.js";
 import { spawnDeployable, type DeployableName } from "../deployables.js";
 import { freePorts } from "../ports.js";
@@ -32,10 +33,15 @@ export interface ClusterOptions {
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
   readonly gatewayEnv?: Readonly<Record<string, string>>;
-  /** Extra lines for every NATS node's configuration (nats-cluster.ts), e.g. a shorter write deadline. */
-  readonly natsSettings?: readonly string[];
+  /** Further settings of every NATS node (nats-cluster.ts), e.g. a shorter write deadline: `{ write_deadline: "1s" }`. */
+  readonly natsSettings?: Readonly<Record<string, unknown>>;
   /** The built tree the gateways run from (an older build: buildAtCommit); this repository by default. */
   readonly gatewayRoot?: string;
+  /**
+   * Clients without NATS credentials connect as this role (nats-cluster.ts): gateways of a build
+   * from before NATS authorization (`gatewayRoot`), in a rolling upgrade.
+   */
+  readonly natsAnonymousAs?: NatsRole;
   /** The NATS nodes do not advertise each other to clients (nats-cluster.ts), for gateways behind a fault proxy. */
   readonly natsNoAdvertise?: boolean;
   /** Every output line of every part, named (make cluster prints them). */
@@ -148,6 +154,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       nodes: t.natsNodes,
       ...(o.natsSettings ? { settings: o.natsSettings } : {}),
       ...(o.natsNoAdvertise ? { noAdvertise: true } : {}),
+      ...(o.natsAnonymousAs ? { anonymousAs: o.natsAnonymousAs } : {}),
     });
     stops.push(() => nats.stop());
 
@@ -173,7 +180,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     const serviceEnv = (s: ServiceName, i: number): Record<string, string> => {
       const p = ENV_PREFIX[s];
       const r = frontends[s].replicas[i]!;
-      const common = { ...base, SB_POD_NAME: `${s}-${i}`, [`${p}_GRPC_PORT`]: String(r.grpcPort), [`${p}_OPS_PORT`]: String(r.opsPort) };
+      const common = { ...nats.env(s), ...base, SB_POD_NAME: `${s}-${i}`, [`${p}_GRPC_PORT`]: String(r.grpcPort), [`${p}_OPS_PORT`]: String(r.opsPort) };
       switch (s) {
         case "accounts":
           return { ...common, SB_ACCOUNTS_CONTROL_REPLICAS: String(t.natsReplicas) };
@@ -237,6 +244,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     const usedSlots = new Set<number>();
     let gatewaySeq = 0;
     const gatewayEnv = (name: string): Record<string, string> => ({
+      ...nats.env("gateway"),
       ...base,
       SB_POD_NAME: name,
       SB_GATEWAY_LISTEN_PORT: "0",

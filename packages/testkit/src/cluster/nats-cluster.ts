@@ -4,18 +4,20 @@
  * node), so streams and KV buckets can be replicated. Each node is a startNatsServer() with a
  * config file; they can be killed, stopped and restarted one by one.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateNatsUsers, natsRoles, newNatsPassword, type NatsRole, type NatsTlsFiles } from "@switchboard/bus";
+import { natsAccess, type NatsAccess } from "../nats-access.js";
 import { startNatsServer, type NatsServer } from "../nats-server.js";
 import { freePorts } from "../ports.js";
 import { waitFor } from "../wait.js";
 
-export interface NatsCluster {
+export interface NatsCluster extends NatsAccess {
   readonly nodes: readonly NatsServer[];
   /** Each node's server_name (as JetStream names a stream's leader). */
   readonly names: readonly string[];
-  /** Every node's client URL, comma-separated (SB_NATS_URL). */
+  /** Every node's client URL, comma-separated (SB_NATS_URL); as() and env() give them all. */
   readonly url: string;
   /** Each node's monitoring port (/healthz, /jsz). */
   readonly monitorPorts: readonly number[];
@@ -38,8 +40,14 @@ async function natsNodeHealthy(monitorPort: number): Promise<boolean> {
 export interface NatsClusterOptions {
   readonly nodes: number;
   readonly name?: string;
-  /** Extra lines for every node's configuration file (e.g. `write_deadline: "1s"`). */
-  readonly settings?: readonly string[];
+  /** Further settings of every node, as nats-server names them (e.g. `{ write_deadline: "1s" }`). */
+  readonly settings?: Readonly<Record<string, unknown>>;
+  /** Presence's buckets (default "any"). */
+  readonly presenceBuckets?: readonly string[] | "any";
+  /** Credential-less clients connect with this role's rights (a rolling upgrade from a build before NATS authorization). */
+  readonly anonymousAs?: NatsRole;
+  /** TLS for clients and for the routes between nodes (which verify each other against the CA). */
+  readonly tls?: NatsTlsFiles;
   /**
    * The nodes do not tell clients each other's addresses (cluster `no_advertise`): a client
    * knows only the URLs it was given, so one sent through a fault proxy cannot get around it
@@ -64,6 +72,9 @@ async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster>
   const free = await freePorts(o.nodes * 3);
   const ports = Array.from({ length: o.nodes }, (_, i) => ({ client: free[i * 3]!, route: free[i * 3 + 1]!, monitor: free[i * 3 + 2]! }));
   const names = ports.map((_, i) => `${name}-${i}`);
+  // One set of users for every node, and a password of their own for the routes.
+  const users = generateNatsUsers(natsRoles);
+  const routePassword = newNatsPassword();
   const started: NatsServer[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map((n) => n.stop()));
@@ -72,24 +83,28 @@ async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster>
   try {
     const launched = await Promise.allSettled(
       ports.map((p, i) => {
-        const routes = ports.filter((_, j) => j !== i).map((q) => `nats-route://127.0.0.1:${q.route}`);
-        const file = join(dir, `node-${i}.conf`);
-        writeFileSync(
-          file,
-          [
-            `server_name: ${names[i]}`,
-            `http: "127.0.0.1:${p.monitor}"`,
-            `cluster {`,
-            `  name: ${name}`,
-            `  listen: "127.0.0.1:${p.route}"`,
-            `  routes: [${routes.map((r) => `"${r}"`).join(", ")}]`,
-            ...(o.noAdvertise ? ["  no_advertise: true"] : []),
-            `}`,
-            ...(o.settings ?? []),
-            "",
-          ].join("\n"),
-        );
-        return startNatsServer({ port: p.client, args: ["-c", file] });
+        const routes = ports.filter((_, j) => j !== i).map((q) => `127.0.0.1:${q.route}`);
+        return startNatsServer({
+          port: p.client,
+          users,
+          presenceBuckets: o.presenceBuckets ?? "any",
+          config: {
+            serverName: names[i]!,
+            http: `127.0.0.1:${p.monitor}`,
+            cluster: {
+              name,
+              listen: `127.0.0.1:${p.route}`,
+              routes,
+              user: "route",
+              password: routePassword,
+              ...(o.noAdvertise ? { noAdvertise: true } : {}),
+              ...(o.tls ? { tls: o.tls } : {}),
+            },
+            ...(o.tls ? { tls: o.tls } : {}),
+            ...(o.anonymousAs ? { anonymousAs: o.anonymousAs } : {}),
+            ...(o.settings ? { extra: o.settings } : {}),
+          },
+        });
       }),
     );
     for (const r of launched) if (r.status === "fulfilled") started.push(r.value);
@@ -100,9 +115,9 @@ async function startNatsClusterOnce(o: NatsClusterOptions): Promise<NatsCluster>
   }
   const monitorPorts = ports.map((p) => p.monitor);
   const cluster: NatsCluster = {
+    ...natsAccess(started.map((n) => n.url).join(","), () => users),
     nodes: started,
     names,
-    url: started.map((n) => n.url).join(","),
     monitorPorts,
     async waitHealthy(timeoutMs = 30_000) {
       await waitFor(async () => (await Promise.all(monitorPorts.map(natsNodeHealthy))).every(Boolean), {

@@ -48,7 +48,7 @@ export function createStatusPublisher(o: {
 
   async function publish(userId: string, ev: Event, kind: PublishKind): Promise<boolean> {
     try {
-      await publishDurable(o.bus, subjects.user(ev.broadcast?.userId || userId), encodeEvent(ev), { msgId: ev.id, timeoutMs: o.publishTimeoutMs });
+      await publishDurable(o.bus, subjects.userStatus(ev.broadcast?.userId || userId), encodeEvent(ev), { msgId: ev.id, timeoutMs: o.publishTimeoutMs });
       o.metrics.published(kind);
       return true;
     } catch (e: unknown) {
