@@ -70,8 +70,10 @@ class FramedMessage implements PayloadWriter {
  * deadline, request messages in, answers and a final status out.
  */
 export interface ServerCall {
-  /** Absolute deadline (Unix ms); Infinity when the caller set none. */
+  /** Absolute deadline (Unix ms); Infinity when the caller set none and the server applies its default from now. */
   readonly deadline: number;
+  /** The deadline is the server's default (counted from when the call began), not the caller's. */
+  readonly deadlineByDefault?: boolean;
   /** "address:port" of the caller. */
   readonly peer: string;
   /** Set by the method: each complete request message (bidi methods). */
@@ -89,12 +91,21 @@ export interface ServerCall {
   sendWith(writer: MessageWriter): void;
   /** Ends the call with a status (after the messages sent). */
   finish(s: CallStatus): void;
+  /**
+   * The method's work for the call is done (its promise settled), whether or not the call was
+   * answered or cancelled first: until then the call counts against the connection's stream
+   * limit and holds its request bytes. Optional: servers that do not track it leave it out.
+   */
+  release?(): void;
 }
 
 /** A gRPC call on a stream of our own HTTP/2 (h2/connection.ts). */
 export class GrpcCall implements ServerCall {
-  /** Absolute deadline (Unix ms); Infinity when the caller set none. */
+  /** Absolute deadline (Unix ms), counted from when the stream opened: the caller's, or the server's default. */
   readonly deadline: number;
+  readonly deadlineByDefault: boolean;
+  /** Where the server's sweeper keeps the call while its request is incomplete (deadlines.ts); -1 when it does not. */
+  slot = -1;
   /** Set by the method: each complete request message. */
   onMessage: ((msg: Buffer) => void) | undefined = undefined;
   /** Set by the method: the caller has sent its last message. */
@@ -115,8 +126,10 @@ export class GrpcCall implements ServerCall {
     readonly path: string,
     private readonly maxMessageBytes: number,
     timeoutMs: number | undefined,
+    defaultDeadlineMs: number,
   ) {
-    this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    this.deadlineByDefault = timeoutMs === undefined;
+    this.deadline = Date.now() + (timeoutMs ?? defaultDeadlineMs);
     stream.onData = (chunk) => this.receive(chunk);
     stream.onEnd = () => {
       if (this.done) return;
@@ -136,6 +149,20 @@ export class GrpcCall implements ServerCall {
   /** The first value of a metadata key (lower-case). */
   metadata(key: string): string | undefined {
     return this.stream.header(key);
+  }
+
+  /** Expires the call when its request has not fully arrived by its deadline (the server's sweeper). */
+  expire(): void {
+    this.finish({ code: Status.DEADLINE_EXCEEDED, details: "the request did not arrive before the deadline" });
+  }
+
+  /** A handler takes the call: it counts against the stream limit, and keeps its request bytes, until release(). */
+  hold(): void {
+    this.stream.hold();
+  }
+
+  release(): void {
+    this.stream.release();
   }
 
   get peer(): string {
@@ -194,8 +221,20 @@ export class GrpcCall implements ServerCall {
     else this.stream.respond(headerBlock([...RESPONSE_FIELDS, ...trailers]), true);
   }
 
+  /**
+   * Takes DATA bytes into the message being assembled, if the connection's and the server's
+   * request budgets have room for them (else the call ends RESOURCE_EXHAUSTED), and only then
+   * gives the peer flow-control credit for them. The bytes stay charged until the handler is
+   * done (release) or the stream settles otherwise; bytes kept across chunks are copied, so a
+   * few bytes held never keep a whole socket read alive.
+   */
   private receive(chunk: Buffer): void {
-    if (this.done) return;
+    if (this.done || !this.stream.charge(chunk.length)) {
+      this.stream.consume(chunk.length);
+      if (!this.done) this.finish({ code: Status.RESOURCE_EXHAUSTED, details: "the server holds too many request bytes; try again later" });
+      return;
+    }
+    this.stream.consume(chunk.length);
     this.parts.push(chunk);
     this.partsBytes += chunk.length;
     while (!this.done && this.partsBytes >= this.need) {
@@ -224,6 +263,8 @@ export class GrpcCall implements ServerCall {
       this.need = 5;
       this.onMessage?.(msg);
     }
+    const n = this.parts.length;
+    if (n > 0 && this.parts[n - 1]!.buffer === chunk.buffer) this.parts[n - 1] = Buffer.from(this.parts[n - 1]!);
   }
 }
 
