@@ -116,10 +116,14 @@ export class GrpcCall implements ServerCall {
   private headersSent = false;
   private done = false;
   // Message deframing.
-  private parts: Buffer[] = [];
-  private partsBytes = 0;
-  private need = 5;
-  private inBody = false;
+  /** A length prefix split across DATA frames: its bytes so far. */
+  private head: Buffer | undefined = undefined;
+  private headBytes = 0;
+  /** A message split across DATA frames: its buffer (of its announced size, reserved) and how much is filled. */
+  private body: Buffer | undefined = undefined;
+  private bodyPos = 0;
+  /** Each message's bytes go back to the budgets once handed over (streaming methods); else when the handler is done. */
+  releaseEachMessage = false;
 
   constructor(
     readonly stream: ServerStream,
@@ -133,7 +137,7 @@ export class GrpcCall implements ServerCall {
     stream.onData = (chunk) => this.receive(chunk);
     stream.onEnd = () => {
       if (this.done) return;
-      if (this.partsBytes > 0 || this.inBody) {
+      if (this.headBytes > 0 || this.body !== undefined) {
         this.finish({ code: Status.INTERNAL, details: "the request ended inside a message" });
         return;
       }
@@ -142,6 +146,7 @@ export class GrpcCall implements ServerCall {
     stream.onReset = () => {
       if (this.done) return;
       this.done = true;
+      this.dropInput();
       this.onCancel?.();
     };
   }
@@ -149,6 +154,12 @@ export class GrpcCall implements ServerCall {
   /** The first value of a metadata key (lower-case). */
   metadata(key: string): string | undefined {
     return this.stream.header(key);
+  }
+
+  /** A message being assembled is not wanted any more (the call may stay referenced a while, its bytes need not). */
+  private dropInput(): void {
+    this.body = undefined;
+    this.headBytes = 0;
   }
 
   /** Expires the call when its request has not fully arrived by its deadline (the server's sweeper). */
@@ -209,6 +220,7 @@ export class GrpcCall implements ServerCall {
   finish(s: CallStatus): void {
     if (this.done) return;
     this.done = true;
+    this.dropInput();
     if (s.code === Status.OK && s.metadata === undefined) {
       if (this.headersSent) this.stream.end(OK_TRAILERS);
       else this.stream.respond(OK_TRAILERS_ONLY, true);
@@ -222,49 +234,74 @@ export class GrpcCall implements ServerCall {
   }
 
   /**
-   * Takes DATA bytes into the message being assembled, if the connection's and the server's
-   * request budgets have room for them (else the call ends RESOURCE_EXHAUSTED), and only then
-   * gives the peer flow-control credit for them. The bytes stay charged until the handler is
-   * done (release) or the stream settles otherwise; bytes kept across chunks are copied, so a
-   * few bytes held never keep a whole socket read alive.
+   * Takes DATA bytes apart into messages. A message whole in the chunk is handed over as a view
+   * of it (no copy); one split across frames gets a buffer of the size its prefix announces,
+   * which is first reserved from the connection's and the server's request budgets (when they
+   * have no room the call ends RESOURCE_EXHAUSTED: a prefix cannot make us hold more than the
+   * budgets allow), and the bytes are copied into it as they come. Either way the bytes are
+   * taken, so the peer gets flow-control credit for them at once. A message's reservation is
+   * held until the handler is done (or, with releaseEachMessage, until it is handed over).
    */
   private receive(chunk: Buffer): void {
-    if (this.done || !this.stream.charge(chunk.length)) {
-      this.stream.consume(chunk.length);
-      if (!this.done) this.finish({ code: Status.RESOURCE_EXHAUSTED, details: "the server holds too many request bytes; try again later" });
-      return;
-    }
     this.stream.consume(chunk.length);
-    this.parts.push(chunk);
-    this.partsBytes += chunk.length;
-    while (!this.done && this.partsBytes >= this.need) {
-      const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsBytes);
-      if (!this.inBody) {
-        if (all[0] !== 0) {
-          this.finish({ code: Status.INTERNAL, details: all[0] === 1 ? "compressed messages are not accepted (grpc-encoding identity)" : "bad message flags" });
-          return;
+    const n = chunk.length;
+    let p = 0;
+    while (p < n && !this.done) {
+      const body = this.body;
+      if (body !== undefined) {
+        const take = Math.min(n - p, body.length - this.bodyPos);
+        chunk.copy(body, this.bodyPos, p, p + take);
+        this.bodyPos += take;
+        p += take;
+        if (this.bodyPos === body.length) {
+          this.body = undefined;
+          this.deliver(body);
         }
-        const len = all.readUInt32BE(1);
-        if (len > this.maxMessageBytes) {
-          this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxMessageBytes})` });
-          return;
-        }
-        this.inBody = true;
-        this.need = 5 + len;
-        this.parts = [all];
-        this.partsBytes = all.length;
         continue;
       }
-      const msg = all.subarray(5, this.need);
-      const rest = all.subarray(this.need);
-      this.parts = rest.length > 0 ? [rest] : [];
-      this.partsBytes = rest.length;
-      this.inBody = false;
-      this.need = 5;
-      this.onMessage?.(msg);
+      let flags: number;
+      let len: number;
+      if (this.headBytes === 0 && n - p >= 5) {
+        flags = chunk[p]!;
+        len = chunk.readUInt32BE(p + 1);
+        p += 5;
+      } else {
+        const head = (this.head ??= Buffer.allocUnsafe(5));
+        const take = Math.min(5 - this.headBytes, n - p);
+        chunk.copy(head, this.headBytes, p, p + take);
+        this.headBytes += take;
+        p += take;
+        if (this.headBytes < 5) return;
+        this.headBytes = 0;
+        flags = head[0]!;
+        len = head.readUInt32BE(1);
+      }
+      if (flags !== 0) {
+        this.finish({ code: Status.INTERNAL, details: flags === 1 ? "compressed messages are not accepted (grpc-encoding identity)" : "bad message flags" });
+        return;
+      }
+      if (len > this.maxMessageBytes) {
+        this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxMessageBytes})` });
+        return;
+      }
+      if (!this.stream.charge(len)) {
+        this.finish({ code: Status.RESOURCE_EXHAUSTED, details: "the server holds too many request bytes; try again later" });
+        return;
+      }
+      if (n - p >= len) {
+        const msg = chunk.subarray(p, p + len);
+        p += len;
+        this.deliver(msg);
+      } else {
+        this.body = Buffer.allocUnsafe(len);
+        this.bodyPos = 0;
+      }
     }
-    const n = this.parts.length;
-    if (n > 0 && this.parts[n - 1]!.buffer === chunk.buffer) this.parts[n - 1] = Buffer.from(this.parts[n - 1]!);
+  }
+
+  private deliver(msg: Buffer): void {
+    if (this.releaseEachMessage) this.stream.uncharge(msg.length);
+    this.onMessage?.(msg);
   }
 }
 

@@ -60,7 +60,10 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
     }
     const m = methods.get(path);
     if (m === undefined) return call.finish({ code: Status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
-    if (m.kind === "bidi") return m.handle(call, undefined);
+    if (m.kind === "bidi") {
+      call.releaseEachMessage = true;
+      return m.handle(call, undefined);
+    }
     let request: Buffer | undefined;
     // Until the request is complete the call is ours to expire; then the method's (methods.ts).
     arriving.add(call);

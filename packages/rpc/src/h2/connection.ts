@@ -43,7 +43,7 @@ import { StreamTable } from "./stream-table.js";
 export interface H2ConnectionOptions {
   /** Our initial window per stream, and the connection's receive window. */
   readonly windowBytes: number;
-  /** SETTINGS_MAX_HEADER_LIST_SIZE: larger requests get `headerListTooLarge` streams. */
+  /** What a peer may hold or make us do (limits.ts). */
   readonly limits: H2Limits;
   /** Request bytes held over every connection of the server (limits.serverBufferBytes). */
   readonly serverBuffer: ByteBudget;
