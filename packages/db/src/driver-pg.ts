@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
+import { abortable } from "./abortable.js";
+import { cancelBackend, type Backend } from "./pg-cancel.js";
 import type { Db, DbOptions, QueryOptions, Queryable, QueryResult } from "./types.js";
 
 // int8 as JS numbers: every int8 here is a count or a Unix-ms time, far below 2^53.
@@ -49,19 +51,69 @@ export async function openPg(o: DbOptions): Promise<Db> {
     if ((e as { code?: string }).code !== "23505") throw e;
   });
 
-  const wrap = (c: pg.PoolClient | pg.Pool): Queryable => ({
+  const run = async <R>(
+    c: pg.PoolClient | pg.Pool,
+    sql: string,
+    params: readonly unknown[] | undefined,
+    prepare: boolean | undefined,
+  ): Promise<QueryResult<R>> => {
+    const values = params as unknown[] | undefined;
+    const r = await (prepare ? c.query({ name: statementName(sql), text: sql, ...(values ? { values } : {}) }) : c.query(sql, values));
+    return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+  };
+
+  /**
+   * A query on one connection that `signal` cancels: PostgreSQL gets a cancel request for the
+   * connection's backend, and the query fails with the signal's reason (not 57014).
+   */
+  const runCancellable = async <R>(
+    c: pg.PoolClient,
+    sql: string,
+    params: readonly unknown[] | undefined,
+    o: QueryOptions,
+    signal: AbortSignal,
+  ): Promise<QueryResult<R>> => {
+    if (signal.aborted) throw signal.reason as Error;
+    const onAbort = (): void => cancelBackend(c as unknown as Backend);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await run<R>(c, sql, params, o.prepare);
+    } catch (e: unknown) {
+      throw signal.aborted ? (signal.reason as Error) : e;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  };
+
+  /** `c`'s queries; on a connection of its own (a transaction's), `txSignal` cancels every one. */
+  const wrap = (c: pg.PoolClient | pg.Pool, txSignal?: AbortSignal): Queryable => ({
     async query<R>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
-      const values = params as unknown[] | undefined;
-      const r = await (opts?.prepare ? c.query({ name: statementName(sql), text: sql, ...(values ? { values } : {}) }) : c.query(sql, values));
-      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+      const signal = opts?.signal ?? txSignal;
+      if (signal === undefined) return run<R>(c, sql, params, opts?.prepare);
+      if (c instanceof pg.Pool) return withClient((client) => runCancellable<R>(client, sql, params, opts ?? {}, signal), c, signal);
+      return runCancellable<R>(c, sql, params, opts ?? {}, signal);
     },
     async exec(sql: string): Promise<void> {
       await c.query(sql);
     },
   });
 
-  const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>, from: pg.Pool = pool): Promise<T> => {
-    const client = await from.connect();
+  /** A pooled connection; an aborted signal stops the wait (the connection, when it comes, goes back). */
+  const connect = async (from: pg.Pool, signal: AbortSignal | undefined): Promise<pg.PoolClient> => {
+    if (signal === undefined) return from.connect();
+    if (signal.aborted) throw signal.reason as Error;
+    const pending = from.connect();
+    void pending.then(
+      (c) => {
+        if (signal.aborted) c.release();
+      },
+      () => undefined,
+    );
+    return abortable(pending, signal);
+  };
+
+  const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>, from: pg.Pool = pool, signal?: AbortSignal): Promise<T> => {
+    const client = await connect(from, signal);
     let broken: Error | undefined;
     // A checked-out client has no listener of the pool's: a connection lost between two
     // queries (PostgreSQL restarted under a session held for long) would be an unhandled
@@ -85,18 +137,22 @@ export async function openPg(o: DbOptions): Promise<Db> {
   return {
     kind: "pg",
     ...wrap(pool),
-    tx: (fn) =>
-      withClient(async (client) => {
-        await client.query("BEGIN");
-        try {
-          const out = await fn(wrap(client));
-          await client.query("COMMIT");
-          return out;
-        } catch (e: unknown) {
-          await client.query("ROLLBACK").catch(() => undefined);
-          throw e;
-        }
-      }),
+    tx: (fn, opts) =>
+      withClient(
+        async (client) => {
+          await client.query("BEGIN");
+          try {
+            const out = await fn(wrap(client, opts?.signal));
+            await client.query("COMMIT");
+            return out;
+          } catch (e: unknown) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw e;
+          }
+        },
+        pool,
+        opts?.signal,
+      ),
     session: (fn) => withClient((client) => fn(wrap(client)), sessions),
     async listen(channel, onNotify) {
       if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel ${channel}`);

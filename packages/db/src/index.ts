@@ -1,4 +1,4 @@
-export type { Db, Queryable, QueryResult, QueryOptions, DbOptions } from "./types.js";
+export type { Db, Queryable, QueryResult, QueryOptions, DbOptions, TxOptions } from "./types.js";
 export { openDatabase } from "./db.js";
 export type { Migration } from "./migrate.js";
 export { migrate } from "./migrate.js";

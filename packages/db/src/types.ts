@@ -11,6 +11,17 @@ export interface QueryOptions {
    * PGlite ignores it.
    */
   readonly prepare?: boolean;
+  /**
+   * Cancels the query when aborted: PostgreSQL is sent a cancel request for it (a query still
+   * waiting for a pooled connection gives up waiting), PGlite's caller stops waiting. The query
+   * then fails with the signal's reason.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface TxOptions {
+  /** Cancels the statement the transaction runs when aborted (as QueryOptions.signal); the transaction rolls back. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface Queryable {
@@ -22,7 +33,7 @@ export interface Queryable {
 export interface Db extends Queryable {
   readonly kind: "pg" | "pglite";
   /** Runs fn inside BEGIN/COMMIT on one connection; rolls back if fn throws. */
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T>;
   /**
    * Holds one connection for as long as fn runs (session-level advisory locks). With pg the
    * connection comes from a small set kept apart from the call pool, so a session held for

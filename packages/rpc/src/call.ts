@@ -70,8 +70,10 @@ class FramedMessage implements PayloadWriter {
  * deadline, request messages in, answers and a final status out.
  */
 export interface ServerCall {
-  /** Absolute deadline (Unix ms); Infinity when the caller set none. */
+  /** Absolute deadline (Unix ms); Infinity when the caller set none and the server applies its default from now. */
   readonly deadline: number;
+  /** The deadline is the server's default (counted from when the call began), not the caller's. */
+  readonly deadlineByDefault?: boolean;
   /** "address:port" of the caller. */
   readonly peer: string;
   /** Set by the method: each complete request message (bidi methods). */
@@ -89,12 +91,21 @@ export interface ServerCall {
   sendWith(writer: MessageWriter): void;
   /** Ends the call with a status (after the messages sent). */
   finish(s: CallStatus): void;
+  /**
+   * The method's work for the call is done (its promise settled), whether or not the call was
+   * answered or cancelled first: until then the call counts against the connection's stream
+   * limit and holds its request bytes. Optional: servers that do not track it leave it out.
+   */
+  release?(): void;
 }
 
 /** A gRPC call on a stream of our own HTTP/2 (h2/connection.ts). */
 export class GrpcCall implements ServerCall {
-  /** Absolute deadline (Unix ms); Infinity when the caller set none. */
+  /** Absolute deadline (Unix ms), counted from when the stream opened: the caller's, or the server's default. */
   readonly deadline: number;
+  readonly deadlineByDefault: boolean;
+  /** Where the server's sweeper keeps the call while its request is incomplete (deadlines.ts); -1 when it does not. */
+  slot = -1;
   /** Set by the method: each complete request message. */
   onMessage: ((msg: Buffer) => void) | undefined = undefined;
   /** Set by the method: the caller has sent its last message. */
@@ -105,22 +116,28 @@ export class GrpcCall implements ServerCall {
   private headersSent = false;
   private done = false;
   // Message deframing.
-  private parts: Buffer[] = [];
-  private partsBytes = 0;
-  private need = 5;
-  private inBody = false;
+  /** A length prefix split across DATA frames: its bytes so far. */
+  private head: Buffer | undefined = undefined;
+  private headBytes = 0;
+  /** A message split across DATA frames: its buffer (of its announced size, reserved) and how much is filled. */
+  private body: Buffer | undefined = undefined;
+  private bodyPos = 0;
+  /** Each message's bytes go back to the budgets once handed over (streaming methods); else when the handler is done. */
+  releaseEachMessage = false;
 
   constructor(
     readonly stream: ServerStream,
     readonly path: string,
     private readonly maxMessageBytes: number,
     timeoutMs: number | undefined,
+    defaultDeadlineMs: number,
   ) {
-    this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    this.deadlineByDefault = timeoutMs === undefined;
+    this.deadline = Date.now() + (timeoutMs ?? defaultDeadlineMs);
     stream.onData = (chunk) => this.receive(chunk);
     stream.onEnd = () => {
       if (this.done) return;
-      if (this.partsBytes > 0 || this.inBody) {
+      if (this.headBytes > 0 || this.body !== undefined) {
         this.finish({ code: Status.INTERNAL, details: "the request ended inside a message" });
         return;
       }
@@ -129,6 +146,7 @@ export class GrpcCall implements ServerCall {
     stream.onReset = () => {
       if (this.done) return;
       this.done = true;
+      this.dropInput();
       this.onCancel?.();
     };
   }
@@ -136,6 +154,26 @@ export class GrpcCall implements ServerCall {
   /** The first value of a metadata key (lower-case). */
   metadata(key: string): string | undefined {
     return this.stream.header(key);
+  }
+
+  /** A message being assembled is not wanted any more (the call may stay referenced a while, its bytes need not). */
+  private dropInput(): void {
+    this.body = undefined;
+    this.headBytes = 0;
+  }
+
+  /** Expires the call when its request has not fully arrived by its deadline (the server's sweeper). */
+  expire(): void {
+    this.finish({ code: Status.DEADLINE_EXCEEDED, details: "the request did not arrive before the deadline" });
+  }
+
+  /** A handler takes the call: it counts against the stream limit, and keeps its request bytes, until release(). */
+  hold(): void {
+    this.stream.hold();
+  }
+
+  release(): void {
+    this.stream.release();
   }
 
   get peer(): string {
@@ -182,6 +220,7 @@ export class GrpcCall implements ServerCall {
   finish(s: CallStatus): void {
     if (this.done) return;
     this.done = true;
+    this.dropInput();
     if (s.code === Status.OK && s.metadata === undefined) {
       if (this.headersSent) this.stream.end(OK_TRAILERS);
       else this.stream.respond(OK_TRAILERS_ONLY, true);
@@ -194,36 +233,75 @@ export class GrpcCall implements ServerCall {
     else this.stream.respond(headerBlock([...RESPONSE_FIELDS, ...trailers]), true);
   }
 
+  /**
+   * Takes DATA bytes apart into messages. A message whole in the chunk is handed over as a view
+   * of it (no copy); one split across frames gets a buffer of the size its prefix announces,
+   * which is first reserved from the connection's and the server's request budgets (when they
+   * have no room the call ends RESOURCE_EXHAUSTED: a prefix cannot make us hold more than the
+   * budgets allow), and the bytes are copied into it as they come. Either way the bytes are
+   * taken, so the peer gets flow-control credit for them at once. A message's reservation is
+   * held until the handler is done (or, with releaseEachMessage, until it is handed over).
+   */
   private receive(chunk: Buffer): void {
-    if (this.done) return;
-    this.parts.push(chunk);
-    this.partsBytes += chunk.length;
-    while (!this.done && this.partsBytes >= this.need) {
-      const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsBytes);
-      if (!this.inBody) {
-        if (all[0] !== 0) {
-          this.finish({ code: Status.INTERNAL, details: all[0] === 1 ? "compressed messages are not accepted (grpc-encoding identity)" : "bad message flags" });
-          return;
+    this.stream.consume(chunk.length);
+    const n = chunk.length;
+    let p = 0;
+    while (p < n && !this.done) {
+      const body = this.body;
+      if (body !== undefined) {
+        const take = Math.min(n - p, body.length - this.bodyPos);
+        chunk.copy(body, this.bodyPos, p, p + take);
+        this.bodyPos += take;
+        p += take;
+        if (this.bodyPos === body.length) {
+          this.body = undefined;
+          this.deliver(body);
         }
-        const len = all.readUInt32BE(1);
-        if (len > this.maxMessageBytes) {
-          this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxMessageBytes})` });
-          return;
-        }
-        this.inBody = true;
-        this.need = 5 + len;
-        this.parts = [all];
-        this.partsBytes = all.length;
         continue;
       }
-      const msg = all.subarray(5, this.need);
-      const rest = all.subarray(this.need);
-      this.parts = rest.length > 0 ? [rest] : [];
-      this.partsBytes = rest.length;
-      this.inBody = false;
-      this.need = 5;
-      this.onMessage?.(msg);
+      let flags: number;
+      let len: number;
+      if (this.headBytes === 0 && n - p >= 5) {
+        flags = chunk[p]!;
+        len = chunk.readUInt32BE(p + 1);
+        p += 5;
+      } else {
+        const head = (this.head ??= Buffer.allocUnsafe(5));
+        const take = Math.min(5 - this.headBytes, n - p);
+        chunk.copy(head, this.headBytes, p, p + take);
+        this.headBytes += take;
+        p += take;
+        if (this.headBytes < 5) return;
+        this.headBytes = 0;
+        flags = head[0]!;
+        len = head.readUInt32BE(1);
+      }
+      if (flags !== 0) {
+        this.finish({ code: Status.INTERNAL, details: flags === 1 ? "compressed messages are not accepted (grpc-encoding identity)" : "bad message flags" });
+        return;
+      }
+      if (len > this.maxMessageBytes) {
+        this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${this.maxMessageBytes})` });
+        return;
+      }
+      if (!this.stream.charge(len)) {
+        this.finish({ code: Status.RESOURCE_EXHAUSTED, details: "the server holds too many request bytes; try again later" });
+        return;
+      }
+      if (n - p >= len) {
+        const msg = chunk.subarray(p, p + len);
+        p += len;
+        this.deliver(msg);
+      } else {
+        this.body = Buffer.allocUnsafe(len);
+        this.bodyPos = 0;
+      }
     }
+  }
+
+  private deliver(msg: Buffer): void {
+    if (this.releaseEachMessage) this.stream.uncharge(msg.length);
+    this.onMessage?.(msg);
   }
 }
 

@@ -5,22 +5,31 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { status as Status } from "@grpc/grpc-js";
 import { GrpcCall, headerBlock, parseGrpcTimeout, type MethodHandler } from "./call.js";
+import { DeadlineSweeper } from "./deadlines.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
 import { H2Connection, type ServerStream } from "./h2/connection.js";
+import { ByteBudget, DEFAULT_H2_LIMITS, type H2Limits } from "./h2/limits.js";
 import type { MethodTable } from "./methods.js";
 import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
 
-/** HTTP/2 limits of every connection (h2/connection.ts). */
-const MAX_CONCURRENT_STREAMS = 4_096;
-const MAX_HEADER_LIST_BYTES = 16 << 10;
-const MIN_PING_INTERVAL_MS = 10_000;
+/** How often every connection's preface, header block and idle deadlines are checked. */
+const TICK_MS = 500;
+/** How late past its deadline a call whose request is still arriving may be cut off. */
+const DEADLINE_RESOLUTION_MS = 50;
 
 const NOT_POST = headerBlock([[":status", "405"]]);
 const NOT_GRPC = headerBlock([[":status", "415"]]);
 
 export function createH2Server(o: ResolvedServerOptions, table: MethodTable): RpcServer {
   let methods = new Map<string, MethodHandler>();
+  const limits: H2Limits = { ...DEFAULT_H2_LIMITS, ...o.h2Limits };
+  const serverBuffer = new ByteBudget(limits.serverBufferBytes);
   const connections = new Set<H2Connection>();
+  /** Connections open by peer address (the per-peer cap). */
+  const perPeer = new Map<string, number>();
+  /** Calls whose request is still arriving: their deadline runs from the stream's opening. */
+  const arriving = new DeadlineSweeper(DEADLINE_RESOLUTION_MS);
+  let ticker: NodeJS.Timeout | undefined;
   let listener: Server | undefined;
   let stopped: Promise<void> | undefined;
   /** Set by stop(): called when the last connection has closed. */
@@ -29,14 +38,17 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
   /** A new request stream: checks what HTTP/2 and gRPC require, then hands it to its method. */
   function onStream(stream: ServerStream): void {
     if (stream.headerListTooLarge) {
-      new GrpcCall(stream, "", o.maxMessageBytes, undefined).finish({ code: Status.RESOURCE_EXHAUSTED, details: "request metadata too large" });
+      new GrpcCall(stream, "", o.maxMessageBytes, undefined, o.defaultDeadlineMs).finish({
+        code: Status.RESOURCE_EXHAUSTED,
+        details: "request metadata too large",
+      });
       return;
     }
     if (stream.header(":method") !== "POST") return stream.respond(NOT_POST, true);
     if (!stream.header("content-type")?.startsWith("application/grpc")) return stream.respond(NOT_GRPC, true);
     const path = stream.header(":path") ?? "";
     const timeoutMs = parseGrpcTimeout(stream.header("grpc-timeout"));
-    const call = new GrpcCall(stream, path, o.maxMessageBytes, Number.isNaN(timeoutMs) ? undefined : timeoutMs);
+    const call = new GrpcCall(stream, path, o.maxMessageBytes, Number.isNaN(timeoutMs) ? undefined : timeoutMs, o.defaultDeadlineMs);
     if (Number.isNaN(timeoutMs)) return call.finish({ code: Status.INTERNAL, details: `invalid grpc-timeout: ${stream.header("grpc-timeout") ?? ""}` });
     const encoding = stream.header("grpc-encoding");
     if (encoding !== undefined && encoding !== "identity") {
@@ -48,30 +60,53 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
     }
     const m = methods.get(path);
     if (m === undefined) return call.finish({ code: Status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
-    if (m.kind === "bidi") return m.handle(call, undefined);
+    if (m.kind === "bidi") {
+      call.releaseEachMessage = true;
+      return m.handle(call, undefined);
+    }
     let request: Buffer | undefined;
+    // Until the request is complete the call is ours to expire; then the method's (methods.ts).
+    arriving.add(call);
+    call.onCancel = () => arriving.delete(call);
     call.onMessage = (msg) => {
       if (request === undefined) request = msg;
       else call.finish({ code: Status.INVALID_ARGUMENT, details: `${path} takes exactly one request message` });
     };
     call.onHalfClose = () => {
-      if (request === undefined) call.finish({ code: Status.INVALID_ARGUMENT, details: `${path} takes exactly one request message` });
-      else m.handle(call, request);
+      arriving.delete(call);
+      if (call.isDone) return;
+      if (request === undefined) return call.finish({ code: Status.INVALID_ARGUMENT, details: `${path} takes exactly one request message` });
+      // Unary methods release the call when their promise settles (methods.ts); others hold nothing.
+      if (m.kind === "unary") call.hold();
+      m.handle(call, request);
     };
   }
 
   function onConnection(socket: Socket): void {
-    if (stopped) {
+    const peer = socket.remoteAddress ?? "";
+    const fromPeer = perPeer.get(peer) ?? 0;
+    // Over a cap: closed at once, before a byte is read or a buffer made for it.
+    if (stopped || connections.size >= limits.maxConnections || fromPeer >= limits.maxConnectionsPerPeer) {
       socket.destroy();
       return;
     }
+    perPeer.set(peer, fromPeer + 1);
+    let counted = true;
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (perPeer.get(peer) ?? 1) - 1;
+      if (n > 0) perPeer.set(peer, n);
+      else perPeer.delete(peer);
+    };
+    // A connection counts until its socket is gone, not only until it stops serving.
+    socket.once("close", uncount);
     const conn = new H2Connection(socket, {
       windowBytes: FLOW_CONTROL_WINDOW_BYTES,
-      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
-      maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
+      limits,
+      serverBuffer,
       keepaliveMs: o.keepaliveMs,
       keepaliveTimeoutMs: o.keepaliveTimeoutMs,
-      minPingIntervalMs: MIN_PING_INTERVAL_MS,
       onStream,
       onClose: (c) => {
         connections.delete(c);
@@ -79,6 +114,11 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
       },
     });
     connections.add(conn);
+  }
+
+  function tick(): void {
+    const now = Date.now();
+    for (const c of connections) c.tick(now);
   }
 
   return {
@@ -89,6 +129,8 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
       methods = table.all();
       const server = createServer({ noDelay: true }, onConnection);
       listener = server;
+      ticker = setInterval(tick, TICK_MS);
+      ticker.unref();
       return new Promise<number>((resolve, reject) => {
         server.once("error", reject);
         server.listen(o.port, o.host, () => {
@@ -112,6 +154,7 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
         };
         table.health.shutdown();
         listener?.close();
+        if (ticker) clearInterval(ticker);
         for (const c of [...connections]) c.goaway();
         if (connections.size === 0) drained();
       });

@@ -87,8 +87,9 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
       kind: "unary",
       handle(call, request) {
         const started = performance.now();
-        const byDefault = !Number.isFinite(call.deadline);
-        const deadline = byDefault ? Date.now() + o.defaultDeadlineMs : call.deadline;
+        const finite = Number.isFinite(call.deadline);
+        const byDefault = call.deadlineByDefault === true || !finite;
+        const deadline = finite ? call.deadline : Date.now() + o.defaultDeadlineMs;
         const ctx = new ServerCallContext(call, fullName, deadline);
         const expiry = {
           deadline,
@@ -124,10 +125,14 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
           req = decode(request!);
         } catch {
           finish({ code: Status.INVALID_ARGUMENT, details: `request is not a valid ${method.input.typeName}` });
+          call.release?.();
           return;
         }
+        // The call counts against its connection's limits until the method's promise settles,
+        // also when it was answered (deadline) or cancelled before: release() in both callbacks.
         fn(req as never, ctx).then(
           (res) => {
+            call.release?.();
             if (call.isDone) return;
             let answer: Uint8Array | MessageWriter;
             try {
@@ -157,6 +162,7 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
             finish({ code: Status.OK });
           },
           (e: unknown) => {
+            call.release?.();
             const err = AppError.from(e);
             if (err.code === "internal") log.error({ err: e }, "call failed");
             else log.debug({ code: err.code, id: err.id }, "call rejected");

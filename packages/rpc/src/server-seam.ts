@@ -6,6 +6,7 @@
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
+import type { H2Limits } from "./h2/limits.js";
 import type { HealthService } from "./health.js";
 import type { RequestDecoders, ServiceImpl } from "./methods.js";
 
@@ -36,6 +37,8 @@ export interface RpcServerOptions {
   readonly keepaliveMs?: number | undefined;
   /** ...and is closed when the PING is not answered within this (default 10 s). */
   readonly keepaliveTimeoutMs?: number | undefined;
+  /** Limits of our own HTTP/2 against hostile peers (h2/limits.ts); each one absent takes its default. */
+  readonly h2Limits?: Partial<H2Limits> | undefined;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry | undefined;
 }

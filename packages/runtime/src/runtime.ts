@@ -12,7 +12,8 @@ import {
 } from "@switchboard/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@switchboard/log";
 import { createMetricsRegistry, startOpsServer, type MetricsRegistry, type OpsServer } from "@switchboard/metrics";
-import { createRpcServer, type RpcServer, type RpcServerTransport } from "@switchboard/rpc";
+import { createRpcServer, H2_LIMIT_SETTINGS, type H2Limits, type RpcServer, type RpcServerTransport } from "@switchboard/rpc";
+import { h2SettingKey, type H2LimitSettings } from "./settings.js";
 
 /** The parts every deployable has, created once in createApp. */
 export interface Runtime {
@@ -161,10 +162,13 @@ export interface GrpcServerSettings {
   readonly shutdownDeadlineMs: number;
 }
 
+/** The gRPC server's settings with the own HTTP/2 server's limits (SB_RPC_H2_*, settings.ts). */
+type GrpcServerConfig = GrpcServerSettings & { readonly [K in keyof H2LimitSettings]: number };
+
 /** The gRPC server: SERVING once started and ready; NOT_SERVING first thing on stop. */
 export function rpcServerComponent(
   rt: Runtime,
-  settings: GrpcServerSettings,
+  settings: GrpcServerConfig,
   register: (server: RpcServer) => void,
 ): Component & { readonly port: number; readonly server: RpcServer } {
   const o = {
@@ -175,6 +179,7 @@ export function rpcServerComponent(
     defaultDeadlineMs: settings.grpcDefaultDeadlineMs,
     reflection: settings.grpcReflection,
     graceMs: Math.floor(settings.shutdownDeadlineMs / 2),
+    h2Limits: Object.fromEntries(H2_LIMIT_SETTINGS.map((l) => [l.key, settings[h2SettingKey(l.key)]])) as unknown as H2Limits,
   };
   const server = createRpcServer({ ...o, logger: rt.log, metrics: rt.metrics });
   register(server);

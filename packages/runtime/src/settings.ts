@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
-import { bool, duration, int, list, oneOf, str, url } from "@switchboard/config";
-import { DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS } from "@switchboard/rpc";
+import { bool, duration, int, list, oneOf, str, url, type Field } from "@switchboard/config";
+import { DEFAULT_H2_LIMITS, DEFAULT_RPC_SERVER_TRANSPORT, H2_LIMIT_SETTINGS, RPC_SERVER_TRANSPORTS, type H2Limits } from "@switchboard/rpc";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -60,7 +60,24 @@ export function grpcSettings(c: string, defaults: { port: number }) {
       values: RPC_SERVER_TRANSPORTS,
       default: DEFAULT_RPC_SERVER_TRANSPORT,
     }),
+    ...h2LimitSettings(),
   };
+}
+
+/** The settings of the own HTTP/2 server's limits, keyed `h2<Limit>`: SB_RPC_H2_*, one name for every service. */
+export type H2LimitSettings = { readonly [K in keyof H2Limits as `h2${Capitalize<K>}`]: Field<number> };
+
+function h2LimitSettings(): H2LimitSettings {
+  const out: Record<string, Field<number>> = {};
+  for (const l of H2_LIMIT_SETTINGS) {
+    const field = l.env.endsWith("_MS") ? duration : int;
+    out[h2SettingKey(l.key)] = field({ env: l.env, description: `own HTTP/2 server: ${l.description}`, default: DEFAULT_H2_LIMITS[l.key], min: l.min });
+  }
+  return out as H2LimitSettings;
+}
+
+export function h2SettingKey(k: keyof H2Limits): keyof H2LimitSettings {
+  return `h2${k[0]!.toUpperCase()}${k.slice(1)}` as keyof H2LimitSettings;
 }
 
 /** Settings of a service with a database. */

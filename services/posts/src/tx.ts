@@ -16,9 +16,13 @@ export class Rollback<T> extends Error {
 
 export async function callTx<T>(db: Db, signal: AbortSignal, fn: (q: Queryable) => Promise<T>): Promise<T> {
   if (signal.aborted) throw abortedCall(signal);
-  return db.tx(async (q) => {
-    const out = await fn(q);
-    if (signal.aborted) throw abortedCall(signal);
-    return out;
-  });
+  // The signal also cancels the statement running when the call is abandoned (a PostgreSQL cancel request).
+  return db.tx(
+    async (q) => {
+      const out = await fn(q);
+      if (signal.aborted) throw abortedCall(signal);
+      return out;
+    },
+    { signal },
+  );
 }

@@ -10,12 +10,17 @@
  * frames are parsed from the socket's chunks in place, and everything answered in one turn of
  * the event loop leaves in one write.
  *
- * What it enforces: the preface and SETTINGS exchange, stream id rules, frame sizes, both
- * directions of flow control (our windows are `windowBytes` per stream and per connection),
- * CONTINUATION sequences, a header list limit, a concurrent stream limit (REFUSED_STREAM
- * beyond it), a budget of RST_STREAM and ping abuse, keepalive pings, and graceful GOAWAY.
- * A protocol violation ends the connection with GOAWAY and the matching error code; it never
- * throws out of the socket's handlers.
+ * What it enforces: the preface and SETTINGS exchange (within a deadline), stream id rules,
+ * frame sizes, both directions of flow control (our windows are `windowBytes` per stream and
+ * per connection, and credit goes back only for bytes the application has taken, against
+ * budgets of request bytes per connection and per server), CONTINUATION sequences (a frame
+ * count and a deadline per header block), a header list limit, the request header rules of
+ * RFC 9113 §8.2-8.3 (header-rules.ts), a concurrent stream limit that counts a stream until its
+ * handler is done (REFUSED_STREAM beyond it), one budget of stream resets whichever side sends
+ * them, budgets of SETTINGS, pings and control frames owed to a peer that does not read,
+ * keepalive pings, an idle timeout and graceful GOAWAY (limits.ts has them all). A protocol
+ * violation ends the connection with GOAWAY and the matching error code; it never throws out
+ * of the socket's handlers.
  */
 import type { Socket } from "node:net";
 import {
@@ -30,21 +35,22 @@ import {
   PREFACE,
   Setting,
 } from "./frames.js";
+import { requestHeaderError, trailerHeaderError } from "./header-rules.js";
 import { HeaderListTooLarge, HpackDecoder, HpackError } from "./hpack.js";
+import { ByteBudget, TokenBucket, type H2Limits } from "./limits.js";
 import { StreamTable } from "./stream-table.js";
 
 export interface H2ConnectionOptions {
   /** Our initial window per stream, and the connection's receive window. */
   readonly windowBytes: number;
-  readonly maxConcurrentStreams: number;
-  /** SETTINGS_MAX_HEADER_LIST_SIZE: larger requests get `headerListTooLarge` streams. */
-  readonly maxHeaderListBytes: number;
+  /** What a peer may hold or make us do (limits.ts). */
+  readonly limits: H2Limits;
+  /** Request bytes held over every connection of the server (limits.serverBufferBytes). */
+  readonly serverBuffer: ByteBudget;
   /** Ping the peer once a period this long (to twice as long) passes without a frame from it; 0: never. */
   readonly keepaliveMs: number;
   /** Close the connection when a keepalive ping is not answered within this. */
   readonly keepaliveTimeoutMs: number;
-  /** Peers may ping at most this often while no stream data flows (grpc's ping policy). */
-  readonly minPingIntervalMs: number;
   /** A new request stream: its headers are complete. */
   readonly onStream: (stream: ServerStream) => void;
   /** The connection is gone (after GOAWAY or on error); streams were reset before. */
@@ -53,10 +59,12 @@ export interface H2ConnectionOptions {
 
 /** Compressed header blocks (with CONTINUATION) larger than this end the connection. */
 const MAX_HEADER_BLOCK_FACTOR = 4;
-/** More than this many RST_STREAM frames from a peer within one second: ENHANCE_YOUR_CALM. */
-const MAX_RESETS_PER_SECOND = 1_000;
-/** Ping strikes allowed before GOAWAY too_many_pings (grpc-go's policy). */
-const MAX_PING_STRIKES = 2;
+/** What a stream costs against the request byte budgets besides its header list and messages. */
+const STREAM_OVERHEAD_BYTES = 512;
+/** The output batch's first buffer: a connection that never answers costs no more. */
+const FIRST_STAGE_BYTES = 256;
+/** A connection closed gracefully whose peer does not take our last bytes is destroyed after this. */
+const CLOSE_LINGER_MS = 5_000;
 /** Output held by the socket above which we stop reading new frames until it drains. */
 const WRITE_HIGH_WATER_BYTES = 16 << 20;
 /** DATA payloads up to this size are copied into the output batch; larger go out as is. */
@@ -88,6 +96,12 @@ export class ServerStream {
   /** @internal */ recvUnacked = 0;
   /** @internal */ pending: Buffer[] = [];
   /** @internal */ pendingTrailers: Buffer | undefined = undefined;
+  /** @internal Bytes held against the request budgets (header list, overhead, messages charged). */
+  charged = 0;
+  /** @internal A handler runs for the stream: it counts against the stream limit until release(). */
+  held = false;
+  /** @internal Closed and released: its budget was given back. */
+  settled = false;
 
   constructor(
     readonly id: number,
@@ -148,6 +162,39 @@ export class ServerStream {
     this.conn.resetStream(this, code);
   }
 
+  /**
+   * The application has taken `n` bytes that onData gave it: flow-control credit for them
+   * goes back to the peer. Bytes not taken keep the window closed.
+   */
+  consume(n: number): void {
+    this.conn.consumed(this, n);
+  }
+
+  /**
+   * Holds `n` more request bytes against the connection's and the server's budgets; false (and
+   * nothing held) when either would go over. What a stream holds is given back when it is
+   * closed and released, or earlier through uncharge().
+   */
+  charge(n: number): boolean {
+    return this.conn.charge(this, n);
+  }
+
+  uncharge(n: number): void {
+    this.conn.uncharge(this, Math.min(n, this.charged));
+  }
+
+  /** A handler starts: the stream counts against the concurrent stream limit until release(), closed or not. */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** The handler is done. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.closed) this.conn.settle(this, true);
+  }
+
   /** The connection's socket (the caller's address). */
   get socket(): Socket {
     return this.conn.socket;
@@ -180,12 +227,24 @@ export class H2Connection {
   private contFlags = 0;
   private contParts: Buffer[] = [];
   private contBytes = 0;
+  private contFrames = 0;
+  private contStartedAt = 0;
 
   // Abuse budgets.
-  private resetsWindowStart = 0;
-  private resets = 0;
+  private readonly limits: H2Limits;
+  /** Request bytes this connection's streams hold. */
+  private readonly buffer: ByteBudget;
+  /** Streams closed whose handler still runs: they count against maxConcurrentStreams. */
+  private lingering = 0;
+  private readonly resets: TokenBucket;
+  private readonly settingsFrames: TokenBucket;
+  /** Control frames (acks, RST_STREAM) batched or queued in the socket since it last had nothing queued. */
+  private controlQueued = 0;
   private pingStrikes = 0;
   private lastPingAt = 0;
+  private readonly openedAt = Date.now();
+  /** Since when the connection has had no stream nor handler (0: it has some). */
+  private idleSince = this.openedAt;
 
   // Keepalive.
   /** Some input arrived since the last keepalive tick (a flag, so input costs no clock read). */
@@ -196,7 +255,7 @@ export class H2Connection {
   // Output batch.
   private out: Buffer[] = [];
   private outBytes = 0;
-  private stage = Buffer.allocUnsafe(STAGE_BYTES);
+  private stage = Buffer.allocUnsafe(FIRST_STAGE_BYTES);
   private stagePos = 0;
   private stageStart = 0;
   private flushScheduled = false;
@@ -207,12 +266,16 @@ export class H2Connection {
     private readonly o: H2ConnectionOptions,
   ) {
     this.connRecvWindow = o.windowBytes;
+    this.limits = o.limits;
+    this.buffer = new ByteBudget(o.limits.connectionBufferBytes);
+    this.resets = new TokenBucket(o.limits.resetBurst, o.limits.resetsPerSecond);
+    this.settingsFrames = new TokenBucket(o.limits.settingsBurst, o.limits.settingsPerSecond);
     socket.setNoDelay(true);
     // Our SETTINGS, then the connection window opened to windowBytes.
     const settings: [Setting, number][] = [
-      [Setting.MAX_CONCURRENT_STREAMS, o.maxConcurrentStreams],
+      [Setting.MAX_CONCURRENT_STREAMS, o.limits.maxConcurrentStreams],
       [Setting.INITIAL_WINDOW_SIZE, o.windowBytes],
-      [Setting.MAX_HEADER_LIST_SIZE, o.maxHeaderListBytes],
+      [Setting.MAX_HEADER_LIST_SIZE, o.limits.maxHeaderListBytes],
     ];
     const p = this.frame(settings.length * 6, FrameType.SETTINGS, 0, 0);
     settings.forEach(([id, v], i) => {
@@ -224,6 +287,7 @@ export class H2Connection {
 
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("drain", () => {
+      this.controlQueued = 0;
       if (!this.destroyed) socket.resume();
     });
     socket.on("error", () => this.destroy());
@@ -255,13 +319,100 @@ export class H2Connection {
     this.blocked.clear();
     for (const s of open) {
       s.closed = true;
+      if (!s.held) this.settle(s, false);
+      else this.lingering++;
       s.onReset?.(H2Error.CANCEL);
     }
     if (!this.socket.destroyed) {
       if (this.outBytes > 0 || this.stagePos > this.stageStart) this.flush(true);
       this.socket.destroySoon();
+      this.lingerThenDestroy();
     }
     this.o.onClose?.(this);
+  }
+
+  /** A peer that does not take our last bytes does not keep the socket: it is destroyed after CLOSE_LINGER_MS. */
+  private lingerThenDestroy(): void {
+    const socket = this.socket;
+    setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
+  /** Streams open, and handlers still running for closed ones (what maxConcurrentStreams bounds). */
+  get busy(): number {
+    return this.streams.size + this.lingering;
+  }
+
+  /**
+   * The server's periodic check (h2-server.ts), every second or so: the deadlines of the preface
+   * and of an unfinished header block, and the idle timeout.
+   */
+  tick(now: number): void {
+    if (this.destroyed) return;
+    const l = this.limits;
+    if (!this.settingsSeen) {
+      if (now - this.openedAt > l.prefaceTimeoutMs) this.fail(new ConnectionError(H2Error.PROTOCOL_ERROR, "no preface and SETTINGS in time"));
+      return;
+    }
+    if (this.contStream !== 0 && now - this.contStartedAt > l.headerBlockTimeoutMs) {
+      this.fail(new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "header block not finished in time"));
+      return;
+    }
+    if (this.busy > 0) {
+      this.idleSince = 0;
+    } else if (this.idleSince === 0) {
+      this.idleSince = now;
+    } else if (l.idleTimeoutMs > 0 && now - this.idleSince > l.idleTimeoutMs) {
+      this.goaway();
+    }
+  }
+
+  /** @internal Credit for `n` bytes of the stream the application has taken (ServerStream.consume). */
+  consumed(s: ServerStream, n: number): void {
+    if (n <= 0 || this.destroyed) return;
+    this.connConsumed(n);
+    if (s.closed || s.remoteEnded) return;
+    s.recvUnacked += n;
+    if (s.recvUnacked >= this.o.windowBytes >>> 1) {
+      this.windowUpdate(s.id, s.recvUnacked);
+      s.recvWindow += s.recvUnacked;
+      s.recvUnacked = 0;
+      this.scheduleFlush();
+    }
+  }
+
+  private connConsumed(n: number): void {
+    this.connRecvUnacked += n;
+    if (this.connRecvUnacked >= this.o.windowBytes >>> 1) {
+      this.windowUpdate(0, this.connRecvUnacked);
+      this.connRecvWindow += this.connRecvUnacked;
+      this.connRecvUnacked = 0;
+      this.scheduleFlush();
+    }
+  }
+
+  /** @internal */
+  charge(s: ServerStream, n: number): boolean {
+    const server = this.o.serverBuffer;
+    if (this.buffer.used + n > this.buffer.limit || server.used + n > server.limit) return false;
+    this.buffer.used += n;
+    server.used += n;
+    s.charged += n;
+    return true;
+  }
+
+  /** @internal */
+  uncharge(s: ServerStream, n: number): void {
+    this.buffer.used -= n;
+    this.o.serverBuffer.used -= n;
+    s.charged -= n;
+  }
+
+  /** @internal A stream closed and its handler done: its budget goes back, it no longer counts. */
+  settle(s: ServerStream, lingered: boolean): void {
+    if (s.settled) return;
+    s.settled = true;
+    if (lingered) this.lingering--;
+    if (s.charged > 0) this.uncharge(s, s.charged);
   }
 
   /** No more input, timers or streams; output already batched may still be flushed. */
@@ -300,6 +451,7 @@ export class H2Connection {
         const start = p + FRAME_HEADER_BYTES;
         p = start + len;
         this.onFrame(type, flags, id, buf, start, len);
+        if (this.controlQueued > this.limits.maxQueuedControlFrames) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "control frames not read");
       }
       if (p < buf.length && !this.destroyed) this.input = Buffer.from(buf.subarray(p));
     } catch (e: unknown) {
@@ -362,19 +514,15 @@ export class H2Connection {
     if (id === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "DATA on stream 0");
     if (len > this.connRecvWindow) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, "DATA beyond the connection window");
     this.connRecvWindow -= len;
-    this.connRecvUnacked += len;
-    if (this.connRecvUnacked >= this.o.windowBytes >>> 1) {
-      this.windowUpdate(0, this.connRecvUnacked);
-      this.connRecvWindow += this.connRecvUnacked;
-      this.connRecvUnacked = 0;
-    }
     const s = this.streams.get(id);
     if (s === undefined || s.remoteEnded) {
       if (id > this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "DATA on an idle stream");
+      this.connConsumed(len);
       if (s !== undefined) this.streamError(id, H2Error.STREAM_CLOSED);
       return; // A stream we reset or finished: frames in flight are dropped.
     }
     if (len > s.recvWindow) {
+      this.connConsumed(len);
       this.streamError(id, H2Error.FLOW_CONTROL_ERROR);
       return;
     }
@@ -389,15 +537,13 @@ export class H2Connection {
       to = start + len - pad;
     }
     const end = (flags & Flag.END_STREAM) !== 0;
-    if (!end) {
-      s.recvUnacked += len;
-      if (s.recvUnacked >= this.o.windowBytes >>> 1) {
-        this.windowUpdate(id, s.recvUnacked);
-        s.recvWindow += s.recvUnacked;
-        s.recvUnacked = 0;
-      }
+    // Credit goes back as the application takes the bytes (ServerStream.consume); padding and
+    // bytes nobody listens for are taken at once.
+    if (len > to - from) this.consumed(s, len - (to - from));
+    if (to > from) {
+      if (s.onData !== undefined) s.onData(b.subarray(from, to));
+      else this.consumed(s, to - from);
     }
-    if (to > from) s.onData?.(b.subarray(from, to));
     if (end && !s.closed) this.remoteEnd(s);
   }
 
@@ -421,12 +567,17 @@ export class H2Connection {
     this.contFlags = flags;
     this.contParts = [Buffer.from(b.subarray(from, to))];
     this.contBytes = to - from;
+    this.contFrames = 0;
+    this.contStartedAt = Date.now();
   }
 
   private onContinuation(flags: number, id: number, b: Buffer, start: number, len: number): void {
     if (this.contStream === 0 || id !== this.contStream) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "unexpected CONTINUATION");
     this.contBytes += len;
-    if (this.contBytes > this.o.maxHeaderListBytes * MAX_HEADER_BLOCK_FACTOR) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "header block too large");
+    // Counted by frames as well as bytes: empty CONTINUATION frames cost us a frame each and no bytes.
+    if (++this.contFrames > this.limits.maxContinuationFrames) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too many CONTINUATION frames");
+    if (this.contBytes > this.limits.maxHeaderListBytes * MAX_HEADER_BLOCK_FACTOR)
+      throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "header block too large");
     this.contParts.push(Buffer.from(b.subarray(start, start + len)));
     if (flags & Flag.END_HEADERS) {
       const block = Buffer.concat(this.contParts);
@@ -442,9 +593,11 @@ export class H2Connection {
     // Every block goes through the decoder, served or not: its table must stay in step.
     const fields: string[] = [];
     let tooLarge = false;
+    let listBytes = 0;
     try {
-      this.decoder.decode(block, this.o.maxHeaderListBytes, (name, value) => {
+      this.decoder.decode(block, this.limits.maxHeaderListBytes, (name, value) => {
         fields.push(name, value);
+        listBytes += name.length + value.length + 32;
       });
     } catch (e: unknown) {
       if (!(e instanceof HeaderListTooLarge)) throw e;
@@ -454,23 +607,31 @@ export class H2Connection {
     if (existing !== undefined) {
       // Trailers from the peer: they must end the stream.
       if (existing.remoteEnded) return this.streamError(id, H2Error.STREAM_CLOSED);
-      if (!(flags & Flag.END_STREAM)) return this.streamError(id, H2Error.PROTOCOL_ERROR);
+      // Trailers without END_STREAM, or malformed ones (RFC 9113 §8.1).
+      if (!(flags & Flag.END_STREAM) || trailerHeaderError(fields) !== undefined) return this.streamError(id, H2Error.PROTOCOL_ERROR);
       if (!existing.closed) this.remoteEnd(existing);
       return;
     }
     if ((id & 1) === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "even stream id from a client");
-    if (id <= this.lastStreamId) {
-      // A stream already closed; trailers or a late header block: nothing to serve.
-      return;
-    }
+    // A new stream's id must be above every earlier one (§5.1.1); gRPC clients send no trailers
+    // after a stream is closed, so a header block here is always a stream id going backwards.
+    if (id <= this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `stream ${id} after stream ${this.lastStreamId}`);
     this.lastStreamId = id;
     // After GOAWAY: ignored; the peer learns from the GOAWAY's last stream id to retry.
     if (this.goawayLast >= 0) return;
-    if (this.streams.size >= this.o.maxConcurrentStreams) {
+    if (!tooLarge && requestHeaderError(fields) !== undefined) {
+      this.streamError(id, H2Error.PROTOCOL_ERROR);
+      return;
+    }
+    if (this.busy >= this.limits.maxConcurrentStreams) {
       this.streamError(id, H2Error.REFUSED_STREAM);
       return;
     }
     const s = new ServerStream(id, fields, this, this.peerInitialWindow, this.o.windowBytes);
+    if (!this.charge(s, STREAM_OVERHEAD_BYTES + listBytes)) {
+      this.streamError(id, H2Error.REFUSED_STREAM);
+      return;
+    }
     s.headerListTooLarge = tooLarge;
     this.streams.add(s);
     this.o.onStream(s);
@@ -487,12 +648,7 @@ export class H2Connection {
     if (id === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "RST_STREAM on stream 0");
     if (len !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "RST_STREAM of the wrong size");
     if (id > this.lastStreamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "RST_STREAM on an idle stream");
-    const now = Date.now();
-    if (now - this.resetsWindowStart > 1_000) {
-      this.resetsWindowStart = now;
-      this.resets = 0;
-    }
-    if (++this.resets > MAX_RESETS_PER_SECOND) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too many stream resets");
+    if (!this.resets.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too many stream resets");
     const s = this.streams.get(id);
     if (s === undefined) return;
     this.closeStream(s);
@@ -501,6 +657,7 @@ export class H2Connection {
 
   private onSettings(flags: number, id: number, b: Buffer, start: number, len: number): void {
     if (id !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "SETTINGS on a stream");
+    if (!this.settingsFrames.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too many SETTINGS");
     if (flags & Flag.ACK) {
       if (len !== 0) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, "SETTINGS ack with a payload");
       return;
@@ -535,6 +692,7 @@ export class H2Connection {
       }
     }
     this.frame(0, FrameType.SETTINGS, Flag.ACK, 0);
+    this.controlQueued++;
   }
 
   private onPing(flags: number, id: number, b: Buffer, start: number, len: number): void {
@@ -545,13 +703,15 @@ export class H2Connection {
       this.pingTimeout = undefined;
       return;
     }
+    // Strikes with streams open too (grpc-go's policy; the strikes are forgiven when we send HEADERS).
     const now = Date.now();
-    if (this.streams.size === 0 && now - this.lastPingAt < this.o.minPingIntervalMs) {
-      if (++this.pingStrikes > MAX_PING_STRIKES) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too_many_pings");
+    if (now - this.lastPingAt < this.limits.minPingIntervalMs) {
+      if (++this.pingStrikes > this.limits.maxPingStrikes) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too_many_pings");
     }
     this.lastPingAt = now;
     const p = this.frame(8, FrameType.PING, Flag.ACK, 0);
     b.copy(this.stage, p, start, start + 8);
+    this.controlQueued++;
   }
 
   private onWindowUpdate(id: number, b: Buffer, start: number, len: number): void {
@@ -577,8 +737,12 @@ export class H2Connection {
     this.pump(s);
   }
 
-  /** Resets one stream for a stream-level error; the connection carries on. */
+  /**
+   * Resets one stream for a stream-level error; the connection carries on. The peer made us
+   * reset it, so it counts against the same budget as the peer's own resets (CVE-2025-8671).
+   */
   private streamError(id: number, code: H2Error): void {
+    if (!this.resets.take()) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too many stream errors and resets");
     const s = this.streams.get(id);
     if (s !== undefined) {
       this.closeStream(s);
@@ -593,6 +757,8 @@ export class H2Connection {
     s.pending.length = 0;
     this.streams.delete(s.id);
     this.blocked.delete(s);
+    if (s.held) this.lingering++;
+    else this.settle(s, false);
     this.closeIfIdle();
   }
 
@@ -601,6 +767,7 @@ export class H2Connection {
       this.flush(true);
       this.markDestroyed();
       this.socket.end();
+      this.lingerThenDestroy();
       this.o.onClose?.(this);
     }
   }
@@ -683,6 +850,7 @@ export class H2Connection {
   private rst(id: number, code: H2Error): void {
     const p = this.frame(4, FrameType.RST_STREAM, 0, id);
     this.stage.writeUInt32BE(code, p);
+    this.controlQueued++;
   }
 
   private windowUpdate(id: number, inc: number): void {
@@ -796,6 +964,7 @@ export class H2Connection {
       this.socket.uncork();
     }
     if (this.socket.writableLength > 0) this.stage = Buffer.allocUnsafe(STAGE_BYTES);
+    else this.controlQueued = 0;
     this.stagePos = this.stageStart = 0;
   }
 }
