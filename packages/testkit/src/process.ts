@@ -25,6 +25,8 @@ export interface ChildHandle {
   signal(sig: NodeJS.Signals): void;
   /** Resolves with the exit code (or signal name). */
   readonly exited: Promise<number | string>;
+  /** The last 8,000 characters the process wrote to stderr (a crash's stack, say). */
+  readonly stderr: string;
   /** Waits for a log line matching the predicate. */
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** SIGTERM, then SIGKILL after the grace period. */
@@ -88,6 +90,9 @@ export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
     pid: child.pid!,
     logs,
     ready: ready as ChildHandle["ready"],
+    get stderr() {
+      return stderr;
+    },
     signal: (sig) => child.kill(sig),
     exited,
     waitForLog,
