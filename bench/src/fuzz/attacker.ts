@@ -1,8 +1,8 @@
 /**
  * The fuzzer's own process (forked by fuzz-run.ts, pinned to one core with taskset): sends
  * units at a fixed rate, round-robin over the WebSocket, REST and HTTP/2 surfaces, hostile in
- * attack mode, valid in control mode. Driven over IPC: {mode} switches, {report} answers with
- * the tally since the last report, {stop} ends it.
+ * attack mode, valid in control mode. Driven over IPC: {mode} switches (on fresh connections),
+ * {report} answers with the tally since the last report, {stop} ends it.
  */
 import { h2Surface } from "./h2-fuzz.js";
 import { Rng } from "./mutator.js";
@@ -59,8 +59,6 @@ process.on("message", (m: AttackerCommand) => {
     process.send!(r);
     tally = new Tally();
     units = 0;
-    for (const s of surfaces) s.close();
-    surfaces = make(tally);
   } else {
     clearInterval(timer);
     for (const s of surfaces) s.close();

@@ -69,6 +69,8 @@ interface Conn {
   nextStream: number;
   inbox: Buffer;
   alive: boolean;
+  /** Closed by the fuzzer itself: not counted as the peer's. */
+  dropped: boolean;
 }
 
 export function h2Surface(t: Targets, tally: Tally): Surface {
@@ -101,12 +103,12 @@ export function h2Surface(t: Targets, tally: Tally): Surface {
 
   function open(): Conn {
     const sock = connect({ host, port });
-    const c: Conn = { sock, nextStream: 1, inbox: Buffer.alloc(0), alive: true };
+    const c: Conn = { sock, nextStream: 1, inbox: Buffer.alloc(0), alive: true, dropped: false };
     sock.setNoDelay(true);
     sock.on("error", () => undefined);
     sock.on("close", () => {
       c.alive = false;
-      tally.count("h2.closed_by_peer");
+      if (!c.dropped) tally.count("h2.closed_by_peer");
       const i = conns.indexOf(c);
       if (i >= 0) conns.splice(i, 1);
     });
@@ -179,14 +181,20 @@ export function h2Surface(t: Targets, tally: Tally): Surface {
       if (attack) {
         c.sock.write(hostile(c, r));
         tally.count("h2.hostile_frames");
-        if (r.chance(0.03)) c.sock.destroy();
+        if (r.chance(0.03)) {
+          c.dropped = true;
+          c.sock.destroy();
+        }
       } else {
         c.sock.write(call(c, r));
         tally.count("h2.valid_calls");
       }
     },
     close() {
-      for (const c of conns.splice(0)) c.sock.destroy();
+      for (const c of conns.splice(0)) {
+        c.dropped = true;
+        c.sock.destroy();
+      }
     },
   };
 }

@@ -120,8 +120,9 @@ try {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    const fuzzer = await report();
+    // Idle first (its connections closed), then the tally: all of the phase, nothing after it.
     command({ mode: "idle" });
+    const fuzzer = await report();
     const stats = steady.rotate();
     const health: Record<string, string> = {};
     for (const [name, p] of Object.entries(servers)) {

@@ -51,9 +51,11 @@ export function restSurface(t: Targets, tally: Tally): Surface {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   let inFlight = 0;
 
-  const fill = (path: string, r: Rng | undefined) =>
+  // A hostile DELETE gets bad ids only: deleting its own channel or post is the fuzzer's right,
+  // and would leave the next control phase's valid requests failing.
+  const fill = (path: string, r: Rng | undefined, badIds = false) =>
     path.replace(/:([a-z_]+)/g, (_, name: string) => {
-      if (r?.chance(0.3)) return r.pick(BAD_IDS);
+      if (r && (badIds || r.chance(0.3))) return r.pick(BAD_IDS);
       return { user_id: t.userId, team_id: t.teamId, channel_id: t.channelId, post_id: t.postId }[name] ?? "x";
     });
 

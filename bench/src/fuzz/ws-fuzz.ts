@@ -35,6 +35,8 @@ interface Conn {
   sock: Socket;
   open: boolean;
   seq: number;
+  /** Closed by the fuzzer itself (recycled, or the surface closed): not counted as the peer's. */
+  dropped: boolean;
 }
 
 export function wsSurface(t: Targets, tally: Tally): Surface {
@@ -52,12 +54,12 @@ export function wsSurface(t: Targets, tally: Tally): Surface {
 
   function open(): Conn {
     const sock = connect({ host: url.hostname, port: Number(url.port) });
-    const c: Conn = { sock, open: false, seq: 1 };
+    const c: Conn = { sock, open: false, seq: 1, dropped: false };
     let head = "";
     sock.setNoDelay(true);
     sock.on("error", () => undefined);
     sock.on("close", () => {
-      if (c.open) tally.count("ws.closed_by_peer");
+      if (c.open && !c.dropped) tally.count("ws.closed_by_peer");
       c.open = false;
       const i = conns.indexOf(c);
       if (i >= 0) conns.splice(i, 1);
@@ -129,7 +131,10 @@ export function wsSurface(t: Targets, tally: Tally): Surface {
         c.sock.write(hostile(r, c));
         tally.count("ws.hostile_frames");
         // Some protocol errors leave the server waiting for bytes that never come: recycle.
-        if (r.chance(0.05)) c.sock.destroy();
+        if (r.chance(0.05)) {
+          c.dropped = true;
+          c.sock.destroy();
+        }
       } else {
         const req = r.pick(requestTemplates(c.seq++));
         c.sock.write(frame(OP_TEXT, Buffer.from(JSON.stringify(req))));
@@ -137,7 +142,10 @@ export function wsSurface(t: Targets, tally: Tally): Surface {
       }
     },
     close() {
-      for (const c of conns.splice(0)) c.sock.destroy();
+      for (const c of conns.splice(0)) {
+        c.dropped = true;
+        c.sock.destroy();
+      }
     },
   };
 }
