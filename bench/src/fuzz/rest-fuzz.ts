@@ -78,6 +78,8 @@ export function restSurface(t: Targets, tally: Tally): Surface {
         res.on("end", () => {
           inFlight--;
           tally.count(`rest.${Math.floor(status / 100)}xx`);
+          // Valid requests that fail say which route and status (a duplicate name, say), in the report's JSON.
+          if (label === "valid" && status >= 400) tally.count(`rest.valid_failed ${method} ${path.replace(/[a-z0-9]{26}/g, ":id")} ${String(status)}`);
           if (status >= 500) {
             tally.count("rest.5xx_found");
             tally.sample(
