@@ -7,11 +7,11 @@
 //   .data/ is ignored), unless SB_ACCOUNTS_KEK or SB_ACCOUNTS_KEK_FILE is set.
 // Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { devKekEnv } from "./dev-kek.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const children = [];
@@ -114,19 +114,9 @@ if (!natsUrl) {
 const db = process.env.DATABASE_URL ?? "";
 const common = { SB_NATS_URL: natsUrl, SB_POD_NAME: "dev" };
 const node = process.execPath;
-let kekEnv = {};
-if (!process.env.SB_ACCOUNTS_KEK && !process.env.SB_ACCOUNTS_KEK_FILE) {
-  const kekFile = join(root, ".data/accounts-kek");
-  if (!existsSync(kekFile)) {
-    mkdirSync(join(root, ".data"), { recursive: true });
-    writeFileSync(kekFile, `dev-${Date.now().toString(36)}:${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    console.log(`made a dev KEK for accounts in ${kekFile}`);
-  }
-  kekEnv = { SB_ACCOUNTS_KEK_FILE: kekFile };
-}
 run("accounts", node, [join(root, "services/accounts/dist/main.js")], {
   ...common,
-  ...kekEnv,
+  ...devKekEnv(root),
   DATABASE_URL: db,
   SB_ACCOUNTS_PGLITE_DIR: join(root, ".data/accounts"),
 });

@@ -32,6 +32,8 @@ export interface ClusterOptions {
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
   readonly gatewayEnv?: Readonly<Record<string, string>>;
+  /** Extra environment for accounts only (its KEK, say: by default the process's test KEK). */
+  readonly accountsEnv?: Readonly<Record<string, string>>;
   /** Extra lines for every NATS node's configuration (nats-cluster.ts), e.g. a shorter write deadline. */
   readonly natsSettings?: readonly string[];
   /** The built tree the gateways run from (an older build: buildAtCommit); this repository by default. */
@@ -176,7 +178,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       const common = { ...base, SB_POD_NAME: `${s}-${i}`, [`${p}_GRPC_PORT`]: String(r.grpcPort), [`${p}_OPS_PORT`]: String(r.opsPort) };
       switch (s) {
         case "accounts":
-          return { ...common, SB_ACCOUNTS_CONTROL_REPLICAS: String(t.natsReplicas) };
+          return { ...common, SB_ACCOUNTS_CONTROL_REPLICAS: String(t.natsReplicas), ...o.accountsEnv };
         case "posts":
           return {
             ...common,
