@@ -114,6 +114,10 @@ test-int: install nats-server haproxy postgresql git-history build ## Integratio
 chaos: install nats-server haproxy postgresql git-history build ## The acceptance tests at full size (1,000 clients through HAProxy; not part of CI)
 	SB_CHAOS_SIZE=full npx vitest run --project acceptance
 
+.PHONY: fuzz
+fuzz: install nats-server build ## Fuzz a running stack (WS frames, REST bodies, HTTP/2 frames) against a control run; SB_FUZZ_DURATION_S (150), SB_FUZZ_RATE, SB_FUZZ_SEED
+	node bench/dist/fuzz/main.js
+
 .PHONY: bench
 bench: install nats-server bench-tools build ## Run the benchmarks (bench/), reports under bench/results/
 	npm run bench -w @switchboard/bench

@@ -4,9 +4,12 @@
 // - 3 nats-servers in one cluster (routes), the event stream, control stream and presence KV at R3;
 // - 2 replicas of accounts, posts and presence, each service behind an HAProxy TCP port;
 // - 3 gateways behind HAProxy's ingress on 127.0.0.1:8065 (health checks on /readyz, leastconn);
-// - PostgreSQL: DATABASE_URL, or a database of its own on 127.0.0.1:5432 (dropped on exit).
+// - PostgreSQL: DATABASE_URL, or a database of its own on 127.0.0.1:5432 (dropped on exit);
+// - accounts' KEK: with DATABASE_URL the dev one (dev-kek.mjs), so the database opens again next
+//   run; otherwise a KEK of this run only.
 // Ctrl-C (or SIGTERM) stops everything.
 import { startCluster } from "@switchboard/testkit";
+import { devKekEnv } from "./dev-kek.mjs";
 
 const COLORS = { nats: 90, haproxy: 34, accounts: 36, posts: 33, presence: 35, gateway: 32 };
 let cluster;
@@ -44,7 +47,8 @@ setInterval(() => {
 
 const started = Date.now();
 try {
-  cluster = await startCluster({ size: "full", onLine: print });
+  const root = new URL("..", import.meta.url).pathname;
+  cluster = await startCluster({ size: "full", onLine: print, ...(process.env.DATABASE_URL ? { accountsEnv: devKekEnv(root) } : {}) });
 } catch (e) {
   console.error(`the cluster did not start: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

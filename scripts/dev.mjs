@@ -4,7 +4,9 @@
 //   configuration from the generator in @switchboard/bus: a user per component, deny by default,
 //   passwords kept in .data/nats/ (made on first run, never committed);
 // - accounts, posts, presence and the gateway (127.0.0.1:8065) from their built dist/;
-// - PGlite under .data/ unless DATABASE_URL is set.
+// - PGlite under .data/ unless DATABASE_URL is set;
+// - accounts' key-encryption key in .data/accounts-kek, made on the first run (never committed:
+//   .data/ is ignored), unless SB_ACCOUNTS_KEK or SB_ACCOUNTS_KEK_FILE is set.
 // Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +14,7 @@ import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployableRoles, kvBuckets, loadOrCreateNatsUsers, natsServerConfig } from "@switchboard/bus";
+import { devKekEnv } from "./dev-kek.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const children = [];
@@ -125,6 +128,7 @@ const node = process.execPath;
 run("accounts", node, [join(root, "services/accounts/dist/main.js")], {
   ...common,
   ...natsEnv("accounts"),
+  ...devKekEnv(root),
   DATABASE_URL: db,
   SB_ACCOUNTS_PGLITE_DIR: join(root, ".data/accounts"),
 });

@@ -7,6 +7,7 @@ import { AppError, newId } from "@switchboard/model";
 import { errorBody, httpStatusOf, statusLine } from "../errors.js";
 import { clientIp, type ClientIpPolicy } from "../http/client-ip.js";
 import type { GatewayMetrics } from "../metrics.js";
+import { decodePathParam } from "../rest/path-param.js";
 import type { RestRequest, RestResponse, RouteSpec } from "../rest/rest-types.js";
 import type { Uws } from "./uws.js";
 
@@ -44,7 +45,7 @@ function handle(res: Uws.HttpResponse, req: Uws.HttpRequest, route: RouteSpec, n
   });
   const ip = clientIp(o.clientIp, Buffer.from(res.getRemoteAddressAsText()).toString(), (name) => headers.get(name) ?? "");
   const params: Record<string, string> = {};
-  names.forEach((n, i) => (params[n] = decodeURIComponent(req.getParameter(i))));
+  names.forEach((n, i) => (params[n] = decodePathParam(req.getParameter(i))));
   const method = req.getMethod();
   const path = req.getUrl();
   const query = new URLSearchParams(req.getQuery() ?? "");

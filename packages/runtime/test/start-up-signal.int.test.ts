@@ -5,12 +5,12 @@
  * Run against real deployables, which share this start-up path.
  */
 import { describe, expect, it } from "vitest";
-import { deployableEntry, freePort, spawnProcess, type DeployableName } from "@switchboard/testkit";
+import { deployableEntry, freePort, spawnProcess, testKek, type DeployableName } from "@switchboard/testkit";
 
 const cases: { name: DeployableName; env: Record<string, string>; startedFirst: string[] }[] = [
   {
     name: "accounts",
-    env: { DATABASE_URL: "", SB_ACCOUNTS_PGLITE_DIR: "memory://", SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0" },
+    env: { DATABASE_URL: "", SB_ACCOUNTS_PGLITE_DIR: "memory://", SB_ACCOUNTS_GRPC_PORT: "0", SB_ACCOUNTS_OPS_PORT: "0", SB_ACCOUNTS_KEK: testKek() },
     startedFirst: ["ops-server", "database"],
   },
   {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess, type ChildHandle } from "./process.js";
+import { withTestKek } from "./test-kek.js";
 
 export type DeployableName = "accounts" | "posts" | "presence" | "gateway";
 
@@ -27,7 +28,8 @@ export function deployableEntry(name: DeployableName, root: string = repoRoot())
 
 /**
  * Runs a deployable as its own process, the way it runs in production, and waits for its
- * "ready" log line (which reports the ports it bound).
+ * "ready" log line (which reports the ports it bound). accounts gets the process's test KEK
+ * (test-kek.ts) unless `env` names one.
  */
 export function spawnDeployable(
   name: DeployableName,
@@ -36,5 +38,10 @@ export function spawnDeployable(
   onLine?: (line: string) => void,
   root?: string,
 ): Promise<ChildHandle> {
-  return spawnProcess({ entry: deployableEntry(name, root), env, ...(nodeArgs ? { nodeArgs } : {}), ...(onLine ? { onLine } : {}) });
+  return spawnProcess({
+    entry: deployableEntry(name, root),
+    env: name === "accounts" ? withTestKek(env) : env,
+    ...(nodeArgs ? { nodeArgs } : {}),
+    ...(onLine ? { onLine } : {}),
+  });
 }

@@ -5,6 +5,7 @@ export { sharedNatsServer } from "./shared-nats.js";
 export type { NatsAccess } from "./nats-access.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from "./process.js";
+export { testKek, withTestKek } from "./test-kek.js";
 export { spawnDeployable, deployableEntry, repoRoot, type DeployableName } from "./deployables.js";
 export { buildAtCommit, resolveCommit, type CommitBuild } from "./build-at-commit.js";
 export { startStack, type Stack, type StackOptions } from "./stack.js";

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { waitFor } from "./wait.js";
 
+const EXITED = Symbol("exited");
+
 export interface SpawnOptions {
   /** Node entry script (a built dist/main.js). */
   readonly entry: string;
@@ -23,6 +25,8 @@ export interface ChildHandle {
   signal(sig: NodeJS.Signals): void;
   /** Resolves with the exit code (or signal name). */
   readonly exited: Promise<number | string>;
+  /** The last 8,000 characters the process wrote to stderr (a crash's stack, say). */
+  readonly stderr: string;
   /** Waits for a log line matching the predicate. */
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** SIGTERM, then SIGKILL after the grace period. */
@@ -69,22 +73,26 @@ export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
   let exitedNow: number | string | undefined;
   void exited.then((c) => (exitedNow = c));
 
-  const waitForLog = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
-    waitFor(
-      () => {
-        const hit = logs.find(pred);
-        if (hit) return hit;
-        if (exitedNow !== undefined) throw new Error(`process exited (${exitedNow}); stderr: ${stderr}; last logs: ${JSON.stringify(logs.slice(-5))}`);
-        return undefined;
-      },
-      { timeoutMs, what: `log line from ${o.entry}` },
-    );
+  // Its output is complete once stdio closes: a process that exited fails the wait at once.
+  let closed = false;
+  child.once("close", () => (closed = true));
+  const waitForLog = async (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 20_000) => {
+    const hit = await waitFor(() => logs.find(pred) ?? (closed && exitedNow !== undefined ? EXITED : undefined), {
+      timeoutMs,
+      what: `log line from ${o.entry}`,
+    });
+    if (hit === EXITED) throw new Error(`process exited (${exitedNow}); stderr: ${stderr}; last logs: ${JSON.stringify(logs.slice(-5))}`);
+    return hit;
+  };
   const readyMsg = o.readyMsg ?? "ready";
   const ready = await waitForLog((l) => l.msg === readyMsg, o.readyTimeoutMs ?? 30_000);
   return {
     pid: child.pid!,
     logs,
     ready: ready as ChildHandle["ready"],
+    get stderr() {
+      return stderr;
+    },
     signal: (sig) => child.kill(sig),
     exited,
     waitForLog,

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from "./postgres.js";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
 import { sharedNatsServer } from "./shared-nats.js";
 import { spawnDeployable } from "./deployables.js";
+import { withTestKek } from "./test-kek.js";
 import type { ChildHandle } from "./process.js";
 
 export interface StackOptions {
@@ -37,6 +38,8 @@ export interface Stack {
   /** http://127.0.0.1:<port> of each gateway. */
   readonly gatewayUrls: string[];
   readonly addrs: { accounts: string; posts: string; presence: string };
+  /** The KEK accounts runs with (SB_ACCOUNTS_KEK form; seedUsers' default unless env set another). */
+  readonly accountsKek: string;
   stop(): Promise<void>;
 }
 
@@ -50,7 +53,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     const base = { DATABASE_URL: db.url, SB_POD_NAME: "test", ...o.env };
     const [accPort, postsPort, presPort] = [await freePort(), await freePort(), await freePort()];
     const addrs = { accounts: `127.0.0.1:${accPort}`, posts: `127.0.0.1:${postsPort}`, presence: `127.0.0.1:${presPort}` };
-    const accounts = await spawnDeployable("accounts", { ...nats.env("accounts"), ...base, SB_ACCOUNTS_GRPC_PORT: String(accPort), SB_ACCOUNTS_OPS_PORT: "0" });
+    const accountsEnv = withTestKek({ ...nats.env("accounts"), ...base, SB_ACCOUNTS_GRPC_PORT: String(accPort), SB_ACCOUNTS_OPS_PORT: "0" });
+    const accounts = await spawnDeployable("accounts", accountsEnv);
     children.push(accounts);
     const started = await Promise.allSettled([
       spawnDeployable("posts", {
@@ -106,6 +110,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       gateways,
       gatewayUrls: gateways.map((g) => `http://127.0.0.1:${String(g.ready.port)}`),
       addrs,
+      accountsKek: accountsEnv.SB_ACCOUNTS_KEK ?? "",
       async stop() {
         await Promise.all(children.reverse().map((c) => c.stop(10_000)));
         await db.drop();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { formatKeks, generateKek } from "@switchboard/tokens";
 import { CloseCode } from "@switchboard/bus";
 import type WebSocket from "ws";
 import {
@@ -96,6 +97,14 @@ describe("seeded users", () => {
 
   it("refuses a bad count with a clear error", async () => {
     await expect(seedUsers({ databaseUrl: stack.db.url, count: -1 })).rejects.toThrow(/count/);
+  });
+
+  it("signs with the key accounts sealed, opened with the KEK the stack gave accounts, and no other", async () => {
+    const [u] = await seedUsers({ databaseUrl: stack.db.url, count: 1, kek: stack.accountsKek });
+    const c = newClient4(url);
+    c.setToken(u!.token);
+    expect((await c.getMe()).id).toBe(u!.id);
+    await expect(seedUsers({ databaseUrl: stack.db.url, count: 1, kek: formatKeks([generateKek("test")]) })).rejects.toThrow(/KEK "test"/);
   });
 });
 

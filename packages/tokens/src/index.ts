@@ -5,3 +5,6 @@ export { createRevocationSet, type RevocationSet } from "./revocation-set.js";
 export { createSessionVerifier, type SessionVerifier, type SessionVerifierOptions } from "./session-verifier.js";
 export { actorFromClaims, hasSystemAdminRole, type Actor } from "./actor.js";
 export { hashPassword, verifyPassword } from "./password.js";
+export { parseKeks, generateKek, formatKeks, KEK_BYTES, type Kek } from "./kek.js";
+export { createAesGcmKeyWrapper, KeyUnwrapError, type KeyWrapper, type KeyUnwrapFailure } from "./key-wrapper.js";
+export { sealSigningKey, openSigningKey, type SealedSigningKey } from "./sealed-signing-key.js";

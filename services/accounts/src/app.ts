@@ -10,6 +10,7 @@ import { createAccountsService } from "./accounts-service.js";
 import { createLocalAuth } from "./auth.js";
 import type { AccountsConfig } from "./config.js";
 import { accountsHandlers } from "./grpc-handlers.js";
+import { loadKeyWrapper } from "./keys/kek-source.js";
 import { createKeyManager } from "./keys/key-manager.js";
 import { migrations, SCHEMA } from "./migrations.js";
 
@@ -29,6 +30,8 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
   return assembleApp(
     rt,
     async () => {
+      // The KEK first: a missing or unreadable one stops the start before anything else.
+      const wrapper = await loadKeyWrapper(config);
       const ops = await lifecycle.start(opsServerComponent(rt, config.opsHost, config.opsPort));
       const { db } = await lifecycle.start(
         databaseComponent(rt, { url: config.databaseUrl, pgliteDir: config.pgliteDir, schema: SCHEMA, poolSize: config.dbPoolSize, migrations }),
@@ -37,7 +40,15 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
       await ensureStream(bus, controlStreamSpec({ maxAgeMs: config.controlRetentionMs, replicas: config.controlReplicas }));
       const relay = await lifecycle.start(createOutboxRelay({ db, bus, schema: SCHEMA, log: rt.log, metrics: rt.metrics, failpoints: rt.failpoints }));
 
-      const keys = createKeyManager({ db, rotationMs: config.keyRotationMs, maxTokenLifetimeMs: config.sessionLengthMs });
+      const keys = createKeyManager({
+        db,
+        wrapper,
+        rotationMs: config.keyRotationMs,
+        maxTokenLifetimeMs: config.sessionLengthMs,
+        publishAheadMs: config.keyPublishAheadMs,
+      });
+      const prepared = await keys.prepare();
+      rt.log.info({ ...prepared, kek: wrapper.activeKekId }, "signing keys ready");
       await keys.current();
       const svc = createAccountsService({ db, keys, sessionLengthMs: config.sessionLengthMs, openSignup: config.openSignup, onCommit: () => relay.poke() });
       const grpc = await lifecycle.start(

@@ -1,5 +1,6 @@
 import { streams } from "@switchboard/bus";
-import { bool, duration, int, loadConfig, redactedConfig, type ConfigOf } from "@switchboard/config";
+import { bool, ConfigError, duration, int, loadConfig, redactedConfig, str, type ConfigOf, type Field } from "@switchboard/config";
+import { parseKeks } from "@switchboard/tokens";
 import { commonSettings, databaseSettings, grpcSettings } from "@switchboard/runtime";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -19,6 +20,17 @@ export const accountsSchema = {
     description: "how long one signing key signs new tokens before the next one takes over",
     default: 7 * DAY,
     min: 60_000,
+  }),
+  keyPublishAheadMs: duration({
+    env: "SB_ACCOUNTS_KEY_PUBLISH_AHEAD_MS",
+    description: "how long before a signing key takes over it is published, so verifiers know it first (at most half the rotation)",
+    default: 60 * 60 * 1000,
+  }),
+  kek: kekField(),
+  kekFile: str({
+    env: "SB_ACCOUNTS_KEK_FILE",
+    description: "file (a mounted Secret) holding the KEK list, in the form of SB_ACCOUNTS_KEK; one of the two is required",
+    default: "",
   }),
   openSignup: bool({
     env: "SB_ACCOUNTS_OPEN_SIGNUP",
@@ -40,10 +52,35 @@ export const accountsSchema = {
   }),
 };
 
+/** The KEK list in the environment: validated here, kept as text (parsed again where it is used). */
+function kekField(): Field<string> {
+  return {
+    env: "SB_ACCOUNTS_KEK",
+    description:
+      "key-encryption keys that wrap the token signing keys at rest: <id>:<base64 of 32 bytes>, comma-separated, the first wraps, the others only unwrap (rotation)",
+    default: "",
+    secret: true,
+    parse: (raw) => {
+      try {
+        parseKeks(raw);
+        return { ok: true, value: raw };
+      } catch (e: unknown) {
+        return { ok: false, error: (e as Error).message };
+      }
+    },
+  };
+}
+
 export type AccountsConfig = ConfigOf<typeof accountsSchema>;
 
 export function loadAccountsConfig(env: Readonly<Record<string, string | undefined>>) {
-  return loadConfig(accountsSchema, env, { prefix: "SB_ACCOUNTS_" });
+  const loaded = loadConfig(accountsSchema, env, { prefix: "SB_ACCOUNTS_" });
+  const { kek, kekFile } = loaded.config;
+  if (kek === "" && kekFile === "") {
+    throw new ConfigError(["SB_ACCOUNTS_KEK or SB_ACCOUNTS_KEK_FILE is required: the key-encryption key that protects the token signing keys at rest"]);
+  }
+  if (kek !== "" && kekFile !== "") throw new ConfigError(["set only one of SB_ACCOUNTS_KEK and SB_ACCOUNTS_KEK_FILE"]);
+  return loaded;
 }
 
 export function describeAccountsConfig(c: AccountsConfig) {

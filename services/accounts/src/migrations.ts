@@ -56,4 +56,11 @@ export const migrations: readonly Migration[] = [
   },
   outboxMigration("0002_outbox"),
   outboxChannelSeqMigration("0003_outbox_channel_seq"),
+  {
+    // Signing keys at rest: private_key holds the key wrapped by the KEK kek_id names. Rows
+    // written before have kek_id NULL (the key in clear): the key manager's start-up step
+    // seals them with the KEK (SQL cannot: the KEK never reaches the database).
+    id: "0004_signing_keys_kek",
+    sql: `ALTER TABLE signing_keys ADD COLUMN kek_id text;`,
+  },
 ];

@@ -4,7 +4,7 @@ import { connectBus, decodeEvent, subjects, type Bus } from "@switchboard/bus";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient } from "@switchboard/rpc";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { createTestDatabase, rpcServerEnv, sharedNatsServer, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import { createTestDatabase, rpcServerEnv, sharedNatsServer, testKek, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
 import { createKeyRing, createRevocationSet, createSessionVerifier, generateSigningKey, signToken } from "@switchboard/tokens";
 import { loadAccountsConfig, startAccountsApp, type AccountsApp } from "../src/app.js";
 
@@ -33,6 +33,7 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
       SB_ACCOUNTS_PGLITE_DIR: "memory://",
       SB_ACCOUNTS_GRPC_PORT: "0",
       SB_ACCOUNTS_OPS_PORT: "0",
+      SB_ACCOUNTS_KEK: testKek(),
       ...rpcServerEnv(),
     });
     app = await startAccountsApp(config, { log: silentLogger });

@@ -35,6 +35,8 @@ export interface ClusterOptions {
   readonly gatewayEnv?: Readonly<Record<string, string>>;
   /** Further settings of every NATS node (nats-cluster.ts), e.g. a shorter write deadline: `{ write_deadline: "1s" }`. */
   readonly natsSettings?: Readonly<Record<string, unknown>>;
+  /** Extra environment for accounts only (its KEK, say: by default the process's test KEK). */
+  readonly accountsEnv?: Readonly<Record<string, string>>;
   /** The built tree the gateways run from (an older build: buildAtCommit); this repository by default. */
   readonly gatewayRoot?: string;
   /**
@@ -183,7 +185,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       const common = { ...nats.env(s), ...base, SB_POD_NAME: `${s}-${i}`, [`${p}_GRPC_PORT`]: String(r.grpcPort), [`${p}_OPS_PORT`]: String(r.opsPort) };
       switch (s) {
         case "accounts":
-          return { ...common, SB_ACCOUNTS_CONTROL_REPLICAS: String(t.natsReplicas) };
+          return { ...common, SB_ACCOUNTS_CONTROL_REPLICAS: String(t.natsReplicas), ...o.accountsEnv };
         case "posts":
           return {
             ...common,

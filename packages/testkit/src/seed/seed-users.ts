@@ -9,10 +9,15 @@
  * password per process, so a seeded user can also log in with it), a session row per user,
  * and a token signed with accounts' current signing key for that session. Accounts sees these
  * sessions as its own: it can revoke them, and verifiers refuse their tokens afterwards.
+ *
+ * The signing key is stored wrapped by accounts' KEK: seeding opens it with the KEK the test
+ * gave accounts (by default the process's test KEK, test-kek.ts), once per call, so seeding
+ * 100k users costs the same as before, one signature per user.
  */
 import pg from "pg";
 import { newId } from "@switchboard/model";
-import { hashPassword, signToken, type PrivateSigningKey } from "@switchboard/tokens";
+import { createAesGcmKeyWrapper, openSigningKey, parseKeks, hashPassword, signToken, type PrivateSigningKey } from "@switchboard/tokens";
+import { testKek } from "../test-kek.js";
 
 /** The password of every seeded user unless the caller picks another. */
 export const SEED_PASSWORD = "seeded-password-1";
@@ -31,6 +36,8 @@ export interface SeedUsersOptions {
   readonly roles?: string;
   /** Session (and token) lifetime; default a day, capped by the signing key's own lifetime. */
   readonly sessionLengthMs?: number;
+  /** The KEK accounts runs with, in SB_ACCOUNTS_KEK's form (default the process's test KEK). */
+  readonly kek?: string;
   /** Rows per INSERT (default 2,000). */
   readonly batchSize?: number;
 }
@@ -61,18 +68,21 @@ interface KeyRow {
   kid: string;
   private_key: Uint8Array;
   public_key: Uint8Array;
+  kek_id: string | null;
   expires_at: string;
 }
 
-/** The key accounts signs new tokens with now: its newest key not yet retired. */
-async function currentSigningKey(q: pg.Pool, now: number): Promise<{ key: PrivateSigningKey; expiresAt: number }> {
+/** The key accounts signs new tokens with now (its newest key not yet retired), opened with the KEK. */
+async function currentSigningKey(q: pg.Pool, now: number, kek: string): Promise<{ key: PrivateSigningKey; expiresAt: number }> {
   const { rows } = await q.query<KeyRow>(
-    `SELECT kid, private_key, public_key, expires_at FROM ${ACCOUNTS_SCHEMA}.signing_keys WHERE retire_at > $1 AND created_at <= $1 ORDER BY created_at DESC LIMIT 1`,
+    `SELECT kid, private_key, public_key, kek_id, expires_at FROM ${ACCOUNTS_SCHEMA}.signing_keys WHERE retire_at > $1 AND created_at <= $1 ORDER BY created_at DESC LIMIT 1`,
     [now],
   );
   const r = rows[0];
   if (!r) throw new Error("no current signing key in the accounts database: start the accounts service on it first");
-  return { key: { kid: r.kid, privateKeyDer: new Uint8Array(r.private_key), publicKey: new Uint8Array(r.public_key) }, expiresAt: Number(r.expires_at) };
+  if (r.kek_id === null) throw new Error(`signing key ${r.kid} is not sealed: start this build's accounts service on the database first`);
+  const sealed = { kid: r.kid, publicKey: new Uint8Array(r.public_key), kekId: r.kek_id, sealed: new Uint8Array(r.private_key) };
+  return { key: await openSigningKey(createAesGcmKeyWrapper(parseKeks(kek)), sealed), expiresAt: Number(r.expires_at) };
 }
 
 /** Opens a small pool on the accounts database, for seeding. */
@@ -94,7 +104,7 @@ export async function seedUsers(o: SeedUsersOptions): Promise<SeededUser[]> {
   const pool = openPool(o.databaseUrl);
   try {
     const now = Date.now();
-    const [passwordHash, { key, expiresAt: keyExpiresAt }] = await Promise.all([seedHash(password), currentSigningKey(pool, now)]);
+    const [passwordHash, { key, expiresAt: keyExpiresAt }] = await Promise.all([seedHash(password), currentSigningKey(pool, now, o.kek ?? testKek())]);
     const exp = Math.min(now + (o.sessionLengthMs ?? DAY), keyExpiresAt);
     const users: SeededUser[] = new Array<SeededUser>(o.count);
     for (let i = 0; i < o.count; i++) {
