@@ -15,6 +15,8 @@ import type { ChildHandle } from "./process.js";
 export interface StackOptions {
   /** A nats-server of the stack's own (a test that kills or reconfigures it). */
   readonly ownNats?: boolean;
+  /** Extra nats-server arguments (a monitoring port with -m, say); implies a server of the stack's own. */
+  readonly natsArgs?: readonly string[];
   readonly gateways?: number;
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
@@ -39,7 +41,7 @@ export interface Stack {
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
-  const nats = o.ownNats ? await startNatsServer() : await sharedNatsServer();
+  const nats = o.natsArgs ? await startNatsServer({ args: o.natsArgs }) : o.ownNats ? await startNatsServer() : await sharedNatsServer();
   const db = await createTestDatabase();
   const children: ChildHandle[] = [];
   try {
