@@ -228,7 +228,8 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
       if (add) {
         const userId = c.rng.pick(outside);
         const self = c.kind === "open" && c.rng.chance(0.5);
-        const actorId = self ? userId : c.rng.pick(members);
+        // A channel emptied by team leaves is refilled by the admin (a system admin may add anyone).
+        const actorId = self ? userId : members.length > 0 ? c.rng.pick(members) : admin.id;
         const what = self ? "join" : "add";
         try {
           await person(actorId).rest.addToChannel(userId, c.id);
@@ -269,9 +270,9 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
       await post(c, c.rng.pick(sorted(c.members)), "marker");
     };
     const act = async (c: Chan): Promise<void> => {
-      const a = c.rng.weighted(
-        c.kind === "open" || c.kind === "private" ? { change: 6, post: 2, reaction: 1, typing: 1 } : { change: 0, post: 2, reaction: 1, typing: 1 },
-      );
+      const team = c.kind === "open" || c.kind === "private";
+      if (c.members.size === 0) return team ? change(c) : undefined;
+      const a = c.rng.weighted(team ? { change: 6, post: 2, reaction: 1, typing: 1 } : { change: 0, post: 2, reaction: 1, typing: 1 });
       if (a === "change") return change(c);
       if (a === "reaction" && c.posts.length > 0) return react(c);
       if (a === "typing") return type(c);
