@@ -256,6 +256,31 @@ describe("database errors", () => {
     }
   });
 
+  it("a connection dropped in the middle of a query: a clean 500, and the detail in the log", async () => {
+    await execSql(stack.db.url, "CREATE FUNCTION public.sb_test_sleep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(5); RETURN NEW; END $$");
+    await execSql(stack.db.url, "CREATE TRIGGER sb_test_sleep BEFORE INSERT ON posts.posts FOR EACH ROW EXECUTE FUNCTION public.sb_test_sleep()");
+    try {
+      const pending = rest("POST", "/api/v4/posts", { channel_id: channelId, message: "cut off" });
+      // The post's statement is asleep in the trigger: cut its connection.
+      await waitFor(
+        async () =>
+          (
+            await execSql(
+              stack.db.url,
+              "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%INSERT INTO posts%' AND wait_event = 'PgSleep'",
+            )
+          ).length > 0,
+        { timeoutMs: 5_000, intervalMs: 20, what: "the post's statement to be running" },
+      );
+      const r = await pending;
+      expectCleanRestError("a post whose connection was cut", r, 500);
+      await expectLoggedDetail(r.body.request_id, stack.posts, /terminat/i);
+    } finally {
+      await execSql(stack.db.url, "DROP TRIGGER sb_test_sleep ON posts.posts");
+      await execSql(stack.db.url, "DROP FUNCTION public.sb_test_sleep()");
+    }
+  });
+
   it("every database connection dropped: whatever fails, fails clean, and the services recover", async () => {
     await execSql(stack.db.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
     const calls = await Promise.all([
@@ -284,6 +309,13 @@ describe("bad input", () => {
       ["POST", "/api/v4/channels/direct", ["a", "b", "c"]],
       ["GET", "/api/v4/nowhere", undefined],
       ["POST", "/api/v4/users/login", { login_id: alice.username, password: "wrong" }],
+      ["POST", "/api/v4/users", { username: "a b", email: "not-an-email", password: "" }],
+      ["POST", "/api/v4/users", { username: alice.username, email: `${alice.username}@example.com`, password: "password-1" }],
+      ["PUT", `/api/v4/users/${alice.id}/status`, { user_id: alice.id, status: "SELECT" }],
+      ["POST", "/api/v4/users/status/ids", Array.from({ length: 2_000 }, () => alice.id)],
+      ["POST", "/api/v4/teams", { name: "-", display_name: "", type: "X" }],
+      ["POST", `/api/v4/teams/${teamId}/members`, { team_id: teamId, user_id: "e".repeat(26) }],
+      ["DELETE", `/api/v4/users/${alice.id}/posts/${postId}/reactions/${"x".repeat(200)}`, undefined],
     ];
     for (const [method, path, body] of cases) expectCleanRestError(`${method} ${path}`, await rest(method, path, body));
   });
