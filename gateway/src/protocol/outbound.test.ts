@@ -47,5 +47,11 @@ describe("outbound frames", () => {
       error: { id: "api.web_socket_router.bad_action.app_error", message: "bad", detailed_error: "", status_code: 500 },
     });
     expect("seq" in f).toBe(false);
+    // An internal failure's reply names the request id its detail was logged under.
+    expect(JSON.parse(failReply(6, "app.internal_error", "An internal error occurred.", 500, "r".repeat(26)))).toEqual({
+      status: "FAIL",
+      seq_reply: 6,
+      error: { id: "app.internal_error", message: "An internal error occurred.", detailed_error: "", request_id: "r".repeat(26), status_code: 500 },
+    });
   });
 });

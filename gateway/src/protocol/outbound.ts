@@ -57,8 +57,11 @@ export function okReply(seq: number, data?: unknown): string {
 }
 
 /** `{"status":"FAIL","seq_reply":n,"error":{AppError}}` — detailed_error always empty (WipeDetailed). */
-export function failReply(seq: number, id: string, message: string, statusCode: number): string {
-  const error = { id, message, detailed_error: "", status_code: statusCode };
+export function failReply(seq: number, id: string, message: string, statusCode: number, requestId = ""): string {
+  const error =
+    requestId === ""
+      ? { id, message, detailed_error: "", status_code: statusCode }
+      : { id, message, detailed_error: "", request_id: requestId, status_code: statusCode };
   return seq > 0 ? `{"status":"FAIL","seq_reply":${seq},"error":${JSON.stringify(error)}}` : `{"status":"FAIL","error":${JSON.stringify(error)}}`;
 }
 

@@ -7,7 +7,7 @@
 import { encodeEvent, EventName, subjects, type Bus } from "@switchboard/bus";
 import type { SessionAuth } from "@switchboard/auth";
 import type { Logger } from "@switchboard/log";
-import { AppError, isValidId, newEvent } from "@switchboard/model";
+import { AppError, isValidId, newEvent, newId } from "@switchboard/model";
 import type { PresenceClient } from "@switchboard/rpc";
 import type { Connection } from "../connections/connection.js";
 import { CloseCode, httpStatusOf } from "../errors.js";
@@ -113,8 +113,11 @@ export class Actions {
         (data) => this.ok(s, req.seq, action, data),
         (e: unknown) => {
           const err = AppError.from(e);
-          if (err.code === "internal") this.o.log.error({ action, err: e }, "websocket action failed");
-          this.fail(s, req.seq, action, err.id, err.code === "internal" ? "An internal error occurred." : err.message, httpStatusOf(err));
+          if (err.code !== "internal") return this.fail(s, req.seq, action, err.id, err.message, httpStatusOf(err));
+          // The detail stays in the log, under an id the reply carries (Mattermost's request_id).
+          const requestId = newId();
+          this.o.log.error({ action, err: e, request_id: requestId }, "websocket action failed");
+          this.fail(s, req.seq, action, err.id, "An internal error occurred.", httpStatusOf(err), requestId);
         },
       );
   }
@@ -179,9 +182,9 @@ export class Actions {
     this.send(s, okReply(seq, data));
   }
 
-  private fail(s: SocketState, seq: number, action: string, id: string, message: string, status: number): void {
+  private fail(s: SocketState, seq: number, action: string, id: string, message: string, status: number, requestId = ""): void {
     this.o.metrics.wsRequest(action, "FAIL");
-    this.send(s, failReply(seq, id, message, status));
+    this.send(s, failReply(seq, id, message, status, requestId));
   }
 
   private send(s: SocketState, frame: string): void {

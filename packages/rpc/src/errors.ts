@@ -5,6 +5,12 @@ import type { CallStatus } from "./call.js";
 /** The metadata key carrying the Mattermost error id across a gRPC hop. */
 export const ERROR_ID_KEY = "sb-error-id";
 
+/**
+ * The metadata key carrying the request id of an internal failure: the server logs the
+ * failure's detail under it, the caller gets only the id (as Mattermost's `request_id`).
+ */
+export const REQUEST_ID_KEY = "sb-request-id";
+
 const toGrpc: Record<ErrorCode, Status> = {
   invalid_argument: Status.INVALID_ARGUMENT,
   not_found: Status.NOT_FOUND,
@@ -32,15 +38,48 @@ export function grpcStatusOf(code: ErrorCode): Status {
   return toGrpc[code];
 }
 
-/** The status a handler's failure becomes on the wire; internals never leave the process. */
-export function toCallStatus(e: AppError): CallStatus {
-  return { code: toGrpc[e.code], details: e.code === "internal" ? "internal error" : e.message, metadata: [[ERROR_ID_KEY, e.id]] };
+/**
+ * The status a handler's failure becomes on the wire; internals never leave the process: an
+ * internal failure says only "internal error" and, given one, the request id its detail was
+ * logged under.
+ */
+export function toCallStatus(e: AppError, requestId?: string): CallStatus {
+  if (e.code !== "internal") return { code: toGrpc[e.code], details: e.message, metadata: [[ERROR_ID_KEY, e.id]] };
+  if (requestId === undefined) return { code: Status.INTERNAL, details: "internal error", metadata: [[ERROR_ID_KEY, e.id]] };
+  return {
+    code: Status.INTERNAL,
+    details: `internal error (request id ${requestId})`,
+    metadata: [
+      [ERROR_ID_KEY, e.id],
+      [REQUEST_ID_KEY, requestId],
+    ],
+  };
 }
 
-/** A failed call as seen by the caller: an AppError with the server's code, id and message. */
+/** What a caller is told of a failure the transport made (no server answered with an error of its own). */
+const TRANSPORT_MESSAGES: Record<ErrorCode, string> = {
+  invalid_argument: "The request was refused.",
+  not_found: "Not found.",
+  already_exists: "Already exists.",
+  permission_denied: "Permission denied.",
+  unauthenticated: "Not authenticated.",
+  failed_precondition: "The request cannot be served now.",
+  resource_exhausted: "The request or its answer is too large.",
+  unavailable: "A service is unavailable; retry.",
+  deadline_exceeded: "A service did not answer in time.",
+  unimplemented: "Not implemented.",
+  internal: "internal error",
+};
+
+/**
+ * A failed call as seen by the caller: an AppError with the server's code, id and message.
+ * A status the server did not make itself (it carries no error id: the connection failed, the
+ * deadline passed, grpc-js refused a message) says only what kind of failure it was: grpc-js
+ * writes addresses and timings into those, which stay in the cause (logged), not the message.
+ */
 export function fromServiceError(e: ServiceError, method: string): AppError {
   const code = fromGrpc.get(e.code) ?? "internal";
   const idValues = e.metadata?.get(ERROR_ID_KEY);
-  const id = idValues && idValues.length > 0 ? String(idValues[0]) : `rpc.${code}`;
-  return new AppError(code, e.details || `${method} failed`, id, { cause: e });
+  if (!idValues || idValues.length === 0) return new AppError(code, TRANSPORT_MESSAGES[code], `rpc.${code}`, { cause: e });
+  return new AppError(code, e.details || `${method} failed`, String(idValues[0]), { cause: e });
 }

@@ -7,5 +7,5 @@ export type { RpcClient, RpcClientOptions, CallOptions } from "./client.js";
 export { createRpcClient } from "./client.js";
 export type { AccountsClient, PostsClient, PresenceClient } from "./clients.js";
 export type { HealthService } from "./health.js";
-export { ERROR_ID_KEY, fromServiceError, toCallStatus, grpcStatusOf } from "./errors.js";
+export { ERROR_ID_KEY, REQUEST_ID_KEY, fromServiceError, toCallStatus, grpcStatusOf } from "./errors.js";
 export { DEFAULT_H2_LIMITS, H2_LIMIT_SETTINGS, type H2Limits } from "./h2/limits.js";

@@ -7,14 +7,14 @@
 import { status as Status } from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMethod, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { AppError } from "@switchboard/model";
+import { AppError, newId } from "@switchboard/model";
 import type { Logger } from "@switchboard/log";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import type { CallStatus, MethodHandler } from "./call.js";
 import { ServerCallContext } from "./call-context.js";
 import type { CallContext } from "./context.js";
 import { DeadlineSweeper } from "./deadlines.js";
-import { toCallStatus } from "./errors.js";
+import { ERROR_ID_KEY, toCallStatus } from "./errors.js";
 import { createHealthService, type HealthService } from "./health.js";
 import { EncodedResponse, MessageWriter } from "./message-writer.js";
 import { reflectionMethods } from "./reflection.js";
@@ -124,7 +124,11 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
         try {
           req = decode(request!);
         } catch {
-          finish({ code: Status.INVALID_ARGUMENT, details: `request is not a valid ${method.input.typeName}` });
+          finish({
+            code: Status.INVALID_ARGUMENT,
+            details: `request is not a valid ${method.input.typeName}`,
+            metadata: [[ERROR_ID_KEY, "rpc.invalid_argument"]],
+          });
           call.release?.();
           return;
         }
@@ -145,7 +149,11 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
             }
             if (answer.length > o.maxMessageBytes) {
               log.error({ bytes: answer.length, limit: o.maxMessageBytes }, "response larger than the message limit");
-              finish({ code: Status.RESOURCE_EXHAUSTED, details: `the response of ${answer.length} bytes exceeds the limit of ${o.maxMessageBytes}` });
+              finish({
+                code: Status.RESOURCE_EXHAUSTED,
+                details: `the response of ${answer.length} bytes exceeds the limit of ${o.maxMessageBytes}`,
+                metadata: [[ERROR_ID_KEY, "rpc.resource_exhausted"]],
+              });
               return;
             }
             if (answer instanceof MessageWriter) {
@@ -164,8 +172,14 @@ export function createMethodTable(o: MethodTableOptions): MethodTable {
           (e: unknown) => {
             call.release?.();
             const err = AppError.from(e);
-            if (err.code === "internal") log.error({ err: e }, "call failed");
-            else log.debug({ code: err.code, id: err.id }, "call rejected");
+            if (err.code === "internal") {
+              // The detail stays here, under an id the caller also gets.
+              const requestId = newId();
+              log.error({ err: e, request_id: requestId }, "call failed");
+              finish(toCallStatus(err, requestId));
+              return;
+            }
+            log.debug({ code: err.code, id: err.id }, "call rejected");
             finish(toCallStatus(err));
           },
         );

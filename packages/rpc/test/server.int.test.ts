@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as http2 from "node:http2";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { silentLogger } from "@switchboard/log";
@@ -149,6 +149,15 @@ function reflect(port: number, messageRequest: ServerReflectionRequest["messageR
 }
 
 /** A call on a raw grpc-js client: the error, with the bytes as given. */
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
 function rawCall(port: number, path: string, body: Buffer, deadlineMs?: number): Promise<grpc.ServiceError> {
   const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const opts = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
@@ -209,10 +218,24 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     expect(e.code).toBe("internal");
     expect(e.id).toBe("app.internal_error");
     expect(e.message).not.toContain("hunter2");
+    // Only the id the server logged the detail under goes out, in the message and the metadata.
+    const boom = await rawCall(limited.port, "/sb.presence.v1.PresenceService/GetStatus", Buffer.from([0x0a, 0x04, ...Buffer.from("boom")]));
+    const requestId = String(boom.metadata.get("sb-request-id")[0]);
+    expect(requestId).toMatch(/^[a-z0-9]{26}$/);
+    expect(boom.details).toBe(`internal error (request id ${requestId})`);
     const raw = await rawCall(limited.port, "/sb.presence.v1.PresenceService/GetStatus", Buffer.from([0x0a, 0x07, ...Buffer.from("missing")]));
     expect(raw.code).toBe(grpc.status.NOT_FOUND);
     expect(raw.metadata.get("sb-error-id")).toEqual(["app.user.missing_account.const"]);
     c.close();
+  });
+
+  it("tells the caller only the kind of a failure the transport made, not its addresses", async () => {
+    const free = createRpcClient(PresenceService, { address: `127.0.0.1:${String(await closedPort())}`, defaultDeadlineMs: 2_000 });
+    const e = (await free.getStatus({ userId: "u1" }).catch((x: unknown) => x)) as AppError;
+    free.close();
+    expect(e).toMatchObject({ code: "unavailable", id: "rpc.unavailable", message: "A service is unavailable; retry." });
+    // The detail stays in the cause, for the caller's log.
+    expect(String((e.cause as grpc.ServiceError).details)).toMatch(/127\.0\.0\.1/);
   });
 
   it("carries a status message with any characters", async () => {

@@ -43,3 +43,17 @@ export async function createTestDatabase(prefix = "sb_test"): Promise<TestDataba
     },
   };
 }
+
+/**
+ * Runs one statement on a database as its owner and returns the rows: for tests that break a
+ * database on purpose (a renamed column, a constraint, a trigger that raises) and mend it.
+ */
+export async function execSql(databaseUrl: string, sql: string): Promise<Record<string, unknown>[]> {
+  const c = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await c.connect();
+  try {
+    return (await c.query<Record<string, unknown>>(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}

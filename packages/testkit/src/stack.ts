@@ -16,6 +16,8 @@ import type { ChildHandle } from "./process.js";
 export interface StackOptions {
   /** A nats-server of the stack's own (a test that kills or reconfigures it). */
   readonly ownNats?: boolean;
+  /** Extra nats-server arguments (a monitoring port with -m, say); implies a server of the stack's own. */
+  readonly natsArgs?: readonly string[];
   readonly gateways?: number;
   /** Extra environment for every process, or per deployable. */
   readonly env?: Readonly<Record<string, string>>;
@@ -46,7 +48,8 @@ export interface Stack {
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const bucket = `presence_stack_${randomBytes(6).toString("hex")}`;
   // A server of its own knows the stack's one presence bucket: presence may use no other.
-  const nats = o.ownNats ? await startNatsServer({ presenceBuckets: [bucket] }) : await sharedNatsServer();
+  const nats =
+    o.natsArgs || o.ownNats ? await startNatsServer({ presenceBuckets: [bucket], ...(o.natsArgs ? { args: o.natsArgs } : {}) }) : await sharedNatsServer();
   const db = await createTestDatabase();
   const children: ChildHandle[] = [];
   try {

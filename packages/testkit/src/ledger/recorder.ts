@@ -68,6 +68,8 @@ export interface RecorderOptions {
   /** ws://host:port/api/v4/websocket, or a function asked on every dial (the client's query is kept). */
   readonly target: string | ((dial: number) => string);
   readonly label?: string;
+  /** Sees every event frame as it arrives, parsed, before the client does (tests that check kinds the ledger does not, such as typing). */
+  readonly onFrame?: (frame: Readonly<Record<string, unknown>>, dial: number) => void;
   /** Drops an event before the client sees it: for tests of the checker on a live stack. */
   readonly dropEvent?: (msg: Readonly<Record<string, unknown>>) => boolean;
   /** The client's shortest wait before a reconnect, and the jitter added to it (default 100 and 50 ms; the stock client's own: 3,000 and 2,000). */
@@ -144,6 +146,7 @@ export function startRecorder(o: RecorderOptions): Recorder {
         }
         lastWire = received(m, dial, connectionId);
         wire.push(lastWire);
+        o.onFrame?.(m as Record<string, unknown>, dial);
       });
       ws.on("open", () => opens.push({ dial, ts: Date.now() }));
       ws.on("close", (code: number) => {

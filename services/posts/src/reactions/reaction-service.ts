@@ -52,7 +52,8 @@ export function createReactionService(d: Deps) {
   }
 
   async function addReaction(call: Call, r: { userId: string; postId: string; emojiName: string }): Promise<ReactionRow> {
-    if (r.userId !== "" && r.userId !== call.actor.userId) throw denied("Reactions are added as the caller.");
+    // The id's form first: a malformed one is bad input, not someone else's.
+    if (r.userId !== "" && requireId(r.userId, "user_id") !== call.actor.userId) throw denied("Reactions are added as the caller.");
     const emojiName = validEmoji(r.emojiName);
     const post = await livePost(r.postId);
     const access = requireMember(await loadChannelAccess(db, post.channel_id, call.actor.userId), call.actor);
