@@ -4,6 +4,8 @@ import type { CallStatus } from "./call.js";
 
 /** The metadata key carrying the Mattermost error id across a gRPC hop. */
 export const ERROR_ID_KEY = "sb-error-id";
+/** The metadata key carrying a rate limit's retry-after (milliseconds) across a gRPC hop. */
+const RETRY_AFTER_KEY = "sb-retry-after-ms";
 
 const toGrpc: Record<ErrorCode, Status> = {
   invalid_argument: Status.INVALID_ARGUMENT,
@@ -34,7 +36,9 @@ export function grpcStatusOf(code: ErrorCode): Status {
 
 /** The status a handler's failure becomes on the wire; internals never leave the process. */
 export function toCallStatus(e: AppError): CallStatus {
-  return { code: toGrpc[e.code], details: e.code === "internal" ? "internal error" : e.message, metadata: [[ERROR_ID_KEY, e.id]] };
+  const metadata: [string, string][] = [[ERROR_ID_KEY, e.id]];
+  if (e.retryAfterMs !== undefined) metadata.push([RETRY_AFTER_KEY, String(e.retryAfterMs)]);
+  return { code: toGrpc[e.code], details: e.code === "internal" ? "internal error" : e.message, metadata };
 }
 
 /** A failed call as seen by the caller: an AppError with the server's code, id and message. */
@@ -42,5 +46,6 @@ export function fromServiceError(e: ServiceError, method: string): AppError {
   const code = fromGrpc.get(e.code) ?? "internal";
   const idValues = e.metadata?.get(ERROR_ID_KEY);
   const id = idValues && idValues.length > 0 ? String(idValues[0]) : `rpc.${code}`;
-  return new AppError(code, e.details || `${method} failed`, id, { cause: e });
+  const retry = Number(e.metadata?.get(RETRY_AFTER_KEY)[0] ?? NaN);
+  return new AppError(code, e.details || `${method} failed`, id, { cause: e, ...(retry > 0 ? { retryAfterMs: retry } : {}) });
 }

@@ -56,4 +56,17 @@ export const migrations: readonly Migration[] = [
   },
   outboxMigration("0002_outbox"),
   outboxChannelSeqMigration("0003_outbox_channel_seq"),
+  {
+    // Failed logins per key (login:<login_id>, ip:<address>) and fixed window (login/login-limiter.ts).
+    id: "0004_login_attempts",
+    sql: `
+      CREATE TABLE login_attempts (
+        key          text    NOT NULL,
+        window_start bigint  NOT NULL,
+        attempts     integer NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX login_attempts_window_idx ON login_attempts (window_start);
+    `,
+  },
 ];
