@@ -148,7 +148,10 @@ export function createAccountsService(o: AccountsServiceOptions) {
     const user = await userByLogin(db, loginId);
     // Hash even for unknown users, so response time does not reveal which logins exist.
     const ok = await verifyPassword(password, user?.password_hash ?? (await unknownUserHash()));
-    if (!user || !ok) throw invalid();
+    if (!user || !ok) {
+      if (attempt) await o.loginLimiter?.failed(attempt);
+      throw invalid();
+    }
     if (Number(user.delete_at) !== 0) {
       throw refused(
         "inactive",

@@ -1,12 +1,16 @@
 /**
- * Failed logins, limited per login_id and per client address, for the whole cluster: every
+ * Failed logins, limited per login_id and per client address for the whole cluster: every
  * accounts replica counts in one PostgreSQL table (`login_attempts`), in fixed windows.
  *
- * An attempt is counted before its password is checked (one atomic upsert for both keys), so
- * a burst of concurrent guesses cannot all slip under the limit; a successful login then
- * takes its attempt back (the address) and clears the login_id's count, as Mattermost resets
- * FailedAttempts. Over a limit the password is not checked at all: the answer is a rate-limit
- * error with the time until the window ends.
+ * - Per login_id, an attempt is counted before its password is checked (one atomic upsert),
+ *   so a burst of concurrent guesses at one account stops exactly at the limit; the right
+ *   password then clears the count, as Mattermost resets FailedAttempts.
+ * - Per address, only failures count (checked before, counted after the password check), so
+ *   many people logging in at once behind one NAT are never refused; a burst of concurrent
+ *   guesses from one address can overshoot the limit by the attempts already in flight.
+ *
+ * Over a limit the password is not checked at all: the answer is a rate-limit error with the
+ * time until the window ends.
  */
 import type { Queryable } from "@switchboard/db";
 import { rateLimited } from "@switchboard/model";
@@ -19,70 +23,81 @@ export interface LoginLimits {
   readonly windowMs: number;
 }
 
-/** What a reservation counted, to be taken back by `succeeded`. */
+/** One attempt's keys in its window. */
 interface LoginAttempt {
   readonly windowStart: number;
-  readonly keys: readonly string[];
+  readonly loginKey: string | undefined;
+  readonly ipKey: string | undefined;
 }
 
 export interface LoginLimiter {
-  /** Counts one attempt; throws the rate-limit error when a key is over its limit. */
+  /** Counts one attempt at the login_id; throws the rate-limit error when a key is over its limit. */
   attempt(loginId: string, clientIp: string): Promise<LoginAttempt>;
-  /** The attempt's password was right: it does not count against anyone. */
+  /** The password was wrong: the address's count goes up. */
+  failed(a: LoginAttempt): Promise<void>;
+  /** The password was right: the login_id's failures are forgotten. */
   succeeded(a: LoginAttempt): Promise<void>;
 }
 
-/** Rows of windows older than this many windows are deleted (at most once per window). */
+/** Rows of windows older than this many windows are deleted (at most once per window and replica). */
 const KEEP_WINDOWS = 2;
+const ID = "api.context.rate_limit.app_error";
+const MESSAGE = "Too many failed login attempts. Try again later.";
 
-function loginKeys(loginId: string, clientIp: string, limits: LoginLimits): { key: string; limit: number }[] {
-  const keys: { key: string; limit: number }[] = [];
-  if (limits.perLogin > 0) keys.push({ key: `login:${loginId.trim().toLowerCase()}`, limit: limits.perLogin });
-  if (limits.perIp > 0 && clientIp !== "") keys.push({ key: `ip:${clientIp}`, limit: limits.perIp });
-  return keys;
-}
-
-export function createLoginLimiter(o: { db: Queryable; limits: LoginLimits; now?: () => number; onLimited?: (kind: "login" | "ip") => void }): LoginLimiter {
+export function createLoginLimiter(o: { db: Queryable; limits: LoginLimits; now?: () => number; onLimited?: (key: "login" | "ip") => void }): LoginLimiter {
   const now = o.now ?? Date.now;
-  const { windowMs } = o.limits;
+  const { windowMs, perLogin, perIp } = o.limits;
   let prunedWindow = 0;
 
-  async function prune(windowStart: number): Promise<void> {
-    if (prunedWindow === windowStart) return;
-    prunedWindow = windowStart;
-    await o.db.query(`DELETE FROM login_attempts WHERE window_start < $1`, [windowStart - KEEP_WINDOWS * windowMs]);
-  }
+  const count = async (key: string, windowStart: number): Promise<number> => {
+    const { rows } = await o.db.query<{ attempts: number }>(
+      `INSERT INTO login_attempts (key, window_start, attempts) VALUES ($1, $2, 1)
+       ON CONFLICT (key, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1
+       RETURNING attempts`,
+      [key, windowStart],
+    );
+    return Number(rows[0]!.attempts);
+  };
+  const set = (key: string, windowStart: number, sql: string): Promise<unknown> =>
+    o.db.query(`UPDATE login_attempts SET ${sql} WHERE key = $1 AND window_start = $2`, [key, windowStart]);
 
   return {
     async attempt(loginId, clientIp) {
-      const keys = loginKeys(loginId, clientIp, o.limits);
       const t = now();
       const windowStart = t - (t % windowMs);
-      if (keys.length === 0) return { windowStart, keys: [] };
-      const { rows } = await o.db.query<{ key: string; attempts: number }>(
-        `INSERT INTO login_attempts (key, window_start, attempts)
-           SELECT k, $2, 1 FROM unnest($1::text[]) AS k
-         ON CONFLICT (key, window_start) DO UPDATE SET attempts = login_attempts.attempts + 1
-         RETURNING key, attempts`,
-        [keys.map((k) => k.key), windowStart],
-      );
-      void prune(windowStart).catch(() => undefined);
-      for (const k of keys) {
-        const row = rows.find((r) => r.key === k.key);
-        if (row && Number(row.attempts) > k.limit) {
-          o.onLimited?.(k.key.startsWith("ip:") ? "ip" : "login");
-          throw rateLimited("api.context.rate_limit.app_error", "Too many failed login attempts. Try again later.", windowStart + windowMs - t);
+      const retryAfter = windowStart + windowMs - t;
+      if (prunedWindow !== windowStart) {
+        prunedWindow = windowStart;
+        void o.db.query(`DELETE FROM login_attempts WHERE window_start < $1`, [windowStart - KEEP_WINDOWS * windowMs]).catch(() => undefined);
+      }
+      const a: LoginAttempt = {
+        windowStart,
+        loginKey: perLogin > 0 ? `login:${loginId.trim().toLowerCase()}` : undefined,
+        ipKey: perIp > 0 && clientIp !== "" ? `ip:${clientIp}` : undefined,
+      };
+      if (a.loginKey && (await count(a.loginKey, windowStart)) > perLogin) {
+        o.onLimited?.("login");
+        throw rateLimited(ID, MESSAGE, retryAfter);
+      }
+      if (a.ipKey) {
+        const { rows } = await o.db.query<{ attempts: number }>(`SELECT attempts FROM login_attempts WHERE key = $1 AND window_start = $2`, [
+          a.ipKey,
+          windowStart,
+        ]);
+        if (Number(rows[0]?.attempts ?? 0) >= perIp) {
+          // Not this login_id's doing: its attempt is taken back.
+          if (a.loginKey) await set(a.loginKey, windowStart, "attempts = GREATEST(attempts - 1, 0)");
+          o.onLimited?.("ip");
+          throw rateLimited(ID, MESSAGE, retryAfter);
         }
       }
-      return { windowStart, keys: keys.map((k) => k.key) };
+      return a;
+    },
+    async failed(a) {
+      if (a.ipKey) await count(a.ipKey, a.windowStart);
     },
     async succeeded(a) {
-      if (a.keys.length === 0) return;
-      await o.db.query(
-        `UPDATE login_attempts SET attempts = CASE WHEN key LIKE 'login:%' THEN 0 ELSE GREATEST(attempts - 1, 0) END
-          WHERE window_start = $2 AND key = ANY($1::text[])`,
-        [a.keys, a.windowStart],
-      );
+      if (a.loginKey) await set(a.loginKey, a.windowStart, "attempts = 0");
     },
   };
 }
