@@ -87,6 +87,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         intervalMs: config.presenceReportMs,
         log,
         snapshot: () => connections.open(),
+        onLateRefusal: (id, reason) => holderRef.sessions?.refusedLate(id, reason),
       });
       const holderRef: { sessions?: Sessions } = {};
       const resumeHolder = new ResumeHolder({

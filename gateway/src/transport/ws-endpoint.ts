@@ -162,6 +162,7 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
       postedAck,
       actor,
       actor ? creds.token : "",
+      ip,
     );
     res.cork(() => res.upgrade<UserData>({ state, clientIp: ip }, key, protocol, extensions, context));
   };
