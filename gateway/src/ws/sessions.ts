@@ -21,11 +21,12 @@ import type { DeliveryTroubles, Fanout } from "../routing/fanout.js";
 import type { ConnectionHolder, Handover } from "../resume/resume-holder.js";
 import type { ResumeClaims } from "../resume/resume-claims.js";
 import { closeInBatches } from "../resume/close-in-batches.js";
+import type { CommandBucket } from "./command-rate.js";
 import { create } from "@bufbuild/protobuf";
 import { BroadcastSchema } from "@switchboard/proto/events";
 
 /** Per-socket state, created at upgrade. */
-export interface SocketState {
+export interface SocketState extends CommandBucket {
   readonly port: SocketPort;
   /** Resume parameters from the upgrade URL. */
   readonly resume: { readonly connectionId: string; readonly sequence: number | undefined; readonly invalid: boolean };
@@ -68,6 +69,10 @@ export function newSocketState(
     closed: false,
     deferred: undefined,
     early: {},
+    // A full bucket (takeCommand caps it at the burst).
+    cmdTokens: Number.POSITIVE_INFINITY,
+    cmdRefilledAt: 0,
+    cmdRefused: 0,
   };
 }
 
@@ -150,7 +155,10 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     }
     if (s.actor) return this.authenticate(s, s.actor, s.token);
     s.authTimer = setTimeout(() => {
-      if (!s.conn && !s.closed) this.end(s, CloseCode.AuthenticationFailed);
+      if (s.conn || s.closed) return;
+      this.o.metrics.authFailed("timeout");
+      this.log.warn({ audit: "auth_failed", stage: "timeout", client_ip: s.clientIp }, "websocket not authenticated in time");
+      this.end(s, CloseCode.AuthenticationFailed);
     }, this.o.authTimeoutMs);
     return false;
   }
