@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildAtCommit, repoRoot, startCluster, type Cluster, type CommitBuild, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, startLoad } from "./load.js";
+import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 
 const from = process.env.SB_UPGRADE_FROM || "bf43de7";
 
@@ -31,7 +31,7 @@ async function counter(opsPort: number, name: string, label: string): Promise<nu
 beforeAll(async () => {
   old = buildAtCommit(from);
   // A PostgreSQL server of its own: the cluster's pools do not compete for the shared server's connections.
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root });
+  cluster = await startCluster({ size: clusterSize, env: loadEnv, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root });
   work = await startLoad(cluster);
 }, 600_000);
 
