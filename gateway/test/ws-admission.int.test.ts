@@ -17,6 +17,16 @@ import { wsUrl } from "./support.js";
 
 const PER_USER = 3;
 const PER_IP = 5;
+/** Connects at once to one gateway, each from an address of its own. */
+const BURST = 200;
+
+/** Sum of one counter over its labels matching `match`, from a /metrics text. */
+async function counter(opsPort: number, name: string, match: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) if (line.startsWith(name) && line.includes(match)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  return sum;
+}
 
 let cluster: Cluster;
 let presence: PresenceClient[];
@@ -31,7 +41,7 @@ beforeAll(async () => {
     env: { SB_PRESENCE_MAX_CONNECTIONS_PER_USER: String(PER_USER), SB_PRESENCE_MAX_CONNECTIONS_PER_IP: String(PER_IP) },
   });
   presence = cluster.services.presence.map((r) => createRpcClient(PresenceService, { address: `127.0.0.1:${r.grpcPort}`, defaultDeadlineMs: 10_000 }));
-  users = await seedUsers({ databaseUrl: cluster.databaseUrl, count: 60 });
+  users = await seedUsers({ databaseUrl: cluster.databaseUrl, count: 60 + BURST });
 }, 120_000);
 
 afterAll(async () => {
@@ -85,6 +95,23 @@ describe("admission by presence", () => {
     );
     expect(seen.flat().filter((st) => st !== "online")).toEqual([]);
     for (const { s } of opened) s.ws.close();
+  });
+
+  it("admits a burst of connects in a few reports, not one per connect", async () => {
+    const reports = async (): Promise<number> => {
+      let n = 0;
+      for (const r of cluster.services.presence) n += await counter(r.opsPort, "sb_rpc_server_handled_total", 'method="sb.presence.v1.PresenceService/Report"');
+      return n;
+    };
+    const before = await reports();
+    const started = performance.now();
+    const burst = users.slice(60, 60 + BURST).map((u, i) => open(cluster.gateways.list[0]!.url, u.token, `127.0.5.${i + 1}`));
+    await Promise.all(burst.map((s) => s.hello));
+    const ms = performance.now() - started;
+    const used = (await reports()) - before;
+    process.stdout.write(`${BURST} connects at once to one gateway: every hello in ${ms.toFixed(0)} ms, ${used} presence reports (heartbeats included)\n`);
+    expect(used).toBeLessThan(BURST / 10);
+    for (const s of burst) s.ws.close();
   });
 
   it("holds a user to the per-user limit over both gateways", async () => {

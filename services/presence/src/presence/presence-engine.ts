@@ -18,7 +18,7 @@ import type { Mutation, UserWrite, UserWriter } from "./user-writer.js";
 const REPORT_CONCURRENCY = 32;
 
 /** Why an opened connection was refused (ReportResponse.refused). */
-export type RefusalReason = "user_limit" | "ip_limit";
+type RefusalReason = "user_limit" | "ip_limit";
 
 export interface PresenceEngine {
   readonly timing: Timing;
