@@ -1,7 +1,8 @@
 /**
  * A new WebSocket is admitted by presence before its hello, for the whole cluster (two
  * gateways, two presence replicas behind HAProxy):
- * - once a client has its hello, a status read on either presence replica says online;
+ * - once a client has its hello, a status read on either presence replica says online, even
+ *   with each replica's KV watch running late;
  * - a user holds at most SB_PRESENCE_MAX_CONNECTIONS_PER_USER sockets over both gateways, and
  *   one client address at most SB_PRESENCE_MAX_CONNECTIONS_PER_IP through HAProxy (another
  *   address behind the same proxy is not affected); a socket over a limit is closed with 4003
@@ -38,7 +39,13 @@ beforeAll(async () => {
   cluster = await startCluster({
     size: "test",
     topology: { services: { presence: 2 } },
-    env: { SB_PRESENCE_MAX_CONNECTIONS_PER_USER: String(PER_USER), SB_PRESENCE_MAX_CONNECTIONS_PER_IP: String(PER_IP) },
+    env: {
+      SB_PRESENCE_MAX_CONNECTIONS_PER_USER: String(PER_USER),
+      SB_PRESENCE_MAX_CONNECTIONS_PER_IP: String(PER_IP),
+      // Each replica's watch is late, as a loaded one's may be: the replica that did not write
+      // the connection learns of it 300 ms later, long after the client has its hello.
+      SB_FAILPOINTS: "presence.watch_lag_ms.300",
+    },
   });
   presence = cluster.services.presence.map((r) => createRpcClient(PresenceService, { address: `127.0.0.1:${r.grpcPort}`, defaultDeadlineMs: 10_000 }));
   users = await seedUsers({ databaseUrl: cluster.databaseUrl, count: 60 + BURST });

@@ -34,6 +34,7 @@ import { createUserWriter } from "./presence/user-writer.js";
 import { cacheSyncComponent } from "./store/cache-sync.js";
 import { PresenceCache } from "./store/presence-cache.js";
 import { createReadBarrier } from "./store/read-barrier.js";
+import { watchLagFailpoint } from "./store/watch-lag.js";
 import { createPresenceKv } from "./store/presence-kv.js";
 
 export { loadPresenceConfig, describePresenceConfig, presenceSchema, type PresenceConfig } from "./config.js";
@@ -98,6 +99,7 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
           metrics,
           log: rt.log,
           setReady: (ok) => rt.readiness.set("kv", ok),
+          lagMs: watchLagFailpoint(config.failpoints),
         }),
       );
       metrics.registerGauges({ activeLeases: () => cache.openLeaseCount, cachedUsers: () => cache.userCount, activeUsers: () => cache.activeCount });
