@@ -1,7 +1,7 @@
 import type { MetricsRegistry } from "@switchboard/metrics";
 
 /** The edge limits (docs/protocol.md, "Limits"). */
-export type EdgeLimit = "ws_connections_per_user" | "ws_connections_per_ip" | "ws_upgrades_in_progress" | "ws_upgrade_rate" | "ws_command_rate" | "login_rate";
+export type EdgeLimit = "ws_connections_per_user" | "ws_connections_per_ip" | "ws_upgrades_in_progress" | "ws_upgrade_rate" | "ws_command_rate";
 
 /** Every metric the gateway emits; call sites use these helpers, never raw metric objects. */
 export function createGatewayMetrics(r: MetricsRegistry) {
