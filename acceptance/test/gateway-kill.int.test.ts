@@ -10,13 +10,13 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startCluster, waitFor, type Cluster, type Recorder, type Workload } from "@switchboard/testkit";
 import { faultMetrics, gatewayMetrics, metricSum } from "./gateway-ops.js";
-import { clusterSize, figure, startLoad } from "./load.js";
+import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 
 let cluster: Cluster;
 let work: Workload;
 
 beforeAll(async () => {
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 } });
+  cluster = await startCluster({ size: clusterSize, env: loadEnv, topology: { gateways: 3 } });
   work = await startLoad(cluster);
 }, 180_000);
 

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectBus, subjects } from "@switchboard/bus";
 import { sleep, startCluster, waitFor, type Cluster, type Recorder, type Workload } from "@switchboard/testkit";
 import { faultMetrics, gatewayMetrics, timelineText, watchReadiness } from "./gateway-ops.js";
-import { clusterSize, figure, startLoad } from "./load.js";
+import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 
 let cluster: Cluster;
 let work: Workload;
@@ -26,7 +26,7 @@ let work: Workload;
 const PAUSE_MS = 3_000;
 
 beforeAll(async () => {
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, natsSettings: { write_deadline: WRITE_DEADLINE } });
+  cluster = await startCluster({ size: clusterSize, env: loadEnv, topology: { gateways: 3 }, natsSettings: { write_deadline: WRITE_DEADLINE } });
   work = await startLoad(cluster);
 }, 180_000);
 

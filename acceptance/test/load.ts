@@ -17,6 +17,18 @@ const load: Load = full
   ? { clients: 1_000, channels: 20, membersPerChannel: 50, postsPerSecond: 50, everyonePerSecond: 1 }
   : { clients: 40, channels: 4, membersPerChannel: 10, postsPerSecond: 10, everyonePerSecond: 1 };
 
+/**
+ * Settings every acceptance cluster runs with: all its clients come from one address through
+ * HAProxy (up to 1,000 at full size, plus those a killed gateway's lease still counts until it
+ * lapses), more than the per-address default of real use allows (SB_PRESENCE_MAX_CONNECTIONS_PER_IP,
+ * 2,000), and a killed or drained gateway's clients reconnect at once.
+ */
+export const loadEnv: Readonly<Record<string, string>> = {
+  SB_PRESENCE_MAX_CONNECTIONS_PER_IP: "0",
+  SB_GATEWAY_MAX_UPGRADES_IN_PROGRESS: "0",
+  SB_GATEWAY_UPGRADES_PER_SEC: "0",
+};
+
 /** The acceptance load on a cluster: its population seeded, every client connected through the ingress. */
 export function startLoad(cluster: Cluster): Promise<Workload> {
   return startWorkload({ url: cluster.url, databaseUrl: cluster.databaseUrl, postsAddr: cluster.addrs.posts, ...load });

@@ -30,7 +30,7 @@ import {
   type LedgerReport,
   type Workload,
 } from "@switchboard/testkit";
-import { clusterSize, figure, startLoad } from "./load.js";
+import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 import { countsSince, recoveryCounts, timelineText, watchReadiness, type RecoveryCounts, type ReadinessWatch } from "./gateway-ops.js";
 
 let cluster: Cluster;
@@ -41,7 +41,7 @@ let behindProxy: ClusterGateway;
 
 beforeAll(async () => {
   // The nodes do not advertise each other, so the gateway behind the proxy cannot reconnect around it.
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 2 }, postgres: "private", natsNoAdvertise: true });
+  cluster = await startCluster({ size: clusterSize, env: loadEnv, topology: { gateways: 2 }, postgres: "private", natsNoAdvertise: true });
   proxy = await startFaultProxy({ target: `127.0.0.1:${cluster.nats.nodes[0]!.port}` });
   behindProxy = await cluster.gateways.add({ env: { SB_NATS_URL: `nats://${proxy.address}` } });
   work = await startLoad(cluster);

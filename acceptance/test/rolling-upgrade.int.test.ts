@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildAtCommit, repoRoot, startCluster, type Cluster, type CommitBuild, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, startLoad } from "./load.js";
+import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 
 const from = process.env.SB_UPGRADE_FROM || "bf43de7";
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   old = buildAtCommit(from);
   // A PostgreSQL server of its own: the cluster's pools do not compete for the shared server's connections.
   // The older build knows no NATS credentials: it connects as the gateway user's transitional stand-in.
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root, natsAnonymousAs: "gateway" });
+  cluster = await startCluster({ size: clusterSize, env: loadEnv, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root, natsAnonymousAs: "gateway" });
   work = await startLoad(cluster);
 }, 600_000);
 

@@ -8,13 +8,13 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startCluster, waitFor, type Cluster, type LedgerReport, type PostStats, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, startLoad } from "./load.js";
+import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 
 let cluster: Cluster;
 let work: Workload;
 
 beforeAll(async () => {
-  cluster = await startCluster({ size: clusterSize, postgres: "private" });
+  cluster = await startCluster({ size: clusterSize, env: loadEnv, postgres: "private" });
   work = await startLoad(cluster);
 }, 180_000);
 

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { connectBus, decodeEvent, deleteStreamMessage, EventName, readStreamRange, streams, subjects, type Bus } from "@switchboard/bus";
 import { startCluster, startFaultProxy, waitFor, type Cluster, type ClusterGateway, type FaultProxy, type Workload } from "@switchboard/testkit";
-import { clusterSize, figure, startLoad } from "./load.js";
+import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 import { countsSince, recoveryCounts, socketsOn, timelineText, watchReadiness } from "./gateway-ops.js";
 
 let cluster: Cluster;
@@ -23,7 +23,7 @@ let bus: Bus;
 
 beforeAll(async () => {
   // The nodes do not advertise each other, so the cut-off gateway cannot reconnect around the proxy.
-  cluster = await startCluster({ size: clusterSize, topology: { gateways: 2 }, postgres: "private", natsNoAdvertise: true });
+  cluster = await startCluster({ size: clusterSize, env: loadEnv, topology: { gateways: 2 }, postgres: "private", natsNoAdvertise: true });
   proxy = await startFaultProxy({ target: `127.0.0.1:${cluster.nats.nodes[0]!.port}` });
   cut = await cluster.gateways.add({ env: { SB_NATS_URL: `nats://${proxy.address}` } });
   work = await startLoad(cluster);

@@ -26,6 +26,7 @@ import { startSessionAuth } from "./session-auth.js";
 import { registerRoutes } from "./transport/http-server.js";
 import { listenComponent } from "./transport/listener.js";
 import { uws } from "./transport/uws.js";
+import { UpgradeAdmission } from "./transport/upgrade-admission.js";
 import { registerWsEndpoint } from "./transport/ws-endpoint.js";
 import { Actions } from "./ws/actions.js";
 import { Sessions } from "./ws/sessions.js";
@@ -87,6 +88,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         intervalMs: config.presenceReportMs,
         log,
         snapshot: () => connections.open(),
+        onLateRefusal: (id, reason) => holderRef.sessions?.refusedLate(id, reason),
       });
       const holderRef: { sessions?: Sessions } = {};
       const resumeHolder = new ResumeHolder({
@@ -131,6 +133,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         metrics,
         serverVersion: config.serverVersion,
         rpcDeadlineMs: config.rpcDeadlineMs,
+        commandRate: { perSec: config.wsCommandsPerSec, burst: config.wsCommandBurst },
       });
 
       const app = uws.App();
@@ -152,6 +155,12 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
         maxBufferedBytes: config.maxBufferedBytes,
         accepting: () => listener.accepting,
         clientIp: ipPolicy,
+        admission: new UpgradeAdmission({
+          maxInProgress: config.maxUpgradesInProgress,
+          ratePerSec: config.upgradesPerSec,
+          burst: config.upgradeBurst,
+        }),
+        metrics,
       });
       const staticClientConfig = clientConfig(config);
       const rest = restRoutes({

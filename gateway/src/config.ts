@@ -40,6 +40,38 @@ export const gatewaySchema = {
     min: 8,
     max: 960,
   }),
+  maxUpgradesInProgress: int({
+    env: "SB_GATEWAY_MAX_UPGRADES_IN_PROGRESS",
+    description:
+      "WebSocket upgrades this gateway works on at once (request to bound connection); more get 503 with Retry-After: 1; 0 = no limit (Mattermost: none)",
+    default: 1_000,
+    min: 0,
+  }),
+  upgradesPerSec: int({
+    env: "SB_GATEWAY_UPGRADES_PER_SEC",
+    description: "WebSocket upgrades this gateway starts per second, sustained (above the burst: 503 with Retry-After: 1); 0 = no limit",
+    default: 1_000,
+    min: 0,
+  }),
+  upgradeBurst: int({
+    env: "SB_GATEWAY_UPGRADE_BURST",
+    description: "WebSocket upgrades that may start at once above SB_GATEWAY_UPGRADES_PER_SEC",
+    default: 5_000,
+    min: 1,
+  }),
+  wsCommandsPerSec: int({
+    env: "SB_GATEWAY_WS_COMMANDS_PER_SEC",
+    description:
+      "requests one WebSocket may send per second, sustained; above the burst each gets a FAIL reply (429), and more refused in a row than the burst close the socket with 4004; 0 = no limit (Mattermost: none)",
+    default: 50,
+    min: 0,
+  }),
+  wsCommandBurst: int({
+    env: "SB_GATEWAY_WS_COMMAND_BURST",
+    description: "requests one WebSocket may send at once above SB_GATEWAY_WS_COMMANDS_PER_SEC",
+    default: 100,
+    min: 1,
+  }),
   maxBufferedBytes: int({
     env: "SB_GATEWAY_MAX_BUFFERED_BYTES",
     description: "unsent bytes per socket before it is closed as slow (code 4002)",

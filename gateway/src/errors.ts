@@ -30,6 +30,7 @@ const STATUS_LINES: Record<number, string> = {
   404: "404 Not Found",
   405: "405 Method Not Allowed",
   413: "413 Request Entity Too Large",
+  429: "429 Too Many Requests",
   500: "500 Internal Server Error",
   501: "501 Not Implemented",
   503: "503 Service Unavailable",
@@ -42,7 +43,14 @@ export function statusLine(status: number): string {
 }
 
 export function httpStatusOf(e: AppError): number {
+  // A rate limit (resource_exhausted with a retry-after) is 429, as Mattermost's limiter answers.
+  if (e.retryAfterMs !== undefined && e.code === "resource_exhausted") return 429;
   return HTTP_STATUS[e.code];
+}
+
+/** Retry-After (whole seconds, at least 1) for an error that carries one. */
+export function retryAfterHeader(e: AppError): readonly [string, string] | undefined {
+  return e.retryAfterMs === undefined ? undefined : ["Retry-After", String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)))];
 }
 
 /** Mattermost's AppError JSON (model/utils.go). */

@@ -1,5 +1,8 @@
 import type { MetricsRegistry } from "@switchboard/metrics";
 
+/** The edge limits (docs/protocol.md, "Limits"). */
+export type EdgeLimit = "ws_connections_per_user" | "ws_connections_per_ip" | "ws_upgrades_in_progress" | "ws_upgrade_rate" | "ws_command_rate";
+
 /** Every metric the gateway emits; call sites use these helpers, never raw metric objects. */
 export function createGatewayMetrics(r: MetricsRegistry) {
   const sockets = r.gauge({ name: "sb_gateway_sockets", help: "Open WebSocket connections" });
@@ -48,8 +51,20 @@ export function createGatewayMetrics(r: MetricsRegistry) {
   });
   const canaryMisses = r.counter({ name: "sb_gateway_canary_misses_total", help: "Canary probes not heard back within their interval" });
   const requests = r.counter({ name: "sb_gateway_ws_requests_total", help: "WebSocket requests by action and status", labelNames: ["action", "status"] });
+  const limitHits = r.counter({
+    name: "sb_gateway_limit_hits_total",
+    help: "Requests and sockets refused or closed by an edge limit, by limit",
+    labelNames: ["limit"],
+  });
+  const authFailures = r.counter({
+    name: "sb_gateway_auth_failures_total",
+    help: "WebSocket authentications that failed, by where (upgrade, challenge, timeout)",
+    labelNames: ["stage"],
+  });
   const http = r.histogram({ name: "sb_gateway_http_request_seconds", help: "REST request time", labelNames: ["route", "status"] });
   return {
+    limitHit: (limit: EdgeLimit) => limitHits.inc({ limit }),
+    authFailed: (stage: "upgrade" | "challenge" | "timeout") => authFailures.inc({ stage }),
     socketOpened: () => {
       sockets.inc();
       opened.inc();

@@ -41,7 +41,14 @@ export const scenario: Scenario = {
   async run(ctx) {
     const posts = Math.round(100 * ctx.scale);
     // A nats-server of its own: the shared one exists only under vitest.
-    const stack = await startStack({ ownNats: true, gatewayNodeArgs: profiledNodeArgs() });
+    // 10,000 sockets from one address, 100 per user, opened at once: above the edge limits'
+    // defaults for real use (docs/protocol.md, "Limits"), which this load is not.
+    const stack = await startStack({
+      ownNats: true,
+      gatewayNodeArgs: profiledNodeArgs(),
+      gatewayEnv: { SB_GATEWAY_MAX_UPGRADES_IN_PROGRESS: "0", SB_GATEWAY_UPGRADES_PER_SEC: "0" },
+      presenceEnv: { SB_PRESENCE_MAX_CONNECTIONS_PER_IP: "0", SB_PRESENCE_MAX_CONNECTIONS_PER_USER: "1024" },
+    });
     const clients: LoadClient[] = [];
     try {
       const url = stack.gatewayUrls[0]!;

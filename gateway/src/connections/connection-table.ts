@@ -4,6 +4,7 @@ import type { Connection } from "./connection.js";
 export interface OpenConnection {
   readonly connectionId: string;
   readonly userId: string;
+  readonly clientIp: string;
 }
 
 /**
@@ -36,7 +37,7 @@ export class ConnectionTable {
   /** The connections with a socket (a full presence snapshot). */
   open(): OpenConnection[] {
     const out: OpenConnection[] = [];
-    for (const c of this.byId.values()) if (c.attached) out.push({ connectionId: c.id, userId: c.userId });
+    for (const c of this.byId.values()) if (c.attached) out.push({ connectionId: c.id, userId: c.userId, clientIp: c.clientIp });
     return out;
   }
 

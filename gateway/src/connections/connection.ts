@@ -44,6 +44,8 @@ export class Connection {
   /** Forgotten: no resume possible any more. */
   dead = false;
   postedAck = false;
+  /** The client's address of its current socket (http/client-ip.ts): presence counts connections per address. */
+  clientIp = "";
   /** The `presence` action's values; null = never reported (Mattermost's "<>"). */
   activeChannelId: string | null = null;
   activeTeamId: string | null = null;

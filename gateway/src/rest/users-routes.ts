@@ -48,7 +48,8 @@ export function usersRoutes(d: RestDeps): RouteSpec[] {
       async handler(req) {
         const b = jsonObject(req, "login");
         const r = await d.accounts.login(
-          { loginId: str(b, "login_id"), password: str(b, "password"), deviceId: str(b, "device_id") },
+          // accounts limits failed logins per login_id and per this address (cluster-wide).
+          { loginId: str(b, "login_id"), password: str(b, "password"), deviceId: str(b, "device_id"), clientIp: req.clientIp.slice(0, 64) },
           { deadlineMs: d.deadlineMs },
         );
         const headers: (readonly [string, string])[] = [["Token", r.token]];

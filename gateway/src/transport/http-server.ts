@@ -4,7 +4,7 @@
  */
 import type { Logger } from "@switchboard/log";
 import { AppError, newId } from "@switchboard/model";
-import { errorBody, httpStatusOf, statusLine } from "../errors.js";
+import { errorBody, httpStatusOf, retryAfterHeader, statusLine } from "../errors.js";
 import { clientIp, type ClientIpPolicy } from "../http/client-ip.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { decodePathParam } from "../rest/path-param.js";
@@ -61,7 +61,8 @@ function handle(res: Uws.HttpResponse, req: Uws.HttpRequest, route: RouteSpec, n
   const fail = (e: unknown): void => {
     const err = AppError.from(e);
     if (err.code === "internal") o.log.error({ err: e, request_id: requestId, route: route.pattern, client_ip: ip }, "request failed");
-    finish({ status: httpStatusOf(err), json: errorBody(err, requestId) });
+    const retry = retryAfterHeader(err);
+    finish({ status: httpStatusOf(err), json: errorBody(err, requestId), ...(retry ? { headers: [retry] } : {}) });
   };
 
   const declared = Number(headers.get("content-length") ?? "0");

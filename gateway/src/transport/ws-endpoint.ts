@@ -12,9 +12,11 @@ import { CloseCode, CloseReason, errorBody, httpStatusOf, statusLine } from "../
 import { clientIp, type ClientIpPolicy } from "../http/client-ip.js";
 import { findCredentials } from "../http/credentials.js";
 import { originAllowed, type OriginPolicy } from "../http/origin.js";
+import type { GatewayMetrics } from "../metrics.js";
 import { parseRequest } from "../protocol/inbound.js";
 import type { Actions } from "../ws/actions.js";
 import { newSocketState, type Sessions, type SocketState } from "../ws/sessions.js";
+import type { UpgradeAdmission } from "./upgrade-admission.js";
 import type { Uws } from "./uws.js";
 
 export interface WsEndpointOptions {
@@ -29,12 +31,17 @@ export interface WsEndpointOptions {
   /** False while draining: new upgrades get 503. */
   readonly accepting: () => boolean;
   readonly clientIp: ClientIpPolicy;
+  /** Upgrades worked on at once and per second (over either: 503 with Retry-After). */
+  readonly admission: UpgradeAdmission;
+  readonly metrics: GatewayMetrics;
 }
 
 interface UserData {
   state: SocketState;
   /** The client's address (http/client-ip.ts), for the logs. */
   clientIp: string;
+  /** Its place in the upgrade admission, given back once the connection is bound or given up. */
+  admitted: boolean;
 }
 
 /** Frames above this are dropped by uWS without reading them (no close frame). */
@@ -43,6 +50,9 @@ const HARD_PAYLOAD_LIMIT = 64 * 1024;
 export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions): void {
   const behavior: Uws.WebSocketBehavior<UserData> = {
     maxPayloadLength: Math.max(HARD_PAYLOAD_LIMIT, o.maxInboundBytes + 1),
+    // A socket that sends nothing (no pong either: a peer gone without a FIN, or one that stopped
+    // reading) for idleTimeout is closed; uWS pings a quiet socket before that, so a live
+    // client's pong keeps it. Our own sends do not count as traffic.
     idleTimeout: o.idleTimeoutS,
     sendPingsAutomatically: true,
     // Above our own budget uWS would start dropping silently: our budget closes first.
@@ -58,7 +68,13 @@ export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions):
         o.log.debug({ client_ip: d.clientIp, user_id: d.state.actor?.userId, resume: d.state.resume.connectionId !== "" }, "websocket connected");
       }
       // Requests sent right after the upgrade waited for the connection (handled in order).
-      void o.sessions.opened(d.state).then((bound) => bound && o.actions.handleDeferred(d.state));
+      void o.sessions.opened(d.state).then(
+        (bound) => {
+          leave(d, o);
+          if (bound) o.actions.handleDeferred(d.state);
+        },
+        () => leave(d, o),
+      );
     },
     message: (ws, message, isBinary) => {
       const s = ws.getUserData().state;
@@ -71,20 +87,28 @@ export function registerWsEndpoint(app: Uws.TemplatedApp, o: WsEndpointOptions):
         ws.end(CloseCode.ProtocolViolation, CloseReason[CloseCode.ProtocolViolation]);
         return;
       }
-      o.actions.handle(s, parsed.req);
+      o.actions.accept(s, parsed.req);
     },
     drain: (ws) => {
       const conn = ws.getUserData().state.conn;
       if (conn) o.sessions.drained(conn);
     },
     close: (ws, code) => {
-      const s = ws.getUserData().state;
+      const d = ws.getUserData();
+      leave(d, o);
+      const s = d.state;
       (s.port as UwsSocketPort).ws = undefined;
       o.sessions.closed(s, code);
     },
   };
   app.ws("/api/v4/websocket", behavior);
   app.ws("/api/v4/websocket/", behavior);
+}
+
+function leave(d: UserData, o: WsEndpointOptions): void {
+  if (!d.admitted) return;
+  d.admitted = false;
+  o.admission.leave();
 }
 
 /** The SocketPort of one uWS socket; inert once the socket closed. */
@@ -129,21 +153,37 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
     return all;
   });
   let aborted = false;
+  let admitted = false;
+  const giveBack = (): void => {
+    if (!admitted) return;
+    admitted = false;
+    o.admission.leave();
+  };
   res.onAborted(() => {
     aborted = true;
+    giveBack();
   });
 
-  const reject = (e: AppError): void => {
+  const reject = (e: AppError, headers: readonly (readonly [string, string])[] = []): void => {
+    giveBack();
     if (aborted) return;
     res.cork(() => {
-      res
-        .writeStatus(statusLine(httpStatusOf(e)))
-        .writeHeader("Content-Type", "application/json")
-        .end(JSON.stringify(errorBody(e, "")));
+      res.writeStatus(statusLine(httpStatusOf(e))).writeHeader("Content-Type", "application/json");
+      for (const [k, v] of headers) res.writeHeader(k, v);
+      res.end(JSON.stringify(errorBody(e, "")));
     });
   };
 
   if (!o.accepting()) return reject(new AppError("unavailable", "The server is shutting down.", "api.web_socket.connect.draining.app_error"));
+  const verdict = o.admission.enter();
+  if (verdict !== "ok") {
+    o.metrics.limitHit(verdict);
+    o.log.warn({ audit: "limit_hit", limit: verdict, client_ip: ip, in_progress: o.admission.current }, "websocket upgrade refused: too many at once");
+    return reject(new AppError("unavailable", "Too many connections are being opened. Try again shortly.", "api.web_socket.connect.busy.app_error"), [
+      ["Retry-After", "1"],
+    ]);
+  }
+  admitted = true;
   if (!originAllowed(origin, host, o.origin)) {
     return reject(new AppError("permission_denied", "Origin not allowed.", "api.web_socket.connect.upgrade.app_error"));
   }
@@ -162,14 +202,21 @@ function upgrade(res: Uws.HttpResponse, req: Uws.HttpRequest, context: Uws.us_so
       postedAck,
       actor,
       actor ? creds.token : "",
+      ip,
     );
-    res.cork(() => res.upgrade<UserData>({ state, clientIp: ip }, key, protocol, extensions, context));
+    // The place in the admission goes with the socket: open hands it back once bound.
+    admitted = false;
+    res.cork(() => res.upgrade<UserData>({ state, clientIp: ip, admitted: true }, key, protocol, extensions, context));
   };
 
   if (creds.source === "none") return finish(undefined);
   o.auth.verify(creds.token).then(finish, (e: unknown) => {
     const err = AppError.from(e);
     if (err.code === "internal") o.log.error({ err: e }, "token verification failed");
+    else {
+      o.metrics.authFailed("upgrade");
+      o.log.warn({ audit: "auth_failed", stage: "upgrade", client_ip: ip, reason: err.id }, "websocket authentication failed");
+    }
     reject(err);
   });
 }

@@ -16,6 +16,7 @@ import type { PresenceReports } from "../presence/presence-reporter.js";
 import { failReply, okReply } from "../protocol/outbound.js";
 import type { WsRequest } from "../protocol/inbound.js";
 import type { Fanout } from "../routing/fanout.js";
+import { takeCommand, type CommandRate } from "./command-rate.js";
 import type { Sessions, SocketState } from "./sessions.js";
 
 export interface ActionsOptions {
@@ -29,6 +30,8 @@ export interface ActionsOptions {
   readonly metrics: GatewayMetrics;
   readonly serverVersion: string;
   readonly rpcDeadlineMs: number;
+  /** Per-connection request limit (absent: none). */
+  readonly commandRate?: CommandRate;
 }
 
 type Handler = (conn: Connection, data: Record<string, unknown>) => unknown;
@@ -75,6 +78,24 @@ export class Actions {
       // Mattermost only counts these for metrics.
       posted_notify_ack: () => undefined,
     };
+  }
+
+  /** Handles one parsed request from a socket: first the socket's request limit, then the request. */
+  accept(s: SocketState, req: WsRequest): void {
+    const rate = this.o.commandRate;
+    const verdict = rate ? takeCommand(s, rate, performance.now()) : "ok";
+    if (verdict === "ok") return this.handle(s, req);
+    this.o.metrics.limitHit("ws_command_rate");
+    const who = { user_id: s.actor?.userId ?? "", client_ip: s.clientIp, per_sec: rate!.perSec, burst: rate!.burst };
+    if (verdict === "close") {
+      this.o.log.warn({ audit: "limit_hit", limit: "ws_command_rate", ...who }, "websocket closed: requests over the limit");
+      this.o.sessions.end(s, CloseCode.RateLimited);
+      return;
+    }
+    // One line per episode: the first refusal after an accepted request.
+    if (s.cmdRefused === 1) this.o.log.warn({ audit: "limit_hit", limit: "ws_command_rate", ...who }, "websocket requests over the limit");
+    const action = KNOWN.has(req.action) ? req.action : "unknown";
+    this.fail(s, req.seq, action, "api.context.rate_limit.app_error", "Too many requests. Slow down.", 429);
   }
 
   /** Handles one parsed request from a socket. */
@@ -134,14 +155,18 @@ export class Actions {
     if (s.conn || s.actor) return;
     const token = req.data.token;
     if (typeof token !== "string" || token === "") {
+      this.o.metrics.authFailed("challenge");
+      this.o.log.warn({ audit: "auth_failed", stage: "challenge", client_ip: s.clientIp, reason: "no token" }, "websocket authentication failed");
       this.o.sessions.end(s, CloseCode.AuthenticationFailed);
       return;
     }
     let actor;
     try {
       actor = await this.o.auth.verify(token);
-    } catch {
+    } catch (e: unknown) {
       this.o.metrics.wsRequest("authentication_challenge", "FAIL");
+      this.o.metrics.authFailed("challenge");
+      this.o.log.warn({ audit: "auth_failed", stage: "challenge", client_ip: s.clientIp, reason: AppError.from(e).id }, "websocket authentication failed");
       this.o.sessions.end(s, CloseCode.AuthenticationFailed);
       return;
     }

@@ -115,8 +115,11 @@ function setup(o: { claims?: ResumeClaims; handoverMs?: number } = {}) {
     fanout,
     connections,
     presence: {
-      opened: (id) => reported.push(["opened", id]),
-      closed: (id) => reported.push(["closed", id]),
+      opened: (id) => {
+        reported.push(["opened", id]);
+        return Promise.resolve("admitted");
+      },
+      closed: (id) => void reported.push(["closed", id]),
       activity: () => undefined,
     },
     log: silentLogger,
@@ -133,7 +136,14 @@ function setup(o: { claims?: ResumeClaims; handoverMs?: number } = {}) {
   /** A socket authenticated at the upgrade, optionally resuming. */
   const open = (actor: Actor, resume?: { connectionId: string; sequence: number }) => {
     const sock = new TestSocket();
-    const s = newSocketState(sock, { connectionId: resume?.connectionId ?? "", sequence: resume?.sequence, invalid: false }, false, actor, "token");
+    const s = newSocketState(
+      sock,
+      { connectionId: resume?.connectionId ?? "", sequence: resume?.sequence, invalid: false },
+      false,
+      actor,
+      "token",
+      "127.0.0.1",
+    );
     sock.onEnd = (code) => sessions.closed(s, code);
     return { s, sock, bound: sessions.opened(s) };
   };
@@ -145,7 +155,7 @@ function setup(o: { claims?: ResumeClaims; handoverMs?: number } = {}) {
     fanout,
     bus,
     presence: {} as PresenceClient,
-    presenceReporter: { opened: () => undefined, closed: () => undefined, activity: () => undefined },
+    presenceReporter: { opened: () => Promise.resolve("admitted"), closed: () => undefined, activity: () => undefined },
     log: silentLogger,
     metrics,
     serverVersion: "10.0.0",
@@ -164,7 +174,7 @@ describe("Sessions", () => {
     expect(sock.frames.map((f) => [f.event, f.seq])).toEqual([["hello", 0]]);
     expect(sock.frames[0]!.data!.connection_id).toBe(conn.id);
     expect(fanout.users.get(user)).toEqual({ claims: 0, conns: new Set([conn]) });
-    expect(connections.open()).toEqual([{ connectionId: conn.id, userId: user }]);
+    expect(connections.open()).toEqual([{ connectionId: conn.id, userId: user, clientIp: "127.0.0.1" }]);
     expect(reported).toEqual([["opened", conn.id]]);
     fanout.publish(user, 1);
     expect(sock.frames.map((f) => [f.event, f.seq])).toEqual([

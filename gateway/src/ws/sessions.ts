@@ -21,11 +21,12 @@ import type { DeliveryTroubles, Fanout } from "../routing/fanout.js";
 import type { ConnectionHolder, Handover } from "../resume/resume-holder.js";
 import type { ResumeClaims } from "../resume/resume-claims.js";
 import { closeInBatches } from "../resume/close-in-batches.js";
+import type { CommandBucket } from "./command-rate.js";
 import { create } from "@bufbuild/protobuf";
 import { BroadcastSchema } from "@switchboard/proto/events";
 
 /** Per-socket state, created at upgrade. */
-export interface SocketState {
+export interface SocketState extends CommandBucket {
   readonly port: SocketPort;
   /** Resume parameters from the upgrade URL. */
   readonly resume: { readonly connectionId: string; readonly sequence: number | undefined; readonly invalid: boolean };
@@ -36,6 +37,8 @@ export interface SocketState {
   conn: Connection | undefined;
   /** The connection id reported open to presence for this socket. */
   reportedId: string;
+  /** The client's address (http/client-ip.ts): logs, and presence's per-address limit. */
+  readonly clientIp: string;
   authTimer: NodeJS.Timeout | undefined;
   closed: boolean;
   /** Requests that arrived while the connection was being bound (handled right after). */
@@ -45,8 +48,32 @@ export interface SocketState {
 }
 
 /** A socket's state at the upgrade (`actor` set when the upgrade carried a valid session). */
-export function newSocketState(port: SocketPort, resume: SocketState["resume"], postedAck: boolean, actor: Actor | undefined, token: string): SocketState {
-  return { port, resume, postedAck, actor, token, conn: undefined, reportedId: "", authTimer: undefined, closed: false, deferred: undefined, early: {} };
+export function newSocketState(
+  port: SocketPort,
+  resume: SocketState["resume"],
+  postedAck: boolean,
+  actor: Actor | undefined,
+  token: string,
+  clientIp: string,
+): SocketState {
+  return {
+    port,
+    resume,
+    postedAck,
+    actor,
+    token,
+    clientIp,
+    conn: undefined,
+    reportedId: "",
+    authTimer: undefined,
+    closed: false,
+    deferred: undefined,
+    early: {},
+    // A full bucket (takeCommand caps it at the burst).
+    cmdTokens: Number.POSITIVE_INFINITY,
+    cmdRefilledAt: 0,
+    cmdRefused: 0,
+  };
 }
 
 export interface SessionsOptions {
@@ -128,7 +155,10 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     }
     if (s.actor) return this.authenticate(s, s.actor, s.token);
     s.authTimer = setTimeout(() => {
-      if (!s.conn && !s.closed) this.end(s, CloseCode.AuthenticationFailed);
+      if (s.conn || s.closed) return;
+      this.o.metrics.authFailed("timeout");
+      this.log.warn({ audit: "auth_failed", stage: "timeout", client_ip: s.clientIp }, "websocket not authenticated in time");
+      this.end(s, CloseCode.AuthenticationFailed);
     }, this.o.authTimeoutMs);
     return false;
   }
@@ -164,6 +194,7 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
       conn = this.resumeOrCreate(s, actor, token, local);
       this.o.fanout.attach(conn);
     }
+    if (!(await this.admit(s, conn))) return false;
     this.bind(s, conn);
     if (this.draining) {
       // Bound after the drain's batches went (its claim was under way): it goes the same way.
@@ -194,6 +225,45 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     return conn;
   }
 
+  /**
+   * Presence's admission of the connection, before anything (hello) is written to the socket:
+   * once it answers, the user reads online on every presence replica. Refused (the user or the
+   * address holds the most connections allowed across the cluster): the connection is forgotten
+   * and the socket closed with 4003. False when the socket must not be bound.
+   */
+  private async admit(s: SocketState, conn: Connection): Promise<boolean> {
+    s.reportedId = conn.id;
+    conn.clientIp = s.clientIp;
+    // Not attached yet: the sweep must not take it for a connection past its resume window.
+    if (!conn.attached) conn.detachedAt = Date.now();
+    const verdict = await this.o.presence.opened(conn.id, conn.userId, s.clientIp);
+    if (verdict !== "admitted") {
+      s.reportedId = "";
+      this.o.metrics.limitHit(verdict === "ip_limit" ? "ws_connections_per_ip" : "ws_connections_per_user");
+      this.log.warn({ audit: "limit_hit", limit: verdict, user_id: conn.userId, client_ip: s.clientIp }, "websocket refused: too many connections");
+      this.forget(conn, CloseCode.TooManyConnections);
+      this.end(s, CloseCode.TooManyConnections);
+      return false;
+    }
+    if (s.closed || conn.dead) {
+      // The socket (or the connection) went while presence answered: presence hears of it, and
+      // the connection, if alive, stays for a resume.
+      s.reportedId = "";
+      this.o.presence.closed(conn.id, conn.userId, s.clientIp);
+      if (!conn.dead && !conn.attached) conn.detachedAt = Date.now();
+      return false;
+    }
+    return true;
+  }
+
+  /** A connection presence refused after admitting it unconfirmed (it was unreachable at the time). */
+  refusedLate(connectionId: string, reason: string): void {
+    const conn = this.connections.get(connectionId);
+    if (!conn) return;
+    this.log.warn({ audit: "limit_hit", limit: reason, user_id: conn.userId, client_ip: conn.clientIp }, "websocket closed: too many connections");
+    this.forget(conn, CloseCode.TooManyConnections);
+  }
+
   /** Gives the socket its connection: live from now on (hello queued or replay positioned). */
   private bind(s: SocketState, conn: Connection): void {
     Object.assign(conn, s.early);
@@ -201,8 +271,6 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     conn.socket = s.port;
     conn.detachedAt = 0;
     conn.postedAck = s.postedAck;
-    s.reportedId = conn.id;
-    this.o.presence.opened(conn.id, conn.userId);
     if (!conn.flush()) this.stalledNow(conn);
   }
 
@@ -312,7 +380,7 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     this.o.metrics.socketClosed(code);
     const conn = s.conn;
     if (!conn) return;
-    if (s.reportedId) this.o.presence.closed(s.reportedId, conn.userId);
+    if (s.reportedId) this.o.presence.closed(s.reportedId, conn.userId, s.clientIp);
     if (conn.socket === s.port) {
       conn.socket = undefined;
       conn.detachedAt = Date.now();

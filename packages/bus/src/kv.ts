@@ -41,6 +41,8 @@ export interface KvStore {
   /** Deletes; with `revision`, only if unchanged (throws KvConflictError otherwise). */
   delete(key: string, revision?: number): Promise<void>;
   keys(filter?: string): Promise<string[]>;
+  /** The bucket's latest revision (its stream's last sequence), from the stream's leader. */
+  lastRevision(): Promise<number>;
   /** Current values then live changes of keys matching the filter (`>` wildcards allowed). */
   watch(o: { key?: string; onEntry: (e: KvEntry) => void; includeHistory?: boolean }): Promise<KvWatch>;
 }
@@ -103,6 +105,10 @@ export async function openKv(bus: Bus, o: KvBucketOptions): Promise<KvStore> {
     update: (key, value, revision) => cas(key, () => kv.update(key, value, revision)),
     put: (key, value) => kv.put(key, value),
     delete: (key, revision) => cas(key, () => kv.delete(key, revision !== undefined ? { previousSeq: revision } : {})),
+    async lastRevision() {
+      const { streamInfo } = await kv.status();
+      return streamInfo.state.last_seq;
+    },
     async keys(filter) {
       const out: string[] = [];
       for await (const k of await kv.keys(filter ?? ">")) out.push(k);

@@ -19,13 +19,16 @@ export type ErrorCode =
  */
 export class AppError extends Error {
   override readonly name = "AppError";
+  /** A rate limit's answer: when the caller may try again (HTTP 429 with Retry-After). */
+  readonly retryAfterMs: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly id: string = defaultId(code),
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   /** Normalizes anything caught at a boundary; unknown failures become `internal`. */
@@ -43,3 +46,7 @@ function defaultId(code: ErrorCode): string {
 export const invalidArgument = (id: string, message: string) => new AppError("invalid_argument", message, id);
 export const notFound = (id: string, message: string) => new AppError("not_found", message, id);
 export const permissionDenied = (id: string, message: string) => new AppError("permission_denied", message, id);
+
+/** A rate limit was hit: `resource_exhausted` with the time until the caller may try again. */
+export const rateLimited = (id: string, message: string, retryAfterMs: number) =>
+  new AppError("resource_exhausted", message, id, { retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) });

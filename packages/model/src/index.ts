@@ -1,5 +1,5 @@
 export { newId, isValidId, nowMs } from "./ids.js";
-export { AppError, invalidArgument, notFound, permissionDenied, type ErrorCode } from "./errors.js";
+export { AppError, invalidArgument, notFound, permissionDenied, rateLimited, type ErrorCode } from "./errors.js";
 export { newEvent, type NewEvent } from "./events.js";
 export { parseJsonObject, jsonBytes } from "./json/json-bytes.js";
 export { postToJson, reactionToJson } from "./json/post-json.js";

@@ -4,6 +4,8 @@ import type { CallStatus } from "./call.js";
 
 /** The metadata key carrying the Mattermost error id across a gRPC hop. */
 export const ERROR_ID_KEY = "sb-error-id";
+/** The metadata key carrying a rate limit's retry-after (milliseconds) across a gRPC hop. */
+const RETRY_AFTER_KEY = "sb-retry-after-ms";
 
 /**
  * The metadata key carrying the request id of an internal failure: the server logs the
@@ -44,16 +46,12 @@ export function grpcStatusOf(code: ErrorCode): Status {
  * logged under.
  */
 export function toCallStatus(e: AppError, requestId?: string): CallStatus {
-  if (e.code !== "internal") return { code: toGrpc[e.code], details: e.message, metadata: [[ERROR_ID_KEY, e.id]] };
-  if (requestId === undefined) return { code: Status.INTERNAL, details: "internal error", metadata: [[ERROR_ID_KEY, e.id]] };
-  return {
-    code: Status.INTERNAL,
-    details: `internal error (request id ${requestId})`,
-    metadata: [
-      [ERROR_ID_KEY, e.id],
-      [REQUEST_ID_KEY, requestId],
-    ],
-  };
+  const metadata: [string, string][] = [[ERROR_ID_KEY, e.id]];
+  if (e.retryAfterMs !== undefined) metadata.push([RETRY_AFTER_KEY, String(e.retryAfterMs)]);
+  if (e.code !== "internal") return { code: toGrpc[e.code], details: e.message, metadata };
+  if (requestId === undefined) return { code: Status.INTERNAL, details: "internal error", metadata };
+  metadata.push([REQUEST_ID_KEY, requestId]);
+  return { code: Status.INTERNAL, details: `internal error (request id ${requestId})`, metadata };
 }
 
 /** What a caller is told of a failure the transport made (no server answered with an error of its own). */
@@ -81,5 +79,6 @@ export function fromServiceError(e: ServiceError, method: string): AppError {
   const code = fromGrpc.get(e.code) ?? "internal";
   const idValues = e.metadata?.get(ERROR_ID_KEY);
   if (!idValues || idValues.length === 0) return new AppError(code, TRANSPORT_MESSAGES[code], `rpc.${code}`, { cause: e });
-  return new AppError(code, e.details || `${method} failed`, String(idValues[0]), { cause: e });
+  const retry = Number(e.metadata?.get(RETRY_AFTER_KEY)[0] ?? NaN);
+  return new AppError(code, e.details || `${method} failed`, String(idValues[0]), { cause: e, ...(retry > 0 ? { retryAfterMs: retry } : {}) });
 }

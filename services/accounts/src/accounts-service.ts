@@ -10,6 +10,7 @@ import { EventName, subjects, type SessionRevokedData } from "@switchboard/bus";
 import { writeOutbox } from "@switchboard/outbox";
 import { hashPassword, signToken, verifyPassword, type Actor } from "@switchboard/tokens";
 import type { KeyManager } from "./keys/key-manager.js";
+import type { LoginLimiter } from "./login/login-limiter.js";
 import { SCHEMA } from "./migrations.js";
 import { insertSession, liveRevocations, revokeSessions, sessionById, type SessionRow } from "./sessions/session-store.js";
 import { countUsers, insertUser, userById, userByLogin, usersByIds, usersByUsernames, type UserRow } from "./users/user-store.js";
@@ -47,6 +48,10 @@ export interface AccountsServiceOptions {
   readonly openSignup: boolean;
   /** Wakes the outbox relay after a commit. */
   readonly onCommit: () => void;
+  /** Failed-login limits (absent: none). */
+  readonly loginLimiter?: LoginLimiter;
+  /** Every refused login (audit log and metrics): why, the login_id and the client address. */
+  readonly onLoginRefused?: (why: "invalid_credentials" | "inactive" | "rate_limited", loginId: string, clientIp: string) => void;
 }
 
 export function createAccountsService(o: AccountsServiceOptions) {
@@ -122,17 +127,38 @@ export function createAccountsService(o: AccountsServiceOptions) {
     return usersByUsernames(db, [...new Set(names.map(normalizeUsername))]);
   }
 
-  async function login(loginId: string, password: string, deviceId: string) {
+  async function login(loginId: string, password: string, deviceId: string, clientIp = "") {
+    const refused = (why: "invalid_credentials" | "inactive" | "rate_limited", e: AppError): AppError => {
+      o.onLoginRefused?.(why, loginId.slice(0, 256), clientIp);
+      return e;
+    };
     const invalid = () =>
-      new AppError("unauthenticated", "Enter a valid email or username and/or password.", "api.user.login.invalid_credentials_email_username");
+      refused(
+        "invalid_credentials",
+        new AppError("unauthenticated", "Enter a valid email or username and/or password.", "api.user.login.invalid_credentials_email_username"),
+      );
+    if (clientIp.length > 64) throw invalidArgument("api.context.invalid_body_param.app_error", "Invalid client_ip.");
     if (!loginId || !password || password.length > 1024 || loginId.length > 256) throw invalid();
+    let attempt;
+    try {
+      attempt = await o.loginLimiter?.attempt(loginId, clientIp);
+    } catch (e: unknown) {
+      throw e instanceof AppError && e.retryAfterMs !== undefined ? refused("rate_limited", e) : e;
+    }
     const user = await userByLogin(db, loginId);
     // Hash even for unknown users, so response time does not reveal which logins exist.
     const ok = await verifyPassword(password, user?.password_hash ?? (await unknownUserHash()));
-    if (!user || !ok) throw invalid();
-    if (Number(user.delete_at) !== 0) {
-      throw new AppError("unauthenticated", "Login failed because your account has been deactivated.", "api.user.login.inactive.app_error");
+    if (!user || !ok) {
+      if (attempt) await o.loginLimiter?.failed(attempt);
+      throw invalid();
     }
+    if (Number(user.delete_at) !== 0) {
+      throw refused(
+        "inactive",
+        new AppError("unauthenticated", "Login failed because your account has been deactivated.", "api.user.login.inactive.app_error"),
+      );
+    }
+    if (attempt) await o.loginLimiter?.succeeded(attempt);
     const now = Date.now();
     const session: Omit<SessionRow, "revoked_at"> = {
       id: newId(),

@@ -12,6 +12,8 @@ import type { AccountsConfig } from "./config.js";
 import { accountsHandlers } from "./grpc-handlers.js";
 import { loadKeyWrapper } from "./keys/kek-source.js";
 import { createKeyManager } from "./keys/key-manager.js";
+import { createLoginLimiter } from "./login/login-limiter.js";
+import { createAccountsMetrics } from "./metrics.js";
 import { migrations, SCHEMA } from "./migrations.js";
 
 export { loadAccountsConfig, describeAccountsConfig, accountsSchema, type AccountsConfig } from "./config.js";
@@ -50,7 +52,25 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
       const prepared = await keys.prepare();
       rt.log.info({ ...prepared, kek: wrapper.activeKekId }, "signing keys ready");
       await keys.current();
-      const svc = createAccountsService({ db, keys, sessionLengthMs: config.sessionLengthMs, openSignup: config.openSignup, onCommit: () => relay.poke() });
+      const metrics = createAccountsMetrics(rt.metrics);
+      const audit = rt.log.child({ part: "audit" });
+      const loginLimiter = createLoginLimiter({
+        db,
+        limits: { perLogin: config.loginMaxFailuresPerLogin, perIp: config.loginMaxFailuresPerIp, windowMs: config.loginWindowMs },
+        onLimited: (key) => metrics.loginLimited(key),
+      });
+      const svc = createAccountsService({
+        db,
+        keys,
+        sessionLengthMs: config.sessionLengthMs,
+        openSignup: config.openSignup,
+        onCommit: () => relay.poke(),
+        loginLimiter,
+        onLoginRefused: (why, loginId, clientIp) => {
+          metrics.loginRefused(why);
+          audit.warn({ audit: "login_refused", reason: why, login_id: loginId, client_ip: clientIp }, "login refused");
+        },
+      });
       const grpc = await lifecycle.start(
         rpcServerComponent(rt, config, (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, createLocalAuth({ db, keys })))),
       );

@@ -37,6 +37,25 @@ export const accountsSchema = {
     description: "anyone may create an account (otherwise only system admins, after the first user)",
     default: true,
   }),
+  loginMaxFailuresPerLogin: int({
+    env: "SB_ACCOUNTS_LOGIN_MAX_FAILURES_PER_LOGIN",
+    description:
+      "failed logins per login_id (username or email) in one window before further attempts get 429 (Mattermost: MaximumLoginAttempts 10); 0 = no limit",
+    default: 10,
+    min: 0,
+  }),
+  loginMaxFailuresPerIp: int({
+    env: "SB_ACCOUNTS_LOGIN_MAX_FAILURES_PER_IP",
+    description: "failed logins from one client address in one window before further attempts get 429; 0 = no limit",
+    default: 50,
+    min: 0,
+  }),
+  loginWindowMs: duration({
+    env: "SB_ACCOUNTS_LOGIN_WINDOW_MS",
+    description: "the window the failed-login limits count in (fixed windows, shared by every replica through PostgreSQL)",
+    default: 5 * 60_000,
+    min: 1_000,
+  }),
   controlRetentionMs: duration({
     env: "SB_ACCOUNTS_CONTROL_RETENTION_MS",
     description: `how long revocations stay in the ${streams.control.name} stream for verifiers to catch up`,

@@ -40,7 +40,7 @@ export function accountsHandlers(svc: AccountsService, auth: LocalAuth): ImplOf<
       return { users: (await svc.getUsersByUsernames(req.usernames)).map(userToProto) };
     },
     async login(req) {
-      const r = await svc.login(req.loginId, req.password, req.deviceId);
+      const r = await svc.login(req.loginId, req.password, req.deviceId, req.clientIp);
       return { user: userToProto(r.user), session: sessionToProto(r.session), token: r.token };
     },
     async getSession(req, ctx) {

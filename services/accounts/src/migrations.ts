@@ -63,4 +63,17 @@ export const migrations: readonly Migration[] = [
     id: "0004_signing_keys_kek",
     sql: `ALTER TABLE signing_keys ADD COLUMN kek_id text;`,
   },
+  {
+    // Failed logins per key (login:<login_id>, ip:<address>) and fixed window (login/login-limiter.ts).
+    id: "0005_login_attempts",
+    sql: `
+      CREATE TABLE login_attempts (
+        key          text    NOT NULL,
+        window_start bigint  NOT NULL,
+        attempts     integer NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX login_attempts_window_idx ON login_attempts (window_start);
+    `,
+  },
 ];

@@ -25,6 +25,7 @@ import { presenceHandlers } from "./grpc-handlers.js";
 import { createPresenceMetrics } from "./metrics.js";
 import { createLeaseManager } from "./presence/lease-manager.js";
 import { createPartnerDirectory } from "./presence/partner-directory.js";
+import { createIpWriter } from "./presence/ip-writer.js";
 import { createPresenceEngine } from "./presence/presence-engine.js";
 import { createStatusPublisher } from "./presence/status-publisher.js";
 import type { Timing } from "./presence/status-rules.js";
@@ -32,6 +33,8 @@ import { sweeperComponent } from "./presence/sweeper.js";
 import { createUserWriter } from "./presence/user-writer.js";
 import { cacheSyncComponent } from "./store/cache-sync.js";
 import { PresenceCache } from "./store/presence-cache.js";
+import { createReadBarrier } from "./store/read-barrier.js";
+import { watchLagFailpoint } from "./store/watch-lag.js";
 import { createPresenceKv } from "./store/presence-kv.js";
 
 export { loadPresenceConfig, describePresenceConfig, presenceSchema, type PresenceConfig } from "./config.js";
@@ -44,6 +47,8 @@ export interface PresenceApp {
 }
 
 const PUBLISH_TIMEOUT_MS = 2_000;
+/** How long a status read waits for this replica's cache to catch up (then it answers as it is). */
+const READ_BARRIER_TIMEOUT_MS = 1_000;
 
 function timingOf(c: PresenceConfig): Timing {
   return {
@@ -96,6 +101,7 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
           metrics,
           log: rt.log,
           setReady: (ok) => rt.readiness.set("kv", ok),
+          lagMs: watchLagFailpoint(config.failpoints),
         }),
       );
       metrics.registerGauges({ activeLeases: () => cache.openLeaseCount, cachedUsers: () => cache.userCount, activeUsers: () => cache.activeCount });
@@ -129,6 +135,10 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
         leases,
         usersOfLease: (id) => cache.usersOfLease(id),
         timing,
+        maxPerUser: config.maxConnectionsPerUser,
+        ...(config.maxConnectionsPerIp > 0
+          ? { ipWriter: createIpWriter({ kv, max: config.maxConnectionsPerIp, leaseClosed: async (id) => (await leases.closedAt(id)) !== undefined }) }
+          : {}),
         metrics,
         failpoints: rt.failpoints,
       });
@@ -136,9 +146,19 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
 
       const grpc = await lifecycle.start(
         rpcServerComponent(rt, config, (server) =>
-          server.add(PresenceServiceDesc, presenceHandlers({ engine, leases, cache, actor: (ctx) => auth.actor(ctx) }), {
-            getStatuses: decodeGetStatusesRequest,
-          }),
+          server.add(
+            PresenceServiceDesc,
+            presenceHandlers({
+              engine,
+              leases,
+              cache,
+              ...(config.readBarrier ? { barrier: createReadBarrier({ kv, cache, timeoutMs: READ_BARRIER_TIMEOUT_MS }) } : {}),
+              actor: (ctx) => auth.actor(ctx),
+            }),
+            {
+              getStatuses: decodeGetStatusesRequest,
+            },
+          ),
         ),
       );
       return {

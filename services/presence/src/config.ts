@@ -70,6 +70,27 @@ export const presenceSchema = {
     default: 5_000,
     min: 100,
   }),
+  maxConnectionsPerUser: int({
+    env: "SB_PRESENCE_MAX_CONNECTIONS_PER_USER",
+    description:
+      "WebSocket connections one user may hold across all gateways; more are refused and closed with 4003 (Mattermost has no limit; a browser tab or app is one each)",
+    default: 64,
+    min: 1,
+    max: 1024,
+  }),
+  maxConnectionsPerIp: int({
+    env: "SB_PRESENCE_MAX_CONNECTIONS_PER_IP",
+    description:
+      "WebSocket connections one client address may hold across all gateways (the address behind a trusted proxy); more are refused and closed with 4003; 0 = no limit",
+    default: 2_000,
+    min: 0,
+  }),
+  readBarrier: bool({
+    env: "SB_PRESENCE_READ_BARRIER",
+    description:
+      "status reads first wait until this replica's cache holds every write made before the read (one question to the KV stream's leader, shared by concurrent reads), so a user connected through any replica reads online",
+    default: true,
+  }),
   kvBucket: str({
     env: "SB_PRESENCE_KV_BUCKET",
     description: "JetStream KV bucket holding statuses and leases",

@@ -8,6 +8,7 @@ import type { LeaseManager } from "./presence/lease-manager.js";
 import type { PresenceEngine } from "./presence/presence-engine.js";
 import { isStatusName } from "./presence/status-record.js";
 import type { PresenceCache } from "./store/presence-cache.js";
+import type { ReadBarrier } from "./store/read-barrier.js";
 import { toStatusMessage } from "./store/status-encoding.js";
 
 /** Documented in presence.proto (GetStatusesRequest). */
@@ -18,6 +19,8 @@ export interface PresenceHandlerDeps {
   readonly engine: PresenceEngine;
   readonly leases: LeaseManager;
   readonly cache: PresenceCache;
+  /** Read-your-writes across replicas for status reads (absent: the cache answers as it is). */
+  readonly barrier?: ReadBarrier;
   /** The verified caller of a user-facing call (bearer token); rejects when absent or invalid. */
   readonly actor: (ctx: CallContext) => Promise<Actor>;
   readonly now?: () => number;
@@ -41,8 +44,12 @@ export function presenceHandlers(d: PresenceHandlerDeps): ImplOf<typeof Presence
       return { leaseId: l.leaseId, ttlMs: BigInt(l.ttlMs), renewIntervalMs: BigInt(l.renewIntervalMs) };
     },
     async report(req) {
-      await d.engine.applyReport(leaseId(req.leaseId), req.events, req.fullSnapshot);
-      return { ttlMs: BigInt(d.leases.ttlMs), renewIntervalMs: BigInt(d.leases.renewIntervalMs) };
+      const refused = await d.engine.applyReport(leaseId(req.leaseId), req.events, req.fullSnapshot);
+      return {
+        ttlMs: BigInt(d.leases.ttlMs),
+        renewIntervalMs: BigInt(d.leases.renewIntervalMs),
+        refused: [...refused].map(([connectionId, reason]) => ({ connectionId, reason })),
+      };
     },
     async releaseLease(req) {
       await d.leases.release(leaseId(req.leaseId));
@@ -62,6 +69,8 @@ export function presenceHandlers(d: PresenceHandlerDeps): ImplOf<typeof Presence
     async getStatus(req, ctx) {
       await d.actor(ctx);
       if (!isValidId(req.userId)) throw badParam("user_id");
+      // A user the cache has as offline may have connected through another replica a moment ago.
+      if (d.barrier && (d.cache.user(req.userId)?.value.status ?? "offline") === "offline") await d.barrier.sync();
       return new EncodedResponse(d.cache.encodeStatuses([req.userId]));
     },
     async getStatuses(req, ctx) {
@@ -71,6 +80,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): ImplOf<typeof Presence
       const count = wire ? wire.count : req.userIds.length;
       if (count > MAX_IDS_PER_CALL) throw tooManyIds(MAX_IDS_PER_CALL);
       if (count === 0) throw badParam("user_ids");
+      await d.barrier?.sync();
       if (wire) return d.cache.statuses(wire);
       const ids = req.userIds;
       for (let i = 0; i < ids.length; i++) if (!isValidId(ids[i])) throw badParam("user_ids");
@@ -78,6 +88,7 @@ export function presenceHandlers(d: PresenceHandlerDeps): ImplOf<typeof Presence
     },
     async listActiveStatuses(_req, ctx) {
       await d.actor(ctx);
+      await d.barrier?.sync();
       return new EncodedResponse(d.cache.encodeActiveStatuses());
     },
   };

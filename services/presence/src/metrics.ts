@@ -41,7 +41,8 @@ export function createPresenceMetrics(registry: MetricsRegistry) {
   const leaseOps = registry.counter({ name: "sb_presence_lease_operations_total", help: "leases acquired, released and expired", labelNames: ["op"] });
   const rejectedConnections = registry.counter({
     name: "sb_presence_rejected_connections_total",
-    help: "connection opens ignored because the user holds the maximum number of connections",
+    help: "opened connections refused by a connection limit, by limit (user_limit, ip_limit)",
+    labelNames: ["reason"],
   });
   const watchLag = registry.histogram({
     name: "sb_presence_watch_lag_seconds",
@@ -61,7 +62,7 @@ export function createPresenceMetrics(registry: MetricsRegistry) {
     partnerLookupFailed: () => partnerLookupFailures.inc(),
     reportEvent: (kind: "opened" | "closed" | "activity") => reportEvents.inc({ kind }),
     lease: (op: "acquired" | "released" | "expired" | "deleted") => leaseOps.inc({ op }),
-    connectionRejected: (n = 1) => rejectedConnections.inc(undefined, n),
+    connectionRejected: (reason: "user_limit" | "ip_limit", n = 1) => rejectedConnections.inc({ reason }, n),
     watchLag: (seconds: number) => watchLag.observe(seconds),
     watchRestarted: () => watchRestarts.inc(),
     sweepTimer: () => sweepSeconds.startTimer(),

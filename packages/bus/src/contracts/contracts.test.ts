@@ -67,7 +67,9 @@ describe("cross-process contracts", () => {
     const codes = Object.values(CloseCode);
     expect(new Set(codes).size).toBe(codes.length);
     for (const c of codes) expect(CloseReason[c], String(c)).toMatch(/^[ -~]{1,60}$/);
-    for (const c of [CloseCode.ServerShuttingDown, CloseCode.SlowConsumer]) expect(c >= 4000 && c < 4500).toBe(true);
+    for (const c of [CloseCode.ServerShuttingDown, CloseCode.SlowConsumer, CloseCode.TooManyConnections, CloseCode.RateLimited]) {
+      expect(c >= 4000 && c < 4500).toBe(true);
+    }
     for (const c of [
       CloseCode.AuthenticationFailed,
       CloseCode.SessionRevoked,

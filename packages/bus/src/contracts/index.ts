@@ -7,7 +7,16 @@
 export { bytes, empty, json, protobuf, type Payload, type PayloadOf } from "./payload.js";
 export { parseEventSubject, subjectContracts, subjectRoots, subjects, type EventFamily, type EventSubjectScope, type SubjectContract } from "./subjects.js";
 export { streams, type StreamContract, type StreamName } from "./streams.js";
-export { isolatedBucket, kvBuckets, type KvBucketContract, type KvKeyContract, type LeaseRecord, type PresenceStatus, type StatusRecord } from "./kv.js";
+export {
+  isolatedBucket,
+  kvBuckets,
+  type IpRecord,
+  type KvBucketContract,
+  type KvKeyContract,
+  type LeaseRecord,
+  type PresenceStatus,
+  type StatusRecord,
+} from "./kv.js";
 export { natsHeaders } from "./headers.js";
 export { EventName, eventData, familyEvents, type SessionRevokedData } from "./events.js";
 export { CloseCode, CloseReason } from "./websocket.js";

@@ -54,6 +54,15 @@ export interface LeaseRecord {
   released: boolean;
 }
 
+/**
+ * The connections one client address holds across all gateways (key `ip.<hex of the address>`),
+ * for the per-address connection limit: lease id -> connection ids. Entries of leases that are
+ * no longer open are dropped by the next write to the record.
+ */
+export interface IpRecord {
+  conns: Record<string, string[]>;
+}
+
 export const kvBuckets = {
   /** Presence: statuses and gateway leases, shared by every presence replica. */
   presence: {
@@ -61,6 +70,7 @@ export const kvBuckets = {
     keys: {
       user: { prefix: "user.", payload: json<StatusRecord>("StatusRecord") },
       lease: { prefix: "lease.", payload: json<LeaseRecord>("LeaseRecord") },
+      ip: { prefix: "ip.", payload: json<IpRecord>("IpRecord") },
       /** A replica's liveness probe of its own watch. */
       probe: { prefix: "probe.", payload: bytes("a decimal nonce, ASCII") },
     },

@@ -11,6 +11,13 @@ export const CloseCode = {
   ServerShuttingDown: 4000,
   /** The socket could not keep up (too many unsent bytes or events): reconnect and resume. */
   SlowConsumer: 4002,
+  /**
+   * The user, or the client's address, already holds the most WebSocket connections allowed
+   * across the cluster (SB_PRESENCE_MAX_CONNECTIONS_PER_USER / _PER_IP): reconnect later.
+   */
+  TooManyConnections: 4003,
+  /** The client sent requests faster than its per-connection limit for too long: reconnect (and resume) later. */
+  RateLimited: 4004,
   /** Not authenticated within the allowed time, or the authentication_challenge failed. */
   AuthenticationFailed: 4500,
   /** The session was revoked or expired. */
@@ -31,6 +38,8 @@ export const CloseReason: Record<number, string> = {
   [CloseCode.MessageTooBig]: "message too big",
   [CloseCode.ServerShuttingDown]: "server shutting down",
   [CloseCode.SlowConsumer]: "slow consumer",
+  [CloseCode.TooManyConnections]: "too many connections",
+  [CloseCode.RateLimited]: "too many requests",
   [CloseCode.AuthenticationFailed]: "authentication failed",
   [CloseCode.SessionRevoked]: "session revoked",
   [CloseCode.ProtocolViolation]: "invalid frame",

@@ -5,13 +5,16 @@
 import { isValidId } from "@switchboard/model";
 import type { ConnectionEvent } from "@switchboard/proto/presence";
 import { badParam } from "../errors.js";
+import type { AddressEvent } from "./ip-writer.js";
 
 const MAX_EVENTS_PER_REPORT = 10_000;
 const CONNECTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+const CLIENT_IP = /^[\x21-\x7e]{0,64}$/;
+
 export type UserEvent =
-  | { readonly kind: "opened"; readonly connectionId: string; readonly at: number }
-  | { readonly kind: "closed"; readonly connectionId: string; readonly at: number }
+  | { readonly kind: "opened"; readonly connectionId: string; readonly at: number; readonly clientIp: string }
+  | { readonly kind: "closed"; readonly connectionId: string; readonly at: number; readonly clientIp: string }
   | { readonly kind: "activity"; readonly at: number; readonly active: boolean; readonly manual: boolean };
 
 /**
@@ -35,11 +38,8 @@ export function groupReportEvents(events: readonly ConnectionEvent[], now: numbe
       case "closed": {
         if (!isValidId(k.value.userId)) throw badParam(`${where}.${k.case}.user_id`);
         if (!CONNECTION_ID.test(k.value.connectionId)) throw badParam(`${where}.${k.case}.connection_id`, "1 to 64 characters of [A-Za-z0-9_-].");
-        const at = clamp(k.value.at);
-        add(
-          k.value.userId,
-          k.case === "opened" ? { kind: "opened", connectionId: k.value.connectionId, at } : { kind: "closed", connectionId: k.value.connectionId, at },
-        );
+        if (!CLIENT_IP.test(k.value.clientIp)) throw badParam(`${where}.${k.case}.client_ip`, "At most 64 printable ASCII characters.");
+        add(k.value.userId, { kind: k.case, connectionId: k.value.connectionId, at: clamp(k.value.at), clientIp: k.value.clientIp });
         break;
       }
       case "activity":
@@ -51,4 +51,17 @@ export function groupReportEvents(events: readonly ConnectionEvent[], now: numbe
     }
   }
   return byUser;
+}
+
+/** The opened and closed events that carry a client address, per address in report order (after groupReportEvents checked them). */
+export function groupByAddress(events: readonly ConnectionEvent[]): Map<string, AddressEvent[]> {
+  const byIp = new Map<string, AddressEvent[]>();
+  for (const e of events) {
+    const k = e.kind;
+    if ((k.case !== "opened" && k.case !== "closed") || k.value.clientIp === "") continue;
+    let list = byIp.get(k.value.clientIp);
+    if (!list) byIp.set(k.value.clientIp, (list = []));
+    list.push({ kind: k.case, connectionId: k.value.connectionId });
+  }
+  return byIp;
 }

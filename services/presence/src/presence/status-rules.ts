@@ -21,8 +21,8 @@ export interface Timing {
   readonly republishAfterMs: number;
 }
 
-/** Most connections one user may hold across all gateways (bounds the record's size). */
-export const MAX_CONNECTIONS_PER_USER = 256;
+/** Most connections one user may hold across all gateways (bounds the record's size; SB_PRESENCE_MAX_CONNECTIONS_PER_USER). */
+export const MAX_CONNECTIONS_PER_USER = 1024;
 
 /** When a connected, automatic, online user goes away: the stored activity may lag by one write interval. */
 function awayDeadline(r: StatusRecord, t: Timing): number {
@@ -45,9 +45,9 @@ function touch(r: StatusRecord, at: number): void {
   if (at > r.last_activity_at) r.last_activity_at = at;
 }
 
-/** False when the user already holds the maximum number of connections. */
-export function canOpen(r: StatusRecord, lease: string, conn: string): boolean {
-  return r.conns[lease]?.includes(conn) === true || connectionCount(r) < MAX_CONNECTIONS_PER_USER;
+/** False when the user already holds `max` connections (and this is not one of them). */
+export function canOpen(r: StatusRecord, lease: string, conn: string, max = MAX_CONNECTIONS_PER_USER): boolean {
+  return r.conns[lease]?.includes(conn) === true || connectionCount(r) < Math.min(max, MAX_CONNECTIONS_PER_USER);
 }
 
 export function openConnection(r: StatusRecord, lease: string, conn: string, at: number, t: Timing): void {

@@ -22,6 +22,8 @@ export function cacheSyncComponent(o: {
   metrics: PresenceMetrics;
   log: Logger;
   setReady: (ok: boolean) => void;
+  /** Test-only: every watched entry is applied this many ms late (watch-lag.ts). */
+  lagMs?: number;
 }): Component {
   const log = o.log.child({ part: "cache-sync" });
   let watch: KvWatch | undefined;
@@ -45,7 +47,8 @@ export function cacheSyncComponent(o: {
   }
 
   async function startWatch(): Promise<void> {
-    watch = await o.kv.watch((e) => o.cache.applyEntry(e));
+    const lag = o.lagMs ?? 0;
+    watch = await o.kv.watch(lag > 0 ? (e) => void setTimeout(() => o.cache.applyEntry(e), lag) : (e) => o.cache.applyEntry(e));
   }
 
   async function check(): Promise<void> {

@@ -23,7 +23,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sb/presence/v1/presence.proto.
  */
 export const file_sb_presence_v1_presence: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zYi9wcmVzZW5jZS92MS9wcmVzZW5jZS5wcm90bxIOc2IucHJlc2VuY2UudjEifgoGU3RhdHVzEg8KB3VzZXJfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEg4KBm1hbnVhbBgDIAEoCBIYChBsYXN0X2FjdGl2aXR5X2F0GAQgASgDEhQKDGRuZF9lbmRfdGltZRgFIAEoAxITCgtwcmV2X3N0YXR1cxgGIAEoCSKzAQoPQ29ubmVjdGlvbkV2ZW50EjIKBm9wZW5lZBgBIAEoCzIgLnNiLnByZXNlbmNlLnYxLkNvbm5lY3Rpb25PcGVuZWRIABIyCgZjbG9zZWQYAiABKAsyIC5zYi5wcmVzZW5jZS52MS5Db25uZWN0aW9uQ2xvc2VkSAASMAoIYWN0aXZpdHkYAyABKAsyHC5zYi5wcmVzZW5jZS52MS5Vc2VyQWN0aXZpdHlIAEIGCgRraW5kIkYKEENvbm5lY3Rpb25PcGVuZWQSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgoKAmF0GAMgASgDIkYKEENvbm5lY3Rpb25DbG9zZWQSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgoKAmF0GAMgASgDIksKDFVzZXJBY3Rpdml0eRIPCgd1c2VyX2lkGAEgASgJEgoKAmF0GAIgASgDEg4KBmFjdGl2ZRgDIAEoCBIOCgZtYW51YWwYBCABKAgiKQoTQWNxdWlyZUxlYXNlUmVxdWVzdBISCgpnYXRld2F5X2lkGAEgASgJIlMKFEFjcXVpcmVMZWFzZVJlc3BvbnNlEhAKCGxlYXNlX2lkGAEgASgJEg4KBnR0bF9tcxgCIAEoAxIZChFyZW5ld19pbnRlcnZhbF9tcxgDIAEoAyJpCg1SZXBvcnRSZXF1ZXN0EhAKCGxlYXNlX2lkGAEgASgJEi8KBmV2ZW50cxgCIAMoCzIfLnNiLnByZXNlbmNlLnYxLkNvbm5lY3Rpb25FdmVudBIVCg1mdWxsX3NuYXBzaG90GAMgASgIIjsKDlJlcG9ydFJlc3BvbnNlEg4KBnR0bF9tcxgBIAEoAxIZChFyZW5ld19pbnRlcnZhbF9tcxgCIAEoAyInChNSZWxlYXNlTGVhc2VSZXF1ZXN0EhAKCGxlYXNlX2lkGAEgASgJIhYKFFJlbGVhc2VMZWFzZVJlc3BvbnNlIkkKEFNldFN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFAoMZG5kX2VuZF90aW1lGAMgASgDIjsKEVNldFN0YXR1c1Jlc3BvbnNlEiYKBnN0YXR1cxgBIAEoCzIWLnNiLnByZXNlbmNlLnYxLlN0YXR1cyIjChBHZXRTdGF0dXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiOwoRR2V0U3RhdHVzUmVzcG9uc2USJgoGc3RhdHVzGAEgASgLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIiYKEkdldFN0YXR1c2VzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI/ChNHZXRTdGF0dXNlc1Jlc3BvbnNlEigKCHN0YXR1c2VzGAEgAygLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIhsKGUxpc3RBY3RpdmVTdGF0dXNlc1JlcXVlc3QiRgoaTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2USKAoIc3RhdHVzZXMYASADKAsyFi5zYi5wcmVzZW5jZS52MS5TdGF0dXMy+QQKD1ByZXNlbmNlU2VydmljZRJZCgxBY3F1aXJlTGVhc2USIy5zYi5wcmVzZW5jZS52MS5BY3F1aXJlTGVhc2VSZXF1ZXN0GiQuc2IucHJlc2VuY2UudjEuQWNxdWlyZUxlYXNlUmVzcG9uc2USRwoGUmVwb3J0Eh0uc2IucHJlc2VuY2UudjEuUmVwb3J0UmVxdWVzdBoeLnNiLnByZXNlbmNlLnYxLlJlcG9ydFJlc3BvbnNlElkKDFJlbGVhc2VMZWFzZRIjLnNiLnByZXNlbmNlLnYxLlJlbGVhc2VMZWFzZVJlcXVlc3QaJC5zYi5wcmVzZW5jZS52MS5SZWxlYXNlTGVhc2VSZXNwb25zZRJQCglTZXRTdGF0dXMSIC5zYi5wcmVzZW5jZS52MS5TZXRTdGF0dXNSZXF1ZXN0GiEuc2IucHJlc2VuY2UudjEuU2V0U3RhdHVzUmVzcG9uc2USUAoJR2V0U3RhdHVzEiAuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzUmVxdWVzdBohLnNiLnByZXNlbmNlLnYxLkdldFN0YXR1c1Jlc3BvbnNlElYKC0dldFN0YXR1c2VzEiIuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXF1ZXN0GiMuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXNwb25zZRJrChJMaXN0QWN0aXZlU3RhdHVzZXMSKS5zYi5wcmVzZW5jZS52MS5MaXN0QWN0aXZlU3RhdHVzZXNSZXF1ZXN0Giouc2IucHJlc2VuY2UudjEuTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1zYi9wcmVzZW5jZS92MS9wcmVzZW5jZS5wcm90bxIOc2IucHJlc2VuY2UudjEifgoGU3RhdHVzEg8KB3VzZXJfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEg4KBm1hbnVhbBgDIAEoCBIYChBsYXN0X2FjdGl2aXR5X2F0GAQgASgDEhQKDGRuZF9lbmRfdGltZRgFIAEoAxITCgtwcmV2X3N0YXR1cxgGIAEoCSKzAQoPQ29ubmVjdGlvbkV2ZW50EjIKBm9wZW5lZBgBIAEoCzIgLnNiLnByZXNlbmNlLnYxLkNvbm5lY3Rpb25PcGVuZWRIABIyCgZjbG9zZWQYAiABKAsyIC5zYi5wcmVzZW5jZS52MS5Db25uZWN0aW9uQ2xvc2VkSAASMAoIYWN0aXZpdHkYAyABKAsyHC5zYi5wcmVzZW5jZS52MS5Vc2VyQWN0aXZpdHlIAEIGCgRraW5kIlkKEENvbm5lY3Rpb25PcGVuZWQSFQoNY29ubmVjdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEgoKAmF0GAMgASgDEhEKCWNsaWVudF9pcBgEIAEoCSJZChBDb25uZWN0aW9uQ2xvc2VkEhUKDWNvbm5lY3Rpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIKCgJhdBgDIAEoAxIRCgljbGllbnRfaXAYBCABKAkiSwoMVXNlckFjdGl2aXR5Eg8KB3VzZXJfaWQYASABKAkSCgoCYXQYAiABKAMSDgoGYWN0aXZlGAMgASgIEg4KBm1hbnVhbBgEIAEoCCIpChNBY3F1aXJlTGVhc2VSZXF1ZXN0EhIKCmdhdGV3YXlfaWQYASABKAkiUwoUQWNxdWlyZUxlYXNlUmVzcG9uc2USEAoIbGVhc2VfaWQYASABKAkSDgoGdHRsX21zGAIgASgDEhkKEXJlbmV3X2ludGVydmFsX21zGAMgASgDImkKDVJlcG9ydFJlcXVlc3QSEAoIbGVhc2VfaWQYASABKAkSLwoGZXZlbnRzGAIgAygLMh8uc2IucHJlc2VuY2UudjEuQ29ubmVjdGlvbkV2ZW50EhUKDWZ1bGxfc25hcHNob3QYAyABKAgibwoOUmVwb3J0UmVzcG9uc2USDgoGdHRsX21zGAEgASgDEhkKEXJlbmV3X2ludGVydmFsX21zGAIgASgDEjIKB3JlZnVzZWQYAyADKAsyIS5zYi5wcmVzZW5jZS52MS5SZWZ1c2VkQ29ubmVjdGlvbiI6ChFSZWZ1c2VkQ29ubmVjdGlvbhIVCg1jb25uZWN0aW9uX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSInChNSZWxlYXNlTGVhc2VSZXF1ZXN0EhAKCGxlYXNlX2lkGAEgASgJIhYKFFJlbGVhc2VMZWFzZVJlc3BvbnNlIkkKEFNldFN0YXR1c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFAoMZG5kX2VuZF90aW1lGAMgASgDIjsKEVNldFN0YXR1c1Jlc3BvbnNlEiYKBnN0YXR1cxgBIAEoCzIWLnNiLnByZXNlbmNlLnYxLlN0YXR1cyIjChBHZXRTdGF0dXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiOwoRR2V0U3RhdHVzUmVzcG9uc2USJgoGc3RhdHVzGAEgASgLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIiYKEkdldFN0YXR1c2VzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSI/ChNHZXRTdGF0dXNlc1Jlc3BvbnNlEigKCHN0YXR1c2VzGAEgAygLMhYuc2IucHJlc2VuY2UudjEuU3RhdHVzIhsKGUxpc3RBY3RpdmVTdGF0dXNlc1JlcXVlc3QiRgoaTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2USKAoIc3RhdHVzZXMYASADKAsyFi5zYi5wcmVzZW5jZS52MS5TdGF0dXMy+QQKD1ByZXNlbmNlU2VydmljZRJZCgxBY3F1aXJlTGVhc2USIy5zYi5wcmVzZW5jZS52MS5BY3F1aXJlTGVhc2VSZXF1ZXN0GiQuc2IucHJlc2VuY2UudjEuQWNxdWlyZUxlYXNlUmVzcG9uc2USRwoGUmVwb3J0Eh0uc2IucHJlc2VuY2UudjEuUmVwb3J0UmVxdWVzdBoeLnNiLnByZXNlbmNlLnYxLlJlcG9ydFJlc3BvbnNlElkKDFJlbGVhc2VMZWFzZRIjLnNiLnByZXNlbmNlLnYxLlJlbGVhc2VMZWFzZVJlcXVlc3QaJC5zYi5wcmVzZW5jZS52MS5SZWxlYXNlTGVhc2VSZXNwb25zZRJQCglTZXRTdGF0dXMSIC5zYi5wcmVzZW5jZS52MS5TZXRTdGF0dXNSZXF1ZXN0GiEuc2IucHJlc2VuY2UudjEuU2V0U3RhdHVzUmVzcG9uc2USUAoJR2V0U3RhdHVzEiAuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzUmVxdWVzdBohLnNiLnByZXNlbmNlLnYxLkdldFN0YXR1c1Jlc3BvbnNlElYKC0dldFN0YXR1c2VzEiIuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXF1ZXN0GiMuc2IucHJlc2VuY2UudjEuR2V0U3RhdHVzZXNSZXNwb25zZRJrChJMaXN0QWN0aXZlU3RhdHVzZXMSKS5zYi5wcmVzZW5jZS52MS5MaXN0QWN0aXZlU3RhdHVzZXNSZXF1ZXN0Giouc2IucHJlc2VuY2UudjEuTGlzdEFjdGl2ZVN0YXR1c2VzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Mattermost's model.Status.
@@ -117,7 +117,9 @@ export const ConnectionEventSchema: GenMessage<ConnectionEvent> = /*@__PURE__*/
   messageDesc(file_sb_presence_v1_presence, 1);
 
 /**
- * A WebSocket connection of `user_id` opened (also counts as activity).
+ * A WebSocket connection of `user_id` opened (also counts as activity). Refused (listed in
+ * ReportResponse.refused, and not opened) when the user or the client address already holds
+ * the most connections allowed across all gateways.
  *
  * @generated from message sb.presence.v1.ConnectionOpened
  */
@@ -140,6 +142,14 @@ export type ConnectionOpened = Message<"sb.presence.v1.ConnectionOpened"> & {
    * @generated from field: int64 at = 3;
    */
   at: bigint;
+
+  /**
+   * The client's address as the gateway saw it (its trusted-proxy setting): at most 64
+   * printable characters; empty = unknown (then only the per-user limit applies).
+   *
+   * @generated from field: string client_ip = 4;
+   */
+  clientIp: string;
 };
 
 /**
@@ -169,6 +179,13 @@ export type ConnectionClosed = Message<"sb.presence.v1.ConnectionClosed"> & {
    * @generated from field: int64 at = 3;
    */
   at: bigint;
+
+  /**
+   * The address the connection was opened with (ConnectionOpened.client_ip).
+   *
+   * @generated from field: string client_ip = 4;
+   */
+  clientIp: string;
 };
 
 /**
@@ -318,6 +335,15 @@ export type ReportResponse = Message<"sb.presence.v1.ReportResponse"> & {
    * @generated from field: int64 renew_interval_ms = 2;
    */
   renewIntervalMs: bigint;
+
+  /**
+   * The opened connections of this report that were refused (the gateway closes their
+   * sockets). Those not listed are open when the response arrives: a status read on any
+   * replica that starts after it sees the user online.
+   *
+   * @generated from field: repeated sb.presence.v1.RefusedConnection refused = 3;
+   */
+  refused: RefusedConnection[];
 };
 
 /**
@@ -326,6 +352,31 @@ export type ReportResponse = Message<"sb.presence.v1.ReportResponse"> & {
  */
 export const ReportResponseSchema: GenMessage<ReportResponse> = /*@__PURE__*/
   messageDesc(file_sb_presence_v1_presence, 8);
+
+/**
+ * @generated from message sb.presence.v1.RefusedConnection
+ */
+export type RefusedConnection = Message<"sb.presence.v1.RefusedConnection"> & {
+  /**
+   * @generated from field: string connection_id = 1;
+   */
+  connectionId: string;
+
+  /**
+   * "user_limit" (SB_PRESENCE_MAX_CONNECTIONS_PER_USER) or "ip_limit"
+   * (SB_PRESENCE_MAX_CONNECTIONS_PER_IP).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message sb.presence.v1.RefusedConnection.
+ * Use `create(RefusedConnectionSchema)` to create a new message.
+ */
+export const RefusedConnectionSchema: GenMessage<RefusedConnection> = /*@__PURE__*/
+  messageDesc(file_sb_presence_v1_presence, 9);
 
 /**
  * Closes every connection of the lease (graceful gateway shutdown): its users go offline
@@ -346,7 +397,7 @@ export type ReleaseLeaseRequest = Message<"sb.presence.v1.ReleaseLeaseRequest"> 
  * Use `create(ReleaseLeaseRequestSchema)` to create a new message.
  */
 export const ReleaseLeaseRequestSchema: GenMessage<ReleaseLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 9);
+  messageDesc(file_sb_presence_v1_presence, 10);
 
 /**
  * @generated from message sb.presence.v1.ReleaseLeaseResponse
@@ -359,7 +410,7 @@ export type ReleaseLeaseResponse = Message<"sb.presence.v1.ReleaseLeaseResponse"
  * Use `create(ReleaseLeaseResponseSchema)` to create a new message.
  */
 export const ReleaseLeaseResponseSchema: GenMessage<ReleaseLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 10);
+  messageDesc(file_sb_presence_v1_presence, 11);
 
 /**
  * Mattermost's PUT /api/v4/users/{user_id}/status: a user may set only their own status,
@@ -393,7 +444,7 @@ export type SetStatusRequest = Message<"sb.presence.v1.SetStatusRequest"> & {
  * Use `create(SetStatusRequestSchema)` to create a new message.
  */
 export const SetStatusRequestSchema: GenMessage<SetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 11);
+  messageDesc(file_sb_presence_v1_presence, 12);
 
 /**
  * @generated from message sb.presence.v1.SetStatusResponse
@@ -410,7 +461,7 @@ export type SetStatusResponse = Message<"sb.presence.v1.SetStatusResponse"> & {
  * Use `create(SetStatusResponseSchema)` to create a new message.
  */
 export const SetStatusResponseSchema: GenMessage<SetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 12);
+  messageDesc(file_sb_presence_v1_presence, 13);
 
 /**
  * @generated from message sb.presence.v1.GetStatusRequest
@@ -427,7 +478,7 @@ export type GetStatusRequest = Message<"sb.presence.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 13);
+  messageDesc(file_sb_presence_v1_presence, 14);
 
 /**
  * @generated from message sb.presence.v1.GetStatusResponse
@@ -446,7 +497,7 @@ export type GetStatusResponse = Message<"sb.presence.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 14);
+  messageDesc(file_sb_presence_v1_presence, 15);
 
 /**
  * Mattermost's POST /api/v4/users/status/ids and the get_statuses_by_ids WebSocket action.
@@ -467,7 +518,7 @@ export type GetStatusesRequest = Message<"sb.presence.v1.GetStatusesRequest"> & 
  * Use `create(GetStatusesRequestSchema)` to create a new message.
  */
 export const GetStatusesRequestSchema: GenMessage<GetStatusesRequest> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 15);
+  messageDesc(file_sb_presence_v1_presence, 16);
 
 /**
  * @generated from message sb.presence.v1.GetStatusesResponse
@@ -486,7 +537,7 @@ export type GetStatusesResponse = Message<"sb.presence.v1.GetStatusesResponse"> 
  * Use `create(GetStatusesResponseSchema)` to create a new message.
  */
 export const GetStatusesResponseSchema: GenMessage<GetStatusesResponse> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 16);
+  messageDesc(file_sb_presence_v1_presence, 17);
 
 /**
  * Mattermost's get_statuses WebSocket action.
@@ -501,7 +552,7 @@ export type ListActiveStatusesRequest = Message<"sb.presence.v1.ListActiveStatus
  * Use `create(ListActiveStatusesRequestSchema)` to create a new message.
  */
 export const ListActiveStatusesRequestSchema: GenMessage<ListActiveStatusesRequest> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 17);
+  messageDesc(file_sb_presence_v1_presence, 18);
 
 /**
  * @generated from message sb.presence.v1.ListActiveStatusesResponse
@@ -520,7 +571,7 @@ export type ListActiveStatusesResponse = Message<"sb.presence.v1.ListActiveStatu
  * Use `create(ListActiveStatusesResponseSchema)` to create a new message.
  */
 export const ListActiveStatusesResponseSchema: GenMessage<ListActiveStatusesResponse> = /*@__PURE__*/
-  messageDesc(file_sb_presence_v1_presence, 18);
+  messageDesc(file_sb_presence_v1_presence, 19);
 
 /**
  * @generated from service sb.presence.v1.PresenceService
