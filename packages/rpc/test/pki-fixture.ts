@@ -1,0 +1,74 @@
+/**
+ * Certificates for the tests of service identity: a fresh dev CA with a leaf per component,
+ * a leaf for a workload no allowlist names, and a second CA whose "gateway" nobody trusts.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { createCa, createDevPki, identityFiles, issueLeaf, workloadOfSubjectAltName, type IdentityFiles } from "@switchboard/pki";
+import { TlsIdentity } from "../src/tls-identity.js";
+
+export interface TestPki {
+  readonly dir: string;
+  /** The trusted CA's leaf of a workload. */
+  readonly files: (workload: string) => IdentityFiles;
+  /** A "gateway" from a CA the servers do not trust. */
+  readonly foreign: IdentityFiles;
+  remove(): void;
+}
+
+export function makeTestPki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), "sb-pki-test-"));
+  createDevPki(join(dir, "trusted"));
+  issueLeaf(join(dir, "trusted"), "intruder");
+  createCa(join(dir, "foreign"), "Someone else's CA");
+  issueLeaf(join(dir, "foreign"), "gateway");
+  return {
+    dir,
+    files: (w) => identityFiles(join(dir, "trusted"), w),
+    foreign: identityFiles(join(dir, "foreign"), "gateway"),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A raw grpc-js channel to `port` over TLS, trusting `ca`, presenting `as` when given (no
+ * client certificate otherwise), expecting the server to be `server`.
+ */
+export function rawTlsClient(port: number, caFile: string, server: string, as?: IdentityFiles): { client: grpc.Client; close(): void } {
+  const ca = readFileSync(caFile);
+  const identity = as === undefined ? null : new TlsIdentity(as);
+  const caOnly: grpc.experimental.CertificateProvider = {
+    addCaCertificateListener: (l) => process.nextTick(l, { caCertificate: ca }),
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener: () => {},
+    removeIdentityCertificateListener: () => {},
+  };
+  const creds = grpc.experimental.createCertificateProviderChannelCredentials(caOnly, identity, {
+    checkServerIdentity: (_h, cert) => (workloadOfSubjectAltName(cert.subjectaltname) === server ? undefined : new Error("wrong server")),
+  });
+  const client = new grpc.Client(`127.0.0.1:${port}`, creds, { "grpc.ssl_target_name_override": server });
+  return {
+    client,
+    close: () => {
+      client.close();
+      identity?.close();
+    },
+  };
+}
+
+/** Calls `path` with an empty request; resolves to the status code (0 for OK). */
+export function callCode(client: grpc.Client, path: string, deadlineMs = 5_000): Promise<grpc.status> {
+  return new Promise((resolve) =>
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.alloc(0),
+      new grpc.Metadata(),
+      { deadline: Date.now() + deadlineMs },
+      (e) => resolve(e ? e.code : grpc.status.OK),
+    ),
+  );
+}
