@@ -11,11 +11,10 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { silentLogger } from "@switchboard/log";
 import { COMPONENTS } from "@switchboard/pki";
 import { createRpcServer, RPC_SERVER_TRANSPORTS, type RpcServer } from "../src/index.js";
 import { CALLERS_BY_PATH } from "../src/allowlists/index.js";
-import { callCode, makeTestPki, rawTlsClient, type TestPki } from "./pki-fixture.js";
+import { callCode, rawTlsClient, tlsServerOptions, useTestPki } from "./pki-fixture.js";
 
 type AnyService = GenService<GenServiceMethods>;
 
@@ -66,11 +65,7 @@ describe("the caller allowlists", () => {
   });
 });
 
-let pki: TestPki;
-beforeAll(() => {
-  pki = makeTestPki();
-});
-afterAll(() => pki.remove());
+const testPki = useTestPki();
 
 describe.each(RPC_SERVER_TRANSPORTS)("every method on the %s server", (transport) => {
   let server: RpcServer;
@@ -78,15 +73,8 @@ describe.each(RPC_SERVER_TRANSPORTS)("every method on the %s server", (transport
   const closers: (() => void)[] = [];
 
   beforeAll(async () => {
-    server = createRpcServer({
-      transport,
-      host: "127.0.0.1",
-      port: 0,
-      maxMessageBytes: 1 << 20,
-      defaultDeadlineMs: 5_000,
-      logger: silentLogger,
-      tls: pki.files("posts"),
-    });
+    const pki = testPki();
+    server = createRpcServer(tlsServerOptions(pki.files("posts"), transport));
     for (const s of services) server.add(s, anyImpl());
     const port = await server.start();
     for (const who of [undefined, ...COMPONENTS, "intruder"]) {
@@ -118,14 +106,7 @@ describe("a server with a method no allowlist names", () => {
   it("refuses to start", async () => {
     // A service of ours under another name: none of its paths has an entry.
     const stranger = { ...services[0]!, typeName: "sb.stranger.v1.StrangerService" } as AnyService;
-    const server = createRpcServer({
-      host: "127.0.0.1",
-      port: 0,
-      maxMessageBytes: 1 << 20,
-      defaultDeadlineMs: 5_000,
-      logger: silentLogger,
-      tls: pki.files("posts"),
-    });
+    const server = createRpcServer(tlsServerOptions(testPki().files("posts")));
     server.add(stranger, anyImpl());
     await expect(server.start()).rejects.toThrow(/no caller allowlist entry for \/sb\.stranger\.v1\.StrangerService\//);
     await server.stop(100);

@@ -11,11 +11,10 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
-import { silentLogger } from "@switchboard/log";
 import { createDevPki, identityFiles } from "@switchboard/pki";
 import { PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient, createRpcServer, RPC_SERVER_TRANSPORTS, type ImplOf, type RpcServer } from "../src/index.js";
-import { callCode, makeTestPki, rawTlsClient, type TestPki } from "./pki-fixture.js";
+import { callCode, rawTlsClient, tlsServerOptions, useTestPki } from "./pki-fixture.js";
 
 const ACQUIRE = "/sb.presence.v1.PresenceService/AcquireLease";
 const HEALTH = "/grpc.health.v1.Health/Check";
@@ -30,33 +29,20 @@ const impl: ImplOf<typeof PresenceService> = {
   listActiveStatuses: async () => ({}),
 };
 
-let pki: TestPki;
-beforeAll(() => {
-  pki = makeTestPki();
-});
-afterAll(() => pki.remove());
+const pki = useTestPki();
 
 describe.each(RPC_SERVER_TRANSPORTS)("mTLS on the %s server", (transport) => {
   let server: RpcServer;
   let port: number;
   const closers: (() => void)[] = [];
-  const as = (workload: string | undefined, files = workload === undefined ? undefined : pki.files(workload)) => {
-    const c = rawTlsClient(port, pki.files("gateway").caFile, "presence", files);
+  const as = (workload: string | undefined, files = workload === undefined ? undefined : pki().files(workload)) => {
+    const c = rawTlsClient(port, pki().files("gateway").caFile, "presence", files);
     closers.push(() => c.close());
     return c.client;
   };
 
   beforeAll(async () => {
-    server = createRpcServer({
-      transport,
-      host: "127.0.0.1",
-      port: 0,
-      healthPort: 0,
-      maxMessageBytes: 1 << 20,
-      defaultDeadlineMs: 5_000,
-      logger: silentLogger,
-      tls: pki.files("presence"),
-    });
+    server = createRpcServer({ ...tlsServerOptions(pki().files("presence"), transport), healthPort: 0 });
     server.add(PresenceService, impl);
     port = await server.start();
     server.health.setServing(true);
@@ -67,7 +53,7 @@ describe.each(RPC_SERVER_TRANSPORTS)("mTLS on the %s server", (transport) => {
   });
 
   it("negotiates h2 by ALPN", async () => {
-    const files = pki.files("gateway");
+    const files = pki().files("gateway");
     const alpn = await new Promise<string | false | null>((resolve, reject) => {
       const s = tlsConnect(
         {
@@ -92,7 +78,7 @@ describe.each(RPC_SERVER_TRANSPORTS)("mTLS on the %s server", (transport) => {
   it("answers UNAUTHENTICATED without a client certificate, and with one from another CA", async () => {
     expect(await callCode(as(undefined), ACQUIRE)).toBe(grpc.status.UNAUTHENTICATED);
     expect(await callCode(as(undefined), HEALTH)).toBe(grpc.status.UNAUTHENTICATED);
-    expect(await callCode(as("gateway", pki.foreign), ACQUIRE)).toBe(grpc.status.UNAUTHENTICATED);
+    expect(await callCode(as("gateway", pki().foreign), ACQUIRE)).toBe(grpc.status.UNAUTHENTICATED);
   });
 
   it("answers PERMISSION_DENIED to a component outside the allowlist, and to a workload no allowlist names", async () => {
@@ -104,14 +90,14 @@ describe.each(RPC_SERVER_TRANSPORTS)("mTLS on the %s server", (transport) => {
     const c = createRpcClient(PresenceService, {
       address: `127.0.0.1:${port}`,
       defaultDeadlineMs: 5_000,
-      tls: { ...pki.files("gateway"), server: "presence" },
+      tls: { ...pki().files("gateway"), server: "presence" },
     });
     closers.push(() => c.close());
     expect((await c.acquireLease({})).leaseId).toBe("lease-1");
   });
 
   it("the client refuses a server that is not the component it expects", async () => {
-    const c = createRpcClient(PresenceService, { address: `127.0.0.1:${port}`, defaultDeadlineMs: 1_500, tls: { ...pki.files("gateway"), server: "posts" } });
+    const c = createRpcClient(PresenceService, { address: `127.0.0.1:${port}`, defaultDeadlineMs: 1_500, tls: { ...pki().files("gateway"), server: "posts" } });
     closers.push(() => c.close());
     const code = await c.acquireLease({}).then(
       () => "ok",
@@ -135,17 +121,12 @@ describe.each(RPC_SERVER_TRANSPORTS)("mTLS on the %s server", (transport) => {
 
 describe.each(RPC_SERVER_TRANSPORTS)("certificate rotation on the %s server", (transport) => {
   it("takes up new files without a restart", async () => {
-    const dir = join(pki.dir, `rotate-${transport}`);
-    const next = join(pki.dir, `next-${transport}`);
+    const dir = join(pki().dir, `rotate-${transport}`);
+    const next = join(pki().dir, `next-${transport}`);
     createDevPki(dir);
     createDevPki(next);
     const server = createRpcServer({
-      transport,
-      host: "127.0.0.1",
-      port: 0,
-      maxMessageBytes: 1 << 20,
-      defaultDeadlineMs: 5_000,
-      logger: silentLogger,
+      ...tlsServerOptions(identityFiles(dir, "presence"), transport),
       tls: { ...identityFiles(dir, "presence"), reloadIntervalMs: 50 },
     });
     server.add(PresenceService, impl);

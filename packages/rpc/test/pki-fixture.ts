@@ -5,8 +5,11 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import * as grpc from "@grpc/grpc-js";
+import { silentLogger } from "@switchboard/log";
 import { createCa, createDevPki, identityFiles, issueLeaf, workloadOfSubjectAltName, type IdentityFiles } from "@switchboard/pki";
+import type { RpcServerOptions, RpcServerTransport } from "../src/index.js";
 import { TlsIdentity } from "../src/tls-identity.js";
 
 export interface TestPki {
@@ -30,6 +33,21 @@ export function makeTestPki(): TestPki {
     foreign: identityFiles(join(dir, "foreign"), "gateway"),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A fresh test PKI for the file's tests (made before them, removed after): call the getter inside tests. */
+export function useTestPki(): () => TestPki {
+  let pki: TestPki | undefined;
+  beforeAll(() => {
+    pki = makeTestPki();
+  });
+  afterAll(() => pki?.remove());
+  return () => pki!;
+}
+
+/** Options of a server on a free loopback port, serving mTLS as `files`. */
+export function tlsServerOptions(files: IdentityFiles, transport?: RpcServerTransport): RpcServerOptions {
+  return { transport, host: "127.0.0.1", port: 0, maxMessageBytes: 1 << 20, defaultDeadlineMs: 5_000, logger: silentLogger, tls: files };
 }
 
 /**
