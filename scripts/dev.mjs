@@ -2,13 +2,16 @@
 // `make dev`: the whole stack on this machine, in the foreground.
 // - nats-server from PATH with JetStream on a temporary store (unless SB_NATS_URL is set);
 // - accounts, posts, presence and the gateway (127.0.0.1:8065) from their built dist/;
-// - PGlite under .data/ unless DATABASE_URL is set.
+// - PGlite under .data/ unless DATABASE_URL is set;
+// - gRPC between them over mTLS: a dev CA and a certificate per component, made on the first
+//   run under .data/pki/ (packages/pki; kept, never committed), unless SB_RPC_TLS_* are set.
 // Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureDevPki, identityFiles } from "@switchboard/pki";
 
 const root = new URL("..", import.meta.url).pathname;
 const children = [];
@@ -108,21 +111,32 @@ if (!natsUrl) {
   natsUrl = `nats://127.0.0.1:${port}`;
 }
 
+const pkiDir = join(root, ".data/pki");
+ensureDevPki(pkiDir);
+/** A component's certificate from the dev CA (what SB_RPC_TLS_* in the environment would replace). */
+function tlsEnv(component) {
+  if (process.env.SB_RPC_TLS_CERT_FILE) return {};
+  const f = identityFiles(pkiDir, component);
+  return { SB_RPC_TLS_CA_FILE: f.caFile, SB_RPC_TLS_CERT_FILE: f.certFile, SB_RPC_TLS_KEY_FILE: f.keyFile };
+}
+
 const db = process.env.DATABASE_URL ?? "";
 const common = { SB_NATS_URL: natsUrl, SB_POD_NAME: "dev" };
 const node = process.execPath;
 run("accounts", node, [join(root, "services/accounts/dist/main.js")], {
   ...common,
+  ...tlsEnv("accounts"),
   DATABASE_URL: db,
   SB_ACCOUNTS_PGLITE_DIR: join(root, ".data/accounts"),
 });
 run("posts", node, [join(root, "services/posts/dist/main.js")], {
   ...common,
+  ...tlsEnv("posts"),
   DATABASE_URL: db,
   SB_POSTS_PGLITE_DIR: join(root, ".data/posts"),
 });
-run("presence", node, [join(root, "services/presence/dist/main.js")], common);
-run("gateway", node, [join(root, "gateway/dist/main.js")], common);
+run("presence", node, [join(root, "services/presence/dist/main.js")], { ...common, ...tlsEnv("presence") });
+run("gateway", node, [join(root, "gateway/dist/main.js")], { ...common, ...tlsEnv("gateway") });
 console.log(
   `Switchboard starting: Mattermost API and WebSocket on http://127.0.0.1:8065 (NATS ${natsUrl}, ${db ? "PostgreSQL" : "PGlite in .data/"}). Ctrl-C stops it.`,
 );

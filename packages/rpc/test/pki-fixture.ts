@@ -21,7 +21,7 @@ export interface TestPki {
   remove(): void;
 }
 
-export function makeTestPki(): TestPki {
+function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "sb-pki-test-"));
   createDevPki(join(dir, "trusted"));
   issueLeaf(join(dir, "trusted"), "intruder");

@@ -4,7 +4,8 @@ export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats
 export { sharedNatsServer } from "./shared-nats.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
 export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from "./process.js";
-export { spawnDeployable, deployableEntry, repoRoot, type DeployableName } from "./deployables.js";
+export { spawnDeployable, deployableEntry, deployableTestEnv, repoRoot, type DeployableName } from "./deployables.js";
+export { testPkiDir, testIdentity, testClientTls, rpcTlsEnv } from "./pki.js";
 export { buildAtCommit, resolveCommit, type CommitBuild } from "./build-at-commit.js";
 export { startStack, type Stack, type StackOptions } from "./stack.js";
 export { Client4, WebSocketClient, newClient4, newWebSocketClient, type WsClientOptions } from "./mattermost-client.js";
