@@ -15,27 +15,29 @@ $(NPM_STAMP): package.json package-lock.json $(wildcard */package.json */*/packa
 .PHONY: install
 install: $(NPM_STAMP) ## Install npm dependencies (npm ci) when the lockfile changed
 
-.PHONY: nats-server
-nats-server: ## Make sure nats-server is on PATH (apt-get install nats-server when root)
-	@if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
+# $(call apt-ensure,<name>): the command <name> on PATH (or in /usr/sbin), else apt-get install <name> when root.
+define apt-ensure
+	@if ! command -v $(1) >/dev/null && [ ! -x /usr/sbin/$(1) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing nats-server"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server; \
+	    echo "installing $(1)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
 	  else \
-	    echo "nats-server is missing: install it (apt-get install nats-server) and re-run" >&2; exit 1; \
+	    echo "$(1) is missing: install it (apt-get install $(1)) and re-run" >&2; exit 1; \
 	  fi; \
 	fi
+endef
+
+.PHONY: nats-server
+nats-server: ## Make sure nats-server is on PATH (apt-get install nats-server when root)
+	$(call apt-ensure,nats-server)
+
+.PHONY: openssl
+openssl: ## Make sure the openssl command is on PATH (apt-get install openssl when root): it makes the dev CA (packages/pki)
+	$(call apt-ensure,openssl)
 
 .PHONY: haproxy
 haproxy: ## Make sure haproxy is on PATH (apt-get install haproxy when root): the ingress of make cluster
-	@if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing haproxy"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; \
-	  else \
-	    echo "haproxy is missing: install it (apt-get install haproxy) and re-run" >&2; exit 1; \
-	  fi; \
-	fi
+	$(call apt-ensure,haproxy)
 
 .PHONY: postgresql
 postgresql: ## Make sure PostgreSQL 15's server binaries are there (apt-get install postgresql-15 when root): fault tests run a private server
@@ -99,7 +101,7 @@ lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, depend
 	node scripts/check-deps.mjs
 
 .PHONY: test
-test: install nats-server haproxy postgresql git-history check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
+test: install nats-server haproxy postgresql openssl git-history check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
 	npx vitest run
 
 .PHONY: test-unit
@@ -107,11 +109,11 @@ test-unit: install ## Unit tests only (no servers)
 	npx vitest run --project unit
 
 .PHONY: test-int
-test-int: install nats-server haproxy postgresql git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
+test-int: install nats-server haproxy postgresql openssl git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
 	npx vitest run --project int --project acceptance
 
 .PHONY: chaos
-chaos: install nats-server haproxy postgresql git-history build ## The acceptance tests at full size (1,000 clients through HAProxy; not part of CI)
+chaos: install nats-server haproxy postgresql openssl git-history build ## The acceptance tests at full size (1,000 clients through HAProxy; not part of CI)
 	SB_CHAOS_SIZE=full npx vitest run --project acceptance
 
 .PHONY: fuzz
@@ -119,15 +121,15 @@ fuzz: install nats-server build ## Fuzz a running stack (WS frames, REST bodies,
 	node bench/dist/fuzz/main.js
 
 .PHONY: bench
-bench: install nats-server bench-tools build ## Run the benchmarks (bench/), reports under bench/results/
+bench: install nats-server openssl bench-tools build ## Run the benchmarks (bench/), reports under bench/results/
 	npm run bench -w @switchboard/bench
 
 .PHONY: dev
-dev: install nats-server build ## Run the whole stack on this machine (Ctrl-C stops it)
+dev: install nats-server openssl build ## Run the whole stack on this machine, gRPC over mTLS with a dev CA made on the first run in .data/pki (Ctrl-C stops it)
 	node scripts/dev.mjs
 
 .PHONY: cluster
-cluster: install nats-server haproxy build ## A production-shaped cluster on loopback: 3 NATS nodes, 2 of each service, 3 gateways behind HAProxy on 127.0.0.1:8065 (Ctrl-C stops it)
+cluster: install nats-server haproxy openssl build ## A production-shaped cluster on loopback: 3 NATS nodes, 2 of each service, 3 gateways behind HAProxy on 127.0.0.1:8065 (Ctrl-C stops it)
 	node scripts/cluster.mjs
 
 .PHONY: clean

@@ -7,6 +7,8 @@
 // - PGlite under .data/ unless DATABASE_URL is set;
 // - accounts' key-encryption key in .data/accounts-kek, made on the first run (never committed:
 //   .data/ is ignored), unless SB_ACCOUNTS_KEK or SB_ACCOUNTS_KEK_FILE is set.
+// - gRPC between them over mTLS: a dev CA and a certificate per component, made on the first
+//   run under .data/pki/ (packages/pki; kept, never committed), unless SB_RPC_TLS_* are set.
 // Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployableRoles, kvBuckets, loadOrCreateNatsUsers, natsServerConfig } from "@switchboard/bus";
 import { devKekEnv } from "./dev-kek.mjs";
+import { ensureDevPki, identityFiles } from "@switchboard/pki";
 
 const root = new URL("..", import.meta.url).pathname;
 const children = [];
@@ -122,6 +125,15 @@ if (!natsUrl) {
   natsUrl = `nats://127.0.0.1:${port}`;
 }
 
+const pkiDir = join(root, ".data/pki");
+ensureDevPki(pkiDir);
+/** A component's certificate from the dev CA (what SB_RPC_TLS_* in the environment would replace). */
+function tlsEnv(component) {
+  if (process.env.SB_RPC_TLS_CERT_FILE) return {};
+  const f = identityFiles(pkiDir, component);
+  return { SB_RPC_TLS_CA_FILE: f.caFile, SB_RPC_TLS_CERT_FILE: f.certFile, SB_RPC_TLS_KEY_FILE: f.keyFile };
+}
+
 const db = process.env.DATABASE_URL ?? "";
 const common = { SB_NATS_URL: natsUrl, SB_POD_NAME: "dev" };
 const node = process.execPath;
@@ -129,17 +141,19 @@ run("accounts", node, [join(root, "services/accounts/dist/main.js")], {
   ...common,
   ...natsEnv("accounts"),
   ...devKekEnv(root),
+  ...tlsEnv("accounts"),
   DATABASE_URL: db,
   SB_ACCOUNTS_PGLITE_DIR: join(root, ".data/accounts"),
 });
 run("posts", node, [join(root, "services/posts/dist/main.js")], {
   ...common,
   ...natsEnv("posts"),
+  ...tlsEnv("posts"),
   DATABASE_URL: db,
   SB_POSTS_PGLITE_DIR: join(root, ".data/posts"),
 });
-run("presence", node, [join(root, "services/presence/dist/main.js")], { ...common, ...natsEnv("presence") });
-run("gateway", node, [join(root, "gateway/dist/main.js")], { ...common, ...natsEnv("gateway") });
+run("presence", node, [join(root, "services/presence/dist/main.js")], { ...common, ...natsEnv("presence"), ...tlsEnv("presence") });
+run("gateway", node, [join(root, "gateway/dist/main.js")], { ...common, ...natsEnv("gateway"), ...tlsEnv("gateway") });
 console.log(
   `Switchboard starting: Mattermost API and WebSocket on http://127.0.0.1:8065 (NATS ${natsUrl}, ${db ? "PostgreSQL" : "PGlite in .data/"}). Ctrl-C stops it.`,
 );

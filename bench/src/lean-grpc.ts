@@ -9,7 +9,10 @@
  * application/grpc, grpc-status 0 (in trailers, or in the headers of a trailers-only answer),
  * exactly one uncompressed length-prefixed message.
  */
+import { readFileSync } from "node:fs";
 import http2 from "node:http2";
+import type { PeerCertificate } from "node:tls";
+import { workloadOfSubjectAltName, type IdentityFiles } from "@switchboard/pki";
 import { grpcFrame } from "./grpc-frame.js";
 
 export interface LeanGrpcOptions {
@@ -21,6 +24,21 @@ export interface LeanGrpcOptions {
   readonly deadlineMs?: number;
   /** Stream and connection receive windows (default HTTP/2's 65,535 bytes). */
   readonly windowBytes?: number;
+  /** mTLS as this identity, to a server that must be `server` (absent: plaintext h2c). */
+  readonly tls?: IdentityFiles & { readonly server: string };
+}
+
+/** TLS options of a connection presenting `tls`'s certificate to the component `tls.server`. */
+export function mtlsConnectOptions(tls: IdentityFiles & { readonly server: string }) {
+  return {
+    ca: readFileSync(tls.caFile),
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ALPNProtocols: ["h2"],
+    servername: tls.server,
+    checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+      workloadOfSubjectAltName(cert.subjectaltname) === tls.server ? undefined : new Error(`the server is not ${tls.server}`),
+  };
 }
 
 export class LeanGrpcError extends Error {
@@ -47,7 +65,10 @@ function statusOf(h: http2.IncomingHttpHeaders): { status: number; message: stri
 
 export async function connectLeanGrpc(o: LeanGrpcOptions): Promise<LeanGrpcClient> {
   const window = o.windowBytes ?? 0;
-  const session = http2.connect(`http://${o.address}`, window > 0 ? { settings: { initialWindowSize: window } } : {});
+  const session = http2.connect(`${o.tls ? "https" : "http"}://${o.address}`, {
+    ...(window > 0 ? { settings: { initialWindowSize: window } } : {}),
+    ...(o.tls ? mtlsConnectOptions(o.tls) : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     session.once("connect", () => resolve());
     session.once("error", reject);

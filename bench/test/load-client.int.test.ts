@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, type PostsClient } from "@switchboard/rpc";
-import { seedPopulation, startStack, waitFor, type Population, type Stack } from "@switchboard/testkit";
+import { seedPopulation, startStack, waitFor, testClientTls, type Population, type Stack } from "@switchboard/testkit";
 // The built module: it forks the built load-client.js next to it.
 import { startLoadClient, type LoadClient, type Report } from "../dist/ws-load/load-client-pool.js";
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
   });
   ports = stack.gateways.map((g) => Number(g.ready.port));
   pop = await seedPopulation({ databaseUrl: stack.db.url, postsAddr: stack.addrs.posts, users: 20, channels: 2, membersPerChannel: 10 });
-  posts = createRpcClient(PostsService, { address: stack.addrs.posts, defaultDeadlineMs: 10_000 });
+  posts = createRpcClient(PostsService, { address: stack.addrs.posts, defaultDeadlineMs: 10_000, tls: testClientTls("posts") });
   load = await startLoadClient();
   await load.open({
     host: "127.0.0.1",

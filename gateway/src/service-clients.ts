@@ -3,7 +3,7 @@ import type { Lifecycle } from "@switchboard/lifecycle";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
-import { clientComponent } from "@switchboard/runtime";
+import { checkRpcIdentity, clientComponent, rpcClientTls, type RpcTlsSettings } from "@switchboard/runtime";
 import { createRpcClient, type AccountsClient, type PostsClient, type PresenceClient } from "@switchboard/rpc";
 
 export interface ServiceClients {
@@ -12,7 +12,7 @@ export interface ServiceClients {
   readonly presence: PresenceClient;
 }
 
-export interface ServiceAddresses {
+export interface ServiceAddresses extends RpcTlsSettings {
   readonly accountsAddr: string;
   readonly postsAddr: string;
   readonly presenceAddr: string;
@@ -20,10 +20,11 @@ export interface ServiceAddresses {
 }
 
 export async function startServiceClients(lifecycle: Lifecycle, c: ServiceAddresses): Promise<ServiceClients> {
+  checkRpcIdentity("gateway", c);
   const rpc = { defaultDeadlineMs: c.rpcDeadlineMs };
-  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, ...rpc });
-  const posts = createRpcClient(PostsService, { address: c.postsAddr, ...rpc });
-  const presence = createRpcClient(PresenceService, { address: c.presenceAddr, ...rpc });
+  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, tls: rpcClientTls(c, "accounts"), ...rpc });
+  const posts = createRpcClient(PostsService, { address: c.postsAddr, tls: rpcClientTls(c, "posts"), ...rpc });
+  const presence = createRpcClient(PresenceService, { address: c.presenceAddr, tls: rpcClientTls(c, "presence"), ...rpc });
   for (const [name, client] of [
     ["accounts-client", accounts],
     ["posts-client", posts],

@@ -25,7 +25,7 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PostedHintsSchema } from "@switchboard/proto/events";
 import { CreatePostRequestSchema, CreatePostResponseSchema, PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS, type RpcServerTransport } from "@switchboard/rpc";
-import { createTestDatabase, spawnDeployable, startNatsServer, type ChildHandle } from "@switchboard/testkit";
+import { createTestDatabase, spawnDeployable, startNatsServer, testClientTls, type ChildHandle } from "@switchboard/testkit";
 import { closedLoop, percentile } from "../closed-loop.js";
 import { connectLeanGrpc } from "../lean-grpc.js";
 import { machineCpuSeconds, postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
@@ -183,7 +183,11 @@ async function run(ctx: ScenarioContext) {
       SB_ACCOUNTS_DB_POOL_SIZE: "4",
     });
     procs.push(accounts);
-    const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+    const acc = createRpcClient(AccountsService, {
+      address: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+      defaultDeadlineMs: 10_000,
+      tls: testClientTls("accounts"),
+    });
     // Raw: the same statements straight from `pg`, on the schema the service created, into a
     // copy of the outbox table (same columns and indexes) that the service's relay leaves alone.
     // Idle connections stay open between phases: their backends (and the CPU they used) must
@@ -216,7 +220,11 @@ async function run(ctx: ScenarioContext) {
         );
         procs.push(posts);
         if (posts.ready.grpc_server !== transport) throw new Error(`posts asked to serve on ${transport} serves on ${String(posts.ready.grpc_server)}`);
-        const client = createRpcClient(PostsService, { address: `127.0.0.1:${String(posts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+        const client = createRpcClient(PostsService, {
+          address: `127.0.0.1:${String(posts.ready.grpc_port)}`,
+          defaultDeadlineMs: 10_000,
+          tls: testClientTls("posts"),
+        });
         let closeLean = async (): Promise<void> => {};
         try {
           if (setup === undefined) {
@@ -232,7 +240,7 @@ async function run(ctx: ScenarioContext) {
           const meter = () => cpuSnapshot(posts.pid, db.name);
           // The load generator's caller: hand-framed gRPC over node:http2, every answer checked
           // (lean-grpc.ts). The same calls through grpc-js are measured beside it.
-          const lean = await connectLeanGrpc({ address: `127.0.0.1:${String(posts.ready.grpc_port)}`, token });
+          const lean = await connectLeanGrpc({ address: `127.0.0.1:${String(posts.ready.grpc_port)}`, token, tls: testClientTls("posts") });
           closeLean = () => lean.close();
           const createPostPath = `/${PostsService.typeName}/${PostsService.method.createPost.name}`;
           const postRequest = (w: number, i: number) => ({

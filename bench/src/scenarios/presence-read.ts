@@ -26,9 +26,10 @@ import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService } 
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS, type PresenceClient, type RpcServerTransport } from "@switchboard/rpc";
-import { spawnDeployable, startNatsServer, waitFor, type ChildHandle } from "@switchboard/testkit";
+import { spawnDeployable, startNatsServer, waitFor, testClientTls, type ChildHandle } from "@switchboard/testkit";
 import { closedLoop, percentile } from "../closed-loop.js";
 import { h2load, type H2LoadResult } from "../h2load.js";
+import { startTlsRelay, type TlsRelay } from "../tls-relay.js";
 import { processCpuSeconds } from "../proc-cpu.js";
 import { startCH2Floor, startNodeH2Floor, type H2FloorServer } from "../raw/h2-floor.js";
 import { counterBy, delta } from "../scrape.js";
@@ -106,6 +107,7 @@ async function run(ctx: ScenarioContext) {
   const warmMs = Math.min(2_000, durationMs / 4);
   const nats = await startNatsServer();
   const procs: ChildHandle[] = [];
+  const relays: TlsRelay[] = [];
   try {
     const base = { SB_POD_NAME: "bench" };
     const accounts = await spawnDeployable("accounts", {
@@ -141,10 +143,18 @@ async function run(ctx: ScenarioContext) {
       if (proc.ready.grpc_server !== transport) throw new Error(`presence asked to serve on ${transport} serves on ${String(proc.ready.grpc_server)}`);
       presenceOn.set(transport, {
         proc,
-        client: createRpcClient(PresenceService, { address: `127.0.0.1:${String(proc.ready.grpc_port)}`, defaultDeadlineMs: 10_000 }),
+        client: createRpcClient(PresenceService, {
+          address: `127.0.0.1:${String(proc.ready.grpc_port)}`,
+          defaultDeadlineMs: 10_000,
+          tls: testClientTls("presence"),
+        }),
       });
     }
-    const acc = createRpcClient(AccountsService, { address: `127.0.0.1:${String(accounts.ready.grpc_port)}`, defaultDeadlineMs: 10_000 });
+    const acc = createRpcClient(AccountsService, {
+      address: `127.0.0.1:${String(accounts.ready.grpc_port)}`,
+      defaultDeadlineMs: 10_000,
+      tls: testClientTls("accounts"),
+    });
     await acc.createUser({ username: "bench", email: "bench@example.com", password: "password-1" });
     const { token } = await acc.login({ loginId: "bench", password: "password-1" });
 
@@ -170,7 +180,10 @@ async function run(ctx: ScenarioContext) {
     const measure = async (transport: RpcServerTransport, presenceProc: ChildHandle, presence: PresenceClient) => {
       const metricsUrl = `http://127.0.0.1:${String(presenceProc.ready.ops_port)}/metrics`;
       const handled = () => counterBy(metricsUrl, "sb_rpc_server_handled_total", { method: `${PresenceService.typeName}/GetStatuses` }, "code");
-      const serviceUrl = `http://127.0.0.1:${String(presenceProc.ready.grpc_port)}/${PresenceService.typeName}/GetStatuses`;
+      // h2load presents no client certificate: it goes through a relay that does (tls-relay.ts).
+      const relay = await startTlsRelay({ targetPort: Number(presenceProc.ready.grpc_port), tls: testClientTls("presence") });
+      relays.push(relay);
+      const serviceUrl = `http://127.0.0.1:${String(relay.port)}/${PresenceService.typeName}/GetStatuses`;
       const viaH2load = async (inFlight: number, ms: number): Promise<H2LoadResult> => {
         const before = await handled();
         const r = await load(serviceUrl, inFlight, ms);
@@ -256,6 +269,7 @@ async function run(ctx: ScenarioContext) {
       await bus.close();
     }
   } finally {
+    await Promise.all(relays.map((r) => r.close()));
     await Promise.all(procs.map((p) => p.stop()));
     await nats.stop();
   }

@@ -12,7 +12,7 @@
 import { connectBus, subjects, type Bus } from "@switchboard/bus";
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient } from "@switchboard/rpc";
-import { seedPopulation, sleep, startStack, waitFor, type ChildHandle, type Population } from "@switchboard/testkit";
+import { seedPopulation, sleep, startStack, waitFor, testClientTls, type ChildHandle, type Population } from "@switchboard/testkit";
 import { percentile } from "../closed-loop.js";
 import { machineCpuSeconds, postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, type Scenario } from "../scenario.js";
@@ -66,7 +66,7 @@ interface CreatedPost {
 
 /** Creates posts at a steady rate (round-robin over the channels, and into town-square) until stopped. */
 function postFlow(pop: Population, addr: string) {
-  const client = createRpcClient(PostsService, { address: addr, defaultDeadlineMs: 30_000 });
+  const client = createRpcClient(PostsService, { address: addr, defaultDeadlineMs: 30_000, tls: testClientTls("posts") });
   const created: CreatedPost[] = [];
   const errors: string[] = [];
   let inFlight = 0;

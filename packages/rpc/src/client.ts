@@ -1,13 +1,18 @@
 /**
  * The gRPC client side of the glue: one channel per target, typed unary methods named after
- * the generated service's methods, a deadline on every call, failures as AppError.
+ * the generated service's methods, a deadline on every call, failures as AppError. With TLS
+ * options the channel is mTLS: it presents this process's certificate, trusts the configured
+ * CA, and accepts only a server whose certificate names the expected component (its SPIFFE id,
+ * whatever host name or proxy the address goes through); rotated files are taken up.
  */
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { spiffeId, workloadOfSubjectAltName, type IdentityFiles } from "@switchboard/pki";
 import { fromServiceError } from "./errors.js";
 import { asBuffer, passthrough } from "./bytes.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
+import { TlsIdentity } from "./tls-identity.js";
 
 export interface CallOptions {
   /** Session token sent as `authorization: Bearer <token>`. */
@@ -34,10 +39,32 @@ export interface RpcClientOptions {
   readonly address: string;
   readonly defaultDeadlineMs: number;
   readonly maxMessageBytes?: number;
+  /** mTLS with this identity; absent: plaintext (tests of the transports only). */
+  readonly tls?: ClientTlsOptions | undefined;
+}
+
+export interface ClientTlsOptions extends IdentityFiles {
+  /** The workload the server must be (its certificate's spiffe://switchboard/<name>). */
+  readonly server: string;
+  /** How often the files are checked for rotation (tls-identity.ts). */
+  readonly reloadIntervalMs?: number | undefined;
+}
+
+function channelCredentials(tls: ClientTlsOptions | undefined): { creds: grpc.ChannelCredentials; identity?: TlsIdentity } {
+  if (tls === undefined) return { creds: grpc.credentials.createInsecure() };
+  const identity = new TlsIdentity(tls, tls.reloadIntervalMs);
+  const creds = grpc.experimental.createCertificateProviderChannelCredentials(identity, identity, {
+    checkServerIdentity: (_host, cert) =>
+      workloadOfSubjectAltName(cert.subjectaltname) === tls.server
+        ? undefined
+        : new Error(`the server is not ${spiffeId(tls.server)} (${cert.subjectaltname ?? "no subjectAltName"})`),
+  });
+  return { creds, identity };
 }
 
 export function createRpcClient<T extends GenServiceMethods>(service: GenService<T>, o: RpcClientOptions): RpcClient<T> {
-  const client = new grpc.Client(o.address, grpc.credentials.createInsecure(), {
+  const { creds, identity } = channelCredentials(o.tls);
+  const client = new grpc.Client(o.address, creds, {
     "grpc.max_receive_message_length": o.maxMessageBytes ?? 4 * 1024 * 1024,
     "grpc.max_send_message_length": o.maxMessageBytes ?? 4 * 1024 * 1024,
     "grpc.keepalive_time_ms": 30_000,
@@ -48,11 +75,16 @@ export function createRpcClient<T extends GenServiceMethods>(service: GenService
     "grpc.enable_channelz": 0,
     // Stream and connection windows for what this channel receives (flow-control.ts).
     "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
+    // TLS: the server name sent (SNI) is the component expected, not the address (often an IP).
+    ...(o.tls ? { "grpc.ssl_target_name_override": o.tls.server } : {}),
   });
   const out: Record<string, unknown> = {
     waitForReady: (timeoutMs: number) =>
       new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + timeoutMs, (e) => (e ? reject(e) : resolve()))),
-    close: () => client.close(),
+    close: () => {
+      client.close();
+      identity?.close();
+    },
   };
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;

@@ -3,14 +3,19 @@
  * (server.ts). Every method is registered with pass-through (de)serializers: requests reach
  * the shared handlers (methods.ts) as bytes, which parse them themselves (INVALID_ARGUMENT
  * on bad input, as on h2), and answers leave as the bytes the handler produced, pre-encoded
- * ones (EncodedResponse, MessageWriter) included.
+ * ones (EncodedResponse, MessageWriter) included. With TLS configured, the server asks every
+ * peer for a client certificate (its secure context follows the watched files, tls-identity.ts)
+ * and each call is admitted by call-guard.ts on the workload of the verified certificate; a
+ * second, plaintext server answers grpc.health.v1 alone when a health port is asked for.
  */
 import * as grpc from "@grpc/grpc-js";
 import { asBuffer, passthrough } from "./bytes.js";
 import type { CallStatus, MethodHandler, ServerCall } from "./call.js";
+import { createCallGuard, type CallGuard } from "./call-guard.js";
 import type { MessageWriter } from "./message-writer.js";
 import type { MethodTable } from "./methods.js";
 import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
+import { callerOfCertificate, healthMethods, serverIdentity } from "./server-tls.js";
 
 /** The same stream limit as our own HTTP/2 (h2-server.ts). */
 const MAX_CONCURRENT_STREAMS = 4_096;
@@ -131,19 +136,38 @@ class StreamCall extends GrpcJsCall {
   }
 }
 
+/** The status a guard gives a call (undefined: let it run). */
+function denied(guard: CallGuard | undefined, path: string, call: AnyCall): CallStatus | undefined {
+  return guard?.(path, callerOfCertificate(call.getAuthContext().sslPeerCertificate));
+}
+
 /** How grpc-js calls one of our methods. */
 function grpcJsHandler(
+  path: string,
   m: MethodHandler,
   maxMessageBytes: number,
+  guard: CallGuard | undefined,
 ): grpc.handleUnaryCall<Buffer, Buffer> | grpc.handleServerStreamingCall<Buffer, Buffer> | grpc.handleBidiStreamingCall<Buffer, Buffer> {
   switch (m.kind) {
     case "unary":
-      return ((call, respond) => m.handle(new UnaryCall(call, respond, maxMessageBytes), call.request)) satisfies grpc.handleUnaryCall<Buffer, Buffer>;
+      return ((call, respond) => {
+        const c = new UnaryCall(call, respond, maxMessageBytes);
+        const no = denied(guard, path, call);
+        if (no) c.finish(no);
+        else m.handle(c, call.request);
+      }) satisfies grpc.handleUnaryCall<Buffer, Buffer>;
     case "serverStream":
-      return ((call) => m.handle(new StreamCall(call, maxMessageBytes), call.request)) satisfies grpc.handleServerStreamingCall<Buffer, Buffer>;
+      return ((call) => {
+        const c = new StreamCall(call, maxMessageBytes);
+        const no = denied(guard, path, call);
+        if (no) c.finish(no);
+        else m.handle(c, call.request);
+      }) satisfies grpc.handleServerStreamingCall<Buffer, Buffer>;
     case "bidi":
       return ((call) => {
         const c = new StreamCall(call, maxMessageBytes);
+        const no = denied(guard, path, call);
+        if (no) return c.finish(no);
         m.handle(c, undefined);
         call.on("data", (msg: Buffer) => c.onMessage?.(msg));
         call.on("end", () => c.onHalfClose?.());
@@ -151,8 +175,8 @@ function grpcJsHandler(
   }
 }
 
-export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable): RpcServer {
-  const server = new grpc.Server({
+function newServer(o: ResolvedServerOptions): grpc.Server {
+  return new grpc.Server({
     "grpc.max_receive_message_length": o.maxMessageBytes,
     "grpc.max_send_message_length": o.maxMessageBytes,
     "grpc.keepalive_time_ms": o.keepaliveMs,
@@ -161,33 +185,66 @@ export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable)
     // Channelz stays on although nothing reads it: with it off, grpc-js 1.14 keeps no list of its
     // sessions, and forceShutdown then leaves every open connection (and its calls) running.
   });
+}
+
+function bind(server: grpc.Server, host: string, port: number, creds: grpc.ServerCredentials): Promise<number> {
+  const h = host.includes(":") ? `[${host}]` : host;
+  return new Promise<number>((resolve, reject) => server.bindAsync(`${h}:${port}`, creds, (e, p) => (e ? reject(e) : resolve(p))));
+}
+
+/** Stops a server: GOAWAY and no new calls; calls in flight run on until the grace ends. */
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    force.unref();
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+
+export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable): RpcServer {
+  const identity = serverIdentity(o);
+  const server = newServer(o);
+  const healthServer = o.healthPort === undefined ? undefined : newServer(o);
+  let healthPort: number | undefined;
   let stopped: Promise<void> | undefined;
 
   return {
     transport: "grpc-js",
     health: table.health,
+    get healthPort() {
+      return healthPort;
+    },
     add: (service, impl, decoders) => table.add(service, impl, decoders),
     async start() {
-      for (const [path, m] of table.all()) server.register(path, grpcJsHandler(m, o.maxMessageBytes), passthrough, passthrough, m.kind);
-      const host = o.host.includes(":") ? `[${o.host}]` : o.host;
-      return new Promise<number>((resolve, reject) =>
-        server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
-      );
+      const all = table.all();
+      const guard = identity === undefined ? undefined : createCallGuard(all.keys());
+      for (const [path, m] of all) server.register(path, grpcJsHandler(path, m, o.maxMessageBytes, guard), passthrough, passthrough, m.kind);
+      // Without requiring a client certificate (the last argument) a peer without one still
+      // connects, and its calls are answered UNAUTHENTICATED by the guard.
+      const creds =
+        identity === undefined
+          ? grpc.ServerCredentials.createInsecure()
+          : grpc.experimental.createCertificateProviderServerCredentials(identity, identity, false);
+      const port = await bind(server, o.host, o.port, creds);
+      if (healthServer !== undefined) {
+        for (const [path, m] of healthMethods(all))
+          healthServer.register(path, grpcJsHandler(path, m, o.maxMessageBytes, undefined), passthrough, passthrough, m.kind);
+        healthPort = await bind(healthServer, o.host, o.healthPort ?? 0, grpc.ServerCredentials.createInsecure());
+      }
+      return port;
     },
     stop(graceMs) {
-      stopped ??= new Promise<void>((resolve) => {
-        // tryShutdown closes the listener and sends GOAWAY; calls in flight run on until the grace ends.
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        force.unref();
+      stopped ??= (async () => {
         table.health.shutdown();
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+        await Promise.all([shutdown(server, graceMs), healthServer ? shutdown(healthServer, graceMs) : undefined]);
+        identity?.close();
+      })();
       return stopped;
     },
   };

@@ -1,11 +1,12 @@
 export type { CallContext } from "./context.js";
 export type { RpcServer, RpcServerOptions, ServiceImpl, ImplOf, RequestDecoders } from "./server.js";
-export type { RpcServerTransport } from "./server.js";
+export type { RpcServerTransport, ServerTlsOptions } from "./server.js";
 export { createRpcServer, EncodedResponse, RPC_SERVER_TRANSPORTS, DEFAULT_RPC_SERVER_TRANSPORT } from "./server.js";
 export { MessageWriter } from "./message-writer.js";
-export type { RpcClient, RpcClientOptions, CallOptions } from "./client.js";
+export type { RpcClient, RpcClientOptions, ClientTlsOptions, CallOptions } from "./client.js";
 export { createRpcClient } from "./client.js";
 export type { AccountsClient, PostsClient, PresenceClient } from "./clients.js";
 export type { HealthService } from "./health.js";
 export { ERROR_ID_KEY, REQUEST_ID_KEY, fromServiceError, toCallStatus, grpcStatusOf } from "./errors.js";
 export { DEFAULT_H2_LIMITS, H2_LIMIT_SETTINGS, type H2Limits } from "./h2/limits.js";
+export { DEFAULT_TLS_RELOAD_INTERVAL_MS } from "./tls-identity.js";

@@ -5,6 +5,7 @@
  */
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { Logger } from "@switchboard/log";
+import type { IdentityFiles } from "@switchboard/pki";
 import type { MetricsRegistry } from "@switchboard/metrics";
 import type { H2Limits } from "./h2/limits.js";
 import type { HealthService } from "./health.js";
@@ -39,8 +40,21 @@ export interface RpcServerOptions {
   readonly keepaliveTimeoutMs?: number | undefined;
   /** Limits of our own HTTP/2 against hostile peers (h2/limits.ts); each one absent takes its default. */
   readonly h2Limits?: Partial<H2Limits> | undefined;
+  /**
+   * Serve over TLS (ALPN h2) with this identity, ask every caller for a client certificate
+   * from its CA, and admit each call by its method's allowlist (call-guard.ts). Absent:
+   * plaintext with no caller checks (only tests of the transports themselves run so).
+   */
+  readonly tls?: ServerTlsOptions | undefined;
+  /** Serve grpc.health.v1 alone, plaintext and without credentials, on this port too (0 = any free). */
+  readonly healthPort?: number | undefined;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry | undefined;
+}
+
+export interface ServerTlsOptions extends IdentityFiles {
+  /** How often the files are checked for rotation (tls-identity.ts). */
+  readonly reloadIntervalMs?: number | undefined;
 }
 
 /** RpcServerOptions with every default applied, as the implementations get them. */
@@ -57,6 +71,8 @@ export interface RpcServer {
   readonly health: HealthService;
   /** Binds and starts; resolves to the bound port. */
   start(): Promise<number>;
+  /** The plaintext health port once started (when one was asked for). */
+  readonly healthPort: number | undefined;
   /** Stops accepting calls, lets running calls finish until the deadline, then cancels them. */
   stop(graceMs: number): Promise<void>;
 }

@@ -14,7 +14,14 @@ import { DEFAULT_RPC_SERVER_TRANSPORT, type ResolvedServerOptions, type RpcServe
 export type { ServiceImpl, ImplOf, RequestDecoders } from "./methods.js";
 export { EncodedResponse } from "./message-writer.js";
 
-export { DEFAULT_RPC_SERVER_TRANSPORT, RPC_SERVER_TRANSPORTS, type RpcServer, type RpcServerOptions, type RpcServerTransport } from "./server-seam.js";
+export {
+  DEFAULT_RPC_SERVER_TRANSPORT,
+  RPC_SERVER_TRANSPORTS,
+  type RpcServer,
+  type RpcServerOptions,
+  type RpcServerTransport,
+  type ServerTlsOptions,
+} from "./server-seam.js";
 
 const KEEPALIVE_MS = 30_000;
 const KEEPALIVE_TIMEOUT_MS = 10_000;

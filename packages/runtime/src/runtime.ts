@@ -1,3 +1,5 @@
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connectBus, type Bus } from "@switchboard/bus";
 import { migrate, openDatabase, type Db, type Migration } from "@switchboard/db";
 import {
@@ -12,7 +14,8 @@ import {
 } from "@switchboard/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@switchboard/log";
 import { createMetricsRegistry, startOpsServer, type MetricsRegistry, type OpsServer } from "@switchboard/metrics";
-import { createRpcServer, H2_LIMIT_SETTINGS, type H2Limits, type RpcServer, type RpcServerTransport } from "@switchboard/rpc";
+import { type Component as Workload, workloadOfSubjectAltName } from "@switchboard/pki";
+import { createRpcServer, H2_LIMIT_SETTINGS, type ClientTlsOptions, type H2Limits, type RpcServer, type RpcServerTransport } from "@switchboard/rpc";
 import { h2SettingKey, type H2LimitSettings } from "./settings.js";
 
 /** The parts every deployable has, created once in createApp. */
@@ -152,9 +155,37 @@ export function databaseComponent(
 }
 
 /** The settings grpcSettings() declares, plus the shutdown deadline (half of it is the grace). */
-export interface GrpcServerSettings {
+/** A component's gRPC identity (commonSettings: SB_RPC_TLS_*). */
+export interface RpcTlsSettings {
+  readonly rpcTlsCaFile: string;
+  readonly rpcTlsCertFile: string;
+  readonly rpcTlsKeyFile: string;
+  readonly rpcTlsReloadMs: number;
+}
+
+/** The TLS options of a client of `server`, presenting this component's certificate. */
+export function rpcClientTls(s: RpcTlsSettings, server: Workload): ClientTlsOptions {
+  return { caFile: s.rpcTlsCaFile, certFile: s.rpcTlsCertFile, keyFile: s.rpcTlsKeyFile, reloadIntervalMs: s.rpcTlsReloadMs, server };
+}
+
+/**
+ * Fails the start of `component` when its certificate names another workload (a secret
+ * mounted on the wrong deployment): its callers would refuse it, its calls be denied.
+ */
+export function checkRpcIdentity(component: string, s: RpcTlsSettings): void {
+  let named: string | undefined;
+  try {
+    named = workloadOfSubjectAltName(new X509Certificate(readFileSync(s.rpcTlsCertFile)).subjectAltName);
+  } catch (e: unknown) {
+    throw new Error(`SB_RPC_TLS_CERT_FILE ${s.rpcTlsCertFile} is unusable: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (named !== component) throw new Error(`SB_RPC_TLS_CERT_FILE ${s.rpcTlsCertFile} names ${named ?? "no spiffe://switchboard/ workload"}, not ${component}`);
+}
+
+export interface GrpcServerSettings extends RpcTlsSettings {
   readonly grpcHost: string;
   readonly grpcPort: number;
+  readonly grpcHealthPort: number;
   readonly grpcMaxMessageBytes: number;
   readonly grpcDefaultDeadlineMs: number;
   readonly grpcReflection: boolean;
@@ -170,7 +201,8 @@ export function rpcServerComponent(
   rt: Runtime,
   settings: GrpcServerConfig,
   register: (server: RpcServer) => void,
-): Component & { readonly port: number; readonly server: RpcServer } {
+): Component & { readonly port: number; readonly healthPort: number; readonly server: RpcServer } {
+  checkRpcIdentity(rt.name, settings);
   const o = {
     transport: settings.grpcServer,
     host: settings.grpcHost,
@@ -178,6 +210,8 @@ export function rpcServerComponent(
     maxMessageBytes: settings.grpcMaxMessageBytes,
     defaultDeadlineMs: settings.grpcDefaultDeadlineMs,
     reflection: settings.grpcReflection,
+    healthPort: settings.grpcHealthPort,
+    tls: { caFile: settings.rpcTlsCaFile, certFile: settings.rpcTlsCertFile, keyFile: settings.rpcTlsKeyFile, reloadIntervalMs: settings.rpcTlsReloadMs },
     graceMs: Math.floor(settings.shutdownDeadlineMs / 2),
     h2Limits: Object.fromEntries(H2_LIMIT_SETTINGS.map((l) => [l.key, settings[h2SettingKey(l.key)]])) as unknown as H2Limits,
   };
@@ -190,6 +224,9 @@ export function rpcServerComponent(
     server,
     get port() {
       return port;
+    },
+    get healthPort() {
+      return server.healthPort ?? 0;
     },
     async start() {
       port = await server.start();

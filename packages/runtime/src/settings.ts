@@ -32,14 +32,58 @@ export function commonSettings(c: string, defaults: { opsPort: number }) {
     }),
     podName: str({ env: "SB_POD_NAME", description: "this process's name in logs, metrics and NATS (pod name)", default: hostname() }),
     failpoints: list({ env: "SB_FAILPOINTS", description: "test-only crash points (never set in production)", default: [] }),
+    ...rpcTlsSettings(),
+  };
+}
+
+/** Where Kubernetes mounts a component's TLS secret (the keys of a kubernetes.io/tls secret with its CA). */
+const TLS_DIR = "/etc/switchboard/tls";
+
+/**
+ * gRPC service identity (mTLS), the same names in every component: one process is one
+ * component, whose certificate it serves and presents. Every gRPC port is TLS.
+ */
+function rpcTlsSettings() {
+  return {
+    rpcTlsCaFile: str({
+      env: "SB_RPC_TLS_CA_FILE",
+      description: "PEM file of the CA that issues every component's gRPC certificate (servers and callers are checked against it)",
+      default: `${TLS_DIR}/ca.crt`,
+      minLength: 1,
+    }),
+    rpcTlsCertFile: str({
+      env: "SB_RPC_TLS_CERT_FILE",
+      description: "PEM file of this component's certificate (URI SAN spiffe://switchboard/<component>), served and presented on gRPC",
+      default: `${TLS_DIR}/tls.crt`,
+      minLength: 1,
+    }),
+    rpcTlsKeyFile: str({
+      env: "SB_RPC_TLS_KEY_FILE",
+      description: "PEM file of this component's private key",
+      default: `${TLS_DIR}/tls.key`,
+      minLength: 1,
+    }),
+    rpcTlsReloadMs: duration({
+      env: "SB_RPC_TLS_RELOAD_MS",
+      description: "how often the TLS files are checked; rotated files are taken up without a restart",
+      default: 5_000,
+      min: 10,
+    }),
   };
 }
 
 /** Settings of a gRPC service. */
-export function grpcSettings(c: string, defaults: { port: number }) {
+export function grpcSettings(c: string, defaults: { port: number; healthPort: number }) {
   return {
     grpcHost: str({ env: `SB_${c}_GRPC_HOST`, description: "gRPC listen address", default: "127.0.0.1" }),
-    grpcPort: int({ env: `SB_${c}_GRPC_PORT`, description: "gRPC listen port (0 = any free port)", default: defaults.port, min: 0, max: 65535 }),
+    grpcPort: int({ env: `SB_${c}_GRPC_PORT`, description: "gRPC listen port, mTLS (0 = any free port)", default: defaults.port, min: 0, max: 65535 }),
+    grpcHealthPort: int({
+      env: `SB_${c}_GRPC_HEALTH_PORT`,
+      description: "plaintext port serving grpc.health.v1 alone, without credentials (Kubernetes gRPC probes; 0 = any free port)",
+      default: defaults.healthPort,
+      min: 0,
+      max: 65535,
+    }),
     grpcMaxMessageBytes: int({
       env: `SB_${c}_GRPC_MAX_MESSAGE_BYTES`,
       description: "largest gRPC message accepted or sent",
@@ -52,7 +96,11 @@ export function grpcSettings(c: string, defaults: { port: number }) {
       default: 10_000,
       min: 1,
     }),
-    grpcReflection: bool({ env: `SB_${c}_GRPC_REFLECTION`, description: "serve gRPC server reflection", default: false }),
+    grpcReflection: bool({
+      env: `SB_${c}_GRPC_REFLECTION`,
+      description: "serve gRPC server reflection, to authenticated callers (keep off in production)",
+      default: false,
+    }),
     // One name for every service: the whole deployment serves on one implementation.
     grpcServer: oneOf({
       env: "SB_RPC_SERVER",

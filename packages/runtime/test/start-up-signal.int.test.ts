@@ -5,7 +5,7 @@
  * Run against real deployables, which share this start-up path.
  */
 import { describe, expect, it } from "vitest";
-import { deployableEntry, freePort, spawnProcess, testKek, type DeployableName } from "@switchboard/testkit";
+import { deployableEntry, freePort, spawnProcess, testKek, deployableTestEnv, type DeployableName } from "@switchboard/testkit";
 
 const cases: { name: DeployableName; env: Record<string, string>; startedFirst: string[] }[] = [
   {
@@ -32,7 +32,7 @@ describe("a shutdown signal during start-up", () => {
     const nats = `nats://127.0.0.1:${String(await freePort())}`;
     const child = await spawnProcess({
       entry: deployableEntry(name),
-      env: { ...env, SB_NATS_URL: nats, SB_POD_NAME: "start-up-signal" },
+      env: { ...deployableTestEnv(name), ...env, SB_NATS_URL: nats, SB_POD_NAME: "start-up-signal" },
       readyMsg: "starting",
     });
     for (const part of startedFirst) await child.waitForLog((l) => l.msg === "started" && l.part === part);

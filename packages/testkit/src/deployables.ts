@@ -1,20 +1,13 @@
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { rpcTlsEnv } from "./pki.js";
 import { spawnProcess, type ChildHandle } from "./process.js";
 import { withTestKek } from "./test-kek.js";
+import { repoRoot } from "./repo-root.js";
+
+export { repoRoot };
 
 export type DeployableName = "accounts" | "posts" | "presence" | "gateway";
-
-/** The repository root (the folder with the workspaces' package.json). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 10; i++) {
-    if (existsSync(join(dir, "tsconfig.base.json"))) return dir;
-    dir = resolve(dir, "..");
-  }
-  throw new Error("repository root not found");
-}
 
 /**
  * The built entry point of a deployable (`make build` / `npm run build` first), in this
@@ -26,10 +19,22 @@ export function deployableEntry(name: DeployableName, root: string = repoRoot())
   return entry;
 }
 
+const ENV_PREFIX: Record<Exclude<DeployableName, "gateway">, string> = { accounts: "SB_ACCOUNTS", posts: "SB_POSTS", presence: "SB_PRESENCE" };
+
+/**
+ * What every deployable a test starts has unless the test says otherwise: its component's
+ * certificate from the test run's CA (mTLS on every gRPC port), and any free port for the
+ * plaintext health port of a service.
+ */
+export function deployableTestEnv(name: DeployableName): Record<string, string> {
+  return { ...rpcTlsEnv(name), ...(name === "gateway" ? {} : { [`${ENV_PREFIX[name]}_GRPC_HEALTH_PORT`]: "0" }) };
+}
+
 /**
  * Runs a deployable as its own process, the way it runs in production, and waits for its
- * "ready" log line (which reports the ports it bound). accounts gets the process's test KEK
- * (test-kek.ts) unless `env` names one.
+ * "ready" log line (which reports the ports it bound). It has its component's certificate
+ * from the test run's CA (deployableTestEnv), and accounts the process's test KEK
+ * (test-kek.ts), unless `env` names others.
  */
 export function spawnDeployable(
   name: DeployableName,
@@ -40,7 +45,7 @@ export function spawnDeployable(
 ): Promise<ChildHandle> {
   return spawnProcess({
     entry: deployableEntry(name, root),
-    env: name === "accounts" ? withTestKek(env) : env,
+    env: name === "accounts" ? withTestKek({ ...deployableTestEnv(name), ...env }) : { ...deployableTestEnv(name), ...env },
     ...(nodeArgs ? { nodeArgs } : {}),
     ...(onLine ? { onLine } : {}),
   });

@@ -80,7 +80,7 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
           grpcServer: grpc.server.transport,
           opsPort: ops.port,
         },
-        ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
+        ready: { grpc_port: grpc.port, grpc_health_port: grpc.healthPort, grpc_server: grpc.server.transport, ops_port: ops.port },
       };
     },
     deps.signal,

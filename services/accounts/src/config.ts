@@ -7,7 +7,7 @@ const DAY = 24 * 60 * 60 * 1000;
 
 export const accountsSchema = {
   ...commonSettings("ACCOUNTS", { opsPort: 9202 }),
-  ...grpcSettings("ACCOUNTS", { port: 9102 }),
+  ...grpcSettings("ACCOUNTS", { port: 9102, healthPort: 9302 }),
   ...databaseSettings("ACCOUNTS", { pgliteDir: ".data/accounts" }),
   sessionLengthMs: duration({
     env: "SB_ACCOUNTS_SESSION_LENGTH_MS",

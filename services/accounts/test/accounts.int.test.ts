@@ -4,7 +4,17 @@ import { connectBus, decodeEvent, subjects, type Bus } from "@switchboard/bus";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient } from "@switchboard/rpc";
 import { silentLogger } from "@switchboard/log";
 import { AppError } from "@switchboard/model";
-import { createTestDatabase, rpcServerEnv, sharedNatsServer, testKek, waitFor, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import {
+  createTestDatabase,
+  rpcServerEnv,
+  sharedNatsServer,
+  testKek,
+  waitFor,
+  deployableTestEnv,
+  testClientTls,
+  type NatsServer,
+  type TestDatabase,
+} from "@switchboard/testkit";
 import { createKeyRing, createRevocationSet, createSessionVerifier, generateSigningKey, signToken } from "@switchboard/tokens";
 import { loadAccountsConfig, startAccountsApp, type AccountsApp } from "../src/app.js";
 
@@ -35,9 +45,10 @@ describe.each(["postgres", "pglite"] as const)("accounts service on %s", (driver
       SB_ACCOUNTS_OPS_PORT: "0",
       SB_ACCOUNTS_KEK: testKek(),
       ...rpcServerEnv(),
+      ...deployableTestEnv("accounts"),
     });
     app = await startAccountsApp(config, { log: silentLogger });
-    client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 });
+    client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("accounts") });
     bus = await connectBus({ ...nats.as("test"), name: "test" });
   });
 

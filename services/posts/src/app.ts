@@ -20,6 +20,7 @@ import {
   rpcServerComponent,
   type Runtime,
   type AppDeps,
+  rpcClientTls,
 } from "@switchboard/runtime";
 import { createChannelEvents } from "./channels/channel-events.js";
 import { createChannelService } from "./channels/channel-service.js";
@@ -98,10 +99,24 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
       );
       const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));
       const { client: accounts } = await lifecycle.start(
-        clientComponent("accounts-client", createRpcClient(AccountsService, { address: config.accountsAddr, defaultDeadlineMs: config.accountsDeadlineMs })),
+        clientComponent(
+          "accounts-client",
+          createRpcClient(AccountsService, {
+            address: config.accountsAddr,
+            defaultDeadlineMs: config.accountsDeadlineMs,
+            tls: rpcClientTls(config, "accounts"),
+          }),
+        ),
       );
       const { client: presence } = await lifecycle.start(
-        clientComponent("presence-client", createRpcClient(PresenceService, { address: config.presenceAddr, defaultDeadlineMs: config.presenceDeadlineMs })),
+        clientComponent(
+          "presence-client",
+          createRpcClient(PresenceService, {
+            address: config.presenceAddr,
+            defaultDeadlineMs: config.presenceDeadlineMs,
+            tls: rpcClientTls(config, "presence"),
+          }),
+        ),
       );
       const auth = await buildAuth(rt, accounts, bus);
       const metrics = createPostsMetrics(rt.metrics);
@@ -124,7 +139,7 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
           opsPort: ops.port,
           metrics: rt.metrics,
         },
-        ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
+        ready: { grpc_port: grpc.port, grpc_health_port: grpc.healthPort, grpc_server: grpc.server.transport, ops_port: ops.port },
       };
     },
     deps.signal,

@@ -6,7 +6,7 @@ const MINUTE = 60_000;
 
 export const postsSchema = {
   ...commonSettings("POSTS", { opsPort: 9201 }),
-  ...grpcSettings("POSTS", { port: 9101 }),
+  ...grpcSettings("POSTS", { port: 9101, healthPort: 9301 }),
   ...databaseSettings("POSTS", { pgliteDir: ".data/posts" }),
   accountsAddr: str({
     env: "SB_POSTS_ACCOUNTS_ADDR",

@@ -16,6 +16,8 @@ import {
   sharedNatsServer,
   spawnDeployable,
   startNatsServer,
+  testClientTls,
+  deployableTestEnv,
   type ChildHandle,
   type NatsServer,
   type TestDatabase,
@@ -83,7 +85,11 @@ export async function startBacking(o: { driver?: "postgres" | "pglite"; ownNats?
     throw e;
   });
   const accountsAddr = `127.0.0.1:${String(accounts.ready.grpc_port)}`;
-  const accountsClient = createRpcClient(AccountsService, { address: accountsAddr, defaultDeadlineMs: 10_000 }) as AccountsClient;
+  const accountsClient = createRpcClient(AccountsService, {
+    address: accountsAddr,
+    defaultDeadlineMs: 10_000,
+    tls: testClientTls("accounts"),
+  }) as AccountsClient;
   const bus = await connectBus({ ...nats.as("posts"), name: "posts-test" });
   return {
     nats,
@@ -124,6 +130,7 @@ export function postsEnv(b: Backing, extra: Record<string, string> = {}): Record
     SB_POSTS_DB_POOL_SIZE: "8",
     SB_POSTS_EVENT_STORAGE: "file",
     SB_POD_NAME: "posts-test",
+    ...deployableTestEnv("posts"),
     ...extra,
   };
 }
@@ -134,7 +141,7 @@ export async function startPostsInProcess(b: Backing, extra: Record<string, stri
 }
 
 export function postsClient(port: unknown, o: { maxMessageBytes?: number } = {}): PostsClient {
-  return createRpcClient(PostsService, { address: `127.0.0.1:${String(port)}`, defaultDeadlineMs: 15_000, ...o });
+  return createRpcClient(PostsService, { address: `127.0.0.1:${String(port)}`, defaultDeadlineMs: 15_000, tls: testClientTls("posts"), ...o });
 }
 
 /** A direct connection to the test database (PostgreSQL only), for checking what was written. */

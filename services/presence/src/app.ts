@@ -18,6 +18,7 @@ import {
   rpcServerComponent,
   type Runtime,
   type AppDeps,
+  rpcClientTls,
 } from "@switchboard/runtime";
 import type { PresenceConfig } from "./config.js";
 import { decodeGetStatusesRequest } from "./get-statuses-decoder.js";
@@ -60,14 +61,14 @@ function timingOf(c: PresenceConfig): Timing {
 }
 
 async function buildAuth(rt: Runtime, c: PresenceConfig, bus: Bus) {
-  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, defaultDeadlineMs: 5_000 });
+  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, defaultDeadlineMs: 5_000, tls: rpcClientTls(c, "accounts") });
   await rt.lifecycle.start(clientComponent("accounts-client", accounts));
   return rt.lifecycle.start(createSessionAuth({ accounts, bus, log: rt.log }));
 }
 
 async function buildPartners(rt: Runtime, c: PresenceConfig, metrics: ReturnType<typeof createPresenceMetrics>) {
   if (!c.pushToPartners) return undefined;
-  const posts = createRpcClient(PostsService, { address: c.postsAddr, defaultDeadlineMs: 2_000 });
+  const posts = createRpcClient(PostsService, { address: c.postsAddr, defaultDeadlineMs: 2_000, tls: rpcClientTls(c, "posts") });
   await rt.lifecycle.start(clientComponent("posts-client", posts));
   return createPartnerDirectory({ posts, cacheMs: c.partnersCacheMs, metrics, log: rt.log.child({ part: "partners" }) });
 }
@@ -166,7 +167,7 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
           grpcPort: grpc.port,
           opsPort: ops.port,
         },
-        ready: { grpc_port: grpc.port, grpc_server: grpc.server.transport, ops_port: ops.port },
+        ready: { grpc_port: grpc.port, grpc_health_port: grpc.healthPort, grpc_server: grpc.server.transport, ops_port: ops.port },
       };
     },
     deps.signal,

@@ -6,7 +6,7 @@ const MINUTE = 60_000;
 
 export const presenceSchema = {
   ...commonSettings("PRESENCE", { opsPort: 9203 }),
-  ...grpcSettings("PRESENCE", { port: 9103 }),
+  ...grpcSettings("PRESENCE", { port: 9103, healthPort: 9303 }),
   accountsAddr: str({
     env: "SB_PRESENCE_ACCOUNTS_ADDR",
     description: "accounts service host:port (signing keys and revocations for session tokens)",

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { isolatedBucket, kvBuckets } from "@switchboard/bus";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnProcess, waitFor } from "@switchboard/testkit";
+import { spawnProcess, waitFor, rpcTlsEnv } from "@switchboard/testkit";
 import { closed, Cluster, codeOf, opened, SimGateway, statusOn, TIMING, waitForStatus, type User } from "./harness.js";
 
 const fixture = join(fileURLToPath(new URL(".", import.meta.url)), "fixtures", "fake-gateway.mjs");
@@ -124,7 +124,10 @@ describe("presence: connections across gateways", () => {
 
   it("takes a killed gateway process's users offline within the lease TTL", async () => {
     const u = await c.createUser();
-    const proc = await spawnProcess({ entry: fixture, env: { PRESENCE_ADDR: `127.0.0.1:${c.replicas[1]!.handle.ready.grpc_port}`, USER_IDS: u.id } });
+    const proc = await spawnProcess({
+      entry: fixture,
+      env: { ...rpcTlsEnv("gateway"), PRESENCE_ADDR: `127.0.0.1:${c.replicas[1]!.handle.ready.grpc_port}`, USER_IDS: u.id },
+    });
     await eventsBecome(u.id, ["online"]);
     await proc.waitForLog((l) => l.msg === "renewed");
     proc.signal("SIGKILL");

@@ -10,7 +10,7 @@ import { PresenceService } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
-import { sharedNatsServer, spawnDeployable, waitFor, type ChildHandle, type NatsAccess, type NatsServer } from "@switchboard/testkit";
+import { sharedNatsServer, spawnDeployable, waitFor, testClientTls, deployableTestEnv, type ChildHandle, type NatsAccess, type NatsServer } from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
 import { userKey } from "../src/store/presence-kv.js";
 
@@ -31,8 +31,18 @@ export function presenceEnv(nats: NatsAccess, accountsAddr: string, extra: Recor
     SB_PRESENCE_REPUBLISH_AFTER_MS: "1000",
     SB_PRESENCE_WATCH_PROBE_INTERVAL_MS: "500",
     SB_PRESENCE_LOG_LEVEL: "info",
+    ...deployableTestEnv("presence"),
     ...extra,
   };
+}
+
+/** A client of a presence replica, calling as the gateway. */
+function presenceClient(handle: ChildHandle): PresenceClient {
+  return createRpcClient(PresenceService, {
+    address: `127.0.0.1:${handle.ready.grpc_port}`,
+    defaultDeadlineMs: 10_000,
+    tls: testClientTls("presence"),
+  });
 }
 
 export interface Replica {
@@ -80,7 +90,11 @@ export class Cluster {
       SB_ACCOUNTS_GRPC_PORT: "0",
       SB_ACCOUNTS_OPS_PORT: "0",
     });
-    const accountsClient = createRpcClient(AccountsService, { address: `127.0.0.1:${accounts.ready.grpc_port}`, defaultDeadlineMs: 10_000 }) as AccountsClient;
+    const accountsClient = createRpcClient(AccountsService, {
+      address: `127.0.0.1:${accounts.ready.grpc_port}`,
+      defaultDeadlineMs: 10_000,
+      tls: testClientTls("accounts"),
+    }) as AccountsClient;
     // The test user observes every status change; it publishes nothing.
     const bus = await connectBus({ ...nats.as("test"), name: "presence-test" });
     const c = new Cluster(nats, accounts, accountsClient, bus, o.bucket, o.env ?? {});
@@ -116,7 +130,7 @@ export class Cluster {
     // The test run's gRPC server implementation (SB_RPC_SERVER) reached the replica.
     if (handle.ready.grpc_server !== (process.env.SB_RPC_SERVER ?? DEFAULT_RPC_SERVER_TRANSPORT))
       throw new Error(`presence serves on ${String(handle.ready.grpc_server)}`);
-    const client = createRpcClient(PresenceService, { address: `127.0.0.1:${handle.ready.grpc_port}`, defaultDeadlineMs: 10_000 }) as PresenceClient;
+    const client = presenceClient(handle);
     this.clients.push(client);
     const r = { handle, client, opsPort: Number(handle.ready.ops_port) };
     this.replicas.push(r);
@@ -128,7 +142,7 @@ export class Cluster {
     await this.replicas[i]!.handle.stop();
     this.replicas[i]!.client.close();
     const handle = await spawnDeployable("presence", this.env({ SB_POD_NAME: `presence-${i}`, ...extra }));
-    const client = createRpcClient(PresenceService, { address: `127.0.0.1:${handle.ready.grpc_port}`, defaultDeadlineMs: 10_000 }) as PresenceClient;
+    const client = presenceClient(handle);
     this.clients.push(client);
     const r = { handle, client, opsPort: Number(handle.ready.ops_port) };
     this.replicas[i] = r;

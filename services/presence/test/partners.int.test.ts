@@ -10,7 +10,7 @@ import { AppError, newId } from "@switchboard/model";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient, createRpcServer, type PresenceClient, type RpcServer } from "@switchboard/rpc";
-import { freePort, sharedNatsServer, waitFor, type NatsServer } from "@switchboard/testkit";
+import { freePort, sharedNatsServer, waitFor, testIdentity, testClientTls, type NatsServer } from "@switchboard/testkit";
 import { loadPresenceConfig, startPresenceApp, type PresenceApp } from "../src/app.js";
 import { opened, presenceEnv, SimGateway, TIMING } from "./harness.js";
 
@@ -45,7 +45,15 @@ describe("presence: pushes to direct and group partners", () => {
 
   beforeAll(async () => {
     nats = await sharedNatsServer();
-    posts = createRpcServer({ host: "127.0.0.1", port: 0, maxMessageBytes: 1 << 20, defaultDeadlineMs: 5_000, logger: silentLogger });
+    // A fake posts over mTLS as posts: presence must present its own certificate, and may call ListDirectPartners.
+    posts = createRpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      maxMessageBytes: 1 << 20,
+      defaultDeadlineMs: 5_000,
+      logger: silentLogger,
+      tls: testIdentity("posts"),
+    });
     const fake = new Proxy(
       {},
       {
@@ -73,7 +81,7 @@ describe("presence: pushes to direct and group partners", () => {
     for (let i = 0; i < 2; i++) {
       const app = await startPresenceApp(loadPresenceConfig({ ...env, SB_POD_NAME: `partners-${i}` }).config, { log: silentLogger });
       apps.push(app);
-      clients.push(createRpcClient(PresenceService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 }));
+      clients.push(createRpcClient(PresenceService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("presence") }));
     }
     bus = await connectBus({ ...nats.as("test"), name: "partners-test" });
     sub = bus.subscribe(subjects.allStatus, (m) => {

@@ -9,6 +9,7 @@ import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, type PostsClient } from "@switchboard/rpc";
 import { newId } from "@switchboard/model";
 import { seedUsers, type SeededUser } from "./seed-users.js";
+import { testClientTls } from "../pki.js";
 
 export interface PopulationOptions {
   /** postgres:// URL of the database accounts runs on. */
@@ -62,7 +63,7 @@ export async function seedPopulation(o: PopulationOptions): Promise<Population> 
     ...(o.password ? { password: o.password } : {}),
   });
   const users = await seedUsers({ databaseUrl: o.databaseUrl, count: n, ...(o.password ? { password: o.password } : {}) });
-  const client: PostsClient = createRpcClient(PostsService, { address: o.postsAddr, defaultDeadlineMs: 60_000 });
+  const client: PostsClient = createRpcClient(PostsService, { address: o.postsAddr, defaultDeadlineMs: 60_000, tls: testClientTls("posts") });
   const as = { token: admin!.token };
   const limit = o.concurrency ?? 32;
   try {

@@ -1,0 +1,114 @@
+/**
+ * Every method of every Switchboard service, found in the generated descriptors
+ * (proto/src/gen), against the caller allowlists, on both gRPC servers over mTLS: without
+ * credentials UNAUTHENTICATED; as any component outside the method's allowlist (or a workload
+ * no allowlist names) PERMISSION_DENIED; as each allowed component, served. A method without
+ * an allowlist entry fails here (and the server refuses to start with it).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { COMPONENTS } from "@switchboard/pki";
+import { createRpcServer, RPC_SERVER_TRANSPORTS, type RpcServer } from "../src/index.js";
+import { CALLERS_BY_PATH } from "../src/allowlists/index.js";
+import { callCode, rawTlsClient, tlsServerOptions, useTestPki } from "./pki-fixture.js";
+
+type AnyService = GenService<GenServiceMethods>;
+
+/** Every service of every generated file under proto/src/gen/sb. */
+async function generatedServices(): Promise<AnyService[]> {
+  const root = fileURLToPath(new URL("../../../proto/src/gen/sb", import.meta.url));
+  const files = readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith("_pb.ts"));
+  const out = new Map<string, AnyService>();
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(root, f)).href)) as Record<string, unknown>;
+    for (const v of Object.values(mod)) {
+      const file = v as { kind?: string; services?: AnyService[] };
+      if (file.kind === "file") for (const s of file.services ?? []) out.set(s.typeName, s);
+    }
+  }
+  return [...out.values()];
+}
+
+const services = await generatedServices();
+const methods = services.flatMap((s) => s.methods.map((m) => ({ path: `/${s.typeName}/${m.name}`, service: s })));
+
+/** Answers every method of a service with an empty message. */
+function anyImpl(): never {
+  return new Proxy({}, { get: () => async () => ({}) }) as never;
+}
+
+describe("the caller allowlists", () => {
+  it("cover the services of every generated descriptor", () => {
+    expect(services.map((s) => s.typeName).sort()).toEqual(["sb.accounts.v1.AccountsService", "sb.posts.v1.PostsService", "sb.presence.v1.PresenceService"]);
+  });
+
+  it.each(methods.map((m) => m.path))("%s has an allowlist entry naming only components", (path) => {
+    const allowed = CALLERS_BY_PATH.get(path);
+    expect(allowed, `${path} lacks an allowlist entry (packages/rpc/src/allowlists/)`).toBeDefined();
+    expect(allowed!.size).toBeGreaterThan(0);
+    for (const c of allowed!) expect(COMPONENTS).toContain(c);
+  });
+
+  it("keep the internal methods to their one caller", () => {
+    const callers = (path: string) => [...(CALLERS_BY_PATH.get(path) ?? [])].sort();
+    expect(callers("/sb.posts.v1.PostsService/ListDirectPartners")).toEqual(["presence"]);
+    for (const m of ["AcquireLease", "Report", "ReleaseLease"]) expect(callers(`/sb.presence.v1.PresenceService/${m}`)).toEqual(["gateway"]);
+    expect(callers("/sb.accounts.v1.AccountsService/Login")).toEqual(["gateway"]);
+  });
+
+  it("name no method the descriptors do not have", () => {
+    expect([...CALLERS_BY_PATH.keys()].filter((p) => !methods.some((m) => m.path === p))).toEqual([]);
+  });
+});
+
+const testPki = useTestPki();
+
+describe.each(RPC_SERVER_TRANSPORTS)("every method on the %s server", (transport) => {
+  let server: RpcServer;
+  const clients = new Map<string, grpc.Client>();
+  const closers: (() => void)[] = [];
+
+  beforeAll(async () => {
+    const pki = testPki();
+    server = createRpcServer(tlsServerOptions(pki.files("posts"), transport));
+    for (const s of services) server.add(s, anyImpl());
+    const port = await server.start();
+    for (const who of [undefined, ...COMPONENTS, "intruder"]) {
+      const c = rawTlsClient(port, pki.files("posts").caFile, "posts", who === undefined ? undefined : pki.files(who));
+      closers.push(() => c.close());
+      clients.set(who ?? "", c.client);
+    }
+  });
+  afterAll(async () => {
+    for (const c of closers) c();
+    await server.stop(1_000);
+  });
+
+  it.each(methods.map((m) => m.path))(
+    "%s: UNAUTHENTICATED without credentials, PERMISSION_DENIED outside its allowlist, served to its callers",
+    async (path) => {
+      const allowed = CALLERS_BY_PATH.get(path) ?? new Set<string>();
+      const codes = Object.fromEntries(
+        await Promise.all([...clients].map(async ([who, c]) => [who || "nobody", grpc.status[await callCode(c, path)]] as const)),
+      );
+      const expected: Record<string, string> = { nobody: "UNAUTHENTICATED" };
+      for (const w of [...COMPONENTS, "intruder"]) expected[w] = allowed.has(w) ? "OK" : "PERMISSION_DENIED";
+      expect(codes).toEqual(expected);
+    },
+  );
+});
+
+describe("a server with a method no allowlist names", () => {
+  it("refuses to start", async () => {
+    // A service of ours under another name: none of its paths has an entry.
+    const stranger = { ...services[0]!, typeName: "sb.stranger.v1.StrangerService" } as AnyService;
+    const server = createRpcServer(tlsServerOptions(testPki().files("posts")));
+    server.add(stranger, anyImpl());
+    await expect(server.start()).rejects.toThrow(/no caller allowlist entry for \/sb\.stranger\.v1\.StrangerService\//);
+    await server.stop(100);
+  });
+});
