@@ -22,7 +22,7 @@
  */
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, type PostsClient } from "@switchboard/rpc";
-import { newClient4, seedPopulation, startRecorder, waitFor, type Client4, type Cluster, type Recorder } from "@switchboard/testkit";
+import { newClient4, seedPopulation, startRecorder, waitFor, type Client4, type Cluster, type Recorder, testClientTls } from "@switchboard/testkit";
 import { FenceBook, type BookReport } from "./fence-book.js";
 import { Prng } from "./prng.js";
 
@@ -98,7 +98,7 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
     membersPerChannel: 0,
   });
   const { admin, teamId } = population;
-  const posts: PostsClient = createRpcClient(PostsService, { address: cluster.addrs.posts, defaultDeadlineMs: 30_000 });
+  const posts: PostsClient = createRpcClient(PostsService, { address: cluster.addrs.posts, defaultDeadlineMs: 30_000, tls: testClientTls("posts") });
   const asAdmin = { token: admin.token };
   const people = new Map<string, Person>();
   const labels = new Map<string, string>();

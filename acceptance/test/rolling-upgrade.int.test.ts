@@ -32,7 +32,14 @@ beforeAll(async () => {
   old = buildAtCommit(from);
   // A PostgreSQL server of its own: the cluster's pools do not compete for the shared server's connections.
   // The older build knows no NATS credentials: it connects as the gateway user's transitional stand-in.
-  cluster = await startCluster({ size: clusterSize, env: loadEnv, topology: { gateways: 3 }, postgres: "private", gatewayRoot: old.root, natsAnonymousAs: "gateway" });
+  cluster = await startCluster({
+    size: clusterSize,
+    env: loadEnv,
+    topology: { gateways: 3 },
+    postgres: "private",
+    gatewayRoot: old.root,
+    natsAnonymousAs: "gateway",
+  });
   work = await startLoad(cluster);
 }, 600_000);
 

@@ -14,7 +14,7 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient, ERROR_ID_KEY, REQUEST_ID_KEY } from "@switchboard/rpc";
-import { execSql, startStack, waitFor, type ChildHandle, type Stack } from "@switchboard/testkit";
+import { execSql, startStack, waitFor, type ChildHandle, type Stack, testClientTls } from "@switchboard/testkit";
 import { newUser, wsUrl, type TestUser } from "./support.js";
 
 let stack: Stack;
@@ -196,7 +196,7 @@ describe("database errors", () => {
       expectCleanRestError("get channel with a renamed column", r, 500);
       await expectLoggedDetail(r.body.request_id, stack.posts, /purpose/);
 
-      const posts = createRpcClient(PostsService, { address: stack.addrs.posts, defaultDeadlineMs: 5_000 });
+      const posts = createRpcClient(PostsService, { address: stack.addrs.posts, defaultDeadlineMs: 5_000, tls: testClientTls("posts") });
       try {
         const f = await grpcFailure(posts.getChannel({ channelId }, { token: alice.token }));
         expectCleanGrpc("gRPC GetChannel with a renamed column", f);
@@ -232,7 +232,7 @@ describe("database errors", () => {
       const signup = await rest("POST", "/api/v4/users", { username: `bob${Date.now()}`, email: `bob${Date.now()}@example.com`, password: "password-1" }, "");
       expectCleanRestError("sign-up against a raising trigger", signup, 500);
 
-      const accounts = createRpcClient(AccountsService, { address: stack.addrs.accounts, defaultDeadlineMs: 5_000 });
+      const accounts = createRpcClient(AccountsService, { address: stack.addrs.accounts, defaultDeadlineMs: 5_000, tls: testClientTls("accounts") });
       try {
         const f = await grpcFailure(accounts.login({ loginId: alice.username, password: "password-1" }));
         expectCleanGrpc("gRPC Login against a raising trigger", f);
@@ -329,9 +329,9 @@ describe("bad input", () => {
   });
 
   it("gRPC: INVALID_ARGUMENT with a clean message from every service", async () => {
-    const posts = createRpcClient(PostsService, { address: stack.addrs.posts, defaultDeadlineMs: 5_000 });
-    const accounts = createRpcClient(AccountsService, { address: stack.addrs.accounts, defaultDeadlineMs: 5_000 });
-    const presence = createRpcClient(PresenceService, { address: stack.addrs.presence, defaultDeadlineMs: 5_000 });
+    const posts = createRpcClient(PostsService, { address: stack.addrs.posts, defaultDeadlineMs: 5_000, tls: testClientTls("posts") });
+    const accounts = createRpcClient(AccountsService, { address: stack.addrs.accounts, defaultDeadlineMs: 5_000, tls: testClientTls("accounts") });
+    const presence = createRpcClient(PresenceService, { address: stack.addrs.presence, defaultDeadlineMs: 5_000, tls: testClientTls("presence") });
     const as = { token: alice.token };
     try {
       const failures: [string, GrpcFailure][] = [

@@ -12,7 +12,7 @@ import { request } from "node:http";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
 import { AppError } from "@switchboard/model";
-import { startCluster, type Cluster } from "@switchboard/testkit";
+import { startCluster, type Cluster, testClientTls } from "@switchboard/testkit";
 
 const PER_LOGIN = 4;
 const PER_IP = 6;
@@ -30,7 +30,9 @@ beforeAll(async () => {
       SB_ACCOUNTS_LOGIN_WINDOW_MS: "600000",
     },
   });
-  accounts = cluster.services.accounts.map((r) => createRpcClient(AccountsService, { address: `127.0.0.1:${r.grpcPort}`, defaultDeadlineMs: 10_000 }));
+  accounts = cluster.services.accounts.map((r) =>
+    createRpcClient(AccountsService, { address: `127.0.0.1:${r.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("accounts") }),
+  );
 }, 120_000);
 
 afterAll(async () => {

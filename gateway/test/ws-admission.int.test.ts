@@ -13,7 +13,7 @@ import WebSocket from "ws";
 import { CloseCode } from "@switchboard/bus";
 import { PresenceService } from "@switchboard/proto/presence";
 import { createRpcClient, type PresenceClient } from "@switchboard/rpc";
-import { seedUsers, startCluster, waitFor, type Cluster, type SeededUser } from "@switchboard/testkit";
+import { seedUsers, startCluster, waitFor, type Cluster, type SeededUser, testClientTls } from "@switchboard/testkit";
 import { wsUrl } from "./support.js";
 
 const PER_USER = 3;
@@ -47,7 +47,9 @@ beforeAll(async () => {
       SB_FAILPOINTS: "presence.watch_lag_ms.300",
     },
   });
-  presence = cluster.services.presence.map((r) => createRpcClient(PresenceService, { address: `127.0.0.1:${r.grpcPort}`, defaultDeadlineMs: 10_000 }));
+  presence = cluster.services.presence.map((r) =>
+    createRpcClient(PresenceService, { address: `127.0.0.1:${r.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("presence") }),
+  );
   users = await seedUsers({ databaseUrl: cluster.databaseUrl, count: 60 + BURST });
 }, 120_000);
 

@@ -6,7 +6,9 @@
  * length, zero and overflowing window updates, DATA on stream 0, CONTINUATION out of place,
  * self-dependent priorities, oversized frames, length fields that lie, garbage HPACK.
  */
-import { connect, type Socket } from "node:net";
+import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
+import { connect } from "node:tls";
 import { mutateBytes, type Rng } from "./mutator.js";
 import type { Surface, Targets, Tally } from "./surface.js";
 
@@ -77,6 +79,7 @@ export function h2Surface(t: Targets, tally: Tally): Surface {
   const [host, port] = [t.grpcAddr.slice(0, t.grpcAddr.lastIndexOf(":")), Number(t.grpcAddr.slice(t.grpcAddr.lastIndexOf(":") + 1))];
   const conns: Conn[] = [];
   const POOL = 4;
+  const tls = { ca: readFileSync(t.grpcTls.caFile), cert: readFileSync(t.grpcTls.certFile), key: readFileSync(t.grpcTls.keyFile) };
 
   const calls: readonly { path: string; body: Buffer }[] = [
     { path: "/sb.posts.v1.PostsService/GetChannel", body: Buffer.concat([Buffer.from([0x0a, t.channelId.length]), Buffer.from(t.channelId)]) },
@@ -89,7 +92,7 @@ export function h2Surface(t: Targets, tally: Tally): Surface {
     const { path, body } = r.pick(calls);
     const block = hpack([
       [":method", "POST"],
-      [":scheme", "http"],
+      [":scheme", "https"],
       [":path", path],
       [":authority", t.grpcAddr],
       ["content-type", "application/grpc"],
@@ -102,7 +105,8 @@ export function h2Surface(t: Targets, tally: Tally): Surface {
   }
 
   function open(): Conn {
-    const sock = connect({ host, port });
+    // The server is checked against the CA; its name (a workload URI, not a host name) is not what is fuzzed.
+    const sock = connect({ host, port, ...tls, ALPNProtocols: ["h2"], checkServerIdentity: () => undefined });
     const c: Conn = { sock, nextStream: 1, inbox: Buffer.alloc(0), alive: true, dropped: false };
     sock.setNoDelay(true);
     sock.on("error", () => undefined);

@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { newClient4, seedPopulation, startStack, type ChildHandle } from "@switchboard/testkit";
+import { newClient4, seedPopulation, startStack, testIdentity, type ChildHandle } from "@switchboard/testkit";
 import { percentile } from "../closed-loop.js";
 import { processRssBytes } from "../proc-cpu.js";
 import type { AttackerCommand, AttackerReport } from "./attacker.js";
@@ -79,6 +79,7 @@ try {
   const targets: Targets = {
     gatewayUrl: stack.gatewayUrls[0]!,
     grpcAddr: stack.addrs.posts,
+    grpcTls: testIdentity("gateway"),
     token: fuzzUser.token,
     userId: fuzzUser.id,
     teamId: pop.teamId,

@@ -6,7 +6,7 @@
  */
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, type PostsClient } from "@switchboard/rpc";
-import { newClient4, newWebSocketClient, waitFor, type Client4, type WebSocketClient } from "@switchboard/testkit";
+import { newClient4, newWebSocketClient, waitFor, type Client4, type WebSocketClient, testClientTls } from "@switchboard/testkit";
 
 export interface PhaseStats {
   readonly ms: { post: number[]; event: number[]; grpc: number[] };
@@ -33,7 +33,7 @@ export async function startSteadyClient(o: {
   let stats = fresh();
   const rest: Client4 = newClient4(o.gatewayUrl);
   rest.setToken(o.token);
-  const grpc: PostsClient = createRpcClient(PostsService, { address: o.postsAddr, defaultDeadlineMs: 5_000 });
+  const grpc: PostsClient = createRpcClient(PostsService, { address: o.postsAddr, defaultDeadlineMs: 5_000, tls: testClientTls("posts") });
   const ws: WebSocketClient = newWebSocketClient({ headers: { Authorization: `Bearer ${o.token}` } });
   let hello = false;
   const awaited = new Map<string, { at: number; stats: PhaseStats }>();

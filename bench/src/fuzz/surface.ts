@@ -6,6 +6,11 @@ export interface Targets {
   readonly gatewayUrl: string;
   /** host:port of a service's gRPC port (posts). */
   readonly grpcAddr: string;
+  /**
+   * The files of a workload certificate of the run's CA: the gRPC port speaks mTLS only, so the
+   * HTTP/2 fuzzer comes in as an authenticated workload (the worst case: a compromised peer).
+   */
+  readonly grpcTls: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
   readonly token: string;
   readonly userId: string;
   readonly teamId: string;

@@ -10,3 +10,4 @@ export type { HealthService } from "./health.js";
 export { ERROR_ID_KEY, REQUEST_ID_KEY, fromServiceError, toCallStatus, grpcStatusOf } from "./errors.js";
 export { DEFAULT_H2_LIMITS, H2_LIMIT_SETTINGS, type H2Limits } from "./h2/limits.js";
 export { DEFAULT_TLS_RELOAD_INTERVAL_MS } from "./tls-identity.js";
+export { CALLERS_BY_PATH } from "./allowlists/index.js";

@@ -114,7 +114,7 @@ describe("the services of a stack", () => {
     const env = {
       PATH: process.env.PATH ?? "",
       ...deployableTestEnv("presence"),
-      SB_NATS_URL: stack.nats.url,
+      ...stack.nats.env("presence"),
       SB_POD_NAME: "wrong-identity",
       SB_PRESENCE_GRPC_PORT: "0",
       SB_PRESENCE_OPS_PORT: "0",

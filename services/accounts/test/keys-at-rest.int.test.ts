@@ -13,7 +13,16 @@ import { AccountsService } from "@switchboard/proto/accounts";
 import { migrate, openDatabase, type Db } from "@switchboard/db";
 import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
 import { silentLogger } from "@switchboard/log";
-import { createTestDatabase, rpcServerEnv, sharedNatsServer, spawnDeployable, type NatsServer, type TestDatabase } from "@switchboard/testkit";
+import {
+  createTestDatabase,
+  rpcServerEnv,
+  sharedNatsServer,
+  spawnDeployable,
+  deployableTestEnv,
+  type NatsServer,
+  type TestDatabase,
+  testClientTls,
+} from "@switchboard/testkit";
 import {
   createKeyRing,
   createRevocationSet,
@@ -46,7 +55,8 @@ const kek2 = generateKek("k2");
 
 function start(keks: readonly Kek[], kekEnv: Record<string, string> = { SB_ACCOUNTS_KEK: formatKeks(keks) }): Promise<AccountsApp> {
   const { config } = loadAccountsConfig({
-    SB_NATS_URL: nats.url,
+    ...nats.env("accounts"),
+    ...deployableTestEnv("accounts"),
     DATABASE_URL: db.url,
     SB_ACCOUNTS_DB_POOL_SIZE: "2",
     SB_ACCOUNTS_GRPC_PORT: "0",
@@ -119,7 +129,7 @@ describe("signing keys at rest", () => {
     await before.close();
 
     const app = await start([kek1]);
-    const client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 });
+    const client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("accounts") });
     try {
       const [r] = await rows();
       expect(r!.kid).toBe(legacy.kid);
@@ -140,7 +150,7 @@ describe("signing keys at rest", () => {
 
   it("stores no usable key: the row's bytes sign nothing a verifier accepts", async () => {
     const app = await start([kek1]);
-    const client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000 });
+    const client = createRpcClient(AccountsService, { address: `127.0.0.1:${app.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("accounts") });
     try {
       for (const r of await rows()) {
         expect(r.kek_id).toBe("k1");
@@ -177,7 +187,8 @@ describe("signing keys at rest", () => {
     expect(new Set((await rows()).map((r) => r.kek_id))).toEqual(new Set(["k1"]));
     // The process, as deployed: it exits before "ready", the reason in its log.
     const spawned = spawnDeployable("accounts", {
-      SB_NATS_URL: nats.url,
+      ...nats.env("accounts"),
+      ...deployableTestEnv("accounts"),
       DATABASE_URL: db.url,
       SB_ACCOUNTS_GRPC_PORT: "0",
       SB_ACCOUNTS_OPS_PORT: "0",
@@ -198,7 +209,7 @@ describe("signing keys at rest", () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-kek-"));
     writeFileSync(join(dir, "kek"), `${formatKeks([kek2])}\n`, { mode: 0o600 });
     const app2 = await start([], { SB_ACCOUNTS_KEK_FILE: join(dir, "kek") }).finally(() => rmSync(dir, { recursive: true, force: true }));
-    const client = createRpcClient(AccountsService, { address: `127.0.0.1:${app2.grpcPort}`, defaultDeadlineMs: 10_000 });
+    const client = createRpcClient(AccountsService, { address: `127.0.0.1:${app2.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("accounts") });
     try {
       expect(await verdict(client, oldToken)).toBe("valid");
       const login = await client.login({ loginId: "alice", password: "password-1" });
