@@ -9,12 +9,17 @@ describe("default roles", () => {
     for (const n of NAMES) {
       const r = defaultRole(n);
       expect(r, n).toBeDefined();
-      expect(r!.permissions.filter((p) => !known.has(p)), n).toEqual([]);
+      expect(
+        r!.permissions.filter((p) => !known.has(p)),
+        n,
+      ).toEqual([]);
     }
   });
 
   it("gives members what the post box and menus need", () => {
-    expect(defaultRole("channel_user")!.permissions).toEqual(expect.arrayContaining(["create_post", "read_channel", "add_reaction", "edit_post", "delete_post"]));
+    expect(defaultRole("channel_user")!.permissions).toEqual(
+      expect.arrayContaining(["create_post", "read_channel", "add_reaction", "edit_post", "delete_post"]),
+    );
     expect(defaultRole("team_user")!.permissions).toEqual(expect.arrayContaining(["view_team", "create_public_channel", "join_public_channels"]));
     expect(defaultRole("system_user")!.permissions).toEqual(expect.arrayContaining(["create_direct_channel", "create_team", "list_public_teams"]));
     expect(defaultRole("system_admin")!.permissions).toEqual(expect.arrayContaining(["manage_system", "create_post"]));

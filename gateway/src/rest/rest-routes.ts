@@ -4,6 +4,7 @@ import { licenseRoutes } from "./license-routes.js";
 import { limitsRoutes } from "./limits-routes.js";
 import { noticesRoutes } from "./notices-routes.js";
 import { pluginsRoutes } from "./plugins-routes.js";
+import { preferencesRoutes } from "./preferences-routes.js";
 import { postsRoutes } from "./posts-routes.js";
 import type { RestDeps } from "./rest-deps.js";
 import type { RouteSpec } from "./rest-types.js";
@@ -26,5 +27,6 @@ export function restRoutes(deps: RestDeps): RouteSpec[] {
     ...limitsRoutes(deps),
     ...pluginsRoutes(deps),
     ...noticesRoutes(deps),
+    ...preferencesRoutes(deps),
   ];
 }

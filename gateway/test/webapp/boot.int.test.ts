@@ -18,8 +18,6 @@ const rolesActions = redux<typeof RolesActions>("mattermost-redux/actions/roles"
 // Routes whose data the posts service owns (team memberships and unreads): served by the
 // posts-side REST routes, not checked here.
 const POSTS_OWNED = new Set(["GET /api/v4/users/me/teams/members", "GET /api/v4/users/me/teams/unread"]);
-// Not served yet: comes with the preferences store in accounts.
-const NOT_YET = new Set(["GET /api/v4/users/me/preferences"]);
 
 let stack: Stack;
 let url: string;
@@ -60,7 +58,7 @@ describe("loadMe", () => {
         "POST /api/v4/roles/names",
       ].sort(),
     );
-    expect(calls.filter((c) => !POSTS_OWNED.has(c.route) && !NOT_YET.has(c.route) && c.status !== 200)).toEqual([]);
+    expect(calls.filter((c) => !POSTS_OWNED.has(c.route) && c.status !== 200)).toEqual([]);
 
     const s = web.store.getState();
     expect(s.entities.users.currentUserId).toBe(alice.id);

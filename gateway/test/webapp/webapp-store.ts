@@ -38,6 +38,8 @@ export interface WebappSession {
   readonly store: Store;
   /** Every request made since the session started, in the order they were answered. */
   readonly calls: Call[];
+  /** The session token the store's Client4 sends (a session of its own, apart from other logins). */
+  readonly token: string;
   /** Dispatches an action (a mattermost-redux action creator's result) and awaits it. */
   dispatch<T>(action: unknown): Promise<T>;
   /** Calls made from index `from` on. */
@@ -72,6 +74,7 @@ export async function webappSession(baseUrl: string, loginId: string, password: 
   return {
     store,
     calls,
+    token: Client4.getToken(),
     dispatch: async <T>(action: unknown) => (await store.dispatch(action)) as T,
     since: (from) => calls.slice(from),
   };

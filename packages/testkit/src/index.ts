@@ -2,7 +2,7 @@ export { freePort, freePorts } from "./ports.js";
 export { waitFor, sleep, type WaitOptions } from "./wait.js";
 export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { sharedNatsServer } from "./shared-nats.js";
-export { createTestDatabase, type TestDatabase } from "./postgres.js";
+export { createTestDatabase, rowCounts, type TestDatabase } from "./postgres.js";
 export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from "./process.js";
 export { spawnDeployable, deployableEntry, repoRoot, type DeployableName } from "./deployables.js";
 export { buildAtCommit, resolveCommit, type CommitBuild } from "./build-at-commit.js";

@@ -12,6 +12,7 @@ import type { AccountsConfig } from "./config.js";
 import { accountsHandlers } from "./grpc-handlers.js";
 import { createKeyManager } from "./keys/key-manager.js";
 import { migrations, SCHEMA } from "./migrations.js";
+import { createPreferences } from "./preferences/preferences-service.js";
 
 export { loadAccountsConfig, describeAccountsConfig, accountsSchema, type AccountsConfig } from "./config.js";
 
@@ -40,8 +41,9 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
       const keys = createKeyManager({ db, rotationMs: config.keyRotationMs, maxTokenLifetimeMs: config.sessionLengthMs });
       await keys.current();
       const svc = createAccountsService({ db, keys, sessionLengthMs: config.sessionLengthMs, openSignup: config.openSignup, onCommit: () => relay.poke() });
+      const prefs = createPreferences({ db, onCommit: () => relay.poke() });
       const grpc = await lifecycle.start(
-        rpcServerComponent(rt, config, (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, createLocalAuth({ db, keys })))),
+        rpcServerComponent(rt, config, (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, prefs, createLocalAuth({ db, keys })))),
       );
       return {
         app: {

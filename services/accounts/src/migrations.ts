@@ -56,4 +56,17 @@ export const migrations: readonly Migration[] = [
   },
   outboxMigration("0002_outbox"),
   outboxChannelSeqMigration("0003_outbox_channel_seq"),
+  {
+    // Mattermost's Preferences table (one row per user, category and name).
+    id: "0004_preferences",
+    sql: `
+      CREATE TABLE preferences (
+        user_id  text NOT NULL REFERENCES users (id),
+        category text NOT NULL,
+        name     text NOT NULL,
+        value    text NOT NULL,
+        PRIMARY KEY (user_id, category, name)
+      );
+    `,
+  },
 ];

@@ -22,6 +22,9 @@ export const EventName = {
   MultipleChannelsViewed: "multiple_channels_viewed",
   Typing: "typing",
   StatusChange: "status_change",
+  /** To the user's own connections: preferences saved or deleted (accounts publishes). */
+  PreferencesChanged: "preferences_changed",
+  PreferencesDeleted: "preferences_deleted",
   /** On the control stream: a session was revoked (accounts publishes, every verifier follows). */
   SessionRevoked: "sb_session_revoked",
 } as const;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sb/accounts/v1/accounts.proto.
  */
 export const file_sb_accounts_v1_accounts: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zYi9hY2NvdW50cy92MS9hY2NvdW50cy5wcm90bxIOc2IuYWNjb3VudHMudjEi4gIKBFVzZXISCgoCaWQYASABKAkSEQoJY3JlYXRlX2F0GAIgASgDEhEKCXVwZGF0ZV9hdBgDIAEoAxIRCglkZWxldGVfYXQYBCABKAMSEAoIdXNlcm5hbWUYBSABKAkSDQoFZW1haWwYBiABKAkSFgoOZW1haWxfdmVyaWZpZWQYByABKAgSEAoIbmlja25hbWUYCCABKAkSEgoKZmlyc3RfbmFtZRgJIAEoCRIRCglsYXN0X25hbWUYCiABKAkSEAoIcG9zaXRpb24YCyABKAkSDQoFcm9sZXMYDCABKAkSDgoGbG9jYWxlGA0gASgJEhwKFGxhc3RfcGFzc3dvcmRfdXBkYXRlGA4gASgDEg4KBmlzX2JvdBgPIAEoCBIZChFub3RpZnlfcHJvcHNfanNvbhgQIAEoDBIVCg10aW1lem9uZV9qc29uGBEgASgMEhIKCnByb3BzX2pzb24YEiABKAwiiQEKB1Nlc3Npb24SCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCgljcmVhdGVfYXQYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAxIYChBsYXN0X2FjdGl2aXR5X2F0GAUgASgDEhEKCWRldmljZV9pZBgGIAEoCRINCgVyb2xlcxgHIAEoCSJiCgpTaWduaW5nS2V5EgsKA2tpZBgBIAEoCRILCgNhbGcYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBISCgpub3RfYmVmb3JlGAQgASgDEhIKCmV4cGlyZXNfYXQYBSABKAMiowEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhAKCG5pY2tuYW1lGAQgASgJEhIKCmZpcnN0X25hbWUYBSABKAkSEQoJbGFzdF9uYW1lGAYgASgJEg4KBmxvY2FsZRgHIAEoCRISCgpwcm9wc19qc29uGAggASgMIjgKEkNyZWF0ZVVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIhCg5HZXRVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjUKD0dldFVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIjCg9HZXRVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiNwoQR2V0VXNlcnNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLAoYR2V0VXNlckJ5VXNlcm5hbWVSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJIj8KGUdldFVzZXJCeVVzZXJuYW1lUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLwoaR2V0VXNlcnNCeVVzZXJuYW1lc1JlcXVlc3QSEQoJdXNlcm5hbWVzGAEgAygJIkIKG0dldFVzZXJzQnlVc2VybmFtZXNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiRQoMTG9naW5SZXF1ZXN0EhAKCGxvZ2luX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCSJsCg1Mb2dpblJlc3BvbnNlEiIKBHVzZXIYASABKAsyFC5zYi5hY2NvdW50cy52MS5Vc2VyEigKB3Nlc3Npb24YAiABKAsyFy5zYi5hY2NvdW50cy52MS5TZXNzaW9uEg0KBXRva2VuGAMgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIisKGFJldm9rZUFsbFNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIiwKGVJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoBSInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIj4KEkdldFNlc3Npb25SZXNwb25zZRIoCgdzZXNzaW9uGAEgASgLMhcuc2IuYWNjb3VudHMudjEuU2Vzc2lvbiIYChZMaXN0U2lnbmluZ0tleXNSZXF1ZXN0IkMKF0xpc3RTaWduaW5nS2V5c1Jlc3BvbnNlEigKBGtleXMYASADKAsyGi5zYi5hY2NvdW50cy52MS5TaWduaW5nS2V5IhgKFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QiWQoKUmV2b2NhdGlvbhISCgpzZXNzaW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKcmV2b2tlZF9hdBgDIAEoAxISCgpleHBpcmVzX2F0GAQgASgDIkoKF0xpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlEi8KC3Jldm9jYXRpb25zGAEgAygLMhouc2IuYWNjb3VudHMudjEuUmV2b2NhdGlvbjKGCAoPQWNjb3VudHNTZXJ2aWNlElMKCkNyZWF0ZVVzZXISIS5zYi5hY2NvdW50cy52MS5DcmVhdGVVc2VyUmVxdWVzdBoiLnNiLmFjY291bnRzLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJKCgdHZXRVc2VyEh4uc2IuYWNjb3VudHMudjEuR2V0VXNlclJlcXVlc3QaHy5zYi5hY2NvdW50cy52MS5HZXRVc2VyUmVzcG9uc2USTQoIR2V0VXNlcnMSHy5zYi5hY2NvdW50cy52MS5HZXRVc2Vyc1JlcXVlc3QaIC5zYi5hY2NvdW50cy52MS5HZXRVc2Vyc1Jlc3BvbnNlEmgKEUdldFVzZXJCeVVzZXJuYW1lEiguc2IuYWNjb3VudHMudjEuR2V0VXNlckJ5VXNlcm5hbWVSZXF1ZXN0Gikuc2IuYWNjb3VudHMudjEuR2V0VXNlckJ5VXNlcm5hbWVSZXNwb25zZRJuChNHZXRVc2Vyc0J5VXNlcm5hbWVzEiouc2IuYWNjb3VudHMudjEuR2V0VXNlcnNCeVVzZXJuYW1lc1JlcXVlc3QaKy5zYi5hY2NvdW50cy52MS5HZXRVc2Vyc0J5VXNlcm5hbWVzUmVzcG9uc2USRAoFTG9naW4SHC5zYi5hY2NvdW50cy52MS5Mb2dpblJlcXVlc3QaHS5zYi5hY2NvdW50cy52MS5Mb2dpblJlc3BvbnNlElMKCkdldFNlc3Npb24SIS5zYi5hY2NvdW50cy52MS5HZXRTZXNzaW9uUmVxdWVzdBoiLnNiLmFjY291bnRzLnYxLkdldFNlc3Npb25SZXNwb25zZRJcCg1SZXZva2VTZXNzaW9uEiQuc2IuYWNjb3VudHMudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaJS5zYi5hY2NvdW50cy52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2USaAoRUmV2b2tlQWxsU2Vzc2lvbnMSKC5zYi5hY2NvdW50cy52MS5SZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QaKS5zYi5hY2NvdW50cy52MS5SZXZva2VBbGxTZXNzaW9uc1Jlc3BvbnNlEmIKD0xpc3RTaWduaW5nS2V5cxImLnNiLmFjY291bnRzLnYxLkxpc3RTaWduaW5nS2V5c1JlcXVlc3QaJy5zYi5hY2NvdW50cy52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZRJiCg9MaXN0UmV2b2NhdGlvbnMSJi5zYi5hY2NvdW50cy52MS5MaXN0UmV2b2NhdGlvbnNSZXF1ZXN0Gicuc2IuYWNjb3VudHMudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1zYi9hY2NvdW50cy92MS9hY2NvdW50cy5wcm90bxIOc2IuYWNjb3VudHMudjEi4gIKBFVzZXISCgoCaWQYASABKAkSEQoJY3JlYXRlX2F0GAIgASgDEhEKCXVwZGF0ZV9hdBgDIAEoAxIRCglkZWxldGVfYXQYBCABKAMSEAoIdXNlcm5hbWUYBSABKAkSDQoFZW1haWwYBiABKAkSFgoOZW1haWxfdmVyaWZpZWQYByABKAgSEAoIbmlja25hbWUYCCABKAkSEgoKZmlyc3RfbmFtZRgJIAEoCRIRCglsYXN0X25hbWUYCiABKAkSEAoIcG9zaXRpb24YCyABKAkSDQoFcm9sZXMYDCABKAkSDgoGbG9jYWxlGA0gASgJEhwKFGxhc3RfcGFzc3dvcmRfdXBkYXRlGA4gASgDEg4KBmlzX2JvdBgPIAEoCBIZChFub3RpZnlfcHJvcHNfanNvbhgQIAEoDBIVCg10aW1lem9uZV9qc29uGBEgASgMEhIKCnByb3BzX2pzb24YEiABKAwiiQEKB1Nlc3Npb24SCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCgljcmVhdGVfYXQYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAxIYChBsYXN0X2FjdGl2aXR5X2F0GAUgASgDEhEKCWRldmljZV9pZBgGIAEoCRINCgVyb2xlcxgHIAEoCSJiCgpTaWduaW5nS2V5EgsKA2tpZBgBIAEoCRILCgNhbGcYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBISCgpub3RfYmVmb3JlGAQgASgDEhIKCmV4cGlyZXNfYXQYBSABKAMiowEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhAKCG5pY2tuYW1lGAQgASgJEhIKCmZpcnN0X25hbWUYBSABKAkSEQoJbGFzdF9uYW1lGAYgASgJEg4KBmxvY2FsZRgHIAEoCRISCgpwcm9wc19qc29uGAggASgMIjgKEkNyZWF0ZVVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIhCg5HZXRVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjUKD0dldFVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIjCg9HZXRVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiNwoQR2V0VXNlcnNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLAoYR2V0VXNlckJ5VXNlcm5hbWVSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJIj8KGUdldFVzZXJCeVVzZXJuYW1lUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLwoaR2V0VXNlcnNCeVVzZXJuYW1lc1JlcXVlc3QSEQoJdXNlcm5hbWVzGAEgAygJIkIKG0dldFVzZXJzQnlVc2VybmFtZXNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiRQoMTG9naW5SZXF1ZXN0EhAKCGxvZ2luX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCSJsCg1Mb2dpblJlc3BvbnNlEiIKBHVzZXIYASABKAsyFC5zYi5hY2NvdW50cy52MS5Vc2VyEigKB3Nlc3Npb24YAiABKAsyFy5zYi5hY2NvdW50cy52MS5TZXNzaW9uEg0KBXRva2VuGAMgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIisKGFJldm9rZUFsbFNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIiwKGVJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoBSInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIj4KEkdldFNlc3Npb25SZXNwb25zZRIoCgdzZXNzaW9uGAEgASgLMhcuc2IuYWNjb3VudHMudjEuU2Vzc2lvbiIYChZMaXN0U2lnbmluZ0tleXNSZXF1ZXN0IkMKF0xpc3RTaWduaW5nS2V5c1Jlc3BvbnNlEigKBGtleXMYASADKAsyGi5zYi5hY2NvdW50cy52MS5TaWduaW5nS2V5IhgKFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QiWQoKUmV2b2NhdGlvbhISCgpzZXNzaW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKcmV2b2tlZF9hdBgDIAEoAxISCgpleHBpcmVzX2F0GAQgASgDIkoKF0xpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlEi8KC3Jldm9jYXRpb25zGAEgAygLMhouc2IuYWNjb3VudHMudjEuUmV2b2NhdGlvbiJMCgpQcmVmZXJlbmNlEg8KB3VzZXJfaWQYASABKAkSEAoIY2F0ZWdvcnkYAiABKAkSDAoEbmFtZRgDIAEoCRINCgV2YWx1ZRgEIAEoCSJIChVHZXRQcmVmZXJlbmNlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIQCghjYXRlZ29yeRgCIAEoCRIMCgRuYW1lGAMgASgJIkkKFkdldFByZWZlcmVuY2VzUmVzcG9uc2USLwoLcHJlZmVyZW5jZXMYASADKAsyGi5zYi5hY2NvdW50cy52MS5QcmVmZXJlbmNlIloKFlNhdmVQcmVmZXJlbmNlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIvCgtwcmVmZXJlbmNlcxgCIAMoCzIaLnNiLmFjY291bnRzLnYxLlByZWZlcmVuY2UiGQoXU2F2ZVByZWZlcmVuY2VzUmVzcG9uc2UiXAoYRGVsZXRlUHJlZmVyZW5jZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSLwoLcHJlZmVyZW5jZXMYAiADKAsyGi5zYi5hY2NvdW50cy52MS5QcmVmZXJlbmNlIhsKGURlbGV0ZVByZWZlcmVuY2VzUmVzcG9uc2UytQoKD0FjY291bnRzU2VydmljZRJTCgpDcmVhdGVVc2VyEiEuc2IuYWNjb3VudHMudjEuQ3JlYXRlVXNlclJlcXVlc3QaIi5zYi5hY2NvdW50cy52MS5DcmVhdGVVc2VyUmVzcG9uc2USSgoHR2V0VXNlchIeLnNiLmFjY291bnRzLnYxLkdldFVzZXJSZXF1ZXN0Gh8uc2IuYWNjb3VudHMudjEuR2V0VXNlclJlc3BvbnNlEk0KCEdldFVzZXJzEh8uc2IuYWNjb3VudHMudjEuR2V0VXNlcnNSZXF1ZXN0GiAuc2IuYWNjb3VudHMudjEuR2V0VXNlcnNSZXNwb25zZRJoChFHZXRVc2VyQnlVc2VybmFtZRIoLnNiLmFjY291bnRzLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVxdWVzdBopLnNiLmFjY291bnRzLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVzcG9uc2USbgoTR2V0VXNlcnNCeVVzZXJuYW1lcxIqLnNiLmFjY291bnRzLnYxLkdldFVzZXJzQnlVc2VybmFtZXNSZXF1ZXN0Gisuc2IuYWNjb3VudHMudjEuR2V0VXNlcnNCeVVzZXJuYW1lc1Jlc3BvbnNlEkQKBUxvZ2luEhwuc2IuYWNjb3VudHMudjEuTG9naW5SZXF1ZXN0Gh0uc2IuYWNjb3VudHMudjEuTG9naW5SZXNwb25zZRJTCgpHZXRTZXNzaW9uEiEuc2IuYWNjb3VudHMudjEuR2V0U2Vzc2lvblJlcXVlc3QaIi5zYi5hY2NvdW50cy52MS5HZXRTZXNzaW9uUmVzcG9uc2USXAoNUmV2b2tlU2Vzc2lvbhIkLnNiLmFjY291bnRzLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiUuc2IuYWNjb3VudHMudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEmgKEVJldm9rZUFsbFNlc3Npb25zEiguc2IuYWNjb3VudHMudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXF1ZXN0Gikuc2IuYWNjb3VudHMudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXNwb25zZRJiCg9MaXN0U2lnbmluZ0tleXMSJi5zYi5hY2NvdW50cy52MS5MaXN0U2lnbmluZ0tleXNSZXF1ZXN0Gicuc2IuYWNjb3VudHMudjEuTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USYgoPTGlzdFJldm9jYXRpb25zEiYuc2IuYWNjb3VudHMudjEuTGlzdFJldm9jYXRpb25zUmVxdWVzdBonLnNiLmFjY291bnRzLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlEl8KDkdldFByZWZlcmVuY2VzEiUuc2IuYWNjb3VudHMudjEuR2V0UHJlZmVyZW5jZXNSZXF1ZXN0GiYuc2IuYWNjb3VudHMudjEuR2V0UHJlZmVyZW5jZXNSZXNwb25zZRJiCg9TYXZlUHJlZmVyZW5jZXMSJi5zYi5hY2NvdW50cy52MS5TYXZlUHJlZmVyZW5jZXNSZXF1ZXN0Gicuc2IuYWNjb3VudHMudjEuU2F2ZVByZWZlcmVuY2VzUmVzcG9uc2USaAoRRGVsZXRlUHJlZmVyZW5jZXMSKC5zYi5hY2NvdW50cy52MS5EZWxldGVQcmVmZXJlbmNlc1JlcXVlc3QaKS5zYi5hY2NvdW50cy52MS5EZWxldGVQcmVmZXJlbmNlc1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message sb.accounts.v1.User
@@ -678,6 +678,164 @@ export const ListRevocationsResponseSchema: GenMessage<ListRevocationsResponse> 
   messageDesc(file_sb_accounts_v1_accounts, 25);
 
 /**
+ * A Mattermost preference: one (category, name) setting of one user.
+ *
+ * @generated from message sb.accounts.v1.Preference
+ */
+export type Preference = Message<"sb.accounts.v1.Preference"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string category = 2;
+   */
+  category: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string value = 4;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message sb.accounts.v1.Preference.
+ * Use `create(PreferenceSchema)` to create a new message.
+ */
+export const PreferenceSchema: GenMessage<Preference> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 26);
+
+/**
+ * A user's preferences: all, one category, or one (category, name). Only the user may read them.
+ *
+ * @generated from message sb.accounts.v1.GetPreferencesRequest
+ */
+export type GetPreferencesRequest = Message<"sb.accounts.v1.GetPreferencesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Empty: every category.
+   *
+   * @generated from field: string category = 2;
+   */
+  category: string;
+
+  /**
+   * Empty: every name of the category.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message sb.accounts.v1.GetPreferencesRequest.
+ * Use `create(GetPreferencesRequestSchema)` to create a new message.
+ */
+export const GetPreferencesRequestSchema: GenMessage<GetPreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 27);
+
+/**
+ * @generated from message sb.accounts.v1.GetPreferencesResponse
+ */
+export type GetPreferencesResponse = Message<"sb.accounts.v1.GetPreferencesResponse"> & {
+  /**
+   * @generated from field: repeated sb.accounts.v1.Preference preferences = 1;
+   */
+  preferences: Preference[];
+};
+
+/**
+ * Describes the message sb.accounts.v1.GetPreferencesResponse.
+ * Use `create(GetPreferencesResponseSchema)` to create a new message.
+ */
+export const GetPreferencesResponseSchema: GenMessage<GetPreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 28);
+
+/**
+ * Saves (inserts or replaces) preferences of the user; each must name that user.
+ *
+ * @generated from message sb.accounts.v1.SavePreferencesRequest
+ */
+export type SavePreferencesRequest = Message<"sb.accounts.v1.SavePreferencesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: repeated sb.accounts.v1.Preference preferences = 2;
+   */
+  preferences: Preference[];
+};
+
+/**
+ * Describes the message sb.accounts.v1.SavePreferencesRequest.
+ * Use `create(SavePreferencesRequestSchema)` to create a new message.
+ */
+export const SavePreferencesRequestSchema: GenMessage<SavePreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 29);
+
+/**
+ * @generated from message sb.accounts.v1.SavePreferencesResponse
+ */
+export type SavePreferencesResponse = Message<"sb.accounts.v1.SavePreferencesResponse"> & {
+};
+
+/**
+ * Describes the message sb.accounts.v1.SavePreferencesResponse.
+ * Use `create(SavePreferencesResponseSchema)` to create a new message.
+ */
+export const SavePreferencesResponseSchema: GenMessage<SavePreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 30);
+
+/**
+ * Deletes preferences of the user by (category, name); each must name that user.
+ *
+ * @generated from message sb.accounts.v1.DeletePreferencesRequest
+ */
+export type DeletePreferencesRequest = Message<"sb.accounts.v1.DeletePreferencesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: repeated sb.accounts.v1.Preference preferences = 2;
+   */
+  preferences: Preference[];
+};
+
+/**
+ * Describes the message sb.accounts.v1.DeletePreferencesRequest.
+ * Use `create(DeletePreferencesRequestSchema)` to create a new message.
+ */
+export const DeletePreferencesRequestSchema: GenMessage<DeletePreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 31);
+
+/**
+ * @generated from message sb.accounts.v1.DeletePreferencesResponse
+ */
+export type DeletePreferencesResponse = Message<"sb.accounts.v1.DeletePreferencesResponse"> & {
+};
+
+/**
+ * Describes the message sb.accounts.v1.DeletePreferencesResponse.
+ * Use `create(DeletePreferencesResponseSchema)` to create a new message.
+ */
+export const DeletePreferencesResponseSchema: GenMessage<DeletePreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 32);
+
+/**
  * @generated from service sb.accounts.v1.AccountsService
  */
 export const AccountsService: GenService<{
@@ -768,6 +926,30 @@ export const AccountsService: GenService<{
     methodKind: "unary";
     input: typeof ListRevocationsRequestSchema;
     output: typeof ListRevocationsResponseSchema;
+  },
+  /**
+   * @generated from rpc sb.accounts.v1.AccountsService.GetPreferences
+   */
+  getPreferences: {
+    methodKind: "unary";
+    input: typeof GetPreferencesRequestSchema;
+    output: typeof GetPreferencesResponseSchema;
+  },
+  /**
+   * @generated from rpc sb.accounts.v1.AccountsService.SavePreferences
+   */
+  savePreferences: {
+    methodKind: "unary";
+    input: typeof SavePreferencesRequestSchema;
+    output: typeof SavePreferencesResponseSchema;
+  },
+  /**
+   * @generated from rpc sb.accounts.v1.AccountsService.DeletePreferences
+   */
+  deletePreferences: {
+    methodKind: "unary";
+    input: typeof DeletePreferencesRequestSchema;
+    output: typeof DeletePreferencesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sb_accounts_v1_accounts, 0);
