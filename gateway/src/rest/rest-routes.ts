@@ -12,10 +12,12 @@ import { rolesRoutes } from "./roles-routes.js";
 import { statusRoutes } from "./status-routes.js";
 import { systemRoutes } from "./system-routes.js";
 import { teamsRoutes } from "./teams-routes.js";
+import { userListsRoutes } from "./user-lists-routes.js";
 import { usersRoutes } from "./users-routes.js";
 
 export function restRoutes(deps: RestDeps): RouteSpec[] {
   return [
+    ...userListsRoutes(deps),
     ...usersRoutes(deps),
     ...statusRoutes(deps),
     ...teamsRoutes(deps),

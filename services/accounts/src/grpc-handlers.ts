@@ -69,6 +69,18 @@ export function accountsHandlers(svc: AccountsService, prefs: Preferences, auth:
         keys: keys.map((k) => ({ kid: k.kid, alg: "EdDSA", publicKey: k.publicKey, notBefore: BigInt(k.notBefore ?? 0), expiresAt: BigInt(k.expiresAt) })),
       };
     },
+    async listUsers(req, ctx) {
+      await auth.actor(ctx);
+      const rows = await svc.listUserPage({
+        restrictToIds: req.restrictToIds,
+        ids: req.ids,
+        excludeIds: req.excludeIds,
+        term: req.term,
+        offset: req.offset,
+        limit: req.limit,
+      });
+      return { users: rows.map(userToProto) };
+    },
     async getPreferences(req, ctx) {
       const rows = await prefs.get(await auth.actor(ctx), req.userId, req.category, req.name);
       return { preferences: rows.map((r) => ({ userId: r.user_id, category: r.category, name: r.name, value: r.value })) };
