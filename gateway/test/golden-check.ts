@@ -9,8 +9,13 @@ export interface Answer {
 }
 
 /** A request with the caller's token (if any) and an optional JSON body. */
-export async function call(baseUrl: string, method: string, path: string, o: { token?: string; body?: unknown; raw?: string } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  o: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...o.headers };
   if (o.token) headers.Authorization = `Bearer ${o.token}`;
   let body: string | undefined;
   if (o.raw !== undefined) body = o.raw;

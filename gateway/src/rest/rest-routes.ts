@@ -5,6 +5,7 @@ import { limitsRoutes } from "./limits-routes.js";
 import { noticesRoutes } from "./notices-routes.js";
 import { pluginsRoutes } from "./plugins-routes.js";
 import { preferencesRoutes } from "./preferences-routes.js";
+import { profileImageRoutes } from "./profile-image-routes.js";
 import { postsRoutes } from "./posts-routes.js";
 import type { RestDeps } from "./rest-deps.js";
 import type { RouteSpec } from "./rest-types.js";
@@ -30,5 +31,6 @@ export function restRoutes(deps: RestDeps): RouteSpec[] {
     ...pluginsRoutes(deps),
     ...noticesRoutes(deps),
     ...preferencesRoutes(deps),
+    ...profileImageRoutes(deps),
   ];
 }
