@@ -87,6 +87,7 @@ describe("boot routes against their golden fixtures", () => {
     ["roles-names-empty", "POST", "/api/v4/roles/names", { body: [] }],
     ["roles-names-empty", "POST", "/api/v4/roles/names", { raw: "{not json" }],
     ["roles-names-invalid", "POST", "/api/v4/roles/names", { body: ["System User!"] }],
+    ["users-me", "GET", "/api/v4/users/me", {}],
     ["license-client", "GET", "/api/v4/license/client?format=old", { anonymous: true }],
     ["limits-server", "GET", "/api/v4/limits/server", {}],
     ["plugins-webapp", "GET", "/api/v4/plugins/webapp", {}],

@@ -113,6 +113,8 @@ describe("preferences", () => {
       ["malformed", "PUT", "/api/v4/users/me/preferences", { body: { user_id: alice.id } }],
       ["malformed", "PUT", "/api/v4/users/me/preferences", { body: [{ ...mine, value: 7 }] }],
       ["malformed", "POST", "/api/v4/users/me/preferences/delete", { raw: "[1,2" }],
+      // More than a call may carry.
+      ["malformed", "PUT", "/api/v4/users/me/preferences", { body: Array.from({ length: 1001 }, (_, i) => ({ ...mine, name: `n${i}` })) }],
       ["set-other-user", "PUT", "/api/v4/users/me/preferences", { body: [mine, { ...mine, user_id: bob.id }] }],
       ["delete-other-user", "POST", "/api/v4/users/me/preferences/delete", { body: [{ ...mine, user_id: bob.id }] }],
       ["other-user", "PUT", `/api/v4/users/${bob.id}/preferences`, { body: [{ ...mine, user_id: bob.id }] }],
