@@ -17,6 +17,7 @@ const usersActions = redux<typeof UsersActions>("mattermost-redux/actions/users"
 
 let stack: Stack;
 let url: string;
+let url2: string;
 let alice: TestUser;
 let aliceOther: TestUser;
 let bob: TestUser;
@@ -27,8 +28,8 @@ const TABLES = ["accounts.preferences", "accounts.outbox"];
 const prefsOf = (m: WsMessage): unknown => JSON.parse(String(m.data?.preferences));
 
 beforeAll(async () => {
-  stack = await startStack();
-  [url] = stack.gatewayUrls as [string];
+  stack = await startStack({ gateways: 2 });
+  [url, url2] = stack.gatewayUrls as [string, string];
   await newUser(url, "admin"); // the first user is the system admin: not these
   alice = await newUser(url, "alice");
   bob = await newUser(url, "bob");
@@ -44,9 +45,10 @@ afterAll(async () => {
 });
 
 describe("preferences", () => {
-  it("save and delete update the store, and reach the user's other session, not another user", async () => {
+  it("save and delete update the store, and reach the user's other session (on another gateway), not another user", async () => {
     const mine = await connect(url, alice.token);
-    const other = await connect(url, aliceOther.token);
+    // The user's other session is on the other gateway.
+    const other = await connect(url2, aliceOther.token);
     const bobs = await connect(url, bob.token);
     open.push(mine, other, bobs);
 
