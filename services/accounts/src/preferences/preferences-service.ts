@@ -3,7 +3,7 @@
  * user's own connections commit together (the outbox), so a saved preference is always
  * announced and an announced one was saved.
  */
-import type { Db } from "@switchboard/db";
+import type { Db, Queryable } from "@switchboard/db";
 import { AppError, invalidArgument, isValidId, notFound, permissionDenied } from "@switchboard/model";
 import { writeOutbox } from "@switchboard/outbox";
 import type { Actor } from "@switchboard/tokens";
@@ -37,7 +37,7 @@ export function createPreferences(o: PreferencesOptions) {
   const { db } = o;
 
   /** Locks the user's row: their events are written in commit order, and the user exists. */
-  async function lockUser(q: Parameters<Parameters<Db["tx"]>[0]>[0], userId: string): Promise<void> {
+  async function lockUser(q: Queryable, userId: string): Promise<void> {
     const r = await q.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [userId]);
     if (r.rows.length === 0) throw notFound("app.user.missing_account.const", "Unable to find the user.");
   }
@@ -67,6 +67,7 @@ export function createPreferences(o: PreferencesOptions) {
     await db.tx(async (q) => {
       await lockUser(q, userId);
       await upsertPreferences(q, rows);
+      // As Mattermost: the saved list is built by appending, so an empty save announces null.
       await writeOutbox(q, SCHEMA, [preferencesEvent("changed", userId, rows.length > 0 ? rows : null)]);
     });
     o.onCommit();
@@ -83,7 +84,7 @@ export function createPreferences(o: PreferencesOptions) {
     await db.tx(async (q) => {
       await lockUser(q, userId);
       await deletePreferences(q, userId, prefs);
-      await writeOutbox(q, SCHEMA, [preferencesEvent("deleted", userId, prefs.length > 0 ? prefs : null)]);
+      await writeOutbox(q, SCHEMA, [preferencesEvent("deleted", userId, prefs)]);
     });
     o.onCommit();
   }
