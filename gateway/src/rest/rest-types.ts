@@ -17,6 +17,8 @@ export interface RestResponse {
   readonly status: number;
   /** Serialized as JSON with Content-Type: application/json (exactly: Client4 compares it). */
   readonly json?: unknown;
+  /** Raw bytes instead of JSON (the route sets Content-Type among its headers). */
+  readonly body?: Buffer;
   readonly headers?: readonly (readonly [string, string])[];
 }
 

@@ -1,6 +1,6 @@
 import { jsonBytes, userToJson } from "@switchboard/model";
 import { CSRF_COOKIE, SESSION_COOKIE, USER_COOKIE } from "../http/credentials.js";
-import { jsonObject, jsonStringArray, str, userParam } from "./body.js";
+import { invalidBody, jsonObject, jsonStringArray, str, userParam } from "./body.js";
 import { csrfTokenFor } from "./rest-auth.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, statusOk, type RouteSpec } from "./rest-types.js";
@@ -92,6 +92,7 @@ export function usersRoutes(d: RestDeps): RouteSpec[] {
       async handler(req) {
         const c = await d.auth.caller(req);
         const ids = jsonStringArray(req, "user_ids", MAX_IDS);
+        if (ids.length === 0) throw invalidBody("user_ids");
         const r = await d.accounts.getUsers({ userIds: ids }, opts(c.token));
         return ok(r.users.map((u) => userToJson(u, { self: u.id === c.actor.userId })));
       },

@@ -109,6 +109,8 @@ function write(res: Uws.HttpResponse, r: RestResponse, requestId: string, o: Htt
     if (r.json !== undefined) {
       res.writeHeader("Content-Type", "application/json");
       res.end(JSON.stringify(r.json));
+    } else if (r.body !== undefined) {
+      res.end(r.body);
     } else {
       res.end();
     }

@@ -3,7 +3,7 @@ export { waitFor, sleep, type WaitOptions } from "./wait.js";
 export { startNatsServer, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { sharedNatsServer } from "./shared-nats.js";
 export type { NatsAccess } from "./nats-access.js";
-export { createTestDatabase, execSql, type TestDatabase } from "./postgres.js";
+export { createTestDatabase, execSql, rowCounts, type TestDatabase } from "./postgres.js";
 export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from "./process.js";
 export { testKek, withTestKek } from "./test-kek.js";
 export { spawnDeployable, deployableEntry, deployableTestEnv, repoRoot, type DeployableName } from "./deployables.js";

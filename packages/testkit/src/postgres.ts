@@ -57,3 +57,19 @@ export async function execSql(databaseUrl: string, sql: string): Promise<Record<
     await c.end();
   }
 }
+
+/** The number of rows of each table (schema-qualified names, e.g. accounts.preferences) in a test database. */
+export async function rowCounts(url: string, tables: readonly string[]): Promise<Record<string, number>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const out: Record<string, number> = {};
+    for (const t of tables) {
+      if (!/^[a-z_]+\.[a-z_]+$/.test(t)) throw new Error(`not a schema-qualified table name: ${t}`);
+      out[t] = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]!.n;
+    }
+    return out;
+  } finally {
+    await c.end();
+  }
+}

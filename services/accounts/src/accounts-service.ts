@@ -13,7 +13,7 @@ import type { KeyManager } from "./keys/key-manager.js";
 import type { LoginLimiter } from "./login/login-limiter.js";
 import { SCHEMA } from "./migrations.js";
 import { insertSession, liveRevocations, revokeSessions, sessionById, type SessionRow } from "./sessions/session-store.js";
-import { countUsers, insertUser, userById, userByLogin, usersByIds, usersByUsernames, type UserRow } from "./users/user-store.js";
+import { countUsers, insertUser, listUsers, userById, userByLogin, usersByIds, usersByUsernames, type UserRow } from "./users/user-store.js";
 import { normalizeUsername, validateNewUser, validateProfileField } from "./users/user-validation.js";
 
 const MAX_IDS_PER_CALL = 1000;
@@ -127,6 +127,34 @@ export function createAccountsService(o: AccountsServiceOptions) {
     return usersByUsernames(db, [...new Set(names.map(normalizeUsername))]);
   }
 
+  /** A page of users by username (ids from the caller: membership lives in posts). */
+  async function listUserPage(input: {
+    restrictToIds: boolean;
+    ids: readonly string[];
+    excludeIds: readonly string[];
+    term: string;
+    offset: number;
+    limit: number;
+  }) {
+    const bad = (what: string) => invalidArgument("api.context.invalid_url_param.app_error", `Invalid or missing ${what} parameter in request URL.`);
+    if (!Number.isInteger(input.offset) || input.offset < 0) throw bad("page");
+    if (!Number.isInteger(input.limit) || input.limit < 0 || input.limit > MAX_IDS_PER_CALL) throw bad("per_page");
+    if (![...input.ids, ...input.excludeIds].every(isValidId)) throw bad("user_id");
+    // LIKE's own characters are matched as themselves.
+    const term = input.term
+      .trim()
+      .replace(/^@/, "")
+      .toLowerCase()
+      .replace(/[\\%_]/g, (c) => `\\${c}`);
+    return listUsers(db, {
+      ids: input.restrictToIds ? [...new Set(input.ids)] : undefined,
+      excludeIds: input.excludeIds,
+      term,
+      offset: input.offset,
+      limit: input.limit,
+    });
+  }
+
   async function login(loginId: string, password: string, deviceId: string, clientIp = "") {
     const refused = (why: "invalid_credentials" | "inactive" | "rate_limited", e: AppError): AppError => {
       o.onLoginRefused?.(why, loginId.slice(0, 256), clientIp);
@@ -223,6 +251,7 @@ export function createAccountsService(o: AccountsServiceOptions) {
     getUser,
     getUsers,
     getUsersByUsernames,
+    listUserPage,
     getUserByUsername: async (username: string) => {
       const [u] = await getUsersByUsernames([username]);
       if (!u) throw notFound("app.user.missing_account.const", "Unable to find the user.");

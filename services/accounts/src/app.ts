@@ -15,6 +15,7 @@ import { createKeyManager } from "./keys/key-manager.js";
 import { createLoginLimiter } from "./login/login-limiter.js";
 import { createAccountsMetrics } from "./metrics.js";
 import { migrations, SCHEMA } from "./migrations.js";
+import { createPreferences } from "./preferences/preferences-service.js";
 
 export { loadAccountsConfig, describeAccountsConfig, accountsSchema, type AccountsConfig } from "./config.js";
 
@@ -71,8 +72,9 @@ export async function startAccountsApp(config: AccountsConfig, deps: AppDeps = {
           audit.warn({ audit: "login_refused", reason: why, login_id: loginId, client_ip: clientIp }, "login refused");
         },
       });
+      const prefs = createPreferences({ db, onCommit: () => relay.poke() });
       const grpc = await lifecycle.start(
-        rpcServerComponent(rt, config, (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, createLocalAuth({ db, keys })))),
+        rpcServerComponent(rt, config, (server) => server.add(AccountsServiceDesc, accountsHandlers(svc, prefs, createLocalAuth({ db, keys })))),
       );
       return {
         app: {

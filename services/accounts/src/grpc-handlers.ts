@@ -3,11 +3,20 @@ import { parseJsonObject } from "@switchboard/model";
 import type { ImplOf } from "@switchboard/rpc";
 import type { AccountsService } from "./accounts-service.js";
 import type { LocalAuth } from "./auth.js";
+import type { Preferences } from "./preferences/preferences-service.js";
+import type { PreferenceRow } from "./preferences/preference-store.js";
 import { sessionToProto } from "./sessions/session-store.js";
 import { userToProto } from "./users/user-store.js";
 
 /** gRPC <-> domain mapping; every call but CreateUser, Login and the key/revocation feeds needs a session. */
-export function accountsHandlers(svc: AccountsService, auth: LocalAuth): ImplOf<typeof AccountsServiceDesc> {
+const toRow = (p: { userId: string; category: string; name: string; value: string }): PreferenceRow => ({
+  user_id: p.userId,
+  category: p.category,
+  name: p.name,
+  value: p.value,
+});
+
+export function accountsHandlers(svc: AccountsService, prefs: Preferences, auth: LocalAuth): ImplOf<typeof AccountsServiceDesc> {
   return {
     async createUser(req, ctx) {
       const actor = await auth.optionalActor(ctx);
@@ -59,6 +68,30 @@ export function accountsHandlers(svc: AccountsService, auth: LocalAuth): ImplOf<
       return {
         keys: keys.map((k) => ({ kid: k.kid, alg: "EdDSA", publicKey: k.publicKey, notBefore: BigInt(k.notBefore ?? 0), expiresAt: BigInt(k.expiresAt) })),
       };
+    },
+    async listUsers(req, ctx) {
+      await auth.actor(ctx);
+      const rows = await svc.listUserPage({
+        restrictToIds: req.restrictToIds,
+        ids: req.ids,
+        excludeIds: req.excludeIds,
+        term: req.term,
+        offset: req.offset,
+        limit: req.limit,
+      });
+      return { users: rows.map(userToProto) };
+    },
+    async getPreferences(req, ctx) {
+      const rows = await prefs.get(await auth.actor(ctx), req.userId, req.category, req.name);
+      return { preferences: rows.map((r) => ({ userId: r.user_id, category: r.category, name: r.name, value: r.value })) };
+    },
+    async savePreferences(req, ctx) {
+      await prefs.save(await auth.actor(ctx), req.userId, req.preferences.map(toRow));
+      return {};
+    },
+    async deletePreferences(req, ctx) {
+      await prefs.remove(await auth.actor(ctx), req.userId, req.preferences.map(toRow));
+      return {};
     },
     async listRevocations() {
       const rows = await svc.listRevocations();

@@ -76,4 +76,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX login_attempts_window_idx ON login_attempts (window_start);
     `,
   },
+  {
+    // Mattermost's Preferences table (one row per user, category and name).
+    id: "0006_preferences",
+    sql: `
+      CREATE TABLE preferences (
+        user_id  text NOT NULL REFERENCES users (id),
+        category text NOT NULL,
+        name     text NOT NULL,
+        value    text NOT NULL,
+        PRIMARY KEY (user_id, category, name)
+      );
+    `,
+  },
 ];

@@ -24,6 +24,7 @@ import {
 } from "@switchboard/runtime";
 import { createChannelEvents } from "./channels/channel-events.js";
 import { createChannelService } from "./channels/channel-service.js";
+import { createMemberIds } from "./members/member-ids.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
 import { createMembershipService } from "./channels/membership-service.js";
 import type { PostsConfig } from "./config.js";
@@ -64,6 +65,7 @@ function buildServices(d: Deps) {
     members: createMembershipService(d),
     direct: createDirectChannelService(d),
     channelEvents: createChannelEvents(d),
+    memberIds: createMemberIds(d),
     creator: createPostCreator(d),
     editor: createPostEditor(d),
     reader: createPostReader(d),

@@ -13,6 +13,11 @@ export const accountsAllowlist: Allowlist<(typeof AccountsService)["method"]> = 
   getSession: ["gateway"],
   revokeSession: ["gateway"],
   revokeAllSessions: ["gateway"],
+  // The webapp's user lists and autocomplete, and the user's own preferences (REST).
+  listUsers: ["gateway"],
+  getPreferences: ["gateway"],
+  savePreferences: ["gateway"],
+  deletePreferences: ["gateway"],
   // Author names for posts (user-directory.ts).
   // Session verification (packages/auth) in every component but accounts.
   listSigningKeys: ["gateway", "posts", "presence"],

@@ -35,6 +35,8 @@ export const postsAllowlist: Allowlist<(typeof PostsService)["method"]> = {
   addReaction: EDGE,
   removeReaction: EDGE,
   listReactions: EDGE,
+  // Member ids of a team or channel the caller may see (the webapp's user lists).
+  listMemberIds: EDGE,
   // The gateway's routing and resume (channels of a connection, missed events, heads).
   getUserRouting: EDGE,
   getChannelEvents: EDGE,

@@ -98,3 +98,28 @@ export async function userByLogin(q: Queryable, loginId: string): Promise<UserRo
   const v = loginId.trim().toLowerCase();
   return (await q.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = $1 OR lower(email) = $1 LIMIT 1`, [v])).rows[0];
 }
+
+export interface UserListQuery {
+  /** Only these ids (when set), less `excludeIds`. */
+  readonly ids: readonly string[] | undefined;
+  readonly excludeIds: readonly string[];
+  /** Lower-case prefix of the username, first or last name or nickname; empty for any. */
+  readonly term: string;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** A page of users sorted by username (Mattermost's user lists and autocomplete). */
+export async function listUsers(q: Queryable, o: UserListQuery): Promise<UserRow[]> {
+  if (o.limit === 0 || (o.ids !== undefined && o.ids.length === 0)) return [];
+  const r = await q.query<UserRow>(
+    `SELECT ${COLUMNS} FROM users
+      WHERE ($1::text[] IS NULL OR id = ANY($1::text[]))
+        AND NOT (id = ANY($2::text[]))
+        AND ($3 = '' OR username LIKE $3 || '%' OR lower(first_name) LIKE $3 || '%' OR lower(last_name) LIKE $3 || '%' OR lower(nickname) LIKE $3 || '%')
+      ORDER BY username
+      LIMIT $4 OFFSET $5`,
+    [o.ids ?? null, o.excludeIds, o.term, o.limit, o.offset],
+  );
+  return r.rows;
+}

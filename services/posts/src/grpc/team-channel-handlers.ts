@@ -6,6 +6,7 @@ import type { ChannelService } from "../channels/channel-service.js";
 import { channelMemberToProto, channelToProto } from "../channels/channel-store.js";
 import type { DirectChannelService } from "../channels/direct-channels.js";
 import type { MembershipService } from "../channels/membership-service.js";
+import type { MemberIds } from "../members/member-ids.js";
 import type { Call } from "../deps.js";
 import type { TeamService } from "../teams/team-service.js";
 import { teamMemberToProto, teamToProto } from "../teams/team-store.js";
@@ -23,6 +24,7 @@ export interface TeamChannelServices {
   readonly members: MembershipService;
   readonly direct: DirectChannelService;
   readonly channelEvents: ChannelEvents;
+  readonly memberIds: MemberIds;
 }
 
 /** gRPC <-> domain for teams and channels. */
@@ -91,6 +93,9 @@ export function teamChannelHandlers(
     async listChannelMembers(req, ctx) {
       const rows = await s.channels.listChannelMembers(await callOf(auth, ctx), req.channelId, req.page, req.perPage);
       return { members: rows.map(channelMemberToProto) };
+    },
+    async listMemberIds(req, ctx) {
+      return { userIds: await s.memberIds(await callOf(auth, ctx), req.teamId, req.channelId) };
     },
     async getChannelMember(req, ctx) {
       return { member: channelMemberToProto(await s.channels.getChannelMember(await callOf(auth, ctx), req.channelId, req.userId)) };

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sb/accounts/v1/accounts.proto.
  */
 export const file_sb_accounts_v1_accounts: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zYi9hY2NvdW50cy92MS9hY2NvdW50cy5wcm90bxIOc2IuYWNjb3VudHMudjEi4gIKBFVzZXISCgoCaWQYASABKAkSEQoJY3JlYXRlX2F0GAIgASgDEhEKCXVwZGF0ZV9hdBgDIAEoAxIRCglkZWxldGVfYXQYBCABKAMSEAoIdXNlcm5hbWUYBSABKAkSDQoFZW1haWwYBiABKAkSFgoOZW1haWxfdmVyaWZpZWQYByABKAgSEAoIbmlja25hbWUYCCABKAkSEgoKZmlyc3RfbmFtZRgJIAEoCRIRCglsYXN0X25hbWUYCiABKAkSEAoIcG9zaXRpb24YCyABKAkSDQoFcm9sZXMYDCABKAkSDgoGbG9jYWxlGA0gASgJEhwKFGxhc3RfcGFzc3dvcmRfdXBkYXRlGA4gASgDEg4KBmlzX2JvdBgPIAEoCBIZChFub3RpZnlfcHJvcHNfanNvbhgQIAEoDBIVCg10aW1lem9uZV9qc29uGBEgASgMEhIKCnByb3BzX2pzb24YEiABKAwiiQEKB1Nlc3Npb24SCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCgljcmVhdGVfYXQYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAxIYChBsYXN0X2FjdGl2aXR5X2F0GAUgASgDEhEKCWRldmljZV9pZBgGIAEoCRINCgVyb2xlcxgHIAEoCSJiCgpTaWduaW5nS2V5EgsKA2tpZBgBIAEoCRILCgNhbGcYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBISCgpub3RfYmVmb3JlGAQgASgDEhIKCmV4cGlyZXNfYXQYBSABKAMiowEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhAKCG5pY2tuYW1lGAQgASgJEhIKCmZpcnN0X25hbWUYBSABKAkSEQoJbGFzdF9uYW1lGAYgASgJEg4KBmxvY2FsZRgHIAEoCRISCgpwcm9wc19qc29uGAggASgMIjgKEkNyZWF0ZVVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIhCg5HZXRVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjUKD0dldFVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIjCg9HZXRVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiNwoQR2V0VXNlcnNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLAoYR2V0VXNlckJ5VXNlcm5hbWVSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJIj8KGUdldFVzZXJCeVVzZXJuYW1lUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLwoaR2V0VXNlcnNCeVVzZXJuYW1lc1JlcXVlc3QSEQoJdXNlcm5hbWVzGAEgAygJIkIKG0dldFVzZXJzQnlVc2VybmFtZXNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiWAoMTG9naW5SZXF1ZXN0EhAKCGxvZ2luX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCRIRCgljbGllbnRfaXAYBCABKAkibAoNTG9naW5SZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlchIoCgdzZXNzaW9uGAIgASgLMhcuc2IuYWNjb3VudHMudjEuU2Vzc2lvbhINCgV0b2tlbhgDIAEoCSIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIrChhSZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIsChlSZXZva2VBbGxTZXNzaW9uc1Jlc3BvbnNlEg8KB3Jldm9rZWQYASABKAUiJwoRR2V0U2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSI+ChJHZXRTZXNzaW9uUmVzcG9uc2USKAoHc2Vzc2lvbhgBIAEoCzIXLnNiLmFjY291bnRzLnYxLlNlc3Npb24iGAoWTGlzdFNpZ25pbmdLZXlzUmVxdWVzdCJDChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRIoCgRrZXlzGAEgAygLMhouc2IuYWNjb3VudHMudjEuU2lnbmluZ0tleSIYChZMaXN0UmV2b2NhdGlvbnNSZXF1ZXN0IlkKClJldm9jYXRpb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCnJldm9rZWRfYXQYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAyJKChdMaXN0UmV2b2NhdGlvbnNSZXNwb25zZRIvCgtyZXZvY2F0aW9ucxgBIAMoCzIaLnNiLmFjY291bnRzLnYxLlJldm9jYXRpb24yhggKD0FjY291bnRzU2VydmljZRJTCgpDcmVhdGVVc2VyEiEuc2IuYWNjb3VudHMudjEuQ3JlYXRlVXNlclJlcXVlc3QaIi5zYi5hY2NvdW50cy52MS5DcmVhdGVVc2VyUmVzcG9uc2USSgoHR2V0VXNlchIeLnNiLmFjY291bnRzLnYxLkdldFVzZXJSZXF1ZXN0Gh8uc2IuYWNjb3VudHMudjEuR2V0VXNlclJlc3BvbnNlEk0KCEdldFVzZXJzEh8uc2IuYWNjb3VudHMudjEuR2V0VXNlcnNSZXF1ZXN0GiAuc2IuYWNjb3VudHMudjEuR2V0VXNlcnNSZXNwb25zZRJoChFHZXRVc2VyQnlVc2VybmFtZRIoLnNiLmFjY291bnRzLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVxdWVzdBopLnNiLmFjY291bnRzLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVzcG9uc2USbgoTR2V0VXNlcnNCeVVzZXJuYW1lcxIqLnNiLmFjY291bnRzLnYxLkdldFVzZXJzQnlVc2VybmFtZXNSZXF1ZXN0Gisuc2IuYWNjb3VudHMudjEuR2V0VXNlcnNCeVVzZXJuYW1lc1Jlc3BvbnNlEkQKBUxvZ2luEhwuc2IuYWNjb3VudHMudjEuTG9naW5SZXF1ZXN0Gh0uc2IuYWNjb3VudHMudjEuTG9naW5SZXNwb25zZRJTCgpHZXRTZXNzaW9uEiEuc2IuYWNjb3VudHMudjEuR2V0U2Vzc2lvblJlcXVlc3QaIi5zYi5hY2NvdW50cy52MS5HZXRTZXNzaW9uUmVzcG9uc2USXAoNUmV2b2tlU2Vzc2lvbhIkLnNiLmFjY291bnRzLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiUuc2IuYWNjb3VudHMudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEmgKEVJldm9rZUFsbFNlc3Npb25zEiguc2IuYWNjb3VudHMudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXF1ZXN0Gikuc2IuYWNjb3VudHMudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXNwb25zZRJiCg9MaXN0U2lnbmluZ0tleXMSJi5zYi5hY2NvdW50cy52MS5MaXN0U2lnbmluZ0tleXNSZXF1ZXN0Gicuc2IuYWNjb3VudHMudjEuTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USYgoPTGlzdFJldm9jYXRpb25zEiYuc2IuYWNjb3VudHMudjEuTGlzdFJldm9jYXRpb25zUmVxdWVzdBonLnNiLmFjY291bnRzLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch1zYi9hY2NvdW50cy92MS9hY2NvdW50cy5wcm90bxIOc2IuYWNjb3VudHMudjEi4gIKBFVzZXISCgoCaWQYASABKAkSEQoJY3JlYXRlX2F0GAIgASgDEhEKCXVwZGF0ZV9hdBgDIAEoAxIRCglkZWxldGVfYXQYBCABKAMSEAoIdXNlcm5hbWUYBSABKAkSDQoFZW1haWwYBiABKAkSFgoOZW1haWxfdmVyaWZpZWQYByABKAgSEAoIbmlja25hbWUYCCABKAkSEgoKZmlyc3RfbmFtZRgJIAEoCRIRCglsYXN0X25hbWUYCiABKAkSEAoIcG9zaXRpb24YCyABKAkSDQoFcm9sZXMYDCABKAkSDgoGbG9jYWxlGA0gASgJEhwKFGxhc3RfcGFzc3dvcmRfdXBkYXRlGA4gASgDEg4KBmlzX2JvdBgPIAEoCBIZChFub3RpZnlfcHJvcHNfanNvbhgQIAEoDBIVCg10aW1lem9uZV9qc29uGBEgASgMEhIKCnByb3BzX2pzb24YEiABKAwiiQEKB1Nlc3Npb24SCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCgljcmVhdGVfYXQYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAxIYChBsYXN0X2FjdGl2aXR5X2F0GAUgASgDEhEKCWRldmljZV9pZBgGIAEoCRINCgVyb2xlcxgHIAEoCSJiCgpTaWduaW5nS2V5EgsKA2tpZBgBIAEoCRILCgNhbGcYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBISCgpub3RfYmVmb3JlGAQgASgDEhIKCmV4cGlyZXNfYXQYBSABKAMiowEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhAKCG5pY2tuYW1lGAQgASgJEhIKCmZpcnN0X25hbWUYBSABKAkSEQoJbGFzdF9uYW1lGAYgASgJEg4KBmxvY2FsZRgHIAEoCRISCgpwcm9wc19qc29uGAggASgMIjgKEkNyZWF0ZVVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIhCg5HZXRVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIjUKD0dldFVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlciIjCg9HZXRVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiNwoQR2V0VXNlcnNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLAoYR2V0VXNlckJ5VXNlcm5hbWVSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJIj8KGUdldFVzZXJCeVVzZXJuYW1lUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiLwoaR2V0VXNlcnNCeVVzZXJuYW1lc1JlcXVlc3QSEQoJdXNlcm5hbWVzGAEgAygJIkIKG0dldFVzZXJzQnlVc2VybmFtZXNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIiWAoMTG9naW5SZXF1ZXN0EhAKCGxvZ2luX2lkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCRIRCgljbGllbnRfaXAYBCABKAkibAoNTG9naW5SZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2IuYWNjb3VudHMudjEuVXNlchIoCgdzZXNzaW9uGAIgASgLMhcuc2IuYWNjb3VudHMudjEuU2Vzc2lvbhINCgV0b2tlbhgDIAEoCSIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIrChhSZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIsChlSZXZva2VBbGxTZXNzaW9uc1Jlc3BvbnNlEg8KB3Jldm9rZWQYASABKAUiJwoRR2V0U2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSI+ChJHZXRTZXNzaW9uUmVzcG9uc2USKAoHc2Vzc2lvbhgBIAEoCzIXLnNiLmFjY291bnRzLnYxLlNlc3Npb24iGAoWTGlzdFNpZ25pbmdLZXlzUmVxdWVzdCJDChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRIoCgRrZXlzGAEgAygLMhouc2IuYWNjb3VudHMudjEuU2lnbmluZ0tleSIYChZMaXN0UmV2b2NhdGlvbnNSZXF1ZXN0IlkKClJldm9jYXRpb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhIKCnJldm9rZWRfYXQYAyABKAMSEgoKZXhwaXJlc19hdBgEIAEoAyJKChdMaXN0UmV2b2NhdGlvbnNSZXNwb25zZRIvCgtyZXZvY2F0aW9ucxgBIAMoCzIaLnNiLmFjY291bnRzLnYxLlJldm9jYXRpb24iTAoKUHJlZmVyZW5jZRIPCgd1c2VyX2lkGAEgASgJEhAKCGNhdGVnb3J5GAIgASgJEgwKBG5hbWUYAyABKAkSDQoFdmFsdWUYBCABKAkiSAoVR2V0UHJlZmVyZW5jZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEAoIY2F0ZWdvcnkYAiABKAkSDAoEbmFtZRgDIAEoCSJJChZHZXRQcmVmZXJlbmNlc1Jlc3BvbnNlEi8KC3ByZWZlcmVuY2VzGAEgAygLMhouc2IuYWNjb3VudHMudjEuUHJlZmVyZW5jZSJaChZTYXZlUHJlZmVyZW5jZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSLwoLcHJlZmVyZW5jZXMYAiADKAsyGi5zYi5hY2NvdW50cy52MS5QcmVmZXJlbmNlIhkKF1NhdmVQcmVmZXJlbmNlc1Jlc3BvbnNlIlwKGERlbGV0ZVByZWZlcmVuY2VzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEi8KC3ByZWZlcmVuY2VzGAIgAygLMhouc2IuYWNjb3VudHMudjEuUHJlZmVyZW5jZSIbChlEZWxldGVQcmVmZXJlbmNlc1Jlc3BvbnNlInoKEExpc3RVc2Vyc1JlcXVlc3QSFwoPcmVzdHJpY3RfdG9faWRzGAEgASgIEgsKA2lkcxgCIAMoCRITCgtleGNsdWRlX2lkcxgDIAMoCRIMCgR0ZXJtGAQgASgJEg4KBm9mZnNldBgFIAEoBRINCgVsaW1pdBgGIAEoBSI4ChFMaXN0VXNlcnNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnNiLmFjY291bnRzLnYxLlVzZXIyhwsKD0FjY291bnRzU2VydmljZRJTCgpDcmVhdGVVc2VyEiEuc2IuYWNjb3VudHMudjEuQ3JlYXRlVXNlclJlcXVlc3QaIi5zYi5hY2NvdW50cy52MS5DcmVhdGVVc2VyUmVzcG9uc2USSgoHR2V0VXNlchIeLnNiLmFjY291bnRzLnYxLkdldFVzZXJSZXF1ZXN0Gh8uc2IuYWNjb3VudHMudjEuR2V0VXNlclJlc3BvbnNlEk0KCEdldFVzZXJzEh8uc2IuYWNjb3VudHMudjEuR2V0VXNlcnNSZXF1ZXN0GiAuc2IuYWNjb3VudHMudjEuR2V0VXNlcnNSZXNwb25zZRJoChFHZXRVc2VyQnlVc2VybmFtZRIoLnNiLmFjY291bnRzLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVxdWVzdBopLnNiLmFjY291bnRzLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVzcG9uc2USbgoTR2V0VXNlcnNCeVVzZXJuYW1lcxIqLnNiLmFjY291bnRzLnYxLkdldFVzZXJzQnlVc2VybmFtZXNSZXF1ZXN0Gisuc2IuYWNjb3VudHMudjEuR2V0VXNlcnNCeVVzZXJuYW1lc1Jlc3BvbnNlEkQKBUxvZ2luEhwuc2IuYWNjb3VudHMudjEuTG9naW5SZXF1ZXN0Gh0uc2IuYWNjb3VudHMudjEuTG9naW5SZXNwb25zZRJTCgpHZXRTZXNzaW9uEiEuc2IuYWNjb3VudHMudjEuR2V0U2Vzc2lvblJlcXVlc3QaIi5zYi5hY2NvdW50cy52MS5HZXRTZXNzaW9uUmVzcG9uc2USXAoNUmV2b2tlU2Vzc2lvbhIkLnNiLmFjY291bnRzLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiUuc2IuYWNjb3VudHMudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEmgKEVJldm9rZUFsbFNlc3Npb25zEiguc2IuYWNjb3VudHMudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXF1ZXN0Gikuc2IuYWNjb3VudHMudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXNwb25zZRJiCg9MaXN0U2lnbmluZ0tleXMSJi5zYi5hY2NvdW50cy52MS5MaXN0U2lnbmluZ0tleXNSZXF1ZXN0Gicuc2IuYWNjb3VudHMudjEuTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USYgoPTGlzdFJldm9jYXRpb25zEiYuc2IuYWNjb3VudHMudjEuTGlzdFJldm9jYXRpb25zUmVxdWVzdBonLnNiLmFjY291bnRzLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlElAKCUxpc3RVc2VycxIgLnNiLmFjY291bnRzLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIS5zYi5hY2NvdW50cy52MS5MaXN0VXNlcnNSZXNwb25zZRJfCg5HZXRQcmVmZXJlbmNlcxIlLnNiLmFjY291bnRzLnYxLkdldFByZWZlcmVuY2VzUmVxdWVzdBomLnNiLmFjY291bnRzLnYxLkdldFByZWZlcmVuY2VzUmVzcG9uc2USYgoPU2F2ZVByZWZlcmVuY2VzEiYuc2IuYWNjb3VudHMudjEuU2F2ZVByZWZlcmVuY2VzUmVxdWVzdBonLnNiLmFjY291bnRzLnYxLlNhdmVQcmVmZXJlbmNlc1Jlc3BvbnNlEmgKEURlbGV0ZVByZWZlcmVuY2VzEiguc2IuYWNjb3VudHMudjEuRGVsZXRlUHJlZmVyZW5jZXNSZXF1ZXN0Gikuc2IuYWNjb3VudHMudjEuRGVsZXRlUHJlZmVyZW5jZXNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message sb.accounts.v1.User
@@ -691,6 +691,228 @@ export const ListRevocationsResponseSchema: GenMessage<ListRevocationsResponse> 
   messageDesc(file_sb_accounts_v1_accounts, 25);
 
 /**
+ * A Mattermost preference: one (category, name) setting of one user.
+ *
+ * @generated from message sb.accounts.v1.Preference
+ */
+export type Preference = Message<"sb.accounts.v1.Preference"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string category = 2;
+   */
+  category: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string value = 4;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message sb.accounts.v1.Preference.
+ * Use `create(PreferenceSchema)` to create a new message.
+ */
+export const PreferenceSchema: GenMessage<Preference> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 26);
+
+/**
+ * A user's preferences: all, one category, or one (category, name). Only the user may read them.
+ *
+ * @generated from message sb.accounts.v1.GetPreferencesRequest
+ */
+export type GetPreferencesRequest = Message<"sb.accounts.v1.GetPreferencesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Empty: every category.
+   *
+   * @generated from field: string category = 2;
+   */
+  category: string;
+
+  /**
+   * Empty: every name of the category.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message sb.accounts.v1.GetPreferencesRequest.
+ * Use `create(GetPreferencesRequestSchema)` to create a new message.
+ */
+export const GetPreferencesRequestSchema: GenMessage<GetPreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 27);
+
+/**
+ * @generated from message sb.accounts.v1.GetPreferencesResponse
+ */
+export type GetPreferencesResponse = Message<"sb.accounts.v1.GetPreferencesResponse"> & {
+  /**
+   * @generated from field: repeated sb.accounts.v1.Preference preferences = 1;
+   */
+  preferences: Preference[];
+};
+
+/**
+ * Describes the message sb.accounts.v1.GetPreferencesResponse.
+ * Use `create(GetPreferencesResponseSchema)` to create a new message.
+ */
+export const GetPreferencesResponseSchema: GenMessage<GetPreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 28);
+
+/**
+ * Saves (inserts or replaces) preferences of the user; each must name that user.
+ *
+ * @generated from message sb.accounts.v1.SavePreferencesRequest
+ */
+export type SavePreferencesRequest = Message<"sb.accounts.v1.SavePreferencesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: repeated sb.accounts.v1.Preference preferences = 2;
+   */
+  preferences: Preference[];
+};
+
+/**
+ * Describes the message sb.accounts.v1.SavePreferencesRequest.
+ * Use `create(SavePreferencesRequestSchema)` to create a new message.
+ */
+export const SavePreferencesRequestSchema: GenMessage<SavePreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 29);
+
+/**
+ * @generated from message sb.accounts.v1.SavePreferencesResponse
+ */
+export type SavePreferencesResponse = Message<"sb.accounts.v1.SavePreferencesResponse"> & {
+};
+
+/**
+ * Describes the message sb.accounts.v1.SavePreferencesResponse.
+ * Use `create(SavePreferencesResponseSchema)` to create a new message.
+ */
+export const SavePreferencesResponseSchema: GenMessage<SavePreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 30);
+
+/**
+ * Deletes preferences of the user by (category, name); each must name that user.
+ *
+ * @generated from message sb.accounts.v1.DeletePreferencesRequest
+ */
+export type DeletePreferencesRequest = Message<"sb.accounts.v1.DeletePreferencesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: repeated sb.accounts.v1.Preference preferences = 2;
+   */
+  preferences: Preference[];
+};
+
+/**
+ * Describes the message sb.accounts.v1.DeletePreferencesRequest.
+ * Use `create(DeletePreferencesRequestSchema)` to create a new message.
+ */
+export const DeletePreferencesRequestSchema: GenMessage<DeletePreferencesRequest> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 31);
+
+/**
+ * @generated from message sb.accounts.v1.DeletePreferencesResponse
+ */
+export type DeletePreferencesResponse = Message<"sb.accounts.v1.DeletePreferencesResponse"> & {
+};
+
+/**
+ * Describes the message sb.accounts.v1.DeletePreferencesResponse.
+ * Use `create(DeletePreferencesResponseSchema)` to create a new message.
+ */
+export const DeletePreferencesResponseSchema: GenMessage<DeletePreferencesResponse> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 32);
+
+/**
+ * A page of users sorted by username: all users, or only `ids` (when restrict_to_ids), less
+ * `exclude_ids`, whose username, first or last name or nickname starts with `term` (any, if empty).
+ *
+ * @generated from message sb.accounts.v1.ListUsersRequest
+ */
+export type ListUsersRequest = Message<"sb.accounts.v1.ListUsersRequest"> & {
+  /**
+   * @generated from field: bool restrict_to_ids = 1;
+   */
+  restrictToIds: boolean;
+
+  /**
+   * @generated from field: repeated string ids = 2;
+   */
+  ids: string[];
+
+  /**
+   * @generated from field: repeated string exclude_ids = 3;
+   */
+  excludeIds: string[];
+
+  /**
+   * @generated from field: string term = 4;
+   */
+  term: string;
+
+  /**
+   * @generated from field: int32 offset = 5;
+   */
+  offset: number;
+
+  /**
+   * 0 to 1000.
+   *
+   * @generated from field: int32 limit = 6;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message sb.accounts.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 33);
+
+/**
+ * @generated from message sb.accounts.v1.ListUsersResponse
+ */
+export type ListUsersResponse = Message<"sb.accounts.v1.ListUsersResponse"> & {
+  /**
+   * @generated from field: repeated sb.accounts.v1.User users = 1;
+   */
+  users: User[];
+};
+
+/**
+ * Describes the message sb.accounts.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE__*/
+  messageDesc(file_sb_accounts_v1_accounts, 34);
+
+/**
  * @generated from service sb.accounts.v1.AccountsService
  */
 export const AccountsService: GenService<{
@@ -781,6 +1003,38 @@ export const AccountsService: GenService<{
     methodKind: "unary";
     input: typeof ListRevocationsRequestSchema;
     output: typeof ListRevocationsResponseSchema;
+  },
+  /**
+   * @generated from rpc sb.accounts.v1.AccountsService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * @generated from rpc sb.accounts.v1.AccountsService.GetPreferences
+   */
+  getPreferences: {
+    methodKind: "unary";
+    input: typeof GetPreferencesRequestSchema;
+    output: typeof GetPreferencesResponseSchema;
+  },
+  /**
+   * @generated from rpc sb.accounts.v1.AccountsService.SavePreferences
+   */
+  savePreferences: {
+    methodKind: "unary";
+    input: typeof SavePreferencesRequestSchema;
+    output: typeof SavePreferencesResponseSchema;
+  },
+  /**
+   * @generated from rpc sb.accounts.v1.AccountsService.DeletePreferences
+   */
+  deletePreferences: {
+    methodKind: "unary";
+    input: typeof DeletePreferencesRequestSchema;
+    output: typeof DeletePreferencesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sb_accounts_v1_accounts, 0);
