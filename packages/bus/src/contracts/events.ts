@@ -20,6 +20,7 @@ export const EventName = {
   AddedToTeam: "added_to_team",
   LeaveTeam: "leave_team",
   MultipleChannelsViewed: "multiple_channels_viewed",
+  PostUnread: "post_unread",
   Typing: "typing",
   StatusChange: "status_change",
   /** On the control stream: a session was revoked (accounts publishes, every verifier follows). */
