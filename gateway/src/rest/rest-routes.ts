@@ -6,6 +6,7 @@ import { postsRoutes } from "./posts-routes.js";
 import { readStateRoutes } from "./read-state-routes.js";
 import type { RestDeps } from "./rest-deps.js";
 import type { RouteSpec } from "./rest-types.js";
+import { sidebarRoutes } from "./sidebar-routes.js";
 import { statusRoutes } from "./status-routes.js";
 import { systemRoutes } from "./system-routes.js";
 import { teamInfoRoutes } from "./team-info-routes.js";
@@ -24,5 +25,6 @@ export function restRoutes(deps: RestDeps): RouteSpec[] {
     ...channelInfoRoutes(deps),
     ...teamInfoRoutes(deps),
     ...pinRoutes(deps),
+    ...sidebarRoutes(deps),
   ];
 }

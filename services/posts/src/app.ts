@@ -37,6 +37,7 @@ import { createPostEditor } from "./posts/edit-post.js";
 import { createPostReader } from "./posts/read-posts.js";
 import { createReactionService } from "./reactions/reaction-service.js";
 import { createRelayDoorbell } from "./relay-doorbell.js";
+import { createSidebarService } from "./sidebar/sidebar-categories.js";
 import { createTeamFacts } from "./teams/team-facts.js";
 import { createTeamService } from "./teams/team-service.js";
 import { createOnlineDirectory } from "./users/online-directory.js";
@@ -73,6 +74,7 @@ function buildServices(d: Deps) {
     readState: createReadStateService(d),
     channelStats: createChannelStats(d),
     teamFacts: createTeamFacts(d),
+    sidebar: createSidebarService(d),
   };
 }
 

@@ -21,6 +21,10 @@ export const EventName = {
   LeaveTeam: "leave_team",
   MultipleChannelsViewed: "multiple_channels_viewed",
   PostUnread: "post_unread",
+  SidebarCategoryCreated: "sidebar_category_created",
+  SidebarCategoryUpdated: "sidebar_category_updated",
+  SidebarCategoryDeleted: "sidebar_category_deleted",
+  SidebarCategoryOrderUpdated: "sidebar_category_order_updated",
   Typing: "typing",
   StatusChange: "status_change",
   /** On the control stream: a session was revoked (accounts publishes, every verifier follows). */

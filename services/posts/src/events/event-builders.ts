@@ -314,3 +314,27 @@ export function postUnreadEvents(u: ChannelUnreadAt, postId: string, now: number
     },
   ];
 }
+
+/**
+ * `sidebar_category_created` / `_updated` / `_deleted` / `_order_updated`
+ * (app/channel_category.go): to the user, with the team in the broadcast.
+ */
+export function sidebarEvents(
+  kind:
+    | typeof EventName.SidebarCategoryCreated
+    | typeof EventName.SidebarCategoryUpdated
+    | typeof EventName.SidebarCategoryDeleted
+    | typeof EventName.SidebarCategoryOrderUpdated,
+  userId: string,
+  teamId: string,
+  data: Record<string, unknown>,
+  now: number,
+): OutboxEntry[] {
+  return [
+    {
+      subject: subjects.user(userId),
+      partitionKey: userId,
+      event: newEvent({ event: kind, data, broadcast: { userId, teamId }, originTimeMs: now }),
+    },
+  ];
+}

@@ -9,6 +9,7 @@ import type { MembershipService } from "../channels/membership-service.js";
 import type { ReadStateService } from "../channels/read-state.js";
 import { callOf } from "./call-of.js";
 import type { ReadStateMethods } from "./read-state-handlers.js";
+import type { SidebarMethods } from "./sidebar-handlers.js";
 import type { TeamService } from "../teams/team-service.js";
 import { teamMemberToProto, teamToProto } from "../teams/team-store.js";
 
@@ -40,6 +41,7 @@ export function teamChannelHandlers(
   | "removeReaction"
   | "listReactions"
   | ReadStateMethods
+  | SidebarMethods
 > {
   return {
     async createTeam(req, ctx) {
