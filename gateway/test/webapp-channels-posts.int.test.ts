@@ -110,6 +110,11 @@ describe("channels and teams as the webapp reads them", () => {
     expect(some.map((p) => p.id)).toEqual([postIds[0]]);
     expectGolden("posts/posts-by-ids.json", await rest(url, bob.token, "POST", "/api/v4/posts/ids", [postIds[0], privPostId]));
 
+    await bob.client.addReaction(bob.id, postIds[0]!, "smile");
+    const reactions = await alice.client.getReactionsForPost(postIds[0]!);
+    expect(reactions.map((r) => [r.user_id, r.emoji_name])).toEqual([[bob.id, "smile"]]);
+    expectGolden("posts/reactions.json", await rest(url, alice.token, "GET", `/api/v4/posts/${postIds[0]!}/reactions`));
+
     const page0 = await rest(url, bob.token, "GET", `/api/v4/channels/${ch.id}/posts?page=0&per_page=2`);
     expectGolden("posts/post-list.json", page0);
     const list0 = page0.body as { order: string[]; prev_post_id: string; next_post_id: string; has_next: boolean };
@@ -144,6 +149,8 @@ describe("channels and teams as the webapp reads them", () => {
       ["posts/pinned-forbidden.json", () => rest(url, bob.token, "GET", `/api/v4/channels/${priv.id}/pinned`)],
       ["posts/posts-by-ids-parse-error.json", () => rest(url, bob.token, "POST", "/api/v4/posts/ids", '"x"')],
       ["posts/posts-by-ids-empty.json", () => rest(url, bob.token, "POST", "/api/v4/posts/ids", [])],
+      ["posts/reactions-forbidden.json", () => rest(url, bob.token, "GET", `/api/v4/posts/${privPostId}/reactions`)],
+      ["posts/reactions-forbidden.json", () => rest(url, bob.token, "GET", `/api/v4/posts/${UNKNOWN}/reactions`)],
     ];
     for (const [golden, call] of cases) await expectRefusedUnchanged(stack, golden, call);
   });
