@@ -138,9 +138,9 @@ describe("read state as the webapp reads it", () => {
 
   it("counts every post of someone else as a mention in a group channel, live and when marked unread", async () => {
     const gm = await bob.client.createGroupChannel([alice.id, bob.id, carol.id]);
-    const first = await bob.client.createPost({ channel_id: gm.id, message: "no names here" } as never);
-    await bob.client.createPost({ channel_id: gm.id, message: "still none" } as never);
-    await alice.client.createPost({ channel_id: gm.id, message: "mine does not count for me" } as never);
+    const first = await bob.client.createPost({ channel_id: gm.id, message: "no names here" });
+    await bob.client.createPost({ channel_id: gm.id, message: "still none" });
+    await alice.client.createPost({ channel_id: gm.id, message: "mine does not count for me" });
     expect(await alice.client.getMyChannelMember(gm.id)).toMatchObject({ mention_count: 2, mention_count_root: 2 });
     expect(await carol.client.getMyChannelMember(gm.id)).toMatchObject({ msg_count: 0, mention_count: 3 });
     expect(await alice.client.markPostAsUnread(alice.id, first.id)).toMatchObject({ team_id: "", msg_count: 0, mention_count: 2 });
