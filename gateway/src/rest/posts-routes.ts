@@ -1,4 +1,5 @@
 import { jsonBytes, postToJson, reactionToJson } from "@switchboard/model";
+import { postListJson } from "./post-list-json.js";
 import type { Post } from "@switchboard/proto/posts";
 import { idParam, intQuery, invalidBody, invalidUrlParam, jsonObject, optionalId, pageQuery, requiredId, str } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
@@ -35,24 +36,6 @@ function postFromBody(b: Record<string, unknown>): PostInit {
     ...(metadata ? { metadataJson: metadata } : {}),
     ...(files ? { fileIds: files } : {}),
     isPinned: b.is_pinned === true,
-  };
-}
-
-/** Mattermost's PostList: `order` newest first, `posts` keyed by id. */
-function postListJson(
-  order: readonly string[],
-  list: readonly Post[],
-  page: { nextPostId?: string; prevPostId?: string; hasNext?: boolean } = {},
-): Record<string, unknown> {
-  const posts: Record<string, unknown> = {};
-  for (const p of list) posts[p.id] = postToJson(p);
-  return {
-    order,
-    posts,
-    next_post_id: page.nextPostId ?? "",
-    prev_post_id: page.prevPostId ?? "",
-    has_next: page.hasNext ?? false,
-    first_inaccessible_post_time: 0,
   };
 }
 

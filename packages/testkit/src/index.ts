@@ -42,4 +42,5 @@ export { topology, haproxyMaxconn, type Topology, type ClusterSize } from "./clu
 export { startNatsCluster, type NatsCluster, type NatsClusterOptions } from "./cluster/nats-cluster.js";
 export { startHaproxy, haproxyConfig, type Haproxy, type SlotState } from "./cluster/haproxy.js";
 export { readGolden, compareToGolden, type Golden } from "./golden.js";
+export { dbFingerprint, type DbFingerprint } from "./db-fingerprint.js";
 export { startPostgresServer, type PostgresServer } from "./cluster/postgres-server.js";

@@ -24,9 +24,11 @@ import {
 } from "@switchboard/runtime";
 import { createChannelEvents } from "./channels/channel-events.js";
 import { createChannelService } from "./channels/channel-service.js";
+import { createChannelStats } from "./channels/channel-stats.js";
 import { createMemberIds } from "./members/member-ids.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
 import { createMembershipService } from "./channels/membership-service.js";
+import { createReadStateService } from "./channels/read-state.js";
 import type { PostsConfig } from "./config.js";
 import type { Deps } from "./deps.js";
 import { postsHandlers } from "./grpc/posts-handlers.js";
@@ -37,6 +39,8 @@ import { createPostEditor } from "./posts/edit-post.js";
 import { createPostReader } from "./posts/read-posts.js";
 import { createReactionService } from "./reactions/reaction-service.js";
 import { createRelayDoorbell } from "./relay-doorbell.js";
+import { createSidebarService } from "./sidebar/sidebar-categories.js";
+import { createTeamFacts } from "./teams/team-facts.js";
 import { createTeamService } from "./teams/team-service.js";
 import { createOnlineDirectory } from "./users/online-directory.js";
 import { createUserDirectory } from "./users/user-directory.js";
@@ -70,6 +74,10 @@ function buildServices(d: Deps) {
     editor: createPostEditor(d),
     reader: createPostReader(d),
     reactions: createReactionService(d),
+    readState: createReadStateService(d),
+    channelStats: createChannelStats(d),
+    teamFacts: createTeamFacts(d),
+    sidebar: createSidebarService(d),
   };
 }
 

@@ -125,4 +125,33 @@ export const migrations: readonly Migration[] = [
   outboxMigration("0002_outbox"),
   outboxChannelSeqMigration("0003_outbox_channel_seq"),
   outboxEventLogMigration("0004_outbox_event_log"),
+  {
+    // Mattermost's SidebarCategories and SidebarChannels: each user's sidebar per team.
+    // A channel of the user that no category lists is shown in the team's default
+    // category for its type (channels, or direct_messages for direct and group channels).
+    id: "0005_sidebar_categories",
+    sql: `
+      CREATE TABLE sidebar_categories (
+        id           text    PRIMARY KEY,
+        user_id      text    NOT NULL,
+        team_id      text    NOT NULL,
+        sort_order   bigint  NOT NULL,
+        sorting      text    NOT NULL DEFAULT '',
+        type         text    NOT NULL,
+        display_name text    NOT NULL,
+        muted        boolean NOT NULL DEFAULT false,
+        collapsed    boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX sidebar_categories_user_team_idx ON sidebar_categories (user_id, team_id);
+
+      CREATE TABLE sidebar_channels (
+        channel_id  text   NOT NULL,
+        user_id     text   NOT NULL,
+        category_id text   NOT NULL REFERENCES sidebar_categories (id) ON DELETE CASCADE,
+        sort_order  bigint NOT NULL,
+        PRIMARY KEY (channel_id, user_id, category_id)
+      );
+      CREATE INDEX sidebar_channels_category_idx ON sidebar_channels (category_id, sort_order);
+    `,
+  },
 ];

@@ -38,7 +38,7 @@ export function teamMemberToJson(m: TeamMember): Record<string, unknown> {
   };
 }
 
-/** Mattermost's Channel JSON. */
+/** Mattermost's Channel JSON (server/public/model/channel.go; policy_actions is omitempty and never set here). */
 export function channelToJson(c: Channel): Record<string, unknown> {
   return {
     id: c.id,
@@ -58,10 +58,17 @@ export function channelToJson(c: Channel): Record<string, unknown> {
     scheme_id: null,
     props: null,
     group_constrained: null,
+    autotranslation: false,
     shared: null,
     total_msg_count_root: Number(c.totalMsgCountRoot),
     policy_id: null,
     last_root_post_at: Number(c.lastRootPostAt),
+    banner_info: null,
+    policy_enforced: false,
+    policy_is_active: false,
+    default_category_name: "",
+    managed_category_name: "",
+    discoverable: false,
   };
 }
 

@@ -37,6 +37,23 @@ export const postsAllowlist: Allowlist<(typeof PostsService)["method"]> = {
   listReactions: EDGE,
   // Member ids of a team or channel the caller may see (the webapp's user lists).
   listMemberIds: EDGE,
+  // The webapp's read state, channel and team figures, pins and sidebar (REST).
+  markChannelsViewed: EDGE,
+  setPostUnread: EDGE,
+  getTeamsUnread: EDGE,
+  getTeamUnread: EDGE,
+  getChannelStats: EDGE,
+  getChannelsMemberCount: EDGE,
+  getTeamMembersByIds: EDGE,
+  getTeamStats: EDGE,
+  setPostPinned: EDGE,
+  getPinnedPosts: EDGE,
+  getPostsByIds: EDGE,
+  getSidebarCategories: EDGE,
+  updateSidebarCategoryOrder: EDGE,
+  createSidebarCategory: EDGE,
+  updateSidebarCategories: EDGE,
+  deleteSidebarCategory: EDGE,
   // The gateway's routing and resume (channels of a connection, missed events, heads).
   getUserRouting: EDGE,
   getChannelEvents: EDGE,

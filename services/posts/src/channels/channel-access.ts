@@ -65,3 +65,14 @@ export function requireMember(a: ChannelAccess | undefined, actor: Actor): Chann
   if (!v.isMember) throw denied();
   return v;
 }
+
+/** Reading, with Mattermost's refusal for channels one may not read: 403 whether or not the channel exists. */
+export function requireReaderOrDenied(a: ChannelAccess | undefined, actor: Actor): ChannelAccess {
+  if (!a || (!a.isMember && !actor.isSystemAdmin)) throw denied();
+  return a;
+}
+
+/** Mattermost's SessionHasPermissionToReadChannel: members, team members for a public channel, system admins. */
+export function canReadContent(a: ChannelAccess, actor: Actor): boolean {
+  return canSeeChannel(a, actor);
+}

@@ -1,19 +1,17 @@
 /** Team channels: create, read, list, and the reads edges and presence need for routing. */
-import type { Queryable } from "@switchboard/db";
-import { AppError, newId } from "@switchboard/model";
+import { AppError, newId, notFound } from "@switchboard/model";
 import type { Actor } from "@switchboard/tokens";
 import type { Call, Deps } from "../deps.js";
-import { channelNotFound, denied, memberNotFound, teamNotFound } from "../errors.js";
-import { channelChange, channelCreatedEvents, channelsViewedEvents } from "../events/event-builders.js";
+import { denied, teamNotFound } from "../errors.js";
+import { channelChange, channelCreatedEvents } from "../events/event-builders.js";
 import { emit } from "../events/emit.js";
 import { teamById, teamMember } from "../teams/team-store.js";
-import { callTx, Rollback } from "../tx.js";
+import { callTx } from "../tx.js";
 import { optionalId, pageParams, requireId, selfOrAdmin } from "../validation.js";
-import { loadChannelAccess, requireMember, requireVisible } from "./channel-access.js";
+import { loadChannelAccess, requireVisible } from "./channel-access.js";
+import { markChannelsViewed } from "./read-state.js";
 import {
   channelByName,
-  channelMember,
-  channelMembersForUser,
   channelMembersPage,
   channelsForUser,
   insertChannel,
@@ -70,10 +68,24 @@ export function createChannelService(d: Deps) {
     return created;
   }
 
-  async function getChannelByName(call: Call, teamId: string, name: string): Promise<ChannelRow> {
+  /**
+   * api4/channel.go getChannelByName: an unknown name, an archived channel (unless asked
+   * for) and a private channel the caller may not read are all 404 get_by_name.missing; a
+   * public channel of a team the caller is not in is 403.
+   */
+  async function getChannelByName(call: Call, teamId: string, name: string, includeDeleted = false): Promise<ChannelRow> {
     const found = await channelByName(db, requireId(teamId, "team_id"), name.trim());
-    if (!found) throw channelNotFound();
-    return (await visible(call.actor, found.id)).channel;
+    const missing = () => notFound("app.channel.get_by_name.missing.app_error", "Unable to find the existing channel.");
+    if (!found || (!includeDeleted && Number(found.delete_at) !== 0)) throw missing();
+    const a = await loadChannelAccess(db, found.id, call.actor.userId);
+    if (!a) throw missing();
+    if (call.actor.isSystemAdmin || a.isMember) return a.channel;
+    if (found.type === "O") {
+      if (a.isTeamMember) return a.channel;
+      throw denied();
+    }
+    if (a.isTeamAdmin) return a.channel;
+    throw missing();
   }
 
   async function listChannelMembers(call: Call, channelId: string, page: number, perPage: number): Promise<ChannelMemberRow[]> {
@@ -82,52 +94,17 @@ export function createChannelService(d: Deps) {
     return channelMembersPage(db, channelId, p.page, p.perPage);
   }
 
-  async function getChannelMember(call: Call, channelId: string, userId: string): Promise<ChannelMemberRow> {
-    requireId(userId, "user_id");
-    await visible(call.actor, channelId);
-    const m = await channelMember(db, channelId, userId);
-    if (!m) throw memberNotFound();
-    return m;
-  }
-
   /**
    * Marks the channel (and the previous one) read up to its last post, as Mattermost's
-   * ViewChannel / MarkChannelsAsViewed, and tells the user's other sessions.
+   * ViewChannel: channels the viewer is not a member of are skipped (read-state.ts).
    */
   async function viewChannel(call: Call, userId: string, channelId: string, prevChannelId: string): Promise<Record<string, number>> {
     const uid = selfOrAdmin(userId, call.actor);
     optionalId(channelId, "channel_id");
     optionalId(prevChannelId, "prev_channel_id");
-    // The viewer must be a member (loaded for the viewer, so an admin acting for them is checked too).
-    if (channelId !== "") requireMember(await loadChannelAccess(db, channelId, uid), call.actor);
-    const ids = [...new Set([channelId, prevChannelId].filter((id) => id !== ""))];
+    const ids = [channelId, prevChannelId].filter((id) => id !== "");
     if (ids.length === 0) return {};
-    return markViewed(call, uid, ids, Date.now());
-  }
-
-  async function markViewed(call: Call, userId: string, channelIds: readonly string[], now: number): Promise<Record<string, number>> {
-    try {
-      const times = await callTx(db, call.signal, async (q: Queryable) => {
-        const { rows } = await q.query<{ channel_id: string; last_viewed_at: number }>(
-          `UPDATE channel_members cm SET mention_count = 0, mention_count_root = 0, urgent_mention_count = 0,
-             msg_count = GREATEST(cm.msg_count, c.total_msg_count), msg_count_root = GREATEST(cm.msg_count_root, c.total_msg_count_root),
-             last_viewed_at = GREATEST(cm.last_viewed_at, c.last_post_at), last_update_at = $3
-           FROM channels c WHERE c.id = cm.channel_id AND cm.user_id = $1 AND cm.channel_id = ANY($2::text[])
-           RETURNING cm.channel_id, cm.last_viewed_at`,
-          [userId, channelIds, now],
-        );
-        const out: Record<string, number> = {};
-        for (const r of rows) out[r.channel_id] = Number(r.last_viewed_at);
-        if (rows.length === 0) throw new Rollback(out);
-        await emit(q, channelsViewedEvents(userId, out, now));
-        return out;
-      });
-      d.onCommit();
-      return times;
-    } catch (e: unknown) {
-      if (e instanceof Rollback) return e.value as Record<string, number>;
-      throw e;
-    }
+    return markChannelsViewed(d, call, uid, ids);
   }
 
   async function getUserRouting(call: Call, userId: string) {
@@ -161,10 +138,7 @@ export function createChannelService(d: Deps) {
     getChannelByName,
     listChannelsForUser: (call: Call, userId: string, teamId: string, includeDeleted: boolean) =>
       channelsForUser(db, selfOrAdmin(userId, call.actor), optionalId(teamId, "team_id"), includeDeleted),
-    listChannelMembersForUser: (call: Call, userId: string, teamId: string) =>
-      channelMembersForUser(db, selfOrAdmin(userId, call.actor), optionalId(teamId, "team_id")),
     listChannelMembers,
-    getChannelMember,
     viewChannel,
     getUserRouting,
     listDirectPartners,

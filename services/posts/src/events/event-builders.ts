@@ -274,3 +274,67 @@ export function channelMentionsDisabledEvents(
     });
   });
 }
+
+/** Mattermost's ChannelUnreadAt (model/channel_member.go): what set_unread answers and post_unread carries. */
+export interface ChannelUnreadAt {
+  readonly team_id: string;
+  readonly user_id: string;
+  readonly channel_id: string;
+  readonly msg_count: number;
+  readonly mention_count: number;
+  readonly mention_count_root: number;
+  readonly urgent_mention_count: number;
+  readonly msg_count_root: number;
+  readonly last_viewed_at: number;
+}
+
+/**
+ * `post_unread` (app/channel.go sendWebSocketPostUnreadEvent): to the user, with Mattermost's
+ * broadcast (team, channel, user) and the member's new counters.
+ */
+export function postUnreadEvents(u: ChannelUnreadAt, postId: string, now: number): OutboxEntry[] {
+  return [
+    {
+      subject: subjects.user(u.user_id),
+      partitionKey: u.user_id,
+      event: newEvent({
+        event: EventName.PostUnread,
+        data: {
+          msg_count: u.msg_count,
+          msg_count_root: u.msg_count_root,
+          mention_count: u.mention_count,
+          mention_count_root: u.mention_count_root,
+          urgent_mention_count: u.urgent_mention_count,
+          last_viewed_at: u.last_viewed_at,
+          post_id: postId,
+        },
+        broadcast: { userId: u.user_id, channelId: u.channel_id, teamId: u.team_id },
+        originTimeMs: now,
+      }),
+    },
+  ];
+}
+
+/**
+ * `sidebar_category_created` / `_updated` / `_deleted` / `_order_updated`
+ * (app/channel_category.go): to the user, with the team in the broadcast.
+ */
+export function sidebarEvents(
+  kind:
+    | typeof EventName.SidebarCategoryCreated
+    | typeof EventName.SidebarCategoryUpdated
+    | typeof EventName.SidebarCategoryDeleted
+    | typeof EventName.SidebarCategoryOrderUpdated,
+  userId: string,
+  teamId: string,
+  data: Record<string, unknown>,
+  now: number,
+): OutboxEntry[] {
+  return [
+    {
+      subject: subjects.user(userId),
+      partitionKey: userId,
+      event: newEvent({ event: kind, data, broadcast: { userId, teamId }, originTimeMs: now }),
+    },
+  ];
+}

@@ -9,7 +9,7 @@ import { validateNewPost } from "../posts/post-validation.js";
 import type { PostReader } from "../posts/read-posts.js";
 import { reactionToProto } from "../reactions/reaction-store.js";
 import type { ReactionService } from "../reactions/reaction-service.js";
-import { callOf } from "./team-channel-handlers.js";
+import { callOf } from "./call-of.js";
 
 type Impl = ImplOf<typeof PostsServiceDesc>;
 

@@ -4,13 +4,20 @@ import type { SessionAuth } from "@switchboard/auth";
 import { isDenial } from "../errors.js";
 import type { PostsMetrics } from "../metrics.js";
 import { postHandlers, type PostServices } from "./post-handlers.js";
+import { readStateHandlers, type ReadStateServices } from "./read-state-handlers.js";
+import { sidebarHandlers } from "./sidebar-handlers.js";
+import type { SidebarService } from "../sidebar/sidebar-categories.js";
 import { teamChannelHandlers, type TeamChannelServices } from "./team-channel-handlers.js";
 
 type Impl = ImplOf<typeof PostsServiceDesc>;
 
 /** Every PostsService method, with refusals counted per method. */
-export function postsHandlers(s: TeamChannelServices & PostServices, auth: SessionAuth, metrics: PostsMetrics): Impl {
-  const impl: Impl = { ...teamChannelHandlers(s, auth), ...postHandlers(s, auth) };
+export function postsHandlers(
+  s: TeamChannelServices & PostServices & ReadStateServices & { readonly sidebar: SidebarService },
+  auth: SessionAuth,
+  metrics: PostsMetrics,
+): Impl {
+  const impl: Impl = { ...teamChannelHandlers(s, auth), ...postHandlers(s, auth), ...readStateHandlers(s, auth), ...sidebarHandlers(s, auth) };
   const counted: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(impl) as [string, (req: never, ctx: never) => Promise<unknown>][]) {
     counted[name] = async (req: never, ctx: never) => {

@@ -1,5 +1,5 @@
 import type { PostsService as PostsServiceDesc } from "@switchboard/proto/posts";
-import type { CallContext, ImplOf } from "@switchboard/rpc";
+import type { ImplOf } from "@switchboard/rpc";
 import type { SessionAuth } from "@switchboard/auth";
 import type { ChannelEvents } from "../channels/channel-events.js";
 import type { ChannelService } from "../channels/channel-service.js";
@@ -7,16 +7,14 @@ import { channelMemberToProto, channelToProto } from "../channels/channel-store.
 import type { DirectChannelService } from "../channels/direct-channels.js";
 import type { MembershipService } from "../channels/membership-service.js";
 import type { MemberIds } from "../members/member-ids.js";
-import type { Call } from "../deps.js";
+import type { ReadStateService } from "../channels/read-state.js";
+import { callOf } from "./call-of.js";
+import type { ReadStateMethods } from "./read-state-handlers.js";
+import type { SidebarMethods } from "./sidebar-handlers.js";
 import type { TeamService } from "../teams/team-service.js";
 import { teamMemberToProto, teamToProto } from "../teams/team-store.js";
 
 type Impl = ImplOf<typeof PostsServiceDesc>;
-
-export async function callOf(auth: SessionAuth, ctx: CallContext): Promise<Call> {
-  const actor = await auth.actor(ctx);
-  return { actor, token: ctx.bearerToken() ?? "", signal: ctx.signal, deadline: ctx.deadline };
-}
 
 export interface TeamChannelServices {
   readonly teams: TeamService;
@@ -25,6 +23,7 @@ export interface TeamChannelServices {
   readonly direct: DirectChannelService;
   readonly channelEvents: ChannelEvents;
   readonly memberIds: MemberIds;
+  readonly readState: ReadStateService;
 }
 
 /** gRPC <-> domain for teams and channels. */
@@ -33,7 +32,18 @@ export function teamChannelHandlers(
   auth: SessionAuth,
 ): Omit<
   Impl,
-  "createPost" | "patchPost" | "updatePost" | "deletePost" | "getPost" | "getPosts" | "getPostThread" | "addReaction" | "removeReaction" | "listReactions"
+  | "createPost"
+  | "patchPost"
+  | "updatePost"
+  | "deletePost"
+  | "getPost"
+  | "getPosts"
+  | "getPostThread"
+  | "addReaction"
+  | "removeReaction"
+  | "listReactions"
+  | ReadStateMethods
+  | SidebarMethods
 > {
   return {
     async createTeam(req, ctx) {
@@ -73,14 +83,14 @@ export function teamChannelHandlers(
       return { channel: channelToProto(await s.channels.getChannel(await callOf(auth, ctx), req.channelId)) };
     },
     async getChannelByName(req, ctx) {
-      return { channel: channelToProto(await s.channels.getChannelByName(await callOf(auth, ctx), req.teamId, req.name)) };
+      return { channel: channelToProto(await s.channels.getChannelByName(await callOf(auth, ctx), req.teamId, req.name, req.includeDeleted)) };
     },
     async listChannelsForUser(req, ctx) {
       const rows = await s.channels.listChannelsForUser(await callOf(auth, ctx), req.userId, req.teamId, req.includeDeleted);
       return { channels: rows.map(channelToProto) };
     },
     async listChannelMembersForUser(req, ctx) {
-      const rows = await s.channels.listChannelMembersForUser(await callOf(auth, ctx), req.userId, req.teamId);
+      const rows = await s.readState.membersForTeam(await callOf(auth, ctx), req.userId, req.teamId);
       return { members: rows.map(channelMemberToProto) };
     },
     async addChannelMember(req, ctx) {
@@ -98,7 +108,7 @@ export function teamChannelHandlers(
       return { userIds: await s.memberIds(await callOf(auth, ctx), req.teamId, req.channelId) };
     },
     async getChannelMember(req, ctx) {
-      return { member: channelMemberToProto(await s.channels.getChannelMember(await callOf(auth, ctx), req.channelId, req.userId)) };
+      return { member: channelMemberToProto(await s.readState.getChannelMember(await callOf(auth, ctx), req.channelId, req.userId)) };
     },
     async viewChannel(req, ctx) {
       const times = await s.channels.viewChannel(await callOf(auth, ctx), req.userId, req.channelId, req.prevChannelId);

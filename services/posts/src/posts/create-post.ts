@@ -93,7 +93,8 @@ export function createPostCreator(d: Deps) {
 
   /**
    * The users the post mentions: explicit @usernames that are members, every member for
-   * @channel and @all, the members in `online` for @here, the DM partner. As in Mattermost
+   * @channel and @all, the members in `online` for @here, the DM partner, every other member
+   * of a group channel. As in Mattermost
    * (allowChannelMentions), a channel of maxNotificationsPerChannel members or more ignores
    * @channel, @all and @here; with more members than that the poster is told (`notice`).
    */
@@ -121,7 +122,9 @@ export function createPostCreator(d: Deps) {
       const isMember = new Set(await channelMembersAmong(q, channel.id, named));
       for (const id of named) if (isMember.has(id)) out.add(id);
     }
+    // Direct and group channels: every post mentions every other member (Mattermost's DMMention, GMMention).
     if (channel.type === "D") out.add(directPartner(channel.name, post.user_id));
+    else if (channel.type === "G") for (const id of await channelMemberIds(q, channel.id)) out.add(id);
     out.delete(post.user_id);
     out.delete("");
     return { ids: [...out], notice };
@@ -186,7 +189,8 @@ export function createPostCreator(d: Deps) {
       pending_post_id: input.pendingPostId,
       metadata: input.metadata,
     });
-    if (oneStatement && facts) {
+    // A group channel's post mentions all its members: they are read in the transaction.
+    if (oneStatement && facts && facts.type !== "G") {
       if (call.signal.aborted) throw abortedCall(call.signal);
       const partner = facts.type === "D" ? directPartner(facts.name, userId) : "";
       const mentionedUserIds = partner && partner !== userId ? [partner] : [];

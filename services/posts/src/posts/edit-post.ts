@@ -6,7 +6,7 @@
 import type { Queryable } from "@switchboard/db";
 import { AppError } from "@switchboard/model";
 import type { Actor } from "@switchboard/tokens";
-import { loadChannelAccess, requireReader } from "../channels/channel-access.js";
+import { loadChannelAccess, requireReader, requireReaderOrDenied } from "../channels/channel-access.js";
 import { lockChannel } from "../channels/channel-seq.js";
 import type { Call, Deps } from "../deps.js";
 import { denied, postNotFound } from "../errors.js";
@@ -40,14 +40,24 @@ function requireLiveChannel(deleteAt: number): void {
 export function createPostEditor(d: Deps) {
   const { db } = d;
 
-  /** Checks access outside the transaction (cheap refusals), then runs `change` under the channel lock. */
-  async function underChannelLock<T>(call: Call, postId: string, change: (q: Queryable, post: PostRow, seq: bigint, teamId: string) => Promise<T>): Promise<T> {
+  /**
+   * Checks access outside the transaction (cheap refusals), then runs `change` under the
+   * channel lock. `who`: "author" (edits, deletes) or "reader" (pins: any reader of the channel,
+   * and an unknown post is refused like a hidden one, as Mattermost's saveIsPinnedPost does).
+   */
+  async function underChannelLock<T>(
+    call: Call,
+    postId: string,
+    change: (q: Queryable, post: PostRow, seq: bigint, teamId: string) => Promise<T>,
+    who: "author" | "reader" = "author",
+  ): Promise<T> {
     requireId(postId, "post_id");
     const before = await postById(db, postId);
-    if (!before || Number(before.delete_at) !== 0) throw postNotFound();
-    const access = requireReader(await loadChannelAccess(db, before.channel_id, call.actor.userId), call.actor);
-    requireLiveChannel(access.channel.delete_at);
-    requireAuthor(before, call.actor);
+    if (!before || Number(before.delete_at) !== 0) throw who === "reader" ? denied() : postNotFound();
+    const access = loadChannelAccess(db, before.channel_id, call.actor.userId);
+    const readable = who === "reader" ? requireReaderOrDenied(await access, call.actor) : requireReader(await access, call.actor);
+    requireLiveChannel(readable.channel.delete_at);
+    if (who === "author") requireAuthor(before, call.actor);
     const out = await callTx(db, call.signal, async (q) => {
       const locked = await lockChannel(q, before.channel_id);
       const post = await postById(q, postId);
@@ -79,6 +89,20 @@ export function createPostEditor(d: Deps) {
     });
   }
 
+  /** Pin or unpin (api4/post.go saveIsPinnedPost: PatchPost with is_pinned, so post_edited). */
+  async function setPinned(call: Call, postId: string, pinned: boolean): Promise<void> {
+    await underChannelLock(
+      call,
+      postId,
+      async (q, post, seq, teamId) => {
+        const now = Date.now();
+        const updated = await updatePostFields(q, { ...post, is_pinned: pinned, update_at: now });
+        await emit(q, postEditedEvents(channelChange({ id: post.channel_id, team_id: teamId }, seq, now), updated));
+      },
+      "reader",
+    );
+  }
+
   async function deletePost(call: Call, postId: string): Promise<void> {
     await underChannelLock(call, postId, async (q, post, seq, teamId) => {
       const now = Date.now();
@@ -87,7 +111,7 @@ export function createPostEditor(d: Deps) {
     });
   }
 
-  return { patchPost, deletePost };
+  return { patchPost, setPinned, deletePost };
 }
 
 export type PostEditor = ReturnType<typeof createPostEditor>;

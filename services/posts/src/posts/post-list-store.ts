@@ -71,3 +71,12 @@ export async function postsByIds(q: Queryable, ids: readonly string[]): Promise<
   if (ids.length === 0) return [];
   return (await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE id = ANY($1::text[])`, [ids])).rows;
 }
+
+/** A channel's live pinned posts, newest first. */
+export async function pinnedPosts(q: Queryable, channelId: string): Promise<PostRow[]> {
+  return (
+    await q.query<PostRow>(`SELECT ${POST_COLUMNS} FROM posts WHERE channel_id = $1 AND is_pinned AND delete_at = 0 ORDER BY create_at DESC, id DESC`, [
+      channelId,
+    ])
+  ).rows;
+}

@@ -3,11 +3,14 @@
  * with Mattermost's next/prev cursors), a thread. Members and system admins only.
  */
 import { invalidArgument } from "@switchboard/model";
-import { loadChannelAccess, requireReader } from "../channels/channel-access.js";
+import { canReadContent, loadChannelAccess, requireReader } from "../channels/channel-access.js";
 import type { Call, Deps } from "../deps.js";
-import { denied, postNotFound } from "../errors.js";
+import { channelNotFound, denied, postNotFound } from "../errors.js";
 import { optionalId, pageParams, requireId } from "../validation.js";
-import { postIdAfter, postIdBefore, postsAfter, postsBefore, postsByIds, postsPage, postsSince } from "./post-list-store.js";
+import { pinnedPosts, postIdAfter, postIdBefore, postsAfter, postsBefore, postsByIds, postsPage, postsSince } from "./post-list-store.js";
+
+/** Post ids one call may ask for (api4/post.go getPostsByIds). */
+const MAX_POST_IDS = 1000;
 import { postById, threadPosts, type PostRow } from "./post-store.js";
 
 export interface PostList {
@@ -102,7 +105,36 @@ export function createPostReader(d: Deps) {
     return { order: posts.map((p) => p.id).reverse(), posts };
   }
 
-  return { getPost, getPosts, getPostThread };
+  /**
+   * A channel's pinned posts, newest first (api4/channel.go getPinnedPosts): readers of the
+   * channel (members, team members for a public one); others 403, an unknown channel 404.
+   */
+  async function getPinnedPosts(call: Call, channelId: string): Promise<{ order: string[]; posts: PostRow[] }> {
+    requireId(channelId, "channel_id");
+    const a = await loadChannelAccess(db, channelId, call.actor.userId);
+    if (!a) throw channelNotFound();
+    if (!canReadContent(a, call.actor)) throw denied();
+    const posts = await pinnedPosts(db, channelId);
+    return { order: posts.map((p) => p.id), posts };
+  }
+
+  /**
+   * Posts by id (api4/post.go getPostsByIds): the live ones whose channel the caller may read;
+   * the others are left out, not refused.
+   */
+  async function getPostsByIds(call: Call, ids: readonly string[]): Promise<PostRow[]> {
+    if (ids.length === 0 || ids.length > MAX_POST_IDS) throw invalidArgument("api.post.posts_by_ids.invalid_body.request_error", "Invalid post_ids.");
+    for (const id of ids) requireId(id, "post_ids");
+    const rows = (await postsByIds(db, [...new Set(ids)])).filter((p) => Number(p.delete_at) === 0);
+    const readable = new Map<string, boolean>();
+    for (const channelId of new Set(rows.map((p) => p.channel_id))) {
+      const a = await loadChannelAccess(db, channelId, call.actor.userId);
+      readable.set(channelId, a !== undefined && canReadContent(a, call.actor));
+    }
+    return rows.filter((p) => readable.get(p.channel_id) === true);
+  }
+
+  return { getPost, getPosts, getPostThread, getPinnedPosts, getPostsByIds };
 }
 
 export type PostReader = ReturnType<typeof createPostReader>;

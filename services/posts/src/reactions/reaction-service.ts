@@ -6,7 +6,7 @@
 import { EventName } from "@switchboard/bus";
 import type { Queryable } from "@switchboard/db";
 import { AppError, invalidArgument } from "@switchboard/model";
-import { loadChannelAccess, requireMember, requireReader } from "../channels/channel-access.js";
+import { loadChannelAccess, requireMember, requireReader, requireReaderOrDenied } from "../channels/channel-access.js";
 import { lockChannel } from "../channels/channel-seq.js";
 import type { Call, Deps } from "../deps.js";
 import { denied, postNotFound } from "../errors.js";
@@ -96,9 +96,12 @@ export function createReactionService(d: Deps) {
     });
   }
 
+  /** api4/reaction.go getReactions: an unknown post and one the caller may not read are both 403. */
   async function listReactions(call: Call, postId: string): Promise<ReactionRow[]> {
-    const post = await livePost(postId);
-    requireReader(await loadChannelAccess(db, post.channel_id, call.actor.userId), call.actor);
+    requireId(postId, "post_id");
+    const post = await postById(db, postId);
+    if (!post || Number(post.delete_at) !== 0) throw denied();
+    requireReaderOrDenied(await loadChannelAccess(db, post.channel_id, call.actor.userId), call.actor);
     return reactionsForPost(db, post.id);
   }
 

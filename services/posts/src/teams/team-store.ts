@@ -30,7 +30,7 @@ export interface TeamMemberRow {
 
 const TEAM_COLUMNS =
   "id, create_at, update_at, delete_at, display_name, name, description, email, type, company_name, allowed_domains, invite_id, allow_open_invite";
-const MEMBER_COLUMNS = "team_id, user_id, roles, delete_at, scheme_user, scheme_admin";
+export const MEMBER_COLUMNS = "team_id, user_id, roles, delete_at, scheme_user, scheme_admin";
 
 /** Mattermost's scheme roles of a team member: "team_user" plus "team_admin" for admins. */
 export function teamRoles(admin: boolean): string {
