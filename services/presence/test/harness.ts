@@ -10,7 +10,16 @@ import { PresenceService } from "@switchboard/proto/presence";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type ConnectionEventSchema } from "@switchboard/proto/presence";
 import { createRpcClient, DEFAULT_RPC_SERVER_TRANSPORT, type AccountsClient, type PresenceClient } from "@switchboard/rpc";
-import { sharedNatsServer, spawnDeployable, waitFor, testClientTls, deployableTestEnv, type ChildHandle, type NatsAccess, type NatsServer } from "@switchboard/testkit";
+import {
+  sharedNatsServer,
+  spawnDeployable,
+  waitFor,
+  testClientTls,
+  deployableTestEnv,
+  type ChildHandle,
+  type NatsAccess,
+  type NatsServer,
+} from "@switchboard/testkit";
 import { decodeRecord, type StatusRecord } from "../src/presence/status-record.js";
 import { userKey } from "../src/store/presence-kv.js";
 
