@@ -145,8 +145,10 @@ describe("nats-server refuses what a user may not do", () => {
       await waitFor(() => refusals.get(bus)!.length >= want.length, { timeoutMs: 5_000, what: "every refusal heard" }).catch(() => undefined);
       expect(refusals.get(bus)!.sort()).toEqual(want);
     }
-    const logged = stack.nats.violations().filter((l) => l.includes("Publish Violation"));
-    expect(logged.length).toBe(forged.size);
+    // The log reaches us after the error reached the publisher: wait for it, then count.
+    const logged = () => stack.nats.violations().filter((l) => l.includes("Publish Violation")).length;
+    await waitFor(() => logged() >= forged.size, { timeoutMs: 5_000, what: "every refusal logged" }).catch(() => undefined);
+    expect(logged()).toBe(forged.size);
   });
 
   it("refuses a component's subscription to what it has no business reading", async () => {

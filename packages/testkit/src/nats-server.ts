@@ -98,13 +98,13 @@ export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsSe
     const args = ["-c", configFile, ...(o.args ?? [])];
     const c = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
+    let partial = ""; // a log line the last chunk ended inside
     let readyLine = false;
     c.stderr.on("data", (d: Buffer) => {
       const text = d.toString();
-      if (text.includes("Violation") || text.includes("authentication error")) {
-        for (const line of text.split("\n"))
-          if ((line.includes("Violation") || line.includes("authentication error")) && violations.length < 1_000) violations.push(line);
-      }
+      const lines = (partial + text).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) if ((line.includes("Violation") || line.includes("authentication error")) && violations.length < 1_000) violations.push(line);
       const all = stderr + text;
       readyLine ||= all.includes("Server is ready");
       stderr = all.slice(-4000);

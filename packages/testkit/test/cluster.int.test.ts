@@ -240,3 +240,9 @@ describe("NATS node failure", () => {
     }
   });
 });
+
+describe("NATS authorization on the cluster", () => {
+  it("refused nothing any component did through all of the above (each has every right it uses)", () => {
+    expect(cluster.nats.nodes.flatMap((n) => n.violations())).toEqual([]);
+  });
+});

@@ -5,7 +5,7 @@
  * (DATABASE_URL, a database of its own on the machine's server, or a private server for tests
  * that restart it). `make cluster` runs it at full size; tests at size "test".
  */
-import type { NatsRole } from "@switchboard/bus";
+import { kvBuckets, type NatsRole } from "@switchboard/bus";
 import { createTestDatabase } from "../postgres.js";
 import { spawnDeployable, type DeployableName } from "../deployables.js";
 import { freePorts } from "../ports.js";
@@ -154,6 +154,8 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
 
     const nats = await startNatsCluster({
       nodes: t.natsNodes,
+      // Presence's one bucket, as in production: its user may touch no other.
+      presenceBuckets: [o.env?.SB_PRESENCE_KV_BUCKET ?? kvBuckets.presence.name],
       ...(o.natsSettings ? { settings: o.natsSettings } : {}),
       ...(o.natsNoAdvertise ? { noAdvertise: true } : {}),
       ...(o.natsAnonymousAs ? { anonymousAs: o.natsAnonymousAs } : {}),
