@@ -202,7 +202,8 @@ export async function unfinishedHeaderBlock(port: number, o: { gapMs: number; wi
   const ended = await p.until(() => p.closed || p.goaway !== undefined, o.withinMs);
   clearInterval(timer);
   p.destroy();
-  return { stopped: ended, saw: `${describeEnd(p)} after ${Math.round(performance.now() - t0)} ms` };
+  // Stopped for the block: an error, not the idle timeout's graceful GOAWAY (a connection without a stream is idle).
+  return { stopped: ended && (p.goaway ? p.goaway.code !== E.NO_ERROR : p.closed), saw: `${describeEnd(p)} after ${Math.round(performance.now() - t0)} ms` };
 }
 
 /** PING frames without end while a stream is open (an unfinished request). */
