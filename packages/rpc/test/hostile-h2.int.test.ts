@@ -25,6 +25,7 @@ import {
   settingsFlood,
   slowloris,
   streamIdBackwards,
+  unfinishedHeaderBlock,
   type Outcome,
 } from "./hostile/attacks.js";
 import { startCaller, type CallerReport } from "./hostile/caller.js";
@@ -39,6 +40,7 @@ const MAX_STREAMS = 100;
 const PER_PEER = 64;
 const PREFACE_TIMEOUT_MS = 1_000;
 const IDLE_TIMEOUT_MS = 2_000;
+const HEADER_BLOCK_TIMEOUT_MS = 1_000;
 
 /** The targets' settings: short timeouts so the cases that wait for them run in seconds. */
 const TARGET_ENV = {
@@ -46,6 +48,7 @@ const TARGET_ENV = {
   SB_RPC_H2_MAX_CONNECTIONS_PER_PEER: String(PER_PEER),
   SB_RPC_H2_PREFACE_TIMEOUT_MS: String(PREFACE_TIMEOUT_MS),
   SB_RPC_H2_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+  SB_RPC_H2_HEADER_BLOCK_TIMEOUT_MS: String(HEADER_BLOCK_TIMEOUT_MS),
   DEFAULT_DEADLINE_MS: "3000",
 };
 
@@ -60,6 +63,10 @@ const active = (t: Target) => async () => (await t.stats(false)).active;
 
 const CASES: Case[] = [
   { name: "CONTINUATION flood", attack: (t) => continuationFlood(t.port) },
+  {
+    name: "header block never finished",
+    attack: (t) => unfinishedHeaderBlock(t.port, { gapMs: 300, withinMs: HEADER_BLOCK_TIMEOUT_MS + 2_000 }),
+  },
   { name: "partial messages", attack: (t) => partialMessages(t.port) },
   ...MADE_YOU_RESET.map((v): Case => ({ name: `MadeYouReset: ${v}`, attack: (t) => madeYouReset(t.port, v, active(t)), handlers: true })),
   { name: "rapid reset", attack: (t) => rapidReset(t.port, active(t)), handlers: true },
