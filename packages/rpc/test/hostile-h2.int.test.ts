@@ -113,7 +113,9 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
     // The baseline is taken once the target has served a while: its heap has grown to what
     // the caller's traffic alone needs, so growth after that is the attack's.
     await waitFor(() => caller.answers >= WARM_UP_ANSWERS, { timeoutMs: 20_000, what: "the caller's first answers" });
-    const base = (await t.stats(true)).rss;
+    const baseStats = await t.stats(true);
+    const base = baseStats.rss;
+    console.log("BASE", JSON.stringify(baseStats));
     await t.resetMax();
     const peakOf = t.sampleRss();
     const outcome = await c.attack(t);
@@ -137,6 +139,7 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
       },
       { timeoutMs: RECOVERY_MS, intervalMs: 250 },
     ).catch(() => undefined);
+    console.log("AFTER", JSON.stringify(await t.stats(true)));
     outcome.release?.();
     const report = await caller.stop();
     const failures: string[] = [];

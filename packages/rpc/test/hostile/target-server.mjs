@@ -62,7 +62,8 @@ process.on("message", (m) => {
       globalThis.gc();
       globalThis.gc();
     }
-    process.send({ type: "stats", rss: process.memoryUsage().rss, active, started, maxActive });
+    const mu = process.memoryUsage();
+    process.send({ type: "stats", rss: mu.rss, heapTotal: mu.heapTotal, heapUsed: mu.heapUsed, external: mu.external, active, started, maxActive });
   } else if (m.type === "resetMax") {
     maxActive = active;
     process.send({ type: "resetMax" });
