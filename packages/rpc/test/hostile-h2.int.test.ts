@@ -25,6 +25,7 @@ import {
   settingsFlood,
   slowloris,
   streamIdBackwards,
+  unfinishedHeaderBlock,
   type Outcome,
 } from "./hostile/attacks.js";
 import { startCaller, type CallerReport } from "./hostile/caller.js";
@@ -39,6 +40,7 @@ const MAX_STREAMS = 100;
 const PER_PEER = 64;
 const PREFACE_TIMEOUT_MS = 1_000;
 const IDLE_TIMEOUT_MS = 2_000;
+const HEADER_BLOCK_TIMEOUT_MS = 1_000;
 
 /** The targets' settings: short timeouts so the cases that wait for them run in seconds. */
 const TARGET_ENV = {
@@ -46,6 +48,7 @@ const TARGET_ENV = {
   SB_RPC_H2_MAX_CONNECTIONS_PER_PEER: String(PER_PEER),
   SB_RPC_H2_PREFACE_TIMEOUT_MS: String(PREFACE_TIMEOUT_MS),
   SB_RPC_H2_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+  SB_RPC_H2_HEADER_BLOCK_TIMEOUT_MS: String(HEADER_BLOCK_TIMEOUT_MS),
   DEFAULT_DEADLINE_MS: "3000",
 };
 
@@ -60,6 +63,10 @@ const active = (t: Target) => async () => (await t.stats(false)).active;
 
 const CASES: Case[] = [
   { name: "CONTINUATION flood", attack: (t) => continuationFlood(t.port) },
+  {
+    name: "header block never finished",
+    attack: (t) => unfinishedHeaderBlock(t.port, { gapMs: 300, withinMs: HEADER_BLOCK_TIMEOUT_MS + 2_000 }),
+  },
   { name: "partial messages", attack: (t) => partialMessages(t.port) },
   ...MADE_YOU_RESET.map((v): Case => ({ name: `MadeYouReset: ${v}`, attack: (t) => madeYouReset(t.port, v, active(t)), handlers: true })),
   { name: "rapid reset", attack: (t) => rapidReset(t.port, active(t)), handlers: true },
@@ -80,6 +87,7 @@ interface Row {
   name: string;
   peakMb: number;
   afterMb: number;
+  heapAfterMb: number;
   caller: CallerReport;
   outcome: string;
   maxActive: number;
@@ -95,7 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
   const line = (r: Row): string =>
-    `${r.transport.padEnd(8)}| ${r.name.padEnd(42)}| peak +${r.peakMb.toFixed(1)} MB | after +${r.afterMb.toFixed(1)} MB | caller ${r.caller.answers} answers, ${r.caller.errors.length} errors, p50 ${r.caller.p50Ms} ms, p99 ${r.caller.p99Ms} ms, max ${r.caller.maxMs} ms | handlers max ${r.maxActive} | ${r.failures.length ? `FAILS: ${r.failures.join(", ")}` : "passes"} | ${r.outcome}`;
+    `${r.transport.padEnd(8)}| ${r.name.padEnd(42)}| peak +${r.peakMb.toFixed(1)} MB | after +${r.afterMb.toFixed(1)} MB (heap +${r.heapAfterMb.toFixed(1)}) | caller ${r.caller.answers} answers, ${r.caller.errors.length} errors, p50 ${r.caller.p50Ms} ms, p99 ${r.caller.p99Ms} ms, max ${r.caller.maxMs} ms | handlers max ${r.maxActive} | ${r.failures.length ? `FAILS: ${r.failures.join(", ")}` : "passes"} | ${r.outcome}`;
   console.log(`hostile-peer suite (scale ${process.env.SB_HOSTILE_SCALE ?? 1}):\n${rows.map(line).join("\n")}`);
 });
 
@@ -106,7 +114,8 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
     // The baseline is taken once the target has served a while: its heap has grown to what
     // the caller's traffic alone needs, so growth after that is the attack's.
     await waitFor(() => caller.answers >= WARM_UP_ANSWERS, { timeoutMs: 20_000, what: "the caller's first answers" });
-    const base = (await t.stats(true)).rss;
+    const baseStats = await t.stats(true);
+    const base = baseStats.rss;
     await t.resetMax();
     const peakOf = t.sampleRss();
     const outcome = await c.attack(t);
@@ -130,6 +139,8 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
       },
       { timeoutMs: RECOVERY_MS, intervalMs: 250 },
     ).catch(() => undefined);
+    // The JS heap after the attack (against RSS: what live objects hold, and what the allocator keeps).
+    const heapAfter = (await t.stats(true)).heapUsed - baseStats.heapUsed;
     outcome.release?.();
     const report = await caller.stop();
     const failures: string[] = [];
@@ -144,6 +155,7 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
       name: c.name,
       peakMb: (peak - base) / MB,
       afterMb: (after - base) / MB,
+      heapAfterMb: heapAfter / MB,
       caller: report,
       outcome: outcome.saw,
       maxActive: during.maxActive,
@@ -163,6 +175,7 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
  */
 const GRPC_JS_GAPS: Record<string, "fails" | "unsettled"> = {
   "partial messages": "fails",
+  "MadeYouReset: data-after-end": "fails",
   "MadeYouReset: trailers-without-end-stream": "unsettled",
   "rapid reset": "unsettled",
   "SETTINGS flood": "unsettled",

@@ -191,6 +191,21 @@ export async function settingsFlood(port: number): Promise<Outcome> {
   return { stopped: closed, saw: `${sent} SETTINGS sent, ${closed ? "closed" : "left open"}` };
 }
 
+/** A header block never finished: HEADERS without END_HEADERS, then an empty CONTINUATION every `gapMs`. */
+export async function unfinishedHeaderBlock(port: number, o: { gapMs: number; withinMs: number }): Promise<Outcome> {
+  const p = new HostilePeer(port);
+  await p.connected;
+  await p.write(headers(1, literalBlock(requestFields()), 0));
+  const t0 = performance.now();
+  const empty = frame(T.CONTINUATION, 0, 1);
+  const timer = setInterval(() => void p.write(empty), o.gapMs);
+  const ended = await p.until(() => p.closed || p.goaway !== undefined, o.withinMs);
+  clearInterval(timer);
+  p.destroy();
+  // Stopped for the block: an error, not the idle timeout's graceful GOAWAY (a connection without a stream is idle).
+  return { stopped: ended && (p.goaway ? p.goaway.code !== E.NO_ERROR : p.closed), saw: `${describeEnd(p)} after ${Math.round(performance.now() - t0)} ms` };
+}
+
 /** PING frames without end while a stream is open (an unfinished request). */
 export async function pingFlood(port: number): Promise<Outcome> {
   const p = new HostilePeer(port);

@@ -2,7 +2,7 @@
 // gRPC server (TRANSPORT: h2 or grpc-js) serving PresenceService.GetStatus from a real
 // PostgreSQL database (DATABASE_URL). GetStatus("sleep:<s>") runs pg_sleep(s) under the call's
 // AbortSignal; any other id reads its row. The own HTTP/2 server's limits come from the
-// SB_RPC_H2_* variables. Over IPC: {type:"stats"} answers {rss, active, started, maxActive}
+// SB_RPC_H2_* variables. Over IPC: {type:"stats"} answers {rss, heapUsed, active, started, maxActive}
 // (after a full GC when asked {gc:true}); {type:"resetMax"} starts maxActive afresh.
 import { openDatabase } from "@switchboard/db";
 import { silentLogger } from "@switchboard/log";
@@ -62,7 +62,8 @@ process.on("message", (m) => {
       globalThis.gc();
       globalThis.gc();
     }
-    process.send({ type: "stats", rss: process.memoryUsage().rss, active, started, maxActive });
+    const mu = process.memoryUsage();
+    process.send({ type: "stats", rss: mu.rss, heapUsed: mu.heapUsed, active, started, maxActive });
   } else if (m.type === "resetMax") {
     maxActive = active;
     process.send({ type: "resetMax" });

@@ -13,6 +13,7 @@ const ENTRY = fileURLToPath(new URL("./target-server.mjs", import.meta.url));
 
 export interface Stats {
   readonly rss: number;
+  readonly heapUsed: number;
   readonly active: number;
   readonly started: number;
   readonly maxActive: number;
