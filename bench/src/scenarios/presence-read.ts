@@ -136,6 +136,8 @@ async function run(ctx: ScenarioContext) {
           // Nobody renews the bench lease for the whole run; the statuses must not move meanwhile.
           SB_PRESENCE_LEASE_TTL_MS: "3600000",
           SB_PRESENCE_AWAY_AFTER_MS: "3600000",
+          // Its cost is what a read pays for read-your-writes across replicas: compare with it off.
+          ...(process.env.SB_PRESENCE_READ_BARRIER ? { SB_PRESENCE_READ_BARRIER: process.env.SB_PRESENCE_READ_BARRIER } : {}),
         },
         profiledNodeArgs(),
       );
