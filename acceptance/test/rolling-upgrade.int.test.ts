@@ -6,15 +6,16 @@
  * this build's. While posts flow, every client must end with every committed event exactly
  * once, its seq consecutive across each resume, with no new hello and no missed-event report.
  *
- * SB_UPGRADE_FROM names the older commit; by default the first whose gateways resume each
- * other (the cross-gateway resume and drain). Without git history (a shallow clone) the test
- * fails and says so.
+ * SB_UPGRADE_FROM names the older commit; by default the first whose gateways call the
+ * services over mTLS with a certificate of their own (older gateways speak plaintext gRPC,
+ * which the services no longer serve), and so resume each other too. Without git history
+ * (a shallow clone) the test fails and says so.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildAtCommit, repoRoot, startCluster, type Cluster, type CommitBuild, type Workload } from "@switchboard/testkit";
 import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 
-const from = process.env.SB_UPGRADE_FROM || "bf43de7";
+const from = process.env.SB_UPGRADE_FROM || "be592b1";
 
 let old: CommitBuild;
 let cluster: Cluster;

@@ -14,7 +14,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { COMPONENTS, spiffeId } from "./identity.js";
 
 /** The three files a process needs: what it trusts, who it is. */
@@ -59,6 +59,8 @@ export function identityFiles(dir: string, name: string): IdentityFiles {
 
 /** A new CA (EC P-256) in `dir`, replacing one already there. */
 export function createCa(dir: string, commonName = "Switchboard dev CA"): void {
+  // Only the folder itself is private: parents made on the way keep the usual mode (.tmp/ is shared with other tools).
+  mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { certFile, keyFile } = caFiles(dir);
   openssl([

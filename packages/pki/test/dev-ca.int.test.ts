@@ -47,3 +47,12 @@ describe("the dev CA", () => {
     expect(new X509Certificate(readFileSync(identityFiles(dir, "presence").certFile)).checkIssued(new X509Certificate(caBefore))).toBe(true);
   });
 });
+
+describe("the folder of the dev CA", () => {
+  it("is private, and the parents it makes on the way are not", () => {
+    const parent = join(dir, "made-on-the-way");
+    ensureDevPki(join(parent, "pki"));
+    expect(statSync(join(parent, "pki")).mode & 0o077).toBe(0);
+    expect(statSync(parent).mode & 0o055).toBe(0o055 & ~process.umask());
+  });
+});

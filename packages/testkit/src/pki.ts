@@ -1,11 +1,12 @@
 /**
  * The test run's service identities: a fresh dev CA (packages/pki) made on first use in this
- * process, under the work tree's .tmp/ (never committed), removed when the process exits.
+ * process, under the work tree's .tmp/ (never committed), removed when the process exits (or,
+ * when it was killed, by the next run).
  * Every deployable a test starts gets its component's certificate (spawnDeployable), so every
  * test exercises mTLS; a test's own gRPC clients present the gateway's (the edge) unless told.
  */
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createDevPki, identityFiles, type Component, type IdentityFiles } from "@switchboard/pki";
 import type { ClientTlsOptions } from "@switchboard/rpc";
@@ -13,10 +14,35 @@ import { repoRoot } from "./repo-root.js";
 
 let dir: string | undefined;
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes the folders of test processes that are gone (a worker killed never runs its exit handler). */
+function removeStale(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(/^run-(\d+)-/.exec(n)?.[1]);
+    if (Number.isSafeInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(base, n), { recursive: true, force: true });
+  }
+}
+
 /** The folder of this process's test CA and its leaves (made on first call). */
 export function testPkiDir(): string {
   if (dir === undefined) {
-    const d = join(repoRoot(), ".tmp", "pki", `run-${process.pid}-${randomBytes(4).toString("hex")}`);
+    const base = join(repoRoot(), ".tmp", "pki");
+    removeStale(base);
+    const d = join(base, `run-${process.pid}-${randomBytes(4).toString("hex")}`);
     createDevPki(d);
     process.once("exit", () => rmSync(d, { recursive: true, force: true }));
     dir = d;
