@@ -6,7 +6,7 @@
 // no image can be pulled here; with docker, the Dockerfile's default BASE. Each context is staged
 // first (stage.mjs): no network in the build. Writes .tmp/images/built.json (name → image).
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deployables, stage } from "./stage.mjs";
 import { containersEnv } from "./containers-env.mjs";
@@ -35,7 +35,15 @@ if (!docker) {
   if (spawnSync("podman", ["image", "exists", base], { env }).status !== 0) run("bash", [join(root, "scripts/images/node-base.sh"), base]);
   buildArgs.push("--pull=never", "--build-arg", `BASE=${base}`);
 }
-const built = {};
+/** The OCI labels of one image. */
+const labels = (version) => ({
+  "org.opencontainers.image.source": source,
+  "org.opencontainers.image.revision": revision,
+  "org.opencontainers.image.version": version,
+});
+const builtFile = join(root, ".tmp/images/built.json");
+/** Images built before (when only some are rebuilt now) stay listed. */
+const built = existsSync(builtFile) ? JSON.parse(readFileSync(builtFile, "utf8")) : {};
 for (const name of names) {
   if (!deployables[name]) throw new Error(`no deployable ${name}: one of ${Object.keys(deployables).join(", ")}`);
   const pkg = JSON.parse(readFileSync(join(root, deployables[name], "package.json"), "utf8"));
@@ -54,6 +62,9 @@ for (const name of names) {
     `REVISION=${revision}`,
     "--build-arg",
     `SOURCE=${source}`,
+    // The Dockerfile sets these labels from the build args too, but buildah 1.28 reuses a cached
+    // LABEL layer whose args differed (an older revision's labels): set them on the image as well.
+    ...Object.entries(labels(version)).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     "--tag",
     image,
     "--file",
@@ -64,8 +75,9 @@ for (const name of names) {
   built[name] = { image, sizeBytes: size, buildSeconds: (Date.now() - t0) / 1000 };
 }
 mkdirSync(join(root, ".tmp/images"), { recursive: true });
-writeFileSync(join(root, ".tmp/images/built.json"), JSON.stringify(built, null, 2) + "\n");
+writeFileSync(builtFile, JSON.stringify(built, null, 2) + "\n");
 console.log(`\nbuilt with ${engine} in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
-for (const [name, b] of Object.entries(built)) {
+for (const name of names) {
+  const b = built[name];
   console.log(`  ${b.image.padEnd(60)} ${(b.sizeBytes / 1e6).toFixed(0).padStart(4)} MB  ${b.buildSeconds.toFixed(1)} s`);
 }
