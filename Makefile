@@ -133,8 +133,8 @@ cluster: install nats-server haproxy openssl build ## A production-shaped cluste
 	node scripts/cluster.mjs
 
 .PHONY: container-tools
-container-tools: ## Make sure podman, buildah, runc and busybox-static are there (apt-get install when root), unless a docker daemon answers
-	@if ! docker info >/dev/null 2>&1; then \
+container-tools: ## Make sure podman, buildah, runc and busybox-static are there (apt-get install when root), unless docker builds (SB_IMAGE_ENGINE, or a docker daemon answers)
+	@if [ "$(SB_IMAGE_ENGINE)" = podman ] || { [ "$(SB_IMAGE_ENGINE)" != docker ] && ! docker info >/dev/null 2>&1; }; then \
 	  missing=""; \
 	  for t in podman buildah runc; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	  command -v busybox >/dev/null || [ -x /bin/busybox ] || missing="$$missing busybox-static"; \
@@ -149,11 +149,12 @@ container-tools: ## Make sure podman, buildah, runc and busybox-static are there
 	fi
 
 .PHONY: images
-images: install build container-tools ## Build the four images localhost/switchboard-<name>:<version> (podman, or docker when one runs); docs/images.md
-	node scripts/images/build.mjs
+images: install build container-tools ## Build the four images localhost/switchboard-<name>:<version> (podman, or docker when one runs; SB_IMAGE_ENGINE picks); docs/images.md
+	SB_IMAGE_ENGINE=$(SB_IMAGE_ENGINE) node scripts/images/build.mjs
 
 .PHONY: images-check
-images-check: images nats-server openssl ## Run each image under podman (read-only, non-root, no capabilities) against real NATS and PostgreSQL: /healthz, then exit 0 on SIGTERM
+images-check: export SB_IMAGE_ENGINE = podman
+images-check: images nats-server openssl ## Build the images with podman and run each under it (read-only, non-root, no capabilities) against real NATS and PostgreSQL: /healthz, then exit 0 on SIGTERM
 	npx vitest run --project images
 
 .PHONY: clean

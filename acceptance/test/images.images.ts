@@ -8,7 +8,7 @@
  * (SIGTERM) well within its grace period. Started in the order a cluster starts them.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -28,7 +28,9 @@ import {
 } from "@switchboard/testkit";
 
 const root = repoRoot();
-const built = JSON.parse(readFileSync(join(root, ".tmp/images/built.json"), "utf8")) as Record<DeployableName, { image: string }>;
+const builtFile = join(root, ".tmp/images/built.json");
+if (!existsSync(builtFile)) throw new Error(`${builtFile} is missing: make images-check builds the images first`);
+const built = JSON.parse(readFileSync(builtFile, "utf8")) as Record<DeployableName, { image: string }>;
 const podmanEnv = {
   CONTAINERS_CONF: join(root, ".tmp/containers/containers.conf"),
   CONTAINERS_STORAGE_CONF: join(root, ".tmp/containers/storage.conf"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `make images`: builds localhost/switchboard-<name>:<version> for each deployable from the one
-// Dockerfile (one target each), with docker when a docker daemon answers, else with podman.
+// Dockerfile (one target each), with docker when a docker daemon answers, else with podman
+// (SB_IMAGE_ENGINE=docker|podman picks one).
 // <version> is the deployable's package.json version and the git revision (…-dirty when the tree
 // has changes). With podman, the base is made from this machine's own node (node-base.sh), since
 // no image can be pulled here; with docker, the Dockerfile's default BASE. Each context is staged
@@ -19,7 +20,9 @@ const source = process.env.SB_IMAGE_SOURCE ?? "https://github.com/switchboard/sw
 const only = process.argv.slice(2);
 const names = only.length ? only : Object.keys(deployables);
 
-const docker = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
+const chosen = process.env.SB_IMAGE_ENGINE || undefined;
+if (chosen && chosen !== "docker" && chosen !== "podman") throw new Error(`SB_IMAGE_ENGINE=${chosen}: docker or podman`);
+const docker = chosen ? chosen === "docker" : spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
 const engine = docker ? "docker" : "podman";
 const env = docker ? process.env : { ...process.env, ...containersEnv(root) };
 const run = (cmd, args) => {
@@ -62,8 +65,6 @@ for (const name of names) {
     `REVISION=${revision}`,
     "--build-arg",
     `SOURCE=${source}`,
-    // The Dockerfile sets these labels from the build args too, but buildah 1.28 reuses a cached
-    // LABEL layer whose args differed (an older revision's labels): set them on the image as well.
     ...Object.entries(labels(version)).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     "--tag",
     image,
@@ -71,6 +72,14 @@ for (const name of names) {
     "Dockerfile",
     ".",
   ]);
+  if (!docker) {
+    // buildah 1.28 keys its layer cache without build-arg or --label values: when the files did
+    // not change, it hands back the image an earlier revision built, with that revision's labels.
+    // Set them on the image afresh.
+    const ctr = out("buildah", ["from", "--pull-never", "--quiet", image]);
+    run("buildah", ["config", ...Object.entries(labels(version)).flatMap(([k, v]) => ["--label", `${k}=${v}`]), ctr]);
+    run("buildah", ["commit", "--quiet", "--rm", ctr, image]);
+  }
   const size = Number(out(engine, ["image", "inspect", "--format", "{{.Size}}", image]));
   built[name] = { image, sizeBytes: size, buildSeconds: (Date.now() - t0) / 1000 };
 }
