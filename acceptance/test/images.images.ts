@@ -154,6 +154,25 @@ describe.each(["accounts", "posts", "presence", "gateway"] as const)("the %s ima
     expect(config.Config.Cmd[0]).toBe("node");
   });
 
+  it("holds production dependencies only, and for the gateway the one uWebSockets.js binary its node loads", () => {
+    const probe = `
+      const fs = require("node:fs");
+      const has = (p) => fs.existsSync("/app/node_modules/" + p);
+      const dir = "/app/node_modules/uWebSockets.js/binaries";
+      console.log(JSON.stringify({
+        dev: ["@switchboard/testkit", "vitest", "typescript", "ws", "@mattermost/client", "@bufbuild/buf"].filter(has),
+        uws: fs.existsSync(dir) ? fs.readdirSync(dir) : null,
+        abi: "uws_" + process.platform + "_" + process.arch + "_" + process.versions.modules + ".node",
+      }));`;
+    const found = JSON.parse(podman("run", "--rm", "--pull=never", "--network", "none", built[component].image, "node", "-e", probe)) as {
+      dev: string[];
+      uws: string[] | null;
+      abi: string;
+    };
+    expect(found.dev).toEqual([]);
+    expect(found.uws).toEqual(component === "gateway" ? [found.abi] : null);
+  });
+
   it("answers /healthz read-only and unprivileged, then exits 0 on SIGTERM within its grace period", async () => {
     const prefix = component === "gateway" ? "SB_GATEWAY" : `SB_${component.toUpperCase()}`;
     const opsPort = await freePort();
