@@ -1,8 +1,10 @@
 # The images of Switchboard's four deployables, one target each:
 #   gateway, posts, accounts, presence  →  `make images` builds them all.
-# The build context is the tree after `make image-contexts` (scripts/images/stage.mjs): each
-# deployable's dist/ and its production node_modules only, staged under .tmp/images/<name>/ from
-# the installed tree, so the build itself needs no network. See docs/images.md.
+# The build reads only .tmp/images/<name>/ (.dockerignore): each deployable's dist/ and its
+# production node_modules, staged from the installed and built tree by `make images`, or by hand:
+#   npm ci && npx tsc -b && node scripts/images/stage.mjs gateway .tmp/images/gateway
+#   docker build --target gateway -t switchboard-gateway .
+# so the build itself needs no network. See docs/images.md.
 ARG BASE=node:20-bookworm-slim
 
 # ---- staged files, checked with the image's own node -------------------------------------
