@@ -132,6 +132,31 @@ dev: install nats-server openssl build ## Run the whole stack on this machine, g
 cluster: install nats-server haproxy openssl build ## A production-shaped cluster on loopback: 3 NATS nodes, 2 of each service, 3 gateways behind HAProxy on 127.0.0.1:8065 (Ctrl-C stops it)
 	node scripts/cluster.mjs
 
+.PHONY: container-tools
+container-tools: ## Make sure podman, buildah, runc and busybox-static are there (apt-get install when root), unless docker builds (SB_IMAGE_ENGINE, or a docker daemon answers)
+	@if [ "$(SB_IMAGE_ENGINE)" = podman ] || { [ "$(SB_IMAGE_ENGINE)" != docker ] && ! docker info >/dev/null 2>&1; }; then \
+	  missing=""; \
+	  for t in podman buildah runc; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	  command -v busybox >/dev/null || [ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "installing$$missing"; \
+	      DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+	    else \
+	      echo "missing to build images:$$missing (apt-get install$$missing) and re-run" >&2; exit 1; \
+	    fi; \
+	  fi; \
+	fi
+
+.PHONY: images
+images: install build container-tools ## Build the four images localhost/switchboard-<name>:<version> (podman, or docker when one runs; SB_IMAGE_ENGINE picks); docs/images.md
+	SB_IMAGE_ENGINE=$(SB_IMAGE_ENGINE) node scripts/images/build.mjs
+
+.PHONY: images-check
+images-check: export SB_IMAGE_ENGINE = podman
+images-check: images nats-server openssl ## Build the images with podman and run each under it (read-only, non-root, no capabilities) against real NATS and PostgreSQL: /healthz, then exit 0 on SIGTERM
+	npx vitest run --project images
+
 .PHONY: clean
 clean: ## Remove build output and local dev data
 	npx tsc -b --clean 2>/dev/null || true

@@ -65,6 +65,19 @@ export default defineConfig({
           teardownTimeout: 30_000,
         },
       },
+      {
+        // make images-check: each built image under podman (not part of make test: it needs the
+        // images, which take a minute or more to build).
+        extends: true,
+        test: {
+          name: "images",
+          include: ["acceptance/test/**/*.images.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -6,6 +6,8 @@ const EXITED = Symbol("exited");
 export interface SpawnOptions {
   /** Node entry script (a built dist/main.js). */
   readonly entry: string;
+  /** Runs this command instead of `node <entry>` (a container engine running an image, say); `entry` then only names it. */
+  readonly command?: readonly [string, ...string[]];
   readonly env: Readonly<Record<string, string>>;
   /** Resolves when a JSON log line has this `msg` (default "ready"). */
   readonly readyMsg?: string;
@@ -44,7 +46,8 @@ export function rpcServerEnv(): Record<string, string> {
 
 /** Runs a deployable as a real child process, parsing its JSON log lines. */
 export async function spawnProcess(o: SpawnOptions): Promise<ChildHandle> {
-  const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), o.entry], {
+  const [file, ...args] = o.command ?? [process.execPath, ...(o.nodeArgs ?? []), o.entry];
+  const child: ChildProcess = spawn(file, args, {
     env: { PATH: process.env.PATH ?? "", ...rpcServerEnv(), ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
