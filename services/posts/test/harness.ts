@@ -140,8 +140,10 @@ export async function startPostsInProcess(b: Backing, extra: Record<string, stri
   return startPostsApp(config, { log: silentLogger });
 }
 
-export function postsClient(port: unknown, o: { maxMessageBytes?: number } = {}): PostsClient {
-  return createRpcClient(PostsService, { address: `127.0.0.1:${String(port)}`, defaultDeadlineMs: 15_000, tls: testClientTls("posts"), ...o });
+/** A client of posts, calling as the gateway unless `as` names another component. */
+export function postsClient(port: unknown, o: { maxMessageBytes?: number; as?: Parameters<typeof testClientTls>[1] } = {}): PostsClient {
+  const { as, ...rest } = o;
+  return createRpcClient(PostsService, { address: `127.0.0.1:${String(port)}`, defaultDeadlineMs: 15_000, tls: testClientTls("posts", as), ...rest });
 }
 
 /** A direct connection to the test database (PostgreSQL only), for checking what was written. */

@@ -47,7 +47,9 @@ describe("posts events", () => {
   const as = (u: TestUser) => ({ token: u.token });
 
   beforeAll(async () => {
-    b = await startBacking();
+    // A nats-server of its own: the test reads the whole event stream, which other test files
+    // running beside it on the shared server would also be writing.
+    b = await startBacking({ ownNats: true });
     [alice, bob, carol] = [await signup(b, "alice"), await signup(b, "bob"), await signup(b, "carol")];
     app = await startPostsInProcess(b);
     client = postsClient(app.grpcPort);

@@ -111,8 +111,13 @@ describe.each(["postgres", "pglite"] as const)("posts storage on %s", (driver) =
     });
     expect(await outcome(client.createGroupChannel({ userIds: [bob.id] }, as(alice)))).toBe("invalid_argument");
     expect(await outcome(client.addChannelMember({ channelId: gm.channel!.id, userId: outsider.id }, as(alice)))).toBe("invalid_argument");
-    // Presence asks without a token for who shares a direct or group channel with a user.
-    expect((await client.listDirectPartners({ userId: carol.id })).userIds.sort()).toEqual([alice.id, bob.id].sort());
+    // Presence (and only presence) asks without a token for who shares a direct or group channel with a user.
+    const presence = postsClient(app.grpcPort, { as: "presence" });
+    try {
+      expect((await presence.listDirectPartners({ userId: carol.id })).userIds.sort()).toEqual([alice.id, bob.id].sort());
+    } finally {
+      presence.close();
+    }
     const routing = await client.getUserRouting({}, as(carol));
     expect(routing.channels.map((c) => c.channelId)).toContain(gm.channel!.id);
   });
