@@ -154,6 +154,7 @@ images: install build container-tools ## Build the four images localhost/switchb
 
 .PHONY: images-check
 images-check: export SB_IMAGE_ENGINE = podman
+images-check: export SB_IMAGES_CHECK = 1
 images-check: images nats-server openssl ## Build the images with podman and run each under it (read-only, non-root, no capabilities) against real NATS and PostgreSQL: /healthz, then exit 0 on SIGTERM
 	npx vitest run --project images
 

@@ -27,6 +27,8 @@ import {
   type TestDatabase,
 } from "@switchboard/testkit";
 
+/** Presence's KV bucket: a name of this run's own, which the NATS server lets presence use. */
+const presenceBucket = `presence_images_${randomBytes(4).toString("hex")}`;
 const root = repoRoot();
 const builtFile = join(root, ".tmp/images/built.json");
 if (!existsSync(builtFile)) throw new Error(`${builtFile} is missing: make images-check builds the images first`);
@@ -50,7 +52,7 @@ let secrets: string;
 const running: { name: string; handle: ChildHandle }[] = [];
 
 beforeAll(async () => {
-  nats = await startNatsServer({ presenceBuckets: ["presence_images"] });
+  nats = await startNatsServer({ presenceBuckets: [presenceBucket] });
   db = await createTestDatabase();
   secrets = mkdtempSync(join(tmpdir(), "sb-image-secrets-"));
   chmodSync(secrets, 0o755); // the files themselves are the image user's alone
@@ -191,7 +193,7 @@ describe.each(["accounts", "posts", "presence", "gateway"] as const)("the %s ima
       if (component === "posts")
         Object.assign(env, { SB_POSTS_ACCOUNTS_ADDR: addrs.accounts!, SB_POSTS_PRESENCE_ADDR: `127.0.0.1:${String(await freePort())}` });
       if (component === "presence")
-        Object.assign(env, { SB_PRESENCE_ACCOUNTS_ADDR: addrs.accounts!, SB_PRESENCE_POSTS_ADDR: addrs.posts!, SB_PRESENCE_KV_BUCKET: "presence_images" });
+        Object.assign(env, { SB_PRESENCE_ACCOUNTS_ADDR: addrs.accounts!, SB_PRESENCE_POSTS_ADDR: addrs.posts!, SB_PRESENCE_KV_BUCKET: presenceBucket });
     }
     const { handle, name, uid } = await runImage(component, component === "accounts" ? { ...withTestKek(env) } : env);
 
