@@ -98,8 +98,23 @@ export class Hub implements Fanout, Component {
       log: this.log,
       stream: async (subject, fromMs) => {
         await o.bus.flush();
-        const msgs = await readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [subject], start: { timeMs: fromMs } });
-        return msgs.map((m) => decodeEvent(m.data));
+        // The channel's ephemeral events (typing) are read back too: published while the new
+        // subscription was on its way to the server, they would be lost otherwise. One read per
+        // subject (nats-server 2.9 takes one filter per consumer), merged in stream order; the
+        // ephemeral family passes the same check as live.
+        const scope = parseEventSubject(subject);
+        const eph = scope?.scope === "channel" ? subjects.channelEphemeral(scope.id) : undefined;
+        const reads = [subject, ...(eph ? [eph] : [])].map((s) =>
+          readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [s], start: { timeMs: fromMs } }),
+        );
+        const msgs = (await Promise.all(reads)).flat().sort((a, b) => a.seq - b.seq);
+        const out: Event[] = [];
+        for (const m of msgs) {
+          const ev = decodeEvent(m.data);
+          if (m.subject === eph && !this.admit(ev, parseEventSubject(m.subject)!)) continue;
+          out.push(ev);
+        }
+        return out;
       },
       committed: async (channelId, after, upTo) =>
         (await o.posts.getChannelEvents({ channelId, afterSeq: after, upToSeq: upTo }, { deadlineMs: o.rpcDeadlineMs })).events.map((e) => decodeEvent(e)),

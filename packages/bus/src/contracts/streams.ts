@@ -15,11 +15,11 @@ export interface StreamContract<T> {
 
 export const streams = {
   /**
-   * Every durable Mattermost event envelope: posts's (`sb.evt.>`), presence's status changes
+   * Every Mattermost event envelope: posts's (`sb.evt.>`), gateways' typing (`sb.eph.>`), presence's status changes
    * (`sb.status.>`) and accounts' user events (`sb.acct.>`); replay for resumes, reconnects
    * and channel back-fill. Owned (created, configured) by posts.
    */
-  events: { name: "SB_EVT", subjects: [subjects.allEvents, subjects.allStatus, subjects.allAccounts], payload: protobuf(EventSchema) },
+  events: { name: "SB_EVT", subjects: [subjects.allEvents, subjects.allEphemeral, subjects.allStatus, subjects.allAccounts], payload: protobuf(EventSchema) },
   /** Session control from accounts (revocations, event `sb_session_revoked`): followed by every token verifier. */
   control: { name: "SB_CTL", subjects: [subjects.allSessionControl], payload: protobuf(EventSchema) },
 } as const satisfies Record<string, StreamContract<unknown>>;

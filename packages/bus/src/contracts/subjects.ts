@@ -44,7 +44,7 @@ export const subjects = {
   /** Broadcasts to everyone. */
   everyone: `${PREFIX_EVT}.all`,
 
-  /** Every gateway-published ephemeral event (not stored). */
+  /** Every gateway-published ephemeral event (stored: a new channel subscription reads its channel's back). */
   allEphemeral: `${PREFIX_EPH}.>`,
   /** Ephemeral events of one channel, published by gateways (typing only: see eventFamilies). */
   channelEphemeral: (channelId: string) => `${PREFIX_EPH}.channel.${id("channel", channelId)}`,
@@ -106,7 +106,7 @@ export const subjectContracts = {
   team: { pattern: `${PREFIX_EVT}.team.<team id>`, payload: event, stream: "events" },
   user: { pattern: `${PREFIX_EVT}.user.<user id>`, payload: event, stream: "events" },
   everyone: { pattern: subjects.everyone, payload: event, stream: "events" },
-  channelEphemeral: { pattern: `${PREFIX_EPH}.channel.<channel id>`, payload: event, stream: null },
+  channelEphemeral: { pattern: `${PREFIX_EPH}.channel.<channel id>`, payload: event, stream: "events" },
   userStatus: { pattern: `${PREFIX_STATUS}.user.<user id>`, payload: event, stream: "events" },
   accountsUser: { pattern: `${PREFIX_ACCT}.user.<user id>`, payload: event, stream: "events" },
   sessionRevoked: { pattern: `${PREFIX_CTL}.session.revoked.<user id>`, payload: event, stream: "control" },
