@@ -51,6 +51,10 @@ export interface MembershipRun {
   readonly settleMs: number;
   readonly ignoredBeforeStart: number;
   readonly clientsPerGateway: readonly number[];
+  /** Each channel's kind, by id (to read the samples). */
+  readonly kinds: ReadonlyMap<string, string>;
+  /** What the test knew when it made an event, by its key (to read the samples). */
+  readonly notes: ReadonlyMap<string, string>;
 }
 
 type ChanKind = "open" | "private" | "default" | "direct";
@@ -112,6 +116,8 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
   };
   let fenceTimeouts = 0;
   let membershipOps = 0;
+  const notes = new Map<string, string>();
+  const lastChange = new Map<string, string>();
   try {
     // The team's channels: its two default ones (every member), and open and private ones with
     // about a third of the users each.
@@ -177,6 +183,10 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
         const p = await person(posterId).rest.createPost({ channel_id: c.id, message: `${what} ${String(postSeq++)}` });
         c.posts.push(p.id);
         book.expect(`posted|${c.id}|${p.id}`, c.members);
+        notes.set(
+          `posted|${c.id}|${p.id}`,
+          `${what} #${String(c.posts.length)} by ${person(posterId).label} at ${String(Date.now())}; last changes: ${[...c.members].map((u) => `${person(u).label}=${lastChange.get(`${c.id}|${u}`) ?? "-"}`).join(" ")}`,
+        );
         count(what);
       } catch (e: unknown) {
         fail(`${what} by ${person(posterId).label}`, e);
@@ -238,6 +248,7 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
           return;
         }
         count(what);
+        lastChange.set(`${c.id}|${userId}`, `${what} at ${String(Date.now())}`);
         c.members.add(userId);
         const key = `user_added|${c.id}|${userId}`;
         events = [[key, book.expect(key, c.members)]];
@@ -385,6 +396,8 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
       settleMs,
       ignoredBeforeStart: book.ignoredBeforeStart,
       clientsPerGateway,
+      notes,
+      kinds: new Map(channels.map((c) => [c.id, c.kind])),
     };
   } finally {
     posts.close();

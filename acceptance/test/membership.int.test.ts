@@ -53,7 +53,19 @@ it(
       errors: run.errors.length,
       ignored_before_start: run.ignoredBeforeStart,
     });
-    if (run.report.samples.length > 0) console.log(`seed ${String(seed)}:\n${run.report.samples.join("\n")}`);
+    if (run.report.samples.length > 0) {
+      const kindOf = (line: string): string => /\|([a-z0-9]{26})\|/.exec(line)?.[1] ?? "";
+      console.log(`seed ${String(seed)}:\n${run.report.samples.map((l) => `${l} [${run.kinds.get(kindOf(l)) ?? "?"}]`).join("\n")}`);
+      for (const l of run.report.samples) {
+        const key = / missed (\S+)/.exec(l)?.[1];
+        if (key && run.notes.has(key)) console.log(`${key}: ${run.notes.get(key)!}`);
+      }
+      // What the gateways said of it: their warnings and errors.
+      for (const gw of cluster.gateways.list) {
+        const lines = gw.process.logs.filter((l) => l.level === "warn" || l.level === "error").slice(0, 30);
+        for (const l of lines) console.log(`${gw.name}: ${JSON.stringify(l)}`);
+      }
+    }
     if (run.errors.length > 0) console.log(`seed ${String(seed)} errors:\n${run.errors.slice(0, 20).join("\n")}`);
     expect(run.membershipOps).toBeGreaterThanOrEqual(size.ops);
     expect(run.errors).toEqual([]);

@@ -62,6 +62,7 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
           metrics,
           rpcDeadlineMs: config.rpcDeadlineMs,
           repairTimeoutMs: config.repairTimeoutMs,
+          verifyHeadsAfterMs: config.verifyHeadsAfterMs,
           recoveryMarginMs: config.recoveryMarginMs,
           recoveryTimeoutMs: config.recoveryTimeoutMs,
           failpoints: config.failpoints,

@@ -135,6 +135,13 @@ export const gatewaySchema = {
     default: 5_000,
     min: 100,
   }),
+  verifyHeadsAfterMs: duration({
+    env: "SB_GATEWAY_VERIFY_HEADS_AFTER_MS",
+    description:
+      "after subscribing a channel for a new member, check the channel's last committed change again this much later (a subscription reaches the other NATS servers of a cluster after its own): a change missed meanwhile is delivered then",
+    default: 2_000,
+    min: 100,
+  }),
   recoveryMarginMs: duration({
     env: "SB_GATEWAY_RECOVERY_MARGIN_MS",
     description: "after a NATS outage, read the event stream back from this long before it began (clock skew, messages in flight)",

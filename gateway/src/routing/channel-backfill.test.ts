@@ -30,6 +30,8 @@ function setup(o: Partial<ChannelBackfillOptions> = {}) {
     log: silentLogger,
     stream: async () => [],
     committed: async () => [],
+    heads: async () => [],
+    verifyAfterMs: 60_000,
     process,
     routed: () => true,
     resync: (c) => resynced.push(c),
@@ -121,5 +123,55 @@ describe("a hole in a channel's sequence", () => {
     expect(t.seqs()).toEqual([8, 9]);
     t.live(ev(5));
     expect(t.seqs()).toEqual([8, 9]);
+  });
+
+  it("a new subscription repairs up to the channel's committed head: the last change, not yet in the stream when read, comes from the database", async () => {
+    const e8 = ev(8);
+    const asked: [bigint, bigint][] = [];
+    const t = setup({
+      stream: async () => [ev(7, "user_added")],
+      heads: async () => [{ channelId: CH, seq: 8n }],
+      committed: async (_c, after, upTo) => {
+        asked.push([after, upTo]);
+        return [e8].filter((e) => e.channelSeq > after && e.channelSeq <= upTo);
+      },
+    });
+    t.bf.start(SUBJECT, CH, ev(7, "user_added"));
+    await waitFor(() => t.delivered.length === 1, { what: "back-fill" });
+    expect(t.seqs()).toEqual([8]);
+    expect(asked).toEqual([[7n, 8n]]);
+    expect(t.recovered).toEqual({ stream: 0, database: 1 });
+    expect(t.resynced).toEqual([]);
+  });
+
+  it("a new subscription's channel head is read again later: a change the subscription missed live (interest not yet across the NATS cluster) is delivered then", async () => {
+    const e8 = ev(8);
+    let head = 7n;
+    const t = setup({
+      stream: async () => [],
+      heads: async () => [{ channelId: CH, seq: head }],
+      committed: async (_c, after, upTo) => [e8].filter((e) => e.channelSeq > after && e.channelSeq <= upTo),
+      verifyAfterMs: 50,
+    });
+    t.bf.start(SUBJECT, CH, ev(7, "user_added"));
+    head = 8n; // 8 committed after the first read, published before the interest spread: never arrives live
+    await waitFor(() => t.delivered.length === 1, { what: "the later head check" });
+    expect(t.seqs()).toEqual([8]);
+    expect(t.recovered.database).toBe(1);
+    t.bf.close();
+  });
+});
+
+describe("a member's removal on their own subject", () => {
+  it("waits behind the channel's earlier changes not seen yet, which are delivered first", async () => {
+    const stored = [ev(6), ev(7)];
+    const t = setup({ stream: async () => stored });
+    t.live(ev(5));
+    const removal = ev(8, "user_removed");
+    expect(t.bf.holdRemoval(SUBJECT, CH, ev(6, "user_removed"))).toBe(false); // nothing precedes it unseen
+    expect(t.bf.holdRemoval(SUBJECT, CH, removal)).toBe(true);
+    await waitFor(() => t.delivered.length === 4, { what: "repair" });
+    expect(t.seqs()).toEqual([5, 6, 7, 8]);
+    expect(t.delivered[3]).toBe(removal);
   });
 });

@@ -22,6 +22,8 @@ import type { Event } from "@switchboard/proto/events";
 const LOOKBACK_MS = 5_000;
 /** The most changes one database read asks for (GetChannelEvents' limit). */
 const MAX_DB_SPAN = 500n;
+/** Channels per heads() call (GetChannelHeads' limit). */
+const HEADS_PER_CALL = 1_000;
 
 export type SeqVerdict = "deliver" | "old" | "held";
 
@@ -31,6 +33,23 @@ export interface ChannelBackfillOptions {
   readonly stream: (subject: string, fromMs: number) => Promise<Event[]>;
   /** The channel's committed events with after < channel_seq <= upTo, from the database. */
   readonly committed: (channelId: string, after: bigint, upTo: bigint) => Promise<Event[]>;
+  /**
+   * The channel's last committed number (posts), read once the subscription is at the server.
+   * A new subscription needs it: an event published just before the subscription reached the
+   * server may not be in the stream yet when the stream is read (the stream stores it after
+   * the server has passed it on, after its replicas agree), and if it is the channel's last
+   * change nothing later reveals the hole. Anything committed after this read is published
+   * after it, so the subscription gets it live.
+   */
+  readonly heads: (channelIds: readonly string[]) => Promise<readonly { readonly channelId: string; readonly seq: bigint }[]>;
+  /**
+   * How long after a new subscription its channel's head is read again. In a NATS cluster the
+   * subscription's interest reaches the other servers after the flush that confirmed it on the
+   * gateway's own: an event published on another server meanwhile is not forwarded, and if it
+   * is the channel's last change nothing later reveals the hole. Longer than interest takes to
+   * spread; a change missed so is delivered this late.
+   */
+  readonly verifyAfterMs: number;
   /** Applies and delivers one recovered or released event of the channel's subject. */
   readonly process: (ev: Event, subject: string) => void;
   /** Whether the channel still has local members (a repair of a dropped channel delivers nothing). */
@@ -58,7 +77,9 @@ interface Run {
   /** The last number known delivered: the repair fills what follows. */
   readonly after: bigint;
   /** The last number known committed (a channel's head, from posts), when known. */
-  readonly upTo: bigint;
+  upTo: bigint;
+  /** A new subscription's read-back: the channel's head is read too (ChannelBackfillOptions.head). */
+  readonly readHead: boolean;
   /** Live events of the subject that arrived meanwhile, in arrival order. */
   readonly held: Event[];
   done: boolean;
@@ -69,6 +90,9 @@ export class ChannelBackfill {
   private readonly runs = new Map<string, Run>();
   /** The channel whose repaired events are being released: its remaining holes were dealt with (resync). */
   private releasing: string | undefined;
+  /** Channels newly subscribed whose head is read again after verifyAfterMs (one batched read). */
+  private readonly toVerify = new Set<string>();
+  private verifyTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ChannelBackfillOptions) {}
 
@@ -99,12 +123,21 @@ export class ChannelBackfill {
   /** The last local member left the channel: its state goes, and a repair under way delivers nothing. */
   forget(channelId: string): void {
     this.marks.delete(channelId);
+    this.toVerify.delete(channelId);
     this.runs.delete(subjects.channel(channelId));
   }
 
   /** Every connection was resynced: no channel's past needs repairing any more. */
   reset(): void {
     this.marks.clear();
+    this.toVerify.clear();
+  }
+
+  /** Stops the pending head verification (the gateway is stopping). */
+  close(): void {
+    clearTimeout(this.verifyTimer);
+    this.verifyTimer = undefined;
+    this.toVerify.clear();
   }
 
   /** The channels whose sequence is followed here. */
@@ -122,7 +155,12 @@ export class ChannelBackfill {
     for (const h of heads) {
       const m = this.marks.get(h.channelId);
       const subject = subjects.channel(h.channelId);
-      if (!m || h.seq <= BigInt(m.seq) || this.runs.has(subject)) continue;
+      if (!m || h.seq <= BigInt(m.seq)) continue;
+      if (this.runs.has(subject)) {
+        // A repair is under way: its end may still fall short of this head, so look again later.
+        this.verifyLater(h.channelId);
+        continue;
+      }
       this.o.onGap();
       this.startRun(subject, h.channelId, BigInt(m.seq), m.timeMs, [], h.seq);
       started++;
@@ -146,11 +184,53 @@ export class ChannelBackfill {
       m = { seq: Number(change.channelSeq), timeMs: Number(change.originTimeMs) };
       this.marks.set(channelId, m);
     }
-    this.startRun(subject, channelId, BigInt(m.seq), m.timeMs, []);
+    this.startRun(subject, channelId, BigInt(m.seq), m.timeMs, [], 0n, true);
+    this.verifyLater(channelId);
   }
 
-  private startRun(subject: string, channelId: string, after: bigint, sinceMs: number, held: Event[], upTo = 0n): void {
-    const run: Run = { channelId, after, upTo, held, done: false };
+  /**
+   * A member's removal came on their own subject (`ev`, numbered S) while this channel's
+   * events are known only up to a number below S - 1: the changes in between are still owed
+   * to the member, and once the removal is applied nothing would deliver them (the channel may
+   * even be dropped here). So the removal waits, held like a live event of the channel, behind
+   * a repair of what precedes it. Returns false when nothing precedes it unseen (apply it now).
+   */
+  holdRemoval(subject: string, channelId: string, ev: Event): boolean {
+    if (this.hold(subject, ev)) return true;
+    const m = this.marks.get(channelId);
+    if (!m || Number(ev.channelSeq) <= m.seq + 1) return false;
+    this.startRun(subject, channelId, BigInt(m.seq), m.timeMs, [ev]);
+    return true;
+  }
+
+  /** Reads these channels' heads (batched) and repairs those behind theirs; returns how many. */
+  async verify(channelIds: readonly string[]): Promise<number> {
+    let started = 0;
+    for (let i = 0; i < channelIds.length; i += HEADS_PER_CALL) started += this.verifyHeads(await this.o.heads(channelIds.slice(i, i + HEADS_PER_CALL)));
+    return started;
+  }
+
+  private verifyLater(channelId: string): void {
+    this.toVerify.add(channelId);
+    if (this.verifyTimer) return;
+    this.verifyTimer = setTimeout(() => void this.verifyNow(), this.o.verifyAfterMs);
+    this.verifyTimer.unref();
+  }
+
+  private async verifyNow(): Promise<void> {
+    this.verifyTimer = undefined;
+    const ids = [...this.toVerify];
+    this.toVerify.clear();
+    try {
+      await this.verify(ids);
+    } catch (e: unknown) {
+      // Best effort, like the check after an outage: a later event of the channel still shows a hole.
+      this.o.log.warn({ err: e, channels: ids.length }, "reading new subscriptions' channel heads failed");
+    }
+  }
+
+  private startRun(subject: string, channelId: string, after: bigint, sinceMs: number, held: Event[], upTo = 0n, readHead = false): void {
+    const run: Run = { channelId, after, upTo, readHead, held, done: false };
     this.runs.set(subject, run);
     const found = new Map<bigint, Event[]>();
     const timer = setTimeout(() => this.finish(subject, run, found, "repair deadline passed"), this.o.repairTimeoutMs);
@@ -169,7 +249,11 @@ export class ChannelBackfill {
 
   /** Fills `found` (by number) from the stream, then what the stream lacks from the database. */
   private async repair(subject: string, run: Run, sinceMs: number, found: Map<bigint, Event[]>): Promise<void> {
-    const stored = await this.o.stream(subject, sinceMs - LOOKBACK_MS);
+    const [stored, head] = await Promise.all([
+      this.o.stream(subject, sinceMs - LOOKBACK_MS),
+      run.readHead ? this.o.heads([run.channelId]).then((h) => h[0]?.seq ?? 0n) : 0n,
+    ]);
+    if (head > run.upTo) run.upTo = head;
     let fromStream = 0;
     for (const ev of stored) {
       if (ev.channelSeq <= run.after) continue;

@@ -91,6 +91,7 @@ async function setup(routing: Record<string, { channels: string[]; teams: string
     metrics: createGatewayMetrics(createMetricsRegistry({ collectDefault: false })),
     rpcDeadlineMs: 1000,
     repairTimeoutMs: 1000,
+    verifyHeadsAfterMs: 1000,
     recoveryMarginMs: 1000,
     recoveryTimeoutMs: 1000,
   });

@@ -18,7 +18,7 @@ import {
 } from "@switchboard/bus";
 import type { Logger } from "@switchboard/log";
 import type { Component } from "@switchboard/lifecycle";
-import type { Event } from "@switchboard/proto/events";
+import { MembershipChange_Kind as MembershipKind, type Event } from "@switchboard/proto/events";
 import type { PostsClient } from "@switchboard/rpc";
 import { sheddable, type Connection } from "../connections/connection.js";
 import type { GatewayMetrics } from "../metrics.js";
@@ -43,6 +43,8 @@ export interface HubOptions {
   readonly rpcDeadlineMs: number;
   /** How long a channel repair may hold the channel before its connections are resynced. */
   readonly repairTimeoutMs: number;
+  /** How long after a new channel subscription the channel's head is checked again (ChannelBackfillOptions.verifyAfterMs). */
+  readonly verifyHeadsAfterMs: number;
   /** Read back this long before an outage's start, and give the read-back this long. */
   readonly recoveryMarginMs: number;
   readonly recoveryTimeoutMs: number;
@@ -51,8 +53,6 @@ export interface HubOptions {
 }
 
 const decoder = new TextDecoder();
-/** Channels per GetChannelHeads call (its limit). */
-const HEADS_PER_CALL = 1_000;
 
 const unwired: DeliveryTroubles = {
   overflowed: () => {
@@ -118,6 +118,11 @@ export class Hub implements Fanout, Component {
       },
       committed: async (channelId, after, upTo) =>
         (await o.posts.getChannelEvents({ channelId, afterSeq: after, upToSeq: upTo }, { deadlineMs: o.rpcDeadlineMs })).events.map((e) => decodeEvent(e)),
+      heads: async (channelIds) => {
+        await o.bus.flush();
+        return (await o.posts.getChannelHeads({ channelIds: [...channelIds] }, { deadlineMs: o.rpcDeadlineMs })).heads;
+      },
+      verifyAfterMs: o.verifyHeadsAfterMs,
       process: (ev, subject) => this.process(ev, subject),
       routed: (channelId) => this.index.channelUsers.has(channelId),
       resync: (channelId) => this.resyncChannel(channelId),
@@ -162,6 +167,7 @@ export class Hub implements Fanout, Component {
 
   async stop(): Promise<void> {
     this.stopStatus?.();
+    this.backfill.close();
     this.subs.clear();
   }
 
@@ -191,13 +197,8 @@ export class Hub implements Fanout, Component {
    * a later event of the channel still shows the hole if this fails.
    */
   private async checkHeads(): Promise<void> {
-    const ids = this.backfill.channels();
-    let repairs = 0;
     try {
-      for (let i = 0; i < ids.length; i += HEADS_PER_CALL) {
-        const { heads } = await this.o.posts.getChannelHeads({ channelIds: ids.slice(i, i + HEADS_PER_CALL) }, { deadlineMs: this.o.rpcDeadlineMs });
-        repairs += this.backfill.verifyHeads(heads);
-      }
+      const repairs = await this.backfill.verify(this.backfill.channels());
       if (repairs > 0) this.log.warn({ channels: repairs }, "channels behind their committed head after an outage: repairing");
     } catch (e: unknown) {
       this.log.warn({ err: e }, "checking the channels' heads after an outage failed");
@@ -371,6 +372,12 @@ export class Hub implements Fanout, Component {
       return;
     }
     if (scope?.scope === "channel" && ev.channelSeq > 0n && this.backfill.check(scope.id, subject, ev) !== "deliver") return;
+    // A member's removal on their own subject, ahead of the channel's events before it: those
+    // are delivered first (ChannelBackfill.holdRemoval), then the removal, as the channel's.
+    const m = ev.membership;
+    if (scope?.scope === "user" && m?.kind === MembershipKind.CHANNEL_REMOVED && ev.channelSeq > 0n && this.index.channelUsers.has(m.channelId)) {
+      if (this.backfill.holdRemoval(subjects.channel(m.channelId), m.channelId, ev)) return;
+    }
     if (ev.id !== "") this.recent.add(ev.id);
     if (ev.membership) {
       const res = this.index.apply(ev.membership, Number(ev.channelSeq));
