@@ -24,7 +24,18 @@ export interface BookReport {
 }
 
 /** The kinds the book watches: every one the membership test causes. */
-const WATCHED = new Set(["posted", "reaction_added", "typing", "user_added", "user_removed", "direct_added", "leave_team", "added_to_team"]);
+const WATCHED = new Set([
+  "posted",
+  "reaction_added",
+  "typing",
+  "user_added",
+  "user_removed",
+  "direct_added",
+  "leave_team",
+  "added_to_team",
+  "channel_updated",
+  "channel_converted",
+]);
 
 /** The identity of a frame of a watched kind; typing (which the ledger does not check) by its sender and parent id. */
 function frameKey(frame: Readonly<Record<string, unknown>>): string | undefined {

@@ -1,6 +1,6 @@
 /**
  * The randomised membership run: a seeded generator picks membership changes (join, add,
- * leave, kick, team leave and join, DM creation) interleaved with posts, reactions and typing,
+ * leave, kick, public/private conversion, team leave and join, DM creation) interleaved with posts, reactions and typing,
  * over many channels at once; the test keeps its own model of who is in which channel and, from
  * it, owes each event to exactly the users who are members when it is made (FenceBook).
  *
@@ -18,7 +18,8 @@
  * direct_added (to both members), leave_team (to the rest of the team, and to the user) with a
  * user_removed for every channel of the team they were in, added_to_team (to the user) with a
  * user_added for each default channel, posted and reaction_added (to the channel's members),
- * typing (to the channel's members but the sender).
+ * typing (to the channel's members but the sender), channel_updated (to the members) and
+ * channel_converted (to the team) for a conversion.
  */
 import { PostsService } from "@switchboard/proto/posts";
 import { createRpcClient, type PostsClient } from "@switchboard/rpc";
@@ -61,7 +62,8 @@ type ChanKind = "open" | "private" | "default" | "direct";
 
 interface Chan {
   readonly id: string;
-  readonly kind: ChanKind;
+  /** Open and private channels change kind when converted. */
+  kind: ChanKind;
   readonly members: Set<string>;
   readonly posts: string[];
   readonly reacted: Set<string>;
@@ -229,8 +231,30 @@ export async function runMembership(cluster: Cluster, size: MembershipSize, seed
       );
       count("typing");
     };
-    /** One join, add, leave or kick in a team channel, then the marker post. */
+    /** Public to private or back (by the admin): channel_updated to the members, channel_converted to the team. */
+    const convert = async (c: Chan): Promise<void> => {
+      const to = c.kind === "open" ? "P" : "O";
+      try {
+        await person(admin.id).rest.updateChannelPrivacy(c.id, to);
+      } catch (e: unknown) {
+        fail(`convert ${c.id} to ${to}`, e);
+        return;
+      }
+      count(to === "P" ? "to_private" : "to_public");
+      membershipOps++;
+      c.kind = to === "P" ? "private" : "open";
+      const updated = `channel_updated|${c.id}|${to}`;
+      const converted = `channel_converted|${c.id}|${c.id}`;
+      const next = fenceOn([
+        [updated, book.expect(updated, c.members)],
+        [converted, book.expect(converted, teamMembers)],
+      ]);
+      c.fence = Promise.all([c.fence, next]).then(() => undefined);
+      if (c.members.size > 0) await post(c, c.rng.pick(sorted(c.members)), "marker");
+    };
+    /** One join, add, leave or kick in a team channel (now and then a conversion), then the marker post. */
     const change = async (c: Chan): Promise<void> => {
+      if (c.rng.chance(0.03)) return convert(c);
       const members = sorted(c.members);
       const outside = sorted(teamMembers).filter((u) => !c.members.has(u));
       const add = outside.length > 0 && (members.length <= 2 || c.rng.chance(0.5));

@@ -4,8 +4,8 @@
  * three gateways, with every client's events checked against the test's own model of who was a
  * member when each event was made (membership-run.ts): 0 events to a non-member, 0 missed by a
  * member, 0 duplicates. The seed is printed; SB_MEMBERSHIP_SEED=<seed> runs the same choices
- * again. Converting a channel between private and public is not among the operations:
- * Switchboard has no such operation (nor channel_converted) yet.
+ * again. Conversions between public and private are among the operations: channel_updated to
+ * the members, channel_converted to the whole team, and self-joins only while public.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startCluster, type Cluster } from "@switchboard/testkit";

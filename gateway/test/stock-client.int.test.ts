@@ -189,3 +189,40 @@ describe("a new channel subscription does not lose what was published before it 
     }
   });
 });
+
+describe("converting a channel between public and private (api4/channel.go updateChannelPrivacy)", () => {
+  it("channel_updated reaches its members, channel_converted the whole team; refusals as Mattermost's", async () => {
+    const ch = await alice.client.createChannel({ team_id: teamId, name: `conv${Date.now()}`, display_name: "Conv", type: "O" } as never);
+    await alice.client.addToChannel(bob.id, ch.id);
+    const a = await rec(alice);
+    const b = await rec(bob);
+    const c = await rec(carol);
+    const status = async (p: Promise<unknown>): Promise<unknown> =>
+      p.then(
+        () => "ok",
+        (e: { status_code?: number; server_error_id?: string }) => `${String(e.status_code)} ${String(e.server_error_id)}`,
+      );
+    // Neither a system admin, nor an admin of the team or the channel.
+    expect(await status(bob.client.updateChannelPrivacy(ch.id, "P"))).toBe("403 api.context.permissions.app_error");
+    expect(await status(alice.client.updateChannelPrivacy(ch.id, "X"))).toBe("400 api.context.invalid_body_param.app_error");
+    const townSquare = await alice.client.getChannelByName(teamId, "town-square");
+    expect(await status(alice.client.updateChannelPrivacy(townSquare.id, "P"))).toBe("400 api.channel.update_channel_privacy.default_channel_error");
+
+    const converted = await alice.client.updateChannelPrivacy(ch.id, "P");
+    expect(converted.type).toBe("P");
+    for (const r of [a, b]) {
+      const m = await r.next((e) => e.event === "channel_updated" && e.broadcast?.channel_id === ch.id);
+      expect(JSON.parse(m.data!.channel as string)).toMatchObject({ id: ch.id, type: "P" });
+    }
+    for (const r of [a, b, c]) {
+      const m = await r.next((e) => e.event === "channel_converted");
+      expect(m.data).toEqual({ channel_id: ch.id });
+      expect(m.broadcast!.team_id).toBe(teamId);
+    }
+    expect((await alice.client.getChannel(ch.id)).type).toBe("P");
+    // Carol, outside the now private channel, saw its conversion and nothing of it else.
+    expect(c.events.filter((e) => e.broadcast?.channel_id === ch.id)).toEqual([]);
+    expect((await alice.client.updateChannelPrivacy(ch.id, "O")).type).toBe("O");
+    await b.next((e) => e.event === "channel_updated" && (JSON.parse(e.data!.channel as string) as { type?: string }).type === "O");
+  });
+});

@@ -58,6 +58,19 @@ export function channelsRoutes(d: RestDeps): RouteSpec[] {
       },
     },
     {
+      // api4/channel.go updateChannelPrivacy: {"privacy": "O" | "P"}; the channel as it is now.
+      method: "put",
+      pattern: "/api/v4/channels/:channel_id/privacy",
+      async handler(req) {
+        const c = await d.auth.caller(req);
+        const b = jsonObject(req, "privacy");
+        const privacy = b.privacy;
+        if (privacy !== "O" && privacy !== "P") throw invalidBody("privacy");
+        const r = await d.posts.updateChannelPrivacy({ channelId: idParam(req, "channel_id"), privacy }, opts(c.token));
+        return ok(channelToJson(r.channel!));
+      },
+    },
+    {
       method: "get",
       pattern: "/api/v4/users/:user_id/teams/:team_id/channels",
       async handler(req) {

@@ -24,6 +24,7 @@ import {
 } from "@switchboard/runtime";
 import { createChannelEvents } from "./channels/channel-events.js";
 import { createChannelService } from "./channels/channel-service.js";
+import { createChannelPrivacy } from "./channels/channel-privacy.js";
 import { createChannelStats } from "./channels/channel-stats.js";
 import { createMemberIds } from "./members/member-ids.js";
 import { createDirectChannelService } from "./channels/direct-channels.js";
@@ -66,6 +67,7 @@ function buildServices(d: Deps) {
   return {
     teams: createTeamService(d),
     channels: createChannelService(d),
+    privacy: createChannelPrivacy(d),
     members: createMembershipService(d),
     direct: createDirectChannelService(d),
     channelEvents: createChannelEvents(d),

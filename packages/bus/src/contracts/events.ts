@@ -16,6 +16,8 @@ export const EventName = {
   UserAdded: "user_added",
   UserRemoved: "user_removed",
   ChannelCreated: "channel_created",
+  ChannelUpdated: "channel_updated",
+  ChannelConverted: "channel_converted",
   DirectAdded: "direct_added",
   GroupAdded: "group_added",
   AddedToTeam: "added_to_team",

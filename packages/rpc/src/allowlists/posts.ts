@@ -18,6 +18,7 @@ export const postsAllowlist: Allowlist<(typeof PostsService)["method"]> = {
   createGroupChannel: EDGE,
   getChannel: EDGE,
   getChannelByName: EDGE,
+  updateChannelPrivacy: EDGE,
   listChannelsForUser: EDGE,
   listChannelMembersForUser: EDGE,
   addChannelMember: EDGE,

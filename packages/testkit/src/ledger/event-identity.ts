@@ -18,6 +18,8 @@ export const CHECKED_EVENTS: ReadonlySet<string> = new Set([
   EventName.UserAdded,
   EventName.UserRemoved,
   EventName.ChannelCreated,
+  EventName.ChannelUpdated,
+  EventName.ChannelConverted,
   EventName.DirectAdded,
   EventName.GroupAdded,
   EventName.AddedToTeam,
@@ -86,6 +88,15 @@ export function eventIdentity(event: string, data: Readonly<Record<string, unkno
       break;
     case EventName.ChannelCreated:
       channelId ||= str(data.channel_id);
+      entity = channelId;
+      break;
+    case EventName.ChannelUpdated:
+      // A conversion's copy to the members: the channel's type after it.
+      entity = str(parsed(data.channel).type);
+      break;
+    case EventName.ChannelConverted:
+      // To the team: the broadcast names no channel, the data does.
+      channelId = str(data.channel_id);
       entity = channelId;
       break;
     case EventName.AddedToTeam:

@@ -18,9 +18,12 @@
  *   post_edited, post_deleted (both copies);
  *   reaction_added, reaction_removed;
  *   user_added, user_removed (channel and user copies), also when a team join or leave changes
- *   the membership of several channels (each channel numbers its own change).
+ *   the membership of several channels (each channel numbers its own change);
+ *   channel_updated (a conversion between public and private).
  * Outside it (no channel_seq):
  *   added_to_team, leave_team: a team's change, partitioned by the team, not of one channel;
+ *   channel_converted: the team's copy of a conversion, to members of the team outside the
+ *   channel too (the channel's own copy, channel_updated, is in the sequence);
  *   multiple_channels_viewed: one member's read state, sent to that user only; it changes
  *   nothing other members see, so it would make gaps for them.
  */

@@ -154,6 +154,33 @@ export function userRemovedEvents(c: ChannelChange, userId: string, removerId: s
   ];
 }
 
+/**
+ * A channel made public or private (app/channel.go UpdateChannelPrivacy): `channel_updated`
+ * with the channel as JSON to its members (UpdateChannel, the change's copy in the channel's
+ * sequence), and `channel_converted` naming the channel to its whole team (a team event,
+ * outside the sequence: members of the team who are not in the channel learn of it too).
+ */
+export function channelPrivacyEvents(c: ChannelChange, channelJson: string): OutboxEntry[] {
+  return [
+    channelEntry(c, subjects.channel(c.channelId), {
+      event: EventName.ChannelUpdated,
+      data: { channel: channelJson },
+      broadcast: { channelId: c.channelId },
+    }),
+    {
+      subject: subjects.team(c.teamId),
+      partitionKey: c.channelId,
+      event: newEvent({
+        event: EventName.ChannelConverted,
+        data: { channel_id: c.channelId },
+        broadcast: { teamId: c.teamId },
+        changeId: c.changeId,
+        originTimeMs: c.now,
+      }),
+    },
+  ];
+}
+
 /** `channel_created` (app/channel.go CreateChannelWithUser): to the creator, who is its first member. */
 export function channelCreatedEvents(c: ChannelChange, creatorId: string): OutboxEntry[] {
   return [

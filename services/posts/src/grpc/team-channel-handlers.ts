@@ -3,6 +3,7 @@ import type { ImplOf } from "@switchboard/rpc";
 import type { SessionAuth } from "@switchboard/auth";
 import type { ChannelEvents } from "../channels/channel-events.js";
 import type { ChannelService } from "../channels/channel-service.js";
+import type { ChannelPrivacy } from "../channels/channel-privacy.js";
 import { channelMemberToProto, channelToProto } from "../channels/channel-store.js";
 import type { DirectChannelService } from "../channels/direct-channels.js";
 import type { MembershipService } from "../channels/membership-service.js";
@@ -19,6 +20,7 @@ type Impl = ImplOf<typeof PostsServiceDesc>;
 export interface TeamChannelServices {
   readonly teams: TeamService;
   readonly channels: ChannelService;
+  readonly privacy: ChannelPrivacy;
   readonly members: MembershipService;
   readonly direct: DirectChannelService;
   readonly channelEvents: ChannelEvents;
@@ -78,6 +80,9 @@ export function teamChannelHandlers(
     async createGroupChannel(req, ctx) {
       const r = await s.direct.createGroupChannel(await callOf(auth, ctx), req.userIds);
       return { channel: channelToProto(r.channel), created: r.created };
+    },
+    async updateChannelPrivacy(req, ctx) {
+      return { channel: channelToProto(await s.privacy.updateChannelPrivacy(await callOf(auth, ctx), req.channelId, req.privacy)) };
     },
     async getChannel(req, ctx) {
       return { channel: channelToProto(await s.channels.getChannel(await callOf(auth, ctx), req.channelId)) };
