@@ -32,6 +32,7 @@ function setup(o: Partial<ChannelBackfillOptions> = {}) {
     committed: async () => [],
     heads: async () => [],
     verifyAfterMs: 60_000,
+    replayEphemeral: async () => undefined,
     process,
     routed: () => true,
     resync: (c) => resynced.push(c),

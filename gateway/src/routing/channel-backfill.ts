@@ -50,6 +50,11 @@ export interface ChannelBackfillOptions {
    * spread; a change missed so is delivered this late.
    */
   readonly verifyAfterMs: number;
+  /**
+   * At the same time, the channel's ephemeral events (typing, outside the sequence, so no head
+   * shows them missing) since the subscription are read back and the missed ones delivered.
+   */
+  readonly replayEphemeral: (channelId: string, fromMs: number) => Promise<void>;
   /** Applies and delivers one recovered or released event of the channel's subject. */
   readonly process: (ev: Event, subject: string) => void;
   /** Whether the channel still has local members (a repair of a dropped channel delivers nothing). */
@@ -91,7 +96,7 @@ export class ChannelBackfill {
   /** The channel whose repaired events are being released: its remaining holes were dealt with (resync). */
   private releasing: string | undefined;
   /** Channels newly subscribed whose head is read again after verifyAfterMs (one batched read). */
-  private readonly toVerify = new Set<string>();
+  private readonly toVerify = new Map<string, number>();
   private verifyTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ChannelBackfillOptions) {}
@@ -211,7 +216,7 @@ export class ChannelBackfill {
   }
 
   private verifyLater(channelId: string): void {
-    this.toVerify.add(channelId);
+    if (!this.toVerify.has(channelId)) this.toVerify.set(channelId, Date.now());
     if (this.verifyTimer) return;
     this.verifyTimer = setTimeout(() => void this.verifyNow(), this.o.verifyAfterMs);
     this.verifyTimer.unref();
@@ -219,13 +224,19 @@ export class ChannelBackfill {
 
   private async verifyNow(): Promise<void> {
     this.verifyTimer = undefined;
-    const ids = [...this.toVerify];
+    const since = [...this.toVerify];
+    const ids = since.map(([id]) => id);
     this.toVerify.clear();
     try {
       await this.verify(ids);
     } catch (e: unknown) {
       // Best effort, like the check after an outage: a later event of the channel still shows a hole.
       this.o.log.warn({ err: e, channels: ids.length }, "reading new subscriptions' channel heads failed");
+    }
+    for (const [id, fromMs] of since) {
+      if (!this.marks.has(id)) continue;
+      // Best effort too: typing is Mattermost's least promised event.
+      await this.o.replayEphemeral(id, fromMs).catch((e: unknown) => this.o.log.warn({ err: e, channel_id: id }, "reading a channel's typing back failed"));
     }
   }
 

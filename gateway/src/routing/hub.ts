@@ -83,6 +83,8 @@ export class Hub implements Fanout, Component {
   private troubles = unwired;
   /** While an outage's read-back or its held events are delivered: when the event was published (owedTo). */
   private publishedMs = Number.POSITIVE_INFINITY;
+  /** While ephemeral events are read back: when the event was sent (only members who had joined by then get it). */
+  private joinedBy = Number.POSITIVE_INFINITY;
   private stopStatus: (() => void) | undefined;
 
   constructor(private readonly o: HubOptions) {
@@ -98,24 +100,10 @@ export class Hub implements Fanout, Component {
       log: this.log,
       stream: async (subject, fromMs) => {
         await o.bus.flush();
-        // The channel's ephemeral events (typing) are read back too: published while the new
-        // subscription was on its way to the server, they would be lost otherwise. One read per
-        // subject (nats-server 2.9 takes one filter per consumer), merged in stream order; the
-        // ephemeral family passes the same check as live.
-        const scope = parseEventSubject(subject);
-        const eph = scope?.scope === "channel" ? subjects.channelEphemeral(scope.id) : undefined;
-        const reads = [subject, ...(eph ? [eph] : [])].map((s) =>
-          readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [s], start: { timeMs: fromMs } }),
-        );
-        const msgs = (await Promise.all(reads)).flat().sort((a, b) => a.seq - b.seq);
-        const out: Event[] = [];
-        for (const m of msgs) {
-          const ev = decodeEvent(m.data);
-          if (m.subject === eph && !this.admit(ev, parseEventSubject(m.subject)!)) continue;
-          out.push(ev);
-        }
-        return out;
+        const msgs = await readStreamRange(o.bus, { stream: streams.events.name, filterSubjects: [subject], start: { timeMs: fromMs } });
+        return msgs.map((m) => decodeEvent(m.data));
       },
+      replayEphemeral: (channelId, fromMs) => this.replayEphemeral(channelId, fromMs),
       committed: async (channelId, after, upTo) =>
         (await o.posts.getChannelEvents({ channelId, afterSeq: after, upToSeq: upTo }, { deadlineMs: o.rpcDeadlineMs })).events.map((e) => decodeEvent(e)),
       heads: async (channelIds) => {
@@ -202,6 +190,35 @@ export class Hub implements Fanout, Component {
       if (repairs > 0) this.log.warn({ channels: repairs }, "channels behind their committed head after an outage: repairing");
     } catch (e: unknown) {
       this.log.warn({ err: e }, "checking the channels' heads after an outage failed");
+    }
+  }
+
+  /**
+   * The channel's ephemeral events (typing) since a new subscription was made, read back from
+   * the stream: one published on another NATS server before the subscription's interest
+   * reached it was not forwarded (ChannelBackfillOptions.verifyAfterMs). Those already
+   * delivered are dropped as repeats; each goes only to local members who had joined the
+   * channel when it was sent.
+   */
+  private async replayEphemeral(channelId: string, fromMs: number): Promise<void> {
+    const subject = subjects.channelEphemeral(channelId);
+    await this.o.bus.flush();
+    const msgs = await readStreamRange(this.o.bus, { stream: streams.events.name, filterSubjects: [subject], start: { timeMs: fromMs } });
+    const scope = parseEventSubject(subject);
+    for (const m of msgs) {
+      let ev: Event;
+      try {
+        ev = decodeEvent(m.data);
+      } catch {
+        continue;
+      }
+      if (!scope || !this.admit(ev, scope) || !this.index.channelUsers.has(channelId)) continue;
+      this.joinedBy = Number(ev.originTimeMs);
+      try {
+        this.process(ev, subject, scope);
+      } finally {
+        this.joinedBy = Number.POSITIVE_INFINITY;
+      }
     }
   }
 
@@ -429,8 +446,10 @@ export class Hub implements Fanout, Component {
     const { user: userPasses, conn: connPasses } = eventFilter(ev, members);
     const shed = sheddable(ev.event);
     const publishedMs = this.publishedMs;
+    const joinedBy = this.joinedBy;
     for (const r of candidates) {
       if (!r.ready || (userPasses !== undefined && !userPasses(r))) continue;
+      if (joinedBy !== Number.POSITIVE_INFINITY && !((r.joinedAtMs.get(b?.channelId ?? "") ?? Number.POSITIVE_INFINITY) <= joinedBy)) continue;
       for (const conn of r.conns) {
         if (conn.dead || !owedTo(conn.routedSinceMs, publishedMs) || (connPasses !== undefined && !connPasses(conn))) continue;
         let frame: EventFrame;

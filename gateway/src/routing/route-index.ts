@@ -60,6 +60,7 @@ export class RouteIndex {
       return false;
     }
     r.channels.set(channelId, since);
+    r.joinedAtMs.set(channelId, Date.now());
     let set = this.channelUsers.get(channelId);
     if (!set) {
       set = new Set();
@@ -73,6 +74,7 @@ export class RouteIndex {
 
   leaveChannel(r: UserRoutes, channelId: string): void {
     if (!r.channels.delete(channelId)) return;
+    r.joinedAtMs.delete(channelId);
     const set = this.channelUsers.get(channelId);
     set?.delete(r);
     if (set && set.size === 0) {

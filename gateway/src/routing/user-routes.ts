@@ -11,6 +11,8 @@ export class UserRoutes {
    * released) must not reach the user.
    */
   readonly channels = new Map<string, number>();
+  /** When this gateway learned of each membership (Unix ms): read-back ephemeral events go only to members by then. */
+  readonly joinedAtMs = new Map<string, number>();
   readonly teams = new Set<string>();
   /** Until the membership snapshot is loaded, user-subject events wait here, in order. */
   pending: Event[] | undefined = [];
