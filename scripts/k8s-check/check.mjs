@@ -44,9 +44,10 @@ async function checkObjects(name, objects, knownMetrics) {
 
 /**
  * Checks a k8s/ tree (the repository's, or a copy); `repo` is where the code's metric
- * registries are read. Returns the problems and what was checked.
+ * registries are read; `overlays` and `components` narrow what is rendered. Returns the
+ * problems and what was checked.
  */
-export async function checkTree(k8sDir, { repo = resolve(k8sDir, "..") } = {}) {
+export async function checkTree(k8sDir, { repo = resolve(k8sDir, ".."), overlays = OVERLAYS, components = OPTIONAL_COMPONENTS } = {}) {
   const problems = [];
   const checked = [];
   for (const c of NATS_CONFS) {
@@ -57,11 +58,11 @@ export async function checkTree(k8sDir, { repo = resolve(k8sDir, "..") } = {}) {
   }
   for (const o of ["dev", "local"]) ensureDevSecrets(join(k8sDir, "overlays", o, "secrets"), o === "local" ? { databaseHost: "127.0.0.1" } : {});
   const knownMetrics = await codeMetricNames(repo);
-  const variants = OVERLAYS.map((o) => ({ name: `overlays/${o}`, dir: join(k8sDir, "overlays", o) }));
+  const variants = overlays.map((o) => ({ name: `overlays/${o}`, dir: join(k8sDir, "overlays", o) }));
   // Beside the tree: kustomize wants relative paths, which a folder elsewhere could not always give.
   const tmp = mkdtempSync(join(k8sDir, ".check-"));
   try {
-    for (const c of OPTIONAL_COMPONENTS) {
+    for (const c of components) {
       const dir = join(tmp, c);
       const kustomization = [
         "apiVersion: kustomize.config.k8s.io/v1beta1",
