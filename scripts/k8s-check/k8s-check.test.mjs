@@ -43,13 +43,28 @@ describe("make k8s-check", () => {
     edit(dir, "base/gateway/deployment.yaml", "  revisionHistoryLimit: 5", "  revisionHistoryLimt: 5");
     edit(dir, "overlays/production/autoscaling.yaml", "  minReplicaCount: 3", "  minReplicaCont: 3");
     // A missing probe.
-    edit(dir, "base/posts/deployment.yaml", "          readinessProbe:\n            grpc:\n              port: 9301\n            periodSeconds: 5\n            timeoutSeconds: 2\n            failureThreshold: 2\n", "");
+    edit(
+      dir,
+      "base/posts/deployment.yaml",
+      "          readinessProbe:\n            grpc:\n              port: 9301\n            periodSeconds: 5\n            timeoutSeconds: 2\n            failureThreshold: 2\n",
+      "",
+    );
     // A privileged container.
-    edit(dir, "base/presence/deployment.yaml", "            allowPrivilegeEscalation: false\n", "            allowPrivilegeEscalation: false\n            privileged: true\n");
+    edit(
+      dir,
+      "base/presence/deployment.yaml",
+      "            allowPrivilegeEscalation: false\n",
+      "            allowPrivilegeEscalation: false\n            privileged: true\n",
+    );
     // A grace period shorter than the gateway's drain.
     edit(dir, "base/gateway/deployment.yaml", "terminationGracePeriodSeconds: 30", "terminationGracePeriodSeconds: 20");
     // An unpinned image.
-    edit(dir, "base/kustomization.yaml", '    newName: ghcr.io/switchboard/switchboard-accounts\n    newTag: "0.1.0"', "    newName: ghcr.io/switchboard/switchboard-accounts\n    newTag: latest");
+    edit(
+      dir,
+      "base/kustomization.yaml",
+      '    newName: ghcr.io/switchboard/switchboard-accounts\n    newTag: "0.1.0"',
+      "    newName: ghcr.io/switchboard/switchboard-accounts\n    newTag: latest",
+    );
     // A NATS user allowed more than the generator gives it.
     edit(dir, "base/nats/nats.conf", '"allow": [\n              "sb.eph.>",', '"allow": [\n              "sb.>",\n              "sb.eph.>",');
     // A rule naming a metric no registry has.

@@ -16,4 +16,6 @@ if (problems.length > 0) {
   console.error(`k8s-check: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log(`k8s-check: ${checked.length} renders valid against Kubernetes ${KUBERNETES_RELEASE} and their CRDs, policies hold (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+console.log(
+  `k8s-check: ${checked.length} renders valid against Kubernetes ${KUBERNETES_RELEASE} and their CRDs, policies hold (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+);

@@ -57,7 +57,8 @@ function containerPolicies(o, c, pod, problems) {
   const tag = image.replace(/@.*$/, "").match(/:([^/:]+)$/)?.[1];
   if (!digest && (!tag || !PINNED.test(tag))) problems.push(`${at}: image ${image} is not pinned to a version (tag ${tag ?? "none"})`);
   const pre = c.lifecycle?.preStop?.exec?.command ?? [];
-  if (pre.some((a) => /(^|\/)(sleep|sh|bash)$/.test(a))) problems.push(`${at}: preStop runs ${pre.join(" ")}: use lifecycle.preStop.sleep (the images have no shell)`);
+  if (pre.some((a) => /(^|\/)(sleep|sh|bash)$/.test(a)))
+    problems.push(`${at}: preStop runs ${pre.join(" ")}: use lifecycle.preStop.sleep (the images have no shell)`);
   if (sc.readOnlyRootFilesystem === true && deployables[c.name] && !(c.volumeMounts ?? []).some((m) => m.mountPath === "/tmp")) {
     problems.push(`${at}: a read-only root filesystem needs a writable /tmp (an emptyDir)`);
   }
@@ -114,14 +115,18 @@ function switchboardContainerPolicies(o, c, pod, objects, problems) {
     problems.push(`${at}: ${c.name} would refuse this configuration: ${e.message}`);
   }
   if (env.SB_NATS_USER !== c.name) problems.push(`${at}: SB_NATS_USER is ${env.SB_NATS_USER ?? "unset"}, not ${c.name}`);
-  const natsVolume = (pod.volumes ?? []).find((v) => v.secret?.secretName === "switchboard-nats-users" || v.configMap?.name?.startsWith("switchboard-nats-users"));
+  const natsVolume = (pod.volumes ?? []).find(
+    (v) => v.secret?.secretName === "switchboard-nats-users" || v.configMap?.name?.startsWith("switchboard-nats-users"),
+  );
   const key = (natsVolume?.secret ?? natsVolume?.configMap)?.items?.[0]?.key;
   if (key !== c.name) problems.push(`${at}: mounts the NATS password of ${key ?? "nobody"}, not its own`);
   gracePolicy(o, c, pod, env, problems);
 }
 
 function replicasOf(o, objects) {
-  const hpa = objects.find((h) => h.kind === "HorizontalPodAutoscaler" && h.spec.scaleTargetRef.name === o.metadata.name && h.spec.scaleTargetRef.kind === o.kind);
+  const hpa = objects.find(
+    (h) => h.kind === "HorizontalPodAutoscaler" && h.spec.scaleTargetRef.name === o.metadata.name && h.spec.scaleTargetRef.kind === o.kind,
+  );
   const so = objects.find((h) => h.kind === "ScaledObject" && h.spec.scaleTargetRef.name === o.metadata.name);
   return { min: so ? (so.spec.minReplicaCount ?? 0) : hpa ? (hpa.spec.minReplicas ?? 1) : (o.spec.replicas ?? 1), scaled: Boolean(hpa || so) };
 }
@@ -139,7 +144,8 @@ function natsPolicies(objects, problems) {
   const users = conf.authorization?.users ?? [];
   const want = expectedPermissions();
   const names = users.map((u) => u.user).sort();
-  if (names.join() !== [...deployableRoles].sort().join()) problems.push(`ConfigMap/${cm.metadata.name}: NATS users ${names.join(", ")}, not ${[...deployableRoles].join(", ")}`);
+  if (names.join() !== [...deployableRoles].sort().join())
+    problems.push(`ConfigMap/${cm.metadata.name}: NATS users ${names.join(", ")}, not ${[...deployableRoles].join(", ")}`);
   for (const u of users) {
     const w = want[u.user];
     if (!w) continue;
@@ -150,8 +156,10 @@ function natsPolicies(objects, problems) {
         problems.push(`ConfigMap/${cm.metadata.name}: NATS user ${u.user} ${dir} permissions differ from the generator's (@switchboard/bus natsPermissions)`);
       }
     }
-    if (Boolean(got.allow_responses) !== w.allowResponses) problems.push(`ConfigMap/${cm.metadata.name}: NATS user ${u.user} allow_responses differs from the generator's`);
-    if (typeof u.password !== "string" || !/^\$[A-Z0-9_]+$/.test(u.password)) problems.push(`ConfigMap/${cm.metadata.name}: NATS user ${u.user}'s password is not a variable (a password in a ConfigMap)`);
+    if (Boolean(got.allow_responses) !== w.allowResponses)
+      problems.push(`ConfigMap/${cm.metadata.name}: NATS user ${u.user} allow_responses differs from the generator's`);
+    if (typeof u.password !== "string" || !/^\$[A-Z0-9_]+$/.test(u.password))
+      problems.push(`ConfigMap/${cm.metadata.name}: NATS user ${u.user}'s password is not a variable (a password in a ConfigMap)`);
   }
 }
 
@@ -159,7 +167,8 @@ function natsPolicies(objects, problems) {
 export function policyProblems(objects) {
   const problems = [];
   const ns = objects.find((o) => o.kind === "Namespace");
-  if (ns && ns.metadata.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted") problems.push(`${id(ns)}: not labelled pod-security.kubernetes.io/enforce=restricted`);
+  if (ns && ns.metadata.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted")
+    problems.push(`${id(ns)}: not labelled pod-security.kubernetes.io/enforce=restricted`);
   for (const o of objects) {
     if (o.kind === "ServiceAccount" && o.automountServiceAccountToken !== false) problems.push(`${id(o)}: automountServiceAccountToken is not false`);
     if (o.kind === "Service" && (o.spec.ports ?? []).some((p) => p.name === "grpc") && o.spec.clusterIP !== "None") {
@@ -167,7 +176,8 @@ export function policyProblems(objects) {
     }
     if (o.kind === "ScaledObject" && o.spec.scaleTargetRef.name === "gateway") {
       const w = o.spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300;
-      if (w < MIN_GATEWAY_SCALE_DOWN_WINDOW_S) problems.push(`${id(o)}: scale-down stabilization ${w} s is below ${MIN_GATEWAY_SCALE_DOWN_WINDOW_S} s (each scale-down drains a gateway)`);
+      if (w < MIN_GATEWAY_SCALE_DOWN_WINDOW_S)
+        problems.push(`${id(o)}: scale-down stabilization ${w} s is below ${MIN_GATEWAY_SCALE_DOWN_WINDOW_S} s (each scale-down drains a gateway)`);
     }
     if (!WORKLOADS.has(o.kind)) continue;
     const pod = o.spec.template.spec;
