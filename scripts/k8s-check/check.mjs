@@ -12,11 +12,11 @@ import { policyProblems } from "./policy.mjs";
 import { render } from "./render.mjs";
 import { validateObject } from "./schemas.mjs";
 
-export const OVERLAYS = ["dev", "production", "local"];
+const OVERLAYS = ["dev", "production", "local"];
 /** Optional components, each checked on top of the production overlay. */
-export const OPTIONAL_COMPONENTS = ["ingress", "envoy-gateway", "beside-mattermost"];
+const OPTIONAL_COMPONENTS = ["ingress", "envoy-gateway", "beside-mattermost"];
 /** The generated NATS configurations: file under k8s/, and the cluster size it is for. */
-export const NATS_CONFS = [
+const NATS_CONFS = [
   { file: "base/nats/nats.conf", replicas: 3 },
   { file: "overlays/dev/nats.conf", replicas: 1 },
 ];

@@ -59,7 +59,7 @@ export function promqlMetricNames(expr) {
 }
 
 /** Where a rendered overlay names metrics: rule expressions, recorded names, dashboard panels. */
-export function referencedMetrics(objects) {
+function referencedMetrics(objects) {
   const refs = [];
   const recorded = new Set();
   for (const o of objects) {

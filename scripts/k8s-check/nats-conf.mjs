@@ -13,16 +13,16 @@ export const NATS_MONITOR_PORT = 8222;
 /** nats-server in lame-duck mode closes its clients over this long, after the grace period. */
 export const LAME_DUCK_DURATION_S = 30;
 export const LAME_DUCK_GRACE_PERIOD_S = 10;
-export const NATS_STORE_DIR = "/data/jetstream";
-export const NATS_PID_FILE = "/var/run/nats/nats.pid";
+const NATS_STORE_DIR = "/data/jetstream";
+const NATS_PID_FILE = "/var/run/nats/nats.pid";
 
 /** The variable holding a role's password (and the route user's). */
-export const passwordVar = (role) => `SB_NATS_PASSWORD_${role.toUpperCase()}`;
-export const routeVar = (i) => `SB_NATS_ROUTE_${i}`;
+const passwordVar = (role) => `SB_NATS_PASSWORD_${role.toUpperCase()}`;
+const routeVar = (i) => `SB_NATS_ROUTE_${i}`;
 const VAR = (name) => `\u0000${name}`;
 
 /** The configuration object, variables marked; `replicas` > 1 makes it a cluster of StatefulSet pods nats-<i>. */
-export function natsConfObject({ replicas }) {
+function natsConfObject({ replicas }) {
   const users = Object.fromEntries(deployableRoles.map((role) => [role, { role, user: role, password: VAR(passwordVar(role)) }]));
   const o = natsServerConfigObject({
     users,

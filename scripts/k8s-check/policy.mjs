@@ -1,12 +1,20 @@
 // Policies of a rendered overlay, beyond what the schemas say (k8s/README.md lists them).
 import { deployableRoles } from "@switchboard/bus";
 import { deployables, envNames, gatewayNatsDrainBudgetMs } from "./deployables.mjs";
-import { expectedPermissions, LAME_DUCK_DURATION_S, LAME_DUCK_GRACE_PERIOD_S } from "./nats-conf.mjs";
+import {
+  expectedPermissions,
+  LAME_DUCK_DURATION_S,
+  LAME_DUCK_GRACE_PERIOD_S,
+  NATS_CLIENT_PORT,
+  NATS_CLUSTER_PORT,
+  NATS_MONITOR_PORT,
+  routeEnv,
+} from "./nats-conf.mjs";
 
 /** What terminationGracePeriodSeconds keeps beyond the process's own deadline. */
-export const GRACE_MARGIN_S = 5;
+const GRACE_MARGIN_S = 5;
 /** A scale-down of the gateways is a drain of every socket of a pod: wait this long at least. */
-export const MIN_GATEWAY_SCALE_DOWN_WINDOW_S = 600;
+const MIN_GATEWAY_SCALE_DOWN_WINDOW_S = 600;
 const WORKLOADS = new Set(["Deployment", "StatefulSet"]);
 const PINNED = /^(?:v?\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.-]+)?)$/;
 
@@ -20,7 +28,7 @@ const ms = (env, name, schema) => {
 };
 
 /** The env a container starts with: its envFrom ConfigMaps, then env (values from Secrets and fields stand in). */
-export function effectiveEnv(container, objects) {
+function effectiveEnv(container, objects) {
   const env = {};
   for (const src of container.envFrom ?? []) {
     const cm = src.configMapRef && objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === src.configMapRef.name);
@@ -131,7 +139,25 @@ function replicasOf(o, objects) {
   return { min: so ? (so.spec.minReplicaCount ?? 0) : hpa ? (hpa.spec.minReplicas ?? 1) : (o.spec.replicas ?? 1), scaled: Boolean(hpa || so) };
 }
 
+/** The NATS StatefulSet agrees with its generated configuration: ports, and the route URLs it composes. */
+function natsWorkloadPolicies(objects, problems) {
+  const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "nats");
+  if (!sts) return;
+  const c = sts.spec.template.spec.containers.find((x) => x.name === "nats");
+  const ports = Object.fromEntries((c?.ports ?? []).map((p) => [p.name, p.containerPort]));
+  const want = { client: NATS_CLIENT_PORT, cluster: NATS_CLUSTER_PORT, monitor: NATS_MONITOR_PORT };
+  for (const [name, port] of Object.entries(want)) {
+    if (ports[name] !== port) problems.push(`${id(sts)}: port ${name} is ${ports[name] ?? "missing"}, not ${port} (the generated nats.conf's)`);
+  }
+  const replicas = sts.spec.replicas ?? 1;
+  const env = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
+  if (replicas > 1) {
+    for (const r of routeEnv(replicas)) if (env[r.name] !== r.value) problems.push(`${id(sts)}: ${r.name} is ${env[r.name] ?? "unset"}, not ${r.value}`);
+  }
+}
+
 function natsPolicies(objects, problems) {
+  natsWorkloadPolicies(objects, problems);
   const cm = objects.find((o) => o.kind === "ConfigMap" && o.data?.["nats.conf"]);
   if (!cm) return;
   let conf;
