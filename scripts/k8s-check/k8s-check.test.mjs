@@ -3,6 +3,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { topology } from "@switchboard/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkTree } from "./check.mjs";
 import { promqlMetricNames } from "./metrics.mjs";
@@ -70,8 +71,11 @@ describe("make k8s-check", () => {
     // A rule naming a metric no registry has.
     edit(dir, "components/monitoring/prometheusrule.yaml", "rate(sb_gateway_slow_closes_total[5m])", "rate(sb_gateway_slow_close_total[5m])");
     // An env name the gateway does not read, and a port the posts service refuses.
-    edit(dir, "base/gateway/deployment.yaml", "name: SB_GATEWAY_DRAIN_SPREAD_MS", "name: SB_GATEWAY_DRAIN_SPRED_MS");
+    edit(dir, "base/gateway/deployment.yaml", "name: SB_GATEWAY_IDLE_TIMEOUT_S", "name: SB_GATEWAY_IDLE_TIMEOT_S");
     edit(dir, "base/posts/deployment.yaml", 'name: SB_POSTS_GRPC_PORT\n              value: "9101"', 'name: SB_POSTS_GRPC_PORT\n              value: "99999"');
+    // A container port and a caller's address that are not what the processes use.
+    edit(dir, "base/presence/deployment.yaml", "              containerPort: 9203", "              containerPort: 9213");
+    edit(dir, "base/gateway/deployment.yaml", "value: presence:9103", "value: presence:9104");
     // A multi-replica Deployment without a disruption budget.
     edit(dir, "overlays/production/pdbs.yaml", "  name: accounts\n", "  name: accounts-elsewhere\n");
     edit(dir, "overlays/production/pdbs.yaml", "      app.kubernetes.io/name: accounts\n", "      app.kubernetes.io/name: accounts-elsewhere\n");
@@ -88,14 +92,54 @@ describe("make k8s-check", () => {
       /k8s\/base\/nats\/nats.conf differs from its generator/,
       /NATS user gateway publish permissions differ from the generator's/,
       /metric sb_gateway_slow_close_total is in no registry/,
-      /container gateway: env SB_GATEWAY_DRAIN_SPRED_MS is read by no setting of gateway/,
+      /container gateway: env SB_GATEWAY_IDLE_TIMEOT_S is read by no setting of gateway/,
       /container posts: posts would refuse this configuration: [\s\S]*SB_POSTS_GRPC_PORT must be <= 65535/,
       /Deployment\/accounts: 2 replicas and no PodDisruptionBudget/,
+      /container presence: port ops is 9213, but SB_PRESENCE_OPS_PORT makes it 9203/,
+      /container gateway: SB_GATEWAY_PRESENCE_ADDR is presence:9104, but presence serves gRPC on 9103/,
     ];
     for (const re of expected) expect(text).toMatch(re);
     // Nothing else broke: every problem is one of the breaks (or follows from one).
-    const unexplained = problems.filter((p) => !expected.some((re) => re.test(p)) && !/unknown variable SB_GATEWAY_DRAIN_SPRED_MS/.test(p));
+    const consequences = [
+      /unknown variable SB_GATEWAY_IDLE_TIMEOT_S/,
+      /99999/,
+      /SB_GATEWAY_PRESENCE_ADDR is presence:9104, a port Service\/presence does not have/,
+    ];
+    const unexplained = problems.filter((p) => ![...expected, ...consequences].some((re) => re.test(p)));
     expect(unexplained).toEqual([]);
+  }, 120_000);
+});
+
+/** Where the production overlay and make cluster (the local cluster launcher's topology) disagree. */
+function launcherDrift(objects) {
+  const t = topology("full", 20_000);
+  const env = (name) => {
+    const d = objects.find((o) => o.kind === "Deployment" && o.metadata.name === name);
+    return Object.fromEntries(d.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]));
+  };
+  const want = [
+    ["gateway", "SB_GATEWAY_PRESTOP_DELAY_MS", t.gateway.preStopDelayMs],
+    ["gateway", "SB_GATEWAY_SHUTDOWN_DEADLINE_MS", t.gateway.shutdownDeadlineMs],
+    ["gateway", "SB_GATEWAY_IDLE_TIMEOUT_S", t.gateway.idleTimeoutS],
+    ["posts", "SB_POSTS_EVENT_REPLICAS", t.natsReplicas],
+    ["accounts", "SB_ACCOUNTS_CONTROL_REPLICAS", t.natsReplicas],
+    ["presence", "SB_PRESENCE_KV_REPLICAS", t.natsReplicas],
+  ];
+  const drift = want.filter(([d, k, v]) => env(d)[k] !== String(v)).map(([d, k, v]) => `${d} ${k}=${env(d)[k]}, make cluster ${v}`);
+  const nats = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "nats");
+  if (nats.spec.replicas !== t.natsNodes) drift.push(`NATS ${nats.spec.replicas} nodes, make cluster ${t.natsNodes}`);
+  return drift;
+}
+
+describe("one source of truth", () => {
+  it("the production overlay runs the gateway's drain, the stream replicas and the NATS cluster as make cluster does", async () => {
+    const { checked } = await checkTree(copyTree(), only);
+    const objects = checked[0].objects;
+    expect(launcherDrift(objects)).toEqual([]);
+    // Broken once: a pre-stop delay that is not the launcher's is seen.
+    const gw = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "gateway");
+    gw.spec.template.spec.containers[0].env.find((e) => e.name === "SB_GATEWAY_PRESTOP_DELAY_MS").value = "4000";
+    expect(launcherDrift(objects)).toEqual(["gateway SB_GATEWAY_PRESTOP_DELAY_MS=4000, make cluster 5000"]);
   }, 120_000);
 });
 

@@ -131,6 +131,64 @@ function switchboardContainerPolicies(o, c, pod, objects, problems) {
   gracePolicy(o, c, pod, env, problems);
 }
 
+/** The port env of each named container port, per deployable. */
+function portEnv(name) {
+  const C = name.toUpperCase();
+  return name === "gateway"
+    ? { http: "SB_GATEWAY_LISTEN_PORT", ops: "SB_GATEWAY_OPS_PORT" }
+    : { grpc: `SB_${C}_GRPC_PORT`, "grpc-health": `SB_${C}_GRPC_HEALTH_PORT`, ops: `SB_${C}_OPS_PORT` };
+}
+
+/** A setting's value in a container's env, or the schema's default. */
+function setting(name, env, envName) {
+  return env[envName] ?? Object.values(deployables[name].schema).find((f) => f.env === envName)?.default;
+}
+
+/**
+ * Ports and addresses agree with what the processes read: each named containerPort and each
+ * probe port is the port its setting makes the process listen on, and each address a caller
+ * is given (SB_<C>_<SERVICE>_ADDR) names that service and the port it serves gRPC on.
+ */
+function portPolicies(objects, problems) {
+  const containers = [];
+  for (const o of objects) {
+    if (!WORKLOADS.has(o.kind)) continue;
+    const pod = o.spec.template.spec;
+    for (const c of pod.containers) if (deployables[c.name]) containers.push({ o, pod, c, env: effectiveEnv(c, objects) });
+  }
+  const grpcPort = Object.fromEntries(containers.map(({ c, env }) => [c.name, Number(setting(c.name, env, `SB_${c.name.toUpperCase()}_GRPC_PORT`))]));
+  for (const { o, pod, c, env } of containers) {
+    const at = `${id(o)} container ${c.name}`;
+    const want = Object.fromEntries(Object.entries(portEnv(c.name)).map(([port, e]) => [port, Number(setting(c.name, env, e))]));
+    for (const p of c.ports ?? []) {
+      if (want[p.name] === undefined) problems.push(`${at}: port ${p.name} is served by no setting of ${c.name}`);
+      else if (p.containerPort !== want[p.name])
+        problems.push(`${at}: port ${p.name} is ${p.containerPort}, but ${portEnv(c.name)[p.name]} makes it ${want[p.name]}`);
+    }
+    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+      const h = c[probe];
+      if (!h) continue;
+      const port = h.grpc?.port ?? h.httpGet?.port;
+      const expected = h.grpc ? want["grpc-health"] : want.ops;
+      const resolved = typeof port === "string" ? want[port] : port;
+      if (resolved !== expected) problems.push(`${at}: ${probe} goes to port ${port}, not ${h.grpc ? "the gRPC health port" : "the ops port"} (${expected})`);
+    }
+    for (const [k, v] of Object.entries(env)) {
+      const m = k.match(/^SB_[A-Z]+_(POSTS|ACCOUNTS|PRESENCE)_ADDR$/);
+      if (!m) continue;
+      const target = m[1].toLowerCase();
+      const [host, port] = String(v).split(":");
+      if (grpcPort[target] !== undefined && Number(port) !== grpcPort[target])
+        problems.push(`${at}: ${k} is ${v}, but ${target} serves gRPC on ${grpcPort[target]}`);
+      const service = objects.find((s) => s.kind === "Service" && s.metadata.name === host);
+      if (pod.hostNetwork ? host !== "127.0.0.1" : !service || service.spec.selector?.["app.kubernetes.io/name"] !== target) {
+        problems.push(`${at}: ${k} is ${v}, which does not name the ${target} Service`);
+      } else if (service && !(service.spec.ports ?? []).some((p) => p.port === Number(port)))
+        problems.push(`${at}: ${k} is ${v}, a port Service/${host} does not have`);
+    }
+  }
+}
+
 function replicasOf(o, objects) {
   const hpa = objects.find(
     (h) => h.kind === "HorizontalPodAutoscaler" && h.spec.scaleTargetRef.name === o.metadata.name && h.spec.scaleTargetRef.kind === o.kind,
@@ -234,5 +292,6 @@ export function policyProblems(objects) {
     }
   }
   natsPolicies(objects, problems);
+  portPolicies(objects, problems);
   return problems;
 }
