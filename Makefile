@@ -83,7 +83,7 @@ promtool: ## Make sure promtool is on PATH (apt-get install prometheus when root
 	fi
 
 .PHONY: k8s-check
-k8s-check: install build promtool ## Render every k8s/ overlay (kubectl kustomize), validate it offline against Kubernetes 1.36 and CRD schemas (unknown fields refused), check policies, NATS permissions, rules (promtool) and metric names
+k8s-check: install build openssl promtool ## Render every k8s/ overlay (kubectl kustomize), validate it offline against Kubernetes 1.36 and CRD schemas (unknown fields refused), check policies, NATS permissions, rules (promtool) and metric names
 	@command -v kubectl >/dev/null || { echo "kubectl is missing: make k8s-check renders the overlays with kubectl kustomize (install kubectl 1.27 or later)" >&2; exit 1; }
 	node scripts/k8s-check/main.mjs --promtool
 

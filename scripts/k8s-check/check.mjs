@@ -67,6 +67,7 @@ export async function checkTree(k8sDir, { repo = resolve(k8sDir, ".."), overlays
       const kustomization = [
         "apiVersion: kustomize.config.k8s.io/v1beta1",
         "kind: Kustomization",
+        "namespace: switchboard",
         "resources:",
         `  - ${relative(dir, join(k8sDir, "overlays/production"))}`,
         "components:",
@@ -77,16 +78,16 @@ export async function checkTree(k8sDir, { repo = resolve(k8sDir, ".."), overlays
       writeFileSync(join(dir, "kustomization.yaml"), kustomization);
       variants.push({ name: `overlays/production + components/${c}`, dir });
     }
-    for (const v of variants) {
-      let objects;
-      try {
-        objects = render(v.dir);
-      } catch (e) {
-        problems.push(`${v.name}: ${e.message}`);
+    // Rendered side by side (each kubectl is a process of its own), checked in order.
+    const renders = await Promise.allSettled(variants.map((v) => render(v.dir)));
+    for (const [i, v] of variants.entries()) {
+      const r = renders[i];
+      if (r.status === "rejected") {
+        problems.push(`${v.name}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
         continue;
       }
-      problems.push(...(await checkObjects(v.name, objects, knownMetrics)));
-      checked.push({ name: v.name, objects });
+      problems.push(...(await checkObjects(v.name, r.value, knownMetrics)));
+      checked.push({ name: v.name, objects: r.value });
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

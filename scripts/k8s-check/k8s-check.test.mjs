@@ -76,6 +76,8 @@ describe("make k8s-check", () => {
     // A container port and a caller's address that are not what the processes use.
     edit(dir, "base/presence/deployment.yaml", "              containerPort: 9203", "              containerPort: 9213");
     edit(dir, "base/gateway/deployment.yaml", "value: presence:9103", "value: presence:9104");
+    // A Secret name nothing makes.
+    edit(dir, "base/gateway/deployment.yaml", "secretName: switchboard-gateway-tls", "secretName: switchboard-gatway-tls");
     // A multi-replica Deployment without a disruption budget.
     edit(dir, "overlays/production/pdbs.yaml", "  name: accounts\n", "  name: accounts-elsewhere\n");
     edit(dir, "overlays/production/pdbs.yaml", "      app.kubernetes.io/name: accounts\n", "      app.kubernetes.io/name: accounts-elsewhere\n");
@@ -95,6 +97,7 @@ describe("make k8s-check", () => {
       /container gateway: env SB_GATEWAY_IDLE_TIMEOT_S is read by no setting of gateway/,
       /container posts: posts would refuse this configuration: [\s\S]*SB_POSTS_GRPC_PORT must be <= 65535/,
       /Deployment\/accounts: 2 replicas and no PodDisruptionBudget/,
+      /Deployment\/gateway: names Secret\/switchboard-gatway-tls, which nothing makes/,
       /container presence: port ops is 9213, but SB_PRESENCE_OPS_PORT makes it 9203/,
       /container gateway: SB_GATEWAY_PRESENCE_ADDR is presence:9104, but presence serves gRPC on 9103/,
     ];
@@ -107,6 +110,17 @@ describe("make k8s-check", () => {
     ];
     const unexplained = problems.filter((p) => ![...expected, ...consequences].some((re) => re.test(p)));
     expect(unexplained).toEqual([]);
+  }, 120_000);
+});
+
+describe("make k8s-check on an overlay without its namespace", () => {
+  it("sees generated Secrets left outside the namespace, and the references kustomize then leaves unrewritten", async () => {
+    const dir = copyTree();
+    edit(dir, "overlays/dev/kustomization.yaml", "namespace: switchboard\n", "");
+    const { problems } = await checkTree(dir, { repo, overlays: ["dev"], components: [] });
+    const text = problems.join("\n");
+    expect(text).toMatch(/objects in namespaces switchboard, \(none\)/);
+    expect(text).toMatch(/Deployment\/gateway: names Secret\/switchboard-gateway-tls, which nothing makes/);
   }, 120_000);
 });
 

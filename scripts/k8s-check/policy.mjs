@@ -123,9 +123,8 @@ function switchboardContainerPolicies(o, c, pod, objects, problems) {
     problems.push(`${at}: ${c.name} would refuse this configuration: ${e.message}`);
   }
   if (env.SB_NATS_USER !== c.name) problems.push(`${at}: SB_NATS_USER is ${env.SB_NATS_USER ?? "unset"}, not ${c.name}`);
-  const natsVolume = (pod.volumes ?? []).find(
-    (v) => v.secret?.secretName === "switchboard-nats-users" || v.configMap?.name?.startsWith("switchboard-nats-users"),
-  );
+  const isNatsUsers = (n) => n === "switchboard-nats-users" || /^switchboard-nats-users-[a-z0-9]{10}$/.test(n ?? "");
+  const natsVolume = (pod.volumes ?? []).find((v) => isNatsUsers(v.secret?.secretName) || isNatsUsers(v.configMap?.name));
   const key = (natsVolume?.secret ?? natsVolume?.configMap)?.items?.[0]?.key;
   if (key !== c.name) problems.push(`${at}: mounts the NATS password of ${key ?? "nobody"}, not its own`);
   gracePolicy(o, c, pod, env, problems);
@@ -185,6 +184,36 @@ function portPolicies(objects, problems) {
         problems.push(`${at}: ${k} is ${v}, which does not name the ${target} Service`);
       } else if (service && !(service.spec.ports ?? []).some((p) => p.port === Number(port)))
         problems.push(`${at}: ${k} is ${v}, a port Service/${host} does not have`);
+    }
+  }
+}
+
+/**
+ * The Secrets an operator creates before applying production (k8s/README.md "Install"); every
+ * other Secret or ConfigMap a pod names must be in the render, or made by a Certificate.
+ */
+const OPERATOR_SECRETS = new Set(["switchboard-database", "switchboard-nats-users", "switchboard-accounts-kek"]);
+
+function referencePolicies(objects, problems) {
+  const have = new Set(objects.filter((o) => o.kind === "Secret" || o.kind === "ConfigMap").map((o) => `${o.kind}/${o.metadata.name}`));
+  for (const o of objects) if (o.kind === "Certificate") have.add(`Secret/${o.spec.secretName}`);
+  for (const o of objects) {
+    if (!WORKLOADS.has(o.kind)) continue;
+    const pod = o.spec.template.spec;
+    const refs = [];
+    for (const v of pod.volumes ?? []) {
+      if (v.secret) refs.push(`Secret/${v.secret.secretName}`);
+      if (v.configMap) refs.push(`ConfigMap/${v.configMap.name}`);
+    }
+    for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+      for (const f of c.envFrom ?? []) refs.push(f.secretRef ? `Secret/${f.secretRef.name}` : `ConfigMap/${f.configMapRef?.name}`);
+      for (const e of c.env ?? []) {
+        if (e.valueFrom?.secretKeyRef) refs.push(`Secret/${e.valueFrom.secretKeyRef.name}`);
+        if (e.valueFrom?.configMapKeyRef) refs.push(`ConfigMap/${e.valueFrom.configMapKeyRef.name}`);
+      }
+    }
+    for (const r of new Set(refs)) {
+      if (!have.has(r) && !(r.startsWith("Secret/") && OPERATOR_SECRETS.has(r.slice(7)))) problems.push(`${id(o)}: names ${r}, which nothing makes`);
     }
   }
 }
@@ -253,6 +282,11 @@ export function policyProblems(objects) {
   const ns = objects.find((o) => o.kind === "Namespace");
   if (ns && ns.metadata.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted")
     problems.push(`${id(ns)}: not labelled pod-security.kubernetes.io/enforce=restricted`);
+  const namespaces = new Set(objects.filter((o) => o.kind !== "Namespace").map((o) => o.metadata?.namespace ?? "(none)"));
+  if (namespaces.size > 1 || namespaces.has("(none)"))
+    problems.push(
+      `objects in namespaces ${[...namespaces].join(", ")}: every object belongs in one (set namespace: in the overlay, so generated Secrets land there and references to them are rewritten)`,
+    );
   for (const o of objects) {
     if (o.kind === "ServiceAccount" && o.automountServiceAccountToken !== false) problems.push(`${id(o)}: automountServiceAccountToken is not false`);
     if (o.kind === "Service" && (o.spec.ports ?? []).some((p) => p.name === "grpc") && o.spec.clusterIP !== "None") {
@@ -293,5 +327,6 @@ export function policyProblems(objects) {
   }
   natsPolicies(objects, problems);
   portPolicies(objects, problems);
+  referencePolicies(objects, problems);
   return problems;
 }
