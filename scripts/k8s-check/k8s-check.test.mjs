@@ -113,6 +113,20 @@ describe("make k8s-check", () => {
   }, 120_000);
 });
 
+describe("make k8s-check on the way in", () => {
+  it("refuses a route that would cut WebSockets, and idle timeouts shorter than the gateway's pings", async () => {
+    const dir = copyTree();
+    edit(dir, "components/httproute/httproute.yaml", 'request: "0s"', 'request: "30s"');
+    edit(dir, "components/envoy-gateway/backend-traffic-policy.yaml", "connectionIdleTimeout: 300s", "connectionIdleTimeout: 45s");
+    edit(dir, "components/ingress/ingress.yaml", 'proxy-read-timeout: "3600"', 'proxy-read-timeout: "50"');
+    const { problems } = await checkTree(dir, { repo, overlays: [], components: ["envoy-gateway", "ingress"] });
+    const text = problems.join("\n");
+    expect(text).toMatch(/HTTPRoute\/switchboard: rule 0 to the gateways has request timeout 30s/);
+    expect(text).toMatch(/BackendTrafficPolicy\/switchboard-websocket: connectionIdleTimeout 45s is not longer than the gateway's ping interval \(56 s\)/);
+    expect(text).toMatch(/Ingress\/switchboard: nginx.ingress.kubernetes.io\/proxy-read-timeout 50 s is not longer/);
+  }, 120_000);
+});
+
 describe("make k8s-check on an overlay without its namespace", () => {
   it("sees generated Secrets left outside the namespace, and the references kustomize then leaves unrewritten", async () => {
     const dir = copyTree();

@@ -218,6 +218,52 @@ function referencePolicies(objects, problems) {
   }
 }
 
+/** A Gateway API / Envoy duration ("1h30m", "300s", "500ms") in seconds. */
+function durationS(d) {
+  const units = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const m of String(d).matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(m[1]) * units[m[2]];
+  return total;
+}
+
+/**
+ * The way in never cuts a live WebSocket: no HTTPRoute rule to the gateways has a request
+ * timeout (a WebSocket is one request for its whole life; "0s" turns it off), and every idle
+ * timeout on the path outlives the gateway's ping interval (half SB_GATEWAY_IDLE_TIMEOUT_S).
+ */
+function trafficPolicies(objects, problems) {
+  const gw = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "gateway");
+  const c = gw?.spec.template.spec.containers.find((x) => x.name === "gateway");
+  if (!c) return;
+  const pingS = Number(setting("gateway", effectiveEnv(c, objects), "SB_GATEWAY_IDLE_TIMEOUT_S")) / 2;
+  for (const o of objects) {
+    if (o.kind === "HTTPRoute") {
+      for (const [i, r] of (o.spec.rules ?? []).entries()) {
+        if (!(r.backendRefs ?? []).some((b) => b.name === "gateway")) continue;
+        const t = r.timeouts?.request;
+        if (t === undefined || durationS(t) !== 0) {
+          problems.push(
+            `${id(o)}: rule ${i} to the gateways has request timeout ${t ?? "unset (the implementation's default)"}: set "0s", or it cuts WebSockets`,
+          );
+        }
+      }
+    }
+    if (o.kind === "BackendTrafficPolicy") {
+      const h = o.spec.timeout?.http ?? {};
+      if (h.requestTimeout !== undefined && durationS(h.requestTimeout) !== 0) problems.push(`${id(o)}: requestTimeout ${h.requestTimeout} cuts WebSockets`);
+      if (h.connectionIdleTimeout !== undefined && durationS(h.connectionIdleTimeout) <= pingS) {
+        problems.push(`${id(o)}: connectionIdleTimeout ${h.connectionIdleTimeout} is not longer than the gateway's ping interval (${pingS} s)`);
+      }
+    }
+    if (o.kind === "Ingress") {
+      for (const a of ["nginx.ingress.kubernetes.io/proxy-read-timeout", "nginx.ingress.kubernetes.io/proxy-send-timeout"]) {
+        const v = Number(o.metadata.annotations?.[a] ?? 60);
+        if (v <= pingS) problems.push(`${id(o)}: ${a} ${v} s is not longer than the gateway's ping interval (${pingS} s)`);
+      }
+    }
+  }
+}
+
 function replicasOf(o, objects) {
   const hpa = objects.find(
     (h) => h.kind === "HorizontalPodAutoscaler" && h.spec.scaleTargetRef.name === o.metadata.name && h.spec.scaleTargetRef.kind === o.kind,
@@ -328,5 +374,6 @@ export function policyProblems(objects) {
   natsPolicies(objects, problems);
   portPolicies(objects, problems);
   referencePolicies(objects, problems);
+  trafficPolicies(objects, problems);
   return problems;
 }
