@@ -69,7 +69,7 @@ module.exports = {
       name: "vitest-in-tests-only",
       severity: "error",
       comment: "the root's vitest is imported by tests only, and by testkit's test-run setup (testkit is test tooling)",
-      from: { pathNot: "(\\.test\\.ts|/test/[^/]+\\.ts)$|^packages/testkit/src/" },
+      from: { pathNot: "(\\.test\\.(ts|mjs)|/test/[^/]+\\.ts)$|^packages/testkit/src/" },
       to: { path: "(^|/)node_modules/vitest/" },
     },
     {

@@ -71,6 +71,22 @@ git-history: ## Make sure the git history is here (the rolling-upgrade test buil
 	  git fetch --quiet --unshallow || { echo "the rolling-upgrade test builds an older commit: fetch the history (git fetch --unshallow) and re-run" >&2; exit 1; }; \
 	fi
 
+.PHONY: promtool
+promtool: ## Make sure promtool is on PATH (apt-get install prometheus when root): make k8s-check checks the alert rules with it
+	@if ! command -v promtool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing prometheus (for promtool)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; \
+	  else \
+	    echo "promtool is missing: install it (apt-get install prometheus) and re-run" >&2; exit 1; \
+	  fi; \
+	fi
+
+.PHONY: k8s-check
+k8s-check: install build openssl promtool ## Render every k8s/ overlay (kubectl kustomize), validate it offline against Kubernetes 1.36 and CRD schemas (unknown fields refused), check policies, NATS permissions, rules (promtool) and metric names
+	@command -v kubectl >/dev/null || { echo "kubectl is missing: make k8s-check renders the overlays with kubectl kustomize (install kubectl 1.27 or later)" >&2; exit 1; }
+	node scripts/k8s-check/main.mjs --promtool
+
 .PHONY: generate
 generate: install ## Regenerate TypeScript from proto/ (buf lint + buf generate)
 	npm run generate
@@ -101,11 +117,11 @@ lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, depend
 	node scripts/check-deps.mjs
 
 .PHONY: test
-test: install nats-server haproxy postgresql openssl git-history check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
+test: install nats-server haproxy postgresql openssl git-history check-generated lint build k8s-check ## Everything CI checks: generated code, lint, build, the Kubernetes manifests, unit + integration tests
 	npx vitest run
 
 .PHONY: test-unit
-test-unit: install ## Unit tests only (no servers)
+test-unit: install promtool ## Unit tests only (no servers; the k8s-check test renders with kubectl and runs promtool)
 	npx vitest run --project unit
 
 .PHONY: test-int

@@ -31,7 +31,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["{packages,services,gateway,bench}/**/src/**/*.test.ts", "proto/**/*.test.ts"],
+          include: ["{packages,services,gateway,bench}/**/src/**/*.test.ts", "proto/**/*.test.ts", "scripts/**/*.test.mjs"],
           exclude: ["**/node_modules/**", "**/dist/**"],
         },
       },
