@@ -50,6 +50,10 @@ postgresql: ## Make sure PostgreSQL 15's server binaries are there (apt-get inst
 	  fi; \
 	fi
 
+.PHONY: chromium
+chromium: ## Make sure Debian's chromium is on PATH (apt-get install chromium when root): a test renders the benchmark report in it
+	$(call apt-ensure,chromium)
+
 .PHONY: bench-tools
 bench-tools: ## Make sure h2load and nghttpd are on PATH (apt-get install nghttp2-client nghttp2-server when root)
 	@missing=""; \
@@ -101,7 +105,7 @@ lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, depend
 	node scripts/check-deps.mjs
 
 .PHONY: test
-test: install nats-server haproxy postgresql openssl git-history check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
+test: install nats-server haproxy postgresql openssl chromium git-history check-generated lint build ## Everything CI checks: generated code, lint, build, unit + integration tests
 	npx vitest run
 
 .PHONY: test-unit
@@ -109,7 +113,7 @@ test-unit: install ## Unit tests only (no servers)
 	npx vitest run --project unit
 
 .PHONY: test-int
-test-int: install nats-server haproxy postgresql openssl git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
+test-int: install nats-server haproxy postgresql openssl chromium git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
 	npx vitest run --project int --project acceptance
 
 .PHONY: chaos
