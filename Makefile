@@ -125,8 +125,12 @@ fuzz: install nats-server build ## Fuzz a running stack (WS frames, REST bodies,
 	node bench/dist/fuzz/main.js
 
 .PHONY: bench
-bench: install nats-server openssl bench-tools build ## Run the benchmarks (bench/), reports under bench/results/
+bench: install nats-server openssl bench-tools build ## Run the benchmarks (bench/): a folder per run under bench/results/ (results.json, summary.md, report.html)
 	npm run bench -w @switchboard/bench
+
+.PHONY: bench-report
+bench-report: install nats-server openssl bench-tools build ## A full benchmark run whose folder is also copied into bench/reports/ (committed)
+	BENCH_KEEP_REPORT=1 npm run bench -w @switchboard/bench
 
 .PHONY: dev
 dev: install nats-server openssl build ## Run the whole stack on this machine, gRPC over mTLS with a dev CA made on the first run in .data/pki (Ctrl-C stops it)

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The HTML report in a real browser: Debian's chromium, headless, driven by playwright-core.
  * Every chart must have drawn its data (Chart.js's own elements, and coloured pixels where
