@@ -12,7 +12,7 @@
  */
 
 /** The ids this module compares are 26 characters, as Mattermost's (and Switchboard's) are. */
-export const ID_LENGTH = 26;
+const ID_LENGTH = 26;
 
 export class DeliveryLedger {
   readonly size: number;
@@ -110,7 +110,7 @@ export class DeliveryLedger {
   }
 }
 
-export interface ConnectionFault {
+interface ConnectionFault {
   connection: number;
   missing: number;
   duplicates: number;

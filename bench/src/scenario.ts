@@ -58,7 +58,7 @@ export interface ChartSpec {
   readonly series: readonly ChartSeries[];
 }
 
-export interface ChartSeries {
+interface ChartSeries {
   readonly label: string;
   /** `bar`: one number per label; otherwise [x, y] pairs. */
   readonly data: readonly number[] | readonly (readonly [number, number])[];

@@ -18,7 +18,7 @@ export interface StableRatio {
   readonly text: string;
 }
 
-export const MIN_RUNS = 3;
+const MIN_RUNS = 3;
 
 export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);

@@ -70,7 +70,10 @@ const run: RunResults = {
           kind: "histogram",
           xLabel: "ms",
           yLabel: "deliveries",
-          series: [{ label: "Switchboard gateway", data: Array.from({ length: 20 }, (_, i): [number, number] => [i + 0.5, 10 + ((i * 13) % 17)]) }],
+          series: [
+            { label: "Switchboard gateway", data: Array.from({ length: 20 }, (_, i): [number, number] => [i + 0.5, 10 + ((i * 13) % 17)]) },
+            { label: "raw uWS.js", data: Array.from({ length: 20 }, (_, i): [number, number] => [i + 0.5, 5 + ((i * 7) % 11)]) },
+          ],
         },
         {
           title: "Throughput over connections",

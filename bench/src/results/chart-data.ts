@@ -11,17 +11,22 @@ export function cdfPoints(sorted: readonly number[], maxPoints = 200): [number, 
   return out;
 }
 
-/** A histogram of samples in `bins` equal bins: [bin centre, count]. */
-export function histogramPoints(samples: readonly number[], bins = 30): [number, number][] {
+/**
+ * A histogram of samples in `bins` equal bins: [bin centre, count]. Series drawn together
+ * should share `range` ([lowest, highest] over all of them), so that their bins line up.
+ */
+export function histogramPoints(samples: readonly number[], bins = 30, range?: readonly [number, number]): [number, number][] {
   if (samples.length === 0) return [];
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of samples) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
+  let lo = range?.[0] ?? Infinity;
+  let hi = range?.[1] ?? -Infinity;
+  if (!range) {
+    for (const v of samples) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
   }
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
-  for (const v of samples) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]!++;
+  for (const v of samples) counts[Math.max(0, Math.min(bins - 1, Math.floor((v - lo) / width)))]!++;
   return counts.map((c, i) => [lo + (i + 0.5) * width, c]);
 }

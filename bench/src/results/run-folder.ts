@@ -9,10 +9,10 @@ import { renderHtml } from "./html-report.js";
 import type { RunResults } from "./run-results.js";
 import { renderSummary } from "./summary.js";
 
-export const RUN_FILES = ["results.json", "summary.md", "report.html"] as const;
+const RUN_FILES = ["results.json", "summary.md", "report.html"] as const;
 
 /** The folder's name: the start time (to the second, UTC) and the commit. */
-export function runFolderName(r: RunResults): string {
+function runFolderName(r: RunResults): string {
   return `${r.info.startedAt.replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}-${r.info.commit.replace(/\+/g, "-")}`;
 }
 

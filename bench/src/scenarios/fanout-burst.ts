@@ -14,7 +14,7 @@ import { PostedHintsSchema } from "@switchboard/proto/events";
 import { seedPopulation, startStack, waitFor } from "@switchboard/testkit";
 import { runBurst, type BurstResult } from "../burst.js";
 import { pinToCpu, processRssBytes } from "../proc-cpu.js";
-import { cdfPoints } from "../results/chart-data.js";
+import { cdfPoints, histogramPoints } from "../results/chart-data.js";
 import { profiledNodeArgs, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 import { stableRatio } from "../stable-ratio.js";
 import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
@@ -218,7 +218,10 @@ export const scenario: Scenario = {
         const ratio = stableRatio(gw.map(perCpuSecond), rawM.map(perCpuSecond), TARGET_RATIO);
         notes.push(`ratio ${ratio.text}`);
         const labels = gw.map((_, i) => `round ${i + 1}`);
-        const completion = (ms: BurstResult[]) => cdfPoints(ms.flatMap((m) => m.completionMs).sort((a, b) => a - b));
+        const completed = (ms: BurstResult[]) => ms.flatMap((m) => m.completionMs).sort((a, b) => a - b);
+        const gwDone = completed(gw);
+        const rawDone = completed(rawM);
+        const range = [Math.min(gwDone[0] ?? 0, rawDone[0] ?? 0), Math.max(gwDone.at(-1) ?? 0, rawDone.at(-1) ?? 0)] as const;
         return {
           figures: {
             ...base,
@@ -267,8 +270,18 @@ export const scenario: Scenario = {
               xLabel: "ms",
               yLabel: "fraction of connections",
               series: [
-                { label: GATEWAY, data: completion(gw) },
-                { label: RAW, data: completion(rawM) },
+                { label: GATEWAY, data: cdfPoints(gwDone) },
+                { label: RAW, data: cdfPoints(rawDone) },
+              ],
+            },
+            {
+              title: `Time from the burst's start to a connection's last delivery (histogram, ${ROUNDS} rounds)`,
+              kind: "histogram",
+              xLabel: "ms",
+              yLabel: "connections",
+              series: [
+                { label: GATEWAY, data: histogramPoints(gwDone, 30, range) },
+                { label: RAW, data: histogramPoints(rawDone, 30, range) },
               ],
             },
           ],
