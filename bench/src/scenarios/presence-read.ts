@@ -33,7 +33,7 @@ import { startTlsRelay, type TlsRelay } from "../tls-relay.js";
 import { processCpuSeconds } from "../proc-cpu.js";
 import { startCH2Floor, startNodeH2Floor, type H2FloorServer } from "../raw/h2-floor.js";
 import { counterBy, delta } from "../scrape.js";
-import { profiledNodeArgs, transportKey, type Scenario, type ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, transportKey, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const IDS_PER_CALL = 100;
@@ -311,7 +311,46 @@ export const scenario: Scenario = {
     }
     serverFigures.h2_over_grpc_js_server = onTransport.get("h2")!.service.callsPerS / onTransport.get("grpc-js")!.service.callsPerS;
     serverFigures.h2_over_grpc_js_server_grpc_js_caller = onTransport.get("h2")!.grpcJs.callsPerS / onTransport.get("grpc-js")!.grpcJs.callsPerS;
+    // What the report draws: Switchboard's presence on each server and caller, beside the raw reads and the floors.
+    const parties: { subject: string; peer: boolean; m: PhaseResult }[] = [
+      ...[...onTransport].flatMap(([t, m]) => [
+        { subject: `Switchboard presence (${t} server, h2load)`, peer: false, m: m.service },
+        { subject: `Switchboard presence (${t} server, grpc-js caller)`, peer: false, m: m.grpcJs },
+      ]),
+      { subject: "raw JetStream KV gets", peer: true, m: raw },
+      { subject: "bare node:http2 (no work)", peer: true, m: nodeFloor.result },
+      { subject: "nghttpd, C (no work)", peer: true, m: cFloor.result },
+    ];
+    const rows: ResultRow[] = parties.map(({ subject, peer, m }) => ({
+      label: `${IN_FLIGHT} in flight`,
+      subject,
+      peer,
+      values: { calls_per_s: m.callsPerS, p50_ms: m.p50Ms, p99_ms: m.p99Ms, calls: m.count },
+    }));
+    const charts: ChartSpec[] = [
+      {
+        title: `GetStatuses (${IDS_PER_CALL} ids) calls per second, ${IN_FLIGHT} in flight`,
+        kind: "bar",
+        xLabel: "who",
+        yLabel: "calls / s",
+        labels: parties.map((p) => p.subject),
+        series: [{ label: "calls / s", data: parties.map((p) => p.m.callsPerS) }],
+      },
+      {
+        title: `Latency per call (target: p99 < ${TARGET_P99_MS} ms)`,
+        kind: "bar",
+        xLabel: "who",
+        yLabel: "ms",
+        labels: parties.map((p) => p.subject),
+        series: [
+          { label: "p50", data: parties.map((p) => p.m.p50Ms) },
+          { label: "p99", data: parties.map((p) => p.m.p99Ms) },
+        ],
+      },
+    ];
     return {
+      rows,
+      charts,
       figures: {
         calls_per_s: service.callsPerS,
         statuses_per_s: service.callsPerS * IDS_PER_CALL,
