@@ -76,6 +76,23 @@ export interface ScenarioReport {
 }
 
 /**
+ * Runs `f`, a phase of a fixed duration, with a progress line in seconds elapsed of it (the
+ * closed-loop phases, whose calls cannot be counted ahead).
+ */
+export async function timed<T>(ctx: ScenarioContext, name: string, durationMs: number, f: () => Promise<T>): Promise<T> {
+  const phase = ctx.phase(name, { unit: "s", total: Math.max(1, Math.round(durationMs / 1000)), deadlineMs: durationMs });
+  const started = performance.now();
+  const tick = setInterval(() => phase.update(Math.floor((performance.now() - started) / 1000)), 500);
+  tick.unref();
+  try {
+    return await f();
+  } finally {
+    clearInterval(tick);
+    phase.end();
+  }
+}
+
+/**
  * Node flags for a deployable a scenario spawns: with BENCH_PROFILE_DIR set, each writes a
  * V8 CPU profile there when it stops (open it in Chrome DevTools or speedscope).
  */

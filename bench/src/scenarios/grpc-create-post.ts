@@ -30,7 +30,7 @@ import { closedLoop, percentile } from "../closed-loop.js";
 import { connectLeanGrpc } from "../lean-grpc.js";
 import { machineCpuSeconds, postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
 import { cdfPoints } from "../results/chart-data.js";
-import { profiledNodeArgs, transportKey, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, timed, transportKey, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const TARGET_RATIO = 0.7;
@@ -267,18 +267,18 @@ async function run(ctx: ScenarioContext) {
           };
 
           ctx.log(`posts on ${transport}: warming up, then ${ROUNDS} alternating rounds of ${roundMs} ms per phase, ${IN_FLIGHT} in flight`);
-          await drive(warm(3_000), meter, servicePost);
-          await drive(warm(2_000), meter, rawPost);
-          await drive(warm(2_000), meter, rawOne);
-          await drive(warm(2_000), meter, servicePostGrpcJs);
+          await timed(ctx, `warm-up service (posts on ${transport})`, warm(3_000), () => drive(warm(3_000), meter, servicePost));
+          await timed(ctx, `warm-up raw pg (posts on ${transport})`, warm(2_000), () => drive(warm(2_000), meter, rawPost));
+          await timed(ctx, `warm-up raw pg one statement (posts on ${transport})`, warm(2_000), () => drive(warm(2_000), meter, rawOne));
+          await timed(ctx, `warm-up service via grpc-js (posts on ${transport})`, warm(2_000), () => drive(warm(2_000), meter, servicePostGrpcJs));
           const service: Phase[] = [];
           const viaGrpcJs: Phase[] = [];
           const rate = (p: Phase) => (p.count / p.seconds).toFixed(0);
           for (let r = 0; r < ROUNDS; r++) {
-            const s = await drive(roundMs, meter, servicePost);
-            const rw = await drive(roundMs, meter, rawPost);
-            const o = await drive(roundMs, meter, rawOne);
-            const g = await drive(roundMs, meter, servicePostGrpcJs);
+            const s = await timed(ctx, `round ${r + 1} service (posts on ${transport})`, roundMs, () => drive(roundMs, meter, servicePost));
+            const rw = await timed(ctx, `round ${r + 1} raw pg (posts on ${transport})`, roundMs, () => drive(roundMs, meter, rawPost));
+            const o = await timed(ctx, `round ${r + 1} raw pg one statement (posts on ${transport})`, roundMs, () => drive(roundMs, meter, rawOne));
+            const g = await timed(ctx, `round ${r + 1} service via grpc-js (posts on ${transport})`, roundMs, () => drive(roundMs, meter, servicePostGrpcJs));
             service.push(s);
             raw.push(rw);
             one.push(o);
@@ -287,7 +287,11 @@ async function run(ctx: ScenarioContext) {
               `round ${r + 1} (posts on ${transport}): service ${rate(s)} tx/s, raw ${rate(rw)} tx/s, raw one statement ${rate(o)} tx/s, service via grpc-js ${rate(g)} tx/s`,
             );
           }
-          blocks.set(transport, { service, viaGrpcJs, floor: await drive(roundMs, meter, rejected) });
+          blocks.set(transport, {
+            service,
+            viaGrpcJs,
+            floor: await timed(ctx, `gRPC floor (posts on ${transport})`, roundMs, () => drive(roundMs, meter, rejected)),
+          });
         } finally {
           await closeLean();
           client.close();
@@ -345,10 +349,10 @@ export const scenario: Scenario = {
       {
         title: `CreatePost transactions per second, ${IN_FLIGHT} in flight`,
         kind: "bar",
-        xLabel: "who",
+        xLabel: "",
         yLabel: "tx / s",
-        labels: parties.map((p) => p.subject),
-        series: [{ label: "tx / s", data: parties.map((p) => p.m.txPerS) }],
+        labels: ["CreatePost"],
+        series: parties.map((p) => ({ label: p.subject, data: [p.m.txPerS] })),
       },
       {
         title: "Latency per call (CDF)",

@@ -33,7 +33,7 @@ import { startTlsRelay, type TlsRelay } from "../tls-relay.js";
 import { processCpuSeconds } from "../proc-cpu.js";
 import { startCH2Floor, startNodeH2Floor, type H2FloorServer } from "../raw/h2-floor.js";
 import { counterBy, delta } from "../scrape.js";
-import { profiledNodeArgs, transportKey, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, timed, transportKey, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const IDS_PER_CALL = 100;
@@ -203,7 +203,7 @@ async function run(ctx: ScenarioContext) {
       const gcSeconds = () => counterBy(metricsUrl, "nodejs_gc_duration_seconds_sum", {}, "kind");
       const [gcCount0, gcSeconds0] = [await gcCount(), await gcSeconds()];
       const cpu0 = processCpuSeconds(presenceProc.pid);
-      const service = await viaH2load(IN_FLIGHT, durationMs);
+      const service = await timed(ctx, `service on ${transport}, h2load`, durationMs, () => viaH2load(IN_FLIGHT, durationMs));
       const serviceCpu = processCpuSeconds(presenceProc.pid) - cpu0;
       const gcCounts = delta(gcCount0, await gcCount());
       const gcPauseS = [...delta(gcSeconds0, await gcSeconds()).values()].reduce((a, b) => a + b, 0);
@@ -218,7 +218,7 @@ async function run(ctx: ScenarioContext) {
       ctx.log(`service on ${transport} via grpc-js: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight`);
       await drive(warmMs, grpcJsCall);
       const client0 = process.cpuUsage();
-      const grpcJs = await drive(durationMs, grpcJsCall);
+      const grpcJs = await timed(ctx, `service on ${transport}, grpc-js caller`, durationMs, () => drive(durationMs, grpcJsCall));
       const clientUsage = process.cpuUsage(client0);
       const grpcJsClientCpu = (clientUsage.user + clientUsage.system) / 1e6;
       return { service, serviceCpu, gc, serviceWithin, grpcJs, grpcJsClientCpu };
@@ -237,7 +237,7 @@ async function run(ctx: ScenarioContext) {
         const call = (inFlight: number, ms: number) => load(server.url, inFlight, ms);
         ctx.log(`${name}: ${durationMs} ms at ${IN_FLIGHT} in flight${ctx.quick ? "" : `, then ${LADDER.join(", ")}`}`);
         await call(IN_FLIGHT, warmMs);
-        const result = await call(IN_FLIGHT, durationMs);
+        const result = await timed(ctx, name, durationMs, () => call(IN_FLIGHT, durationMs));
         const within = await withinTarget(ctx, (n) => call(n, shortMs));
         return { result, within };
       } finally {
@@ -265,7 +265,7 @@ async function run(ctx: ScenarioContext) {
       };
       ctx.log(`raw kv: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight (${IDS_PER_CALL} gets per call)`);
       await drive(warmMs, rawCall);
-      const raw = await drive(durationMs, rawCall);
+      const raw = await timed(ctx, "raw kv", durationMs, () => drive(durationMs, rawCall));
       return { onTransport, nodeFloor, cFloor, raw };
     } finally {
       await bus.close();
@@ -331,21 +331,18 @@ export const scenario: Scenario = {
       {
         title: `GetStatuses (${IDS_PER_CALL} ids) calls per second, ${IN_FLIGHT} in flight`,
         kind: "bar",
-        xLabel: "who",
+        xLabel: "",
         yLabel: "calls / s",
-        labels: parties.map((p) => p.subject),
-        series: [{ label: "calls / s", data: parties.map((p) => p.m.callsPerS) }],
+        labels: ["GetStatuses"],
+        series: parties.map((p) => ({ label: p.subject, data: [p.m.callsPerS] })),
       },
       {
         title: `Latency per call (target: p99 < ${TARGET_P99_MS} ms)`,
         kind: "bar",
-        xLabel: "who",
+        xLabel: "",
         yLabel: "ms",
-        labels: parties.map((p) => p.subject),
-        series: [
-          { label: "p50", data: parties.map((p) => p.m.p50Ms) },
-          { label: "p99", data: parties.map((p) => p.m.p99Ms) },
-        ],
+        labels: ["p50", "p99"],
+        series: parties.map((p) => ({ label: p.subject, data: [p.m.p50Ms, p.m.p99Ms] })),
       },
     ];
     return {
