@@ -26,6 +26,8 @@ export interface BurstOptions {
   readonly phase?: (o: { total: number; deadlineMs: number }) => Phase;
   /** The wait ends this long after the last delivery when not all came (3 s). */
   readonly quietMs?: number;
+  /** Once all came, the ledger is read this much later (200 ms), so that late extra deliveries (duplicates) are seen too. */
+  readonly graceMs?: number;
   readonly timeoutMs?: number;
   /** Tests: a fault the load client makes on purpose. */
   readonly fault?: BurstFault;
@@ -66,6 +68,7 @@ export async function runBurst(o: BurstOptions): Promise<BurstResult> {
   const wall = (performance.now() - t0) / 1000;
   const cpu = processCpuSeconds(o.pid) - cpu0;
   phase?.end(got);
+  await new Promise((r) => setTimeout(r, o.graceMs ?? 200));
   const summary = await o.client.ledger();
   const v = verdict(summary);
   const completionMs = summary.completedAt.map((t) => t - started).sort((a, b) => a - b);

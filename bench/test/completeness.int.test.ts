@@ -2,8 +2,8 @@
  * The completeness check end to end: the real load client (its own process, raw sockets)
  * against a real uWebSockets.js server publishing a burst of `posted` frames from this
  * process. A burst that arrives whole makes a row with figures; a load client made to drop
- * one delivery, or to swap two, makes a failed row with no figures, although in the swap the
- * count of deliveries is right.
+ * one delivery, to swap two, or to receive one twice, makes a failed row with no figures,
+ * although in the swap the count of deliveries is right.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "@switchboard/model";
@@ -72,6 +72,14 @@ describe("completeness check", () => {
     expect(r.deliveries).toBe(CONNECTIONS * POSTS);
     expect(r.verdict).toMatchObject({ complete: false, missing: 0, duplicates: 0, outOfOrder: 1 });
     expect(r.row.failed).toMatch(/1 out of order on 1 of 40 connections \(e\.g\. #3:/);
+    expect(r.row.values).toEqual({});
+  });
+
+  it("fails the row of a load client that received one delivery twice", async () => {
+    const r = await burst("duplicated", { kind: "duplicate", connection: 39, at: 25 });
+    expect(r.deliveries).toBe(CONNECTIONS * POSTS + 1);
+    expect(r.verdict).toMatchObject({ complete: false, missing: 0, duplicates: 1, outOfOrder: 0 });
+    expect(r.row.failed).toMatch(/1 duplicated on 1 of 40 connections \(e\.g\. #39:/);
     expect(r.row.values).toEqual({});
   });
 

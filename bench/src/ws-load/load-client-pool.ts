@@ -66,8 +66,8 @@ export interface Report {
 
 /** A fault the client makes on purpose in the next burst (tests of the completeness check). */
 export interface BurstFault {
-  kind: "drop" | "swap";
-  /** The connection (in the order opened) and its burst delivery (1-based): dropped, or delivered after the next one. */
+  kind: "drop" | "swap" | "duplicate";
+  /** The connection (in the order opened) and its burst delivery (1-based): dropped, delivered after the next one, or twice. */
   connection: number;
   at: number;
 }

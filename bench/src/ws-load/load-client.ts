@@ -23,9 +23,9 @@ import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { DeliveryLedger } from "../completeness.js";
 
-/** A fault this client makes on purpose (tests): the `at`-th burst delivery (1-based) of one connection dropped, or swapped with the next. */
+/** A fault this client makes on purpose (tests): the `at`-th burst delivery (1-based) of one connection dropped, swapped with the next, or received twice. */
 interface Fault {
-  kind: "drop" | "swap";
+  kind: "drop" | "swap" | "duplicate";
   connection: number;
   at: number;
 }
@@ -262,12 +262,15 @@ function received(c: Conn, s: Sock, frame: Buffer, opcode: number): void {
   }
 }
 
-/** A `posted` frame of the connection the fault is made on: the chosen one dropped, or held back until after the next. */
+/** A `posted` frame of the connection the fault is made on: the chosen one dropped, held back until after the next, or received twice. */
 function faulty(c: Conn, s: Sock, frame: Buffer, opcode: number, f: Fault): void {
   faultArrivals++;
   if (faultArrivals === f.at) {
-    if (f.kind === "swap") held = Buffer.from(frame);
-    return;
+    if (f.kind === "duplicate") received(c, s, frame, opcode);
+    else {
+      if (f.kind === "swap") held = Buffer.from(frame);
+      return;
+    }
   }
   received(c, s, frame, opcode);
   if (held && faultArrivals === f.at + 1) {
