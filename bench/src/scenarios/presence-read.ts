@@ -19,7 +19,7 @@
  * process on our own HTTP/2 and one on @grpc/grpc-js's Server, in the same cluster, one after
  * the other, driven alike.
  */
-import { connectBus, isolatedBucket, kvBuckets, openKv } from "@switchboard/bus";
+import { connectBus, ensureStream, eventStreamSpec, isolatedBucket, kvBuckets, openKv } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
@@ -97,7 +97,8 @@ async function populate(presence: PresenceClient, users: readonly string[]): Pro
       // Every seventh user set a manual away (the client's user_update_active_status manual).
       if ((i + j) % 7 === 0) events.push({ kind: { case: "activity", value: { userId, active: false, manual: true, at: 0n } } });
     });
-    await presence.report({ leaseId, events });
+    const { refused } = await presence.report({ leaseId, events });
+    if (refused.length > 0) throw new Error(`presence refused ${String(refused.length)} connections (the first: ${refused[0]!.reason})`);
   }
 }
 
@@ -109,6 +110,11 @@ async function run(ctx: ScenarioContext) {
   const procs: ChildHandle[] = [];
   const relays: TlsRelay[] = [];
   try {
+    // Presence starts once posts's event stream exists; this cluster has no posts, so the
+    // stream is made here by posts's user, as posts would make it.
+    const streams = await connectBus({ ...nats.as("posts"), name: "bench-streams" });
+    await ensureStream(streams, eventStreamSpec({ maxAgeMs: 15 * 60_000 }));
+    await streams.close();
     const base = { SB_POD_NAME: "bench" };
     const accounts = await spawnDeployable("accounts", {
       ...nats.env("accounts"),
