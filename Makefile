@@ -50,6 +50,10 @@ postgresql: ## Make sure PostgreSQL 15's server binaries are there (apt-get inst
 	  fi; \
 	fi
 
+.PHONY: chromium
+chromium: ## Make sure Debian's chromium is on PATH (apt-get install chromium when root): a test renders the benchmark report in it
+	$(call apt-ensure,chromium)
+
 .PHONY: bench-tools
 bench-tools: ## Make sure h2load and nghttpd are on PATH (apt-get install nghttp2-client nghttp2-server when root)
 	@missing=""; \
@@ -117,7 +121,7 @@ lint: install build ## Lint: buf lint, type-aware ESLint, Prettier, knip, depend
 	node scripts/check-deps.mjs
 
 .PHONY: test
-test: install nats-server haproxy postgresql openssl git-history check-generated lint build k8s-check ## Everything CI checks: generated code, lint, build, the Kubernetes manifests, unit + integration tests
+test: install nats-server haproxy postgresql openssl chromium git-history check-generated lint build k8s-check ## Everything CI checks: generated code, lint, build, the Kubernetes manifests, unit + integration tests
 	npx vitest run
 
 .PHONY: test-unit
@@ -125,7 +129,7 @@ test-unit: install promtool ## Unit tests only (no servers; the k8s-check test r
 	npx vitest run --project unit
 
 .PHONY: test-int
-test-int: install nats-server haproxy postgresql openssl git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
+test-int: install nats-server haproxy postgresql openssl chromium git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
 	npx vitest run --project int --project acceptance
 
 .PHONY: chaos
@@ -137,8 +141,12 @@ fuzz: install nats-server build ## Fuzz a running stack (WS frames, REST bodies,
 	node bench/dist/fuzz/main.js
 
 .PHONY: bench
-bench: install nats-server openssl bench-tools build ## Run the benchmarks (bench/), reports under bench/results/
+bench: install nats-server openssl bench-tools build ## Run the benchmarks (bench/): a folder per run under bench/results/ (results.json, summary.md, report.html)
 	npm run bench -w @switchboard/bench
+
+.PHONY: bench-report
+bench-report: install nats-server openssl bench-tools build ## A full benchmark run whose folder is also copied into bench/reports/ (committed)
+	BENCH_KEEP_REPORT=1 npm run bench -w @switchboard/bench
 
 .PHONY: dev
 dev: install nats-server openssl build ## Run the whole stack on this machine, gRPC over mTLS with a dev CA made on the first run in .data/pki (Ctrl-C stops it)

@@ -1,23 +1,32 @@
 /**
  * `make bench`: runs every scenario in bench/src/scenarios (or those named in BENCH_SCENARIOS,
- * comma-separated), prints each report and writes them to bench/results/<time>.json.
+ * comma-separated), with a progress line per scenario and phase, and writes the run's folder
+ * bench/results/<time>-<commit>/ (results.json, summary.md, report.html; results/run-folder.ts).
+ * The summary is printed too. BENCH_KEEP_REPORT=1 (`make bench-report`) copies the folder into
+ * bench/reports/, which is committed.
  *
  * QUICK=1 (`make bench QUICK=1`): a short run of the gRPC scenarios, presence-read and
  * grpc-create-post (unless BENCH_SCENARIOS names others), at BENCH_SCALE 0.2 unless set, their
  * ladders skipped: every figure that compares the two gRPC server implementations, in minutes.
  */
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Scenario, ScenarioReport } from "./scenario.js";
+import { createProgress } from "./progress.js";
+import { runInfo } from "./results/run-info.js";
+import { keepRunFolder, writeRunFolder } from "./results/run-folder.js";
+import type { ScenarioOutcome } from "./results/run-results.js";
+import type { Scenario } from "./scenario.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const quick = /^(1|true|yes|on)$/i.test(process.env.QUICK ?? "");
+const yes = (v: string | undefined) => /^(1|true|yes|on)$/i.test(v ?? "");
+const quick = yes(process.env.QUICK);
 const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post" : ""))
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);
 const scale = Number(process.env.BENCH_SCALE ?? (quick ? "0.2" : "1")) || 1;
+const info = runInfo({ scale, quick });
 
 const scenarios: Scenario[] = [];
 for (const f of readdirSync(join(here, "scenarios"))
@@ -31,26 +40,35 @@ if (scenarios.length === 0) {
   process.exit(1);
 }
 
-const results: Record<string, ScenarioReport | { error: string }> = {};
+const progress = createProgress({ out: process.stdout });
+console.log(
+  `commit ${info.commit}, Node ${info.node}, nats-server ${info.natsServer}, ${info.cpuModel} × ${String(info.cpus)}, scale ${String(scale)}${quick ? " (QUICK)" : ""}`,
+);
+console.log(`scenarios: ${scenarios.map((s) => s.name).join(", ")}`);
+
+const results: Record<string, ScenarioOutcome> = {};
 let failed = 0;
 for (const s of scenarios) {
-  console.log(`\n== ${s.name}: ${s.description}`);
+  progress.log(`\n== ${s.name}: ${s.description}`);
   const started = Date.now();
+  const seconds = () => (Date.now() - started) / 1000;
   try {
-    const r = await s.run({ scale, quick, log: (m) => console.log(`   ${m}`) });
-    results[s.name] = r;
-    for (const [k, v] of Object.entries(r.figures)) console.log(`   ${k.padEnd(36)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
-    for (const n of r.notes ?? []) console.log(`   note: ${n}`);
-    if (r.target) console.log(`   target: ${r.target.text} -> ${r.target.met ? "MET" : "NOT MET"}`);
+    const r = await s.run({ scale, quick, log: (m) => progress.log(`   ${m}`), phase: (name, o) => progress.phase(s.name, name, o) });
+    results[s.name] = { ...r, seconds: seconds() };
+    for (const [k, v] of Object.entries(r.figures)) progress.log(`   ${k.padEnd(36)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
+    for (const row of r.rows ?? []) if (row.failed) progress.log(`   FAILED ${row.label} ${row.subject}: ${row.failed}`);
+    for (const n of r.notes ?? []) progress.log(`   note: ${n}`);
+    if (r.target) progress.log(`   target: ${r.target.text} -> ${r.target.met ? "MET" : "NOT MET"}`);
+    if ((r.rows ?? []).some((row) => row.failed)) failed++;
   } catch (e: unknown) {
     failed++;
-    results[s.name] = { error: String(e) };
+    results[s.name] = { error: String(e), seconds: seconds() };
     console.error(`   FAILED: ${e instanceof Error ? e.stack : String(e)}`);
   }
-  console.log(`   (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  progress.log(`   (${seconds().toFixed(1)} s)`);
 }
-const out = join(here, "..", "results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ scale, quick, results }, null, 2));
-console.log(`\nreport: ${out}`);
+const { dir, summary } = writeRunFolder({ info, scenarios: results }, join(here, "..", "results"));
+console.log(`\n${summary}`);
+console.log(`results: ${dir} (results.json, summary.md, report.html)`);
+if (yes(process.env.BENCH_KEEP_REPORT)) console.log(`kept: ${keepRunFolder(dir, join(here, "..", "reports"))}`);
 process.exit(failed > 0 ? 1 : 0);

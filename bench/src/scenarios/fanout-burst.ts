@@ -1,7 +1,9 @@
 /**
  * fanout-burst: 10,000 WebSocket connections in one channel, a burst of posts; deliveries per
  * server CPU-second for the gateway, beside a bare uWebSockets.js server doing `app.publish`
- * of the same frames from the same NATS burst, in the same run, in alternating rounds.
+ * of the same frames from the same NATS burst, in the same run, in alternating rounds. Every
+ * burst is checked by post id and order on every connection (burst.ts): a round that lost,
+ * repeated or reordered a delivery is a failed row, and no ratio is reported from it.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -10,8 +12,11 @@ import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { PostedHintsSchema } from "@switchboard/proto/events";
 import { seedPopulation, startStack, waitFor } from "@switchboard/testkit";
-import { pinToCpu, processCpuSeconds, processRssBytes } from "../proc-cpu.js";
-import { profiledNodeArgs, type Scenario } from "../scenario.js";
+import { runBurst, type BurstResult } from "../burst.js";
+import { pinToCpu, processRssBytes } from "../proc-cpu.js";
+import { cdfPoints, histogramPoints } from "../results/chart-data.js";
+import { profiledNodeArgs, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
+import { stableRatio } from "../stable-ratio.js";
 import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
 
 const CONNECTIONS = 10_000;
@@ -20,19 +25,14 @@ const ROUNDS = 3;
 /** The servers under test run on this CPU, the load clients on the other one. */
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
+const TARGET_RATIO = 0.7;
+const GATEWAY = "Switchboard gateway";
+const RAW = "raw uWS.js app.publish";
 
-interface Measured {
-  readonly deliveries: number;
-  readonly cpu: number;
-  readonly wall: number;
-}
+const perCpuSecond = (m: BurstResult): number => m.deliveries / Math.max(m.cpu, 0.01);
 
-const perCpuSecond = (m: Measured): number => m.deliveries / Math.max(m.cpu, 0.01);
-
-function total(ms: readonly Measured[]): Measured {
-  const deliveries = ms.reduce((a, m) => a + m.deliveries, 0);
-  const cpu = ms.reduce((a, m) => a + m.cpu, 0);
-  return { deliveries, cpu, wall: ms.reduce((a, m) => a + m.wall, 0) };
+function total(ms: readonly BurstResult[]): { deliveries: number; cpu: number; wall: number } {
+  return { deliveries: ms.reduce((a, m) => a + m.deliveries, 0), cpu: ms.reduce((a, m) => a + m.cpu, 0), wall: ms.reduce((a, m) => a + m.wall, 0) };
 }
 
 export const scenario: Scenario = {
@@ -66,7 +66,13 @@ export const scenario: Scenario = {
       clients.push(client);
       const rssBefore = processRssBytes(gwPid);
       const headers = Array.from({ length: CONNECTIONS }, (_, i) => ({ Authorization: `Bearer ${tokens[i % USERS]}` }));
-      const opened = await client.open({ host: "127.0.0.1", port, path: "/api/v4/websocket", headers, checkSeq: true });
+      const opened = await openWithProgress(ctx, "gateway connections", client, {
+        host: "127.0.0.1",
+        port,
+        path: "/api/v4/websocket",
+        headers,
+        checkSeq: true,
+      });
       ctx.log(`gateway: ${opened.count} connections in ${opened.ms} ms`);
       await waitFor(async () => (await client.count()).min >= 1, { timeoutMs: 60_000, what: "hello on every connection" });
       const rssPerConnection = (processRssBytes(gwPid) - rssBefore) / CONNECTIONS;
@@ -77,6 +83,7 @@ export const scenario: Scenario = {
       /** A fresh burst (new post and event ids each round): the gateway's envelopes and the raw server's frames. */
       const makeBurst = () => {
         const frames: Uint8Array[] = [];
+        const ids: string[] = [];
         const events = Array.from({ length: posts }, (_, i) => {
           const post = {
             id: newId(),
@@ -100,6 +107,7 @@ export const scenario: Scenario = {
             participants: null,
             metadata: {},
           };
+          ids.push(post.id);
           const ev = newEvent({
             event: EventName.Posted,
             data: {
@@ -121,7 +129,7 @@ export const scenario: Scenario = {
           );
           return encodeEvent(ev);
         });
-        return { events, frames };
+        return { ids, events, frames };
       };
 
       // The raw server: same frames, same NATS path, app.publish to the same number of sockets.
@@ -137,20 +145,47 @@ export const scenario: Scenario = {
         );
         const rawClient = await startLoadClient({ cpu: LOAD_CPU });
         clients.push(rawClient);
-        await rawClient.open({ host: "127.0.0.1", port: rawPort, path: "/", headers: Array.from({ length: CONNECTIONS }, () => ({})) });
+        await openWithProgress(ctx, "raw uWS connections", rawClient, {
+          host: "127.0.0.1",
+          port: rawPort,
+          path: "/",
+          headers: Array.from({ length: CONNECTIONS }, () => ({})),
+        });
         // Each server gets a core of its own, never shared with the load it is measured against.
         pinToCpu(gwPid, SERVER_CPU);
         pinToCpu(raw.pid!, SERVER_CPU);
-        const gw: Measured[] = [];
-        const rawM: Measured[] = [];
-        // Round 0 warms both servers up (JIT, buffers) and is not counted.
+        const gw: BurstResult[] = [];
+        const rawM: BurstResult[] = [];
+        const rows: ResultRow[] = [];
+        const burst = async (name: string, subject: string, pid: number, c: LoadClient, ids: string[], fire: () => void) => {
+          await settle(c);
+          const m = await runBurst({
+            client: c,
+            ids,
+            connections: CONNECTIONS,
+            fire,
+            pid,
+            label: name,
+            subject,
+            peer: subject !== GATEWAY,
+            phase: (o) => ctx.phase(`${name}, ${subject}`, { unit: "deliveries counted", ...o }),
+          });
+          ctx.log(
+            m.row.failed
+              ? `${name} ${subject}: FAILED: ${m.row.failed}`
+              : `${name} ${subject}: ${m.deliveries} deliveries, ${m.cpu.toFixed(2)} CPU-s, ${m.wall.toFixed(2)} s wall`,
+          );
+          rows.push(m.row);
+          return m;
+        };
+        // Round 0 warms both servers up (JIT, buffers) and is not counted; its completeness is checked all the same.
         for (let r = 0; r <= ROUNDS; r++) {
           const b = makeBurst();
           const name = r === 0 ? "warm-up" : `round ${r}`;
-          const g = await measure(ctx, `${name} gateway`, gwPid, client, CONNECTIONS * posts, () => {
+          const g = await burst(name, GATEWAY, gwPid, client, b.ids, () => {
             for (const e of b.events) bus.publish(subjects.channel(channel.id), e);
           });
-          const w = await measure(ctx, `${name} raw uWS`, raw.pid!, rawClient, CONNECTIONS * posts, () => {
+          const w = await burst(name, RAW, raw.pid!, rawClient, b.ids, () => {
             for (const f of b.frames) benchBus.publish(subjects.benchRawFrames, f);
           });
           if (r === 0) continue;
@@ -161,35 +196,97 @@ export const scenario: Scenario = {
         await benchBus.close();
         // Every frame the gateway sent carried its connection's next seq (none lost, repeated or reordered).
         const { seqErrors } = await client.count();
-        if (seqErrors > 0) throw new Error(`the gateway sent ${seqErrors} events out of their connection's seq order`);
+        const notes = [
+          `CPU from /proc/<pid>/stat (10 ms ticks); both servers (all threads) pinned to CPU ${SERVER_CPU}, both load clients to CPU ${LOAD_CPU}`,
+          `a warm-up round, then ${ROUNDS} rounds, gateway and raw alternating, both sets of connections open throughout; ratio = the median of the rounds' ratios of deliveries per CPU-second`,
+          "every burst checked on every connection by post id and order (missing, duplicated, out of order): a round that fails it is a failed row and no ratio is reported",
+        ];
+        const target = `gateway >= ${TARGET_RATIO * 100}% of raw uWS app.publish deliveries per CPU-second`;
+        const base = {
+          connections: CONNECTIONS,
+          gateway_rss_kb_per_connection: rssPerConnection / 1024,
+          gateway_seq_errors: seqErrors,
+          posts_in_burst: posts,
+          rounds: ROUNDS,
+        };
+        if (seqErrors > 0 || rows.some((row) => row.failed)) {
+          if (seqErrors > 0) notes.push(`the gateway sent ${seqErrors} events out of their connection's seq order`);
+          return { figures: base, rows, target: { text: target, met: false }, notes };
+        }
         const g = total(gw);
         const w = total(rawM);
-        const ratio = perCpuSecond(g) / perCpuSecond(w);
-        const roundRatios = gw.map((m, i) => perCpuSecond(m) / perCpuSecond(rawM[i]!));
+        const ratio = stableRatio(gw.map(perCpuSecond), rawM.map(perCpuSecond), TARGET_RATIO);
+        notes.push(`ratio ${ratio.text}`);
+        const labels = gw.map((_, i) => `round ${i + 1}`);
+        const completed = (ms: BurstResult[]) => ms.flatMap((m) => m.completionMs).sort((a, b) => a - b);
+        const gwDone = completed(gw);
+        const rawDone = completed(rawM);
+        const range = [Math.min(gwDone[0] ?? 0, rawDone[0] ?? 0), Math.max(gwDone.at(-1) ?? 0, rawDone.at(-1) ?? 0)] as const;
         return {
           figures: {
-            connections: CONNECTIONS,
-            gateway_rss_kb_per_connection: rssPerConnection / 1024,
-            gateway_seq_errors: seqErrors,
-            posts_in_burst: posts,
-            rounds: ROUNDS,
+            ...base,
             gateway_deliveries: g.deliveries,
             gateway_cpu_s: g.cpu,
             gateway_wall_s: g.wall,
-            gateway_deliveries_per_cpu_s: Math.round(perCpuSecond(g)),
+            gateway_deliveries_per_cpu_s: Math.round(g.deliveries / Math.max(g.cpu, 0.01)),
             raw_deliveries: w.deliveries,
             raw_cpu_s: w.cpu,
             raw_wall_s: w.wall,
-            raw_deliveries_per_cpu_s: Math.round(perCpuSecond(w)),
-            ratio,
-            round_ratio_min: Math.min(...roundRatios),
-            round_ratio_max: Math.max(...roundRatios),
+            raw_deliveries_per_cpu_s: Math.round(w.deliveries / Math.max(w.cpu, 0.01)),
+            ratio: ratio.median,
+            ratio_of_totals: g.deliveries / Math.max(g.cpu, 0.01) / (w.deliveries / Math.max(w.cpu, 0.01)),
+            round_ratio_min: ratio.min,
+            round_ratio_max: ratio.max,
+            ratio_spread: ratio.spread,
+            ratio_unsettled: ratio.unsettled ? 1 : 0,
           },
-          target: { text: "gateway >= 70% of raw uWS app.publish deliveries per CPU-second", met: ratio >= 0.7 },
-          notes: [
-            `CPU from /proc/<pid>/stat (10 ms ticks); both servers (all threads) pinned to CPU ${SERVER_CPU}, both load clients to CPU ${LOAD_CPU}`,
-            `a warm-up round, then ${ROUNDS} rounds, gateway and raw alternating, both sets of connections open throughout; ratio = deliveries per CPU-second over the ${ROUNDS} rounds`,
+          rows,
+          charts: [
+            {
+              title: "Deliveries per server CPU-second, per round",
+              kind: "bar",
+              xLabel: "round",
+              yLabel: "deliveries / CPU-s",
+              labels,
+              series: [
+                { label: GATEWAY, data: gw.map(perCpuSecond) },
+                { label: RAW, data: rawM.map(perCpuSecond) },
+              ],
+            },
+            {
+              title: "Deliveries per wall second, per round",
+              kind: "bar",
+              xLabel: "round",
+              yLabel: "deliveries / s",
+              labels,
+              series: [
+                { label: GATEWAY, data: gw.map((m) => m.deliveries / m.wall) },
+                { label: RAW, data: rawM.map((m) => m.deliveries / m.wall) },
+              ],
+            },
+            {
+              title: `Time from the burst's start to a connection's last delivery (CDF over connections, ${ROUNDS} rounds)`,
+              kind: "cdf",
+              xLabel: "ms",
+              yLabel: "fraction of connections",
+              series: [
+                { label: GATEWAY, data: cdfPoints(gwDone) },
+                { label: RAW, data: cdfPoints(rawDone) },
+              ],
+            },
+            {
+              title: `Time from the burst's start to a connection's last delivery (histogram, ${ROUNDS} rounds)`,
+              kind: "histogram",
+              xLabel: "ms",
+              yLabel: "connections",
+              series: [
+                { label: GATEWAY, data: histogramPoints(gwDone, 30, range) },
+                { label: RAW, data: histogramPoints(rawDone, 30, range) },
+              ],
+            },
           ],
+          target: { text: target, met: ratio.median >= TARGET_RATIO },
+          notes,
         };
       } finally {
         raw.kill("SIGTERM");
@@ -201,13 +298,20 @@ export const scenario: Scenario = {
   },
 };
 
+/** Opens the connections with a progress line. */
+async function openWithProgress(ctx: ScenarioContext, name: string, client: LoadClient, o: Parameters<LoadClient["open"]>[0]) {
+  const phase = ctx.phase(name, { unit: "connections opened", total: o.headers.length });
+  const opened = await client.open(o, (n) => phase.update(n));
+  phase.end(opened.count);
+  return opened;
+}
+
 /**
- * Fires the burst and waits until the client holds `expected` more `posted` frames. It starts
- * once the connections have been quiet for a moment: the status changes that follow 10,000
- * connects (each user going online, to every connection of that user) are neither counted
- * nor charged to the burst.
+ * Waits until the connections have been quiet for a moment: the status changes that follow
+ * 10,000 connects (each user going online, to every connection of that user) are neither
+ * counted nor charged to the burst.
  */
-async function measure(ctx: { log(m: string): void }, name: string, pid: number, client: LoadClient, expected: number, fire: () => void): Promise<Measured> {
+async function settle(client: LoadClient): Promise<void> {
   let last = (await client.count()).total;
   for (let quiet = 0; quiet < 5;) {
     await new Promise((r) => setTimeout(r, 100));
@@ -215,14 +319,4 @@ async function measure(ctx: { log(m: string): void }, name: string, pid: number,
     quiet = now === last ? quiet + 1 : 0;
     last = now;
   }
-  const before = (await client.count()).posted;
-  const cpu0 = processCpuSeconds(pid);
-  const t0 = process.hrtime.bigint();
-  fire();
-  await waitFor(async () => (await client.count()).posted >= before + expected, { timeoutMs: 120_000, intervalMs: 20, what: `${name} deliveries` });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = processCpuSeconds(pid) - cpu0;
-  const deliveries = (await client.count()).posted - before;
-  ctx.log(`${name}: ${deliveries} deliveries, ${cpu.toFixed(2)} CPU-s, ${wall.toFixed(2)} s wall`);
-  return { deliveries, cpu, wall };
 }

@@ -29,7 +29,8 @@ import { createTestDatabase, spawnDeployable, startNatsServer, testClientTls, ty
 import { closedLoop, percentile } from "../closed-loop.js";
 import { connectLeanGrpc } from "../lean-grpc.js";
 import { machineCpuSeconds, postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
-import { profiledNodeArgs, transportKey, type Scenario, type ScenarioContext } from "../scenario.js";
+import { cdfPoints } from "../results/chart-data.js";
+import { profiledNodeArgs, timed, transportKey, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const TARGET_RATIO = 0.7;
@@ -71,6 +72,7 @@ function merge(phases: readonly Phase[]) {
   const seconds = phases.reduce((a, p) => a + p.seconds, 0);
   const cpu = (k: keyof Phase["cpu"]) => phases.reduce((a, p) => a + p.cpu[k] * p.count, 0) / Math.max(1, latencies.length);
   return {
+    latencies,
     txPerS: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
@@ -265,18 +267,18 @@ async function run(ctx: ScenarioContext) {
           };
 
           ctx.log(`posts on ${transport}: warming up, then ${ROUNDS} alternating rounds of ${roundMs} ms per phase, ${IN_FLIGHT} in flight`);
-          await drive(warm(3_000), meter, servicePost);
-          await drive(warm(2_000), meter, rawPost);
-          await drive(warm(2_000), meter, rawOne);
-          await drive(warm(2_000), meter, servicePostGrpcJs);
+          await timed(ctx, `warm-up service (posts on ${transport})`, warm(3_000), () => drive(warm(3_000), meter, servicePost));
+          await timed(ctx, `warm-up raw pg (posts on ${transport})`, warm(2_000), () => drive(warm(2_000), meter, rawPost));
+          await timed(ctx, `warm-up raw pg one statement (posts on ${transport})`, warm(2_000), () => drive(warm(2_000), meter, rawOne));
+          await timed(ctx, `warm-up service via grpc-js (posts on ${transport})`, warm(2_000), () => drive(warm(2_000), meter, servicePostGrpcJs));
           const service: Phase[] = [];
           const viaGrpcJs: Phase[] = [];
           const rate = (p: Phase) => (p.count / p.seconds).toFixed(0);
           for (let r = 0; r < ROUNDS; r++) {
-            const s = await drive(roundMs, meter, servicePost);
-            const rw = await drive(roundMs, meter, rawPost);
-            const o = await drive(roundMs, meter, rawOne);
-            const g = await drive(roundMs, meter, servicePostGrpcJs);
+            const s = await timed(ctx, `round ${r + 1} service (posts on ${transport})`, roundMs, () => drive(roundMs, meter, servicePost));
+            const rw = await timed(ctx, `round ${r + 1} raw pg (posts on ${transport})`, roundMs, () => drive(roundMs, meter, rawPost));
+            const o = await timed(ctx, `round ${r + 1} raw pg one statement (posts on ${transport})`, roundMs, () => drive(roundMs, meter, rawOne));
+            const g = await timed(ctx, `round ${r + 1} service via grpc-js (posts on ${transport})`, roundMs, () => drive(roundMs, meter, servicePostGrpcJs));
             service.push(s);
             raw.push(rw);
             one.push(o);
@@ -285,7 +287,11 @@ async function run(ctx: ScenarioContext) {
               `round ${r + 1} (posts on ${transport}): service ${rate(s)} tx/s, raw ${rate(rw)} tx/s, raw one statement ${rate(o)} tx/s, service via grpc-js ${rate(g)} tx/s`,
             );
           }
-          blocks.set(transport, { service, viaGrpcJs, floor: await drive(roundMs, meter, rejected) });
+          blocks.set(transport, {
+            service,
+            viaGrpcJs,
+            floor: await timed(ctx, `gRPC floor (posts on ${transport})`, roundMs, () => drive(roundMs, meter, rejected)),
+          });
         } finally {
           await closeLean();
           client.close();
@@ -326,6 +332,36 @@ export const scenario: Scenario = {
     }
     serverFigures.h2_over_grpc_js_server = byTransport.get("h2")!.service.txPerS / byTransport.get("grpc-js")!.service.txPerS;
     const ratio = service.txPerS / raw.txPerS;
+    // What the report draws: each party's merged rounds, Switchboard beside its baselines.
+    const parties = [
+      { subject: `Switchboard posts (${DEFAULT_RPC_SERVER_TRANSPORT} server, lean caller)`, peer: false, m: service },
+      { subject: `Switchboard posts (${DEFAULT_RPC_SERVER_TRANSPORT} server, grpc-js caller)`, peer: false, m: grpcJs },
+      { subject: "raw pg transaction", peer: true, m: raw },
+      { subject: "raw pg one statement", peer: true, m: one },
+    ];
+    const rows: ResultRow[] = parties.map(({ subject, peer, m }) => ({
+      label: `${ROUNDS} rounds`,
+      subject,
+      peer,
+      values: { tx_per_s: m.txPerS, p50_ms: m.p50Ms, p99_ms: m.p99Ms, cpu_ms_per_call_posts: m.cpu.posts, cpu_ms_per_call_postgres: m.cpu.postgres },
+    }));
+    const charts: ChartSpec[] = [
+      {
+        title: `CreatePost transactions per second, ${IN_FLIGHT} in flight`,
+        kind: "bar",
+        xLabel: "",
+        yLabel: "tx / s",
+        labels: ["CreatePost"],
+        series: parties.map((p) => ({ label: p.subject, data: [p.m.txPerS] })),
+      },
+      {
+        title: "Latency per call (CDF)",
+        kind: "cdf",
+        xLabel: "ms",
+        yLabel: "fraction of calls",
+        series: parties.map((p) => ({ label: p.subject, data: cdfPoints(p.m.latencies) })),
+      },
+    ];
     const cpuFigures = (prefix: string, c: typeof service.cpu, txPerS: number) => ({
       // How much of the machine the phase kept busy: below the core count, it waited on something.
       [`${prefix}_cores_busy`]: ((c.posts + c.client + c.postgres + c.other) * txPerS) / 1000,
@@ -363,6 +399,8 @@ export const scenario: Scenario = {
         ...cpuFigures("service_grpc_js_caller", grpcJs.cpu, grpcJs.txPerS),
         ...cpuFigures("grpc_floor", floor.cpu, floor.txPerS),
       },
+      rows,
+      charts,
       target: { text: `service >= ${TARGET_RATIO * 100}% of raw pg throughput`, met: ratio >= TARGET_RATIO },
       notes: [
         `service_*: posts on the default gRPC server (${DEFAULT_RPC_SERVER_TRANSPORT}); <h2|grpc_js>_server_*: the same calls to a posts process on each implementation, a block of rounds each in the same run, raw phases in every block (h2_over_grpc_js_server: their throughput ratio)`,

@@ -19,7 +19,7 @@
  * process on our own HTTP/2 and one on @grpc/grpc-js's Server, in the same cluster, one after
  * the other, driven alike.
  */
-import { connectBus, isolatedBucket, kvBuckets, openKv } from "@switchboard/bus";
+import { connectBus, ensureStream, eventStreamSpec, isolatedBucket, kvBuckets, openKv } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { GetStatusesRequestSchema, GetStatusesResponseSchema, PresenceService } from "@switchboard/proto/presence";
@@ -33,7 +33,7 @@ import { startTlsRelay, type TlsRelay } from "../tls-relay.js";
 import { processCpuSeconds } from "../proc-cpu.js";
 import { startCH2Floor, startNodeH2Floor, type H2FloorServer } from "../raw/h2-floor.js";
 import { counterBy, delta } from "../scrape.js";
-import { profiledNodeArgs, transportKey, type Scenario, type ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, timed, transportKey, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const IN_FLIGHT = 32;
 const IDS_PER_CALL = 100;
@@ -97,7 +97,8 @@ async function populate(presence: PresenceClient, users: readonly string[]): Pro
       // Every seventh user set a manual away (the client's user_update_active_status manual).
       if ((i + j) % 7 === 0) events.push({ kind: { case: "activity", value: { userId, active: false, manual: true, at: 0n } } });
     });
-    await presence.report({ leaseId, events });
+    const { refused } = await presence.report({ leaseId, events });
+    if (refused.length > 0) throw new Error(`presence refused ${String(refused.length)} connections (the first: ${refused[0]!.reason})`);
   }
 }
 
@@ -109,6 +110,11 @@ async function run(ctx: ScenarioContext) {
   const procs: ChildHandle[] = [];
   const relays: TlsRelay[] = [];
   try {
+    // Presence starts once posts's event stream exists; this cluster has no posts, so the
+    // stream is made here by posts's user, as posts would make it.
+    const streams = await connectBus({ ...nats.as("posts"), name: "bench-streams" });
+    await ensureStream(streams, eventStreamSpec({ maxAgeMs: 15 * 60_000 }));
+    await streams.close();
     const base = { SB_POD_NAME: "bench" };
     const accounts = await spawnDeployable("accounts", {
       ...nats.env("accounts"),
@@ -203,7 +209,7 @@ async function run(ctx: ScenarioContext) {
       const gcSeconds = () => counterBy(metricsUrl, "nodejs_gc_duration_seconds_sum", {}, "kind");
       const [gcCount0, gcSeconds0] = [await gcCount(), await gcSeconds()];
       const cpu0 = processCpuSeconds(presenceProc.pid);
-      const service = await viaH2load(IN_FLIGHT, durationMs);
+      const service = await timed(ctx, `service on ${transport}, h2load`, durationMs, () => viaH2load(IN_FLIGHT, durationMs));
       const serviceCpu = processCpuSeconds(presenceProc.pid) - cpu0;
       const gcCounts = delta(gcCount0, await gcCount());
       const gcPauseS = [...delta(gcSeconds0, await gcSeconds()).values()].reduce((a, b) => a + b, 0);
@@ -218,7 +224,7 @@ async function run(ctx: ScenarioContext) {
       ctx.log(`service on ${transport} via grpc-js: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight`);
       await drive(warmMs, grpcJsCall);
       const client0 = process.cpuUsage();
-      const grpcJs = await drive(durationMs, grpcJsCall);
+      const grpcJs = await timed(ctx, `service on ${transport}, grpc-js caller`, durationMs, () => drive(durationMs, grpcJsCall));
       const clientUsage = process.cpuUsage(client0);
       const grpcJsClientCpu = (clientUsage.user + clientUsage.system) / 1e6;
       return { service, serviceCpu, gc, serviceWithin, grpcJs, grpcJsClientCpu };
@@ -237,7 +243,7 @@ async function run(ctx: ScenarioContext) {
         const call = (inFlight: number, ms: number) => load(server.url, inFlight, ms);
         ctx.log(`${name}: ${durationMs} ms at ${IN_FLIGHT} in flight${ctx.quick ? "" : `, then ${LADDER.join(", ")}`}`);
         await call(IN_FLIGHT, warmMs);
-        const result = await call(IN_FLIGHT, durationMs);
+        const result = await timed(ctx, name, durationMs, () => call(IN_FLIGHT, durationMs));
         const within = await withinTarget(ctx, (n) => call(n, shortMs));
         return { result, within };
       } finally {
@@ -265,7 +271,7 @@ async function run(ctx: ScenarioContext) {
       };
       ctx.log(`raw kv: warming up, then ${durationMs} ms at ${IN_FLIGHT} in flight (${IDS_PER_CALL} gets per call)`);
       await drive(warmMs, rawCall);
-      const raw = await drive(durationMs, rawCall);
+      const raw = await timed(ctx, "raw kv", durationMs, () => drive(durationMs, rawCall));
       return { onTransport, nodeFloor, cFloor, raw };
     } finally {
       await bus.close();
@@ -311,7 +317,43 @@ export const scenario: Scenario = {
     }
     serverFigures.h2_over_grpc_js_server = onTransport.get("h2")!.service.callsPerS / onTransport.get("grpc-js")!.service.callsPerS;
     serverFigures.h2_over_grpc_js_server_grpc_js_caller = onTransport.get("h2")!.grpcJs.callsPerS / onTransport.get("grpc-js")!.grpcJs.callsPerS;
+    // What the report draws: Switchboard's presence on each server and caller, beside the raw reads and the floors.
+    const parties: { subject: string; peer: boolean; m: PhaseResult }[] = [
+      ...[...onTransport].flatMap(([t, m]) => [
+        { subject: `Switchboard presence (${t} server, h2load)`, peer: false, m: m.service },
+        { subject: `Switchboard presence (${t} server, grpc-js caller)`, peer: false, m: m.grpcJs },
+      ]),
+      { subject: "raw JetStream KV gets", peer: true, m: raw },
+      { subject: "bare node:http2 (no work)", peer: true, m: nodeFloor.result },
+      { subject: "nghttpd, C (no work)", peer: true, m: cFloor.result },
+    ];
+    const rows: ResultRow[] = parties.map(({ subject, peer, m }) => ({
+      label: `${IN_FLIGHT} in flight`,
+      subject,
+      peer,
+      values: { calls_per_s: m.callsPerS, p50_ms: m.p50Ms, p99_ms: m.p99Ms, calls: m.count },
+    }));
+    const charts: ChartSpec[] = [
+      {
+        title: `GetStatuses (${IDS_PER_CALL} ids) calls per second, ${IN_FLIGHT} in flight`,
+        kind: "bar",
+        xLabel: "",
+        yLabel: "calls / s",
+        labels: ["GetStatuses"],
+        series: parties.map((p) => ({ label: p.subject, data: [p.m.callsPerS] })),
+      },
+      {
+        title: `Latency per call (target: p99 < ${TARGET_P99_MS} ms)`,
+        kind: "bar",
+        xLabel: "",
+        yLabel: "ms",
+        labels: ["p50", "p99"],
+        series: parties.map((p) => ({ label: p.subject, data: [p.m.p50Ms, p.m.p99Ms] })),
+      },
+    ];
     return {
+      rows,
+      charts,
       figures: {
         calls_per_s: service.callsPerS,
         statuses_per_s: service.callsPerS * IDS_PER_CALL,

@@ -1,6 +1,7 @@
 /** Parent side of the load client: forks it, opens connections, polls delivery counts. */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { LedgerSummary } from "../completeness.js";
 
 interface OpenOptions {
   host: string;
@@ -63,9 +64,22 @@ export interface Report {
   conns: ConnectionRecord[];
 }
 
+/** A fault the client makes on purpose in the next burst (tests of the completeness check). */
+export interface BurstFault {
+  kind: "drop" | "swap" | "duplicate";
+  /** The connection (in the order opened) and its burst delivery (1-based): dropped, delivered after the next one, or twice. */
+  connection: number;
+  at: number;
+}
+
 export interface LoadClient {
   readonly pid: number;
-  open(o: OpenOptions): Promise<{ count: number; ms: number }>;
+  /** Opens the connections; `onOpened` hears how many are open as batches complete. */
+  open(o: OpenOptions, onOpened?: (count: number) => void): Promise<{ count: number; ms: number }>;
+  /** The ids of the next burst's posts, in publish order: every connection must get each once, in that order. */
+  expect(ids: readonly string[], fault?: BurstFault): Promise<void>;
+  /** What the connections received of the burst given to `expect`. */
+  ledger(): Promise<LedgerSummary>;
   count(): Promise<Counts>;
   report(): Promise<Report>;
   close(): Promise<void>;
@@ -97,14 +111,32 @@ export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadCli
   await next("ready");
   return {
     pid: child.pid!,
-    async open(req) {
+    async open(req, onOpened) {
+      const progress = (m: { type: string; count?: number }) => {
+        if (m.type === "opening") onOpened?.(m.count!);
+      };
+      child.on("message", progress);
       const reconnect = req.reconnect && {
         ports: req.reconnect.ports,
         delayMs: req.reconnect.delayMs ?? STOCK_RECONNECT_DELAY_MS,
         jitterMs: req.reconnect.jitterMs ?? STOCK_RECONNECT_JITTER_MS,
       };
       child.send({ type: "open", ...req, reconnect });
-      return next("opened");
+      try {
+        return await next("opened");
+      } finally {
+        child.off("message", progress);
+      }
+    },
+    async expect(ids, fault) {
+      child.send({ type: "expect", ids, fault });
+      await next("expecting");
+    },
+    async ledger() {
+      child.send({ type: "ledger" });
+      const m = await next<{ summary?: LedgerSummary }>("ledger");
+      if (!m.summary) throw new Error("no burst was expected");
+      return m.summary;
     },
     async count() {
       child.send({ type: "count" });

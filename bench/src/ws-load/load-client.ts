@@ -12,9 +12,23 @@
  * websocket.js): after 3 s plus up to 2 s of jitter (backing off after 7 failures in a row),
  * with `connection_id`, `sequence_number` (the next seq it expects) and `disconnect_err_code`,
  * on one of the given ports.
+ *
+ * With `expect` (before a burst), every `posted` frame's post id goes into a DeliveryLedger
+ * (completeness.ts): each connection must get every post of the burst once, in publish order.
+ * The ledger compares the id in place with the one the connection expects next, so a delivery
+ * costs no allocation. `expect` can also make this client drop or swap one delivery on one
+ * connection, which is how the completeness check is proven to fail such a run.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
+import { DeliveryLedger } from "../completeness.js";
+
+/** A fault this client makes on purpose (tests): the `at`-th burst delivery (1-based) of one connection dropped, swapped with the next, or received twice. */
+interface Fault {
+  kind: "drop" | "swap" | "duplicate";
+  connection: number;
+  at: number;
+}
 
 interface ReconnectOptions {
   /** Ports to reconnect to: connection i dials ports[i % n] first, the next one on each failed attempt. */
@@ -66,6 +80,8 @@ interface ResumeRecord {
 
 interface Conn {
   index: number;
+  /** Its place among all this client's connections (the ledger's connection number). */
+  slot: number;
   req: OpenRequest;
   cur?: Sock;
   frames: number;
@@ -101,6 +117,11 @@ let stopping = false;
 /** Events whose seq was not the connection's next one. */
 let seqErrors = 0;
 const SEQ_KEY = Buffer.from('"seq":');
+/** The burst being checked, and a fault to make in it. */
+let ledger: DeliveryLedger | undefined;
+let fault: Fault | undefined;
+let faultArrivals = 0;
+let held: Buffer | undefined;
 /** Post ids seen, interned so that each connection keeps numbers. */
 const postIds: string[] = [];
 const postIndex = new Map<string, number>();
@@ -133,6 +154,14 @@ function idAfter(frame: Buffer, key: Buffer, from: number): string {
   const i = frame.indexOf(key, from);
   if (i < 0 || i + key.length + ID_LENGTH > frame.length) return "";
   return frame.toString("latin1", i + key.length, i + key.length + ID_LENGTH);
+}
+
+/** Where the post id of a `posted` frame starts, or -1. */
+function postIdAt(frame: Buffer): number {
+  const at = frame.indexOf(POST_KEY);
+  if (at < 0) return -1;
+  const i = frame.indexOf(POST_ID_KEY, at + POST_KEY.length);
+  return i < 0 ? -1 : i + POST_ID_KEY.length;
 }
 
 function internPost(id: string): number {
@@ -195,21 +224,9 @@ function consume(c: Conn, s: Sock): void {
     }
     if (buf.length < off + len) break;
     if (opcode === 1 || opcode === 2) {
-      c.frames++;
-      total++;
       const frame = buf.subarray(off, off + len);
-      if (startsWith(frame, POSTED_PREFIX)) posted++;
-      if (recording && opcode === 1) note(c, s, frame);
-      if (checkSeq && opcode === 1) {
-        const seq = tailSeq(frame);
-        if (seq >= 0) {
-          if (seq !== c.nextSeq) {
-            seqErrors++;
-            c.seqErrors++;
-          }
-          c.nextSeq = seq + 1;
-        }
-      }
+      if (fault !== undefined && c.slot === fault.connection && startsWith(frame, POSTED_PREFIX)) faulty(c, s, frame, opcode, fault);
+      else received(c, s, frame, opcode);
     } else if (opcode === 9) {
       s.socket.write(maskedControl(10, buf.subarray(off, off + len)));
     } else if (opcode === 8) {
@@ -222,6 +239,45 @@ function consume(c: Conn, s: Sock): void {
     buf = buf.subarray(off + len);
   }
   s.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0);
+}
+
+/** A data frame as received. */
+function received(c: Conn, s: Sock, frame: Buffer, opcode: number): void {
+  c.frames++;
+  total++;
+  if (startsWith(frame, POSTED_PREFIX)) {
+    posted++;
+    ledger?.record(c.slot, frame, postIdAt(frame));
+  }
+  if (recording && opcode === 1) note(c, s, frame);
+  if (checkSeq && opcode === 1) {
+    const seq = tailSeq(frame);
+    if (seq >= 0) {
+      if (seq !== c.nextSeq) {
+        seqErrors++;
+        c.seqErrors++;
+      }
+      c.nextSeq = seq + 1;
+    }
+  }
+}
+
+/** A `posted` frame of the connection the fault is made on: the chosen one dropped, held back until after the next, or received twice. */
+function faulty(c: Conn, s: Sock, frame: Buffer, opcode: number, f: Fault): void {
+  faultArrivals++;
+  if (faultArrivals === f.at) {
+    if (f.kind === "duplicate") received(c, s, frame, opcode);
+    else {
+      if (f.kind === "swap") held = Buffer.from(frame);
+      return;
+    }
+  }
+  received(c, s, frame, opcode);
+  if (held && faultArrivals === f.at + 1) {
+    const h = held;
+    held = undefined;
+    received(c, s, h, opcode);
+  }
 }
 
 /** A live socket ended (close frame, or the TCP connection went): note it and schedule the reconnect. */
@@ -314,9 +370,10 @@ function dial(c: Conn, port: number, path: string, resume?: ResumeRecord): Promi
   });
 }
 
-function newConn(req: OpenRequest, index: number): Conn {
+function newConn(req: OpenRequest, index: number, slot: number): Conn {
   return {
     index,
+    slot,
     req,
     frames: 0,
     nextSeq: 0,
@@ -349,10 +406,11 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
       recording = req.record === true;
       const started = Date.now();
       const batch = 200;
-      const opening = req.headers.map((_, i) => newConn(req, i));
+      const opening = req.headers.map((_, i) => newConn(req, i, conns.length + i));
       try {
         for (let i = 0; i < opening.length; i += batch) {
           await Promise.all(opening.slice(i, i + batch).map((c) => dial(c, req.port, req.path)));
+          process.send!({ type: "opening", count: Math.min(opening.length, i + batch) });
         }
         conns.push(...opening);
         process.send!({ type: "opened", count: opening.length, ms: Date.now() - started });
@@ -379,6 +437,15 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
         back: back(),
         cpu: process.cpuUsage(),
       });
+    } else if (msg.type === "expect") {
+      const m = msg as unknown as { ids: string[]; fault?: Fault };
+      ledger = new DeliveryLedger(m.ids, conns.length);
+      fault = m.fault;
+      faultArrivals = 0;
+      held = undefined;
+      process.send!({ type: "expecting" });
+    } else if (msg.type === "ledger") {
+      process.send!({ type: "ledger", summary: ledger?.summary() });
     } else if (msg.type === "report") {
       process.send!({
         type: "report",

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { DeliveryLedger, verdict } from "./completeness.js";
+
+const ids = ["a", "b", "c", "d"].map((c) => c.repeat(26));
+/** A frame with the id at offset 3. */
+const frame = (id: string) => Buffer.from(`id=${id};`, "latin1");
+const deliver = (l: DeliveryLedger, conn: number, order: readonly number[]) => order.forEach((k) => l.record(conn, frame(k < 0 ? "z".repeat(26) : ids[k]!), 3));
+
+describe("DeliveryLedger", () => {
+  it("passes every event on every connection once, in order", () => {
+    const l = new DeliveryLedger(ids, 2);
+    deliver(l, 0, [0, 1, 2, 3]);
+    deliver(l, 1, [0, 1, 2, 3]);
+    const s = l.summary();
+    expect(verdict(s)).toMatchObject({ complete: true, expected: 8, delivered: 8, reason: "" });
+    expect(s.completedAt).toHaveLength(2);
+  });
+
+  it.each([
+    ["a missing event", [0, 1, 3], { missing: 1 }],
+    ["a repeated event in place of another", [0, 1, 1, 3], { missing: 1, duplicates: 1 }],
+    ["two swapped", [0, 2, 1, 3], { outOfOrder: 1 }],
+    ["one moved to the end", [1, 2, 3, 0], { outOfOrder: 1 }],
+    ["an event not of the burst", [0, 1, 2, 3, -1], { unexpected: 1 }],
+  ] as const)("fails %s, with the same count of deliveries where it can", (_, order, faults) => {
+    const l = new DeliveryLedger(ids, 2);
+    deliver(l, 0, [0, 1, 2, 3]);
+    deliver(l, 1, order);
+    const v = verdict(l.summary());
+    expect(v).toMatchObject({ complete: false, missing: 0, duplicates: 0, outOfOrder: 0, unexpected: 0, ...faults });
+    expect(v.reason).toMatch(/on 1 of 2 connections \(e\.g\. #1:/);
+  });
+
+  it("refuses a burst with an id twice", () => {
+    expect(() => new DeliveryLedger([ids[0]!, ids[0]!], 1)).toThrow(/twice/);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * Completeness of a burst, by event id and order per client, not only by count: every client
+ * must receive every event of the burst exactly once and in the order it was published. A
+ * count can come out right with one event missing and another twice, or with two swapped;
+ * this cannot.
+ *
+ * `DeliveryLedger` is the load client's side: the burst's ids in publish order, and per
+ * connection a few counters in typed arrays, allocated once per burst, so that recording a
+ * delivery allocates nothing on the usual path (the frame's id compared in place with the
+ * id the connection expects next). `verdict` is the bench's side: the ledger's totals
+ * judged, with a reason a row carries when it is marked failed.
+ */
+
+/** The ids this module compares are 26 characters, as Mattermost's (and Switchboard's) are. */
+const ID_LENGTH = 26;
+
+export class DeliveryLedger {
+  readonly size: number;
+  readonly connections: number;
+  /** The burst's ids, ID_LENGTH latin1 bytes each, in publish order. */
+  private readonly ids: Buffer;
+  private readonly index = new Map<string, number>();
+  /** Per connection: one past the highest index it has received (the next it expects). */
+  private readonly next: Int32Array;
+  private readonly distinct: Int32Array;
+  private readonly duplicates: Int32Array;
+  private readonly outOfOrder: Int32Array;
+  private readonly unexpected: Int32Array;
+  /** Per connection: when its last missing event arrived (ms, performance.timeOrigin based), 0 until then. */
+  private readonly completedAt: Float64Array;
+  /** Per connection, a bit per event: received at least once. */
+  private readonly seen: Uint8Array;
+  private readonly stride: number;
+
+  constructor(ids: readonly string[], connections: number) {
+    this.size = ids.length;
+    this.connections = connections;
+    this.ids = Buffer.alloc(ids.length * ID_LENGTH);
+    ids.forEach((id, i) => {
+      if (id.length !== ID_LENGTH) throw new Error(`an id of ${String(id.length)} characters: ${id}`);
+      if (this.index.has(id)) throw new Error(`the id ${id} twice in one burst`);
+      this.ids.write(id, i * ID_LENGTH, "latin1");
+      this.index.set(id, i);
+    });
+    this.next = new Int32Array(connections);
+    this.distinct = new Int32Array(connections);
+    this.duplicates = new Int32Array(connections);
+    this.outOfOrder = new Int32Array(connections);
+    this.unexpected = new Int32Array(connections);
+    this.completedAt = new Float64Array(connections);
+    this.stride = Math.ceil(ids.length / 8);
+    this.seen = new Uint8Array(connections * this.stride);
+  }
+
+  /**
+   * Records that connection `conn` received the event whose id starts at `at` in `frame`
+   * (at < 0: a burst-shaped frame without a readable id, which counts as unexpected).
+   */
+  record(conn: number, frame: Uint8Array, at: number): void {
+    if (conn < 0 || conn >= this.connections) return;
+    const k = at < 0 || at + ID_LENGTH > frame.length ? -1 : this.indexAt(conn, frame, at);
+    if (k < 0) {
+      this.unexpected[conn]!++;
+      return;
+    }
+    const byte = conn * this.stride + (k >> 3);
+    const bit = 1 << (k & 7);
+    if ((this.seen[byte]! & bit) !== 0) {
+      this.duplicates[conn]!++;
+      return;
+    }
+    this.seen[byte]! |= bit;
+    // Below the highest already received: it came after an event published later.
+    if (k + 1 < this.next[conn]!) this.outOfOrder[conn]!++;
+    else this.next[conn] = k + 1;
+    if (++this.distinct[conn]! === this.size) this.completedAt[conn] = performance.timeOrigin + performance.now();
+  }
+
+  /** The burst index of the id at `at`: the one the connection expects next, compared in place, else looked up. */
+  private indexAt(conn: number, frame: Uint8Array, at: number): number {
+    const k = this.next[conn]!;
+    if (k < this.size && this.ids.compare(frame, at, at + ID_LENGTH, k * ID_LENGTH, (k + 1) * ID_LENGTH) === 0) return k;
+    return this.index.get(Buffer.from(frame.buffer, frame.byteOffset + at, ID_LENGTH).toString("latin1")) ?? -1;
+  }
+
+  /** What was received, per connection where something went wrong (at most `detail` of them), and in total. */
+  summary(detail = 20): LedgerSummary {
+    let received = 0;
+    let duplicates = 0;
+    let outOfOrder = 0;
+    let unexpected = 0;
+    let affected = 0;
+    const examples: ConnectionFault[] = [];
+    const completedAt: number[] = [];
+    for (let c = 0; c < this.connections; c++) {
+      received += this.distinct[c]!;
+      duplicates += this.duplicates[c]!;
+      outOfOrder += this.outOfOrder[c]!;
+      unexpected += this.unexpected[c]!;
+      if (this.completedAt[c]! > 0) completedAt.push(this.completedAt[c]!);
+      const missing = this.size - this.distinct[c]!;
+      if (missing > 0 || this.duplicates[c]! > 0 || this.outOfOrder[c]! > 0 || this.unexpected[c]! > 0) {
+        affected++;
+        if (examples.length < detail) {
+          examples.push({ connection: c, missing, duplicates: this.duplicates[c]!, outOfOrder: this.outOfOrder[c]!, unexpected: this.unexpected[c]! });
+        }
+      }
+    }
+    return { events: this.size, connections: this.connections, received, duplicates, outOfOrder, unexpected, affected, examples, completedAt };
+  }
+}
+
+interface ConnectionFault {
+  connection: number;
+  missing: number;
+  duplicates: number;
+  outOfOrder: number;
+  unexpected: number;
+}
+
+/** A ledger's totals (plain data: it crosses the load client's IPC). */
+export interface LedgerSummary {
+  /** Events in the burst, and connections that should each receive all of them. */
+  events: number;
+  connections: number;
+  /** Distinct burst events received, over all connections. */
+  received: number;
+  /** Deliveries of an event the connection already had. */
+  duplicates: number;
+  /** Deliveries that came after an event published later. */
+  outOfOrder: number;
+  /** Burst-shaped deliveries whose id is not in the burst. */
+  unexpected: number;
+  /** Connections with any of the above or a missing event; the first few of them. */
+  affected: number;
+  examples: ConnectionFault[];
+  /** Per connection that received the whole burst: when its last missing event arrived (ms, performance.timeOrigin based). */
+  completedAt: number[];
+}
+
+export interface Verdict {
+  readonly complete: boolean;
+  readonly expected: number;
+  readonly delivered: number;
+  readonly missing: number;
+  readonly duplicates: number;
+  readonly outOfOrder: number;
+  readonly unexpected: number;
+  /** Why the row fails, when it does ("" when complete). */
+  readonly reason: string;
+}
+
+/** Judges a ledger's totals: complete only with every event on every connection once, in order. */
+export function verdict(s: LedgerSummary): Verdict {
+  const expected = s.events * s.connections;
+  const missing = expected - s.received;
+  const parts: string[] = [];
+  if (missing > 0) parts.push(`${String(missing)} missing`);
+  if (s.duplicates > 0) parts.push(`${String(s.duplicates)} duplicated`);
+  if (s.outOfOrder > 0) parts.push(`${String(s.outOfOrder)} out of order`);
+  if (s.unexpected > 0) parts.push(`${String(s.unexpected)} not of the burst`);
+  const complete = parts.length === 0;
+  const first = s.examples[0];
+  const where = first
+    ? ` on ${String(s.affected)} of ${String(s.connections)} connections (e.g. #${String(first.connection)}: ${String(first.missing)} missing, ${String(first.duplicates)} duplicated, ${String(first.outOfOrder)} out of order)`
+    : "";
+  return {
+    complete,
+    expected,
+    delivered: s.received + s.duplicates,
+    missing,
+    duplicates: s.duplicates,
+    outOfOrder: s.outOfOrder,
+    unexpected: s.unexpected,
+    reason: complete ? "" : `incomplete deliveries: ${parts.join(", ")}${where}`,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The completeness check end to end: the real load client (its own process, raw sockets)
+ * against a real uWebSockets.js server publishing a burst of `posted` frames from this
+ * process. A burst that arrives whole makes a row with figures; a load client made to drop
+ * one delivery, to swap two, or to receive one twice, makes a failed row with no figures,
+ * although in the swap the count of deliveries is right.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "@switchboard/model";
+// The built modules: the pool forks the built load-client.js next to it.
+import { runBurst } from "../dist/burst.js";
+import { startUwsPublisher, type UwsPublisher } from "../dist/raw/uws-publisher.js";
+import { startLoadClient, type BurstFault, type LoadClient } from "../dist/ws-load/load-client-pool.js";
+
+const CONNECTIONS = 40;
+const POSTS = 25;
+
+let server: UwsPublisher;
+let client: LoadClient;
+
+/** A `posted` frame shaped as the gateway's: the post, a JSON string, its id first. */
+const frame = (id: string, i: number) =>
+  new TextEncoder().encode(JSON.stringify({ event: "posted", data: { post: JSON.stringify({ id, message: `burst ${String(i)}` }) }, seq: 0 }));
+
+const burst = (label: string, fault?: BurstFault) => {
+  const ids = Array.from({ length: POSTS }, () => newId());
+  const frames = ids.map(frame);
+  return runBurst({
+    client,
+    ids,
+    connections: CONNECTIONS,
+    fire: () => frames.forEach((f) => server.publish(f)),
+    pid: process.pid,
+    label,
+    subject: "raw uWS.js",
+    peer: true,
+    quietMs: 500,
+    timeoutMs: 20_000,
+    ...(fault ? { fault } : {}),
+  });
+};
+
+beforeAll(async () => {
+  server = await startUwsPublisher();
+  client = await startLoadClient();
+  await client.open({ host: "127.0.0.1", port: server.port, path: "/", headers: Array.from({ length: CONNECTIONS }, () => ({})) });
+});
+
+afterAll(async () => {
+  await client?.close();
+  server?.close();
+});
+
+describe("completeness check", () => {
+  it("reports a whole burst as a row with its figures", async () => {
+    const r = await burst("whole");
+    expect(r.verdict).toMatchObject({ complete: true, missing: 0, duplicates: 0, outOfOrder: 0, unexpected: 0, expected: CONNECTIONS * POSTS });
+    expect(r.row.failed).toBeUndefined();
+    expect(r.row.values.deliveries).toBe(CONNECTIONS * POSTS);
+    expect(r.completionMs).toHaveLength(CONNECTIONS);
+  });
+
+  it("fails the row of a load client that dropped one delivery", async () => {
+    const r = await burst("dropped", { kind: "drop", connection: 7, at: 12 });
+    expect(r.verdict).toMatchObject({ complete: false, missing: 1, duplicates: 0, outOfOrder: 0 });
+    expect(r.row.failed).toMatch(/^incomplete deliveries: 1 missing on 1 of 40 connections \(e\.g\. #7: 1 missing/);
+    expect(r.row.values).toEqual({});
+  });
+
+  it("fails the row of a load client that swapped two deliveries, though the count is right", async () => {
+    const r = await burst("swapped", { kind: "swap", connection: 3, at: 5 });
+    expect(r.deliveries).toBe(CONNECTIONS * POSTS);
+    expect(r.verdict).toMatchObject({ complete: false, missing: 0, duplicates: 0, outOfOrder: 1 });
+    expect(r.row.failed).toMatch(/1 out of order on 1 of 40 connections \(e\.g\. #3:/);
+    expect(r.row.values).toEqual({});
+  });
+
+  it("fails the row of a load client that received one delivery twice", async () => {
+    const r = await burst("duplicated", { kind: "duplicate", connection: 39, at: 25 });
+    expect(r.deliveries).toBe(CONNECTIONS * POSTS + 1);
+    expect(r.verdict).toMatchObject({ complete: false, missing: 0, duplicates: 1, outOfOrder: 0 });
+    expect(r.row.failed).toMatch(/1 duplicated on 1 of 40 connections \(e\.g\. #39:/);
+    expect(r.row.values).toEqual({});
+  });
+
+  it("is whole again on the next burst", async () => {
+    const r = await burst("whole again");
+    expect(r.row.failed).toBeUndefined();
+  });
+});
