@@ -62,6 +62,8 @@ function channelCredentials(tls: ClientTlsOptions | undefined): { creds: grpc.Ch
   return { creds, identity };
 }
 
+const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+
 export function createRpcClient<T extends GenServiceMethods>(service: GenService<T>, o: RpcClientOptions): RpcClient<T> {
   const { creds, identity } = channelCredentials(o.tls);
   const client = new grpc.Client(o.address, creds, {
@@ -71,6 +73,9 @@ export function createRpcClient<T extends GenServiceMethods>(service: GenService
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 5_000,
+    // Every address the name resolves to, calls spread over them: a Kubernetes headless Service
+    // (dns:///posts.switchboard.svc:9101) balances per call, not per connection (pick_first).
+    "grpc.service_config": ROUND_ROBIN,
     // Channelz keeps per-call counters and trace entries nobody reads here.
     "grpc.enable_channelz": 0,
     // Stream and connection windows for what this channel receives (flow-control.ts).
