@@ -75,7 +75,7 @@ describe("make k8s-check", () => {
     edit(dir, "base/posts/deployment.yaml", 'name: SB_POSTS_GRPC_PORT\n              value: "9101"', 'name: SB_POSTS_GRPC_PORT\n              value: "99999"');
     // A container port and a caller's address that are not what the processes use.
     edit(dir, "base/presence/deployment.yaml", "              containerPort: 9203", "              containerPort: 9213");
-    edit(dir, "base/gateway/deployment.yaml", "value: presence:9103", "value: presence:9104");
+    edit(dir, "base/gateway/deployment.yaml", "value: dns:///presence:9103", "value: dns:///presence:9104");
     // A Secret name nothing makes.
     edit(dir, "base/gateway/deployment.yaml", "secretName: switchboard-gateway-tls", "secretName: switchboard-gatway-tls");
     // A multi-replica Deployment without a disruption budget.
@@ -99,14 +99,14 @@ describe("make k8s-check", () => {
       /Deployment\/accounts: 2 replicas and no PodDisruptionBudget/,
       /Deployment\/gateway: names Secret\/switchboard-gatway-tls, which nothing makes/,
       /container presence: port ops is 9213, but SB_PRESENCE_OPS_PORT makes it 9203/,
-      /container gateway: SB_GATEWAY_PRESENCE_ADDR is presence:9104, but presence serves gRPC on 9103/,
+      /container gateway: SB_GATEWAY_PRESENCE_ADDR is dns:\/\/\/presence:9104, but presence serves gRPC on 9103/,
     ];
     for (const re of expected) expect(text).toMatch(re);
     // Nothing else broke: every problem is one of the breaks (or follows from one).
     const consequences = [
       /unknown variable SB_GATEWAY_IDLE_TIMEOT_S/,
       /99999/,
-      /SB_GATEWAY_PRESENCE_ADDR is presence:9104, a port Service\/presence does not have/,
+      /SB_GATEWAY_PRESENCE_ADDR is dns:\/\/\/presence:9104, a port Service\/presence does not have/,
     ];
     const unexplained = problems.filter((p) => ![...expected, ...consequences].some((re) => re.test(p)));
     expect(unexplained).toEqual([]);

@@ -176,7 +176,10 @@ function portPolicies(objects, problems) {
       const m = k.match(/^SB_[A-Z]+_(POSTS|ACCOUNTS|PRESENCE)_ADDR$/);
       if (!m) continue;
       const target = m[1].toLowerCase();
-      const [host, port] = String(v).split(":");
+      // dns:///<service>:<port>: the client resolves every pod of the headless Service (round_robin).
+      const [host, port] = String(v)
+        .replace(/^dns:\/\/\//, "")
+        .split(":");
       if (grpcPort[target] !== undefined && Number(port) !== grpcPort[target])
         problems.push(`${at}: ${k} is ${v}, but ${target} serves gRPC on ${grpcPort[target]}`);
       const service = objects.find((s) => s.kind === "Service" && s.metadata.name === host);

@@ -4,15 +4,18 @@ import { commonSettings, databaseSettings, grpcSettings } from "@switchboard/run
 
 const MINUTE = 60_000;
 
+/** host:port, or a gRPC target naming the DNS resolver (a headless Service's every pod). */
+const GRPC_ADDRESS = /^(dns:\/\/\/)?[A-Za-z0-9._-]+:\d{1,5}$/;
+
 export const postsSchema = {
   ...commonSettings("POSTS", { opsPort: 9201 }),
   ...grpcSettings("POSTS", { port: 9101, healthPort: 9301 }),
   ...databaseSettings("POSTS", { pgliteDir: ".data/posts" }),
   accountsAddr: str({
     env: "SB_POSTS_ACCOUNTS_ADDR",
-    description: "accounts gRPC address (host:port): signing keys, revocations, usernames",
+    description: "accounts gRPC address (host:port, or dns:///host:port to spread calls over every address): signing keys, revocations, usernames",
     default: "127.0.0.1:9102",
-    pattern: /^[A-Za-z0-9._-]+:\d{1,5}$/,
+    pattern: GRPC_ADDRESS,
   }),
   accountsDeadlineMs: duration({
     env: "SB_POSTS_ACCOUNTS_DEADLINE_MS",
@@ -22,9 +25,9 @@ export const postsSchema = {
   }),
   presenceAddr: str({
     env: "SB_POSTS_PRESENCE_ADDR",
-    description: "presence gRPC address (host:port): who is online, for @here",
+    description: "presence gRPC address (host:port, or dns:///host:port to spread calls over every address): who is online, for @here",
     default: "127.0.0.1:9103",
-    pattern: /^[A-Za-z0-9._-]+:\d{1,5}$/,
+    pattern: GRPC_ADDRESS,
   }),
   presenceDeadlineMs: duration({
     env: "SB_POSTS_PRESENCE_DEADLINE_MS",
