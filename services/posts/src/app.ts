@@ -40,6 +40,7 @@ import { createPostReader } from "./posts/read-posts.js";
 import { createReactionService } from "./reactions/reaction-service.js";
 import { createRelayDoorbell } from "./relay-doorbell.js";
 import { createSidebarService } from "./sidebar/sidebar-categories.js";
+import { createThreadService } from "./threads/thread-service.js";
 import { createTeamFacts } from "./teams/team-facts.js";
 import { createTeamService } from "./teams/team-service.js";
 import { createOnlineDirectory } from "./users/online-directory.js";
@@ -78,6 +79,7 @@ function buildServices(d: Deps) {
     channelStats: createChannelStats(d),
     teamFacts: createTeamFacts(d),
     sidebar: createSidebarService(d),
+    threads: createThreadService(d),
   };
 }
 

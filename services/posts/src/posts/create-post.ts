@@ -26,6 +26,9 @@ import { parseMentions, resolveMentionedUsers, usernameCandidates, type ParsedMe
 import { newPostRow, postById, postByPendingId, type PostRow } from "./post-store.js";
 import type { NewPostInput } from "./post-validation.js";
 import { writePost } from "./post-write.js";
+import { threadOnReply } from "../threads/reply-thread.js";
+import { threadParticipants } from "../threads/thread-store.js";
+import { emit } from "../events/emit.js";
 
 /** @mentions looked up per post; later ones in an enormous message are not notified. */
 const MAX_MENTION_WORDS = 200;
@@ -211,6 +214,9 @@ export function createPostCreator(d: Deps) {
     // @here: which members are online, asked before the transaction (no remote call while
     // the channel row is locked); membership is settled inside it.
     const online = mentions.here && !mentions.wholeChannel ? await onlineMembers(row.channel_id, call.token) : undefined;
+    // A reply tells the thread's followers who takes part in it: their profiles are read
+    // before the transaction (participants only grow; one who joins meanwhile shows by id).
+    const profiles = row.root_id !== "" ? await d.users.profiles([...(await threadParticipants(d.db, row.root_id)), userId], call.token) : new Map();
     let post: PostRow;
     try {
       post = await callTx(d.db, call.signal, async (q) => {
@@ -243,6 +249,17 @@ export function createPostCreator(d: Deps) {
         const written = await writePost(q, "in-transaction", { row, mentionedUserIds: mentioned, events, deadline: call.deadline, now });
         if (written.kind === "late") throw abortedCall(call.signal);
         if (written.kind !== "created") throw new Rollback(undefined);
+        if (row.root_id !== "") {
+          const threadEvents = await threadOnReply(q, {
+            post: written.post,
+            teamId: channel.team_id,
+            rootAuthorId: participants[0] ?? "",
+            mentionedUserIds: mentioned,
+            profiles,
+            now,
+          });
+          await emit(q, threadEvents);
+        }
         return written.post;
       });
     } catch (e: unknown) {

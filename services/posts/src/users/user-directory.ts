@@ -4,6 +4,7 @@
  * accounts in the common case. Unknown usernames are remembered too: "@foo" in a message
  * must not cost a round trip per post.
  */
+import type { User } from "@switchboard/proto/accounts";
 import type { AccountsClient } from "@switchboard/rpc";
 import { createTtlCache } from "../ttl-cache.js";
 
@@ -19,6 +20,8 @@ export interface UserDirectory {
   byIds(ids: readonly string[], token: string): Promise<Map<string, UserSummary>>;
   /** The users that exist among `usernames` (lower-case), keyed by username. */
   byUsernames(usernames: readonly string[], token: string): Promise<Map<string, UserSummary>>;
+  /** The full profiles of `ids` that exist, read afresh (thread participants shown to followers). */
+  profiles(ids: readonly string[], token: string): Promise<Map<string, User>>;
 }
 
 export interface UserDirectoryOptions {
@@ -57,6 +60,11 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
         for (const id of missing) if (!out.has(id)) ids.set(id, null, o.ttlMs);
       }
       return out;
+    },
+    async profiles(wanted, token) {
+      if (wanted.length === 0) return new Map();
+      const { users } = await o.accounts.getUsers({ userIds: [...new Set(wanted)] }, { token, deadlineMs: o.deadlineMs });
+      return new Map(users.map((u) => [u.id, u]));
     },
     async byUsernames(wanted, token) {
       const out = new Map<string, UserSummary>();
