@@ -5,7 +5,7 @@
  * accounts when `extended` is asked, as id-only users otherwise.
  */
 import type { UserThread } from "@switchboard/proto/posts";
-import { bareUserJson, threadToJson, userToJson } from "@switchboard/model";
+import { AppError, bareUserJson, threadToJson, userToJson } from "@switchboard/model";
 import { idParam, invalidUrlParam, userParam } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import type { RestRequest } from "./rest-types.js";
@@ -16,11 +16,16 @@ function boolQuery(req: RestRequest, name: string): boolean {
   return ["1", "t", "T", "TRUE", "true", "True"].includes(req.query.get(name) ?? "");
 }
 
-/** strconv.ParseUint / Atoi of a query parameter; a malformed one is an invalid URL parameter. */
+/** Mattermost's SetInvalidParam (web/context.go). */
+function invalidParam(name: string): AppError {
+  return new AppError("invalid_argument", `Invalid ${name} parameter.`, "api.context.invalid_param.app_error");
+}
+
+/** strconv.ParseUint / Atoi of a query parameter; a malformed one is an invalid parameter (getThreadsForUser). */
 function uintQuery(req: RestRequest, name: string, signed: boolean): number {
   const raw = req.query.get(name);
   if (raw === null || raw === "") return 0;
-  if (!(signed ? /^[+-]?\d{1,18}$/ : /^\+?\d{1,19}$/).test(raw)) throw invalidUrlParam(name);
+  if (!(signed ? /^[+-]?\d{1,18}$/ : /^\+?\d{1,19}$/).test(raw)) throw invalidParam(name);
   return Number(raw);
 }
 

@@ -54,6 +54,11 @@ export const postsAllowlist: Allowlist<(typeof PostsService)["method"]> = {
   createSidebarCategory: EDGE,
   updateSidebarCategories: EDGE,
   deleteSidebarCategory: EDGE,
+  getUserThreads: EDGE,
+  getUserThread: EDGE,
+  setThreadFollowing: EDGE,
+  updateThreadRead: EDGE,
+  markAllThreadsRead: EDGE,
   // The gateway's routing and resume (channels of a connection, missed events, heads).
   getUserRouting: EDGE,
   getChannelEvents: EDGE,
