@@ -43,7 +43,7 @@ const threadOf = (m: WsMessage): Thread => JSON.parse(String(m.data?.thread)) as
 const path = (userId = "me") => `/api/v4/users/${userId}/teams/${teamId}/threads`;
 
 async function post(u: TestUser, message: string, rootId = ""): Promise<{ id: string; create_at: number }> {
-  return u.client.createPost({ channel_id: chId, message, root_id: rootId } as never) as Promise<{ id: string; create_at: number }>;
+  return u.client.createPost({ channel_id: chId, message, root_id: rootId });
 }
 
 beforeAll(async () => {

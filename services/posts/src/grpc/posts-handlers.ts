@@ -19,7 +19,11 @@ export function postsHandlers(
   auth: SessionAuth,
   metrics: PostsMetrics,
 ): Impl {
-  const impl: Impl = { ...teamChannelHandlers(s, auth), ...postHandlers(s, auth), ...readStateHandlers(s, auth), ...sidebarHandlers(s, auth),
+  const impl: Impl = {
+    ...teamChannelHandlers(s, auth),
+    ...postHandlers(s, auth),
+    ...readStateHandlers(s, auth),
+    ...sidebarHandlers(s, auth),
     ...threadHandlers(s, auth),
   };
   const counted: Record<string, unknown> = {};

@@ -103,7 +103,11 @@ export function createThreadService(d: Deps) {
       throw new AppError("invalid_argument", "Before and after parameters to getThreadsForUser are mutually exclusive", "api.getThreadsForUser.bad_params");
     }
     if (o.totalsOnly && o.threadsOnly) {
-      throw new AppError("invalid_argument", "ThreadsOnly and TotalsOnly parameters to getThreadsForUser are mutually exclusive", "api.getThreadsForUser.bad_only_params");
+      throw new AppError(
+        "invalid_argument",
+        "ThreadsOnly and TotalsOnly parameters to getThreadsForUser are mutually exclusive",
+        "api.getThreadsForUser.bad_only_params",
+      );
     }
     const pageSize = o.pageSize <= 0 ? DEFAULT_PAGE_SIZE : Math.min(o.pageSize, MAX_PAGE_SIZE);
     const query: UserThreadsQuery = {
@@ -116,10 +120,7 @@ export function createThreadService(d: Deps) {
       unread: o.unread,
       deleted: o.deleted,
     };
-    const [totals, rows] = await Promise.all([
-      o.threadsOnly ? undefined : userThreadTotals(db, query),
-      o.totalsOnly ? [] : userThreads(db, query),
-    ]);
+    const [totals, rows] = await Promise.all([o.threadsOnly ? undefined : userThreadTotals(db, query), o.totalsOnly ? [] : userThreads(db, query)]);
     const out = {
       total: totals?.total ?? 0,
       totalUnreadThreads: totals?.unreadThreads ?? 0,

@@ -107,11 +107,10 @@ export async function followOnReply(q: Queryable, rootId: string, users: readonl
 
 /** The replier has read the thread up to now (MaintainMembership with UpdateViewedTimestamp). */
 export async function markViewedByReplier(q: Queryable, rootId: string, userId: string, at: number): Promise<void> {
-  await q.query("UPDATE thread_memberships SET last_viewed = GREATEST(last_viewed, $3), unread_mentions = 0, last_updated = $3 WHERE post_id = $1 AND user_id = $2", [
-    rootId,
-    userId,
-    at,
-  ]);
+  await q.query(
+    "UPDATE thread_memberships SET last_viewed = GREATEST(last_viewed, $3), unread_mentions = 0, last_updated = $3 WHERE post_id = $1 AND user_id = $2",
+    [rootId, userId, at],
+  );
 }
 
 /** Every follower of the thread who is still a member of its channel, with their unread counts. */
