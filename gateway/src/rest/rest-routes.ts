@@ -18,6 +18,7 @@ import { statusRoutes } from "./status-routes.js";
 import { systemRoutes } from "./system-routes.js";
 import { teamInfoRoutes } from "./team-info-routes.js";
 import { threadRoutes } from "./thread-routes.js";
+import { flaggedRoutes } from "./flagged-routes.js";
 import { teamsRoutes } from "./teams-routes.js";
 import { userListsRoutes } from "./user-lists-routes.js";
 import { usersRoutes } from "./users-routes.js";
@@ -44,5 +45,6 @@ export function restRoutes(deps: RestDeps): RouteSpec[] {
     ...pinRoutes(deps),
     ...sidebarRoutes(deps),
     ...threadRoutes(deps),
+    ...flaggedRoutes(deps),
   ];
 }

@@ -54,6 +54,7 @@ export const postsAllowlist: Allowlist<(typeof PostsService)["method"]> = {
   createSidebarCategory: EDGE,
   updateSidebarCategories: EDGE,
   deleteSidebarCategory: EDGE,
+  getFlaggedPosts: EDGE,
   getUserThreads: EDGE,
   getUserThread: EDGE,
   setThreadFollowing: EDGE,
