@@ -27,7 +27,7 @@ const flagged = (u: TestUser, query = "", userId = "me") => rest(url, u.token, "
 const order = async (u: TestUser, query = "") => ((await flagged(u, query)).body as PostList).order;
 
 async function post(u: TestUser, channelId: string, message: string): Promise<string> {
-  return (await u.client.createPost({ channel_id: channelId, message } as never)).id;
+  return (await u.client.createPost({ channel_id: channelId, message })).id;
 }
 
 async function flag(u: TestUser, postId: string): Promise<void> {
