@@ -20,7 +20,7 @@ export interface UserDirectory {
   byIds(ids: readonly string[], token: string): Promise<Map<string, UserSummary>>;
   /** The users that exist among `usernames` (lower-case), keyed by username. */
   byUsernames(usernames: readonly string[], token: string): Promise<Map<string, UserSummary>>;
-  /** The full profiles of `ids` that exist, read afresh (thread participants shown to followers). */
+  /** The full profiles of `ids` that exist (thread participants shown to followers), remembered like the rest. */
   profiles(ids: readonly string[], token: string): Promise<Map<string, User>>;
 }
 
@@ -36,6 +36,7 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
   const now = o.now ?? Date.now;
   const ids = createTtlCache<UserSummary | null>(o.maxEntries, now);
   const names = createTtlCache<UserSummary | null>(o.maxEntries, now);
+  const profiles = createTtlCache<User | null>(o.maxEntries, now);
   const remember = (u: UserSummary): void => {
     ids.set(u.id, u, o.ttlMs);
     names.set(u.username, u, o.ttlMs);
@@ -62,9 +63,23 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
       return out;
     },
     async profiles(wanted, token) {
-      if (wanted.length === 0) return new Map();
-      const { users } = await o.accounts.getUsers({ userIds: [...new Set(wanted)] }, { token, deadlineMs: o.deadlineMs });
-      return new Map(users.map((u) => [u.id, u]));
+      const out = new Map<string, User>();
+      const missing: string[] = [];
+      for (const id of new Set(wanted)) {
+        const hit = profiles.get(id);
+        if (!hit) missing.push(id);
+        else if (hit.value) out.set(id, hit.value);
+      }
+      if (missing.length > 0) {
+        const { users } = await o.accounts.getUsers({ userIds: missing }, { token, deadlineMs: o.deadlineMs });
+        for (const u of users) {
+          profiles.set(u.id, u, o.ttlMs);
+          remember(summary(u));
+          out.set(u.id, u);
+        }
+        for (const id of missing) if (!out.has(id)) profiles.set(id, null, o.ttlMs);
+      }
+      return out;
     },
     async byUsernames(wanted, token) {
       const out = new Map<string, UserSummary>();
