@@ -74,6 +74,7 @@ describe("flagged posts", () => {
     expect(await order(bob, `?channel_id=${chId}`)).toEqual([p2, p1]);
     expect(await order(bob, `?team_id=${teamId}`)).toEqual([p3, p2, p1]);
     expect(await order(bob, "?team_id=zzzzzzzzzzzzzzzzzzzzzzzzzz")).toEqual([]);
+    expect(await order(bob, "?channel_id=*")).toEqual([]);
     // Flags are the user's own: alice flagged nothing.
     expect(await order(alice)).toEqual([]);
 

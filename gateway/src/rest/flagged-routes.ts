@@ -30,11 +30,12 @@ export function flaggedRoutes(d: RestDeps): RouteSpec[] {
         const userId = userParam(req, c.actor.userId);
         const { page, perPage } = pageQuery(req);
         const postIds = await flaggedIds(userId, c.token);
-        if (postIds.length === 0) return ok(postListJson([], []));
-        const r = await d.posts.getFlaggedPosts(
-          { postIds, teamId: req.query.get("team_id") ?? "", channelId: req.query.get("channel_id") ?? "", page, perPage },
-          opts(c.token),
-        );
+        const teamId = req.query.get("team_id") ?? "";
+        const channelId = req.query.get("channel_id") ?? "";
+        // A filter that is no id matches no post (Mattermost queries with it as given).
+        const noMatch = [teamId, channelId].some((f) => f !== "" && !isValidId(f));
+        if (postIds.length === 0 || noMatch) return ok(postListJson([], []));
+        const r = await d.posts.getFlaggedPosts({ postIds, teamId, channelId, page, perPage }, opts(c.token));
         return ok(postListJson(r.order, r.posts));
       },
     },

@@ -9,6 +9,7 @@
 import type { Queryable } from "@switchboard/db";
 import { canReadContent, loadChannelAccess } from "../channels/channel-access.js";
 import type { Call, Deps } from "../deps.js";
+import { optionalId, requireId } from "../validation.js";
 import { POST_COLUMNS, type PostRow } from "./post-store.js";
 
 export interface FlaggedQuery {
@@ -39,6 +40,9 @@ async function flaggedPage(q: Queryable, o: FlaggedQuery): Promise<PostRow[]> {
 
 export function createFlaggedPosts(d: Deps) {
   async function getFlaggedPosts(call: Call, o: FlaggedQuery): Promise<PostRow[]> {
+    for (const id of o.postIds) requireId(id, "post_ids");
+    optionalId(o.teamId, "team_id");
+    optionalId(o.channelId, "channel_id");
     if (o.postIds.length === 0) return [];
     const rows = await flaggedPage(d.db, o);
     const readable = new Map<string, boolean>();
