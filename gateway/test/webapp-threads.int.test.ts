@@ -107,6 +107,12 @@ describe("collapsed reply threads", () => {
     const one = await rest(url, alice.token, "GET", `${path()}/${rootId}`);
     expectGolden("threads/thread.json", one);
     expect(one.body).toMatchObject({ id: rootId, unread_replies: 2, unread_mentions: 1 });
+    // The team's unreads count the unread followed threads when collapsed threads are asked for.
+    type TeamUnread = { team_id: string; thread_count: number; thread_mention_count: number };
+    const teamUnread = async (q: string) =>
+      ((await rest(url, alice.token, "GET", `/api/v4/users/me/teams/unread${q}`)).body as TeamUnread[]).find((t) => t.team_id === teamId);
+    expect(await teamUnread("?include_collapsed_threads=true")).toMatchObject({ thread_count: 1, thread_mention_count: 1 });
+    expect(await teamUnread("")).toMatchObject({ thread_count: 0, thread_mention_count: 0 });
     expect((await rest(url, alice.token, "GET", `${path()}?totalsOnly=true`)).body).toMatchObject({
       total: 1,
       total_unread_threads: 1,

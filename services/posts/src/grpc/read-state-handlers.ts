@@ -75,7 +75,9 @@ export function readStateHandlers(s: ReadStateServices, auth: SessionAuth): Pick
       };
     },
     async getTeamsUnread(req, ctx) {
-      return { teams: (await s.teamFacts.getTeamsUnread(await callOf(auth, ctx), req.userId, req.excludeTeamId)).map(teamUnreadToProto) };
+      return {
+        teams: (await s.teamFacts.getTeamsUnread(await callOf(auth, ctx), req.userId, req.excludeTeamId, req.includeCollapsedThreads)).map(teamUnreadToProto),
+      };
     },
     async getTeamUnread(req, ctx) {
       return { unread: teamUnreadToProto(await s.teamFacts.getTeamUnread(await callOf(auth, ctx), req.userId, req.teamId)) };

@@ -243,3 +243,18 @@ export async function repliesAfter(q: Queryable, rootId: string, since: number):
     ])
   ).rows;
 }
+
+/**
+ * Per team, the user's followed threads with unread replies and their unread mentions
+ * (Mattermost's Thread().GetTeamsUnreadForUser: the team unreads of collapsed threads).
+ */
+export async function teamThreadUnreads(q: Queryable, userId: string): Promise<Map<string, { threads: number; mentions: number }>> {
+  const { rows } = await q.query<{ team_id: string; thread_count: string; thread_mention_count: string }>(
+    `SELECT t.thread_team_id AS team_id, count(*) FILTER (WHERE t.last_reply_at > tm.last_viewed) AS thread_count,
+       coalesce(sum(tm.unread_mentions), 0) AS thread_mention_count
+     FROM ${USER_THREADS_FROM} WHERE tm.user_id = $1 AND tm.following AND t.thread_delete_at = 0 AND t.thread_team_id <> ''
+     GROUP BY t.thread_team_id`,
+    [userId],
+  );
+  return new Map(rows.map((r) => [r.team_id, { threads: Number(r.thread_count), mentions: Number(r.thread_mention_count) }]));
+}
