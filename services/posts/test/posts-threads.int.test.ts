@@ -80,4 +80,12 @@ describe.each(["postgres", "pglite"] as const)("threads on %s", (driver) => {
     expect(deleted.threads.map((t) => t.id)).toEqual([root.id]);
     expect(deleted.threads[0]!.deleteAt).toBeGreaterThan(0n);
   });
+  it("makes the users a root names (@username) followers of its thread at the first reply", async () => {
+    const root = (await client.createPost({ post: { channelId, message: `for @${carol.username} and @${dave.username}` } }, as(alice))).post!;
+    expect(await outcome(client.getUserThread({ userId: carol.id, teamId, threadId: root.id }, as(carol)))).toBe("not_found");
+    await client.createPost({ post: { channelId, rootId: root.id, message: "a reply" } }, as(bob));
+    // carol follows, with the reply unread and no mention; dave is not in the channel: nothing for him.
+    expect(await threadOf(carol, root.id)).toMatchObject({ unreadReplies: 1n, unreadMentions: 0n });
+    expect(await outcome(client.getUserThread({ userId: dave.id, teamId, threadId: root.id }, as(dave)))).toBe("permission_denied");
+  });
 });

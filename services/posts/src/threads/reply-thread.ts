@@ -2,13 +2,14 @@
  * What a reply does to its thread, inside CreatePost's transaction (app/notification.go
  * SendNotifications with ThreadAutoFollow and collapsed threads on, store MaintainMembership):
  *   - the thread row counts the reply and adds the replier to its participants;
- *   - the replier, the root's author and every user the reply mentions get a following
- *     membership; the mentioned ones one more unread mention; a user who unfollowed the thread
- *     stays unfollowed unless mentioned;
+ *   - the replier, the root's author, the channel members the root names (@username) and
+ *     every user the reply mentions get a following membership; those the reply mentions one
+ *     more unread mention; a user who unfollowed the thread stays unfollowed unless mentioned;
  *   - each follower still in the channel gets `thread_updated` with their view of the thread
  *     and their unread counts before the reply (0 and 0 for a new follower);
  *   - the replier has then read the thread (last_viewed now, no unread mention).
- * Mentions written in the root post do not make followers here (Mattermost's rootMentions).
+ * The root's @channel, @all and @here make no followers here (Mattermost's rootMentions would
+ * make every member with channel-wide mentions on a participant).
  */
 import type { Queryable } from "@switchboard/db";
 import type { OutboxEntry } from "@switchboard/outbox";
@@ -22,6 +23,8 @@ export interface ReplyInThread {
   readonly post: PostRow;
   readonly teamId: string;
   readonly rootAuthorId: string;
+  /** Channel members the root post names with @username. */
+  readonly rootMentionedUserIds: readonly string[];
   /** Users the reply mentions (never the replier). */
   readonly mentionedUserIds: readonly string[];
   /** Profiles of the thread's participants, read before the transaction. */
@@ -34,7 +37,7 @@ export async function threadOnReply(q: Queryable, r: ReplyInThread): Promise<Out
   const rootId = post.root_id;
   await recordReply(q, { rootId, channelId: post.channel_id, teamId: r.teamId, userId: post.user_id, createAt: post.create_at });
   const mentioned = new Set(r.mentionedUserIds);
-  const involved = [...new Set([post.user_id, r.rootAuthorId, ...r.mentionedUserIds])].filter((id) => id !== "");
+  const involved = [...new Set([post.user_id, r.rootAuthorId, ...r.rootMentionedUserIds, ...r.mentionedUserIds])].filter((id) => id !== "");
   const before = await lockMemberships(q, rootId, involved);
   await followOnReply(
     q,
