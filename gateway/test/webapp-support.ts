@@ -25,7 +25,18 @@ export function expectGolden(name: string, a: RawAnswer): void {
 }
 
 /** The posts tables a webapp route may write, and the outbox. */
-const POSTS_TABLES = ["channels", "channel_members", "posts", "reactions", "team_members", "teams", "sidebar_categories", "sidebar_channels"] as const;
+const POSTS_TABLES = [
+  "channels",
+  "channel_members",
+  "posts",
+  "reactions",
+  "team_members",
+  "teams",
+  "sidebar_categories",
+  "sidebar_channels",
+  "threads",
+  "thread_memberships",
+] as const;
 
 export function postsFingerprint(stack: Stack): Promise<DbFingerprint> {
   return dbFingerprint(stack.db.url, "posts", POSTS_TABLES);

@@ -17,6 +17,8 @@ import { sidebarRoutes } from "./sidebar-routes.js";
 import { statusRoutes } from "./status-routes.js";
 import { systemRoutes } from "./system-routes.js";
 import { teamInfoRoutes } from "./team-info-routes.js";
+import { threadRoutes } from "./thread-routes.js";
+import { flaggedRoutes } from "./flagged-routes.js";
 import { teamsRoutes } from "./teams-routes.js";
 import { userListsRoutes } from "./user-lists-routes.js";
 import { usersRoutes } from "./users-routes.js";
@@ -42,5 +44,7 @@ export function restRoutes(deps: RestDeps): RouteSpec[] {
     ...teamInfoRoutes(deps),
     ...pinRoutes(deps),
     ...sidebarRoutes(deps),
+    ...threadRoutes(deps),
+    ...flaggedRoutes(deps),
   ];
 }

@@ -41,6 +41,8 @@ import { createPostReader } from "./posts/read-posts.js";
 import { createReactionService } from "./reactions/reaction-service.js";
 import { createRelayDoorbell } from "./relay-doorbell.js";
 import { createSidebarService } from "./sidebar/sidebar-categories.js";
+import { createThreadService } from "./threads/thread-service.js";
+import { createFlaggedPosts } from "./posts/flagged-posts.js";
 import { createTeamFacts } from "./teams/team-facts.js";
 import { createTeamService } from "./teams/team-service.js";
 import { createOnlineDirectory } from "./users/online-directory.js";
@@ -80,6 +82,8 @@ function buildServices(d: Deps) {
     channelStats: createChannelStats(d),
     teamFacts: createTeamFacts(d),
     sidebar: createSidebarService(d),
+    threads: createThreadService(d),
+    flagged: createFlaggedPosts(d),
   };
 }
 

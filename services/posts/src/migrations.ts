@@ -154,4 +154,34 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX sidebar_channels_category_idx ON sidebar_channels (category_id, sort_order);
     `,
   },
+  {
+    // Mattermost's Threads and ThreadMemberships (store/sqlstore/thread_store.go): a thread
+    // exists from its root's first reply; a membership from the user's first reply, mention or
+    // follow. Unread replies are not stored: they are the thread's live posts after last_viewed.
+    id: "0006_threads",
+    sql: `
+      CREATE TABLE threads (
+        post_id          text   PRIMARY KEY,
+        channel_id       text   NOT NULL,
+        reply_count      bigint NOT NULL DEFAULT 0,
+        last_reply_at    bigint NOT NULL DEFAULT 0,
+        participants     jsonb  NOT NULL DEFAULT '[]',
+        thread_delete_at bigint NOT NULL DEFAULT 0,
+        thread_team_id   text   NOT NULL DEFAULT ''
+      );
+      CREATE INDEX threads_channel_idx ON threads (channel_id);
+      CREATE INDEX threads_team_last_reply_idx ON threads (thread_team_id, last_reply_at DESC);
+
+      CREATE TABLE thread_memberships (
+        post_id         text    NOT NULL,
+        user_id         text    NOT NULL,
+        following       boolean NOT NULL,
+        last_viewed     bigint  NOT NULL DEFAULT 0,
+        last_updated    bigint  NOT NULL,
+        unread_mentions bigint  NOT NULL DEFAULT 0,
+        PRIMARY KEY (post_id, user_id)
+      );
+      CREATE INDEX thread_memberships_user_idx ON thread_memberships (user_id, last_updated);
+    `,
+  },
 ];

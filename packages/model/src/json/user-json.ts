@@ -34,3 +34,25 @@ export function userToJson(u: User, opts: { self: boolean; showEmail?: boolean }
   }
   return out;
 }
+
+/**
+ * A User that carries only its id, as Mattermost's JSON encodes `&model.User{Id: id}` (the
+ * participants of a thread read without `extended`, store/sqlstore/thread_store.go).
+ */
+export function bareUserJson(id: string): Record<string, unknown> {
+  return {
+    id,
+    delete_at: 0,
+    username: "",
+    auth_service: "",
+    email: "",
+    nickname: "",
+    first_name: "",
+    last_name: "",
+    position: "",
+    roles: "",
+    locale: "",
+    timezone: null,
+    disable_welcome_email: false,
+  };
+}

@@ -55,6 +55,12 @@ export const postsAllowlist: Allowlist<(typeof PostsService)["method"]> = {
   createSidebarCategory: EDGE,
   updateSidebarCategories: EDGE,
   deleteSidebarCategory: EDGE,
+  getFlaggedPosts: EDGE,
+  getUserThreads: EDGE,
+  getUserThread: EDGE,
+  setThreadFollowing: EDGE,
+  updateThreadRead: EDGE,
+  markAllThreadsRead: EDGE,
   // The gateway's routing and resume (channels of a connection, missed events, heads).
   getUserRouting: EDGE,
   getChannelEvents: EDGE,

@@ -4,6 +4,7 @@ import type { SessionAuth } from "@switchboard/auth";
 import type { ChannelStatsService } from "../channels/channel-stats.js";
 import type { ReadStateService } from "../channels/read-state.js";
 import type { PostEditor } from "../posts/edit-post.js";
+import type { FlaggedPosts } from "../posts/flagged-posts.js";
 import { postToProto } from "../posts/post-store.js";
 import type { PostReader } from "../posts/read-posts.js";
 import type { TeamFacts } from "../teams/team-facts.js";
@@ -24,7 +25,8 @@ export type ReadStateMethods =
   | "getTeamStats"
   | "setPostPinned"
   | "getPinnedPosts"
-  | "getPostsByIds";
+  | "getPostsByIds"
+  | "getFlaggedPosts";
 
 export interface ReadStateServices {
   readonly readState: ReadStateService;
@@ -32,6 +34,7 @@ export interface ReadStateServices {
   readonly teamFacts: TeamFacts;
   readonly editor: PostEditor;
   readonly reader: PostReader;
+  readonly flagged: FlaggedPosts;
 }
 
 const bigints = (m: Readonly<Record<string, number>>): Record<string, bigint> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, BigInt(v)]));
@@ -72,7 +75,9 @@ export function readStateHandlers(s: ReadStateServices, auth: SessionAuth): Pick
       };
     },
     async getTeamsUnread(req, ctx) {
-      return { teams: (await s.teamFacts.getTeamsUnread(await callOf(auth, ctx), req.userId, req.excludeTeamId)).map(teamUnreadToProto) };
+      return {
+        teams: (await s.teamFacts.getTeamsUnread(await callOf(auth, ctx), req.userId, req.excludeTeamId, req.includeCollapsedThreads)).map(teamUnreadToProto),
+      };
     },
     async getTeamUnread(req, ctx) {
       return { unread: teamUnreadToProto(await s.teamFacts.getTeamUnread(await callOf(auth, ctx), req.userId, req.teamId)) };
@@ -104,6 +109,16 @@ export function readStateHandlers(s: ReadStateServices, auth: SessionAuth): Pick
     async getPinnedPosts(req, ctx) {
       const r = await s.reader.getPinnedPosts(await callOf(auth, ctx), req.channelId);
       return { order: r.order, posts: r.posts.map(postToProto) };
+    },
+    async getFlaggedPosts(req, ctx) {
+      const rows = await s.flagged.getFlaggedPosts(await callOf(auth, ctx), {
+        postIds: req.postIds,
+        teamId: req.teamId,
+        channelId: req.channelId,
+        page: Math.max(0, req.page),
+        perPage: Math.min(Math.max(1, req.perPage), 200),
+      });
+      return { order: rows.map((p) => p.id), posts: rows.map(postToProto) };
     },
     async getPostsByIds(req, ctx) {
       return { posts: (await s.reader.getPostsByIds(await callOf(auth, ctx), req.postIds)).map(postToProto) };

@@ -12,6 +12,7 @@ import type { ReadStateService } from "../channels/read-state.js";
 import { callOf } from "./call-of.js";
 import type { ReadStateMethods } from "./read-state-handlers.js";
 import type { SidebarMethods } from "./sidebar-handlers.js";
+import type { ThreadMethods } from "./thread-handlers.js";
 import type { TeamService } from "../teams/team-service.js";
 import { teamMemberToProto, teamToProto } from "../teams/team-store.js";
 
@@ -46,6 +47,7 @@ export function teamChannelHandlers(
   | "listReactions"
   | ReadStateMethods
   | SidebarMethods
+  | ThreadMethods
 > {
   return {
     async createTeam(req, ctx) {

@@ -26,6 +26,9 @@ import { parseMentions, resolveMentionedUsers, usernameCandidates, type ParsedMe
 import { newPostRow, postById, postByPendingId, type PostRow } from "./post-store.js";
 import type { NewPostInput } from "./post-validation.js";
 import { writePost } from "./post-write.js";
+import { threadOnReply } from "../threads/reply-thread.js";
+import { threadParticipants } from "../threads/thread-store.js";
+import { emit } from "../events/emit.js";
 
 /** @mentions looked up per post; later ones in an enormous message are not notified. */
 const MAX_MENTION_WORDS = 200;
@@ -136,6 +139,16 @@ export function createPostCreator(d: Deps) {
     return members.length >= d.maxNotificationsPerChannel ? new Set() : d.online.online(members, token);
   }
 
+  /** The users a root post names with @username (not its @channel, @all or @here). */
+  async function rootMentionedUsers(rootId: string, token: string): Promise<string[]> {
+    const root = await postById(d.db, rootId);
+    if (!root) return [];
+    const words = parseMentions(root.message).words.slice(0, MAX_MENTION_WORDS);
+    const candidates = words.flatMap(usernameCandidates).slice(0, 1000);
+    if (candidates.length === 0) return [];
+    return resolveMentionedUsers(words, await d.users.byUsernames(candidates, token)).filter((id) => id !== root.user_id);
+  }
+
   async function replay(call: Call, input: NewPostInput): Promise<CreatePostResult> {
     const existing = await postByPendingId(d.db, call.actor.userId, input.pendingPostId);
     if (!existing) throw new AppError("unavailable", "The post with this pending_post_id is being written; retry.", "app.post.save.app_error");
@@ -211,6 +224,11 @@ export function createPostCreator(d: Deps) {
     // @here: which members are online, asked before the transaction (no remote call while
     // the channel row is locked); membership is settled inside it.
     const online = mentions.here && !mentions.wholeChannel ? await onlineMembers(row.channel_id, call.token) : undefined;
+    // A reply tells the thread's followers who takes part in it: their profiles are read
+    // before the transaction (participants only grow; one who joins meanwhile shows by id).
+    const profiles = row.root_id !== "" ? await d.users.profiles([...(await threadParticipants(d.db, row.root_id)), userId], call.token) : new Map();
+    // Users the root names (@username) take part in its thread too (Mattermost's rootMentions).
+    const rootNamed = row.root_id !== "" ? await rootMentionedUsers(row.root_id, call.token) : [];
     let post: PostRow;
     try {
       post = await callTx(d.db, call.signal, async (q) => {
@@ -243,6 +261,18 @@ export function createPostCreator(d: Deps) {
         const written = await writePost(q, "in-transaction", { row, mentionedUserIds: mentioned, events, deadline: call.deadline, now });
         if (written.kind === "late") throw abortedCall(call.signal);
         if (written.kind !== "created") throw new Rollback(undefined);
+        if (row.root_id !== "") {
+          const threadEvents = await threadOnReply(q, {
+            post: written.post,
+            teamId: channel.team_id,
+            rootAuthorId: participants[0] ?? "",
+            rootMentionedUserIds: channel.type === "D" || rootNamed.length === 0 ? [] : await channelMembersAmong(q, channel.id, rootNamed),
+            mentionedUserIds: mentioned,
+            profiles,
+            now,
+          });
+          await emit(q, threadEvents);
+        }
         return written.post;
       });
     } catch (e: unknown) {

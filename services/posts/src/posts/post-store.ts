@@ -115,5 +115,15 @@ export async function softDeletePost(q: Queryable, post: PostRow, deleteBy: stri
        WHERE id = $1`,
       [post.root_id, now],
     );
+    // The thread follows its root (Mattermost's updateThreadAfterReplyDeletion).
+    await q.query(
+      `UPDATE threads SET reply_count = GREATEST(reply_count - 1, 0),
+         last_reply_at = COALESCE((SELECT max(create_at) FROM posts WHERE root_id = $1 AND delete_at = 0), 0)
+       WHERE post_id = $1`,
+      [post.root_id],
+    );
+  } else {
+    // A deleted root deletes its thread (Threads.ThreadDeleteAt).
+    await q.query("UPDATE threads SET thread_delete_at = $2 WHERE post_id = $1", [post.id, now]);
   }
 }

@@ -9,6 +9,7 @@ import { AppError } from "@switchboard/model";
 import type { Call, Deps } from "../deps.js";
 import { requireTeamViewer } from "../channels/read-state.js";
 import { optionalId, requireId, selfOrAdmin } from "../validation.js";
+import { teamThreadUnreads } from "../threads/thread-store.js";
 import { MEMBER_COLUMNS, type TeamMemberRow } from "./team-store.js";
 
 export interface TeamUnreadRow {
@@ -41,24 +42,27 @@ const UNREADS_SQL = `
 export function createTeamFacts(d: Deps) {
   const { db } = d;
 
-  async function unreads(userId: string, onlyTeam: string, excludeTeam: string): Promise<TeamUnreadRow[]> {
-    const { rows } = await db.query<Record<keyof TeamUnreadRow, string>>(UNREADS_SQL, [userId, onlyTeam, excludeTeam]);
+  async function unreads(userId: string, onlyTeam: string, excludeTeam: string, withThreads: boolean): Promise<TeamUnreadRow[]> {
+    const [{ rows }, threads] = await Promise.all([
+      db.query<Record<keyof TeamUnreadRow, string>>(UNREADS_SQL, [userId, onlyTeam, excludeTeam]),
+      withThreads ? teamThreadUnreads(db, userId) : Promise.resolve(new Map<string, { threads: number; mentions: number }>()),
+    ]);
     return rows.map((r) => ({
       team_id: r.team_id,
       msg_count: Number(r.msg_count),
       mention_count: Number(r.mention_count),
       mention_count_root: Number(r.mention_count_root),
       msg_count_root: Number(r.msg_count_root),
-      thread_count: 0,
-      thread_mention_count: 0,
+      thread_count: threads.get(r.team_id)?.threads ?? 0,
+      thread_mention_count: threads.get(r.team_id)?.mentions ?? 0,
       thread_urgent_mention_count: 0,
     }));
   }
 
-  /** GET /users/{user_id}/teams/unread: one entry per team the user is in. */
-  async function getTeamsUnread(call: Call, userId: string, excludeTeamId: string): Promise<TeamUnreadRow[]> {
+  /** GET /users/{user_id}/teams/unread: one entry per team the user is in (thread counts with include_collapsed_threads). */
+  async function getTeamsUnread(call: Call, userId: string, excludeTeamId: string, includeCollapsedThreads: boolean): Promise<TeamUnreadRow[]> {
     const uid = selfOrAdmin(userId, call.actor);
-    return unreads(uid, "", optionalId(excludeTeamId, "exclude_team"));
+    return unreads(uid, "", optionalId(excludeTeamId, "exclude_team"), includeCollapsedThreads);
   }
 
   /** GET /users/{user_id}/teams/{team_id}/unread. */
@@ -66,7 +70,7 @@ export function createTeamFacts(d: Deps) {
     requireId(teamId, "team_id");
     const uid = selfOrAdmin(userId, call.actor);
     await requireTeamViewer(db, call.actor, teamId);
-    const [row] = await unreads(uid, teamId, "");
+    const [row] = await unreads(uid, teamId, "", true);
     return (
       row ?? {
         team_id: teamId,

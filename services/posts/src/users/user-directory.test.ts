@@ -32,6 +32,18 @@ describe("user directory", () => {
     expect(calls).toHaveLength(3);
   });
 
+  it("remembers full profiles within the TTL, unknown ids too", async () => {
+    let now = 0;
+    const { client, calls } = fakeAccounts([{ id: "a", username: "alice" }]);
+    const dir = createUserDirectory({ accounts: client, ttlMs: 1_000, maxEntries: 10, deadlineMs: 100, now: () => now });
+    expect([...(await dir.profiles(["a", "x"], "t")).keys()]).toEqual(["a"]);
+    expect([...(await dir.profiles(["a", "x"], "t")).keys()]).toEqual(["a"]);
+    expect(calls).toEqual([["a", "x"]]);
+    now = 2_000;
+    await dir.profiles(["a"], "t");
+    expect(calls).toHaveLength(2);
+  });
+
   it("keeps at most maxEntries", async () => {
     const { client, calls } = fakeAccounts([
       { id: "a", username: "alice" },

@@ -4,6 +4,7 @@
  * accounts in the common case. Unknown usernames are remembered too: "@foo" in a message
  * must not cost a round trip per post.
  */
+import type { User } from "@switchboard/proto/accounts";
 import type { AccountsClient } from "@switchboard/rpc";
 import { createTtlCache } from "../ttl-cache.js";
 
@@ -19,6 +20,8 @@ export interface UserDirectory {
   byIds(ids: readonly string[], token: string): Promise<Map<string, UserSummary>>;
   /** The users that exist among `usernames` (lower-case), keyed by username. */
   byUsernames(usernames: readonly string[], token: string): Promise<Map<string, UserSummary>>;
+  /** The full profiles of `ids` that exist (thread participants shown to followers), remembered like the rest. */
+  profiles(ids: readonly string[], token: string): Promise<Map<string, User>>;
 }
 
 export interface UserDirectoryOptions {
@@ -33,6 +36,7 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
   const now = o.now ?? Date.now;
   const ids = createTtlCache<UserSummary | null>(o.maxEntries, now);
   const names = createTtlCache<UserSummary | null>(o.maxEntries, now);
+  const profiles = createTtlCache<User | null>(o.maxEntries, now);
   const remember = (u: UserSummary): void => {
     ids.set(u.id, u, o.ttlMs);
     names.set(u.username, u, o.ttlMs);
@@ -55,6 +59,25 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
           out.set(u.id, u);
         }
         for (const id of missing) if (!out.has(id)) ids.set(id, null, o.ttlMs);
+      }
+      return out;
+    },
+    async profiles(wanted, token) {
+      const out = new Map<string, User>();
+      const missing: string[] = [];
+      for (const id of new Set(wanted)) {
+        const hit = profiles.get(id);
+        if (!hit) missing.push(id);
+        else if (hit.value) out.set(id, hit.value);
+      }
+      if (missing.length > 0) {
+        const { users } = await o.accounts.getUsers({ userIds: missing }, { token, deadlineMs: o.deadlineMs });
+        for (const u of users) {
+          profiles.set(u.id, u, o.ttlMs);
+          remember(summary(u));
+          out.set(u.id, u);
+        }
+        for (const id of missing) if (!out.has(id)) profiles.set(id, null, o.ttlMs);
       }
       return out;
     },
