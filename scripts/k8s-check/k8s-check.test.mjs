@@ -3,6 +3,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { subjects } from "@switchboard/bus";
 import { topology } from "@switchboard/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkTree } from "./check.mjs";
@@ -67,7 +68,10 @@ describe("make k8s-check", () => {
       "    newName: ghcr.io/switchboard/switchboard-accounts\n    newTag: latest",
     );
     // A NATS user allowed more than the generator gives it.
-    edit(dir, "base/nats/nats.conf", '"allow": [\n              "sb.eph.>",', '"allow": [\n              "sb.>",\n              "sb.eph.>",');
+    // (every subject under the ephemeral family's root, not only that family)
+    const eph = JSON.stringify(subjects.allEphemeral);
+    const everything = JSON.stringify(subjects.allEphemeral.replace(/\.[^.]+\.>$/, ".>"));
+    edit(dir, "base/nats/nats.conf", `"allow": [\n              ${eph},`, `"allow": [\n              ${everything},\n              ${eph},`);
     // A rule naming a metric no registry has.
     edit(dir, "components/monitoring/prometheusrule.yaml", "rate(sb_gateway_slow_closes_total[5m])", "rate(sb_gateway_slow_close_total[5m])");
     // An env name the gateway does not read, and a port the posts service refuses.
