@@ -334,7 +334,11 @@ it("SIGKILL of all three NATS nodes, then a restart on the same ports and stores
     expect([...w.reasons]).toContain("nats not ready");
     expect(w.readyAgainAt).toBeGreaterThanOrEqual(w.gateway === behindProxy.name ? run.restoredAt : restartAt);
   }
-  // Each gateway read the outage back from the stream: its store survived the SIGKILL.
-  for (const c of run.counts) expect(c.readBackStream).toBeGreaterThan(0);
+  // The gateway kept away after the restart got what was published meanwhile only by reading it
+  // back: from the stream, or from PostgreSQL for what the stream lacks (Debian's nats-server has
+  // no sync setting, so a SIGKILL of every node may cost the stream its last writes, and its
+  // leader may still be elected when the gateway reads). The others may have had it all live.
+  const away = run.counts[cluster.gateways.list.findIndex((g) => g.name === behindProxy.name)]!;
+  expect(away.readBackStream + away.fromDatabase).toBeGreaterThan(0);
   expectNothingLost(run);
 });
