@@ -168,8 +168,10 @@ export function channelPrivacyEvents(c: ChannelChange, channelJson: string): Out
       broadcast: { channelId: c.channelId },
     }),
     {
+      // Partitioned by the team, as the team's membership changes (added_to_team, leave_team):
+      // it reaches exactly who is in the team when it commits, in commit order with them.
       subject: subjects.team(c.teamId),
-      partitionKey: c.channelId,
+      partitionKey: c.teamId,
       event: newEvent({
         event: EventName.ChannelConverted,
         data: { channel_id: c.channelId },
