@@ -51,6 +51,17 @@ export async function requireTeamViewer(q: Queryable, actor: Actor, teamId: stri
 }
 
 /**
+ * A user's own per-team state (sidebar categories, threads): the user themselves or a system
+ * admin, who must be able to view the team. Returns the user id.
+ */
+export async function requireOwnTeamState(q: Queryable, call: { readonly actor: Actor }, userId: string, teamId: string): Promise<string> {
+  requireId(teamId, "team_id");
+  const uid = selfOrAdmin(userId, call.actor);
+  await requireTeamViewer(q, call.actor, teamId);
+  return uid;
+}
+
+/**
  * Marks the user's channels among `channelIds` read (MarkChannelsAsViewed). Returns each such
  * channel's last_post_at; writes and tells the user's sessions only if one had unread posts.
  */

@@ -12,11 +12,10 @@ import { EventName } from "@switchboard/bus";
 import { AppError, newId } from "@switchboard/model";
 import type { Call, Deps } from "../deps.js";
 import { denied } from "../errors.js";
-import { requireTeamViewer } from "../channels/read-state.js";
+import { requireOwnTeamState } from "../channels/read-state.js";
 import { emit } from "../events/emit.js";
 import { sidebarEvents } from "../events/event-builders.js";
 import { callTx } from "../tx.js";
-import { requireId, selfOrAdmin } from "../validation.js";
 
 export interface SidebarCategory {
   id: string;
@@ -61,12 +60,7 @@ function defaults(userId: string, teamId: string): Omit<SidebarCategory, "channe
 export function createSidebarService(d: Deps) {
   const { db } = d;
 
-  async function authorize(call: Call, userId: string, teamId: string): Promise<string> {
-    requireId(teamId, "team_id");
-    const uid = selfOrAdmin(userId, call.actor);
-    await requireTeamViewer(db, call.actor, teamId);
-    return uid;
-  }
+  const authorize = (call: Call, userId: string, teamId: string): Promise<string> => requireOwnTeamState(db, call, userId, teamId);
 
   /** Locks the user's categories of the team, creating the default ones first if there are none. */
   async function lockCategories(q: Queryable, userId: string, teamId: string): Promise<Omit<SidebarCategory, "channel_ids">[]> {

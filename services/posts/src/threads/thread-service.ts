@@ -9,14 +9,14 @@ import { AppError } from "@switchboard/model";
 import type { UserThread } from "@switchboard/proto/posts";
 import type { Queryable } from "@switchboard/db";
 import { loadChannelAccess, requireReaderOrDenied } from "../channels/channel-access.js";
-import { requireTeamViewer } from "../channels/read-state.js";
+import { requireOwnTeamState } from "../channels/read-state.js";
 import type { Call, Deps } from "../deps.js";
 import { emit } from "../events/emit.js";
 import { allThreadsReadEvent, threadFollowChangedEvent, threadReadChangedEvent } from "../events/thread-events.js";
 import { postById, type PostRow } from "../posts/post-store.js";
 import { POST_COLUMNS } from "../posts/post-store.js";
 import { callTx } from "../tx.js";
-import { requireId, selfOrAdmin } from "../validation.js";
+import { requireId } from "../validation.js";
 import { countThreadMentions } from "./thread-mentions.js";
 import { userThreadToProto } from "./thread-rows.js";
 import {
@@ -59,12 +59,7 @@ const threadNotFound = (): AppError => new AppError("not_found", "thread not fou
 export function createThreadService(d: Deps) {
   const { db } = d;
 
-  async function authorize(call: Call, userId: string, teamId: string): Promise<string> {
-    requireId(teamId, "team_id");
-    const uid = selfOrAdmin(userId, call.actor);
-    await requireTeamViewer(db, call.actor, teamId);
-    return uid;
-  }
+  const authorize = (call: Call, userId: string, teamId: string): Promise<string> => requireOwnTeamState(db, call, userId, teamId);
 
   /** The thread's root post, readable by the caller (Mattermost's SessionHasPermissionToChannelByPost: 403 otherwise). */
   async function readableRoot(call: Call, threadId: string): Promise<PostRow> {
