@@ -130,7 +130,7 @@ test-unit: install promtool ## Unit tests only (no servers; the k8s-check test r
 
 .PHONY: test-int
 test-int: install nats-server haproxy postgresql openssl chromium git-history build ## Integration tests only (real nats-server and PostgreSQL; the cluster acceptance tests too)
-	npx vitest run --project int --project acceptance
+	npx vitest run --project int --project int-alone --project int-grpc-js --project acceptance
 
 .PHONY: chaos
 chaos: install nats-server haproxy postgresql openssl git-history build ## The acceptance tests at full size (1,000 clients through HAProxy; not part of CI)

@@ -6,6 +6,14 @@ import { defineConfig } from "vitest/config";
 // as processes run their built dist/ (make test builds first).
 const conditions = ["@switchboard/source", ...defaultServerConditions];
 
+// Test files at once in the first group (unit, int, int-grpc-js). Vitest's default is one less
+// than the cores: 1 on a 2-core machine, where the integration files then ran one at a time and
+// mostly waited on the servers they spawn (687 s of test time took 690 s; with 3 at a time, 255 s).
+// SB_TEST_WORKERS overrides it. Files that measure memory or load a core on purpose run alone,
+// after (the "int-alone" project), and the cluster acceptance files after those.
+const workers = Number(process.env.SB_TEST_WORKERS ?? 3);
+const runAlone = ["packages/rpc/test/hostile-h2.int.test.ts"];
+
 // make images-check: each built image under podman. Not part of make test (it needs the images,
 // which take a minute or more to build), so the project exists only when that target asks for it.
 const imagesProject = {
@@ -31,6 +39,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
+          maxWorkers: workers,
           include: ["{packages,services,gateway,bench}/**/src/**/*.test.ts", "proto/**/*.test.ts", "scripts/**/*.test.mjs"],
           exclude: ["**/node_modules/**", "**/dist/**"],
         },
@@ -39,10 +48,27 @@ export default defineConfig({
         extends: true,
         test: {
           name: "int",
+          maxWorkers: workers,
           include: ["{packages,services,gateway,bench}/**/test/**/*.int.test.ts"],
           // One nats-server for the tests that do not need their own (sharedNatsServer()).
           globalSetup: ["packages/testkit/src/nats-global-setup.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**", ...runAlone],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          teardownTimeout: 30_000,
+        },
+      },
+      {
+        // The hostile-peer suite measures the target's RSS and other callers' latency under attack:
+        // alone, after the parallel group, so no other file's load or memory is read as its own.
+        extends: true,
+        test: {
+          name: "int-alone",
+          include: runAlone,
+          globalSetup: ["packages/testkit/src/nats-global-setup.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 60_000,
           teardownTimeout: 30_000,
@@ -58,7 +84,7 @@ export default defineConfig({
           include: ["acceptance/test/**/*.int.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           testTimeout: 300_000,
           hookTimeout: 180_000,
           teardownTimeout: 60_000,
@@ -70,6 +96,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "int-grpc-js",
+          maxWorkers: workers,
           include: ["services/{presence,accounts}/test/**/*.int.test.ts"],
           globalSetup: ["packages/testkit/src/nats-global-setup.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
