@@ -203,10 +203,15 @@ describe("ledger on a live stack", () => {
       }
       // The gateway wrote them all into the black hole: wait until the others have them.
       const adminRec = recorders.find((r) => r.userId === pop.admin.id)!;
-      await waitFor(() => adminRec.events.filter((e) => e.event === "posted" && e.identity?.channelId === flood.id).length >= n, {
-        timeoutMs: 30_000,
-        what: "the flood at the other member",
-      });
+      await waitFor(
+        () => {
+          const got = adminRec.events.filter((e) => e.event === "posted" && e.identity?.channelId === flood.id).length;
+          // Thrown, not returned: a timeout then says how far it got.
+          if (got < n) throw new Error(`${String(got)} of ${String(n)} posts arrived, ${String(adminRec.hellos.length)} hello(s)`);
+          return true;
+        },
+        { timeoutMs: 30_000, what: "the flood at the other member" },
+      );
       proxy.reset();
       const v = recorders.find((r) => r.label === "victim")!;
       await waitFor(() => v.hellos.length === 2, { timeoutMs: 15_000, what: "the victim's second hello" });
