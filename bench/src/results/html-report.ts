@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ChartSpec } from "../scenario.js";
+import { capacityReport } from "./capacity-model.js";
 import { isError, type RunResults } from "./run-results.js";
 import { formatNumber, outcomeText, rowColumns } from "./summary.js";
 
@@ -122,6 +123,19 @@ export function renderHtml(r: RunResults): string {
     parts.push("</section>");
     sections.push(parts.join(""));
   }
+  const c = capacityReport(r);
+  sections.push(
+    [
+      `<section><h2 id="capacity-model">${esc(c.title)}</h2>`,
+      tableHtml(
+        c.head,
+        c.rows.map((cells) => ({ cells })),
+      ),
+      c.missing ? `<p>${esc(c.missing)}</p>` : "",
+      `<h3>Assumptions</h3><ul>${c.assumptions.map((a) => `<li>${esc(a)}</li>`).join("")}</ul>`,
+      `<h3>Where the model stops holding</h3><ul>${c.limits.map((a) => `<li>${esc(a)}</li>`).join("")}</ul></section>`,
+    ].join(""),
+  );
   const targets = tableHtml(
     ["scenario", "target", "outcome", "time"],
     Object.entries(r.scenarios).map(([name, o]) => ({

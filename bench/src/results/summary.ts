@@ -1,5 +1,6 @@
 /** The Markdown summary of a run (summary.md, also printed): the run's context, each target, each scenario's figures and rows. */
 import type { ResultRow } from "../scenario.js";
+import { capacityReport } from "./capacity-model.js";
 import { isError, type RunResults } from "./run-results.js";
 
 /** A figure as people read it: integers grouped, others to three significant digits. */
@@ -77,5 +78,9 @@ export function renderSummary(r: RunResults): string {
     }
     for (const n of o.notes ?? []) out.push(`- ${n}`);
   }
+  const c = capacityReport(r);
+  out.push("", `## ${c.title}`, "", table(c.head, c.rows), "");
+  if (c.missing) out.push(c.missing, "");
+  out.push("Assumptions:", "", ...c.assumptions.map((a) => `- ${a}`), "", "Where the model stops holding:", "", ...c.limits.map((a) => `- ${a}`));
   return `${out.join("\n")}\n`;
 }
