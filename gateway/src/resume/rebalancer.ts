@@ -62,6 +62,9 @@ export class Rebalancer implements Component {
 
   async start(): Promise<void> {
     this.sub = this.o.bus.subscribe(subjects.allGatewayLoads, (m) => this.heard(m.data));
+    await this.o.bus.flush();
+    // Counted by the others at once, not a report interval later.
+    this.report(this.o.accepting());
     this.timer = setInterval(() => this.tick(), this.o.reportMs);
     this.timer.unref();
   }
