@@ -3,7 +3,7 @@
  * module from what it is given: runtime (ops server, NATS) → service clients → session
  * verification → fan-out hub → connection table → presence reporter → resume holder →
  * sessions (with the resume claims) → client requests → transport (WebSocket endpoint and
- * REST routes on one uWS app) → listener. Components start in that order and stop in
+ * REST routes on one uWS app) → listener → rebalancer (load reports, shedding after a scale-out). Components start in that order and stop in
  * reverse: the listener's stop is the drain (pre-stop, close, sockets in batches), the
  * sessions' stop waits for the drained connections' handover, and the holder answers claims
  * until then. Importing this module has no side effects.
@@ -18,6 +18,7 @@ import { PresenceReporter } from "./presence/presence-reporter.js";
 import { createRestAuth } from "./rest/rest-auth.js";
 import { restRoutes } from "./rest/rest-routes.js";
 import { natsResumeClaims } from "./resume/resume-claims.js";
+import { Rebalancer } from "./resume/rebalancer.js";
 import { ResumeHolder } from "./resume/resume-holder.js";
 import { Canary } from "./routing/canary.js";
 import { Hub } from "./routing/hub.js";
@@ -179,6 +180,26 @@ export async function startGatewayApp(config: GatewayConfig, deps: AppDeps = {})
       await lifecycle.start(resumeHolder);
       await lifecycle.start(sessions);
       await lifecycle.start(listener);
+      // Started last, stopped first: on SIGTERM the others stop counting this gateway at once.
+      await lifecycle.start(
+        new Rebalancer({
+          bus,
+          log,
+          reportMs: config.rebalanceReportMs,
+          enabled: config.rebalanceEnabled,
+          settings: {
+            thresholdPercent: config.rebalanceThresholdPercent,
+            fractionPercent: config.rebalanceFractionPercent,
+            sustainMs: config.rebalanceSustainMs,
+            cooldownMs: config.rebalanceCooldownMs,
+          },
+          spreadMs: config.rebalanceSpreadMs,
+          sockets: () => connections.countAttached(),
+          accepting: () => listener.accepting && rt.readiness.snapshot().ready,
+          shed: (count, spreadMs) => sessions.shed(count, spreadMs),
+          onShed: (closed) => metrics.rebalanceClosed(closed),
+        }),
+      );
       return {
         app: {
           port: listener.port,

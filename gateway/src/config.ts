@@ -121,6 +121,53 @@ export const gatewaySchema = {
     default: 10_000,
     max: 120_000,
   }),
+  rebalanceEnabled: bool({
+    env: "SB_GATEWAY_REBALANCE_ENABLED",
+    description:
+      "after a scale-out, a gateway holding far more sockets than the fleet mean closes some with 4000 so their clients move (and resume) elsewhere; false: it only reports its load",
+    default: true,
+  }),
+  rebalanceReportMs: duration({
+    env: "SB_GATEWAY_REBALANCE_REPORT_MS",
+    description: "interval of each gateway's load report on NATS; a gateway unheard for 3 intervals is out of the fleet",
+    default: 2_000,
+    min: 50,
+    max: 60_000,
+  }),
+  rebalanceThresholdPercent: int({
+    env: "SB_GATEWAY_REBALANCE_THRESHOLD_PERCENT",
+    description: "a gateway above this percentage of the fleet's mean sockets is overloaded",
+    default: 120,
+    min: 105,
+    max: 1_000,
+  }),
+  rebalanceFractionPercent: int({
+    env: "SB_GATEWAY_REBALANCE_FRACTION_PERCENT",
+    description: "share of its excess over the mean an overloaded gateway sheds in one round (jittered by a quarter either way; never below the mean)",
+    default: 60,
+    min: 1,
+    max: 100,
+  }),
+  rebalanceSustainMs: duration({
+    env: "SB_GATEWAY_REBALANCE_SUSTAIN_MS",
+    description:
+      "how long a gateway must stay overloaded before it sheds clients (a gateway just added must have been counted, a passing burst must not move anyone)",
+    // A scale-out is judged within 2 minutes: two rounds fit with time to spare.
+    default: 20_000,
+    min: 0,
+  }),
+  rebalanceCooldownMs: duration({
+    env: "SB_GATEWAY_REBALANCE_COOLDOWN_MS",
+    description: "time from a round's last batch to the next round (the moved clients reconnect after 3-5 s and must be counted first)",
+    default: 20_000,
+    min: 0,
+  }),
+  rebalanceSpreadMs: duration({
+    env: "SB_GATEWAY_REBALANCE_SPREAD_MS",
+    description: "a round's closes go in batches over this long",
+    default: 5_000,
+    max: 120_000,
+  }),
   maxRequestBytes: int({ env: "SB_GATEWAY_MAX_REQUEST_BYTES", description: "largest REST request body", default: 1024 * 1024, min: 1024 }),
   serverVersion: str({ env: "SB_GATEWAY_SERVER_VERSION", description: "Mattermost version reported to clients", default: "11.9.0" }),
   strictCsrf: bool({

@@ -34,6 +34,10 @@ export function createGatewayMetrics(r: MetricsRegistry) {
     help: "Claims answered for connections held here, by result",
     labelNames: ["result"],
   });
+  const rebalanced = r.counter({
+    name: "sb_gateway_rebalance_closes_total",
+    help: "Sockets closed with 4000 so their clients move to less loaded gateways (rebalancing after a scale-out)",
+  });
   const subscriptions = r.gauge({ name: "sb_gateway_nats_subscriptions", help: "NATS subscriptions held" });
   const backfills = r.counter({
     name: "sb_gateway_backfilled_events_total",
@@ -86,6 +90,7 @@ export function createGatewayMetrics(r: MetricsRegistry) {
     resume: (outcome: "success" | "lossless" | "failure" | "not_found") => resumes.inc({ outcome }),
     resumeClaim: (result: "claimed" | "missed" | "refused" | "gap") => claims.inc({ result }),
     resumeHandover: (result: "handed_over" | "refused" | "gap") => handovers.inc({ result }),
+    rebalanceClosed: (n: number) => rebalanced.inc(undefined, n),
     setSubscriptions: (n: number) => subscriptions.set(n),
     backfilled: (source: "stream" | "database", n: number) => backfills.inc({ source }, n),
     channelGap: () => gaps.inc(),

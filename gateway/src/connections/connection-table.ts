@@ -41,6 +41,11 @@ export class ConnectionTable {
     return out;
   }
 
+  /** Connections with a socket now (computed on demand: load reports). */
+  countAttached(): number {
+    return this.byId.size - this.countDetached();
+  }
+
   /** Connections kept for a resume without a socket (computed on demand: metrics scrape). */
   countDetached(): number {
     let n = 0;

@@ -441,4 +441,42 @@ describe("Actions", () => {
       expect(o.s.conn!.dead).toBe(false);
     });
   });
+
+  describe("shed (rebalancing)", () => {
+    it("closes the sockets of as many connections as asked with 4000, keeps them for a resume, and resumes one locally", async () => {
+      const { sessions, connections, open } = setup();
+      const users = Array.from({ length: 10 }, () => newId());
+      const socks = await Promise.all(
+        users.map(async (u) => {
+          const o = open(actorOf(u));
+          await o.bound;
+          return o;
+        }),
+      );
+      expect(await sessions.shed(4, 50)).toBe(4);
+      const shed = socks.filter((o) => o.sock.closedWith !== undefined);
+      expect(shed.map((o) => o.sock.closedWith)).toEqual([4000, 4000, 4000, 4000]);
+      expect(connections.countAttached()).toBe(6);
+      // Every connection is still here, claimable elsewhere or resumable here.
+      expect(shed.every((o) => connections.get(o.s.conn!.id) === o.s.conn && !o.s.conn!.dead)).toBe(true);
+      const first = shed[0]!;
+      const back = open(actorOf(first.s.actor!.userId), { connectionId: first.s.conn!.id, sequence: 1 });
+      expect(await back.bound).toBe(true);
+      expect(back.s.conn).toBe(first.s.conn);
+      expect(back.sock.frames).toEqual([]);
+      // Never more than the open sockets.
+      expect(await sessions.shed(100, 0)).toBe(7);
+      expect(connections.countAttached()).toBe(0);
+    });
+
+    it("sheds nobody once the drain began: its batches close the rest", async () => {
+      const { sessions, connections, open } = setup({ handoverMs: 0 });
+      for (let i = 0; i < 10; i++) await open(actorOf(newId())).bound;
+      const draining = sessions.drain(500);
+      expect(connections.countAttached()).toBeGreaterThan(0);
+      expect(await sessions.shed(10, 0)).toBe(0);
+      await draining;
+      expect(connections.countAttached()).toBe(0);
+    });
+  });
 });

@@ -453,6 +453,34 @@ export class Sessions implements DeliveryTroubles, ConnectionHolder, Component {
     await closeInBatches(open, spreadMs, (conn) => conn.socket?.end(code, CloseReason[code]!));
   }
 
+  /**
+   * Rebalancing (rebalancer.ts): closes the sockets of up to `count` connections picked at
+   * random, with 4000 like the drain, in batches over `spreadMs`. The connections stay here,
+   * answering claims, for the resume window; their clients reconnect through the balancer and
+   * resume wherever they land. Resolves with the sockets closed.
+   */
+  async shed(count: number, spreadMs: number): Promise<number> {
+    if (this.draining) return 0;
+    const open: Connection[] = [];
+    for (const conn of this.connections.values()) if (conn.socket) open.push(conn);
+    const n = Math.min(count, open.length);
+    // A partial Fisher-Yates shuffle: the first n are a uniform sample.
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(Math.random() * (open.length - i));
+      const t = open[i]!;
+      open[i] = open[j]!;
+      open[j] = t;
+    }
+    let closed = 0;
+    const code = CloseCode.ServerShuttingDown;
+    await closeInBatches(open.slice(0, n), spreadMs, (conn) => {
+      if (!conn.socket || this.draining) return;
+      closed++;
+      conn.socket.end(code, CloseReason[code]!);
+    });
+    return closed;
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const conn of this.connections.values()) {

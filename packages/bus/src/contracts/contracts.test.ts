@@ -30,6 +30,8 @@ describe("cross-process contracts", () => {
     expect(subjects.resumeClaim(ID)).toBe(`sb.ctl.resume.${ID}`);
     expect(subjects.allResumeClaims).toBe("sb.ctl.resume.*");
     expect(subjects.gatewayCanary(ID)).toBe(`sb.ctl.canary.${ID}`);
+    expect(subjects.gatewayLoad(ID)).toBe(`sb.ctl.load.${ID}`);
+    expect(subjects.allGatewayLoads).toBe("sb.ctl.load.*");
     expect(kvBuckets.presence.name).toBe("sb_presence");
     expect(natsHeaders.msgId).toBe("Nats-Msg-Id");
     expect(EventName.SessionRevoked).toBe("sb_session_revoked");
@@ -49,6 +51,8 @@ describe("cross-process contracts", () => {
     expect(subjectContracts.resumeClaim.stream).toBeNull();
     for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.gatewayCanary(ID), f))).toBe(false);
     expect(subjectContracts.gatewayCanary.stream).toBeNull();
+    for (const st of Object.values(streams)) expect(st.subjects.some((f) => inStream(subjects.gatewayLoad(ID), f))).toBe(false);
+    expect(subjectContracts.gatewayLoad.stream).toBeNull();
     expect(subjectContracts.sessionRevoked.stream).toBe("control");
   });
 

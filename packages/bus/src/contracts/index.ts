@@ -5,7 +5,16 @@
  * or bucket name written as a literal anywhere else in the source tree.
  */
 export { bytes, empty, json, protobuf, type Payload, type PayloadOf } from "./payload.js";
-export { parseEventSubject, subjectContracts, subjectRoots, subjects, type EventFamily, type EventSubjectScope, type SubjectContract } from "./subjects.js";
+export {
+  parseEventSubject,
+  subjectContracts,
+  subjectRoots,
+  subjects,
+  type EventFamily,
+  type GatewayLoadRecord,
+  type EventSubjectScope,
+  type SubjectContract,
+} from "./subjects.js";
 export { streams, type StreamContract, type StreamName } from "./streams.js";
 export {
   isolatedBucket,

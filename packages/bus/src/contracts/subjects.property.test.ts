@@ -59,7 +59,7 @@ describe("subject builders", () => {
   it("are found on the subjects object", () => {
     // The ones there today; more are covered as they are added.
     expect(builders.map(([n]) => n)).toEqual(
-      expect.arrayContaining(["channel", "team", "user", "sessionRevoked", "outboxWake", "resumeClaim", "gatewayCanary"]),
+      expect.arrayContaining(["channel", "team", "user", "sessionRevoked", "outboxWake", "resumeClaim", "gatewayCanary", "gatewayLoad"]),
     );
   });
 

@@ -5,7 +5,7 @@
 import { isValidId } from "@switchboard/model";
 import { EventSchema } from "@switchboard/proto/events";
 import { ResumeClaimSchema, ResumeHandoverSchema } from "@switchboard/proto/gateway";
-import { bytes, empty, protobuf, type Payload } from "./payload.js";
+import { bytes, empty, json, protobuf, type Payload } from "./payload.js";
 
 /** The roots of every subject: a subject literal starting with one of these belongs here. */
 export const subjectRoots = {
@@ -81,12 +81,29 @@ export const subjects = {
   gatewayCanary: (instanceId: string) => `${PREFIX_CTL}.canary.${id("gateway instance", instanceId)}`,
   /** Every gateway's canary (what a gateway's NATS user may use). */
   allGatewayCanaries: `${PREFIX_CTL}.canary.*`,
+  /**
+   * A gateway's load report: its open sockets, every few seconds (core NATS, never stored).
+   * Every gateway hears every other's, to rebalance after a scale-out.
+   */
+  gatewayLoad: (instanceId: string) => `${PREFIX_CTL}.load.${id("gateway instance", instanceId)}`,
+  /** Every gateway's load report (what a gateway publishes to and subscribes). */
+  allGatewayLoads: `${PREFIX_CTL}.load.*`,
 
   /** The benchmark's floor: ready-made WebSocket frames for a bare uWebSockets.js server (bench only). */
   benchRawFrames: `${subjectRoots.bench}.raw`,
   /** Everything of the benchmarks. */
   allBench: `${subjectRoots.bench}.>`,
 } as const;
+
+/** What a gateway's load report carries (JSON). */
+export interface GatewayLoadRecord {
+  /** The gateway instance (the subject's last token). */
+  readonly instance: string;
+  /** WebSocket connections with an open socket on it now. */
+  readonly sockets: number;
+  /** False once it drains (it leaves the fleet: the others stop counting it at once). */
+  readonly accepting: boolean;
+}
 
 export interface SubjectContract<T> {
   /** The subject's form, `<...>` for a token built from a validated value. */
@@ -118,6 +135,7 @@ export const subjectContracts = {
     reply: protobuf(ResumeHandoverSchema),
   },
   gatewayCanary: { pattern: `${PREFIX_CTL}.canary.<gateway instance id>`, payload: bytes("the probe's number, decimal ASCII"), stream: null },
+  gatewayLoad: { pattern: `${PREFIX_CTL}.load.<gateway instance id>`, payload: json<GatewayLoadRecord>("GatewayLoadRecord"), stream: null },
   benchRawFrames: { pattern: subjects.benchRawFrames, payload: bytes("one Mattermost WebSocket frame, JSON text"), stream: null },
 } as const satisfies Record<string, SubjectContract<unknown>>;
 

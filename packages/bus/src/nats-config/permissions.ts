@@ -97,7 +97,15 @@ export function natsPermissions(role: NatsRole, user: string, o: PermissionOptio
     case "gateway":
       return {
         publish: {
-          allow: [subjects.allEphemeral, subjects.allResumeClaims, subjects.allGatewayCanaries, `${API}.INFO`, ...streamReader(evt), ...streamReader(ctl)],
+          allow: [
+            subjects.allEphemeral,
+            subjects.allResumeClaims,
+            subjects.allGatewayCanaries,
+            subjects.allGatewayLoads,
+            `${API}.INFO`,
+            ...streamReader(evt),
+            ...streamReader(ctl),
+          ],
         },
         subscribe: {
           allow: [
@@ -107,6 +115,7 @@ export function natsPermissions(role: NatsRole, user: string, o: PermissionOptio
             subjects.allAccounts,
             subjects.allResumeClaims,
             subjects.allGatewayCanaries,
+            subjects.allGatewayLoads,
             inbox,
           ],
         },
