@@ -169,10 +169,21 @@ async function run(ctx: ScenarioContext) {
     const users = Array.from({ length: USERS }, () => newId());
     await populate(presenceOn.get(DEFAULT_RPC_SERVER_TRANSPORT)!.client, users);
     const lists = idLists(users, 512);
-    for (const { client } of presenceOn.values()) {
-      await waitFor(async () => (await client.getStatuses({ userIds: [users.at(-1)!] }, { token })).statuses[0]?.status === "online", {
-        what: "statuses in the cache",
-      });
+    for (const [transport, { client, proc }] of presenceOn) {
+      await waitFor(
+        async () => {
+          const s = (await client.getStatuses({ userIds: [users.at(-1)!] }, { token })).statuses[0];
+          // Thrown, so a timeout says what the cache held.
+          if (s?.status !== "online") {
+            const said = proc.logs.filter((l) => l.level !== "info" && l.level !== "debug").slice(-5);
+            throw new Error(
+              `the last user reads, on ${transport}: ${s ? `${s.status} (manual ${String(s.manual)}, last activity ${String(s.lastActivityAt)})` : "nothing"}; its last warnings: ${JSON.stringify(said)}`,
+            );
+          }
+          return true;
+        },
+        { what: "statuses in the cache" },
+      );
     }
     const sample = (await presenceOn.get(DEFAULT_RPC_SERVER_TRANSPORT)!.client.getStatuses({ userIds: lists[0]! }, { token })).statuses;
     ctx.log(`${USERS} users populated; one call: ${sample.filter((s) => s.status !== "offline").length}/${IDS_PER_CALL} known`);

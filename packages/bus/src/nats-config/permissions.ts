@@ -60,9 +60,17 @@ function streamOwner(stream: string): string[] {
   return [...streamReader(stream), `${API}.STREAM.CREATE.${stream}`, `${API}.STREAM.UPDATE.${stream}`];
 }
 
+/**
+ * A KV watch is an ordered push consumer with flow control: past a few megabytes in flight, the
+ * server pauses it until the client answers on `$JS.FC.<stream>.…`. Without this the answer is
+ * refused and the watch stops for good (a presence replica's cache froze after 10,000 users
+ * connected at once), which no allow_responses covers, as flow control is not a request.
+ */
+const flowControl = (stream: string): string => `$JS.FC.${stream}.>`;
+
 /** Owning a KV bucket: its stream, and writing its keys. */
 function bucketOwner(bucket: string): string[] {
-  return [...streamOwner(`KV_${bucket}`), `$KV.${bucket}.>`];
+  return [...streamOwner(`KV_${bucket}`), `$KV.${bucket}.>`, flowControl(`KV_${bucket}`)];
 }
 
 /** Presence on a server whose buckets it cannot know in advance (tests only). */
@@ -71,6 +79,8 @@ function anyBucket(): SubjectRules {
   return {
     allow: [
       "$KV.*.>",
+      // A wildcard is a whole token: "KV_*" would match no stream.
+      flowControl("*"),
       `${API}.STREAM.CREATE.*`,
       `${API}.STREAM.UPDATE.*`,
       `${API}.STREAM.INFO.*`,
