@@ -141,6 +141,25 @@ describe("collapsed reply threads", () => {
     // Read back to before the replies: both unread again, the mention counted afresh.
     const back = await rest(url, alice.token, "PUT", `${path()}/${rootId}/read/1`);
     expect(back.body).toMatchObject({ unread_replies: 2, unread_mentions: 1 });
+
+    // Unread from the last reply on (app/user.go UpdateThreadReadForUserByPost: read up to
+    // just before it), then read again.
+    await rest(url, alice.token, "PUT", `${path()}/${rootId}/read/${String(ts)}`);
+    const list = (await rest(url, alice.token, "GET", `/api/v4/posts/${rootId}/thread`)).body as {
+      order: string[];
+      posts: Record<string, { create_at: number }>;
+    };
+    const last = list.order.filter((id) => id !== rootId).sort((x, y) => list.posts[y]!.create_at - list.posts[x]!.create_at)[0]!;
+    const at = list.posts[last]!.create_at - 1;
+    const a1 = aliceWs.events.length;
+    const unread = await rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${last}`);
+    expectGolden("threads/thread.json", unread);
+    expect(unread.body).toMatchObject({ id: rootId, last_viewed_at: at, unread_replies: 1 });
+    const changed = await aliceWs.next((e) => e.event === "thread_read_changed" && e.data?.timestamp === at, { from: a1 });
+    expect(changed.data).toMatchObject({ thread_id: rootId, unread_replies: 1, previous_unread_replies: 0, channel_id: chId });
+    // The root itself may be the post: everything after it is unread.
+    const fromRoot = await rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${rootId}`);
+    expect(fromRoot.body).toMatchObject({ unread_replies: 2, unread_mentions: 1 });
   });
 
   it("unfollowing stops thread_updated until a mention follows again; mark all read", async () => {
@@ -215,6 +234,10 @@ describe("collapsed reply threads", () => {
       ["threads/invalid-url-param.json", () => rest(url, alice.token, "GET", `${path()}/not-an-id`)],
       ["threads/not-found.json", () => rest(url, alice.token, "GET", `${path()}/${lonely}`)],
       ["threads/not-found.json", () => rest(url, alice.token, "PUT", `${path()}/${lonely}/read/1`)],
+      ["threads/forbidden.json", () => rest(url, carol.token, "PUT", `${path()}/${rootId}/set_unread/${rootId}`)],
+      ["threads/invalid-url-param.json", () => rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/not-an-id`)],
+      ["threads/set-unread-not-in-thread.json", () => rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${lonely}`)],
+      ["threads/set-unread-unknown-post.json", () => rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${ok}`)],
     ];
     for (const [golden, call] of cases) await expectRefusedUnchanged(stack, golden, call);
   });
