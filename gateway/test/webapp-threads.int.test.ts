@@ -217,6 +217,40 @@ describe("collapsed reply threads", () => {
     expect((await rest(url, alice.token, "GET", `${path()}?threadsOnly=true`)).body).toMatchObject({ total: 0, total_unread_threads: 0 });
   });
 
+  it("@channel, @all and @here in a reply make the members they mention followers (app/notification.go SendNotifications)", async () => {
+    const [dave, erin] = [await newUser(url, "dave"), await newUser(url, "erin")];
+    await alice.client.addToTeam(teamId, dave.id);
+    await alice.client.addToTeam(teamId, erin.id);
+    const ch = (await alice.client.createChannel({ team_id: teamId, name: `wide${Date.now()}`, display_name: "Wide", type: "O" } as never)).id;
+    for (const u of [bob, dave, erin]) await alice.client.addToChannel(u.id, ch);
+    const threadsOf = async (u: TestUser) => (await rest(url, u.token, "GET", `/api/v4/users/me/teams/${teamId}/threads`)).body as Threads;
+    const reply = async (root: string, message: string) => bob.client.createPost({ channel_id: ch, message, root_id: root });
+    const before = [(await threadsOf(dave)).total, (await threadsOf(erin)).total];
+
+    for (const word of ["channel", "all"]) {
+      const root = (await alice.client.createPost({ channel_id: ch, message: `root for @${word}` })).id;
+      await reply(root, `look @${word}`);
+      for (const u of [dave, erin]) {
+        const t = (await threadsOf(u)).threads.find((x) => x.id === root);
+        expect(t, `${word}: ${u.username}`).toMatchObject({ unread_replies: 1, unread_mentions: 1 });
+      }
+    }
+    // @here: only the member who is online (dave, with a socket) follows.
+    const daveWs = await connect(url, dave.token);
+    try {
+      await waitFor(async () => ((await rest(url, alice.token, "GET", `/api/v4/users/${dave.id}/status`)).body as { status: string }).status === "online", {
+        what: "dave online",
+      });
+      const root = (await alice.client.createPost({ channel_id: ch, message: "root for @here" })).id;
+      await reply(root, "look @here");
+      expect((await threadsOf(dave)).threads.find((x) => x.id === root)).toMatchObject({ unread_mentions: 1 });
+      expect((await threadsOf(erin)).threads.find((x) => x.id === root)).toBeUndefined();
+    } finally {
+      daveWs.close();
+    }
+    expect([(await threadsOf(dave)).total, (await threadsOf(erin)).total]).toEqual([before[0]! + 3, before[1]! + 2]);
+  });
+
   it("refuses bad input as Mattermost does and writes nothing", async () => {
     const lonely = (await post(alice, "no replies")).id;
     const ok = "zzzzzzzzzzzzzzzzzzzzzzzzzz";
