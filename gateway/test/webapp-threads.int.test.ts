@@ -141,6 +141,25 @@ describe("collapsed reply threads", () => {
     // Read back to before the replies: both unread again, the mention counted afresh.
     const back = await rest(url, alice.token, "PUT", `${path()}/${rootId}/read/1`);
     expect(back.body).toMatchObject({ unread_replies: 2, unread_mentions: 1 });
+
+    // Unread from the last reply on (app/user.go UpdateThreadReadForUserByPost: read up to
+    // just before it), then read again.
+    await rest(url, alice.token, "PUT", `${path()}/${rootId}/read/${String(ts)}`);
+    const list = (await rest(url, alice.token, "GET", `/api/v4/posts/${rootId}/thread`)).body as {
+      order: string[];
+      posts: Record<string, { create_at: number }>;
+    };
+    const last = list.order.filter((id) => id !== rootId).sort((x, y) => list.posts[y]!.create_at - list.posts[x]!.create_at)[0]!;
+    const at = list.posts[last]!.create_at - 1;
+    const a1 = aliceWs.events.length;
+    const unread = await rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${last}`);
+    expectGolden("threads/thread.json", unread);
+    expect(unread.body).toMatchObject({ id: rootId, last_viewed_at: at, unread_replies: 1 });
+    const changed = await aliceWs.next((e) => e.event === "thread_read_changed" && e.data?.timestamp === at, { from: a1 });
+    expect(changed.data).toMatchObject({ thread_id: rootId, unread_replies: 1, previous_unread_replies: 0, channel_id: chId });
+    // The root itself may be the post: everything after it is unread.
+    const fromRoot = await rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${rootId}`);
+    expect(fromRoot.body).toMatchObject({ unread_replies: 2, unread_mentions: 1 });
   });
 
   it("unfollowing stops thread_updated until a mention follows again; mark all read", async () => {
@@ -198,6 +217,40 @@ describe("collapsed reply threads", () => {
     expect((await rest(url, alice.token, "GET", `${path()}?threadsOnly=true`)).body).toMatchObject({ total: 0, total_unread_threads: 0 });
   });
 
+  it("@channel, @all and @here in a reply make the members they mention followers (app/notification.go SendNotifications)", async () => {
+    const [dave, erin] = [await newUser(url, "dave"), await newUser(url, "erin")];
+    await alice.client.addToTeam(teamId, dave.id);
+    await alice.client.addToTeam(teamId, erin.id);
+    const ch = (await alice.client.createChannel({ team_id: teamId, name: `wide${Date.now()}`, display_name: "Wide", type: "O" } as never)).id;
+    for (const u of [bob, dave, erin]) await alice.client.addToChannel(u.id, ch);
+    const threadsOf = async (u: TestUser) => (await rest(url, u.token, "GET", `/api/v4/users/me/teams/${teamId}/threads`)).body as Threads;
+    const reply = async (root: string, message: string) => bob.client.createPost({ channel_id: ch, message, root_id: root });
+    const before = [(await threadsOf(dave)).total, (await threadsOf(erin)).total];
+
+    for (const word of ["channel", "all"]) {
+      const root = (await alice.client.createPost({ channel_id: ch, message: `root for @${word}` })).id;
+      await reply(root, `look @${word}`);
+      for (const u of [dave, erin]) {
+        const t = (await threadsOf(u)).threads.find((x) => x.id === root);
+        expect(t, `${word}: ${u.username}`).toMatchObject({ unread_replies: 1, unread_mentions: 1 });
+      }
+    }
+    // @here: only the member who is online (dave, with a socket) follows.
+    const daveWs = await connect(url, dave.token);
+    try {
+      await waitFor(async () => ((await rest(url, alice.token, "GET", `/api/v4/users/${dave.id}/status`)).body as { status: string }).status === "online", {
+        what: "dave online",
+      });
+      const root = (await alice.client.createPost({ channel_id: ch, message: "root for @here" })).id;
+      await reply(root, "look @here");
+      expect((await threadsOf(dave)).threads.find((x) => x.id === root)).toMatchObject({ unread_mentions: 1 });
+      expect((await threadsOf(erin)).threads.find((x) => x.id === root)).toBeUndefined();
+    } finally {
+      daveWs.close();
+    }
+    expect([(await threadsOf(dave)).total, (await threadsOf(erin)).total]).toEqual([before[0]! + 3, before[1]! + 2]);
+  });
+
   it("refuses bad input as Mattermost does and writes nothing", async () => {
     const lonely = (await post(alice, "no replies")).id;
     const ok = "zzzzzzzzzzzzzzzzzzzzzzzzzz";
@@ -215,6 +268,10 @@ describe("collapsed reply threads", () => {
       ["threads/invalid-url-param.json", () => rest(url, alice.token, "GET", `${path()}/not-an-id`)],
       ["threads/not-found.json", () => rest(url, alice.token, "GET", `${path()}/${lonely}`)],
       ["threads/not-found.json", () => rest(url, alice.token, "PUT", `${path()}/${lonely}/read/1`)],
+      ["threads/forbidden.json", () => rest(url, carol.token, "PUT", `${path()}/${rootId}/set_unread/${rootId}`)],
+      ["threads/invalid-url-param.json", () => rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/not-an-id`)],
+      ["threads/set-unread-not-in-thread.json", () => rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${lonely}`)],
+      ["threads/set-unread-unknown-post.json", () => rest(url, alice.token, "PUT", `${path()}/${rootId}/set_unread/${ok}`)],
     ];
     for (const [golden, call] of cases) await expectRefusedUnchanged(stack, golden, call);
   });

@@ -1,7 +1,7 @@
 /**
  * A user's collapsed reply threads (api4/user.go getThreadsForUser, getThreadForUser,
  * followThreadByUser, unfollowThreadByUser, updateReadStateThreadByUser,
- * updateReadStateAllThreadsByUser): posts keeps them; participants are rendered as users from
+ * setUnreadThreadByPostId, updateReadStateAllThreadsByUser): posts keeps them; participants are rendered as users from
  * accounts when `extended` is asked, as id-only users otherwise.
  */
 import type { UserThread } from "@switchboard/proto/posts";
@@ -123,6 +123,19 @@ export function threadRoutes(d: RestDeps): RouteSpec[] {
         const raw = req.params.timestamp ?? "";
         if (!/^\d{1,18}$/.test(raw)) throw invalidUrlParam("timestamp");
         const r = await d.posts.updateThreadRead({ userId, teamId, threadId, timestamp: BigInt(raw) }, opts(c.token));
+        return ok((await render([r.thread!], false, c.token))[0]);
+      },
+    },
+    {
+      // setUnreadThreadByPostId: read up to just before the post (posts checks it is the root
+      // or one of its replies).
+      method: "put",
+      pattern: `${base}/:thread_id/set_unread/:post_id`,
+      async handler(req) {
+        const { c, userId, teamId } = await ids(req);
+        const threadId = idParam(req, "thread_id");
+        const postId = idParam(req, "post_id");
+        const r = await d.posts.updateThreadRead({ userId, teamId, threadId, timestamp: 0n, postId }, opts(c.token));
         return ok((await render([r.thread!], false, c.token))[0]);
       },
     },

@@ -3,7 +3,8 @@
  * store (the one the Mattermost webapp builds) with its Client4 pointed at a gateway. The
  * only addition is a recorder around the global `fetch` (which the browser provides to the
  * webapp, and Node 20 provides here): it passes every request through and notes its method,
- * path and status, so a test can see every call an action makes and how each was answered.
+ * path, status and JSON body, so a test can see every call an action makes and how each was
+ * answered.
  *
  * mattermost-redux keeps one Client4 per process: one webapp session per test file.
  */
@@ -26,6 +27,8 @@ interface Call {
   /** Path and query, e.g. /api/v4/users/me */
   readonly path: string;
   readonly status: number;
+  /** The JSON body of the answer (undefined when it was not JSON). */
+  readonly body: unknown;
 }
 
 /** The part of the redux store the tests use. */
@@ -56,7 +59,12 @@ function installRecorder(): void {
   globalThis.fetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const res = await real(input, init);
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
-    recording?.push({ method: (init?.method ?? "GET").toUpperCase(), path: url.pathname + url.search, status: res.status });
+    let body: unknown;
+    if ((res.headers.get("content-type") ?? "").startsWith("application/json")) {
+      const text = await res.clone().text();
+      body = text === "" ? undefined : (JSON.parse(text) as unknown);
+    }
+    recording?.push({ method: (init?.method ?? "GET").toUpperCase(), path: url.pathname + url.search, status: res.status, body });
     return res;
   };
 }

@@ -38,7 +38,7 @@ export function threadHandlers(s: { readonly threads: ThreadService }, auth: Ses
       return {};
     },
     async updateThreadRead(req, ctx) {
-      return { thread: await s.threads.updateRead(await callOf(auth, ctx), req.userId, req.teamId, req.threadId, Number(req.timestamp)) };
+      return { thread: await s.threads.updateRead(await callOf(auth, ctx), req.userId, req.teamId, req.threadId, Number(req.timestamp), req.postId) };
     },
     async markAllThreadsRead(req, ctx) {
       await s.threads.markAllRead(await callOf(auth, ctx), req.userId, req.teamId);

@@ -16,6 +16,7 @@ import { allThreadsReadEvent, threadFollowChangedEvent, threadReadChangedEvent }
 import { postById, type PostRow } from "../posts/post-store.js";
 import { POST_COLUMNS } from "../posts/post-store.js";
 import { callTx } from "../tx.js";
+import { postNotFound } from "../errors.js";
 import { requireId } from "../validation.js";
 import { countThreadMentions } from "./thread-mentions.js";
 import { userThreadToProto } from "./thread-rows.js";
@@ -146,9 +147,15 @@ export function createThreadService(d: Deps) {
     d.onCommit();
   }
 
-  async function updateRead(call: Call, userId: string, teamId: string, threadId: string, timestamp: number): Promise<UserThread> {
+  /**
+   * Reads the thread up to `timestamp`, or, given `postId` (app/user.go
+   * UpdateThreadReadForUserByPost), up to just before that post, which must be the root or one
+   * of its replies.
+   */
+  async function updateRead(call: Call, userId: string, teamId: string, threadId: string, timestamp: number, postId = ""): Promise<UserThread> {
     const uid = await authorize(call, userId, teamId);
     const root = await readableRoot(call, threadId);
+    if (postId !== "") timestamp = await unreadFrom(threadId, postId);
     if (!(await threadById(db, threadId))) throw threadNotFound();
     const [user] = [...(await d.users.byIds([uid], call.token)).values()];
     const channel = (await loadChannelAccess(db, root.channel_id, uid))?.channel;
@@ -183,6 +190,20 @@ export function createThreadService(d: Deps) {
     });
     d.onCommit();
     return out;
+  }
+
+  async function unreadFrom(threadId: string, postId: string): Promise<number> {
+    requireId(postId, "post_id");
+    const post = await postById(db, postId);
+    if (!post || Number(post.delete_at) !== 0) throw postNotFound();
+    if (post.id !== threadId && post.root_id !== threadId) {
+      throw new AppError(
+        "invalid_argument",
+        "Unable to update the thread's read state from that post.",
+        "app.user.update_thread_read_for_user_by_post.app_error",
+      );
+    }
+    return Number(post.create_at) - 1;
   }
 
   async function markAllReadForTeam(call: Call, userId: string, teamId: string): Promise<void> {
