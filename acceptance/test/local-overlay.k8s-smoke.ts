@@ -226,18 +226,11 @@ describe("overlays/local under podman kube play", () => {
         const p = spawn("podman", ["pod", "stop", "--time", String(grace[c]), `${c}-pod-0`], { env: podmanEnv, stdio: "ignore" });
         p.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`podman pod stop ${c}-pod-0: ${String(code)}`))));
       });
-    // Each container's log, followed until it exits (kube down removes the containers after).
-    const logs: Record<string, string[]> = {};
-    const ended = COMPONENTS.map((c) => {
-      const lines: string[] = (logs[c] = []);
-      const follow = spawn("podman", ["logs", "--follow", "--since", "1s", ctrIds[c]!], { env: podmanEnv, stdio: ["ignore", "pipe", "pipe"] });
-      for (const s of [follow.stdout, follow.stderr]) s.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
-      return new Promise<void>((resolve) => follow.once("exit", () => resolve()));
-    });
     const t0 = Date.now();
     await Promise.all(COMPONENTS.map(stop));
     const downMs = Date.now() - t0;
-    await Promise.all(ended);
+    // Each container's log since it started (the pods are stopped, not yet removed).
+    const logs = Object.fromEntries(COMPONENTS.map((c) => [c, podman("logs", ctrIds[c]!).split("\n").filter(Boolean)]));
     ws?.close();
     // Each container's exit code and time, from podman inspect (before kube down removes them).
     const exits: Record<string, [number, number]> = {};
