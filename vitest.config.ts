@@ -28,6 +28,20 @@ const imagesProject = {
   },
 } as const;
 
+// make k8s-smoke: k8s/overlays/local under podman kube play (acceptance/test/*.k8s-smoke.ts). It
+// needs the images too, so make k8s-smoke builds them first and then asks for this project alone.
+const k8sSmokeProject = {
+  extends: true,
+  test: {
+    name: "k8s-smoke",
+    include: ["acceptance/test/**/*.k8s-smoke.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    fileParallelism: false,
+    testTimeout: 90_000,
+    hookTimeout: 120_000,
+  },
+} as const;
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
@@ -107,6 +121,7 @@ export default defineConfig({
         },
       },
       ...(process.env.SB_IMAGES_CHECK === "1" ? [imagesProject] : []),
+      ...(process.env.SB_K8S_SMOKE_RUN === "1" ? [k8sSmokeProject] : []),
     ],
   },
 });

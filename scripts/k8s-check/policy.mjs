@@ -123,7 +123,8 @@ function switchboardContainerPolicies(o, c, pod, objects, problems) {
     problems.push(`${at}: ${c.name} would refuse this configuration: ${e.message}`);
   }
   if (env.SB_NATS_USER !== c.name) problems.push(`${at}: SB_NATS_USER is ${env.SB_NATS_USER ?? "unset"}, not ${c.name}`);
-  const isNatsUsers = (n) => n === "switchboard-nats-users" || /^switchboard-nats-users-[a-z0-9]{10}$/.test(n ?? "");
+  // overlays/local has one ConfigMap per component (podman fills a ConfigMap's volume once, for every pod).
+  const isNatsUsers = (n) => n === "switchboard-nats-users" || n === `switchboard-nats-${c.name}` || /^switchboard-nats-users-[a-z0-9]{10}$/.test(n ?? "");
   const natsVolume = (pod.volumes ?? []).find((v) => isNatsUsers(v.secret?.secretName) || isNatsUsers(v.configMap?.name));
   const key = (natsVolume?.secret ?? natsVolume?.configMap)?.items?.[0]?.key;
   if (key !== c.name) problems.push(`${at}: mounts the NATS password of ${key ?? "nobody"}, not its own`);
