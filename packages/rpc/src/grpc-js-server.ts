@@ -12,13 +12,12 @@ import * as grpc from "@grpc/grpc-js";
 import { asBuffer, passthrough } from "./bytes.js";
 import type { CallStatus, MethodHandler, ServerCall } from "./call.js";
 import { createCallGuard, type CallGuard } from "./call-guard.js";
+import { createAdmittingListener } from "./grpc-js-admission.js";
+import { DEFAULT_H2_LIMITS, type H2Limits } from "./h2/limits.js";
 import type { MessageWriter } from "./message-writer.js";
 import type { MethodTable } from "./methods.js";
 import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
 import { callerOfCertificate, healthMethods, serverIdentity } from "./server-tls.js";
-
-/** The same stream limit as our own HTTP/2 (h2-server.ts). */
-const MAX_CONCURRENT_STREAMS = 4_096;
 
 type AnyCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>;
 
@@ -175,13 +174,16 @@ function grpcJsHandler(
   }
 }
 
-function newServer(o: ResolvedServerOptions): grpc.Server {
+/** The limits of our own HTTP/2 (h2/limits.ts) that grpc-js has a setting for, or that the listener in front of it applies. */
+function newServer(o: ResolvedServerOptions, limits: H2Limits): grpc.Server {
   return new grpc.Server({
     "grpc.max_receive_message_length": o.maxMessageBytes,
     "grpc.max_send_message_length": o.maxMessageBytes,
     "grpc.keepalive_time_ms": o.keepaliveMs,
     "grpc.keepalive_timeout_ms": o.keepaliveTimeoutMs,
-    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+    "grpc.max_concurrent_streams": limits.maxConcurrentStreams,
+    // A session without calls this long gets GOAWAY and is closed (what h2's idle timeout does).
+    ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
     // Channelz stays on although nothing reads it: with it off, grpc-js 1.14 keeps no list of its
     // sessions, and forceShutdown then leaves every open connection (and its calls) running.
   });
@@ -209,8 +211,10 @@ function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
 
 export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable): RpcServer {
   const identity = serverIdentity(o);
-  const server = newServer(o);
-  const healthServer = o.healthPort === undefined ? undefined : newServer(o);
+  const limits: H2Limits = { ...DEFAULT_H2_LIMITS, ...o.h2Limits };
+  const server = newServer(o, limits);
+  const healthServer = o.healthPort === undefined ? undefined : newServer(o, limits);
+  let listener: ReturnType<typeof createAdmittingListener> | undefined;
   let healthPort: number | undefined;
   let stopped: Promise<void> | undefined;
 
@@ -231,7 +235,10 @@ export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable)
         identity === undefined
           ? grpc.ServerCredentials.createInsecure()
           : grpc.experimental.createCertificateProviderServerCredentials(identity, identity, false);
-      const port = await bind(server, o.host, o.port, creds);
+      // Sockets come through a listener of ours (connection caps, preface timeout), not grpc-js's bind.
+      const injector = server.createConnectionInjector(creds);
+      listener = createAdmittingListener(limits, (socket) => injector.injectConnection(socket));
+      const port = await listener.listen(o.host, o.port);
       if (healthServer !== undefined) {
         for (const [path, m] of healthMethods(all))
           healthServer.register(path, grpcJsHandler(path, m, o.maxMessageBytes, undefined), passthrough, passthrough, m.kind);
@@ -242,7 +249,9 @@ export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable)
     stop(graceMs) {
       stopped ??= (async () => {
         table.health.shutdown();
+        listener?.close();
         await Promise.all([shutdown(server, graceMs), healthServer ? shutdown(healthServer, graceMs) : undefined]);
+        listener?.destroyAll();
         identity?.close();
       })();
       return stopped;

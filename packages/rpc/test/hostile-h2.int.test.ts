@@ -181,9 +181,6 @@ const GRPC_JS_GAPS: Record<string, "fails" | "unsettled"> = {
   "SETTINGS flood": "unsettled",
   "malformed headers (RFC 9113 §8.2-8.3)": "fails",
   "stream id going backwards": "fails",
-  "preface never sent": "fails",
-  "slowloris, a byte at a time": "fails",
-  "connection cap": "fails",
 };
 const ALL = process.env.SB_HOSTILE_ALL === "1";
 
