@@ -17,7 +17,8 @@ import { DEFAULT_H2_LIMITS, type H2Limits } from "./h2/limits.js";
 import type { MessageWriter } from "./message-writer.js";
 import type { MethodTable } from "./methods.js";
 import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
-import { callerOfCertificate, healthMethods, serverIdentity } from "./server-tls.js";
+import { SERVICE_TOKEN_HEADER, type TokenVerifier } from "./service-token.js";
+import { callerOfCertificate, healthMethods, serverIdentity, tokenVerifier } from "./server-tls.js";
 
 type AnyCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>;
 
@@ -135,9 +136,11 @@ class StreamCall extends GrpcJsCall {
   }
 }
 
-/** The status a guard gives a call (undefined: let it run). */
-function denied(guard: CallGuard | undefined, path: string, call: AnyCall): CallStatus | undefined {
-  return guard?.(path, callerOfCertificate(call.getAuthContext().sslPeerCertificate));
+/** The caller a call names: by its service token when the server takes them, else by its client certificate. */
+function callerOf(call: AnyCall, tokens: TokenVerifier | undefined): string | undefined {
+  if (tokens === undefined) return callerOfCertificate(call.getAuthContext().sslPeerCertificate);
+  const t = call.metadata.get(SERVICE_TOKEN_HEADER)[0];
+  return tokens(typeof t === "string" ? t : undefined);
 }
 
 /** How grpc-js calls one of our methods. */
@@ -146,26 +149,27 @@ function grpcJsHandler(
   m: MethodHandler,
   maxMessageBytes: number,
   guard: CallGuard | undefined,
+  tokens?: TokenVerifier,
 ): grpc.handleUnaryCall<Buffer, Buffer> | grpc.handleServerStreamingCall<Buffer, Buffer> | grpc.handleBidiStreamingCall<Buffer, Buffer> {
   switch (m.kind) {
     case "unary":
       return ((call, respond) => {
         const c = new UnaryCall(call, respond, maxMessageBytes);
-        const no = denied(guard, path, call);
+        const no = guard?.(path, callerOf(call, tokens));
         if (no) c.finish(no);
         else m.handle(c, call.request);
       }) satisfies grpc.handleUnaryCall<Buffer, Buffer>;
     case "serverStream":
       return ((call) => {
         const c = new StreamCall(call, maxMessageBytes);
-        const no = denied(guard, path, call);
+        const no = guard?.(path, callerOf(call, tokens));
         if (no) c.finish(no);
         else m.handle(c, call.request);
       }) satisfies grpc.handleServerStreamingCall<Buffer, Buffer>;
     case "bidi":
       return ((call) => {
         const c = new StreamCall(call, maxMessageBytes);
-        const no = denied(guard, path, call);
+        const no = guard?.(path, callerOf(call, tokens));
         if (no) return c.finish(no);
         m.handle(c, undefined);
         call.on("data", (msg: Buffer) => c.onMessage?.(msg));
@@ -211,6 +215,7 @@ function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
 
 export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable): RpcServer {
   const identity = serverIdentity(o);
+  const tokens = tokenVerifier(o);
   const limits: H2Limits = { ...DEFAULT_H2_LIMITS, ...o.h2Limits };
   const server = newServer(o, limits);
   const healthServer = o.healthPort === undefined ? undefined : newServer(o, limits);
@@ -228,7 +233,7 @@ export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable)
     async start() {
       const all = table.all();
       const guard = identity === undefined ? undefined : createCallGuard(all.keys());
-      for (const [path, m] of all) server.register(path, grpcJsHandler(path, m, o.maxMessageBytes, guard), passthrough, passthrough, m.kind);
+      for (const [path, m] of all) server.register(path, grpcJsHandler(path, m, o.maxMessageBytes, guard, tokens), passthrough, passthrough, m.kind);
       // Without requiring a client certificate (the last argument) a peer without one still
       // connects, and its calls are answered UNAUTHENTICATED by the guard.
       const creds =
