@@ -12,6 +12,7 @@ import { spiffeId, workloadOfSubjectAltName, type IdentityFiles } from "@switchb
 import { fromServiceError } from "./errors.js";
 import { asBuffer, passthrough } from "./bytes.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
+import { SERVICE_TOKEN_HEADER } from "./service-token.js";
 import { TlsIdentity } from "./tls-identity.js";
 
 export interface CallOptions {
@@ -41,6 +42,8 @@ export interface RpcClientOptions {
   readonly maxMessageBytes?: number;
   /** mTLS with this identity; absent: plaintext (tests of the transports only). */
   readonly tls?: ClientTlsOptions | undefined;
+  /** With TLS, to a server that takes service tokens: the token sent with every call (createTokenSigner, service-token.ts). */
+  readonly serviceToken?: (() => string) | undefined;
 }
 
 export interface ClientTlsOptions extends IdentityFiles {
@@ -102,6 +105,7 @@ export function createRpcClient<T extends GenServiceMethods>(service: GenService
         const md = new grpc.Metadata();
         if (opts.token) md.set("authorization", `Bearer ${opts.token}`);
         for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
+        if (o.serviceToken) md.set(SERVICE_TOKEN_HEADER, o.serviceToken());
         const body = asBuffer(toBinary(input, create(input, req)));
         const call = client.makeUnaryRequest<Buffer, MessageShape<DescMessage>>(
           path,

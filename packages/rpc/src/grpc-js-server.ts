@@ -12,13 +12,13 @@ import * as grpc from "@grpc/grpc-js";
 import { asBuffer, passthrough } from "./bytes.js";
 import type { CallStatus, MethodHandler, ServerCall } from "./call.js";
 import { createCallGuard, type CallGuard } from "./call-guard.js";
+import { createAdmittingListener } from "./grpc-js-admission.js";
+import { DEFAULT_H2_LIMITS, type H2Limits } from "./h2/limits.js";
 import type { MessageWriter } from "./message-writer.js";
 import type { MethodTable } from "./methods.js";
 import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
-import { callerOfCertificate, healthMethods, serverIdentity } from "./server-tls.js";
-
-/** The same stream limit as our own HTTP/2 (h2-server.ts). */
-const MAX_CONCURRENT_STREAMS = 4_096;
+import { SERVICE_TOKEN_HEADER, type TokenVerifier } from "./service-token.js";
+import { callerOfCertificate, healthMethods, serverIdentity, tokenVerifier } from "./server-tls.js";
 
 type AnyCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>;
 
@@ -136,9 +136,11 @@ class StreamCall extends GrpcJsCall {
   }
 }
 
-/** The status a guard gives a call (undefined: let it run). */
-function denied(guard: CallGuard | undefined, path: string, call: AnyCall): CallStatus | undefined {
-  return guard?.(path, callerOfCertificate(call.getAuthContext().sslPeerCertificate));
+/** The caller a call names: by its service token when the server takes them, else by its client certificate. */
+function callerOf(call: AnyCall, tokens: TokenVerifier | undefined): string | undefined {
+  if (tokens === undefined) return callerOfCertificate(call.getAuthContext().sslPeerCertificate);
+  const t = call.metadata.get(SERVICE_TOKEN_HEADER)[0];
+  return tokens(typeof t === "string" ? t : undefined);
 }
 
 /** How grpc-js calls one of our methods. */
@@ -147,26 +149,27 @@ function grpcJsHandler(
   m: MethodHandler,
   maxMessageBytes: number,
   guard: CallGuard | undefined,
+  tokens?: TokenVerifier,
 ): grpc.handleUnaryCall<Buffer, Buffer> | grpc.handleServerStreamingCall<Buffer, Buffer> | grpc.handleBidiStreamingCall<Buffer, Buffer> {
   switch (m.kind) {
     case "unary":
       return ((call, respond) => {
         const c = new UnaryCall(call, respond, maxMessageBytes);
-        const no = denied(guard, path, call);
+        const no = guard?.(path, callerOf(call, tokens));
         if (no) c.finish(no);
         else m.handle(c, call.request);
       }) satisfies grpc.handleUnaryCall<Buffer, Buffer>;
     case "serverStream":
       return ((call) => {
         const c = new StreamCall(call, maxMessageBytes);
-        const no = denied(guard, path, call);
+        const no = guard?.(path, callerOf(call, tokens));
         if (no) c.finish(no);
         else m.handle(c, call.request);
       }) satisfies grpc.handleServerStreamingCall<Buffer, Buffer>;
     case "bidi":
       return ((call) => {
         const c = new StreamCall(call, maxMessageBytes);
-        const no = denied(guard, path, call);
+        const no = guard?.(path, callerOf(call, tokens));
         if (no) return c.finish(no);
         m.handle(c, undefined);
         call.on("data", (msg: Buffer) => c.onMessage?.(msg));
@@ -175,13 +178,16 @@ function grpcJsHandler(
   }
 }
 
-function newServer(o: ResolvedServerOptions): grpc.Server {
+/** The limits of our own HTTP/2 (h2/limits.ts) that grpc-js has a setting for, or that the listener in front of it applies. */
+function newServer(o: ResolvedServerOptions, limits: H2Limits): grpc.Server {
   return new grpc.Server({
     "grpc.max_receive_message_length": o.maxMessageBytes,
     "grpc.max_send_message_length": o.maxMessageBytes,
     "grpc.keepalive_time_ms": o.keepaliveMs,
     "grpc.keepalive_timeout_ms": o.keepaliveTimeoutMs,
-    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+    "grpc.max_concurrent_streams": limits.maxConcurrentStreams,
+    // A session without calls this long gets GOAWAY and is closed (what h2's idle timeout does).
+    ...(limits.idleTimeoutMs > 0 ? { "grpc.max_connection_idle_ms": limits.idleTimeoutMs } : {}),
     // Channelz stays on although nothing reads it: with it off, grpc-js 1.14 keeps no list of its
     // sessions, and forceShutdown then leaves every open connection (and its calls) running.
   });
@@ -209,8 +215,11 @@ function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
 
 export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable): RpcServer {
   const identity = serverIdentity(o);
-  const server = newServer(o);
-  const healthServer = o.healthPort === undefined ? undefined : newServer(o);
+  const tokens = tokenVerifier(o);
+  const limits: H2Limits = { ...DEFAULT_H2_LIMITS, ...o.h2Limits };
+  const server = newServer(o, limits);
+  const healthServer = o.healthPort === undefined ? undefined : newServer(o, limits);
+  let listener: ReturnType<typeof createAdmittingListener> | undefined;
   let healthPort: number | undefined;
   let stopped: Promise<void> | undefined;
 
@@ -224,14 +233,17 @@ export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable)
     async start() {
       const all = table.all();
       const guard = identity === undefined ? undefined : createCallGuard(all.keys());
-      for (const [path, m] of all) server.register(path, grpcJsHandler(path, m, o.maxMessageBytes, guard), passthrough, passthrough, m.kind);
+      for (const [path, m] of all) server.register(path, grpcJsHandler(path, m, o.maxMessageBytes, guard, tokens), passthrough, passthrough, m.kind);
       // Without requiring a client certificate (the last argument) a peer without one still
       // connects, and its calls are answered UNAUTHENTICATED by the guard.
       const creds =
         identity === undefined
           ? grpc.ServerCredentials.createInsecure()
           : grpc.experimental.createCertificateProviderServerCredentials(identity, identity, false);
-      const port = await bind(server, o.host, o.port, creds);
+      // Sockets come through a listener of ours (connection caps, preface timeout), not grpc-js's bind.
+      const injector = server.createConnectionInjector(creds);
+      listener = createAdmittingListener(limits, (socket) => injector.injectConnection(socket));
+      const port = await listener.listen(o.host, o.port);
       if (healthServer !== undefined) {
         for (const [path, m] of healthMethods(all))
           healthServer.register(path, grpcJsHandler(path, m, o.maxMessageBytes, undefined), passthrough, passthrough, m.kind);
@@ -242,7 +254,9 @@ export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable)
     stop(graceMs) {
       stopped ??= (async () => {
         table.health.shutdown();
+        listener?.close();
         await Promise.all([shutdown(server, graceMs), healthServer ? shutdown(healthServer, graceMs) : undefined]);
+        listener?.destroyAll();
         identity?.close();
       })();
       return stopped;

@@ -16,7 +16,8 @@ import { H2Connection, type ServerStream } from "./h2/connection.js";
 import { ByteBudget, DEFAULT_H2_LIMITS, type H2Limits } from "./h2/limits.js";
 import type { MethodTable } from "./methods.js";
 import type { ResolvedServerOptions, RpcServer } from "./server-seam.js";
-import { callerOfCertificate, healthMethods, serverIdentity } from "./server-tls.js";
+import { SERVICE_TOKEN_HEADER } from "./service-token.js";
+import { callerOfCertificate, healthMethods, serverIdentity, tokenVerifier } from "./server-tls.js";
 
 /** How often every connection's preface, header block and idle deadlines are checked. */
 const TICK_MS = 500;
@@ -46,6 +47,7 @@ function listen(server: Server, port: number, host: string, o: ResolvedServerOpt
 
 export function createH2Server(o: ResolvedServerOptions, table: MethodTable): RpcServer {
   const identity = serverIdentity(o);
+  const tokens = tokenVerifier(o);
   const main: Endpoint = { methods: new Map(), guard: undefined };
   const health: Endpoint = { methods: new Map(), guard: undefined };
   /** The verified workload of each TLS connection (undefined: no valid client certificate). */
@@ -79,7 +81,7 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
     const timeoutMs = parseGrpcTimeout(stream.header("grpc-timeout"));
     const call = new GrpcCall(stream, path, o.maxMessageBytes, Number.isNaN(timeoutMs) ? undefined : timeoutMs, o.defaultDeadlineMs);
     if (this.guard !== undefined) {
-      const denied = this.guard(path, callers.get(stream.socket));
+      const denied = this.guard(path, tokens ? tokens(stream.header(SERVICE_TOKEN_HEADER)) : callers.get(stream.socket));
       if (denied !== undefined) return call.finish(denied);
     }
     if (Number.isNaN(timeoutMs)) return call.finish({ code: Status.INTERNAL, details: `invalid grpc-timeout: ${stream.header("grpc-timeout") ?? ""}` });

@@ -11,3 +11,4 @@ export { ERROR_ID_KEY, REQUEST_ID_KEY, fromServiceError, toCallStatus, grpcStatu
 export { DEFAULT_H2_LIMITS, H2_LIMIT_SETTINGS, type H2Limits } from "./h2/limits.js";
 export { DEFAULT_TLS_RELOAD_INTERVAL_MS } from "./tls-identity.js";
 export { CALLERS_BY_PATH } from "./allowlists/index.js";
+export { createTokenSigner, SERVICE_TOKEN_HEADER } from "./service-token.js";

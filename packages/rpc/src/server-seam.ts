@@ -46,6 +46,11 @@ export interface RpcServerOptions {
    * plaintext with no caller checks (only tests of the transports themselves run so).
    */
   readonly tls?: ServerTlsOptions | undefined;
+  /**
+   * With TLS: callers name themselves by a signed service token (service-token.ts) verified
+   * with their component's key from this map, not by a client certificate. Absent: mTLS.
+   */
+  readonly serviceTokenKeys?: ReadonlyMap<string, Uint8Array> | undefined;
   /** Serve grpc.health.v1 alone, plaintext and without credentials, on this port too (0 = any free). */
   readonly healthPort?: number | undefined;
   readonly logger: Logger;

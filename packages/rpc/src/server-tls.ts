@@ -7,6 +7,7 @@ import type { PeerCertificate } from "node:tls";
 import { workloadOfSubjectAltName } from "@switchboard/pki";
 import type { MethodHandler } from "./call.js";
 import type { ResolvedServerOptions } from "./server-seam.js";
+import { createTokenVerifier, type TokenVerifier } from "./service-token.js";
 import { TlsIdentity } from "./tls-identity.js";
 
 /** The server's identity when it serves TLS; throws at once on unusable files. */
@@ -25,4 +26,9 @@ const HEALTH_PREFIX = "/grpc.health.v1.Health/";
 /** grpc.health.v1 alone: what the plaintext health port serves. */
 export function healthMethods(all: ReadonlyMap<string, MethodHandler>): Map<string, MethodHandler> {
   return new Map([...all].filter(([path]) => path.startsWith(HEALTH_PREFIX)));
+}
+
+/** How a server names the caller of a call when it serves TLS with service tokens, or undefined (mTLS: the certificate). */
+export function tokenVerifier(o: ResolvedServerOptions): TokenVerifier | undefined {
+  return o.tls !== undefined && o.serviceTokenKeys !== undefined ? createTokenVerifier(o.serviceTokenKeys) : undefined;
 }

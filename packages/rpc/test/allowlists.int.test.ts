@@ -1,18 +1,21 @@
 /**
  * Every method of every Switchboard service, found in the generated descriptors
- * (proto/src/gen), against the caller allowlists, on both gRPC servers over mTLS: without
- * credentials UNAUTHENTICATED; as any component outside the method's allowlist (or a workload
+ * (proto/src/gen), against the caller allowlists, on both gRPC servers, over mTLS and with
+ * signed service tokens over server-only TLS: without credentials (or with a forged or
+ * expired token) UNAUTHENTICATED; as any component outside the method's allowlist (or a workload
  * no allowlist names) PERMISSION_DENIED; as each allowed component, served. A method without
  * an allowlist entry fails here (and the server refuses to start with it).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { COMPONENTS } from "@switchboard/pki";
-import { createRpcServer, RPC_SERVER_TRANSPORTS, type RpcServer } from "../src/index.js";
+import { createRpcServer, createTokenSigner, RPC_SERVER_TRANSPORTS, SERVICE_TOKEN_HEADER, type RpcServer } from "../src/index.js";
+import { signServiceToken } from "../src/service-token.js";
 import { CALLERS_BY_PATH } from "../src/allowlists/index.js";
 import { callCode, rawTlsClient, tlsServerOptions, useTestPki } from "./pki-fixture.js";
 
@@ -66,21 +69,42 @@ describe("the caller allowlists", () => {
 });
 
 const testPki = useTestPki();
+const WORKLOADS = [...COMPONENTS, "intruder"];
+/** Token mode: a key per workload the server knows (the intruder's too: known, in no allowlist). */
+const keys = new Map(WORKLOADS.map((w) => [w, randomBytes(32)] as const));
 
-describe.each(RPC_SERVER_TRANSPORTS)("every method on the %s server", (transport) => {
+const MODES = RPC_SERVER_TRANSPORTS.flatMap((transport) => (["mtls", "token"] as const).map((auth) => ({ transport, auth })));
+
+describe.each(MODES)("every method on the $transport server ($auth)", ({ transport, auth }) => {
   let server: RpcServer;
-  const clients = new Map<string, grpc.Client>();
+  /** Who calls, with the client and metadata it calls with; "nobody", "forged" and "expired" must be UNAUTHENTICATED. */
+  const callers = new Map<string, { client: grpc.Client; md?: grpc.Metadata }>();
   const closers: (() => void)[] = [];
+  const withToken = (token: string): grpc.Metadata => {
+    const md = new grpc.Metadata();
+    md.set(SERVICE_TOKEN_HEADER, token);
+    return md;
+  };
 
   beforeAll(async () => {
     const pki = testPki();
-    server = createRpcServer(tlsServerOptions(pki.files("posts"), transport));
+    server = createRpcServer({ ...tlsServerOptions(pki.files("posts"), transport), ...(auth === "token" ? { serviceTokenKeys: keys } : {}) });
     for (const s of services) server.add(s, anyImpl());
     const port = await server.start();
-    for (const who of [undefined, ...COMPONENTS, "intruder"]) {
+    const client = (who: string | undefined) => {
       const c = rawTlsClient(port, pki.files("posts").caFile, "posts", who === undefined ? undefined : pki.files(who));
       closers.push(() => c.close());
-      clients.set(who ?? "", c.client);
+      return c.client;
+    };
+    callers.set("nobody", { client: client(undefined) });
+    if (auth === "mtls") {
+      for (const who of WORKLOADS) callers.set(who, { client: client(who) });
+    } else {
+      // Server-only TLS: no client certificate, the token alone names the caller.
+      const anonymous = client(undefined);
+      for (const who of WORKLOADS) callers.set(who, { client: anonymous, md: withToken(createTokenSigner(who, keys.get(who)!)()) });
+      callers.set("forged", { client: anonymous, md: withToken(createTokenSigner("gateway", randomBytes(32))()) });
+      callers.set("expired", { client: anonymous, md: withToken(signServiceToken("gateway", keys.get("gateway")!, -1_000)) });
     }
   });
   afterAll(async () => {
@@ -93,10 +117,11 @@ describe.each(RPC_SERVER_TRANSPORTS)("every method on the %s server", (transport
     async (path) => {
       const allowed = CALLERS_BY_PATH.get(path) ?? new Set<string>();
       const codes = Object.fromEntries(
-        await Promise.all([...clients].map(async ([who, c]) => [who || "nobody", grpc.status[await callCode(c, path)]] as const)),
+        await Promise.all([...callers].map(async ([who, c]) => [who, grpc.status[await callCode(c.client, path, 5_000, c.md)]] as const)),
       );
       const expected: Record<string, string> = { nobody: "UNAUTHENTICATED" };
-      for (const w of [...COMPONENTS, "intruder"]) expected[w] = allowed.has(w) ? "OK" : "PERMISSION_DENIED";
+      if (auth === "token") expected.forged = expected.expired = "UNAUTHENTICATED";
+      for (const w of WORKLOADS) expected[w] = allowed.has(w) ? "OK" : "PERMISSION_DENIED";
       expect(codes).toEqual(expected);
     },
   );

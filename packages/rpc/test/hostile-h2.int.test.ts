@@ -174,16 +174,24 @@ async function runCase(transport: RpcServerTransport, c: Case): Promise<void> {
  * Our own h2 server must pass every case.
  */
 const GRPC_JS_GAPS: Record<string, "fails" | "unsettled"> = {
+  // grpc-js has no deadline for a header block: nghttp2's CONTINUATION count ended it (GOAWAY 2 after
+  // 2.8 s at one frame per 300 ms, in time only by the attack's pace); with SB_RPC_H2_IDLE_TIMEOUT_MS
+  // as grpc.max_connection_idle_ms (which slowloris needs) the idle GOAWAY NO_ERROR comes first, at 2.0 s.
+  "header block never finished": "fails",
+  // +129 MB peak and after, never stopped: node:http2 returns window credit as grpc-js reads, and
+  // grpc-js buffers every unfinished message up to grpc.max_receive_message_length with no budget
+  // per connection or server and no deadline before the message is complete (no option sets one;
+  // grpc-node.max_session_memory counts nghttp2's memory, not grpc-js's buffers; grpc/grpc-node#123).
   "partial messages": "fails",
+  // The GOAWAY comes, but the handlers and their queries go on: +25 MB after 10 s, the caller's calls time out.
   "MadeYouReset: data-after-end": "fails",
   "MadeYouReset: trailers-without-end-stream": "unsettled",
   "rapid reset": "unsettled",
   "SETTINGS flood": "unsettled",
+  // nghttp2 (Node's http2) serves CR, LF, NUL and edge whitespace in values; grpc-js sees no raw headers.
   "malformed headers (RFC 9113 §8.2-8.3)": "fails",
+  // nghttp2 ignores a HEADERS frame on a lower stream id without an error (nghttp2/nghttp2#1300, #2278): +19.6 MB after 10 s.
   "stream id going backwards": "fails",
-  "preface never sent": "fails",
-  "slowloris, a byte at a time": "fails",
-  "connection cap": "fails",
 };
 const ALL = process.env.SB_HOSTILE_ALL === "1";
 

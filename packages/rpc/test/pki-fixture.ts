@@ -77,14 +77,14 @@ export function rawTlsClient(port: number, caFile: string, server: string, as?: 
 }
 
 /** Calls `path` with an empty request; resolves to the status code (0 for OK). */
-export function callCode(client: grpc.Client, path: string, deadlineMs = 5_000): Promise<grpc.status> {
+export function callCode(client: grpc.Client, path: string, deadlineMs = 5_000, metadata = new grpc.Metadata()): Promise<grpc.status> {
   return new Promise((resolve) =>
     client.makeUnaryRequest(
       path,
       (b: Buffer) => b,
       (b: Buffer) => b,
       Buffer.alloc(0),
-      new grpc.Metadata(),
+      metadata,
       { deadline: Date.now() + deadlineMs },
       (e) => resolve(e ? e.code : grpc.status.OK),
     ),
