@@ -31,6 +31,18 @@ describe("DeliveryLedger", () => {
     expect(v.reason).toMatch(/on 1 of 2 connections \(e\.g\. #1:/);
   });
 
+  it("with `timed`, keeps when each connection first got each event (a duplicate does not move it)", () => {
+    const l = new DeliveryLedger(ids, 2, true);
+    const before = performance.timeOrigin + performance.now();
+    deliver(l, 0, [0, 1, 2, 3]);
+    deliver(l, 1, [1, 1]);
+    const a = l.arrivals();
+    expect(a).toHaveLength(8);
+    for (const k of [0, 1, 2, 3, 5]) expect(a[k]).toBeGreaterThanOrEqual(before);
+    expect([a[4], a[6], a[7]]).toEqual([0, 0, 0]);
+    expect(() => new DeliveryLedger(ids, 1).arrivals()).toThrow(/not made timed/);
+  });
+
   it("refuses a burst with an id twice", () => {
     expect(() => new DeliveryLedger([ids[0]!, ids[0]!], 1)).toThrow(/twice/);
   });

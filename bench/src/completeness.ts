@@ -31,8 +31,10 @@ export class DeliveryLedger {
   /** Per connection, a bit per event: received at least once. */
   private readonly seen: Uint8Array;
   private readonly stride: number;
+  /** With `timed`: per connection and event (conn * size + k), when it first arrived (ms, performance.timeOrigin based), 0 until then. */
+  private readonly arrived: Float64Array | undefined;
 
-  constructor(ids: readonly string[], connections: number) {
+  constructor(ids: readonly string[], connections: number, timed = false) {
     this.size = ids.length;
     this.connections = connections;
     this.ids = Buffer.alloc(ids.length * ID_LENGTH);
@@ -50,6 +52,7 @@ export class DeliveryLedger {
     this.completedAt = new Float64Array(connections);
     this.stride = Math.ceil(ids.length / 8);
     this.seen = new Uint8Array(connections * this.stride);
+    this.arrived = timed ? new Float64Array(connections * ids.length) : undefined;
   }
 
   /**
@@ -70,6 +73,7 @@ export class DeliveryLedger {
       return;
     }
     this.seen[byte]! |= bit;
+    if (this.arrived) this.arrived[conn * this.size + k] = performance.timeOrigin + performance.now();
     // Below the highest already received: it came after an event published later.
     if (k + 1 < this.next[conn]!) this.outOfOrder[conn]!++;
     else this.next[conn] = k + 1;
@@ -81,6 +85,12 @@ export class DeliveryLedger {
     const k = this.next[conn]!;
     if (k < this.size && this.ids.compare(frame, at, at + ID_LENGTH, k * ID_LENGTH, (k + 1) * ID_LENGTH) === 0) return k;
     return this.index.get(Buffer.from(frame.buffer, frame.byteOffset + at, ID_LENGTH).toString("latin1")) ?? -1;
+  }
+
+  /** With `timed`: when each connection first got each event, `[conn * size + k]` (0: never); open-loop latency reads it (open-loop.ts). */
+  arrivals(): Float64Array {
+    if (!this.arrived) throw new Error("this ledger was not made timed");
+    return this.arrived;
   }
 
   /** What was received, per connection where something went wrong (at most `detail` of them), and in total. */

@@ -6,8 +6,9 @@
  * bench/reports/, which is committed.
  *
  * QUICK=1 (`make bench QUICK=1`): a short run of the gRPC scenarios, presence-read and
- * grpc-create-post (unless BENCH_SCENARIOS names others), at BENCH_SCALE 0.2 unless set, their
- * ladders skipped: every figure that compares the two gRPC server implementations, in minutes.
+ * grpc-create-post, and of fanout-latency (unless BENCH_SCENARIOS names others), at BENCH_SCALE
+ * 0.2 unless set, their ladders skipped: every figure that compares the two gRPC server
+ * implementations, in minutes.
  */
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,7 +22,7 @@ import type { Scenario } from "./scenario.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const yes = (v: string | undefined) => /^(1|true|yes|on)$/i.test(v ?? "");
 const quick = yes(process.env.QUICK);
-const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post" : ""))
+const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post,fanout-latency" : ""))
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);

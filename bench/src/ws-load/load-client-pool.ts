@@ -77,7 +77,9 @@ export interface LoadClient {
   /** Opens the connections; `onOpened` hears how many are open as batches complete. */
   open(o: OpenOptions, onOpened?: (count: number) => void): Promise<{ count: number; ms: number }>;
   /** The ids of the next burst's posts, in publish order: every connection must get each once, in that order. */
-  expect(ids: readonly string[], fault?: BurstFault): Promise<void>;
+  expect(ids: readonly string[], fault?: BurstFault, o?: { timed?: boolean; byPendingId?: boolean }): Promise<void>;
+  /** After `expect(…, { timed: true })`: when each connection first got each post, `[conn * ids + k]` (ms, performance.timeOrigin based; 0: never). */
+  arrivals(): Promise<Float64Array>;
   /** What the connections received of the burst given to `expect`. */
   ledger(): Promise<LedgerSummary>;
   count(): Promise<Counts>;
@@ -128,9 +130,15 @@ export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadCli
         child.off("message", progress);
       }
     },
-    async expect(ids, fault) {
-      child.send({ type: "expect", ids, fault });
+    async expect(ids, fault, eo) {
+      child.send({ type: "expect", ids, fault, timed: eo?.timed === true, byPendingId: eo?.byPendingId === true });
       await next("expecting");
+    },
+    async arrivals() {
+      child.send({ type: "arrivals" });
+      const m = await next<{ at?: number[] }>("arrivals");
+      if (!m.at) throw new Error("no burst was expected");
+      return Float64Array.from(m.at);
     },
     async ledger() {
       child.send({ type: "ledger" });

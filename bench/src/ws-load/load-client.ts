@@ -109,6 +109,10 @@ const HELLO_PREFIX = Buffer.from('{"event":"hello"');
 /** A post id in a `posted` frame: the post is a JSON string in `data.post`, its id first. */
 const POST_KEY = Buffer.from('"post":"');
 const POST_ID_KEY = Buffer.from('\\"id\\":\\"');
+/** The client's own id for a post it sends (REST creates: the server assigns `id`, the sender chooses this one beforehand). */
+const PENDING_ID_KEY = Buffer.from('\\"pending_post_id\\":\\"');
+/** The burst's ids are pending_post_ids, not post ids (`expect` with `byPendingId`). */
+let byPendingId = false;
 const CONNECTION_ID_KEY = Buffer.from('"connection_id":"');
 const ID_LENGTH = 26;
 let checkSeq = false;
@@ -160,8 +164,9 @@ function idAfter(frame: Buffer, key: Buffer, from: number): string {
 function postIdAt(frame: Buffer): number {
   const at = frame.indexOf(POST_KEY);
   if (at < 0) return -1;
-  const i = frame.indexOf(POST_ID_KEY, at + POST_KEY.length);
-  return i < 0 ? -1 : i + POST_ID_KEY.length;
+  const key = byPendingId ? PENDING_ID_KEY : POST_ID_KEY;
+  const i = frame.indexOf(key, at + POST_KEY.length);
+  return i < 0 ? -1 : i + key.length;
 }
 
 function internPost(id: string): number {
@@ -438,14 +443,17 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
         cpu: process.cpuUsage(),
       });
     } else if (msg.type === "expect") {
-      const m = msg as unknown as { ids: string[]; fault?: Fault };
-      ledger = new DeliveryLedger(m.ids, conns.length);
+      const m = msg as unknown as { ids: string[]; fault?: Fault; timed?: boolean; byPendingId?: boolean };
+      ledger = new DeliveryLedger(m.ids, conns.length, m.timed);
+      byPendingId = m.byPendingId === true;
       fault = m.fault;
       faultArrivals = 0;
       held = undefined;
       process.send!({ type: "expecting" });
     } else if (msg.type === "ledger") {
       process.send!({ type: "ledger", summary: ledger?.summary() });
+    } else if (msg.type === "arrivals") {
+      process.send!({ type: "arrivals", at: ledger ? Array.from(ledger.arrivals()) : undefined });
     } else if (msg.type === "report") {
       process.send!({
         type: "report",
