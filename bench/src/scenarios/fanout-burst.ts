@@ -19,7 +19,8 @@ import { profiledNodeArgs, type ResultRow, type Scenario, type ScenarioContext }
 import { stableRatio } from "../stable-ratio.js";
 import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
 
-const CONNECTIONS = 10_000;
+const FULL_CONNECTIONS = 10_000;
+const QUICK_CONNECTIONS = 2_000;
 const USERS = 100;
 const ROUNDS = 3;
 /** The servers under test run on this CPU, the load clients on the other one. */
@@ -29,6 +30,13 @@ const TARGET_RATIO = 0.7;
 const GATEWAY = "Switchboard gateway";
 const RAW = "raw uWS.js app.publish";
 
+/** The peers beside the gateway: each a process of its own fed the same frames from the same NATS subject. */
+const PEERS = [
+  { key: "raw", name: RAW, script: "../raw/raw-uws-server.js", target: TARGET_RATIO, socketIo: false },
+  { key: "ws", name: "ws broadcast loop", script: "../raw/ws-broadcast-server.js", target: 8, socketIo: false },
+  { key: "socketio", name: "Socket.IO io.to(room).emit", script: "../raw/socketio-room-server.js", target: 10, socketIo: true },
+] as const;
+
 const perCpuSecond = (m: BurstResult): number => m.deliveries / Math.max(m.cpu, 0.01);
 
 function total(ms: readonly BurstResult[]): { deliveries: number; cpu: number; wall: number } {
@@ -37,8 +45,9 @@ function total(ms: readonly BurstResult[]): { deliveries: number; cpu: number; w
 
 export const scenario: Scenario = {
   name: "fanout-burst",
-  description: `${CONNECTIONS} connections in one channel, a burst of posts: deliveries per server CPU-second, gateway vs raw uWS app.publish`,
+  description: `${FULL_CONNECTIONS} connections in one channel (QUICK ${QUICK_CONNECTIONS}), a burst of posts: deliveries per server CPU-second, gateway vs raw uWS app.publish, a ws broadcast loop and a Socket.IO room emit`,
   async run(ctx) {
+    const CONNECTIONS = ctx.quick ? QUICK_CONNECTIONS : FULL_CONNECTIONS;
     const posts = Math.round(100 * ctx.scale);
     // A nats-server of its own: the shared one exists only under vitest.
     // 10,000 sockets from one address, 100 per user, opened at once: above the edge limits'
@@ -135,27 +144,38 @@ export const scenario: Scenario = {
       // The raw server: same frames, same NATS path, app.publish to the same number of sockets.
       // Both sets of connections stay open; the phases alternate in rounds so that whatever
       // else this machine does at the time falls on both alike.
-      const raw = spawn(process.execPath, [fileURLToPath(new URL("../raw/raw-uws-server.js", import.meta.url)), stack.nats.url, subjects.benchRawFrames], {
-        stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, ...stack.nats.env("bench") },
-      });
+      const peers = PEERS.map((p) => ({
+        ...p,
+        proc: spawn(process.execPath, [fileURLToPath(new URL(p.script, import.meta.url)), stack.nats.url, subjects.benchRawFrames], {
+          stdio: ["ignore", "pipe", "inherit"],
+          env: { ...process.env, ...stack.nats.env("bench") },
+        }),
+        runs: [] as BurstResult[],
+      }));
       try {
-        const rawPort = await new Promise<number>((resolve) =>
-          raw.stdout.once("data", (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)),
-        );
-        const rawClient = await startLoadClient({ cpu: LOAD_CPU });
-        clients.push(rawClient);
-        await openWithProgress(ctx, "raw uWS connections", rawClient, {
-          host: "127.0.0.1",
-          port: rawPort,
-          path: "/",
-          headers: Array.from({ length: CONNECTIONS }, () => ({})),
-        });
-        // Each server gets a core of its own, never shared with the load it is measured against.
+        const peerClients: LoadClient[] = [];
+        for (const p of peers) {
+          const port = await new Promise<number>((resolve, reject) => {
+            p.proc.once("exit", (code) => reject(new Error(`${p.name} exited (${String(code)})`)));
+            p.proc.stdout.once("data", (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+          });
+          const c = await startLoadClient({ cpu: LOAD_CPU });
+          clients.push(c);
+          peerClients.push(c);
+          await openWithProgress(ctx, `${p.name} connections`, c, {
+            host: "127.0.0.1",
+            port,
+            path: p.socketIo ? "/socket.io/?EIO=4&transport=websocket" : "/",
+            headers: Array.from({ length: CONNECTIONS }, () => ({})),
+            socketIo: p.socketIo,
+          });
+          // Socket.IO: the engine's open packet and the namespace's connect ack (the socket is then in the room).
+          if (p.socketIo) await waitFor(async () => (await c.count()).min >= 2, { timeoutMs: 60_000, what: `${p.name}: every socket connected` });
+          // Each server gets a core of its own, never shared with the load it is measured against.
+          pinToCpu(p.proc.pid!, SERVER_CPU);
+        }
         pinToCpu(gwPid, SERVER_CPU);
-        pinToCpu(raw.pid!, SERVER_CPU);
         const gw: BurstResult[] = [];
-        const rawM: BurstResult[] = [];
         const rows: ResultRow[] = [];
         const burst = async (name: string, subject: string, pid: number, c: LoadClient, ids: string[], fire: () => void) => {
           await settle(c);
@@ -178,30 +198,35 @@ export const scenario: Scenario = {
           rows.push(m.row);
           return m;
         };
-        // Round 0 warms both servers up (JIT, buffers) and is not counted; its completeness is checked all the same.
+        // Round 0 warms every server up (JIT, buffers) and is not counted; its completeness is checked all the same.
         for (let r = 0; r <= ROUNDS; r++) {
           const b = makeBurst();
           const name = r === 0 ? "warm-up" : `round ${r}`;
           const g = await burst(name, GATEWAY, gwPid, client, b.ids, () => {
             for (const e of b.events) bus.publish(subjects.channel(channel.id), e);
           });
-          const w = await burst(name, RAW, raw.pid!, rawClient, b.ids, () => {
-            for (const f of b.frames) benchBus.publish(subjects.benchRawFrames, f);
-          });
-          if (r === 0) continue;
-          gw.push(g);
-          rawM.push(w);
+          if (r > 0) gw.push(g);
+          for (const [i, p] of peers.entries()) {
+            const m = await burst(name, p.name, p.proc.pid!, peerClients[i]!, b.ids, () => {
+              for (const f of b.frames) benchBus.publish(subjects.benchRawFrames, f);
+            });
+            if (r > 0) p.runs.push(m);
+          }
         }
+        const rawM = peers[0]!.runs;
         await bus.close();
         await benchBus.close();
         // Every frame the gateway sent carried its connection's next seq (none lost, repeated or reordered).
         const { seqErrors } = await client.count();
         const notes = [
           `CPU from /proc/<pid>/stat (10 ms ticks); both servers (all threads) pinned to CPU ${SERVER_CPU}, both load clients to CPU ${LOAD_CPU}`,
-          `a warm-up round, then ${ROUNDS} rounds, gateway and raw alternating, both sets of connections open throughout; ratio = the median of the rounds' ratios of deliveries per CPU-second`,
+          `a warm-up round, then ${ROUNDS} rounds, gateway and each peer alternating, every set of connections open throughout; ratio = the median of the rounds' ratios of deliveries per CPU-second`,
           "every burst checked on every connection by post id and order (missing, duplicated, out of order): a round that fails it is a failed row and no ratio is reported",
         ];
-        const target = `gateway >= ${TARGET_RATIO * 100}% of raw uWS app.publish deliveries per CPU-second`;
+        notes.push(
+          "peers: the same pre-encoded frame, perMessageDeflate off; ws: `for (const c of wss.clients) c.send(frame)`; Socket.IO: `io.to(room).emit` with the frame as a binary attachment (one packet encoding per broadcast, a placeholder text frame and the frame's bytes per socket), websocket transport",
+        );
+        const target = `gateway >= ${TARGET_RATIO * 100}% of raw uWS app.publish, >= 8x the ws loop, >= 10x Socket.IO, in deliveries per CPU-second`;
         const base = {
           connections: CONNECTIONS,
           gateway_rss_kb_per_connection: rssPerConnection / 1024,
@@ -217,6 +242,20 @@ export const scenario: Scenario = {
         const w = total(rawM);
         const ratio = stableRatio(gw.map(perCpuSecond), rawM.map(perCpuSecond), TARGET_RATIO);
         notes.push(`ratio ${ratio.text}`);
+        const peerFigures: Record<string, number> = {};
+        let met = ratio.median >= TARGET_RATIO;
+        for (const p of peers.slice(1)) {
+          const t = total(p.runs);
+          const r = stableRatio(gw.map(perCpuSecond), p.runs.map(perCpuSecond), p.target);
+          notes.push(`gateway / ${p.name}: ${r.text} (target ${String(p.target)})`);
+          met &&= r.median >= p.target;
+          Object.assign(peerFigures, {
+            [`${p.key}_deliveries_per_cpu_s`]: Math.round(t.deliveries / Math.max(t.cpu, 0.01)),
+            [`${p.key}_cpu_s`]: t.cpu,
+            [`ratio_vs_${p.key}`]: r.median,
+            [`ratio_vs_${p.key}_spread`]: r.spread,
+          });
+        }
         const labels = gw.map((_, i) => `round ${i + 1}`);
         const completed = (ms: BurstResult[]) => ms.flatMap((m) => m.completionMs).sort((a, b) => a - b);
         const gwDone = completed(gw);
@@ -239,6 +278,7 @@ export const scenario: Scenario = {
             round_ratio_max: ratio.max,
             ratio_spread: ratio.spread,
             ratio_unsettled: ratio.unsettled ? 1 : 0,
+            ...peerFigures,
           },
           rows,
           charts: [
@@ -248,10 +288,7 @@ export const scenario: Scenario = {
               xLabel: "round",
               yLabel: "deliveries / CPU-s",
               labels,
-              series: [
-                { label: GATEWAY, data: gw.map(perCpuSecond) },
-                { label: RAW, data: rawM.map(perCpuSecond) },
-              ],
+              series: [{ label: GATEWAY, data: gw.map(perCpuSecond) }, ...peers.map((p) => ({ label: p.name, data: p.runs.map(perCpuSecond) }))],
             },
             {
               title: "Deliveries per wall second, per round",
@@ -261,7 +298,7 @@ export const scenario: Scenario = {
               labels,
               series: [
                 { label: GATEWAY, data: gw.map((m) => m.deliveries / m.wall) },
-                { label: RAW, data: rawM.map((m) => m.deliveries / m.wall) },
+                ...peers.map((p) => ({ label: p.name, data: p.runs.map((m) => m.deliveries / m.wall) })),
               ],
             },
             {
@@ -285,11 +322,11 @@ export const scenario: Scenario = {
               ],
             },
           ],
-          target: { text: target, met: ratio.median >= TARGET_RATIO },
+          target: { text: target, met },
           notes,
         };
       } finally {
-        raw.kill("SIGTERM");
+        for (const p of peers) p.proc.kill("SIGTERM");
       }
     } finally {
       for (const c of clients) await c.close();

@@ -18,6 +18,8 @@ interface OpenOptions {
    * (connection i on ports[i % n], the next one after a failed attempt).
    */
   reconnect?: { ports: number[]; delayMs?: number; jitterMs?: number };
+  /** Speak Socket.IO's wire protocol (engine.io v4, websocket transport; see load-client.ts). */
+  socketIo?: boolean;
 }
 
 interface Counts {

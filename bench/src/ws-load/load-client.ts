@@ -53,6 +53,8 @@ interface OpenRequest {
   /** Record hellos, post ids, closes and reconnects per connection (implies checkSeq). */
   record?: boolean;
   reconnect?: ReconnectOptions;
+  /** Speak Socket.IO (engine.io v4 over websocket): connect to the default namespace, answer pings. */
+  socketIo?: boolean;
 }
 
 /** One socket of a connection. */
@@ -106,6 +108,8 @@ let total = 0;
 let posted = 0;
 const POSTED_PREFIX = Buffer.from('{"event":"posted"');
 const HELLO_PREFIX = Buffer.from('{"event":"hello"');
+const SIO_CONNECT = Buffer.from("40");
+const EIO_PONG = Buffer.from("3");
 /** A post id in a `posted` frame: the post is a JSON string in `data.post`, its id first. */
 const POST_KEY = Buffer.from('"post":"');
 const POST_ID_KEY = Buffer.from('\\"id\\":\\"');
@@ -179,6 +183,7 @@ function internPost(id: string): number {
   return n;
 }
 
+/** A masked client frame with a short payload (< 126 bytes): control frames, engine.io's packets. */
 function maskedControl(opcode: number, payload: Buffer): Buffer {
   const mask = randomBytes(4);
   const out = Buffer.alloc(6 + payload.length);
@@ -250,6 +255,7 @@ function consume(c: Conn, s: Sock): void {
 function received(c: Conn, s: Sock, frame: Buffer, opcode: number): void {
   c.frames++;
   total++;
+  if (c.req.socketIo === true && opcode === 1) engineIo(s, frame);
   if (startsWith(frame, POSTED_PREFIX)) {
     posted++;
     ledger?.record(c.slot, frame, postIdAt(frame));
@@ -265,6 +271,16 @@ function received(c: Conn, s: Sock, frame: Buffer, opcode: number): void {
       c.nextSeq = seq + 1;
     }
   }
+}
+
+/**
+ * Socket.IO's wire protocol (engine.io v4, websocket transport) as far as a listener needs it:
+ * the engine's open packet (`0{...}`) is answered with a connect to the default namespace
+ * (`40`), a ping (`2`) with a pong (`3`).
+ */
+function engineIo(s: Sock, frame: Buffer): void {
+  if (frame[0] === 0x30 && frame[1] === 0x7b) s.socket.write(maskedControl(1, SIO_CONNECT));
+  else if (frame.length === 1 && frame[0] === 0x32) s.socket.write(maskedControl(1, EIO_PONG));
 }
 
 /** A `posted` frame of the connection the fault is made on: the chosen one dropped, held back until after the next, or received twice. */
