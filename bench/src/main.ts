@@ -5,10 +5,10 @@
  * The summary is printed too. BENCH_KEEP_REPORT=1 (`make bench-report`) copies the folder into
  * bench/reports/, which is committed.
  *
- * QUICK=1 (`make bench QUICK=1`): a short run of the gRPC scenarios, presence-read and
- * grpc-create-post, and of fanout-latency (unless BENCH_SCENARIOS names others), at BENCH_SCALE
- * 0.2 unless set, their ladders skipped: every figure that compares the two gRPC server
- * implementations, in minutes.
+ * QUICK=1 (`make bench QUICK=1`): a short run of every scenario but resume-storm (unless
+ * BENCH_SCENARIOS names others), at BENCH_SCALE 0.2 unless set, their ladders skipped, in
+ * minutes: the gRPC scenarios (presence-read, grpc-create-post), fanout-latency, fanout-burst
+ * with its ws and Socket.IO peers, idle-memory and connect-storm.
  */
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,7 +22,7 @@ import type { Scenario } from "./scenario.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const yes = (v: string | undefined) => /^(1|true|yes|on)$/i.test(v ?? "");
 const quick = yes(process.env.QUICK);
-const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post,fanout-latency" : ""))
+const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post,fanout-latency,fanout-burst,idle-memory,connect-storm" : ""))
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);

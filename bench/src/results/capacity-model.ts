@@ -70,6 +70,8 @@ export interface MeasuredCapacity {
   readonly deliveriesPerCpuS?: number;
   /** connect-storm: reconnects (hello included) per second on one gateway process. */
   readonly reconnectsPerS?: number;
+  /** connect-storm: the same per gateway CPU-second (the cores reconnects cost); the wall rate when absent. */
+  readonly reconnectsPerCpuS?: number;
   /** grpc-create-post: CPU milliseconds per CreatePost in posts and PostgreSQL together. */
   readonly postCpuMs?: number;
 }
@@ -163,7 +165,8 @@ export function planCapacity(m: MeasuredCapacity, fleet: Fleet = DEFAULT_FLEET, 
     const podsByDrain = m.reconnectsPerS === undefined ? undefined : podsToAbsorbDrain(fleet.connectedUsers, m.reconnectsPerS * fleet.drainWindowS);
     const pods = Math.max(podsByMemory, podsByTarget, podsByDrain ?? 0);
     const deliveryCores = m.deliveriesPerCpuS === undefined ? undefined : deliveriesPerS / m.deliveriesPerCpuS;
-    const reconnectCores = m.reconnectsPerS === undefined ? 0 : reconnectsPerS / m.reconnectsPerS;
+    const perCore = m.reconnectsPerCpuS ?? m.reconnectsPerS;
+    const reconnectCores = perCore === undefined ? 0 : reconnectsPerS / perCore;
     gateways = {
       podsByMemory,
       podsByTarget,
@@ -194,9 +197,10 @@ function measuredCapacity(r: RunResults): MeasuredCapacity {
   const postsCpu = fig("grpc-create-post", "service_cpu_ms_per_call_posts");
   const pgCpu = fig("grpc-create-post", "service_cpu_ms_per_call_postgres");
   return {
-    bytesPerConnection: fig("idle-memory", "gateway_bytes_per_connection", "switchboard_bytes_per_connection"),
+    bytesPerConnection: fig("idle-memory", "gateway_bytes_per_connection"),
     deliveriesPerCpuS: fig("fanout-burst", "gateway_deliveries_per_cpu_s"),
-    reconnectsPerS: fig("connect-storm", "gateway_reconnects_per_s", "reconnects_per_s"),
+    reconnectsPerS: fig("connect-storm", "reconnects_per_s"),
+    reconnectsPerCpuS: fig("connect-storm", "reconnects_per_cpu_s"),
     postCpuMs: postsCpu === undefined || pgCpu === undefined ? undefined : postsCpu + pgCpu,
   };
 }

@@ -198,8 +198,11 @@ describe("ledger on a live stack", () => {
       });
       proxy.blackhole();
       const n = REPLAY_EVENTS + QUEUE_LIMIT + 16;
-      for (let i = 0; i < n; i += 10) {
-        await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => admin.createPost({ channel_id: flood.id, message: `flood-${String(i + j)}` })));
+      // Four at a time: the queue limit (16) holds for every client of this gateway, and the
+      // other member's events must never pile up to it between two flushes, even on a busy
+      // machine (ten at a time once closed it, in a run beside other test files).
+      for (let i = 0; i < n; i += 4) {
+        await Promise.all(Array.from({ length: Math.min(4, n - i) }, (_, j) => admin.createPost({ channel_id: flood.id, message: `flood-${String(i + j)}` })));
       }
       // The gateway wrote them all into the black hole: wait until the others have them.
       const adminRec = recorders.find((r) => r.userId === pop.admin.id)!;
