@@ -186,7 +186,12 @@ export async function settingsFlood(port: number): Promise<Outcome> {
   await p.connected;
   const one = settings([[0x4, 65_535]]);
   const sent = await flood(p, 100_000 * SCALE, () => one, 2_000);
+  // The peer reads nothing, so it sees the server's close only through a write: keep one
+  // pending. (A flood that ended before the server's linger ran out saw nothing, and the case
+  // failed on a server that had closed.)
+  const nudge = setInterval(() => void p.write(one), 200);
   const closed = await p.until(() => p.closed, 6_000);
+  clearInterval(nudge);
   p.destroy();
   return { stopped: closed, saw: `${sent} SETTINGS sent, ${closed ? "closed" : "left open"}` };
 }
