@@ -6,16 +6,20 @@
  * from different loopback addresses (127.0.0.0/8) to be different addresses: the per-address
  * limit must not become one limit for everyone behind the proxy.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { createRpcClient, type AccountsClient } from "@switchboard/rpc";
 import { AppError } from "@switchboard/model";
-import { startCluster, type Cluster, testClientTls } from "@switchboard/testkit";
+import { startCluster, type Cluster, testClientTls, waitFor } from "@switchboard/testkit";
 
 const PER_LOGIN = 4;
 const PER_IP = 6;
+/** The limiter counts in fixed windows aligned to the epoch (services/accounts login-limiter.ts). */
+const WINDOW_MS = 600_000;
+/** More than any one test here takes: its counts must all fall in one window. */
+const EDGE_MS = 45_000;
 
 let cluster: Cluster;
 let accounts: AccountsClient[];
@@ -27,13 +31,21 @@ beforeAll(async () => {
     env: {
       SB_ACCOUNTS_LOGIN_MAX_FAILURES_PER_LOGIN: String(PER_LOGIN),
       SB_ACCOUNTS_LOGIN_MAX_FAILURES_PER_IP: String(PER_IP),
-      SB_ACCOUNTS_LOGIN_WINDOW_MS: "600000",
+      SB_ACCOUNTS_LOGIN_WINDOW_MS: String(WINDOW_MS),
     },
   });
   accounts = cluster.services.accounts.map((r) =>
     createRpcClient(AccountsService, { address: `127.0.0.1:${r.grpcPort}`, defaultDeadlineMs: 10_000, tls: testClientTls("accounts") }),
   );
 }, 120_000);
+
+// A test that starts just before a window ends would see its counts start again halfway (a
+// CI run's per-address case got "ok" where the limit was due, around a window's end): each
+// starts at least EDGE_MS before the end of its window, or waits for the next one.
+beforeEach(async () => {
+  const left = () => WINDOW_MS - (Date.now() % WINDOW_MS);
+  if (left() < EDGE_MS) await waitFor(() => left() > EDGE_MS, { timeoutMs: EDGE_MS + 5_000, intervalMs: 100, what: "the next login-limit window" });
+}, EDGE_MS + 10_000);
 
 afterAll(async () => {
   for (const c of accounts ?? []) c.close();
