@@ -177,7 +177,9 @@ const GRPC_JS_GAPS: Record<string, "fails" | "unsettled"> = {
   // grpc-js has no deadline for a header block: nghttp2's CONTINUATION count ended it (GOAWAY 2 after
   // 2.8 s at one frame per 300 ms, in time only by the attack's pace); with SB_RPC_H2_IDLE_TIMEOUT_MS
   // as grpc.max_connection_idle_ms (which slowloris needs) the idle GOAWAY NO_ERROR comes first, at 2.0 s.
-  "header block never finished": "fails",
+  // Unsettled, not failing: the idle timeout's graceful GOAWAY (2.0 s) races nghttp2's CONTINUATION
+  // limit (~2.7 s); a clean-clone run saw the limit win (GOAWAY 2 after 2,721 ms), which fails an it.fails.
+  "header block never finished": "unsettled",
   // +129 MB peak and after, never stopped: node:http2 returns window credit as grpc-js reads, and
   // grpc-js buffers every unfinished message up to grpc.max_receive_message_length with no budget
   // per connection or server and no deadline before the message is complete (no option sets one;
