@@ -5,10 +5,11 @@
  * uWebSockets.js server accepting the same number of upgrades without auth. The gateway's CPU
  * per connect is read from /proc. With BENCH_PROFILE_DIR set the gateway writes a CPU profile.
  */
+import { startLoadStack } from "../load-stack.js";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { subjects } from "@switchboard/bus";
-import { seedUsers, startStack } from "@switchboard/testkit";
+import { seedUsers } from "@switchboard/testkit";
 import { pinToCpu, processCpuSeconds } from "../proc-cpu.js";
 import { profiledNodeArgs, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 import { startLoadClient } from "../ws-load/load-client-pool.js";
@@ -76,12 +77,7 @@ export const scenario: Scenario = {
   description: `connects per second on one gateway process, hello included (${FULL_CONNECTIONS}, QUICK ${QUICK_CONNECTIONS}): known users' reconnects and new users' first connects, beside raw uWS.js without auth`,
   async run(ctx) {
     const n = ctx.quick ? QUICK_CONNECTIONS : FULL_CONNECTIONS;
-    const stack = await startStack({
-      ownNats: true,
-      gatewayNodeArgs: profiledNodeArgs(),
-      gatewayEnv: { SB_GATEWAY_MAX_UPGRADES_IN_PROGRESS: "0", SB_GATEWAY_UPGRADES_PER_SEC: "0" },
-      presenceEnv: { SB_PRESENCE_MAX_CONNECTIONS_PER_IP: "0" },
-    });
+    const stack = await startLoadStack({ gatewayNodeArgs: profiledNodeArgs(), maxConnectionsPerUser: false });
     try {
       ctx.log(`seeding ${String(2 * n)} users`);
       const users = await seedUsers({ databaseUrl: stack.db.url, count: 2 * n });

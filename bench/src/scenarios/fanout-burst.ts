@@ -5,13 +5,14 @@
  * burst is checked by post id and order on every connection (burst.ts): a round that lost,
  * repeated or reordered a delivery is a failed row, and no ratio is reported from it.
  */
+import { settle, startLoadStack } from "../load-stack.js";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connectBus, encodeEvent, EventName, subjects } from "@switchboard/bus";
 import { newEvent, newId } from "@switchboard/model";
 import { create } from "@bufbuild/protobuf";
 import { PostedHintsSchema } from "@switchboard/proto/events";
-import { seedPopulation, startStack, waitFor } from "@switchboard/testkit";
+import { seedPopulation, waitFor } from "@switchboard/testkit";
 import { runBurst, type BurstResult } from "../burst.js";
 import { pinToCpu, processRssBytes } from "../proc-cpu.js";
 import { cdfPoints, histogramPoints } from "../results/chart-data.js";
@@ -52,12 +53,7 @@ export const scenario: Scenario = {
     // A nats-server of its own: the shared one exists only under vitest.
     // 10,000 sockets from one address, 100 per user, opened at once: above the edge limits'
     // defaults for real use (docs/protocol.md, "Limits"), which this load is not.
-    const stack = await startStack({
-      ownNats: true,
-      gatewayNodeArgs: profiledNodeArgs(),
-      gatewayEnv: { SB_GATEWAY_MAX_UPGRADES_IN_PROGRESS: "0", SB_GATEWAY_UPGRADES_PER_SEC: "0" },
-      presenceEnv: { SB_PRESENCE_MAX_CONNECTIONS_PER_IP: "0", SB_PRESENCE_MAX_CONNECTIONS_PER_USER: "1024" },
-    });
+    const stack = await startLoadStack({ gatewayNodeArgs: profiledNodeArgs() });
     const clients: LoadClient[] = [];
     try {
       const url = stack.gatewayUrls[0]!;
@@ -341,19 +337,4 @@ async function openWithProgress(ctx: ScenarioContext, name: string, client: Load
   const opened = await client.open(o, (n) => phase.update(n));
   phase.end(opened.count);
   return opened;
-}
-
-/**
- * Waits until the connections have been quiet for a moment: the status changes that follow
- * 10,000 connects (each user going online, to every connection of that user) are neither
- * counted nor charged to the burst.
- */
-async function settle(client: LoadClient): Promise<void> {
-  let last = (await client.count()).total;
-  for (let quiet = 0; quiet < 5;) {
-    await new Promise((r) => setTimeout(r, 100));
-    const now = (await client.count()).total;
-    quiet = now === last ? quiet + 1 : 0;
-    last = now;
-  }
 }

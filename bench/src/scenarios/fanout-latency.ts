@@ -10,11 +10,12 @@
  * its shape once, in send order (completeness.ts, by that id): an incomplete, duplicated or
  * reordered shape is a failed row and reports no figure.
  */
+import { settle, startLoadStack } from "../load-stack.js";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connectBus, subjects } from "@switchboard/bus";
 import { newId } from "@switchboard/model";
-import { seedPopulation, startStack } from "@switchboard/testkit";
+import { seedPopulation } from "@switchboard/testkit";
 import { percentile } from "../closed-loop.js";
 import { verdict } from "../completeness.js";
 import { deliveryLatencies, openLoop, sendCount } from "../open-loop.js";
@@ -115,12 +116,7 @@ export const scenario: Scenario = {
     const list = shapes(ctx.quick);
     const maxMembers = Math.max(...list.map((s) => s.members));
     const users = Math.min(100, maxMembers);
-    const stack = await startStack({
-      ownNats: true,
-      gatewayNodeArgs: profiledNodeArgs(),
-      gatewayEnv: { SB_GATEWAY_MAX_UPGRADES_IN_PROGRESS: "0", SB_GATEWAY_UPGRADES_PER_SEC: "0" },
-      presenceEnv: { SB_PRESENCE_MAX_CONNECTIONS_PER_IP: "0", SB_PRESENCE_MAX_CONNECTIONS_PER_USER: "1024" },
-    });
+    const stack = await startLoadStack({ gatewayNodeArgs: profiledNodeArgs() });
     const rows: ResultRow[] = [];
     const charts: ChartSpec[] = [];
     const figures: Record<string, number> = {};
@@ -230,15 +226,4 @@ export const scenario: Scenario = {
 function floorFrame(channelId: string, id: string, i: number): Uint8Array {
   const post = JSON.stringify({ id, pending_post_id: id, channel_id: channelId, message: `latency ${String(i)}`, create_at: Date.now() });
   return Buffer.from(`{"event":"posted","data":{"channel_type":"O","post":${JSON.stringify(post)}},"broadcast":{"channel_id":"${channelId}"},"seq":0}`);
-}
-
-/** Waits until the connections have been quiet for half a second (the status changes after the connects). */
-async function settle(client: LoadClient): Promise<void> {
-  let last = (await client.count()).total;
-  for (let quiet = 0; quiet < 5;) {
-    await new Promise((r) => setTimeout(r, 100));
-    const now = (await client.count()).total;
-    quiet = now === last ? quiet + 1 : 0;
-    last = now;
-  }
 }

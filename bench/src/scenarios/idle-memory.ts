@@ -5,10 +5,11 @@
  * gateway's defaults). Beside it raw uWS.js, `ws` and Socket.IO holding the same number of
  * sockets, measured alike.
  */
+import { startLoadStack } from "../load-stack.js";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { subjects } from "@switchboard/bus";
-import { seedPopulation, startStack, waitFor } from "@switchboard/testkit";
+import { seedPopulation, waitFor } from "@switchboard/testkit";
 import { collectGarbage, freePort } from "../inspector-gc.js";
 import { processRssBytes } from "../proc-cpu.js";
 import type { ResultRow, Scenario, ScenarioContext } from "../scenario.js";
@@ -55,12 +56,7 @@ export const scenario: Scenario = {
   async run(ctx) {
     const n = ctx.quick ? QUICK_CONNECTIONS : FULL_CONNECTIONS;
     const inspect = await freePort();
-    const stack = await startStack({
-      ownNats: true,
-      gatewayNodeArgs: [`--inspect=127.0.0.1:${String(inspect)}`],
-      gatewayEnv: { SB_GATEWAY_MAX_UPGRADES_IN_PROGRESS: "0", SB_GATEWAY_UPGRADES_PER_SEC: "0" },
-      presenceEnv: { SB_PRESENCE_MAX_CONNECTIONS_PER_IP: "0", SB_PRESENCE_MAX_CONNECTIONS_PER_USER: "1024" },
-    });
+    const stack = await startLoadStack({ gatewayNodeArgs: [`--inspect=127.0.0.1:${String(inspect)}`] });
     const clients: LoadClient[] = [];
     try {
       const pop = await seedPopulation({ databaseUrl: stack.db.url, postsAddr: stack.addrs.posts, users: USERS, channels: 1, membersPerChannel: USERS });
