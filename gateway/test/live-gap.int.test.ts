@@ -105,3 +105,49 @@ describe("a hole in a channel's live sequence", () => {
     expect(await metric("sb_gateway_channel_gaps_unrepaired_total")).toBe(0);
   });
 });
+
+/**
+ * A channel subscribed for a connecting user: in a NATS cluster the subscription reaches the
+ * other servers after the flush that confirmed it on the gateway's own, and an event published
+ * on one of them meanwhile never arrives. The failpoint stands in for that window: it drops
+ * the first event after the connection. The channel's sequence starts at the head read before
+ * subscribing, so the miss is a hole like any other.
+ */
+describe("an event missed as the channel is subscribed for a connecting user", () => {
+  /**
+   * A channel at channel_seq 4 (created, a member added, two posts) of two new users who
+   * connect only now: nobody routed on the gateway belongs to it yet.
+   */
+  async function channelBeforeClients(name: string): Promise<{ channelId: string; a: Recorder; b: Recorder; post: (m: string) => Promise<string> }> {
+    const carol = await newUser(url, "carol");
+    const dave = await newUser(url, "dave");
+    await alice.client.addToTeam(teamId, carol.id);
+    await alice.client.addToTeam(teamId, dave.id);
+    const ch = await carol.client.createChannel({ team_id: teamId, name: `${name}${Date.now()}`, display_name: name, type: "O" } as never);
+    await carol.client.addToChannel(dave.id, ch.id);
+    const post = async (message: string) => (await carol.client.createPost({ channel_id: ch.id, message })).id;
+    for (let i = 0; i < DROPPED_SEQ - 3; i++) await post(`before${i}`);
+    // Published before anyone connects (one published after the subscription would be owed).
+    await streamSeqOf(ch.id, DROPPED_SEQ - 1);
+    const a = await connect(url, carol.token);
+    const b = await connect(url, dave.token);
+    open.push(a, b);
+    return { channelId: ch.id, a, b, post };
+  }
+
+  it("is repaired when the channel's next event shows the hole", async () => {
+    const { channelId, a, b, post } = await channelBeforeClients("atconnect");
+    const gaps = await metric("sb_gateway_channel_gaps_total");
+    // channel_seq 5 (dropped live), then 6.
+    const ids = [await post("c0"), await post("c1")];
+    await expectAllDelivered([a, b], channelId, ids);
+    expect(await metric("sb_gateway_channel_gaps_total")).toBeGreaterThan(gaps);
+  });
+
+  it("is repaired when it was the channel's last, once the head is read again", async () => {
+    const { channelId, a, b, post } = await channelBeforeClients("lastatconnect");
+    // channel_seq 5, dropped live, and nothing after it.
+    const ids = [await post("last")];
+    await expectAllDelivered([a, b], channelId, ids);
+  });
+});
