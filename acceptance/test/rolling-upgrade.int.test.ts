@@ -6,16 +6,15 @@
  * this build's. While posts flow, every client must end with every committed event exactly
  * once, its seq consecutive across each resume, with no new hello and no missed-event report.
  *
- * SB_UPGRADE_FROM names the older commit; by default the first whose gateways call the
- * services over mTLS with a certificate of their own (older gateways speak plaintext gRPC,
- * which the services no longer serve), and so resume each other too. Without git history
+ * SB_UPGRADE_FROM names the older commit (upgradeBaseCommit). make test builds it ahead, in the
+ * background (scripts/build-upgrade-base.mjs); otherwise this test does. Without git history
  * (a shallow clone) the test fails and says so.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { buildAtCommit, repoRoot, startCluster, type Cluster, type CommitBuild, type Workload } from "@switchboard/testkit";
+import { buildAtCommit, repoRoot, startCluster, upgradeBaseCommit, type Cluster, type CommitBuild, type Workload } from "@switchboard/testkit";
 import { clusterSize, figure, loadEnv, startLoad } from "./load.js";
 
-const from = process.env.SB_UPGRADE_FROM || "be592b1";
+const from = upgradeBaseCommit();
 
 let old: CommitBuild;
 let cluster: Cluster;

@@ -20,6 +20,15 @@ export interface CommitBuild {
   readonly ms: number;
 }
 
+/**
+ * The commit a rolling upgrade starts from: SB_UPGRADE_FROM, or the first whose gateways call
+ * the services over mTLS with a certificate of their own (older gateways speak plaintext gRPC,
+ * which the services no longer serve), and so resume each other too.
+ */
+export function upgradeBaseCommit(): string {
+  return process.env.SB_UPGRADE_FROM || "be592b1";
+}
+
 function run(cmd: string, args: readonly string[], cwd: string, what: string): string {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: process.env });
   if (r.error) throw new Error(`${what}: ${r.error.message}`);

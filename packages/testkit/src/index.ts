@@ -8,7 +8,7 @@ export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from 
 export { testKek, withTestKek } from "./test-kek.js";
 export { spawnDeployable, deployableEntry, deployableTestEnv, repoRoot, type DeployableName } from "./deployables.js";
 export { testPkiDir, testIdentity, testClientTls, rpcTlsEnv } from "./pki.js";
-export { buildAtCommit, resolveCommit, type CommitBuild } from "./build-at-commit.js";
+export { buildAtCommit, resolveCommit, upgradeBaseCommit, type CommitBuild } from "./build-at-commit.js";
 export { startStack, type Stack, type StackOptions } from "./stack.js";
 export { Client4, WebSocketClient, newClient4, newWebSocketClient, type WsClientOptions } from "./mattermost-client.js";
 export { seedUsers, SEED_PASSWORD, type SeedUsersOptions, type SeededUser } from "./seed/seed-users.js";
