@@ -1,6 +1,6 @@
 /**
- * Service tokens as deployed (SB_RPC_AUTH=token): a stack whose deployables (real processes)
- * call each other with signed service tokens over TLS that authenticates the server alone.
+ * Service tokens as deployed (SB_RPC_AUTH=token): a stack whose deployables (real processes,
+ * services on each gRPC server implementation) call each other with signed service tokens over TLS that authenticates the server alone.
  * Each one holds its own key and the keys of its callers only, and the gateway has no
  * certificate at all. The stock Mattermost client signs up, logs in, posts and gets `posted`
  * over the WebSocket. The running services refuse a call without a token, with a token of
@@ -18,7 +18,7 @@ import type { Component } from "@switchboard/pki";
 import { AccountsService } from "@switchboard/proto/accounts";
 import { PostsService } from "@switchboard/proto/posts";
 import { PresenceService } from "@switchboard/proto/presence";
-import { createRpcClient, createTokenSigner, type RpcClientOptions } from "@switchboard/rpc";
+import { createRpcClient, createTokenSigner, RPC_SERVER_TRANSPORTS, type RpcClientOptions } from "@switchboard/rpc";
 import {
   asksForClientCertificate,
   deployableEntry,
@@ -33,19 +33,10 @@ import {
   type WebSocketClient,
 } from "@switchboard/testkit";
 
-let stack: Stack;
 const closers: (() => void)[] = [];
 const emptyDir = mkdtempSync(join(tmpdir(), "sb-no-token-keys-"));
 
-beforeAll(async () => {
-  stack = await startStack({ rpcAuth: "token" });
-}, 120_000);
-
-afterAll(async () => {
-  for (const c of closers) c();
-  await stack?.stop();
-  rmSync(emptyDir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(emptyDir, { recursive: true, force: true }));
 
 /** How a call failed: its code and the server's message ("ok" when it succeeded). */
 const outcome = (p: Promise<unknown>): Promise<{ code: string; details: string }> =>
@@ -68,7 +59,19 @@ function tokenAuth(server: Component, as?: { who: string; key: Uint8Array }): Pi
 
 const wsUrl = (http: string) => `${http.replace(/^http/, "ws")}/api/v4/websocket`;
 
-describe("a stack in token mode", () => {
+describe.each(RPC_SERVER_TRANSPORTS)("a stack in token mode, services on the %s server", (transport) => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ rpcAuth: "token", env: { SB_RPC_SERVER: transport } });
+  }, 120_000);
+
+  afterAll(async () => {
+    // Clients first: a service's stop waits for open connections (up to its grace).
+    for (const c of closers.splice(0)) c();
+    await stack?.stop();
+  });
+
   it("serves the stock client: sign-up, login, a post, and posted over the WebSocket", async () => {
     const url = stack.gatewayUrls[0]!;
     const username = `tok${randomBytes(4).toString("hex")}`;
