@@ -7,8 +7,7 @@ export { createTestDatabase, execSql, rowCounts, type TestDatabase } from "./pos
 export { spawnProcess, rpcServerEnv, type ChildHandle, type SpawnOptions } from "./process.js";
 export { testKek, withTestKek } from "./test-kek.js";
 export { spawnDeployable, deployableEntry, deployableTestEnv, repoRoot, type DeployableName } from "./deployables.js";
-export { testPkiDir, testIdentity, testClientTls, testTokenKey, rpcTlsEnv } from "./pki.js";
-export { asksForClientCertificate } from "./tls-probe.js";
+export { testPkiDir, testIdentity, testClientTls, rpcTlsEnv } from "./pki.js";
 export { buildAtCommit, resolveCommit, type CommitBuild } from "./build-at-commit.js";
 export { startStack, type Stack, type StackOptions } from "./stack.js";
 export { Client4, WebSocketClient, newClient4, newWebSocketClient, type WsClientOptions } from "./mattermost-client.js";
@@ -45,3 +44,5 @@ export { startHaproxy, haproxyConfig, type Haproxy, type SlotState } from "./clu
 export { readGolden, compareToGolden, type Golden } from "./golden.js";
 export { dbFingerprint, type DbFingerprint } from "./db-fingerprint.js";
 export { startPostgresServer, type PostgresServer } from "./cluster/postgres-server.js";
+export { testTokenKey } from "./pki.js";
+export { asksForClientCertificate } from "./tls-probe.js";
