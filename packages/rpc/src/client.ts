@@ -1,9 +1,11 @@
 /**
  * The gRPC client side of the glue: one channel per target, typed unary methods named after
  * the generated service's methods, a deadline on every call, failures as AppError. With TLS
- * options the channel is mTLS: it presents this process's certificate, trusts the configured
- * CA, and accepts only a server whose certificate names the expected component (its SPIFFE id,
- * whatever host name or proxy the address goes through); rotated files are taken up.
+ * options the channel trusts the configured CA and accepts only a server whose certificate
+ * names the expected component (its SPIFFE id, whatever host name or proxy the address goes
+ * through); rotated files are taken up. It is mTLS when given this process's certificate and
+ * key; without them it presents none, and names its caller by a service token instead
+ * (serviceToken, service-token.ts).
  */
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
@@ -14,6 +16,7 @@ import { asBuffer, passthrough } from "./bytes.js";
 import { FLOW_CONTROL_WINDOW_BYTES } from "./flow-control.js";
 import { SERVICE_TOKEN_HEADER } from "./service-token.js";
 import { TlsIdentity } from "./tls-identity.js";
+import { TrustedCa } from "./trusted-ca.js";
 
 export interface CallOptions {
   /** Session token sent as `authorization: Bearer <token>`. */
@@ -40,29 +43,33 @@ export interface RpcClientOptions {
   readonly address: string;
   readonly defaultDeadlineMs: number;
   readonly maxMessageBytes?: number;
-  /** mTLS with this identity; absent: plaintext (tests of the transports only). */
+  /** TLS (mTLS with a certificate and key); absent: plaintext (tests of the transports only). */
   readonly tls?: ClientTlsOptions | undefined;
   /** With TLS, to a server that takes service tokens: the token sent with every call (createTokenSigner, service-token.ts). */
   readonly serviceToken?: (() => string) | undefined;
 }
 
-export interface ClientTlsOptions extends IdentityFiles {
+/** The CA to trust, and (mTLS) this process's certificate and key; without them no certificate is presented. */
+export interface ClientTlsOptions extends Pick<IdentityFiles, "caFile">, Partial<Pick<IdentityFiles, "certFile" | "keyFile">> {
   /** The workload the server must be (its certificate's spiffe://switchboard/<name>). */
   readonly server: string;
   /** How often the files are checked for rotation (tls-identity.ts). */
   readonly reloadIntervalMs?: number | undefined;
 }
 
-function channelCredentials(tls: ClientTlsOptions | undefined): { creds: grpc.ChannelCredentials; identity?: TlsIdentity } {
+function channelCredentials(tls: ClientTlsOptions | undefined): { creds: grpc.ChannelCredentials; identity?: { close(): void } } {
   if (tls === undefined) return { creds: grpc.credentials.createInsecure() };
-  const identity = new TlsIdentity(tls, tls.reloadIntervalMs);
-  const creds = grpc.experimental.createCertificateProviderChannelCredentials(identity, identity, {
+  const { certFile, keyFile } = tls;
+  const identity =
+    certFile !== undefined && keyFile !== undefined ? new TlsIdentity({ caFile: tls.caFile, certFile, keyFile }, tls.reloadIntervalMs) : undefined;
+  const ca = identity ?? new TrustedCa(tls.caFile, tls.reloadIntervalMs);
+  const creds = grpc.experimental.createCertificateProviderChannelCredentials(ca, identity ?? null, {
     checkServerIdentity: (_host, cert) =>
       workloadOfSubjectAltName(cert.subjectaltname) === tls.server
         ? undefined
         : new Error(`the server is not ${spiffeId(tls.server)} (${cert.subjectaltname ?? "no subjectAltName"})`),
   });
-  return { creds, identity };
+  return { creds, identity: ca };
 }
 
 const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });

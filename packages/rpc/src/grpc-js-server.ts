@@ -3,10 +3,11 @@
  * (server.ts). Every method is registered with pass-through (de)serializers: requests reach
  * the shared handlers (methods.ts) as bytes, which parse them themselves (INVALID_ARGUMENT
  * on bad input, as on h2), and answers leave as the bytes the handler produced, pre-encoded
- * ones (EncodedResponse, MessageWriter) included. With TLS configured, the server asks every
- * peer for a client certificate (its secure context follows the watched files, tls-identity.ts)
- * and each call is admitted by call-guard.ts on the workload of the verified certificate; a
- * second, plaintext server answers grpc.health.v1 alone when a health port is asked for.
+ * ones (EncodedResponse, MessageWriter) included. With TLS configured (its secure context
+ * follows the watched files, tls-identity.ts) each call is admitted by call-guard.ts on the
+ * workload of the verified client certificate the server asks every peer for (mTLS), or in
+ * token mode on the call's service token, no certificate asked for; a second, plaintext server
+ * answers grpc.health.v1 alone when a health port is asked for.
  */
 import * as grpc from "@grpc/grpc-js";
 import { asBuffer, passthrough } from "./bytes.js";
@@ -232,14 +233,17 @@ export function createGrpcJsServer(o: ResolvedServerOptions, table: MethodTable)
     add: (service, impl, decoders) => table.add(service, impl, decoders),
     async start() {
       const all = table.all();
-      const guard = identity === undefined ? undefined : createCallGuard(all.keys());
+      const guard = identity === undefined ? undefined : createCallGuard(all.keys(), tokens === undefined ? "mtls" : "token");
       for (const [path, m] of all) server.register(path, grpcJsHandler(path, m, o.maxMessageBytes, guard, tokens), passthrough, passthrough, m.kind);
       // Without requiring a client certificate (the last argument) a peer without one still
-      // connects, and its calls are answered UNAUTHENTICATED by the guard.
+      // connects, and its calls are answered UNAUTHENTICATED by the guard. grpc-js asks for a
+      // certificate when given a CA provider; in token mode it gets none. (Its declaration
+      // names the first two parameters the other way round from what it does: the first is the
+      // identity, the second the CA. Our one TlsIdentity is both; in token mode the CA is null.)
       const creds =
         identity === undefined
           ? grpc.ServerCredentials.createInsecure()
-          : grpc.experimental.createCertificateProviderServerCredentials(identity, identity, false);
+          : grpc.experimental.createCertificateProviderServerCredentials(identity, tokens === undefined ? identity : null, false);
       // Sockets come through a listener of ours (connection caps, preface timeout), not grpc-js's bind.
       const injector = server.createConnectionInjector(creds);
       listener = createAdmittingListener(limits, (socket) => injector.injectConnection(socket));

@@ -1,8 +1,9 @@
 /**
  * The gRPC server on our own HTTP/2 (h2/connection.ts): one of the two implementations of
- * RpcServer (server.ts). With TLS configured it listens with TLS (ALPN h2, a client
- * certificate asked of every peer; its verified workload is the caller of each call on the
- * connection, admitted by call-guard.ts), and takes up rotated files without a restart. A
+ * RpcServer (server.ts). With TLS configured it listens with TLS (ALPN h2) and names the
+ * caller of each call, admitted by call-guard.ts: with mTLS by the verified workload of the
+ * client certificate asked of every peer, known per connection; in token mode by the call's
+ * service token, no certificate asked for. It takes up rotated files without a restart. A
  * plaintext health port, when asked for, serves grpc.health.v1 alone.
  */
 import { createServer, type Server, type Socket } from "node:net";
@@ -172,13 +173,15 @@ export function createH2Server(o: ResolvedServerOptions, table: MethodTable): Rp
       if (identity === undefined) {
         server = createServer({ noDelay: true }, (s) => onConnection(main, s));
       } else {
-        main.guard = createCallGuard(main.methods.keys());
+        // mTLS asks every peer for a certificate; in token mode the token names the caller and none is asked for.
+        const mtls = tokens === undefined;
+        main.guard = createCallGuard(main.methods.keys(), mtls ? "mtls" : "token");
         const { ca, cert, key } = identity.material;
         const tlsServer = createTlsServer(
-          { ca, cert, key, ALPNProtocols: ["h2"], requestCert: true, rejectUnauthorized: false, noDelay: true, handshakeTimeout: limits.prefaceTimeoutMs },
+          { ca, cert, key, ALPNProtocols: ["h2"], requestCert: mtls, rejectUnauthorized: false, noDelay: true, handshakeTimeout: limits.prefaceTimeoutMs },
           (s: TLSSocket) => {
             // A peer without a valid certificate may still connect: its calls are answered UNAUTHENTICATED.
-            callers.set(s, s.authorized ? callerOfCertificate(s.getPeerCertificate()) : undefined);
+            if (mtls) callers.set(s, s.authorized ? callerOfCertificate(s.getPeerCertificate()) : undefined);
             onConnection(main, s);
           },
         );

@@ -1,7 +1,7 @@
 export type { CallContext } from "./context.js";
 export type { RpcServer, RpcServerOptions, ServiceImpl, ImplOf, RequestDecoders } from "./server.js";
-export type { RpcServerTransport, ServerTlsOptions } from "./server.js";
-export { createRpcServer, EncodedResponse, RPC_SERVER_TRANSPORTS, DEFAULT_RPC_SERVER_TRANSPORT } from "./server.js";
+export type { RpcAuthMode, RpcServerTransport, ServerTlsOptions } from "./server.js";
+export { createRpcServer, EncodedResponse, RPC_AUTH_MODES, RPC_SERVER_TRANSPORTS, DEFAULT_RPC_SERVER_TRANSPORT } from "./server.js";
 export { MessageWriter } from "./message-writer.js";
 export type { RpcClient, RpcClientOptions, ClientTlsOptions, CallOptions } from "./client.js";
 export { createRpcClient } from "./client.js";
@@ -11,4 +11,4 @@ export { ERROR_ID_KEY, REQUEST_ID_KEY, fromServiceError, toCallStatus, grpcStatu
 export { DEFAULT_H2_LIMITS, H2_LIMIT_SETTINGS, type H2Limits } from "./h2/limits.js";
 export { DEFAULT_TLS_RELOAD_INTERVAL_MS } from "./tls-identity.js";
 export { CALLERS_BY_PATH } from "./allowlists/index.js";
-export { createTokenSigner, SERVICE_TOKEN_HEADER } from "./service-token.js";
+export { createTokenSigner, parseServiceTokenKey, SERVICE_TOKEN_HEADER } from "./service-token.js";

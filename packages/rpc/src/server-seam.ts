@@ -22,6 +22,13 @@ export type RpcServerTransport = (typeof RPC_SERVER_TRANSPORTS)[number];
  */
 export const DEFAULT_RPC_SERVER_TRANSPORT: RpcServerTransport = "h2";
 
+/**
+ * How callers name themselves on a TLS port: a client certificate (mtls), or a signed service
+ * token over TLS that authenticates the server alone (token, service-token.ts).
+ */
+export const RPC_AUTH_MODES = ["mtls", "token"] as const;
+export type RpcAuthMode = (typeof RPC_AUTH_MODES)[number];
+
 export interface RpcServerOptions {
   /** Which implementation serves; DEFAULT_RPC_SERVER_TRANSPORT when absent. */
   readonly transport?: RpcServerTransport | undefined;
@@ -42,13 +49,14 @@ export interface RpcServerOptions {
   readonly h2Limits?: Partial<H2Limits> | undefined;
   /**
    * Serve over TLS (ALPN h2) with this identity, ask every caller for a client certificate
-   * from its CA, and admit each call by its method's allowlist (call-guard.ts). Absent:
+   * from its CA (mTLS; not with serviceTokenKeys), and admit each call by its method's
+   * allowlist (call-guard.ts). Absent:
    * plaintext with no caller checks (only tests of the transports themselves run so).
    */
   readonly tls?: ServerTlsOptions | undefined;
   /**
    * With TLS: callers name themselves by a signed service token (service-token.ts) verified
-   * with their component's key from this map, not by a client certificate. Absent: mTLS.
+   * with their component's key from this map, and no client certificate is asked for. Absent: mTLS.
    */
   readonly serviceTokenKeys?: ReadonlyMap<string, Uint8Array> | undefined;
   /** Serve grpc.health.v1 alone, plaintext and without credentials, on this port too (0 = any free). */

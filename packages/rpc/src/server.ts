@@ -16,7 +16,9 @@ export { EncodedResponse } from "./message-writer.js";
 
 export {
   DEFAULT_RPC_SERVER_TRANSPORT,
+  RPC_AUTH_MODES,
   RPC_SERVER_TRANSPORTS,
+  type RpcAuthMode,
   type RpcServer,
   type RpcServerOptions,
   type RpcServerTransport,

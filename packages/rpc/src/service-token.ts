@@ -15,6 +15,22 @@ const VERSION = "v1";
 const MAX_TOKEN_TTL_MS = 10 * 60_000;
 const REMEMBERED = 1_024;
 
+/** The shortest key accepted: HMAC-SHA256 wants at least as many bytes as it outputs. */
+const MIN_KEY_BYTES = 32;
+
+/**
+ * A component's key as a key file holds it: base64 (or base64url) of at least 32 random bytes
+ * (`openssl rand -base64 32`), surrounding whitespace ignored. Errors name `source`, never the
+ * content.
+ */
+export function parseServiceTokenKey(text: string, source: string): Uint8Array {
+  const t = text.trim();
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) throw new Error(`${source} does not hold a base64 key (make one with: openssl rand -base64 32)`);
+  const key = Buffer.from(t, t.includes("-") || t.includes("_") ? "base64url" : "base64");
+  if (key.length < MIN_KEY_BYTES) throw new Error(`${source} holds a key of ${key.length} bytes; at least ${MIN_KEY_BYTES} are required`);
+  return key;
+}
+
 function signature(key: Uint8Array, payload: string): Buffer {
   return createHmac("sha256", key).update(payload).digest();
 }

@@ -1,8 +1,9 @@
 /**
  * Every method of every Switchboard service, found in the generated descriptors
  * (proto/src/gen), against the caller allowlists, on both gRPC servers, over mTLS and with
- * signed service tokens over server-only TLS: without credentials (or with a forged or
- * expired token) UNAUTHENTICATED; as any component outside the method's allowlist (or a workload
+ * signed service tokens over server-only TLS (no client certificate asked for): without
+ * credentials (or with a forged or expired token) UNAUTHENTICATED, with a message naming what
+ * the mode wants; as any component outside the method's allowlist (or a workload
  * no allowlist names) PERMISSION_DENIED; as each allowed component, served. A method without
  * an allowlist entry fails here (and the server refuses to start with it).
  */
@@ -17,7 +18,8 @@ import { COMPONENTS } from "@switchboard/pki";
 import { createRpcServer, createTokenSigner, RPC_SERVER_TRANSPORTS, SERVICE_TOKEN_HEADER, type RpcServer } from "../src/index.js";
 import { signServiceToken } from "../src/service-token.js";
 import { CALLERS_BY_PATH } from "../src/allowlists/index.js";
-import { callCode, rawTlsClient, tlsServerOptions, useTestPki } from "./pki-fixture.js";
+import { asksForClientCertificate } from "@switchboard/testkit";
+import { callCode, callStatus, rawTlsClient, tlsServerOptions, useTestPki } from "./pki-fixture.js";
 
 type AnyService = GenService<GenServiceMethods>;
 
@@ -77,6 +79,7 @@ const MODES = RPC_SERVER_TRANSPORTS.flatMap((transport) => (["mtls", "token"] as
 
 describe.each(MODES)("every method on the $transport server ($auth)", ({ transport, auth }) => {
   let server: RpcServer;
+  let port: number;
   /** Who calls, with the client and metadata it calls with; "nobody", "forged" and "expired" must be UNAUTHENTICATED. */
   const callers = new Map<string, { client: grpc.Client; md?: grpc.Metadata }>();
   const closers: (() => void)[] = [];
@@ -90,7 +93,7 @@ describe.each(MODES)("every method on the $transport server ($auth)", ({ transpo
     const pki = testPki();
     server = createRpcServer({ ...tlsServerOptions(pki.files("posts"), transport), ...(auth === "token" ? { serviceTokenKeys: keys } : {}) });
     for (const s of services) server.add(s, anyImpl());
-    const port = await server.start();
+    port = await server.start();
     const client = (who: string | undefined) => {
       const c = rawTlsClient(port, pki.files("posts").caFile, "posts", who === undefined ? undefined : pki.files(who));
       closers.push(() => c.close());
@@ -110,6 +113,16 @@ describe.each(MODES)("every method on the $transport server ($auth)", ({ transpo
   afterAll(async () => {
     for (const c of closers) c();
     await server.stop(1_000);
+  });
+
+  it(`asks for a client certificate ${auth === "mtls" ? "in the handshake" : "never: the token names the caller"}`, async () => {
+    expect(await asksForClientCertificate(port, "posts")).toBe(auth === "mtls");
+  });
+
+  it("names what is missing in its mode when a call has no credentials", async () => {
+    const { code, details } = await callStatus(callers.get("nobody")!.client, "/sb.posts.v1.PostsService/GetChannelHeads");
+    expect(code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(details).toMatch(auth === "mtls" ? /client certificate .* is required/ : /service token .* is required .*sb-service-token/);
   });
 
   it.each(methods.map((m) => m.path))(

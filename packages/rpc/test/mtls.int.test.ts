@@ -4,16 +4,18 @@
  * UNAUTHENTICATED; a component outside the method's allowlist is PERMISSION_DENIED; an
  * allowed one is served; the client refuses a server that is not the component it expects;
  * the plaintext health port answers grpc.health.v1 without credentials and nothing else;
- * rotated certificate files are taken up without a restart.
+ * rotated certificate files are taken up without a restart; a client without a certificate
+ * (service tokens) trusts the CA file alone and takes up a rotated one.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { createDevPki, identityFiles } from "@switchboard/pki";
 import { PresenceService } from "@switchboard/proto/presence";
-import { createRpcClient, createRpcServer, RPC_SERVER_TRANSPORTS, type ImplOf, type RpcServer } from "../src/index.js";
+import { createRpcClient, createRpcServer, createTokenSigner, RPC_SERVER_TRANSPORTS, type ImplOf, type RpcServer } from "../src/index.js";
 import { callCode, rawTlsClient, tlsServerOptions, useTestPki } from "./pki-fixture.js";
 
 const ACQUIRE = "/sb.presence.v1.PresenceService/AcquireLease";
@@ -146,6 +148,36 @@ describe.each(RPC_SERVER_TRANSPORTS)("certificate rotation on the %s server", (t
       for (const f of ["presence.key", "presence.crt", "ca.crt"]) copyFileSync(join(next, f), join(dir, f));
       await vi.waitFor(async () => expect(await call()).toBe(grpc.status.OK), { timeout: 10_000, interval: 100 });
     } finally {
+      await server.stop(1_000);
+    }
+  });
+});
+
+describe("a client that presents no certificate (service tokens)", () => {
+  it("trusts the CA file alone, and takes up a rotated CA without a restart", async () => {
+    const old = join(pki().dir, "ca-only-old");
+    const next = join(pki().dir, "ca-only-next");
+    createDevPki(old);
+    createDevPki(next);
+    const key = randomBytes(32);
+    // A token-mode server with a certificate of the next CA: a client trusting the old one refuses it.
+    const server = createRpcServer({ ...tlsServerOptions(identityFiles(next, "presence")), serviceTokenKeys: new Map([["gateway", key]]) });
+    server.add(PresenceService, impl);
+    const port = await server.start();
+    const caFile = join(old, "trusted-by-client.crt");
+    copyFileSync(join(old, "ca.crt"), caFile);
+    const c = createRpcClient(PresenceService, {
+      address: `127.0.0.1:${port}`,
+      defaultDeadlineMs: 1_000,
+      tls: { caFile, server: "presence", reloadIntervalMs: 50 },
+      serviceToken: createTokenSigner("gateway", key),
+    });
+    try {
+      await expect(c.acquireLease({ gatewayId: "gw" })).rejects.toMatchObject({ code: "unavailable" });
+      copyFileSync(join(next, "ca.crt"), caFile);
+      await vi.waitFor(async () => expect(await c.acquireLease({ gatewayId: "gw" })).toMatchObject({ leaseId: "lease-1" }), { timeout: 15_000, interval: 200 });
+    } finally {
+      c.close();
       await server.stop(1_000);
     }
   });

@@ -76,8 +76,13 @@ export function rawTlsClient(port: number, caFile: string, server: string, as?: 
   };
 }
 
-/** Calls `path` with an empty request; resolves to the status code (0 for OK). */
-export function callCode(client: grpc.Client, path: string, deadlineMs = 5_000, metadata = new grpc.Metadata()): Promise<grpc.status> {
+/** Calls `path` with an empty request; resolves to the status code (0 for OK) and the error's details. */
+export function callStatus(
+  client: grpc.Client,
+  path: string,
+  deadlineMs = 5_000,
+  metadata = new grpc.Metadata(),
+): Promise<{ code: grpc.status; details: string }> {
   return new Promise((resolve) =>
     client.makeUnaryRequest(
       path,
@@ -86,7 +91,12 @@ export function callCode(client: grpc.Client, path: string, deadlineMs = 5_000, 
       Buffer.alloc(0),
       metadata,
       { deadline: Date.now() + deadlineMs },
-      (e) => resolve(e ? e.code : grpc.status.OK),
+      (e) => resolve(e ? { code: e.code, details: e.details } : { code: grpc.status.OK, details: "" }),
     ),
   );
+}
+
+/** Calls `path` with an empty request; resolves to the status code (0 for OK). */
+export async function callCode(client: grpc.Client, path: string, deadlineMs = 5_000, metadata = new grpc.Metadata()): Promise<grpc.status> {
+  return (await callStatus(client, path, deadlineMs, metadata)).code;
 }

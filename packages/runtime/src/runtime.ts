@@ -1,5 +1,3 @@
-import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { connectBus, type Bus } from "@switchboard/bus";
 import { migrate, openDatabase, type Db, type Migration } from "@switchboard/db";
 import {
@@ -14,8 +12,8 @@ import {
 } from "@switchboard/lifecycle";
 import { createLogger, type Logger, type LogLevel } from "@switchboard/log";
 import { createMetricsRegistry, startOpsServer, type MetricsRegistry, type OpsServer } from "@switchboard/metrics";
-import { type Component as Workload, workloadOfSubjectAltName } from "@switchboard/pki";
-import { createRpcServer, H2_LIMIT_SETTINGS, type ClientTlsOptions, type H2Limits, type RpcServer, type RpcServerTransport } from "@switchboard/rpc";
+import { createRpcServer, H2_LIMIT_SETTINGS, type H2Limits, type RpcServer, type RpcServerTransport } from "@switchboard/rpc";
+import { rpcServerAuth, type RpcAuthSettings } from "./rpc-auth.js";
 import { h2SettingKey, type H2LimitSettings } from "./settings.js";
 
 /** The parts every deployable has, created once in createApp. */
@@ -155,34 +153,7 @@ export function databaseComponent(
 }
 
 /** The settings grpcSettings() declares, plus the shutdown deadline (half of it is the grace). */
-/** A component's gRPC identity (commonSettings: SB_RPC_TLS_*). */
-export interface RpcTlsSettings {
-  readonly rpcTlsCaFile: string;
-  readonly rpcTlsCertFile: string;
-  readonly rpcTlsKeyFile: string;
-  readonly rpcTlsReloadMs: number;
-}
-
-/** The TLS options of a client of `server`, presenting this component's certificate. */
-export function rpcClientTls(s: RpcTlsSettings, server: Workload): ClientTlsOptions {
-  return { caFile: s.rpcTlsCaFile, certFile: s.rpcTlsCertFile, keyFile: s.rpcTlsKeyFile, reloadIntervalMs: s.rpcTlsReloadMs, server };
-}
-
-/**
- * Fails the start of `component` when its certificate names another workload (a secret
- * mounted on the wrong deployment): its callers would refuse it, its calls be denied.
- */
-export function checkRpcIdentity(component: string, s: RpcTlsSettings): void {
-  let named: string | undefined;
-  try {
-    named = workloadOfSubjectAltName(new X509Certificate(readFileSync(s.rpcTlsCertFile)).subjectAltName);
-  } catch (e: unknown) {
-    throw new Error(`SB_RPC_TLS_CERT_FILE ${s.rpcTlsCertFile} is unusable: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (named !== component) throw new Error(`SB_RPC_TLS_CERT_FILE ${s.rpcTlsCertFile} names ${named ?? "no spiffe://switchboard/ workload"}, not ${component}`);
-}
-
-export interface GrpcServerSettings extends RpcTlsSettings {
+export interface GrpcServerSettings extends RpcAuthSettings {
   readonly grpcHost: string;
   readonly grpcPort: number;
   readonly grpcHealthPort: number;
@@ -202,7 +173,8 @@ export function rpcServerComponent(
   settings: GrpcServerConfig,
   register: (server: RpcServer) => void,
 ): Component & { readonly port: number; readonly healthPort: number; readonly server: RpcServer } {
-  checkRpcIdentity(rt.name, settings);
+  const { tokenCallers, ...auth } = rpcServerAuth(rt.name, settings);
+  if (tokenCallers) rt.log.info({ rpcAuth: "token", tokenCallers }, "gRPC callers name themselves by service tokens");
   const o = {
     transport: settings.grpcServer,
     host: settings.grpcHost,
@@ -211,7 +183,7 @@ export function rpcServerComponent(
     defaultDeadlineMs: settings.grpcDefaultDeadlineMs,
     reflection: settings.grpcReflection,
     healthPort: settings.grpcHealthPort,
-    tls: { caFile: settings.rpcTlsCaFile, certFile: settings.rpcTlsCertFile, keyFile: settings.rpcTlsKeyFile, reloadIntervalMs: settings.rpcTlsReloadMs },
+    ...auth,
     graceMs: Math.floor(settings.shutdownDeadlineMs / 2),
     h2Limits: Object.fromEntries(H2_LIMIT_SETTINGS.map((l) => [l.key, settings[h2SettingKey(l.key)]])) as unknown as H2Limits,
   };

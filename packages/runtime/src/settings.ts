@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { bool, duration, int, list, oneOf, str, url, type Field } from "@switchboard/config";
-import { DEFAULT_H2_LIMITS, DEFAULT_RPC_SERVER_TRANSPORT, H2_LIMIT_SETTINGS, RPC_SERVER_TRANSPORTS, type H2Limits } from "@switchboard/rpc";
+import { DEFAULT_H2_LIMITS, DEFAULT_RPC_SERVER_TRANSPORT, H2_LIMIT_SETTINGS, RPC_AUTH_MODES, RPC_SERVER_TRANSPORTS, type H2Limits } from "@switchboard/rpc";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -38,13 +38,31 @@ export function commonSettings(c: string, defaults: { opsPort: number }) {
 
 /** Where Kubernetes mounts a component's TLS secret (the keys of a kubernetes.io/tls secret with its CA). */
 const TLS_DIR = "/etc/switchboard/tls";
+/** Where Kubernetes mounts the service-token keys a component holds (SB_RPC_AUTH=token). */
+const TOKEN_KEYS_DIR = "/etc/switchboard/rpc-tokens";
 
 /**
- * gRPC service identity (mTLS), the same names in every component: one process is one
- * component, whose certificate it serves and presents. Every gRPC port is TLS.
+ * gRPC service identity, the same names in every component: one process is one component.
+ * Every gRPC port is TLS, served with the component's certificate. With mTLS (the default) a
+ * caller presents its certificate too; in token mode it sends a signed service token instead,
+ * with a key of its own, which the services it calls hold as well.
  */
 function rpcTlsSettings() {
   return {
+    rpcAuth: oneOf({
+      env: "SB_RPC_AUTH",
+      description:
+        "how gRPC callers prove which component they are, the same in every component: mtls (a client certificate, SB_RPC_TLS_*) or token (a signed service token over TLS that authenticates the server alone, keys in SB_RPC_TOKEN_KEYS_DIR)",
+      values: RPC_AUTH_MODES,
+      default: "mtls",
+    }),
+    rpcTokenKeysDir: str({
+      env: "SB_RPC_TOKEN_KEYS_DIR",
+      description:
+        "SB_RPC_AUTH=token: folder of service-token keys, one file <component>.key each (base64 of 32 random bytes or more): this component signs with its own and verifies the tokens of every other one present (mount only the keys of the components that may call it)",
+      default: TOKEN_KEYS_DIR,
+      minLength: 1,
+    }),
     rpcTlsCaFile: str({
       env: "SB_RPC_TLS_CA_FILE",
       description: "PEM file of the CA that issues every component's gRPC certificate (servers and callers are checked against it)",
@@ -53,7 +71,8 @@ function rpcTlsSettings() {
     }),
     rpcTlsCertFile: str({
       env: "SB_RPC_TLS_CERT_FILE",
-      description: "PEM file of this component's certificate (URI SAN spiffe://switchboard/<component>), served and presented on gRPC",
+      description:
+        "PEM file of this component's certificate (URI SAN spiffe://switchboard/<component>), served on gRPC, and presented with mTLS (in token mode the gateway, which serves nothing, needs none)",
       default: `${TLS_DIR}/tls.crt`,
       minLength: 1,
     }),
@@ -76,7 +95,13 @@ function rpcTlsSettings() {
 export function grpcSettings(c: string, defaults: { port: number; healthPort: number }) {
   return {
     grpcHost: str({ env: `SB_${c}_GRPC_HOST`, description: "gRPC listen address", default: "127.0.0.1" }),
-    grpcPort: int({ env: `SB_${c}_GRPC_PORT`, description: "gRPC listen port, mTLS (0 = any free port)", default: defaults.port, min: 0, max: 65535 }),
+    grpcPort: int({
+      env: `SB_${c}_GRPC_PORT`,
+      description: "gRPC listen port, TLS with SB_RPC_AUTH's callers (0 = any free port)",
+      default: defaults.port,
+      min: 0,
+      max: 65535,
+    }),
     grpcHealthPort: int({
       env: `SB_${c}_GRPC_HEALTH_PORT`,
       description: "plaintext port serving grpc.health.v1 alone, without credentials (Kubernetes gRPC probes; 0 = any free port)",

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { rpcTlsEnv } from "./pki.js";
+import { rpcAuthEnv } from "./pki.js";
 import { spawnProcess, type ChildHandle } from "./process.js";
 import { withTestKek } from "./test-kek.js";
 import { repoRoot } from "./repo-root.js";
@@ -23,18 +23,18 @@ const ENV_PREFIX: Record<Exclude<DeployableName, "gateway">, string> = { account
 
 /**
  * What every deployable a test starts has unless the test says otherwise: its component's
- * certificate from the test run's CA (mTLS on every gRPC port), and any free port for the
- * plaintext health port of a service.
+ * certificate from the test run's CA (mTLS on every gRPC port), or with `auth` token its
+ * service-token keys (rpcAuthEnv), and any free port for the plaintext health port of a service.
  */
-export function deployableTestEnv(name: DeployableName): Record<string, string> {
-  return { ...rpcTlsEnv(name), ...(name === "gateway" ? {} : { [`${ENV_PREFIX[name]}_GRPC_HEALTH_PORT`]: "0" }) };
+export function deployableTestEnv(name: DeployableName, auth: "mtls" | "token" = "mtls"): Record<string, string> {
+  return { ...rpcAuthEnv(name, auth), ...(name === "gateway" ? {} : { [`${ENV_PREFIX[name]}_GRPC_HEALTH_PORT`]: "0" }) };
 }
 
 /**
  * Runs a deployable as its own process, the way it runs in production, and waits for its
  * "ready" log line (which reports the ports it bound). It has its component's certificate
- * from the test run's CA (deployableTestEnv), and accounts the process's test KEK
- * (test-kek.ts), unless `env` names others.
+ * from the test run's CA (deployableTestEnv), or its service-token keys when `env` says
+ * SB_RPC_AUTH=token, and accounts the process's test KEK (test-kek.ts), unless `env` names others.
  */
 export function spawnDeployable(
   name: DeployableName,
@@ -43,9 +43,10 @@ export function spawnDeployable(
   onLine?: (line: string) => void,
   root?: string,
 ): Promise<ChildHandle> {
+  const auth = env.SB_RPC_AUTH === "token" ? "token" : "mtls";
   return spawnProcess({
     entry: deployableEntry(name, root),
-    env: name === "accounts" ? withTestKek({ ...deployableTestEnv(name), ...env }) : { ...deployableTestEnv(name), ...env },
+    env: name === "accounts" ? withTestKek({ ...deployableTestEnv(name, auth), ...env }) : { ...deployableTestEnv(name, auth), ...env },
     ...(nodeArgs ? { nodeArgs } : {}),
     ...(onLine ? { onLine } : {}),
   });

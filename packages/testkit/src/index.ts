@@ -44,3 +44,5 @@ export { startHaproxy, haproxyConfig, type Haproxy, type SlotState } from "./clu
 export { readGolden, compareToGolden, type Golden } from "./golden.js";
 export { dbFingerprint, type DbFingerprint } from "./db-fingerprint.js";
 export { startPostgresServer, type PostgresServer } from "./cluster/postgres-server.js";
+export { testTokenKey } from "./pki.js";
+export { asksForClientCertificate } from "./tls-probe.js";

@@ -24,6 +24,8 @@ export interface StackOptions {
   readonly gatewayEnv?: Readonly<Record<string, string>>;
   readonly postsEnv?: Readonly<Record<string, string>>;
   readonly presenceEnv?: Readonly<Record<string, string>>;
+  /** How the deployables authenticate on gRPC (SB_RPC_AUTH): mtls (the default) or token, with the run's keys (testkit pki.ts). */
+  readonly rpcAuth?: "mtls" | "token";
   /** Node flags for each gateway process (a bench's CPU profile, say). */
   readonly gatewayNodeArgs?: readonly string[];
 }
@@ -53,7 +55,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase();
   const children: ChildHandle[] = [];
   try {
-    const base = { DATABASE_URL: db.url, SB_POD_NAME: "test", ...o.env };
+    const base = { DATABASE_URL: db.url, SB_POD_NAME: "test", ...(o.rpcAuth === "token" ? { SB_RPC_AUTH: "token" } : {}), ...o.env };
     const [accPort, postsPort, presPort] = [await freePort(), await freePort(), await freePort()];
     const addrs = { accounts: `127.0.0.1:${accPort}`, posts: `127.0.0.1:${postsPort}`, presence: `127.0.0.1:${presPort}` };
     const accountsEnv = withTestKek({ ...nats.env("accounts"), ...base, SB_ACCOUNTS_GRPC_PORT: String(accPort), SB_ACCOUNTS_OPS_PORT: "0" });

@@ -20,7 +20,7 @@ import {
   rpcServerComponent,
   type Runtime,
   type AppDeps,
-  rpcClientTls,
+  rpcCaller,
 } from "@switchboard/runtime";
 import { createChannelEvents } from "./channels/channel-events.js";
 import { createChannelService } from "./channels/channel-service.js";
@@ -114,13 +114,14 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
         }),
       );
       const doorbell = await lifecycle.start(createRelayDoorbell({ bus, relay, schema: SCHEMA }));
+      const callAs = rpcCaller("posts", config);
       const { client: accounts } = await lifecycle.start(
         clientComponent(
           "accounts-client",
           createRpcClient(AccountsService, {
             address: config.accountsAddr,
             defaultDeadlineMs: config.accountsDeadlineMs,
-            tls: rpcClientTls(config, "accounts"),
+            ...callAs("accounts"),
           }),
         ),
       );
@@ -130,7 +131,7 @@ export async function startPostsApp(config: PostsConfig, deps: AppDeps = {}): Pr
           createRpcClient(PresenceService, {
             address: config.presenceAddr,
             defaultDeadlineMs: config.presenceDeadlineMs,
-            tls: rpcClientTls(config, "presence"),
+            ...callAs("presence"),
           }),
         ),
       );

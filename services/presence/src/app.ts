@@ -18,7 +18,7 @@ import {
   rpcServerComponent,
   type Runtime,
   type AppDeps,
-  rpcClientTls,
+  rpcCaller,
 } from "@switchboard/runtime";
 import type { PresenceConfig } from "./config.js";
 import { decodeGetStatusesRequest } from "./get-statuses-decoder.js";
@@ -60,15 +60,15 @@ function timingOf(c: PresenceConfig): Timing {
   };
 }
 
-async function buildAuth(rt: Runtime, c: PresenceConfig, bus: Bus) {
-  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, defaultDeadlineMs: 5_000, tls: rpcClientTls(c, "accounts") });
+async function buildAuth(rt: Runtime, c: PresenceConfig, callAs: ReturnType<typeof rpcCaller>, bus: Bus) {
+  const accounts = createRpcClient(AccountsService, { address: c.accountsAddr, defaultDeadlineMs: 5_000, ...callAs("accounts") });
   await rt.lifecycle.start(clientComponent("accounts-client", accounts));
   return rt.lifecycle.start(createSessionAuth({ accounts, bus, log: rt.log }));
 }
 
-async function buildPartners(rt: Runtime, c: PresenceConfig, metrics: ReturnType<typeof createPresenceMetrics>) {
+async function buildPartners(rt: Runtime, c: PresenceConfig, callAs: ReturnType<typeof rpcCaller>, metrics: ReturnType<typeof createPresenceMetrics>) {
   if (!c.pushToPartners) return undefined;
-  const posts = createRpcClient(PostsService, { address: c.postsAddr, defaultDeadlineMs: 2_000, tls: rpcClientTls(c, "posts") });
+  const posts = createRpcClient(PostsService, { address: c.postsAddr, defaultDeadlineMs: 2_000, ...callAs("posts") });
   await rt.lifecycle.start(clientComponent("posts-client", posts));
   return createPartnerDirectory({ posts, cacheMs: c.partnersCacheMs, metrics, log: rt.log.child({ part: "partners" }) });
 }
@@ -107,8 +107,9 @@ export async function startPresenceApp(config: PresenceConfig, deps: AppDeps = {
       );
       metrics.registerGauges({ activeLeases: () => cache.openLeaseCount, cachedUsers: () => cache.userCount, activeUsers: () => cache.activeCount });
 
-      const auth = await buildAuth(rt, config, bus);
-      const partners = await buildPartners(rt, config, metrics);
+      const callAs = rpcCaller("presence", config);
+      const auth = await buildAuth(rt, config, callAs, bus);
+      const partners = await buildPartners(rt, config, callAs, metrics);
       const writer = createUserWriter({ kv, cache, metrics });
       const publisher = await lifecycle.start(
         createStatusPublisher({
