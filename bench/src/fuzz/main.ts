@@ -203,6 +203,14 @@ try {
   writeFileSync(`${out}.json`, JSON.stringify({ durationS, rate, seed, cpu, rssLimitMb, problems, results }, null, 2));
   console.log(`report: ${out}.md`);
   failed = problems.length > 0;
+  if (failed) {
+    // What the servers logged at error level: the cause of a 5xx or of a well-behaved call's error.
+    for (const [name, p] of Object.entries(servers)) {
+      const errors = p.logs.filter((l) => l.level === "error" || l.level === "fatal");
+      for (const l of errors.slice(0, 10)) console.log(`${name} error log: ${JSON.stringify(l).slice(0, 1500)}`);
+      if (errors.length > 10) console.log(`${name}: ${String(errors.length - 10)} more error lines`);
+    }
+  }
 } catch (e: unknown) {
   console.error(`fuzz: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   failed = true;

@@ -75,7 +75,7 @@ export function rpcAuthEnv(component: Component, auth: "mtls" | "token"): Record
 }
 
 /** TLS options of a test's client of `server`, calling as `as` (the gateway by default). */
-export function testClientTls(server: Component, as: Component = "gateway"): ClientTlsOptions {
+export function testClientTls(server: Component, as: Component = "gateway"): ClientTlsOptions & IdentityFiles {
   return { ...testIdentity(as), server };
 }
 
