@@ -9,15 +9,20 @@
 //   .data/ is ignored), unless SB_ACCOUNTS_KEK or SB_ACCOUNTS_KEK_FILE is set.
 // - gRPC between them over mTLS: a dev CA and a certificate per component, made on the first
 //   run under .data/pki/ (packages/pki; kept, never committed), unless SB_RPC_TLS_* are set.
+//   SB_RPC_AUTH=token: signed service tokens instead of client certificates, a key per
+//   component made on the first run under .data/pki/token-keys/ (one folder that every
+//   component reads: on this one machine; a cluster mounts only the keys each one needs),
+//   unless SB_RPC_TOKEN_KEYS_DIR is set.
 // Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployableRoles, kvBuckets, loadOrCreateNatsUsers, natsServerConfig } from "@switchboard/bus";
 import { devKekEnv } from "./dev-kek.mjs";
-import { ensureDevPki, identityFiles } from "@switchboard/pki";
+import { COMPONENTS, ensureDevPki, identityFiles } from "@switchboard/pki";
 
 const root = new URL("..", import.meta.url).pathname;
 const children = [];
@@ -127,11 +132,26 @@ if (!natsUrl) {
 
 const pkiDir = join(root, ".data/pki");
 ensureDevPki(pkiDir);
-/** A component's certificate from the dev CA (what SB_RPC_TLS_* in the environment would replace). */
+/** SB_RPC_AUTH=token: the folder of the components' service-token keys, each made once (base64 of 32 random bytes). */
+function tokenKeysEnv() {
+  if (process.env.SB_RPC_AUTH !== "token" || process.env.SB_RPC_TOKEN_KEYS_DIR) return {};
+  const dir = join(pkiDir, "token-keys");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const c of COMPONENTS) {
+    try {
+      writeFileSync(join(dir, `${c}.key`), `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+    } catch (e) {
+      if (e.code !== "EEXIST") throw e;
+    }
+  }
+  return { SB_RPC_TOKEN_KEYS_DIR: dir };
+}
+const tokenEnv = tokenKeysEnv();
+/** A component's certificate from the dev CA (what SB_RPC_TLS_* in the environment would replace), and the token keys in token mode. */
 function tlsEnv(component) {
-  if (process.env.SB_RPC_TLS_CERT_FILE) return {};
+  if (process.env.SB_RPC_TLS_CERT_FILE) return tokenEnv;
   const f = identityFiles(pkiDir, component);
-  return { SB_RPC_TLS_CA_FILE: f.caFile, SB_RPC_TLS_CERT_FILE: f.certFile, SB_RPC_TLS_KEY_FILE: f.keyFile };
+  return { SB_RPC_TLS_CA_FILE: f.caFile, SB_RPC_TLS_CERT_FILE: f.certFile, SB_RPC_TLS_KEY_FILE: f.keyFile, ...tokenEnv };
 }
 
 const db = process.env.DATABASE_URL ?? "";
