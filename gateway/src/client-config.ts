@@ -29,10 +29,9 @@ export function clientConfig(c: GatewayConfig): Record<string, string> {
     EnableSignInWithUsername: "true",
     DiagnosticsEnabled: "false",
     EnableCustomEmoji: "false",
-    // Mattermost ships "always_on" (model/config.go ServiceSettings.SetDefaults). Not yet here:
-    // channel post lists ignore collapsedThreads=true (root posts only, counted by root), so a
-    // client with threads collapsed would still see every reply in the channel.
-    CollapsedThreads: "disabled",
+    // Mattermost's default (model/config.go ServiceSettings.SetDefaults): threads collapsed for
+    // everyone; channel post lists answer collapsedThreads=true with root posts only.
+    CollapsedThreads: "always_on",
     ExperimentalEnableAuthenticationTransfer: "false",
     FeatureFlagWebSocketEventScope: "true",
   };

@@ -14,6 +14,7 @@ import type * as CategoriesActions from "mattermost-redux/actions/channel_catego
 import type * as ChannelsActions from "mattermost-redux/actions/channels";
 import type * as PostsActions from "mattermost-redux/actions/posts";
 import type * as PreferencesActions from "mattermost-redux/actions/preferences";
+import type * as PreferencesSelectors from "mattermost-redux/selectors/entities/preferences";
 import type * as TeamsActions from "mattermost-redux/actions/teams";
 import type * as UsersActions from "mattermost-redux/actions/users";
 import { startStack, waitFor, type Stack } from "@switchboard/testkit";
@@ -27,6 +28,7 @@ const categories = redux<typeof CategoriesActions>("mattermost-redux/actions/cha
 const teams = redux<typeof TeamsActions>("mattermost-redux/actions/teams");
 const posts = redux<typeof PostsActions>("mattermost-redux/actions/posts");
 const preferences = redux<typeof PreferencesActions>("mattermost-redux/actions/preferences");
+const preferenceSelectors = redux<typeof PreferencesSelectors>("mattermost-redux/selectors/entities/preferences");
 
 /** Only checked for success here: the client config has no fixture yet (Mattermost's whole client config). */
 const UNCOMPARED = /^GET \/api\/v4\/config\/client\?format=old$/;
@@ -202,6 +204,21 @@ describe("the webapp's data layer, step by step", () => {
     const answered = web.calls.findLast((c) => c.path.startsWith(`/api/v4/posts/${rootId}/thread`))?.body as { order: string[] };
     expect(answered.order).toEqual([String(reply.id), rootId]);
     expect(state().posts.postsInThread[rootId]).toEqual([String(reply.id)]);
+
+    // Threads are collapsed (the client config says always_on, as Mattermost ships): the
+    // channel's posts are its root posts, the root counting its reply; the reply stays out.
+    expect(preferenceSelectors.isCollapsedThreadsEnabled(web.store.getState())).toBe(true);
+    const { routes } = await step(posts.getPosts(chId, 0, 30));
+    const asked = web.calls.findLast((c) => c.path.startsWith(`/api/v4/channels/${chId}/posts?`))!;
+    expect(asked.path).toContain("collapsedThreads=true");
+    expect(routes).toEqual([`GET /api/v4/channels/${chId}/posts`]);
+    const answer = asked.body as { order: string[]; posts: Record<string, { root_id: string }> };
+    expect(answer.order).toContain(rootId);
+    expect(Object.values(answer.posts).filter((p) => p.root_id !== "")).toEqual([]);
+    const inChannel = state().posts.postsInChannel[chId]?.flatMap((b) => b.order) ?? [];
+    expect(inChannel).toContain(rootId);
+    expect(inChannel).not.toContain(String(reply.id));
+    expect(state().posts.posts[rootId]).toMatchObject({ reply_count: 1, participants: [{ id: alice.id }] });
   });
 
   it("reacts, edits and pins", async () => {

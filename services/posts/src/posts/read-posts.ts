@@ -7,7 +7,7 @@ import { canReadContent, loadChannelAccess, requireReader } from "../channels/ch
 import type { Call, Deps } from "../deps.js";
 import { channelNotFound, denied, postNotFound } from "../errors.js";
 import { optionalId, pageParams, requireId } from "../validation.js";
-import { pinnedPosts, postIdAfter, postIdBefore, postsAfter, postsBefore, postsByIds, postsPage, postsSince } from "./post-list-store.js";
+import { pinnedPosts, postIdAfter, postIdBefore, postsAfter, postsBefore, postsByIds, postsPage, postsSince, threadFacts } from "./post-list-store.js";
 
 /** Post ids one call may ask for (api4/post.go getPostsByIds). */
 const MAX_POST_IDS = 1000;
@@ -28,6 +28,8 @@ export interface PostListQuery {
   readonly since: number;
   readonly before: string;
   readonly after: string;
+  /** Mattermost's collapsedThreads: root posts only, with their threads' facts for the caller. */
+  readonly collapsedThreads: boolean;
 }
 
 export function createPostReader(d: Deps) {
@@ -61,18 +63,21 @@ export function createPostReader(d: Deps) {
     if (q.since < 0) throw invalidArgument("api.context.invalid_url_param.app_error", "Invalid since parameter: must be a Unix time in ms.");
     const { page, perPage } = pageParams(q.page, q.perPage);
     await readable(call, q.channelId);
+    const roots = q.collapsedThreads;
     let rows: PostRow[];
     let more = false;
     const offset = page * perPage;
     if (q.since > 0) {
-      rows = await postsSince(db, q.channelId, q.since);
+      rows = await postsSince(db, q.channelId, q.since, roots);
     } else if (q.after !== "") {
       const c = await cursor(q.channelId, q.after);
-      rows = await postsAfter(db, q.channelId, Number(c.create_at), offset, perPage);
+      rows = await postsAfter(db, q.channelId, Number(c.create_at), offset, perPage, roots);
     } else {
       const before = q.before !== "" ? Number((await cursor(q.channelId, q.before)).create_at) : undefined;
       const fetched =
-        before !== undefined ? await postsBefore(db, q.channelId, before, offset, perPage + 1) : await postsPage(db, q.channelId, offset, perPage + 1);
+        before !== undefined
+          ? await postsBefore(db, q.channelId, before, offset, perPage + 1, roots)
+          : await postsPage(db, q.channelId, offset, perPage + 1, roots);
       more = fetched.length > perPage;
       rows = fetched.slice(0, perPage);
     }
@@ -83,14 +88,28 @@ export function createPostReader(d: Deps) {
     const oldest = rows[rows.length - 1];
     if (q.since === 0) {
       if (q.after !== "" && page === 0) prevPostId = q.after;
-      else if (oldest) prevPostId = await postIdBefore(db, q.channelId, Number(oldest.create_at));
+      else if (oldest) prevPostId = await postIdBefore(db, q.channelId, Number(oldest.create_at), roots);
       if (q.before !== "" && page === 0) nextPostId = q.before;
-      else if (newest) nextPostId = await postIdAfter(db, q.channelId, Number(newest.create_at));
+      else if (newest) nextPostId = await postIdAfter(db, q.channelId, Number(newest.create_at), roots);
+    }
+    if (roots) {
+      // Root posts only, each with its thread as the caller sees it (prepareThreadedResponse).
+      const facts = await threadFacts(
+        db,
+        rows.map((r) => r.id),
+        call.actor.userId,
+      );
+      const posts = rows.map((r) => {
+        const t = facts.get(r.id);
+        if (!t) return r;
+        return { ...r, reply_count: t.reply_count, last_reply_at: t.last_reply_at, participants: t.participants, is_following: t.following ?? undefined };
+      });
+      return { order: rows.map((r) => r.id), posts, nextPostId, prevPostId, hasNext: more };
     }
     // Replies come with their thread's root, as Mattermost's lists do (the root is not in `order`).
     const have = new Set(rows.map((r) => r.id));
-    const roots = [...new Set(rows.map((r) => r.root_id).filter((id) => id !== "" && !have.has(id)))];
-    const extra = await postsByIds(db, roots);
+    const parents = [...new Set(rows.map((r) => r.root_id).filter((id) => id !== "" && !have.has(id)))];
+    const extra = await postsByIds(db, parents);
     return { order: rows.map((r) => r.id), posts: [...rows, ...extra], nextPostId, prevPostId, hasNext: more };
   }
 
