@@ -27,6 +27,13 @@ export function clientConfig(c: GatewayConfig): Record<string, string> {
     EnableSignUpWithEmail: "true",
     EnableSignInWithEmail: "true",
     EnableSignInWithUsername: "true",
+    // The accounts service's rule (8 to 72 characters, no character classes), which is
+    // Mattermost's default PasswordSettings too.
+    PasswordMinimumLength: "8",
+    PasswordRequireLowercase: "false",
+    PasswordRequireUppercase: "false",
+    PasswordRequireNumber: "false",
+    PasswordRequireSymbol: "false",
     DiagnosticsEnabled: "false",
     EnableCustomEmoji: "false",
     // Mattermost's default (model/config.go ServiceSettings.SetDefaults): threads collapsed for
