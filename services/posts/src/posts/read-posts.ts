@@ -39,13 +39,20 @@ export function createPostReader(d: Deps) {
     return requireReader(await loadChannelAccess(db, channelId, call.actor.userId), call.actor);
   }
 
+  /**
+   * One post, as app/post.go GetPostIfAuthorized answers: a missing (or deleted) post is 404
+   * before anything else; then whoever may read the channel's content gets it (members, team
+   * members for a public channel, system admins) and everyone else is 403, a private
+   * channel's post included (Mattermost does not hide that the post exists).
+   */
   async function getPost(call: Call, postId: string, includeDeleted: boolean): Promise<PostRow> {
     requireId(postId, "post_id");
     if (includeDeleted && !call.actor.isSystemAdmin) throw denied("Only system admins may read deleted posts.");
     const post = await postById(db, postId);
-    if (!post) throw postNotFound();
-    await readable(call, post.channel_id);
-    if (Number(post.delete_at) !== 0 && !includeDeleted) throw postNotFound();
+    if (!post || (Number(post.delete_at) !== 0 && !includeDeleted)) throw postNotFound();
+    const a = await loadChannelAccess(db, post.channel_id, call.actor.userId);
+    if (!a) throw channelNotFound();
+    if (!canReadContent(a, call.actor)) throw denied();
     return post;
   }
 
