@@ -13,6 +13,7 @@
  */
 import pg from "pg";
 import { seedPopulation, startStack, type Population } from "@switchboard/testkit";
+import { postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
 import type { ResultRow, Scenario, ScenarioContext } from "../scenario.js";
 
 const FULL_USERS = 500;
@@ -182,7 +183,18 @@ export const scenario: Scenario = {
       // Returning users: the first boot writes the default categories (not timed).
       await allAtOnce(ctx, "first boot (warm-up)", users, (i) => gatewayBoot(url, pop, i, new Map()));
       const times: RouteTimes = new Map();
+      // CPU seconds of each server process over the measured boot: where the time goes.
+      const cpu = () => ({
+        gateway: processCpuSeconds(stack.gateways[0]!.pid),
+        accounts: processCpuSeconds(stack.accounts.pid),
+        posts: processCpuSeconds(stack.posts.pid),
+        presence: processCpuSeconds(stack.presence.pid),
+        postgres: postgresCpuSeconds(stack.db.name),
+      });
+      const cpu0 = cpu();
       const gateway = await allAtOnce(ctx, "boot through the gateway", users, (i) => gatewayBoot(url, pop, i, times));
+      const cpu1 = cpu();
+      const cpuUs = (k: keyof typeof cpu0) => Math.round(((cpu1[k] - cpu0[k]) * 1e6) / Math.max(gateway.requests, 1));
       const slowest = [...times]
         .map(([route, t]) => [route, t.ms / t.n] as const)
         .sort((a, b) => b[1] - a[1])
@@ -201,6 +213,12 @@ export const scenario: Scenario = {
           floor_p99_ms: Math.round(floorP99),
           floor_queries_per_s: Math.round(floor.requests / floor.wall),
           p99_over_floor: Number((p99 / Math.max(floorP99, 0.001)).toFixed(2)),
+          // CPU per request, in microseconds, of each process (the floor has no such split).
+          gateway_cpu_us_per_request: cpuUs("gateway"),
+          accounts_cpu_us_per_request: cpuUs("accounts"),
+          posts_cpu_us_per_request: cpuUs("posts"),
+          presence_cpu_us_per_request: cpuUs("presence"),
+          postgres_cpu_us_per_request: cpuUs("postgres"),
         },
         rows: [row(GATEWAY, gateway), row(FLOOR, floor)],
         charts: [
