@@ -1,9 +1,11 @@
 /**
- * GET /api/v4/posts/{post_id} as Mattermost's GetPostIfAuthorized answers it: an unknown or
+ * Who reads posts, as Mattermost answers it. GET /api/v4/posts/{post_id} (GetPostIfAuthorized):
+ * an unknown or
  * deleted post is 404 for anyone; a post is read by the channel's members, by team members
  * when the channel is public, and by system admins; anyone else is 403, a private channel's
- * post included (403, not 404: Mattermost does not hide that the post exists). Refusals
- * write nothing.
+ * post included (403, not 404: Mattermost does not hide that the post exists). A channel's
+ * post list (getPostsForChannel) likewise: readers get it, an unknown channel is 404, anyone
+ * else 403. Refusals write nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "@switchboard/testkit";
@@ -16,6 +18,8 @@ let admin: TestUser;
 let alice: TestUser;
 let bob: TestUser;
 let carol: TestUser;
+let openId: string;
+let privId: string;
 let openPost: string;
 let privPost: string;
 let deletedPost: string;
@@ -32,6 +36,7 @@ beforeAll(async () => {
   await alice.client.addToTeam(teamId, bob.id);
   const open = await alice.client.createChannel({ team_id: teamId, name: `open${Date.now()}`, display_name: "Open", type: "O" } as never);
   const priv = await alice.client.createChannel({ team_id: teamId, name: `priv${Date.now()}`, display_name: "Priv", type: "P" } as never);
+  [openId, privId] = [open.id, priv.id];
   openPost = (await alice.client.createPost({ channel_id: open.id, message: "in the open" })).id;
   privPost = (await alice.client.createPost({ channel_id: priv.id, message: "secret" })).id;
   deletedPost = (await alice.client.createPost({ channel_id: priv.id, message: "gone" })).id;
@@ -73,5 +78,19 @@ describe("GET /api/v4/posts/{post_id}", () => {
     expectGolden("posts/get.json", a);
     expect((a.body as { delete_at: number }).delete_at).toBeGreaterThan(0);
     await expectRefusedUnchanged(stack, "posts/get-forbidden.json", () => rest(url, alice.token, "GET", `/api/v4/posts/${deletedPost}?include_deleted=true`));
+  });
+
+  it("a channel's post list: its readers get it, an unknown channel is 404, anyone else 403", async () => {
+    const list = await rest(url, bob.token, "GET", `/api/v4/channels/${openId}/posts?page=0&per_page=60`);
+    expectGolden("posts/post-list.json", list);
+    expect((list.body as { order: string[] }).order).toEqual([openPost]);
+    const unknown = await rest(url, bob.token, "GET", `/api/v4/channels/${UNKNOWN}/posts`);
+    expect(unknown).toMatchObject({ status: 404, body: { id: "app.channel.get.existing.app_error" } });
+    for (const [who, ch] of [
+      [bob, privId],
+      [carol, openId],
+      [carol, privId],
+    ] as const)
+      await expectRefusedUnchanged(stack, "posts/list-forbidden.json", () => rest(url, who.token, "GET", `/api/v4/channels/${ch}/posts?collapsedThreads=true`));
   });
 });

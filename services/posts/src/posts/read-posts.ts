@@ -40,6 +40,17 @@ export function createPostReader(d: Deps) {
   }
 
   /**
+   * Mattermost's GetChannel then SessionHasPermissionToReadChannel (getPostsForChannel,
+   * getPinnedPosts): an unknown channel is 404; a channel whose content the caller may not read
+   * (members, team members for a public one, system admins) is 403, a private one included.
+   */
+  async function requireContentReader(call: Call, channelId: string): Promise<void> {
+    const a = await loadChannelAccess(db, channelId, call.actor.userId);
+    if (!a) throw channelNotFound();
+    if (!canReadContent(a, call.actor)) throw denied();
+  }
+
+  /**
    * One post, as app/post.go GetPostIfAuthorized answers: a missing (or deleted) post is 404
    * before anything else; then whoever may read the channel's content gets it (members, team
    * members for a public channel, system admins) and everyone else is 403, a private
@@ -50,9 +61,7 @@ export function createPostReader(d: Deps) {
     if (includeDeleted && !call.actor.isSystemAdmin) throw denied("Only system admins may read deleted posts.");
     const post = await postById(db, postId);
     if (!post || (Number(post.delete_at) !== 0 && !includeDeleted)) throw postNotFound();
-    const a = await loadChannelAccess(db, post.channel_id, call.actor.userId);
-    if (!a) throw channelNotFound();
-    if (!canReadContent(a, call.actor)) throw denied();
+    await requireContentReader(call, post.channel_id);
     return post;
   }
 
@@ -69,7 +78,7 @@ export function createPostReader(d: Deps) {
     optionalId(q.after, "after");
     if (q.since < 0) throw invalidArgument("api.context.invalid_url_param.app_error", "Invalid since parameter: must be a Unix time in ms.");
     const { page, perPage } = pageParams(q.page, q.perPage);
-    await readable(call, q.channelId);
+    await requireContentReader(call, q.channelId);
     const roots = q.collapsedThreads;
     let rows: PostRow[];
     let more = false;
@@ -137,9 +146,7 @@ export function createPostReader(d: Deps) {
    */
   async function getPinnedPosts(call: Call, channelId: string): Promise<{ order: string[]; posts: PostRow[] }> {
     requireId(channelId, "channel_id");
-    const a = await loadChannelAccess(db, channelId, call.actor.userId);
-    if (!a) throw channelNotFound();
-    if (!canReadContent(a, call.actor)) throw denied();
+    await requireContentReader(call, channelId);
     const posts = await pinnedPosts(db, channelId);
     return { order: posts.map((p) => p.id), posts };
   }
