@@ -14,7 +14,7 @@
 import pg from "pg";
 import { seedPopulation, startStack, type Population } from "@switchboard/testkit";
 import { postgresCpuSeconds, processCpuSeconds } from "../proc-cpu.js";
-import type { ResultRow, Scenario, ScenarioContext } from "../scenario.js";
+import { profiledNodeArgs, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
 
 const FULL_USERS = 500;
 const QUICK_USERS = 100;
@@ -168,7 +168,7 @@ export const scenario: Scenario = {
   description: `the webapp opened by ${String(FULL_USERS)} users at once (QUICK ${String(QUICK_USERS)}): loadMe's and the sidebar's requests per user through the gateway, beside the same reads as plain pg queries`,
   async run(ctx) {
     const users = Math.max(10, Math.round((ctx.quick ? QUICK_USERS : FULL_USERS) * (ctx.quick ? 1 : ctx.scale)));
-    const stack = await startStack({ ownNats: true });
+    const stack = await startStack({ ownNats: true, gatewayNodeArgs: profiledNodeArgs() });
     const pool = new pg.Pool({ connectionString: stack.db.url, max: FLOOR_POOL });
     try {
       ctx.log(`seeding ${String(users)} users in one team, ${String(CHANNELS)} channels of ${String(Math.min(MEMBERS_PER_CHANNEL, users))}`);
