@@ -27,12 +27,18 @@ export function clientConfig(c: GatewayConfig): Record<string, string> {
     EnableSignUpWithEmail: "true",
     EnableSignInWithEmail: "true",
     EnableSignInWithUsername: "true",
+    // The accounts service's rule (8 to 72 characters, no character classes), which is
+    // Mattermost's default PasswordSettings too.
+    PasswordMinimumLength: "8",
+    PasswordRequireLowercase: "false",
+    PasswordRequireUppercase: "false",
+    PasswordRequireNumber: "false",
+    PasswordRequireSymbol: "false",
     DiagnosticsEnabled: "false",
     EnableCustomEmoji: "false",
-    // Mattermost ships "always_on" (model/config.go ServiceSettings.SetDefaults). Not yet here:
-    // channel post lists ignore collapsedThreads=true (root posts only, counted by root), so a
-    // client with threads collapsed would still see every reply in the channel.
-    CollapsedThreads: "disabled",
+    // Mattermost's default (model/config.go ServiceSettings.SetDefaults): threads collapsed for
+    // everyone; channel post lists answer collapsedThreads=true with root posts only.
+    CollapsedThreads: "always_on",
     ExperimentalEnableAuthenticationTransfer: "false",
     FeatureFlagWebSocketEventScope: "true",
   };

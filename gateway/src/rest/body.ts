@@ -74,3 +74,8 @@ export function intQuery(req: RestRequest, name: string, dflt: number, min: numb
 export function pageQuery(req: RestRequest): { page: number; perPage: number } {
   return { page: intQuery(req, "page", 0, 0, 1_000_000), perPage: intQuery(req, "per_page", 60, 1, 200) };
 }
+
+/** strconv.ParseBool: 1, t, T, TRUE, true, True (and the false forms); anything else is false, as Mattermost ignores the error. */
+export function boolQuery(req: RestRequest, name: string): boolean {
+  return ["1", "t", "T", "TRUE", "true", "True"].includes(req.query.get(name) ?? "");
+}

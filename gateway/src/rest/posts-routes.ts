@@ -1,7 +1,7 @@
-import { jsonBytes, postToJson, reactionToJson } from "@switchboard/model";
+import { jsonBytes, postToJson, reactionToJson, userToJson } from "@switchboard/model";
 import { postListJson } from "./post-list-json.js";
 import type { Post } from "@switchboard/proto/posts";
-import { idParam, intQuery, invalidBody, invalidUrlParam, jsonObject, optionalId, pageQuery, requiredId, str } from "./body.js";
+import { boolQuery, idParam, intQuery, invalidBody, invalidUrlParam, jsonObject, optionalId, pageQuery, requiredId, str } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import { ok, statusOk, type RouteSpec } from "./rest-types.js";
 
@@ -113,6 +113,7 @@ export function postsRoutes(d: RestDeps): RouteSpec[] {
         const since = intQuery(req, "since", 0, 0, Number.MAX_SAFE_INTEGER);
         const before = req.query.get("before") ?? "";
         const after = req.query.get("after") ?? "";
+        const collapsedThreads = boolQuery(req, "collapsedThreads");
         const r = await d.posts.getPosts(
           {
             channelId: idParam(req, "channel_id"),
@@ -120,10 +121,17 @@ export function postsRoutes(d: RestDeps): RouteSpec[] {
             since: BigInt(since),
             before,
             after,
+            collapsedThreads,
           },
           opts(c.token),
         );
-        return ok(postListJson(r.order, r.posts, r));
+        // collapsedThreadsExtended: the participants as sanitized profiles (GetProfileByIds,
+        // SanitizeProfile); getPostsForChannel does not pass it on for `after` alone.
+        const extended = collapsedThreads && boolQuery(req, "collapsedThreadsExtended") && (since > 0 || after === "");
+        const wanted = extended ? [...new Set(r.posts.flatMap((p) => p.participantIds))] : [];
+        const users = wanted.length > 0 ? (await d.accounts.getUsers({ userIds: wanted }, opts(c.token))).users : [];
+        const profiles = new Map(users.map((u) => [u.id, userToJson(u, { self: false, showEmail: false })]));
+        return ok(postListJson(r.order, r.posts, r, profiles));
       },
     },
     {

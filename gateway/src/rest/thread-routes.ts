@@ -6,15 +6,10 @@
  */
 import type { UserThread } from "@switchboard/proto/posts";
 import { AppError, bareUserJson, threadToJson, userToJson } from "@switchboard/model";
-import { idParam, invalidUrlParam, userParam } from "./body.js";
+import { boolQuery, idParam, invalidUrlParam, userParam } from "./body.js";
 import type { RestDeps } from "./rest-deps.js";
 import type { RestRequest } from "./rest-types.js";
 import { ok, statusOk, type RouteSpec } from "./rest-types.js";
-
-/** strconv.ParseBool: 1, t, T, TRUE, true, True (and the false forms); anything else is false, as Mattermost ignores the error. */
-function boolQuery(req: RestRequest, name: string): boolean {
-  return ["1", "t", "T", "TRUE", "true", "True"].includes(req.query.get(name) ?? "");
-}
 
 /** Mattermost's SetInvalidParam (web/context.go). */
 function invalidParam(name: string): AppError {

@@ -4,6 +4,7 @@
  * what the webapp reads next (me, roles with their permissions, the licence, the limits).
  * Each boot route is also compared with its golden fixture, bad input included.
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as RolesActions from "mattermost-redux/actions/roles";
 import type * as UsersActions from "mattermost-redux/actions/users";
@@ -89,6 +90,7 @@ describe("boot routes against their golden fixtures", () => {
     ["roles-names-invalid", "POST", "/api/v4/roles/names", { body: ["System User!"] }],
     ["users-me", "GET", "/api/v4/users/me", {}],
     ["license-client", "GET", "/api/v4/license/client?format=old", { anonymous: true }],
+    ["config-client", "GET", "/api/v4/config/client?format=old", {}],
     ["limits-server", "GET", "/api/v4/limits/server", {}],
     ["plugins-webapp", "GET", "/api/v4/plugins/webapp", {}],
     ["notices", "GET", `/api/v4/system/notices/${teamId}?client=web&clientVersion=11.9.0`, {}],
@@ -99,6 +101,26 @@ describe("boot routes against their golden fixtures", () => {
   ] as const)("%s (%s %s)", async (name, method, path, o: { body?: unknown; raw?: string; anonymous?: boolean }) => {
     const a = await call(url, method, path, { ...o, ...(o.anonymous ? {} : { token: alice.token }) });
     expect(goldenDiffs("boot", name, a)).toEqual([]);
+  });
+
+  it("the client config explains each key whose answer is not Mattermost's stock one", async () => {
+    const fixture = JSON.parse(readFileSync(new URL("../golden/boot/config-client.json", import.meta.url), "utf8")) as {
+      body: Record<string, string>;
+      exact: string[];
+      differences: Record<string, string>;
+    };
+    const sent = (await call(url, "GET", "/api/v4/config/client?format=old", { token: alice.token })).body as Record<string, string>;
+    const exact = new Set(fixture.exact.map((p) => p.slice(2)));
+    // Each key of the v11 type is either answered with the stock value (exact) or explained.
+    for (const key of Object.keys(fixture.body)) {
+      const why = fixture.differences[key];
+      if (exact.has(key)) {
+        expect(why, key).toBeUndefined();
+        expect(sent[key], key).toBe(fixture.body[key]);
+      } else if (key in sent) expect(why, key).toMatch(/^sent, value differs: /);
+      else expect(why, key).toMatch(/^absent: /);
+    }
+    expect(Object.keys(fixture.differences).filter((k) => !(k in fixture.body))).toEqual([]);
   });
 
   it("the system admin's role holds every permission", async () => {

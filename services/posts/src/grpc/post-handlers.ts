@@ -69,6 +69,7 @@ export function postHandlers(
         since: Number(req.since),
         before: req.before,
         after: req.after,
+        collapsedThreads: req.collapsedThreads,
       });
       return { ...list, posts: list.posts.map(postToProto) };
     },

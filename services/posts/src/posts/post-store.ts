@@ -24,6 +24,9 @@ export interface PostRow {
   last_reply_at: number;
   has_reactions: boolean;
   metadata: Record<string, unknown>;
+  /** Collapsed-thread lists only: the thread's participants and the caller's following (not columns of posts). */
+  participants?: string[];
+  is_following?: boolean;
 }
 
 /** A post row: the fields given, Mattermost's zero values for the rest. */
@@ -74,6 +77,8 @@ export function postToProto(r: PostRow): Post {
     lastReplyAt: BigInt(r.last_reply_at),
     hasReactions: r.has_reactions,
     metadataJson: jsonBytes(r.metadata),
+    participantIds: r.participants ?? [],
+    ...(r.is_following !== undefined ? { isFollowing: r.is_following } : {}),
   });
 }
 

@@ -7,7 +7,7 @@ import { canReadContent, loadChannelAccess, requireReader } from "../channels/ch
 import type { Call, Deps } from "../deps.js";
 import { channelNotFound, denied, postNotFound } from "../errors.js";
 import { optionalId, pageParams, requireId } from "../validation.js";
-import { pinnedPosts, postIdAfter, postIdBefore, postsAfter, postsBefore, postsByIds, postsPage, postsSince } from "./post-list-store.js";
+import { pinnedPosts, postIdAfter, postIdBefore, postsAfter, postsBefore, postsByIds, postsPage, postsSince, threadFacts } from "./post-list-store.js";
 
 /** Post ids one call may ask for (api4/post.go getPostsByIds). */
 const MAX_POST_IDS = 1000;
@@ -28,6 +28,8 @@ export interface PostListQuery {
   readonly since: number;
   readonly before: string;
   readonly after: string;
+  /** Mattermost's collapsedThreads: root posts only, with their threads' facts for the caller. */
+  readonly collapsedThreads: boolean;
 }
 
 export function createPostReader(d: Deps) {
@@ -37,13 +39,29 @@ export function createPostReader(d: Deps) {
     return requireReader(await loadChannelAccess(db, channelId, call.actor.userId), call.actor);
   }
 
+  /**
+   * Mattermost's GetChannel then SessionHasPermissionToReadChannel (getPostsForChannel,
+   * getPinnedPosts): an unknown channel is 404; a channel whose content the caller may not read
+   * (members, team members for a public one, system admins) is 403, a private one included.
+   */
+  async function requireContentReader(call: Call, channelId: string): Promise<void> {
+    const a = await loadChannelAccess(db, channelId, call.actor.userId);
+    if (!a) throw channelNotFound();
+    if (!canReadContent(a, call.actor)) throw denied();
+  }
+
+  /**
+   * One post, as app/post.go GetPostIfAuthorized answers: a missing (or deleted) post is 404
+   * before anything else; then whoever may read the channel's content gets it (members, team
+   * members for a public channel, system admins) and everyone else is 403, a private
+   * channel's post included (Mattermost does not hide that the post exists).
+   */
   async function getPost(call: Call, postId: string, includeDeleted: boolean): Promise<PostRow> {
     requireId(postId, "post_id");
     if (includeDeleted && !call.actor.isSystemAdmin) throw denied("Only system admins may read deleted posts.");
     const post = await postById(db, postId);
-    if (!post) throw postNotFound();
-    await readable(call, post.channel_id);
-    if (Number(post.delete_at) !== 0 && !includeDeleted) throw postNotFound();
+    if (!post || (Number(post.delete_at) !== 0 && !includeDeleted)) throw postNotFound();
+    await requireContentReader(call, post.channel_id);
     return post;
   }
 
@@ -60,19 +78,22 @@ export function createPostReader(d: Deps) {
     optionalId(q.after, "after");
     if (q.since < 0) throw invalidArgument("api.context.invalid_url_param.app_error", "Invalid since parameter: must be a Unix time in ms.");
     const { page, perPage } = pageParams(q.page, q.perPage);
-    await readable(call, q.channelId);
+    await requireContentReader(call, q.channelId);
+    const roots = q.collapsedThreads;
     let rows: PostRow[];
     let more = false;
     const offset = page * perPage;
     if (q.since > 0) {
-      rows = await postsSince(db, q.channelId, q.since);
+      rows = await postsSince(db, q.channelId, q.since, roots);
     } else if (q.after !== "") {
       const c = await cursor(q.channelId, q.after);
-      rows = await postsAfter(db, q.channelId, Number(c.create_at), offset, perPage);
+      rows = await postsAfter(db, q.channelId, Number(c.create_at), offset, perPage, roots);
     } else {
       const before = q.before !== "" ? Number((await cursor(q.channelId, q.before)).create_at) : undefined;
       const fetched =
-        before !== undefined ? await postsBefore(db, q.channelId, before, offset, perPage + 1) : await postsPage(db, q.channelId, offset, perPage + 1);
+        before !== undefined
+          ? await postsBefore(db, q.channelId, before, offset, perPage + 1, roots)
+          : await postsPage(db, q.channelId, offset, perPage + 1, roots);
       more = fetched.length > perPage;
       rows = fetched.slice(0, perPage);
     }
@@ -83,14 +104,28 @@ export function createPostReader(d: Deps) {
     const oldest = rows[rows.length - 1];
     if (q.since === 0) {
       if (q.after !== "" && page === 0) prevPostId = q.after;
-      else if (oldest) prevPostId = await postIdBefore(db, q.channelId, Number(oldest.create_at));
+      else if (oldest) prevPostId = await postIdBefore(db, q.channelId, Number(oldest.create_at), roots);
       if (q.before !== "" && page === 0) nextPostId = q.before;
-      else if (newest) nextPostId = await postIdAfter(db, q.channelId, Number(newest.create_at));
+      else if (newest) nextPostId = await postIdAfter(db, q.channelId, Number(newest.create_at), roots);
+    }
+    if (roots) {
+      // Root posts only, each with its thread as the caller sees it (prepareThreadedResponse).
+      const facts = await threadFacts(
+        db,
+        rows.map((r) => r.id),
+        call.actor.userId,
+      );
+      const posts = rows.map((r) => {
+        const t = facts.get(r.id);
+        if (!t) return r;
+        return { ...r, reply_count: t.reply_count, last_reply_at: t.last_reply_at, participants: t.participants, is_following: t.following ?? undefined };
+      });
+      return { order: rows.map((r) => r.id), posts, nextPostId, prevPostId, hasNext: more };
     }
     // Replies come with their thread's root, as Mattermost's lists do (the root is not in `order`).
     const have = new Set(rows.map((r) => r.id));
-    const roots = [...new Set(rows.map((r) => r.root_id).filter((id) => id !== "" && !have.has(id)))];
-    const extra = await postsByIds(db, roots);
+    const parents = [...new Set(rows.map((r) => r.root_id).filter((id) => id !== "" && !have.has(id)))];
+    const extra = await postsByIds(db, parents);
     return { order: rows.map((r) => r.id), posts: [...rows, ...extra], nextPostId, prevPostId, hasNext: more };
   }
 
@@ -111,9 +146,7 @@ export function createPostReader(d: Deps) {
    */
   async function getPinnedPosts(call: Call, channelId: string): Promise<{ order: string[]; posts: PostRow[] }> {
     requireId(channelId, "channel_id");
-    const a = await loadChannelAccess(db, channelId, call.actor.userId);
-    if (!a) throw channelNotFound();
-    if (!canReadContent(a, call.actor)) throw denied();
+    await requireContentReader(call, channelId);
     const posts = await pinnedPosts(db, channelId);
     return { order: posts.map((p) => p.id), posts };
   }
