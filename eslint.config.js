@@ -3,7 +3,8 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "proto/src/gen/**", "bench/results/**", "**/*.js", "**/*.mjs"] },
+  // .tmp/ holds older builds (a whole tree each, with its own eslint.config.js) and .data/ the dev stack's files.
+  { ignores: [".tmp/**", ".data/**", "**/dist/**", "**/node_modules/**", "proto/src/gen/**", "bench/results/**", "**/*.js", "**/*.mjs"] },
   {
     files: ["**/*.ts"],
     extends: [tseslint.configs.recommendedTypeChecked],
