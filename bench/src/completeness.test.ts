@@ -43,6 +43,41 @@ describe("DeliveryLedger", () => {
     expect(() => new DeliveryLedger(ids, 1).arrivals()).toThrow(/not made timed/);
   });
 
+  describe('in the agreed order (order: "agreed")', () => {
+    const agreed = (orders: readonly (readonly number[])[]) => {
+      const l = new DeliveryLedger(ids, orders.length, false, "agreed");
+      orders.forEach((o, c) => deliver(l, c, o));
+      return verdict(l.summary());
+    };
+
+    it("passes one order other than the send order, got by every connection", () => {
+      expect(
+        agreed([
+          [1, 0, 3, 2],
+          [1, 0, 3, 2],
+          [1, 0, 3, 2],
+        ]),
+      ).toMatchObject({ complete: true, outOfOrder: 0, displaced: 4, reason: "" });
+    });
+
+    it.each([
+      ["two swapped on one connection", [1, 3, 0, 2], 1],
+      ["one moved to the end", [0, 3, 2, 1], 1],
+    ] as const)("fails %s, judged against the order the others agree on", (_, odd, n) => {
+      const v = agreed([[1, 0, 3, 2], odd, [1, 0, 3, 2]]);
+      expect(v).toMatchObject({ complete: false, outOfOrder: n, missing: 0, duplicates: 0 });
+      expect(v.reason).toMatch(/out of the order the other connections got on 1 of 3 connections \(e\.g\. #1:/);
+    });
+
+    it.each([
+      ["a missing event", [0, 3, 2], 0],
+      ["a missing event and two swapped", [3, 1, 2], 1],
+    ] as const)("still fails %s, judging an incomplete connection's order too", (_, odd, n) => {
+      const server = [1, 0, 3, 2] as const;
+      expect(agreed([server, odd, server])).toMatchObject({ complete: false, missing: 1, outOfOrder: n });
+    });
+  });
+
   it("refuses a burst with an id twice", () => {
     expect(() => new DeliveryLedger([ids[0]!, ids[0]!], 1)).toThrow(/twice/);
   });

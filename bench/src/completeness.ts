@@ -4,6 +4,14 @@
  * count can come out right with one event missing and another twice, or with two swapped;
  * this cannot.
  *
+ * Which order: by default the order the ids were given in (the bench publishes them itself,
+ * one after another). With `order: "agreed"`, the order the server gave them, read from what
+ * the connections received: every connection must get the events in one and the same order.
+ * That is the check for posts created over REST, whose concurrent creates commit (and are
+ * published) in an order the sender does not choose; a connection that saw two of them the
+ * other way round from the rest is still out of order. The agreed order is the one most
+ * connections that got every event share.
+ *
  * `DeliveryLedger` is the load client's side: the burst's ids in publish order, and per
  * connection a few counters in typed arrays, allocated once per burst, so that recording a
  * delivery allocates nothing on the usual path (the frame's id compared in place with the
@@ -33,8 +41,10 @@ export class DeliveryLedger {
   private readonly stride: number;
   /** With `timed`: per connection and event (conn * size + k), when it first arrived (ms, performance.timeOrigin based), 0 until then. */
   private readonly arrived: Float64Array | undefined;
+  /** With `order: "agreed"`: per connection, the burst indexes in the order they first arrived (conn * size + n). */
+  private readonly sequence: Int32Array | undefined;
 
-  constructor(ids: readonly string[], connections: number, timed = false) {
+  constructor(ids: readonly string[], connections: number, timed = false, order: LedgerOrder = "publish") {
     this.size = ids.length;
     this.connections = connections;
     this.ids = Buffer.alloc(ids.length * ID_LENGTH);
@@ -53,6 +63,7 @@ export class DeliveryLedger {
     this.stride = Math.ceil(ids.length / 8);
     this.seen = new Uint8Array(connections * this.stride);
     this.arrived = timed ? new Float64Array(connections * ids.length) : undefined;
+    this.sequence = order === "agreed" ? new Int32Array(connections * ids.length) : undefined;
   }
 
   /**
@@ -74,8 +85,12 @@ export class DeliveryLedger {
     }
     this.seen[byte]! |= bit;
     if (this.arrived) this.arrived[conn * this.size + k] = performance.timeOrigin + performance.now();
+    // Agreed order: judged in summary(), against what the other connections got.
+    if (this.sequence) {
+      this.sequence[conn * this.size + this.distinct[conn]!] = k;
+      this.next[conn] = k + 1;
+    } else if (k + 1 < this.next[conn]!) this.outOfOrder[conn]!++;
     // Below the highest already received: it came after an event published later.
-    if (k + 1 < this.next[conn]!) this.outOfOrder[conn]!++;
     else this.next[conn] = k + 1;
     if (++this.distinct[conn]! === this.size) this.completedAt[conn] = performance.timeOrigin + performance.now();
   }
@@ -93,8 +108,44 @@ export class DeliveryLedger {
     return this.arrived;
   }
 
+  /**
+   * With `order: "agreed"`: the order most connections that got every event share (burst
+   * indexes), and per connection its deliveries that came after an event that order puts later
+   * (counted as in publish order: two swapped make one). Without: the publish order, and the
+   * counts kept as the deliveries came.
+   */
+  private judgeOrder(): { agreed: Int32Array; outOfOrder: Int32Array } {
+    const seq = this.sequence;
+    if (!seq) return { agreed: Int32Array.from({ length: this.size }, (_, k) => k), outOfOrder: this.outOfOrder };
+    const votes = new Map<string, { n: number; conn: number }>();
+    for (let c = 0; c < this.connections; c++) {
+      if (this.distinct[c] !== this.size) continue;
+      const key = seq.subarray(c * this.size, (c + 1) * this.size).join(",");
+      const v = votes.get(key);
+      if (v) v.n++;
+      else votes.set(key, { n: 1, conn: c });
+    }
+    let best: { n: number; conn: number } | undefined;
+    for (const v of votes.values()) if (!best || v.n > best.n) best = v;
+    // No connection got every event: each is judged against the publish order.
+    const agreed = best ? seq.slice(best.conn * this.size, (best.conn + 1) * this.size) : Int32Array.from({ length: this.size }, (_, k) => k);
+    const rank = new Int32Array(this.size);
+    agreed.forEach((k, r) => (rank[k] = r));
+    const outOfOrder = new Int32Array(this.connections);
+    for (let c = 0; c < this.connections; c++) {
+      let highest = -1;
+      for (let n = 0; n < this.distinct[c]!; n++) {
+        const r = rank[seq[c * this.size + n]!]!;
+        if (r < highest) outOfOrder[c]!++;
+        else highest = r;
+      }
+    }
+    return { agreed, outOfOrder };
+  }
+
   /** What was received, per connection where something went wrong (at most `detail` of them), and in total. */
   summary(detail = 20): LedgerSummary {
+    const order = this.judgeOrder();
     let received = 0;
     let duplicates = 0;
     let outOfOrder = 0;
@@ -105,20 +156,39 @@ export class DeliveryLedger {
     for (let c = 0; c < this.connections; c++) {
       received += this.distinct[c]!;
       duplicates += this.duplicates[c]!;
-      outOfOrder += this.outOfOrder[c]!;
+      outOfOrder += order.outOfOrder[c]!;
       unexpected += this.unexpected[c]!;
       if (this.completedAt[c]! > 0) completedAt.push(this.completedAt[c]!);
       const missing = this.size - this.distinct[c]!;
-      if (missing > 0 || this.duplicates[c]! > 0 || this.outOfOrder[c]! > 0 || this.unexpected[c]! > 0) {
+      if (missing > 0 || this.duplicates[c]! > 0 || order.outOfOrder[c]! > 0 || this.unexpected[c]! > 0) {
         affected++;
         if (examples.length < detail) {
-          examples.push({ connection: c, missing, duplicates: this.duplicates[c]!, outOfOrder: this.outOfOrder[c]!, unexpected: this.unexpected[c]! });
+          examples.push({ connection: c, missing, duplicates: this.duplicates[c]!, outOfOrder: order.outOfOrder[c]!, unexpected: this.unexpected[c]! });
         }
       }
     }
-    return { events: this.size, connections: this.connections, received, duplicates, outOfOrder, unexpected, affected, examples, completedAt };
+    let displaced = 0;
+    order.agreed.forEach((k, r) => {
+      if (k !== r) displaced++;
+    });
+    return {
+      events: this.size,
+      connections: this.connections,
+      received,
+      duplicates,
+      outOfOrder,
+      unexpected,
+      affected,
+      examples,
+      completedAt,
+      order: this.sequence ? "agreed" : "publish",
+      displaced,
+    };
   }
 }
+
+/** Which order every connection must get the events in: the order the ids were given, or the one the connections agree on (the server's). */
+export type LedgerOrder = "publish" | "agreed";
 
 interface ConnectionFault {
   connection: number;
@@ -146,6 +216,10 @@ export interface LedgerSummary {
   examples: ConnectionFault[];
   /** Per connection that received the whole burst: when its last missing event arrived (ms, performance.timeOrigin based). */
   completedAt: number[];
+  /** The order `outOfOrder` is counted against. */
+  order: LedgerOrder;
+  /** Events whose place in that order is not their place in the order the ids were given (0 in publish order). */
+  displaced: number;
 }
 
 export interface Verdict {
@@ -156,6 +230,8 @@ export interface Verdict {
   readonly duplicates: number;
   readonly outOfOrder: number;
   readonly unexpected: number;
+  /** With the agreed order: how many events the server put elsewhere than the order they were sent in (not a fault). */
+  readonly displaced: number;
   /** Why the row fails, when it does ("" when complete). */
   readonly reason: string;
 }
@@ -167,7 +243,7 @@ export function verdict(s: LedgerSummary): Verdict {
   const parts: string[] = [];
   if (missing > 0) parts.push(`${String(missing)} missing`);
   if (s.duplicates > 0) parts.push(`${String(s.duplicates)} duplicated`);
-  if (s.outOfOrder > 0) parts.push(`${String(s.outOfOrder)} out of order`);
+  if (s.outOfOrder > 0) parts.push(`${String(s.outOfOrder)} out of ${s.order === "agreed" ? "the order the other connections got" : "order"}`);
   if (s.unexpected > 0) parts.push(`${String(s.unexpected)} not of the burst`);
   const complete = parts.length === 0;
   const first = s.examples[0];
@@ -182,6 +258,7 @@ export function verdict(s: LedgerSummary): Verdict {
     duplicates: s.duplicates,
     outOfOrder: s.outOfOrder,
     unexpected: s.unexpected,
+    displaced: s.displaced,
     reason: complete ? "" : `incomplete deliveries: ${parts.join(", ")}${where}`,
   };
 }

@@ -22,10 +22,14 @@ let client: LoadClient;
 const frame = (id: string, i: number) =>
   new TextEncoder().encode(JSON.stringify({ event: "posted", data: { post: JSON.stringify({ id, message: `burst ${String(i)}` }) }, seq: 0 }));
 
-const burst = (label: string, fault?: BurstFault) => {
+/** With `shuffled`, the server publishes the burst in another order than `ids` lists it (as concurrent REST creates commit). */
+const burst = (label: string, fault?: BurstFault, o: { shuffled?: boolean; order?: "publish" | "agreed" } = {}) => {
   const ids = Array.from({ length: POSTS }, () => newId());
-  const frames = ids.map(frame);
+  // Each adjacent pair the other way round: every post but the last is published out of send order.
+  const published = o.shuffled ? ids.map((_, i) => ids[i % 2 === 0 ? Math.min(i + 1, ids.length - 1) : i - 1]!) : ids;
+  const frames = published.map(frame);
   return runBurst({
+    ...(o.order ? { order: o.order } : {}),
     client,
     ids,
     connections: CONNECTIONS,
@@ -80,6 +84,26 @@ describe("completeness check", () => {
     expect(r.deliveries).toBe(CONNECTIONS * POSTS + 1);
     expect(r.verdict).toMatchObject({ complete: false, missing: 0, duplicates: 1, outOfOrder: 0 });
     expect(r.row.failed).toMatch(/1 duplicated on 1 of 40 connections \(e\.g\. #39:/);
+    expect(r.row.values).toEqual({});
+  });
+
+  it("in the agreed order, passes a burst the server published in its own order, the same on every connection", async () => {
+    const r = await burst("server's order", undefined, { shuffled: true, order: "agreed" });
+    expect(r.verdict).toMatchObject({ complete: true, outOfOrder: 0, displaced: POSTS - 1 });
+    expect(r.row.failed).toBeUndefined();
+  });
+
+  it("in the publish order, fails that same burst on every connection", async () => {
+    const r = await burst("server's order, judged by send order", undefined, { shuffled: true });
+    expect(r.verdict).toMatchObject({ complete: false, missing: 0, outOfOrder: CONNECTIONS * ((POSTS - 1) / 2) });
+    expect(r.row.failed).toMatch(/out of order on 40 of 40 connections/);
+  });
+
+  it("in the agreed order, fails a load client that swapped two deliveries of that burst on one connection", async () => {
+    const r = await burst("server's order, one swapped", { kind: "swap", connection: 11, at: 8 }, { shuffled: true, order: "agreed" });
+    expect(r.deliveries).toBe(CONNECTIONS * POSTS);
+    expect(r.verdict).toMatchObject({ complete: false, missing: 0, duplicates: 0, outOfOrder: 1 });
+    expect(r.row.failed).toMatch(/1 out of the order the other connections got on 1 of 40 connections \(e\.g\. #11:/);
     expect(r.row.values).toEqual({});
   });
 

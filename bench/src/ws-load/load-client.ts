@@ -14,14 +14,15 @@
  * on one of the given ports.
  *
  * With `expect` (before a burst), every `posted` frame's post id goes into a DeliveryLedger
- * (completeness.ts): each connection must get every post of the burst once, in publish order.
+ * (completeness.ts): each connection must get every post of the burst once, in publish order
+ * (or, with `order: "agreed"`, in the one order all connections got them: the server's).
  * The ledger compares the id in place with the one the connection expects next, so a delivery
  * costs no allocation. `expect` can also make this client drop or swap one delivery on one
  * connection, which is how the completeness check is proven to fail such a run.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { DeliveryLedger } from "../completeness.js";
+import { DeliveryLedger, type LedgerOrder } from "../completeness.js";
 
 /** A fault this client makes on purpose (tests): the `at`-th burst delivery (1-based) of one connection dropped, swapped with the next, or received twice. */
 interface Fault {
@@ -459,8 +460,8 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
         cpu: process.cpuUsage(),
       });
     } else if (msg.type === "expect") {
-      const m = msg as unknown as { ids: string[]; fault?: Fault; timed?: boolean; byPendingId?: boolean };
-      ledger = new DeliveryLedger(m.ids, conns.length, m.timed);
+      const m = msg as unknown as { ids: string[]; fault?: Fault; timed?: boolean; byPendingId?: boolean; order?: LedgerOrder };
+      ledger = new DeliveryLedger(m.ids, conns.length, m.timed, m.order);
       byPendingId = m.byPendingId === true;
       fault = m.fault;
       faultArrivals = 0;
