@@ -18,15 +18,15 @@ import { settle, startLoadStack } from "../load-stack.js";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connectBus, subjects } from "@switchboard/bus";
-import { newId } from "@switchboard/model";
 import { seedPopulation } from "@switchboard/testkit";
 import { percentile } from "../closed-loop.js";
-import { verdict } from "../completeness.js";
-import { deliveryLatencies, openLoop, sendCount } from "../open-loop.js";
+import { sendCount } from "../open-loop.js";
+import { measurePostedLatency } from "../posted-latency.js";
+import { createPostOverRest } from "../rest-post.js";
 import { pinToCpu } from "../proc-cpu.js";
 import { cdfPoints, histogramPoints } from "../results/chart-data.js";
-import { profiledNodeArgs, type ChartSpec, type ResultRow, type Scenario, type ScenarioContext } from "../scenario.js";
-import { startLoadClient, type LoadClient } from "../ws-load/load-client-pool.js";
+import { profiledNodeArgs, type ChartSpec, type ResultRow, type Scenario } from "../scenario.js";
+import { startLoadClient } from "../ws-load/load-client-pool.js";
 
 /** The servers run on this CPU (the whole server side shares it), the load clients on the other one. */
 const SERVER_CPU = 0;
@@ -52,65 +52,6 @@ function shapes(quick: boolean): Shape[] {
         { name: "2 posts/s, one channel of 10,000", members: 10_000, postsPerS: 2 },
         { name: "20 posts/s, one channel of 1,000", members: 1_000, postsPerS: 20 },
       ];
-}
-
-interface Measured {
-  readonly row: ResultRow;
-  readonly perDelivery: number[];
-  readonly p99Ms: number;
-}
-
-/** Sends `count` posts on the open-loop schedule through `send`, then judges and times what `client`'s sockets got. */
-async function measure(
-  ctx: ScenarioContext,
-  shape: Shape,
-  subject: string,
-  client: LoadClient,
-  count: number,
-  send: (i: number, id: string) => Promise<void>,
-): Promise<Measured> {
-  const ids = Array.from({ length: count }, () => newId());
-  await client.expect(ids, undefined, { timed: true, byPendingId: subject === GATEWAY, order: subject === GATEWAY ? "agreed" : "publish" });
-  const before = (await client.count()).posted;
-  const expected = count * shape.members;
-  const phase = ctx.phase(`${shape.name}, ${subject}`, { unit: "deliveries counted", total: expected, deadlineMs: (count / shape.postsPerS) * 1000 + 10_000 });
-  const tick = setInterval(() => void client.count().then((c) => phase.update(c.posted - before)), 500);
-  const loop = await openLoop({ ratePerS: shape.postsPerS, count, send: (i) => send(i, ids[i]!) });
-  // Deliveries still in flight: wait until all came, or none for 3 s.
-  let got = 0;
-  let lastChange = performance.now();
-  while (got < expected && performance.now() - lastChange < 3_000) {
-    await new Promise((r) => setTimeout(r, 50));
-    const n = (await client.count()).posted - before;
-    if (n !== got) lastChange = performance.now();
-    got = n;
-  }
-  clearInterval(tick);
-  phase.end(got);
-  await new Promise((r) => setTimeout(r, 200));
-  const v = verdict(await client.ledger());
-  const { perDelivery, lastMemberPerSend } = deliveryLatencies(loop.scheduled, await client.arrivals(), shape.members);
-  const maxLag = loop.lagMs.reduce((a, b) => Math.max(a, b), 0);
-  const values = {
-    posts: count,
-    sockets: shape.members,
-    deliveries: perDelivery.length,
-    p50_ms: percentile(perDelivery, 50),
-    p99_ms: percentile(perDelivery, 99),
-    p99_9_ms: percentile(perDelivery, 99.9),
-    last_member_p99_ms: percentile(lastMemberPerSend, 99),
-    sender_max_lag_ms: maxLag,
-    server_reordered_posts: v.displaced,
-  };
-  const row: ResultRow = v.complete
-    ? { label: shape.name, subject, peer: subject !== GATEWAY, values }
-    : { label: shape.name, subject, peer: subject !== GATEWAY, values: {}, failed: v.reason };
-  ctx.log(
-    row.failed
-      ? `${shape.name} ${subject}: FAILED: ${row.failed}`
-      : `${shape.name} ${subject}: p50 ${values.p50_ms.toFixed(1)} ms, p99 ${values.p99_ms.toFixed(1)} ms, p99.9 ${values.p99_9_ms.toFixed(1)} ms, last member p99 ${values.last_member_p99_ms.toFixed(1)} ms, ${String(v.displaced)} posts placed out of send order by the server`,
-  );
-  return { row, perDelivery, p99Ms: values.p99_ms };
 }
 
 export const scenario: Scenario = {
@@ -158,17 +99,27 @@ export const scenario: Scenario = {
             });
             await rawClient.open({ host: "127.0.0.1", port: rawPort, path: "/", headers: Array.from({ length: shape.members }, () => ({})) });
             await settle(gwClient);
-            const gw = await measure(ctx, shape, GATEWAY, gwClient, count, async (i, id) => {
-              const r = await fetch(`${url}/api/v4/posts`, {
-                method: "POST",
-                headers: { Authorization: `Bearer ${poster}`, "Content-Type": "application/json" },
-                body: JSON.stringify({ channel_id: channel.id, message: `latency ${String(i)}`, pending_post_id: id }),
-              });
-              if (r.status !== 201) throw new Error(`POST /api/v4/posts answered ${String(r.status)}: ${await r.text()}`);
+            const phase = { label: shape.name, members: shape.members, postsPerS: shape.postsPerS, count };
+            const gw = await measurePostedLatency(ctx, {
+              ...phase,
+              subject: GATEWAY,
+              peer: false,
+              client: gwClient,
+              byPendingId: true,
+              order: "agreed",
+              send: (i, id) => createPostOverRest(url, poster, { channel_id: channel.id, message: `latency ${String(i)}`, pending_post_id: id }),
             });
-            const floor = await measure(ctx, shape, FLOOR, rawClient, count, (i, id) => {
-              benchBus.publish(subjects.benchRawFrames, floorFrame(channel.id, id, i));
-              return Promise.resolve();
+            const floor = await measurePostedLatency(ctx, {
+              ...phase,
+              subject: FLOOR,
+              peer: true,
+              client: rawClient,
+              byPendingId: false,
+              order: "publish",
+              send: (i, id) => {
+                benchBus.publish(subjects.benchRawFrames, floorFrame(channel.id, id, i));
+                return Promise.resolve();
+              },
             });
             rows.push(gw.row, floor.row);
             const key = `${String(shape.postsPerS)}ps_${String(shape.members)}`;

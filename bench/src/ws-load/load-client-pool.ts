@@ -88,6 +88,9 @@ export interface LoadClient {
   /** What the connections received of the burst given to `expect`. */
   ledger(): Promise<LedgerSummary>;
   count(): Promise<Counts>;
+  /** Stops reading these connections (numbered in the order opened), or starts again. */
+  pause(connections: readonly number[]): Promise<void>;
+  resume(connections: readonly number[]): Promise<void>;
   report(): Promise<Report>;
   close(): Promise<void>;
 }
@@ -154,6 +157,14 @@ export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadCli
     async count() {
       child.send({ type: "count" });
       return next("count");
+    },
+    async pause(connections) {
+      child.send({ type: "pause", connections });
+      await next("paused");
+    },
+    async resume(connections) {
+      child.send({ type: "resume", connections });
+      await next("resumed");
     },
     async report() {
       child.send({ type: "report" });

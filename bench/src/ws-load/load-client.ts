@@ -19,6 +19,9 @@
  * The ledger compares the id in place with the one the connection expects next, so a delivery
  * costs no allocation. `expect` can also make this client drop or swap one delivery on one
  * connection, which is how the completeness check is proven to fail such a run.
+ *
+ * `pause` stops reading some connections (and `resume` starts again): a client that stopped
+ * reading, whose unread frames fill the kernel's buffers and then the server's.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
@@ -487,6 +490,18 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
           open: c.cur !== undefined && !c.cur.done,
         })),
       });
+    } else if (msg.type === "pause" || msg.type === "resume") {
+      // Stop (or start again) reading the given connections: their frames stay in the kernel's
+      // buffers, then in the server's, as a client that stopped reading leaves them.
+      const m = msg as unknown as { connections: number[] };
+      for (const k of m.connections) {
+        const s = conns[k]?.cur;
+        if (s && !s.done) {
+          if (msg.type === "pause") s.socket.pause();
+          else s.socket.resume();
+        }
+      }
+      process.send!({ type: msg.type === "pause" ? "paused" : "resumed" });
     } else if (msg.type === "close") {
       stopping = true;
       for (const c of conns) {
