@@ -108,6 +108,9 @@ async function run(ctx: ScenarioContext) {
   const roundMs = ctx.quick ? 3_000 : Math.round(10_000 * ctx.scale);
   const stack = await startLoadStack({ gatewayNodeArgs: profiledNodeArgs() });
   const pool = new pg.Pool({ connectionString: stack.db.url, max: CONNECTIONS, idleTimeoutMillis: 0, options: "-c search_path=posts" });
+  // An idle connection the server ends (a restart, another run's cleanup) must not take the
+  // whole bench down: a phase that needs it fails on its own.
+  pool.on("error", (e) => ctx.log(`raw pg: an idle connection ended: ${e.message}`));
   try {
     ctx.log(`seeding ${String(CONNECTIONS)} users, each the member of a channel of its own`);
     const pop = await seedPopulation({
