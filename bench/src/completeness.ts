@@ -12,6 +12,10 @@
  * other way round from the rest is still out of order. The agreed order is the one most
  * connections that got every event share.
  *
+ * With `groups`, each event belongs to one group (a channel) and each connection to one: a
+ * connection must get every event of its group, and none of another group (counted as not of
+ * the burst); the agreed order is agreed per group.
+ *
  * `DeliveryLedger` is the load client's side: the burst's ids in publish order, and per
  * connection a few counters in typed arrays, allocated once per burst, so that recording a
  * delivery allocates nothing on the usual path (the frame's id compared in place with the
@@ -43,8 +47,12 @@ export class DeliveryLedger {
   private readonly arrived: Float64Array | undefined;
   /** With `order: "agreed"`: per connection, the burst indexes in the order they first arrived (conn * size + n). */
   private readonly sequence: Int32Array | undefined;
+  /** With `groups`: the group of each event and of each connection, and each group's size. */
+  private readonly groupOfEvent: Int32Array | undefined;
+  private readonly groupOfConnection: Int32Array | undefined;
+  private readonly groupSize: Int32Array | undefined;
 
-  constructor(ids: readonly string[], connections: number, timed = false, order: LedgerOrder = "publish") {
+  constructor(ids: readonly string[], connections: number, timed = false, order: LedgerOrder = "publish", groups?: LedgerGroups) {
     this.size = ids.length;
     this.connections = connections;
     this.ids = Buffer.alloc(ids.length * ID_LENGTH);
@@ -64,6 +72,22 @@ export class DeliveryLedger {
     this.seen = new Uint8Array(connections * this.stride);
     this.arrived = timed ? new Float64Array(connections * ids.length) : undefined;
     this.sequence = order === "agreed" ? new Int32Array(connections * ids.length) : undefined;
+    if (groups) {
+      if (groups.ofEvent.length !== ids.length || groups.ofConnection.length !== connections) {
+        throw new Error(
+          `groups for ${String(groups.ofEvent.length)} events and ${String(groups.ofConnection.length)} connections, not ${String(ids.length)} and ${String(connections)}`,
+        );
+      }
+      this.groupOfEvent = Int32Array.from(groups.ofEvent);
+      this.groupOfConnection = Int32Array.from(groups.ofConnection);
+      this.groupSize = new Int32Array(Math.max(0, ...groups.ofEvent, ...groups.ofConnection) + 1);
+      for (const g of groups.ofEvent) this.groupSize[g]!++;
+    }
+  }
+
+  /** How many events connection `conn` must get: its group's, or the whole burst. */
+  private expectedOf(conn: number): number {
+    return this.groupSize ? this.groupSize[this.groupOfConnection![conn]!]! : this.size;
   }
 
   /**
@@ -73,7 +97,7 @@ export class DeliveryLedger {
   record(conn: number, frame: Uint8Array, at: number): void {
     if (conn < 0 || conn >= this.connections) return;
     const k = at < 0 || at + ID_LENGTH > frame.length ? -1 : this.indexAt(conn, frame, at);
-    if (k < 0) {
+    if (k < 0 || (this.groupOfEvent && this.groupOfEvent[k] !== this.groupOfConnection![conn])) {
       this.unexpected[conn]!++;
       return;
     }
@@ -92,7 +116,7 @@ export class DeliveryLedger {
     } else if (k + 1 < this.next[conn]!) this.outOfOrder[conn]!++;
     // Below the highest already received: it came after an event published later.
     else this.next[conn] = k + 1;
-    if (++this.distinct[conn]! === this.size) this.completedAt[conn] = performance.timeOrigin + performance.now();
+    if (++this.distinct[conn]! === this.expectedOf(conn)) this.completedAt[conn] = performance.timeOrigin + performance.now();
   }
 
   /** The burst index of the id at `at`: the one the connection expects next, compared in place, else looked up. */
@@ -114,23 +138,31 @@ export class DeliveryLedger {
    * (counted as in publish order: two swapped make one). Without: the publish order, and the
    * counts kept as the deliveries came.
    */
-  private judgeOrder(): { agreed: Int32Array; outOfOrder: Int32Array } {
+  private judgeOrder(): { rank: Int32Array; outOfOrder: Int32Array; displaced: number } {
     const seq = this.sequence;
-    if (!seq) return { agreed: Int32Array.from({ length: this.size }, (_, k) => k), outOfOrder: this.outOfOrder };
-    const votes = new Map<string, { n: number; conn: number }>();
+    // Publish order: an event's rank is its place among its group's events (or the burst's).
+    const publishRank = new Int32Array(this.size);
+    const seen = new Int32Array(this.groupSize?.length ?? 1);
+    for (let k = 0; k < this.size; k++) publishRank[k] = seen[this.groupOfEvent?.[k] ?? 0]!++;
+    if (!seq) return { rank: publishRank, outOfOrder: this.outOfOrder, displaced: 0 };
+    // Per group, the order most of its connections that got all of it share.
+    const votes = new Map<string, { n: number; conn: number; group: number }>();
     for (let c = 0; c < this.connections; c++) {
-      if (this.distinct[c] !== this.size) continue;
-      const key = seq.subarray(c * this.size, (c + 1) * this.size).join(",");
+      const n = this.expectedOf(c);
+      if (n === 0 || this.distinct[c] !== n) continue;
+      const group = this.groupOfConnection?.[c] ?? 0;
+      const key = `${String(group)}:${seq.subarray(c * this.size, c * this.size + n).join(",")}`;
       const v = votes.get(key);
       if (v) v.n++;
-      else votes.set(key, { n: 1, conn: c });
+      else votes.set(key, { n: 1, conn: c, group });
     }
-    let best: { n: number; conn: number } | undefined;
-    for (const v of votes.values()) if (!best || v.n > best.n) best = v;
-    // No connection got every event: each is judged against the publish order.
-    const agreed = best ? seq.slice(best.conn * this.size, (best.conn + 1) * this.size) : Int32Array.from({ length: this.size }, (_, k) => k);
-    const rank = new Int32Array(this.size);
-    agreed.forEach((k, r) => (rank[k] = r));
+    const best = new Map<number, { n: number; conn: number }>();
+    for (const v of votes.values()) if (!best.has(v.group) || v.n > best.get(v.group)!.n) best.set(v.group, v);
+    // A group no connection got whole is judged against the publish order.
+    const rank = publishRank.slice();
+    for (const { conn } of best.values()) {
+      for (let r = 0; r < this.expectedOf(conn); r++) rank[seq[conn * this.size + r]!] = r;
+    }
     const outOfOrder = new Int32Array(this.connections);
     for (let c = 0; c < this.connections; c++) {
       let highest = -1;
@@ -140,12 +172,15 @@ export class DeliveryLedger {
         else highest = r;
       }
     }
-    return { agreed, outOfOrder };
+    let displaced = 0;
+    for (let k = 0; k < this.size; k++) if (rank[k] !== publishRank[k]) displaced++;
+    return { rank, outOfOrder, displaced };
   }
 
   /** What was received, per connection where something went wrong (at most `detail` of them), and in total. */
   summary(detail = 20): LedgerSummary {
     const order = this.judgeOrder();
+    let expected = 0;
     let received = 0;
     let duplicates = 0;
     let outOfOrder = 0;
@@ -159,7 +194,8 @@ export class DeliveryLedger {
       outOfOrder += order.outOfOrder[c]!;
       unexpected += this.unexpected[c]!;
       if (this.completedAt[c]! > 0) completedAt.push(this.completedAt[c]!);
-      const missing = this.size - this.distinct[c]!;
+      const missing = this.expectedOf(c) - this.distinct[c]!;
+      expected += this.expectedOf(c);
       if (missing > 0 || this.duplicates[c]! > 0 || order.outOfOrder[c]! > 0 || this.unexpected[c]! > 0) {
         affected++;
         if (examples.length < detail) {
@@ -167,13 +203,10 @@ export class DeliveryLedger {
         }
       }
     }
-    let displaced = 0;
-    order.agreed.forEach((k, r) => {
-      if (k !== r) displaced++;
-    });
     return {
       events: this.size,
       connections: this.connections,
+      expected,
       received,
       duplicates,
       outOfOrder,
@@ -182,9 +215,15 @@ export class DeliveryLedger {
       examples,
       completedAt,
       order: this.sequence ? "agreed" : "publish",
-      displaced,
+      displaced: order.displaced,
     };
   }
+}
+
+/** Per event (in publish order) and per connection, the group it belongs to (0, 1, …): a connection must get its group's events only. */
+export interface LedgerGroups {
+  readonly ofEvent: readonly number[];
+  readonly ofConnection: readonly number[];
 }
 
 /** Which order every connection must get the events in: the order the ids were given, or the one the connections agree on (the server's). */
@@ -200,9 +239,11 @@ interface ConnectionFault {
 
 /** A ledger's totals (plain data: it crosses the load client's IPC). */
 export interface LedgerSummary {
-  /** Events in the burst, and connections that should each receive all of them. */
+  /** Events in the burst, and connections that should each receive all of them (or, with groups, all of their group's). */
   events: number;
   connections: number;
+  /** Deliveries expected in all: events × connections, or with groups each connection's group size, summed. */
+  expected: number;
   /** Distinct burst events received, over all connections. */
   received: number;
   /** Deliveries of an event the connection already had. */
@@ -238,7 +279,7 @@ export interface Verdict {
 
 /** Judges a ledger's totals: complete only with every event on every connection once, in order. */
 export function verdict(s: LedgerSummary): Verdict {
-  const expected = s.events * s.connections;
+  const expected = s.expected;
   const missing = expected - s.received;
   const parts: string[] = [];
   if (missing > 0) parts.push(`${String(missing)} missing`);

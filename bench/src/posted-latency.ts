@@ -7,7 +7,7 @@
  */
 import { newId } from "@switchboard/model";
 import { percentile } from "./closed-loop.js";
-import { verdict, type LedgerOrder, type Verdict } from "./completeness.js";
+import { verdict, type LedgerGroups, type LedgerOrder, type Verdict } from "./completeness.js";
 import { deliveryLatencies, openLoop } from "./open-loop.js";
 import type { ResultRow, ScenarioContext } from "./scenario.js";
 import type { LoadClient } from "./ws-load/load-client-pool.js";
@@ -25,6 +25,8 @@ export interface PostedLatencyPhase {
   /** The ids are pending_post_ids (posts created over REST) rather than post ids. */
   readonly byPendingId: boolean;
   readonly order: LedgerOrder;
+  /** Posts into several channels: the channel of each post (by send) and of each socket; a socket must get its channel's posts only. */
+  readonly groups?: LedgerGroups;
   /** Sends post i with its id; not awaited by the schedule. */
   readonly send: (i: number, id: string) => Promise<void>;
 }
@@ -39,9 +41,12 @@ export interface PostedLatency {
 
 export async function measurePostedLatency(ctx: ScenarioContext, o: PostedLatencyPhase): Promise<PostedLatency> {
   const ids = Array.from({ length: o.count }, () => newId());
-  await o.client.expect(ids, undefined, { timed: true, byPendingId: o.byPendingId, order: o.order });
+  await o.client.expect(ids, undefined, { timed: true, byPendingId: o.byPendingId, order: o.order, ...(o.groups ? { groups: o.groups } : {}) });
   const before = (await o.client.count()).posted;
-  const expected = o.count * o.members;
+  const g = o.groups;
+  const perGroup = new Map<number, number>();
+  for (const x of g?.ofEvent ?? []) perGroup.set(x, (perGroup.get(x) ?? 0) + 1);
+  const expected = g ? g.ofConnection.reduce((a, x) => a + (perGroup.get(x) ?? 0), 0) : o.count * o.members;
   const phase = ctx.phase(`${o.label}, ${o.subject}`, { unit: "deliveries counted", total: expected, deadlineMs: (o.count / o.postsPerS) * 1000 + 10_000 });
   const tick = setInterval(() => void o.client.count().then((c) => phase.update(c.posted - before)), 500);
   const loop = await openLoop({ ratePerS: o.postsPerS, count: o.count, send: (i) => o.send(i, ids[i]!) });
@@ -58,7 +63,12 @@ export async function measurePostedLatency(ctx: ScenarioContext, o: PostedLatenc
   phase.end(got);
   await new Promise((r) => setTimeout(r, 200));
   const v = verdict(await o.client.ledger());
-  const { perDelivery, lastMemberPerSend } = deliveryLatencies(loop.scheduled, await o.client.arrivals(), o.members);
+  const { perDelivery, lastMemberPerSend } = deliveryLatencies(
+    loop.scheduled,
+    await o.client.arrivals(),
+    o.members,
+    g ? (c, i) => g.ofConnection[c] === g.ofEvent[i] : undefined,
+  );
   const maxLag = loop.lagMs.reduce((a, b) => Math.max(a, b), 0);
   const values = {
     posts: o.count,

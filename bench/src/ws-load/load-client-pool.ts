@@ -1,7 +1,7 @@
 /** Parent side of the load client: forks it, opens connections, polls delivery counts. */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { LedgerOrder, LedgerSummary } from "../completeness.js";
+import type { LedgerGroups, LedgerOrder, LedgerSummary } from "../completeness.js";
 
 interface OpenOptions {
   host: string;
@@ -80,9 +80,10 @@ export interface LoadClient {
   open(o: OpenOptions, onOpened?: (count: number) => void): Promise<{ count: number; ms: number }>;
   /**
    * The ids of the next burst's posts, in publish order: every connection must get each once,
-   * in that order (with `order: "agreed"`: in one order, the same on every connection).
+   * in that order (with `order: "agreed"`: in one order, the same on every connection; with
+   * `groups`: each connection only its group's, completeness.ts).
    */
-  expect(ids: readonly string[], fault?: BurstFault, o?: { timed?: boolean; byPendingId?: boolean; order?: LedgerOrder }): Promise<void>;
+  expect(ids: readonly string[], fault?: BurstFault, o?: { timed?: boolean; byPendingId?: boolean; order?: LedgerOrder; groups?: LedgerGroups }): Promise<void>;
   /** After `expect(…, { timed: true })`: when each connection first got each post, `[conn * ids + k]` (ms, performance.timeOrigin based; 0: never). */
   arrivals(): Promise<Float64Array>;
   /** What the connections received of the burst given to `expect`. */
@@ -139,7 +140,15 @@ export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadCli
       }
     },
     async expect(ids, fault, eo) {
-      child.send({ type: "expect", ids, fault, timed: eo?.timed === true, byPendingId: eo?.byPendingId === true, order: eo?.order ?? "publish" });
+      child.send({
+        type: "expect",
+        ids,
+        fault,
+        timed: eo?.timed === true,
+        byPendingId: eo?.byPendingId === true,
+        order: eo?.order ?? "publish",
+        groups: eo?.groups,
+      });
       await next("expecting");
     },
     async arrivals() {

@@ -25,7 +25,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { DeliveryLedger, type LedgerOrder } from "../completeness.js";
+import { DeliveryLedger, type LedgerGroups, type LedgerOrder } from "../completeness.js";
 
 /** A fault this client makes on purpose (tests): the `at`-th burst delivery (1-based) of one connection dropped, swapped with the next, or received twice. */
 interface Fault {
@@ -463,8 +463,8 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
         cpu: process.cpuUsage(),
       });
     } else if (msg.type === "expect") {
-      const m = msg as unknown as { ids: string[]; fault?: Fault; timed?: boolean; byPendingId?: boolean; order?: LedgerOrder };
-      ledger = new DeliveryLedger(m.ids, conns.length, m.timed, m.order);
+      const m = msg as unknown as { ids: string[]; fault?: Fault; timed?: boolean; byPendingId?: boolean; order?: LedgerOrder; groups?: LedgerGroups };
+      ledger = new DeliveryLedger(m.ids, conns.length, m.timed, m.order, m.groups);
       byPendingId = m.byPendingId === true;
       fault = m.fault;
       faultArrivals = 0;
