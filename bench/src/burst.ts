@@ -5,7 +5,7 @@
  * by id and order per connection (completeness.ts): a burst that lost, repeated or reordered
  * a delivery makes a failed row, with its reason and no figures.
  */
-import { verdict, type Verdict } from "./completeness.js";
+import { verdict, type LedgerOrder, type Verdict } from "./completeness.js";
 import { percentile } from "./closed-loop.js";
 import { processCpuSeconds } from "./proc-cpu.js";
 import type { Phase, ResultRow } from "./scenario.js";
@@ -31,6 +31,8 @@ export interface BurstOptions {
   readonly timeoutMs?: number;
   /** Tests: a fault the load client makes on purpose. */
   readonly fault?: BurstFault;
+  /** The order every connection must get the burst in: as `ids` lists them (default), or one order agreed by all (completeness.ts). */
+  readonly order?: LedgerOrder;
 }
 
 export interface BurstResult {
@@ -47,7 +49,7 @@ export async function runBurst(o: BurstOptions): Promise<BurstResult> {
   const expected = o.ids.length * o.connections;
   const quietMs = o.quietMs ?? 3_000;
   const timeoutMs = o.timeoutMs ?? 120_000;
-  await o.client.expect(o.ids, o.fault);
+  await o.client.expect(o.ids, o.fault, { order: o.order ?? "publish" });
   const before = (await o.client.count()).posted;
   const phase = o.phase?.({ total: expected, deadlineMs: timeoutMs });
   const cpu0 = processCpuSeconds(o.pid);

@@ -8,7 +8,7 @@
  * QUICK=1 (`make bench QUICK=1`): a short run of every scenario but resume-storm (unless
  * BENCH_SCENARIOS names others), at BENCH_SCALE 0.2 unless set, their ladders skipped, in
  * minutes: the gRPC scenarios (presence-read, grpc-create-post), fanout-latency, fanout-burst
- * with its ws and Socket.IO peers, idle-memory and connect-storm.
+ * with its ws and Socket.IO peers, idle-memory, connect-storm, rest-posts and slow-consumer.
  */
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,7 +22,9 @@ import type { Scenario } from "./scenario.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const yes = (v: string | undefined) => /^(1|true|yes|on)$/i.test(v ?? "");
 const quick = yes(process.env.QUICK);
-const wanted = (process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post,fanout-latency,fanout-burst,idle-memory,connect-storm" : ""))
+const wanted = (
+  process.env.BENCH_SCENARIOS || (quick ? "presence-read,grpc-create-post,fanout-latency,fanout-burst,idle-memory,connect-storm,rest-posts,slow-consumer" : "")
+)
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);

@@ -7,8 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "@switchboard/model";
+import { waitFor } from "@switchboard/testkit";
 // The built modules: the pool forks the built load-client.js next to it.
 import { runBurst } from "../dist/burst.js";
+import { verdict } from "../dist/completeness.js";
 import { startUwsPublisher, type UwsPublisher } from "../dist/raw/uws-publisher.js";
 import { startLoadClient, type BurstFault, type LoadClient } from "../dist/ws-load/load-client-pool.js";
 
@@ -22,10 +24,14 @@ let client: LoadClient;
 const frame = (id: string, i: number) =>
   new TextEncoder().encode(JSON.stringify({ event: "posted", data: { post: JSON.stringify({ id, message: `burst ${String(i)}` }) }, seq: 0 }));
 
-const burst = (label: string, fault?: BurstFault) => {
+/** With `shuffled`, the server publishes the burst in another order than `ids` lists it (as concurrent REST creates commit). */
+const burst = (label: string, fault?: BurstFault, o: { shuffled?: boolean; order?: "publish" | "agreed" } = {}) => {
   const ids = Array.from({ length: POSTS }, () => newId());
-  const frames = ids.map(frame);
+  // Each adjacent pair the other way round: every post but the last is published out of send order.
+  const published = o.shuffled ? ids.map((_, i) => ids[i % 2 === 0 ? Math.min(i + 1, ids.length - 1) : i - 1]!) : ids;
+  const frames = published.map(frame);
   return runBurst({
+    ...(o.order ? { order: o.order } : {}),
     client,
     ids,
     connections: CONNECTIONS,
@@ -83,8 +89,68 @@ describe("completeness check", () => {
     expect(r.row.values).toEqual({});
   });
 
+  it("in the agreed order, passes a burst the server published in its own order, the same on every connection", async () => {
+    const r = await burst("server's order", undefined, { shuffled: true, order: "agreed" });
+    expect(r.verdict).toMatchObject({ complete: true, outOfOrder: 0, displaced: POSTS - 1 });
+    expect(r.row.failed).toBeUndefined();
+  });
+
+  it("in the publish order, fails that same burst on every connection", async () => {
+    const r = await burst("server's order, judged by send order", undefined, { shuffled: true });
+    expect(r.verdict).toMatchObject({ complete: false, missing: 0, outOfOrder: CONNECTIONS * ((POSTS - 1) / 2) });
+    expect(r.row.failed).toMatch(/out of order on 40 of 40 connections/);
+  });
+
+  it("in the agreed order, fails a load client that swapped two deliveries of that burst on one connection", async () => {
+    const r = await burst("server's order, one swapped", { kind: "swap", connection: 11, at: 8 }, { shuffled: true, order: "agreed" });
+    expect(r.deliveries).toBe(CONNECTIONS * POSTS);
+    expect(r.verdict).toMatchObject({ complete: false, missing: 0, duplicates: 0, outOfOrder: 1 });
+    expect(r.row.failed).toMatch(/1 out of the order the other connections got on 1 of 40 connections \(e\.g\. #11:/);
+    expect(r.row.values).toEqual({});
+  });
+
   it("is whole again on the next burst", async () => {
     const r = await burst("whole again");
     expect(r.row.failed).toBeUndefined();
+  });
+});
+
+describe("completeness check, posts spread over channels (groups)", () => {
+  const TOPICS = ["channel-a", "channel-b"];
+  const PER = 10;
+  let spread: LoadClient;
+
+  beforeAll(async () => {
+    spread = await startLoadClient();
+    // Connection i subscribes TOPICS[i % 2] on the publisher (X-Topic), and is of that group.
+    await spread.open({ host: "127.0.0.1", port: server.port, path: "/", headers: Array.from({ length: 2 * PER }, (_, i) => ({ "X-Topic": TOPICS[i % 2]! })) });
+  });
+
+  afterAll(async () => {
+    await spread?.close();
+  });
+
+  /** Posts alternate between the two topics; `leak`: post 3 is also published to the other topic. */
+  const spreadBurst = async (leak: boolean) => {
+    const ids = Array.from({ length: POSTS }, () => newId());
+    const groups = { ofEvent: ids.map((_, i) => i % 2), ofConnection: Array.from({ length: 2 * PER }, (_, i) => i % 2) };
+    await spread.expect(ids, undefined, { groups });
+    ids.forEach((id, i) => {
+      server.publish(frame(id, i), TOPICS[i % 2]);
+      if (leak && i === 3) server.publish(frame(id, i), TOPICS[0]);
+    });
+    const expected = PER * Math.ceil(POSTS / 2) + PER * Math.floor(POSTS / 2) + (leak ? PER : 0);
+    await waitFor(async () => (await spread.ledger()).received + (await spread.ledger()).unexpected >= expected, { what: "the spread burst" });
+    return verdict(await spread.ledger());
+  };
+
+  it("passes every connection with its own channel's posts only", async () => {
+    expect(await spreadBurst(false)).toMatchObject({ complete: true, expected: PER * POSTS, missing: 0, unexpected: 0 });
+  });
+
+  it("fails a post delivered to the sockets of another channel", async () => {
+    const v = await spreadBurst(true);
+    expect(v).toMatchObject({ complete: false, missing: 0, unexpected: PER });
+    expect(v.reason).toMatch(/10 not of the burst on 10 of 20 connections/);
   });
 });

@@ -1,7 +1,7 @@
 /** Parent side of the load client: forks it, opens connections, polls delivery counts. */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { LedgerSummary } from "../completeness.js";
+import type { LedgerGroups, LedgerOrder, LedgerSummary } from "../completeness.js";
 
 interface OpenOptions {
   host: string;
@@ -78,13 +78,20 @@ export interface LoadClient {
   readonly pid: number;
   /** Opens the connections; `onOpened` hears how many are open as batches complete. */
   open(o: OpenOptions, onOpened?: (count: number) => void): Promise<{ count: number; ms: number }>;
-  /** The ids of the next burst's posts, in publish order: every connection must get each once, in that order. */
-  expect(ids: readonly string[], fault?: BurstFault, o?: { timed?: boolean; byPendingId?: boolean }): Promise<void>;
+  /**
+   * The ids of the next burst's posts, in publish order: every connection must get each once,
+   * in that order (with `order: "agreed"`: in one order, the same on every connection; with
+   * `groups`: each connection only its group's, completeness.ts).
+   */
+  expect(ids: readonly string[], fault?: BurstFault, o?: { timed?: boolean; byPendingId?: boolean; order?: LedgerOrder; groups?: LedgerGroups }): Promise<void>;
   /** After `expect(…, { timed: true })`: when each connection first got each post, `[conn * ids + k]` (ms, performance.timeOrigin based; 0: never). */
   arrivals(): Promise<Float64Array>;
   /** What the connections received of the burst given to `expect`. */
   ledger(): Promise<LedgerSummary>;
   count(): Promise<Counts>;
+  /** Stops reading these connections (numbered in the order opened), or starts again. */
+  pause(connections: readonly number[]): Promise<void>;
+  resume(connections: readonly number[]): Promise<void>;
   report(): Promise<Report>;
   close(): Promise<void>;
 }
@@ -133,7 +140,15 @@ export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadCli
       }
     },
     async expect(ids, fault, eo) {
-      child.send({ type: "expect", ids, fault, timed: eo?.timed === true, byPendingId: eo?.byPendingId === true });
+      child.send({
+        type: "expect",
+        ids,
+        fault,
+        timed: eo?.timed === true,
+        byPendingId: eo?.byPendingId === true,
+        order: eo?.order ?? "publish",
+        groups: eo?.groups,
+      });
       await next("expecting");
     },
     async arrivals() {
@@ -151,6 +166,14 @@ export async function startLoadClient(o: { cpu?: number } = {}): Promise<LoadCli
     async count() {
       child.send({ type: "count" });
       return next("count");
+    },
+    async pause(connections) {
+      child.send({ type: "pause", connections });
+      await next("paused");
+    },
+    async resume(connections) {
+      child.send({ type: "resume", connections });
+      await next("resumed");
     },
     async report() {
       child.send({ type: "report" });

@@ -14,14 +14,18 @@
  * on one of the given ports.
  *
  * With `expect` (before a burst), every `posted` frame's post id goes into a DeliveryLedger
- * (completeness.ts): each connection must get every post of the burst once, in publish order.
+ * (completeness.ts): each connection must get every post of the burst once, in publish order
+ * (or, with `order: "agreed"`, in the one order all connections got them: the server's).
  * The ledger compares the id in place with the one the connection expects next, so a delivery
  * costs no allocation. `expect` can also make this client drop or swap one delivery on one
  * connection, which is how the completeness check is proven to fail such a run.
+ *
+ * `pause` stops reading some connections (and `resume` starts again): a client that stopped
+ * reading, whose unread frames fill the kernel's buffers and then the server's.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { DeliveryLedger } from "../completeness.js";
+import { DeliveryLedger, type LedgerGroups, type LedgerOrder } from "../completeness.js";
 
 /** A fault this client makes on purpose (tests): the `at`-th burst delivery (1-based) of one connection dropped, swapped with the next, or received twice. */
 interface Fault {
@@ -459,8 +463,8 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
         cpu: process.cpuUsage(),
       });
     } else if (msg.type === "expect") {
-      const m = msg as unknown as { ids: string[]; fault?: Fault; timed?: boolean; byPendingId?: boolean };
-      ledger = new DeliveryLedger(m.ids, conns.length, m.timed);
+      const m = msg as unknown as { ids: string[]; fault?: Fault; timed?: boolean; byPendingId?: boolean; order?: LedgerOrder; groups?: LedgerGroups };
+      ledger = new DeliveryLedger(m.ids, conns.length, m.timed, m.order, m.groups);
       byPendingId = m.byPendingId === true;
       fault = m.fault;
       faultArrivals = 0;
@@ -486,6 +490,18 @@ process.on("message", (msg: { type: string } & Partial<OpenRequest>) => {
           open: c.cur !== undefined && !c.cur.done,
         })),
       });
+    } else if (msg.type === "pause" || msg.type === "resume") {
+      // Stop (or start again) reading the given connections: their frames stay in the kernel's
+      // buffers, then in the server's, as a client that stopped reading leaves them.
+      const m = msg as unknown as { connections: number[] };
+      for (const k of m.connections) {
+        const s = conns[k]?.cur;
+        if (s && !s.done) {
+          if (msg.type === "pause") s.socket.pause();
+          else s.socket.resume();
+        }
+      }
+      process.send!({ type: msg.type === "pause" ? "paused" : "resumed" });
     } else if (msg.type === "close") {
       stopping = true;
       for (const c of conns) {
