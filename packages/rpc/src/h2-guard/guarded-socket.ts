@@ -82,7 +82,9 @@ export function guardSocket(raw: net.Socket, limits: GuardLimits): Duplex & { re
           }
         }
       }
-      if (from < chunk.length) raw.write(from === 0 ? chunk : chunk.subarray(from), cb);
+      // Handed to the socket at once (so a GOAWAY Node's http2 writes just before it destroys the
+      // session still goes out), the next write waiting only while the socket's buffer is full.
+      if (from < chunk.length && !raw.write(from === 0 ? chunk : chunk.subarray(from))) raw.once("drain", () => cb());
       else cb();
     },
     final: (cb) => {
