@@ -6,9 +6,13 @@
  * closes it when it has not sent the 24-byte client preface within the preface timeout; the
  * sockets it keeps go to grpc-js through a connection injector. With TLS the bytes counted are
  * the TLS records that carry the handshake and the preface, so the check there is weaker: a
- * peer must have sent at least that much in time.
+ * peer must have sent at least that much in time. Without TLS, each socket reaches grpc-js
+ * through a guard of its frames (h2-guard/guarded-socket.ts) when `guard` is given.
  */
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import { guardSocket } from "./h2-guard/guarded-socket.js";
+import type { GuardLimits } from "./h2-guard/request-guard.js";
 
 /** The client connection preface (RFC 9113 §3.4) is 24 bytes. */
 const PREFACE_BYTES = 24;
@@ -17,6 +21,8 @@ export interface AdmissionLimits {
   readonly maxConnections: number;
   readonly maxConnectionsPerPeer: number;
   readonly prefaceTimeoutMs: number;
+  /** The frame guard's limits, for plaintext sockets; undefined: sockets go to grpc-js as they are. */
+  readonly guard?: GuardLimits | undefined;
 }
 
 export interface AdmittingListener {
@@ -28,7 +34,7 @@ export interface AdmittingListener {
   destroyAll(): void;
 }
 
-export function createAdmittingListener(limits: AdmissionLimits, admit: (socket: net.Socket) => void): AdmittingListener {
+export function createAdmittingListener(limits: AdmissionLimits, admit: (socket: Duplex) => void): AdmittingListener {
   const open = new Set<net.Socket>();
   const perPeer = new Map<string, number>();
 
@@ -52,7 +58,7 @@ export function createAdmittingListener(limits: AdmissionLimits, admit: (socket:
       if (n > 0) perPeer.set(peer, n);
       else perPeer.delete(peer);
     });
-    admit(socket);
+    admit(limits.guard === undefined ? socket : guardSocket(socket, limits.guard));
   });
 
   return {

@@ -180,20 +180,9 @@ const GRPC_JS_GAPS: Record<string, "fails" | "unsettled"> = {
   // Unsettled, not failing: the idle timeout's graceful GOAWAY (2.0 s) races nghttp2's CONTINUATION
   // limit (~2.7 s); a clean-clone run saw the limit win (GOAWAY 2 after 2,721 ms), which fails an it.fails.
   "header block never finished": "unsettled",
-  // +129 MB peak and after, never stopped: node:http2 returns window credit as grpc-js reads, and
-  // grpc-js buffers every unfinished message up to grpc.max_receive_message_length with no budget
-  // per connection or server and no deadline before the message is complete (no option sets one;
-  // grpc-node.max_session_memory counts nghttp2's memory, not grpc-js's buffers; grpc/grpc-node#123).
-  "partial messages": "fails",
-  // The GOAWAY comes, but the handlers and their queries go on: +25 MB after 10 s, the caller's calls time out.
-  "MadeYouReset: data-after-end": "fails",
   "MadeYouReset: trailers-without-end-stream": "unsettled",
   "rapid reset": "unsettled",
   "SETTINGS flood": "unsettled",
-  // nghttp2 (Node's http2) serves CR, LF, NUL and edge whitespace in values; grpc-js sees no raw headers.
-  "malformed headers (RFC 9113 §8.2-8.3)": "fails",
-  // nghttp2 ignores a HEADERS frame on a lower stream id without an error (nghttp2/nghttp2#1300, #2278): +19.6 MB after 10 s.
-  "stream id going backwards": "fails",
 };
 const ALL = process.env.SB_HOSTILE_ALL === "1";
 

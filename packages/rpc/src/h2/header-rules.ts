@@ -11,6 +11,10 @@
 const BAD_NAME = /[^!#$%&'*+\-.^_`|~0-9a-z]/;
 /** A value may not contain NUL, CR or LF, nor start or end with space or tab (§8.2.1). */
 const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
+/** Whether a field value breaks §8.2.1 (NUL, CR or LF, or whitespace at either end). */
+export function badFieldValue(value: string): boolean {
+  return BAD_VALUE.test(value);
+}
 const CONNECTION_SPECIFIC = new Set(["connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade"]);
 
 const METHOD = 1;
