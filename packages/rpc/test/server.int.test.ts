@@ -191,7 +191,8 @@ describe.each(RPC_SERVER_TRANSPORTS)("gRPC server on %s", (transport) => {
     await roomy?.server.stop(1_000);
   });
 
-  const client = (s: Served) => createRpcClient(PresenceService, { address: `127.0.0.1:${s.port}`, defaultDeadlineMs: 10_000, maxMessageBytes: ROOMY });
+  // A generous deadline: the multi-MiB answers took 3 s alone and passed 10 s with other files loading the machine.
+  const client = (s: Served) => createRpcClient(PresenceService, { address: `127.0.0.1:${s.port}`, defaultDeadlineMs: 30_000, maxMessageBytes: ROOMY });
 
   it("is the implementation asked for", () => {
     expect(limited.server.transport).toBe(transport);
