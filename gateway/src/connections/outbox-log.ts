@@ -46,15 +46,6 @@ export class OutboxLog {
     return true;
   }
 
-  /**
-   * Whether the event with this id is among those kept (written or not): a recovered event
-   * may have reached the connection already, handed over by the gateway that held it before.
-   * A scan, for the repair path only.
-   */
-  holds(eventId: string): boolean {
-    return eventId !== "" && this.ids.lastIndexOf(eventId) >= 0;
-  }
-
   /** The frame of the next unwritten event (its seq is `cursorSeq`). */
   peek(): Uint8Array | undefined {
     return this.cursor < this.next ? this.entries[this.cursor - this.firstSeq] : undefined;

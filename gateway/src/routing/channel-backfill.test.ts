@@ -176,36 +176,3 @@ describe("a member's removal on their own subject", () => {
     expect(t.delivered[3]).toBe(removal);
   });
 });
-
-describe("a channel seeded with its head before it is subscribed", () => {
-  it("counts a miss before the first live event as a hole, and still delivers a change committed before but published after", async () => {
-    const stored = [ev(4), ev(5), ev(6)];
-    const t = setup({ heads: async () => [{ channelId: CH, seq: 3n }], stream: async () => stored });
-    await t.bf.seed([CH]);
-    // Committed before the head was read, published after the subscription: owed, not a repeat.
-    t.live(ev(3));
-    // 4 and 5 published while the subscription spread: 6 shows the hole.
-    t.live(stored[2]!);
-    await waitFor(() => t.delivered.length === 4, { what: "repair" });
-    expect(t.seqs()).toEqual([3, 4, 5, 6]);
-    expect(t.recovered.stream).toBe(3); // 4, 5 and 6 (the held copy of 6 then drops as a repeat)
-  });
-
-  it("repairs a miss that was the channel's last change once the head is read again", async () => {
-    let head = 3n;
-    const t = setup({ heads: async () => [{ channelId: CH, seq: head }], stream: async () => [ev(4)], verifyAfterMs: 50 });
-    await t.bf.seed([CH]);
-    t.bf.verifySubscribed([CH]);
-    head = 4n;
-    await waitFor(() => t.delivered.length === 1, { what: "verification" });
-    expect(t.seqs()).toEqual([4]);
-  });
-
-  it("keeps the sequence a channel already follows", async () => {
-    const t = setup({ heads: async () => [{ channelId: CH, seq: 9n }] });
-    t.live(ev(1));
-    await t.bf.seed([CH]);
-    t.live(ev(2));
-    expect(t.seqs()).toEqual([1, 2]);
-  });
-});

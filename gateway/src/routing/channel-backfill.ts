@@ -75,12 +75,6 @@ export interface ChannelBackfillOptions {
 interface Mark {
   seq: number;
   timeMs: number;
-  /**
-   * Numbers up to this one were committed before the channel was subscribed here, read from
-   * its head (seed), not processed: one of them may still arrive live (posts publishes after
-   * committing), and is delivered, not taken for a repeat. 0 once the subscription is verified.
-   */
-  floor: number;
 }
 
 interface Run {
@@ -116,10 +110,9 @@ export class ChannelBackfill {
     const seq = Number(ev.channelSeq);
     const m = this.marks.get(channelId);
     if (!m) {
-      this.marks.set(channelId, { seq, timeMs: Number(ev.originTimeMs), floor: 0 });
+      this.marks.set(channelId, { seq, timeMs: Number(ev.originTimeMs) });
       return "deliver";
     }
-    if (seq <= m.floor) return "deliver";
     if (seq < m.seq) return "old";
     if (seq > m.seq + 1 && this.releasing !== channelId) {
       this.o.onGap();
@@ -193,37 +186,11 @@ export class ChannelBackfill {
     if (this.runs.has(subject)) return;
     let m = this.marks.get(channelId);
     if (!m || m.seq < Number(change.channelSeq)) {
-      m = { seq: Number(change.channelSeq), timeMs: Number(change.originTimeMs), floor: 0 };
+      m = { seq: Number(change.channelSeq), timeMs: Number(change.originTimeMs) };
       this.marks.set(channelId, m);
     }
     this.startRun(subject, channelId, BigInt(m.seq), m.timeMs, [], 0n, true);
     this.verifyLater(channelId);
-  }
-
-  /**
-   * Channels about to be subscribed for a connecting user, with their heads read just before
-   * (posts's last committed numbers): the sequence starts there, so a change missed while the
-   * subscription spreads through the NATS cluster is a hole like any other, shown by the
-   * channel's next event or, if it was the last, by the head read again after verifyAfterMs
-   * (call verifySubscribed once subscribed). Without a start, the first event to arrive would
-   * set it, and a change missed before that one would never be noticed. A channel whose
-   * sequence is followed already keeps its own.
-   */
-  async seed(channelIds: readonly string[]): Promise<void> {
-    for (let i = 0; i < channelIds.length; i += HEADS_PER_CALL) {
-      const heads = await this.o.heads(channelIds.slice(i, i + HEADS_PER_CALL));
-      const now = Date.now();
-      for (const h of heads) {
-        if (this.marks.has(h.channelId)) continue;
-        const seq = Number(h.seq);
-        this.marks.set(h.channelId, { seq, timeMs: now, floor: seq });
-      }
-    }
-  }
-
-  /** Channels subscribed since `seed`: their heads are read again (and typing read back) after verifyAfterMs. */
-  verifySubscribed(channelIds: readonly string[]): void {
-    for (const id of channelIds) if (this.marks.has(id)) this.verifyLater(id);
   }
 
   /**
@@ -260,11 +227,6 @@ export class ChannelBackfill {
     const since = [...this.toVerify];
     const ids = since.map(([id]) => id);
     this.toVerify.clear();
-    // A change committed before the subscription and published more than this late is taken for a repeat.
-    for (const id of ids) {
-      const m = this.marks.get(id);
-      if (m) m.floor = 0;
-    }
     try {
       await this.verify(ids);
     } catch (e: unknown) {

@@ -78,7 +78,6 @@ const limits = { replayEvents: 128, queueLimit: 8, maxBufferedBytes: 1 << 20 };
 async function setup(routing: Record<string, { channels: string[]; teams: string[] }>) {
   const bus = fakeBus();
   const posts = {
-    getChannelHeads: async () => ({ heads: [] }),
     getUserRouting: async ({ userId }: { userId: string }) => ({
       channels: (routing[userId]?.channels ?? []).map((channelId) => ({ channelId, teamId: "", type: "O" })),
       teamIds: routing[userId]?.teams ?? [],

@@ -85,12 +85,6 @@ export class Hub implements Fanout, Component {
   private publishedMs = Number.POSITIVE_INFINITY;
   /** While ephemeral events are read back: when the event was sent (only members who had joined by then get it). */
   private joinedBy = Number.POSITIVE_INFINITY;
-  /**
-   * While a channel's repaired (or held) events are delivered: a connection resumed from
-   * another gateway may have got one in the handover already, so each is checked against
-   * the connection's log (OutboxLog.holds).
-   */
-  private recovered = false;
   private stopStatus: (() => void) | undefined;
 
   constructor(private readonly o: HubOptions) {
@@ -117,7 +111,7 @@ export class Hub implements Fanout, Component {
         return (await o.posts.getChannelHeads({ channelIds: [...channelIds] }, { deadlineMs: o.rpcDeadlineMs })).heads;
       },
       verifyAfterMs: o.verifyHeadsAfterMs,
-      process: (ev, subject) => this.processRecovered(ev, subject),
+      process: (ev, subject) => this.process(ev, subject),
       routed: (channelId) => this.index.channelUsers.has(channelId),
       resync: (channelId) => this.resyncChannel(channelId),
       repairTimeoutMs: o.repairTimeoutMs,
@@ -220,22 +214,11 @@ export class Hub implements Fanout, Component {
       }
       if (!scope || !this.admit(ev, scope) || !this.index.channelUsers.has(channelId)) continue;
       this.joinedBy = Number(ev.originTimeMs);
-      this.recovered = true;
       try {
         this.process(ev, subject, scope);
       } finally {
         this.joinedBy = Number.POSITIVE_INFINITY;
-        this.recovered = false;
       }
-    }
-  }
-
-  private processRecovered(ev: Event, subject: string): void {
-    this.recovered = true;
-    try {
-      this.process(ev, subject);
-    } finally {
-      this.recovered = false;
     }
   }
 
@@ -273,12 +256,9 @@ export class Hub implements Fanout, Component {
       try {
         await this.o.bus.flush();
         const routing = await this.o.posts.getUserRouting({ userId }, { token, deadlineMs: this.o.rpcDeadlineMs });
-        await this.seedNewChannels(routing.channels.map((c) => c.channelId));
         for (const t of routing.teamIds) this.index.joinTeam(r, t);
-        const subscribed: string[] = [];
-        for (const c of routing.channels) if (this.index.joinChannel(r, c.channelId, 0)) subscribed.push(c.channelId);
+        for (const c of routing.channels) this.index.joinChannel(r, c.channelId, 0);
         await this.o.bus.flush();
-        this.backfill.verifySubscribed(subscribed);
         const pending = r.pending ?? [];
         r.pending = undefined;
         for (const ev of pending) this.process(ev, subjects.user(userId));
@@ -288,24 +268,6 @@ export class Hub implements Fanout, Component {
       }
     })();
     await r.loaded;
-  }
-
-  /**
-   * The heads of the channels this gateway does not route yet, read before subscribing them:
-   * their sequences start there (ChannelBackfill.seed). In a NATS cluster a new subscription
-   * reaches the other servers after the flush that confirmed it on this one; an event
-   * published on one of them meanwhile is never forwarded, and without a start the channel's
-   * next event would be taken for its first. Best effort: without the heads, the first event
-   * to arrive starts the sequence, as before.
-   */
-  private async seedNewChannels(channelIds: readonly string[]): Promise<void> {
-    const fresh = channelIds.filter((id) => !this.index.channelUsers.has(id));
-    if (fresh.length === 0) return;
-    try {
-      await this.backfill.seed(fresh);
-    } catch (e: unknown) {
-      this.log.warn({ err: e, channels: fresh.length }, "reading the heads of channels new to this gateway failed: their sequences start at their first event");
-    }
   }
 
   attach(conn: Connection): void {
@@ -485,13 +447,11 @@ export class Hub implements Fanout, Component {
     const shed = sheddable(ev.event);
     const publishedMs = this.publishedMs;
     const joinedBy = this.joinedBy;
-    const recovered = this.recovered;
     for (const r of candidates) {
       if (!r.ready || (userPasses !== undefined && !userPasses(r))) continue;
       if (joinedBy !== Number.POSITIVE_INFINITY && !((r.joinedAtMs.get(b?.channelId ?? "") ?? Number.POSITIVE_INFINITY) <= joinedBy)) continue;
       for (const conn of r.conns) {
         if (conn.dead || !owedTo(conn.routedSinceMs, publishedMs) || (connPasses !== undefined && !connPasses(conn))) continue;
-        if (recovered && conn.log.holds(ev.id)) continue;
         let frame: EventFrame;
         if (ev.posted) {
           if (!variants) {
