@@ -94,6 +94,8 @@ export class TlsIdentity implements experimental.CertificateProvider {
       m = readMaterial(this.files);
     } catch (e: unknown) {
       this.onReloadFailed(e);
+      // Read again shortly (a half-written file whose rest may keep the mtime the polling saw).
+      if (this.watching) setTimeout(this.reload, this.reloadIntervalMs).unref();
       return;
     }
     if (m.ca.equals(this.current.ca) && m.cert.equals(this.current.cert) && m.key.equals(this.current.key)) return;

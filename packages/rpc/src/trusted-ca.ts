@@ -55,7 +55,11 @@ export class TrustedCa implements experimental.CertificateProvider {
     try {
       ca = readCa(this.caFile);
     } catch {
-      return; // a half-written file: the last good CA stays until the next change
+      // A half-written file: the last good CA stays, and the file is read again shortly. Waiting
+      // for its next change is not enough: the rest of the write may keep the mtime the polling
+      // saw (a CI run's client stayed on the old CA for 15 s after a copy).
+      setTimeout(this.reload, this.reloadIntervalMs).unref();
+      return;
     }
     if (ca.equals(this.current)) return;
     this.current = ca;
