@@ -132,8 +132,10 @@ describe("HAProxy in front of the gateways", () => {
     const added = await cluster.gateways.add();
     expect((await slotOf(added.slot)).status).toMatch(/^UP/);
     expect(cluster.gateways.list).toContain(added);
-    await listen(alice.token);
-    await waitFor(async () => (await slotOf(added.slot)).sessions === 1, { timeoutMs: 5_000, what: "the new gateway to hold the new socket" });
+    // The hello names the gateway that answered (server_hostname, its pod name). Counting the new
+    // slot's sessions could not tell this socket from another client reconnecting there.
+    const { events } = await listen(alice.token);
+    expect(events.find((e) => e.event === "hello")?.data?.server_hostname).toBe(added.name);
   });
 
   it("replaces a gateway (a rolling step): the new one is up in the pool before the old one leaves it", async () => {
