@@ -73,6 +73,28 @@ export async function newUser(httpUrl: string, prefix = "user"): Promise<TestUse
   return { id: me.id, username, token: client.getToken(), client };
 }
 
+/**
+ * The webapp tests' cast on a fresh stack: the first user (the system admin, kept out of the
+ * cast), then a user per name, all in one open team that the first creates, and an open
+ * channel (its name from `prefix`) of the first two.
+ */
+export async function teamWithChannel(
+  httpUrl: string,
+  names: readonly string[],
+  prefix: string,
+  displayName: string,
+): Promise<{ users: TestUser[]; teamId: string; channelId: string }> {
+  await newUser(httpUrl, "admin");
+  const users: TestUser[] = [];
+  for (const n of names) users.push(await newUser(httpUrl, n));
+  const [owner, second] = users as [TestUser, TestUser];
+  const teamId = (await owner.client.createTeam({ name: `team${Date.now()}`, display_name: "Team", type: "O" } as never)).id;
+  for (const u of users.slice(1)) await owner.client.addToTeam(teamId, u.id);
+  const channelId = (await owner.client.createChannel({ team_id: teamId, name: `${prefix}${Date.now()}`, display_name: displayName, type: "O" } as never)).id;
+  await owner.client.addToChannel(second.id, channelId);
+  return { users, teamId, channelId };
+}
+
 /** The post carried (as a JSON string) by a posted/post_edited/post_deleted event. */
 export function postOf(m: WsMessage): Record<string, unknown> {
   return JSON.parse(String(m.data?.post)) as Record<string, unknown>;

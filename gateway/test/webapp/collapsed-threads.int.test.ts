@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "@switchboard/testkit";
-import { connect, newUser, postOf, type Recorder, type TestUser } from "../support.js";
+import { connect, postOf, teamWithChannel, type Recorder, type TestUser } from "../support.js";
 import { expectGolden, rest } from "../webapp-support.js";
 
 interface ListPost {
@@ -56,13 +56,9 @@ function rootsOnly(l: List): void {
 beforeAll(async () => {
   stack = await startStack();
   url = stack.gatewayUrls[0]!;
-  await newUser(url, "admin"); // the first user is the system admin: not these
-  alice = await newUser(url, "alice");
-  bob = await newUser(url, "bob");
-  const teamId = (await alice.client.createTeam({ name: `team${Date.now()}`, display_name: "Team", type: "O" } as never)).id;
-  await alice.client.addToTeam(teamId, bob.id);
-  chId = (await alice.client.createChannel({ team_id: teamId, name: `crt${Date.now()}`, display_name: "CRT", type: "O" } as never)).id;
-  await alice.client.addToChannel(bob.id, chId);
+  const cast = await teamWithChannel(url, ["alice", "bob"], "crt", "CRT");
+  [alice, bob] = cast.users as [TestUser, TestUser];
+  chId = cast.channelId;
   aliceWs = await connect(url, alice.token);
   r1 = await alice.client.createPost({ channel_id: chId, message: "root one" });
   rep1 = await bob.client.createPost({ channel_id: chId, message: "reply one", root_id: r1.id });

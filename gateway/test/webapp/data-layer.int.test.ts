@@ -19,7 +19,7 @@ import type * as TeamsActions from "mattermost-redux/actions/teams";
 import type * as UsersActions from "mattermost-redux/actions/users";
 import { startStack, waitFor, type Stack } from "@switchboard/testkit";
 import { goldenDiffs } from "../golden-check.js";
-import { connect, newUser, postOf, type Recorder, type TestUser, type WsMessage } from "../support.js";
+import { connect, postOf, teamWithChannel, type Recorder, type TestUser, type WsMessage } from "../support.js";
 import { redux, webappSession, type WebappSession } from "./webapp-store.js";
 
 const users = redux<typeof UsersActions>("mattermost-redux/actions/users");
@@ -111,15 +111,10 @@ const state = () => web.store.getState().entities;
 beforeAll(async () => {
   stack = await startStack();
   url = stack.gatewayUrls[0]!;
-  await newUser(url, "admin"); // the first user is the system admin: not these
-  alice = await newUser(url, "alice");
-  bob = await newUser(url, "bob");
-  carol = await newUser(url, "carol");
-  teamId = (await alice.client.createTeam({ name: `team${Date.now()}`, display_name: "Team", type: "O" } as never)).id;
-  await alice.client.addToTeam(teamId, bob.id);
-  await alice.client.addToTeam(teamId, carol.id);
-  chId = (await alice.client.createChannel({ team_id: teamId, name: `dl${Date.now()}`, display_name: "Data layer", type: "O" } as never)).id;
-  await alice.client.addToChannel(bob.id, chId);
+  const cast = await teamWithChannel(url, ["alice", "bob", "carol"], "dl", "Data layer");
+  [alice, bob, carol] = cast.users as [TestUser, TestUser, TestUser];
+  teamId = cast.teamId;
+  chId = cast.channelId;
   fenceId = (await bob.client.createChannel({ team_id: teamId, name: `fence${Date.now()}`, display_name: "Fence", type: "O" } as never)).id;
   await bob.client.addToChannel(carol.id, fenceId);
   web = await webappSession(url, alice.username, "password-1");

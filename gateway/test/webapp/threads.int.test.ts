@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as ThreadsActions from "mattermost-redux/actions/threads";
 import type * as UsersActions from "mattermost-redux/actions/users";
 import { startStack, type Stack } from "@switchboard/testkit";
-import { newUser, type TestUser } from "../support.js";
+import { teamWithChannel, type TestUser } from "../support.js";
 import { redux, webappSession, type WebappSession } from "./webapp-store.js";
 
 const threads = redux<typeof ThreadsActions>("mattermost-redux/actions/threads");
@@ -38,13 +38,10 @@ const threadInStore = (id: string): StoreThread | undefined =>
 beforeAll(async () => {
   stack = await startStack();
   url = stack.gatewayUrls[0]!;
-  await newUser(url, "admin"); // the first user is the system admin: not these
-  alice = await newUser(url, "alice");
-  bob = await newUser(url, "bob");
-  teamId = (await alice.client.createTeam({ name: `team${Date.now()}`, display_name: "Team", type: "O" } as never)).id;
-  await alice.client.addToTeam(teamId, bob.id);
-  chId = (await alice.client.createChannel({ team_id: teamId, name: `thr${Date.now()}`, display_name: "Threads", type: "O" } as never)).id;
-  await alice.client.addToChannel(bob.id, chId);
+  const cast = await teamWithChannel(url, ["alice", "bob"], "thr", "Threads");
+  [alice, bob] = cast.users as [TestUser, TestUser];
+  teamId = cast.teamId;
+  chId = cast.channelId;
   web = await webappSession(url, alice.username, "password-1");
   await web.dispatch(usersActions.getMe());
 });
