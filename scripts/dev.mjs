@@ -15,14 +15,14 @@
 //   unless SB_RPC_TOKEN_KEYS_DIR is set.
 // Ctrl-C (or SIGTERM) stops everything and removes the temporary NATS store.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployableRoles, kvBuckets, loadOrCreateNatsUsers, natsServerConfig } from "@switchboard/bus";
 import { devKekEnv } from "./dev-kek.mjs";
 import { COMPONENTS, ensureDevPki, identityFiles } from "@switchboard/pki";
+import { ensureServiceTokenKeys } from "@switchboard/rpc";
 
 const root = new URL("..", import.meta.url).pathname;
 const children = [];
@@ -135,16 +135,7 @@ ensureDevPki(pkiDir);
 /** SB_RPC_AUTH=token: the folder of the components' service-token keys, each made once (base64 of 32 random bytes). */
 function tokenKeysEnv() {
   if (process.env.SB_RPC_AUTH !== "token" || process.env.SB_RPC_TOKEN_KEYS_DIR) return {};
-  const dir = join(pkiDir, "token-keys");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const c of COMPONENTS) {
-    try {
-      writeFileSync(join(dir, `${c}.key`), `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    } catch (e) {
-      if (e.code !== "EEXIST") throw e;
-    }
-  }
-  return { SB_RPC_TOKEN_KEYS_DIR: dir };
+  return { SB_RPC_TOKEN_KEYS_DIR: ensureServiceTokenKeys(join(pkiDir, "token-keys"), COMPONENTS) };
 }
 const tokenEnv = tokenKeysEnv();
 /** A component's certificate from the dev CA (what SB_RPC_TLS_* in the environment would replace), and the token keys in token mode. */

@@ -12,3 +12,4 @@ export { DEFAULT_H2_LIMITS, H2_LIMIT_SETTINGS, type H2Limits } from "./h2/limits
 export { DEFAULT_TLS_RELOAD_INTERVAL_MS } from "./tls-identity.js";
 export { CALLERS_BY_PATH } from "./allowlists/index.js";
 export { createTokenSigner, parseServiceTokenKey, SERVICE_TOKEN_HEADER } from "./service-token.js";
+export { ensureServiceTokenKeys } from "./service-token-keys.js";

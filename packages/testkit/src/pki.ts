@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { COMPONENTS, createDevPki, identityFiles, type Component, type IdentityFiles } from "@switchboard/pki";
-import { CALLERS_BY_PATH, parseServiceTokenKey, type ClientTlsOptions } from "@switchboard/rpc";
+import { CALLERS_BY_PATH, ensureServiceTokenKeys, parseServiceTokenKey, type ClientTlsOptions } from "@switchboard/rpc";
 import { repoRoot } from "./repo-root.js";
 
 let dir: string | undefined;
@@ -81,16 +81,7 @@ export function testClientTls(server: Component, as: Component = "gateway"): Cli
 
 /** The run's service-token key files, <component>.key each, made on first call beside the CA. */
 function tokenKeysDir(): string {
-  const d = join(testPkiDir(), "token-keys");
-  mkdirSync(d, { recursive: true, mode: 0o700 });
-  for (const c of COMPONENTS) {
-    try {
-      writeFileSync(join(d, `${c}.key`), `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    } catch (e: unknown) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-  }
-  return d;
+  return ensureServiceTokenKeys(join(testPkiDir(), "token-keys"), COMPONENTS);
 }
 
 /** A component's service-token key of the test run (a test that signs tokens itself). */
